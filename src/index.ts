@@ -1,0 +1,7 @@
+export { createFederationNode } from './node/create-node.js'
+export { FederationNode } from './node/federation-node.js'
+export { FedStore } from './store/store.js'
+export { PROFILES, CAPACITY_TOPIC, CACHE_TOPIC, KAD_PROTOCOL } from './node/config.js'
+export type { FederationNodeConfig, ConnectionLimits, ProfileName } from './node/config.js'
+export type { StatusDoc, PeerDoc, CapacityDoc } from './node/documents.js'
+export { VERSION } from './version.js'

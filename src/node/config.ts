@@ -1,0 +1,107 @@
+import { SECOND } from '../util/time.js'
+import type { FedStore } from '../store/store.js'
+import type { MembershipInit } from '../services/membership/index.js'
+import type { Clock } from '../util/time.js'
+import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
+import type { Registry } from 'prom-client'
+
+/** Wire names (CONTRACT.md "Wire names"). */
+export const KAD_PROTOCOL = '/fedmesh/kad/1.0.0'
+export const CAPACITY_TOPIC = '/fedmesh/capacity/1'
+export const CACHE_TOPIC = '/fedmesh/cache/1'
+export const MDNS_SERVICE_TAG = '_fedmesh._udp.local'
+
+/** What one remote peer may cost this node, whatever it sends. */
+export interface ConnectionLimits {
+  /** Open connections at most (libp2p prunes beyond). */
+  maxConnections: number
+  /** Inbound connections still upgrading at most. */
+  maxIncomingPendingConnections: number
+  /** New inbound connections per second from one host. */
+  inboundConnectionThreshold: number
+  /** Bytes queued for writing per yamux stream before it is aborted (yamux's default is unbounded). */
+  maxStreamWriteBufferBytes: number
+  /** Bytes buffered for reading per yamux stream before it is aborted. */
+  maxStreamReadBufferBytes: number
+  /** Streams a peer may open on one connection. */
+  maxInboundStreams: number
+  /** Largest gossipsub message data accepted (the cache's biggest entry plus framing). */
+  maxGossipDataBytes: number
+}
+
+export interface MdnsOptions {
+  /** How often to query the LAN. */
+  intervalMs: number
+  serviceTag: string
+}
+
+/**
+ * Settings that vary by deployment. `lan` is the daemon on a developer's machine; `local` is
+ * several daemons on one host (tests); `sim` is hundreds of nodes in one process. All derive
+ * from `lan`, overriding only what must differ.
+ */
+export interface Profile {
+  limits: ConnectionLimits
+  mdns: MdnsOptions
+  membership: MembershipInit
+}
+
+const LAN: Profile = {
+  limits: {
+    maxConnections: 300,
+    maxIncomingPendingConnections: 10,
+    inboundConnectionThreshold: 5,
+    maxStreamWriteBufferBytes: 4 * 1024 * 1024,
+    maxStreamReadBufferBytes: 4 * 1024 * 1024,
+    maxInboundStreams: 256,
+    maxGossipDataBytes: 1024 * 1024 + 4096
+  },
+  mdns: { intervalMs: 5 * SECOND, serviceTag: MDNS_SERVICE_TAG },
+  membership: {}
+}
+
+export const PROFILES = {
+  lan: LAN,
+  // Many daemons on one host all connect from 127.0.0.1: the per-host rate limit must allow them.
+  local: { ...LAN, limits: { ...LAN.limits, inboundConnectionThreshold: 100, maxIncomingPendingConnections: 50 } },
+  sim: {
+    ...LAN,
+    limits: { ...LAN.limits, maxConnections: 64, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1_000 },
+    membership: { targetConnections: 8, maxKnownPeers: 200 }
+  }
+} satisfies Record<string, Profile>
+
+export type ProfileName = keyof typeof PROFILES
+
+export interface FederationNodeConfig {
+  /** Where identity, peer store, journal, cache and reputation live. */
+  store: FedStore
+  /** A human name shown to peers and in the CLI. Default: the peer id's last 8 characters. */
+  name?: string
+  /** Multiaddrs to listen on. Default `/ip4/127.0.0.1/tcp/0` (the daemon passes its own). */
+  listen?: string[]
+  /** Peers (multiaddrs with `/p2p/<id>`) to connect to at start. Default none: fedmesh ships no public bootstrap peers. */
+  bootstrap?: string[]
+  /** Discover peers on the LAN over mDNS. Default true. */
+  mdns?: boolean
+  /** Run the Kademlia DHT (server mode) to find peers beyond the LAN. Default true. */
+  dht?: boolean
+  /** `tcp` for real nodes, `memory` for many nodes in one process. Default `tcp`. */
+  transport?: 'tcp' | 'memory'
+  /** Deployment profile. Default `lan`. */
+  profile?: ProfileName
+  /** Overrides of the profile's connection limits. */
+  limits?: Partial<ConnectionLimits>
+  /** Overrides of the profile's membership settings. */
+  membership?: MembershipInit
+  /** Overrides of the profile's mDNS settings. */
+  mdnsOptions?: Partial<MdnsOptions>
+  /** Prometheus registry for libp2p's and fedmesh's metrics; none = no metrics. */
+  metricsRegistry?: Registry
+  /** Identity override (simulation); default: the store's persistent key. */
+  privateKey?: PrivateKey
+  /** Per-node logger (the harness gives each peer a prefix). */
+  logger?: ComponentLogger
+  clock?: Clock
+  random?: () => number
+}

@@ -1,0 +1,100 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { memory } from '@libp2p/memory'
+import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { VERSION } from '../version.js'
+import { CACHE_TOPIC, CAPACITY_TOPIC, KAD_PROTOCOL } from './config.js'
+import type { ConnectionLimits, MdnsOptions } from './config.js'
+import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
+import type { Libp2pOptions } from 'libp2p'
+import type { Datastore } from 'interface-datastore'
+import type { Registry } from 'prom-client'
+
+export interface Libp2pOptionsInput {
+  privateKey: PrivateKey
+  datastore: Datastore
+  listen: string[]
+  bootstrap: string[]
+  mdns: MdnsOptions | false
+  dht: boolean
+  transport: 'tcp' | 'memory'
+  limits: ConnectionLimits
+  metricsRegistry?: Registry
+  logger?: ComponentLogger
+  /** fedmesh's own services, added to libp2p's. */
+  services: Record<string, (components: any) => unknown>
+}
+
+/**
+ * The libp2p half of a federation node: transports, security, muxing, discovery and gossip,
+ * every remotely-sizable resource capped (DESIGN.md "Security and safety").
+ */
+export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<string, unknown>> {
+  const { limits } = input
+  const services: Record<string, (components: any) => unknown> = {
+    identify: identify(),
+    ping: ping(),
+    pubsub: gossipsub({
+      globalSignaturePolicy: 'StrictSign',
+      fallbackToFloodsub: false,
+      allowedTopics: [CAPACITY_TOPIC, CACHE_TOPIC],
+      // A node alone (solo mode) must still be able to publish; gossip catches up on heal.
+      allowPublishToZeroTopicPeers: true,
+      ignoreDuplicatePublishError: true,
+      emitSelf: false,
+      maxInboundDataLength: limits.maxGossipDataBytes,
+      maxInboundStreams: 4,
+      maxOutboundStreams: 4
+    }),
+    ...input.services
+  }
+  if (input.dht) {
+    services.dht = kadDHT({
+      protocol: KAD_PROTOCOL,
+      clientMode: false,
+      // The default mapper drops private and loopback addresses, which makes a LAN federation
+      // (or several daemons on one host) invisible to each other. Discovery results are hints:
+      // membership caps them and the connection gater filters them.
+      peerInfoMapper: passthroughMapper
+    })
+  }
+  if (input.mdns !== false) {
+    services.mdns = mdns({ interval: input.mdns.intervalMs, serviceTag: input.mdns.serviceTag })
+  }
+  if (input.bootstrap.length > 0) {
+    services.bootstrap = bootstrap({ list: input.bootstrap, timeout: 0 })
+  }
+
+  return {
+    privateKey: input.privateKey,
+    nodeInfo: { name: 'fedmesh', version: VERSION, userAgent: `fedmesh/${VERSION}` },
+    datastore: input.datastore,
+    addresses: { listen: input.listen },
+    transports: [input.transport === 'memory' ? memory() : tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({
+      maxInboundStreams: limits.maxInboundStreams,
+      streamOptions: {
+        maxWriteBufferLength: limits.maxStreamWriteBufferBytes,
+        maxReadBufferLength: limits.maxStreamReadBufferBytes
+      }
+    })],
+    connectionManager: {
+      maxConnections: limits.maxConnections,
+      maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
+      inboundConnectionThreshold: limits.inboundConnectionThreshold
+    },
+    metrics: input.metricsRegistry != null
+      ? prometheusMetrics({ registry: input.metricsRegistry, collectDefaultMetrics: true })
+      : undefined,
+    logger: input.logger,
+    services
+  }
+}

@@ -1,0 +1,258 @@
+import { PeerMap } from '@libp2p/peer-collections'
+import { repeatingTask } from '@libp2p/utils'
+import { backoffDelay } from '../../core/backoff.js'
+import { SECOND, MINUTE } from '../../util/time.js'
+import { VIA_METADATA_KEY, decodeVia, encodeVia } from './via.js'
+import type { Via } from './via.js'
+import type { BackoffPolicy } from '../../core/backoff.js'
+import type { Clock } from '../../util/time.js'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerInfo, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { RepeatingTask } from '@libp2p/utils'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export interface MembershipInit {
+  /** Dial discovered peers only while fewer than this many are connected. Default 32. */
+  targetConnections?: number
+  /** Peers remembered (and re-dialled) at most; the least recently seen are forgotten first. Default 1,000. */
+  maxKnownPeers?: number
+  /** Dials in flight at most; Noise handshakes are CPU-bound. Default 8. */
+  maxParallelDials?: number
+  /** Re-dial backoff after a peer drops; it never gives up, it only stops growing. Default 1 s .. 60 s. */
+  redial?: BackoffPolicy
+  /** Addresses accepted per discovered peer; discovery results are hints, so they are capped. Default 16. */
+  maxAddressesPerPeer?: number
+  /** How often due re-dials are checked. Default 500 ms. */
+  tickMs?: number
+  /** Peers this node must not dial (banned by reputation). Default: none. */
+  isDenied?: (peer: PeerId) => boolean
+  clock?: Clock
+  random?: () => number
+}
+
+export const DEFAULT_TARGET_CONNECTIONS = 32
+export const DEFAULT_MAX_KNOWN_PEERS = 1_000
+export const DEFAULT_MAX_PARALLEL_DIALS = 8
+export const DEFAULT_REDIAL: BackoffPolicy = { minMs: 1 * SECOND, maxMs: 1 * MINUTE }
+export const DEFAULT_MAX_ADDRESSES_PER_PEER = 16
+export const DEFAULT_TICK_MS = 500
+
+export interface MembershipComponents {
+  peerId: PeerId
+  peerStore: PeerStore
+  connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+/** What this node knows of one peer, whether or not it is connected now. */
+export interface KnownPeer {
+  id: PeerId
+  via: Set<Via>
+  firstSeenMs: number
+  lastSeenMs: number
+  connected: boolean
+  /** Failed dials since the last successful connection; drives the backoff. */
+  failures: number
+  /** When the next dial may start; 0 = not scheduled. */
+  nextDialAtMs: number
+}
+
+/**
+ * Turns discovery hints into connections and keeps them: dials peers found by mDNS, the DHT and
+ * bootstrap (libp2p 3 does not dial discovery events itself), remembers how each was found, and
+ * re-dials dropped peers with backoff for as long as the node runs, so a mesh always rejoins
+ * after an outage.
+ */
+export class Membership implements Startable {
+  private readonly log: Logger
+  private readonly peers = new PeerMap<KnownPeer>()
+  private readonly dialing = new PeerMap<AbortController>()
+  private readonly targetConnections: number
+  private readonly maxKnownPeers: number
+  private readonly maxParallelDials: number
+  private readonly redial: BackoffPolicy
+  private readonly maxAddressesPerPeer: number
+  private readonly clock: Clock
+  private readonly random: () => number
+  private readonly isDenied: (peer: PeerId) => boolean
+  private readonly task: RepeatingTask
+  private started = false
+
+  constructor (private readonly components: MembershipComponents, init: MembershipInit = {}) {
+    this.log = components.logger.forComponent('fedmesh:membership')
+    this.targetConnections = init.targetConnections ?? DEFAULT_TARGET_CONNECTIONS
+    this.maxKnownPeers = init.maxKnownPeers ?? DEFAULT_MAX_KNOWN_PEERS
+    this.maxParallelDials = init.maxParallelDials ?? DEFAULT_MAX_PARALLEL_DIALS
+    this.redial = init.redial ?? DEFAULT_REDIAL
+    this.maxAddressesPerPeer = init.maxAddressesPerPeer ?? DEFAULT_MAX_ADDRESSES_PER_PEER
+    this.clock = init.clock ?? { now: () => Date.now() }
+    this.random = init.random ?? Math.random
+    this.isDenied = init.isDenied ?? (() => false)
+    this.task = repeatingTask(() => { this.dialDue() }, init.tickMs ?? DEFAULT_TICK_MS)
+    this.onConnectionOpen = this.onConnectionOpen.bind(this)
+    this.onPeerDisconnect = this.onPeerDisconnect.bind(this)
+  }
+
+  readonly [Symbol.toStringTag] = 'fedmesh:membership'
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    this.components.events.addEventListener('connection:open', this.onConnectionOpen)
+    this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
+    await this.loadRemembered()
+    this.task.start()
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    this.task.stop()
+    this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
+    this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+    for (const controller of this.dialing.values()) controller.abort()
+    this.dialing.clear()
+  }
+
+  /** A discovery mechanism reports a peer. Dials it when the node wants more connections. */
+  discovered (info: PeerInfo, via: Via): void {
+    if (!this.started || info.id.equals(this.components.peerId)) return
+    const connected = this.isConnected(info.id)
+    // kad-dht also reports peers that are already connected (its topology listener): those were
+    // not discovered through the DHT, so only an unconnected peer counts as found by it.
+    if (via === 'dht' && connected) return
+    const peer = this.remember(info.id, via)
+    peer.connected = connected
+    const addrs = info.multiaddrs.slice(0, this.maxAddressesPerPeer)
+    this.persist(info.id, peer, addrs)
+    if (!connected && peer.nextDialAtMs === 0) {
+      peer.nextDialAtMs = this.clock.now()
+      this.dialDue()
+    }
+  }
+
+  /** Everything known, newest first by last seen. */
+  list (): KnownPeer[] {
+    return [...this.peers.values()].sort((a, b) => b.lastSeenMs - a.lastSeenMs)
+  }
+
+  get (peer: PeerId): KnownPeer | undefined {
+    return this.peers.get(peer)
+  }
+
+  /** Forget a peer (it was banned): no more dials. */
+  forget (peer: PeerId): void {
+    this.peers.delete(peer)
+    this.dialing.get(peer)?.abort()
+  }
+
+  private onConnectionOpen (evt: CustomEvent<Connection>): void {
+    const conn = evt.detail
+    const known = this.peers.get(conn.remotePeer)
+    // An outbound connection to a peer no discovery reported (a dial by address, a task sent to
+    // a peer known from gossip) is remembered without a source.
+    const peer = known ?? this.remember(conn.remotePeer, conn.direction === 'inbound' ? 'inbound' : undefined)
+    if (known == null) this.persist(conn.remotePeer, peer, [])
+    peer.connected = true
+    peer.failures = 0
+    peer.nextDialAtMs = 0
+    peer.lastSeenMs = this.clock.now()
+  }
+
+  private onPeerDisconnect (evt: CustomEvent<PeerId>): void {
+    const peer = this.peers.get(evt.detail)
+    if (peer == null) return
+    peer.connected = false
+    peer.lastSeenMs = this.clock.now()
+    this.schedule(peer)
+  }
+
+  private remember (id: PeerId, via?: Via): KnownPeer {
+    const now = this.clock.now()
+    let peer = this.peers.get(id)
+    if (peer == null) {
+      this.evictIfFull()
+      peer = { id, via: new Set(), firstSeenMs: now, lastSeenMs: now, connected: false, failures: 0, nextDialAtMs: 0 }
+      this.peers.set(id, peer)
+    }
+    if (via != null) peer.via.add(via)
+    peer.lastSeenMs = now
+    return peer
+  }
+
+  private evictIfFull (): void {
+    if (this.peers.size < this.maxKnownPeers) return
+    let oldest: KnownPeer | undefined
+    for (const p of this.peers.values()) {
+      if (!p.connected && (oldest == null || p.lastSeenMs < oldest.lastSeenMs)) oldest = p
+    }
+    if (oldest != null) this.forget(oldest.id)
+  }
+
+  private schedule (peer: KnownPeer): void {
+    peer.nextDialAtMs = this.clock.now() + backoffDelay(peer.failures, this.redial, this.random)
+  }
+
+  private isConnected (id: PeerId): boolean {
+    return this.components.connectionManager.getConnections(id).length > 0
+  }
+
+  private dialDue (): void {
+    if (!this.started) return
+    const now = this.clock.now()
+    let connections = this.components.connectionManager.getConnections().length
+    for (const peer of this.peers.values()) {
+      if (this.dialing.size >= this.maxParallelDials || connections >= this.targetConnections) return
+      if (peer.connected || peer.nextDialAtMs === 0 || peer.nextDialAtMs > now || this.dialing.has(peer.id)) continue
+      if (this.isDenied(peer.id)) continue
+      if (this.isConnected(peer.id)) {
+        peer.connected = true
+        continue
+      }
+      connections++
+      this.dial(peer)
+    }
+  }
+
+  private dial (peer: KnownPeer): void {
+    const controller = new AbortController()
+    this.dialing.set(peer.id, controller)
+    this.components.connectionManager.openConnection(peer.id, { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(10 * SECOND)]) })
+      .then(() => {
+        peer.connected = true
+        peer.failures = 0
+        peer.nextDialAtMs = 0
+      }, (err: Error) => {
+        this.log.trace('dial %p failed (attempt %d) - %s', peer.id, peer.failures + 1, err.message)
+        peer.failures++
+        if (this.started) this.schedule(peer)
+      })
+      .finally(() => {
+        this.dialing.delete(peer.id)
+      })
+  }
+
+  /** Store how the peer was found (and its addresses) in the persistent peer store. */
+  private persist (id: PeerId, peer: KnownPeer, multiaddrs: Multiaddr[]): void {
+    this.components.peerStore.merge(id, {
+      multiaddrs,
+      metadata: { [VIA_METADATA_KEY]: encodeVia(peer.via) }
+    }).catch(err => { this.log.error('could not store peer %p - %e', id, err) })
+  }
+
+  /** After a restart, the peers known before are dialled again at once. */
+  private async loadRemembered (): Promise<void> {
+    const stored = await this.components.peerStore.all({
+      filters: [(p) => p.metadata.has(VIA_METADATA_KEY)],
+      limit: this.maxKnownPeers
+    })
+    const now = this.clock.now()
+    for (const p of stored) {
+      if (p.id.equals(this.components.peerId)) continue
+      const via = decodeVia(p.metadata.get(VIA_METADATA_KEY))
+      this.peers.set(p.id, { id: p.id, via, firstSeenMs: now, lastSeenMs: 0, connected: false, failures: 0, nextDialAtMs: now })
+    }
+    this.log('remembered %d peers from the store', this.peers.size)
+  }
+}

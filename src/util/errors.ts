@@ -1,0 +1,66 @@
+/**
+ * fedmesh's own error classes. Each has a stable `name` so callers (and the control API) can
+ * map them to a status code without string matching on messages.
+ */
+
+/** The user's input (a flag, a config key, a request body) is wrong; shown as one sentence. */
+export class ConfigError extends Error {
+  constructor (message: string, readonly key?: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Another process holds the LevelDB lock of the data dir. */
+export class StoreLockedError extends Error {
+  constructor (readonly dir: string) {
+    super(`the data dir ${dir} is in use by another fedmesh daemon (its LevelDB store is locked)`)
+    this.name = 'StoreLockedError'
+  }
+}
+
+/** The store was written by an incompatible version of fedmesh. */
+export class StoreVersionError extends Error {
+  constructor (readonly dir: string, readonly found: string, readonly expected: string) {
+    super(`the store in ${dir} has layout version ${found}; this fedmesh expects ${expected}`)
+    this.name = 'StoreVersionError'
+  }
+}
+
+/** A request to the node is malformed or out of bounds (maps to HTTP 400). */
+export class BadRequestError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'BadRequestError'
+  }
+}
+
+/** A request was too large (maps to HTTP 413). */
+export class TooLargeError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'TooLargeError'
+  }
+}
+
+/** Something asked for does not exist (maps to HTTP 404). */
+export class NotFoundError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'NotFoundError'
+  }
+}
+
+/** The node refuses work because it is full (maps to HTTP 503). */
+export class OverloadedError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'OverloadedError'
+  }
+}
+
+/** Message of any thrown value, for one-line user-facing reports. */
+export function errorMessage (err: unknown): string {
+  if (err instanceof Error) return err.message
+  return String(err)
+}
