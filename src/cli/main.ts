@@ -1,0 +1,29 @@
+import { Command, CommanderError } from 'commander'
+import { VERSION } from '../version.js'
+import { CliError } from './client.js'
+import { registerDaemonCommand } from './commands/daemon.js'
+import { registerStatusCommands } from './commands/status.js'
+
+/** `fedmesh` — the daemon and the commands that inspect it (CONTRACT.md "CLI"). */
+export async function main (argv: string[]): Promise<number> {
+  const program = new Command('fedmesh')
+    .description('peer-to-peer federation node: discovery, capacity, task routing and a replicated cache')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError()
+  registerDaemonCommand(program)
+  registerStatusCommands(program)
+  try {
+    await program.parseAsync(argv)
+    return 0
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode
+    if (err instanceof CliError) {
+      process.stderr.write(`fedmesh: ${err.message}\n`)
+      return err.exitCode
+    }
+    process.stderr.write(`fedmesh: ${(err as Error)?.message ?? String(err)}\n`)
+    if (process.env.FEDMESH_DEBUG != null) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`)
+    return 1
+  }
+}

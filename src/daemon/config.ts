@@ -1,0 +1,187 @@
+import { readFile } from 'node:fs/promises'
+import { availableParallelism, homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { z } from 'zod'
+import { ConfigError } from '../util/errors.js'
+import { BUILTIN_KINDS } from '../services/tasks/kinds.js'
+
+/**
+ * The daemon's configuration: defaults < config file (JSON) < environment < flags. Everything is
+ * validated before anything starts; the first problem stops the daemon with a sentence naming
+ * the key (exit code 2).
+ */
+
+const KIND_NAME = /^[a-z][a-z0-9._-]{0,63}$/
+const MAX_TIMEOUT_MS = 60 * 60 * 1000
+
+const multiaddrString = z.string().refine(s => {
+  try { multiaddr(s); return s.startsWith('/') } catch { return false }
+}, { message: 'is not a valid multiaddr' })
+
+const peerMultiaddr = multiaddrString.refine(s => /\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(s), {
+  message: 'must end with /p2p/<peer id>'
+})
+
+const loopbackHostPort = z.string().refine(s => parseHostPort(s) != null, {
+  message: 'must be HOST:PORT with a loopback host (127.0.0.1, ::1 or localhost) and a port 0-65535'
+})
+
+/** An owner-configured task kind: a command run as a child process, never a shell string. */
+export const commandKindSchema = z.object({
+  command: z.array(z.string().min(1)).min(1),
+  timeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).default(60_000),
+  maxInputBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+  maxOutputBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+  cwd: z.string().optional()
+}).strict()
+
+export type CommandKind = z.infer<typeof commandKindSchema>
+
+export const daemonConfigSchema = z.object({
+  name: z.string().min(1).max(64).optional(),
+  dataDir: z.string().min(1).optional(),
+  listen: z.array(multiaddrString).min(1).default(['/ip4/0.0.0.0/tcp/4101']),
+  api: loopbackHostPort.default('127.0.0.1:4102'),
+  bootstrap: z.array(peerMultiaddr).default([]),
+  mdns: z.boolean().default(true),
+  dht: z.boolean().default(true),
+  concurrency: z.number().int().min(1).max(1024).default(availableParallelism()),
+  maxConnections: z.number().int().min(1).max(10_000).default(300),
+  profile: z.enum(['lan', 'local']).default('lan'),
+  tasks: z.record(z.string(), commandKindSchema).default({}).superRefine((tasks, ctx) => {
+    for (const kind of Object.keys(tasks)) {
+      if (!KIND_NAME.test(kind)) {
+        ctx.addIssue({ code: 'custom', path: [kind], message: 'is not a valid kind name (lower case letters, digits, . _ -; at most 64)' })
+      } else if (BUILTIN_KINDS.includes(kind)) {
+        ctx.addIssue({ code: 'custom', path: [kind], message: 'is a built-in kind and cannot be replaced' })
+      }
+    }
+  })
+}).strict()
+
+export type DaemonConfig = z.infer<typeof daemonConfigSchema> & { dataDir: string, configFile?: string }
+
+/** Flags as the CLI parsed them; undefined = not given. */
+export interface DaemonFlags {
+  dataDir?: string
+  listen?: string[]
+  api?: string
+  bootstrap?: string[]
+  mdns?: boolean
+  dht?: boolean
+  name?: string
+  concurrency?: string
+  config?: string
+}
+
+export function parseHostPort (s: string): { host: string, port: number } | undefined {
+  const m = /^(\[::1\]|::1|127\.0\.0\.1|localhost):(\d{1,5})$/.exec(s)
+  if (m == null) return undefined
+  const port = Number(m[2])
+  if (port > 65535) return undefined
+  return { host: m[1].replace(/^\[|\]$/g, ''), port }
+}
+
+/** The data dir: flag, `$FEDMESH_DATA_DIR`, the config file's `dataDir`, `$XDG_DATA_HOME/fedmesh`, `~/.local/share/fedmesh`. */
+export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv, fromFile?: string): string {
+  const dir = flag ?? nonEmpty(env.FEDMESH_DATA_DIR) ?? fromFile ??
+    (nonEmpty(env.XDG_DATA_HOME) != null ? join(env.XDG_DATA_HOME as string, 'fedmesh') : join(homedir(), '.local', 'share', 'fedmesh'))
+  return resolve(dir)
+}
+
+/** Environment variables the daemon reads, mapped to config keys. */
+function fromEnv (env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  const list = (v: string | undefined): string[] | undefined => nonEmpty(v)?.split(',').map(s => s.trim()).filter(Boolean)
+  const set = (key: string, value: unknown): void => { if (value !== undefined) out[key] = value }
+  set('name', nonEmpty(env.FEDMESH_NAME))
+  set('listen', list(env.FEDMESH_LISTEN))
+  set('api', nonEmpty(env.FEDMESH_API))
+  set('bootstrap', list(env.FEDMESH_BOOTSTRAP))
+  set('mdns', envBool('FEDMESH_MDNS', env.FEDMESH_MDNS))
+  set('dht', envBool('FEDMESH_DHT', env.FEDMESH_DHT))
+  set('concurrency', envInt('FEDMESH_CONCURRENCY', env.FEDMESH_CONCURRENCY))
+  set('profile', nonEmpty(env.FEDMESH_PROFILE))
+  return out
+}
+
+function fromFlags (flags: DaemonFlags): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  const set = (key: string, value: unknown): void => { if (value !== undefined) out[key] = value }
+  set('name', flags.name)
+  set('listen', flags.listen)
+  set('api', flags.api)
+  set('bootstrap', flags.bootstrap)
+  set('mdns', flags.mdns)
+  set('dht', flags.dht)
+  set('concurrency', flags.concurrency == null ? undefined : intFrom('--concurrency', flags.concurrency))
+  return out
+}
+
+async function readConfigFile (path: string): Promise<Record<string, unknown>> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err: any) {
+    throw new ConfigError(`cannot read config file ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, 'config')
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err: any) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${err.message}`, 'config')
+  }
+  if (parsed == null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`, 'config')
+  }
+  return parsed as Record<string, unknown>
+}
+
+/** Load, merge and validate. Throws ConfigError naming the offending key. */
+export async function loadDaemonConfig (flags: DaemonFlags, env: NodeJS.ProcessEnv = process.env): Promise<DaemonConfig> {
+  const configFile = flags.config ?? nonEmpty(env.FEDMESH_CONFIG)
+  const file = configFile != null ? await readConfigFile(configFile) : {}
+  const merged = { ...file, ...fromEnv(env), ...fromFlags(flags) }
+  const result = daemonConfigSchema.safeParse(merged)
+  if (!result.success) {
+    throw configErrorFrom(result.error, configFile)
+  }
+  const dataDir = resolveDataDir(flags.dataDir, env, typeof file.dataDir === 'string' ? resolve(file.dataDir) : undefined)
+  return { ...result.data, dataDir, configFile }
+}
+
+function configErrorFrom (error: z.ZodError, configFile?: string): ConfigError {
+  const issue = error.issues[0]
+  const where = configFile != null ? ` (config file ${configFile}, environment or flags)` : ''
+  if (issue.code === 'unrecognized_keys') {
+    const key = [...issue.path, issue.keys[0]].join('.')
+    return new ConfigError(`config: unknown key "${key}"${where}`, key)
+  }
+  const key = issue.path.join('.')
+  const message = issue.code === 'invalid_type'
+    ? `must be ${issue.expected}`
+    : issue.message.replace(/^Too (small|big): expected (\w+) to (be|have) /, 'must be ')
+  return new ConfigError(`config: "${key}" ${message}${where}`, key)
+}
+
+function nonEmpty (v: string | undefined): string | undefined {
+  return v == null || v === '' ? undefined : v
+}
+
+function envBool (name: string, v: string | undefined): boolean | undefined {
+  if (nonEmpty(v) == null) return undefined
+  if (/^(1|true|yes|on)$/i.test(v as string)) return true
+  if (/^(0|false|no|off)$/i.test(v as string)) return false
+  throw new ConfigError(`${name} must be true or false, not "${v}"`, name)
+}
+
+function envInt (name: string, v: string | undefined): number | undefined {
+  if (nonEmpty(v) == null) return undefined
+  return intFrom(name, v as string)
+}
+
+function intFrom (name: string, v: string): number {
+  if (!/^-?\d+$/.test(v.trim())) throw new ConfigError(`${name} must be an integer, not "${v}"`, name)
+  return Number(v)
+}

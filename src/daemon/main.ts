@@ -1,0 +1,59 @@
+import { CliError } from '../cli/client.js'
+import { ConfigError, StoreLockedError, StoreVersionError, errorMessage } from '../util/errors.js'
+import { loadDaemonConfig } from './config.js'
+import { createDaemonLog } from './log.js'
+import { SHUTDOWN_BUDGET_MS, banner, runDaemon } from './run-daemon.js'
+import type { DaemonFlags } from './config.js'
+
+/** Exit code for bad configuration (CONTRACT.md: the daemon refuses to start half-configured). */
+export const EXIT_CONFIG = 2
+
+/**
+ * `fedmesh daemon`: validate config, start, print the banner, and on SIGINT/SIGTERM shut down
+ * gracefully within the budget. Resolves when the daemon has stopped.
+ */
+export async function daemonMain (flags: DaemonFlags): Promise<void> {
+  const log = createDaemonLog()
+  let config
+  try {
+    config = await loadDaemonConfig(flags)
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, EXIT_CONFIG)
+    throw err
+  }
+
+  let daemon
+  try {
+    daemon = await runDaemon(config, log)
+  } catch (err) {
+    if (err instanceof StoreLockedError || err instanceof StoreVersionError) throw new CliError(err.message)
+    if ((err as any)?.code === 'EADDRINUSE') throw new CliError(`address in use: ${errorMessage(err)} (choose another --listen or --api port, or 0 for any)`)
+    throw err
+  }
+  process.stdout.write(banner(daemon, config))
+  log.info('daemon started', { peerId: daemon.node.peerId.toString(), api: daemon.apiUrl, dataDir: config.dataDir })
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalCount++ > 0) {
+        log.warn('second signal, exiting now', { signal })
+        process.exit(1)
+      }
+      const watchdog = setTimeout(() => {
+        log.error('shutdown took too long, exiting', { budgetMs: SHUTDOWN_BUDGET_MS })
+        process.exit(1)
+      }, SHUTDOWN_BUDGET_MS)
+      daemon.shutdown(signal)
+        .catch(err => { log.error('shutdown failed', { error: errorMessage(err) }) })
+        .finally(() => {
+          clearTimeout(watchdog)
+          process.off('SIGINT', onSignal)
+          process.off('SIGTERM', onSignal)
+          resolve()
+        })
+    }
+    let signalCount = 0
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
