@@ -86,7 +86,7 @@ export function parseHostPort (s: string): { host: string, port: number } | unde
 /** The data dir: flag, `$FEDMESH_DATA_DIR`, the config file's `dataDir`, `$XDG_DATA_HOME/fedmesh`, `~/.local/share/fedmesh`. */
 export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv, fromFile?: string): string {
   const dir = flag ?? nonEmpty(env.FEDMESH_DATA_DIR) ?? fromFile ??
-    (nonEmpty(env.XDG_DATA_HOME) != null ? join(env.XDG_DATA_HOME as string, 'fedmesh') : join(homedir(), '.local', 'share', 'fedmesh'))
+    (nonEmpty(env.XDG_DATA_HOME) != null ? join(env.XDG_DATA_HOME as string, 'fedmesh') : join(nonEmpty(env.HOME) ?? homedir(), '.local', 'share', 'fedmesh'))
   return resolve(dir)
 }
 

@@ -73,6 +73,8 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
   }
 
   return {
+    // FederationNode.start() wires discovery listeners first, then starts libp2p.
+    start: false,
     privateKey: input.privateKey,
     nodeInfo: { name: 'fedmesh', version: VERSION, userAgent: `fedmesh/${VERSION}` },
     datastore: input.datastore,

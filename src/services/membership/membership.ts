@@ -6,7 +6,7 @@ import { VIA_METADATA_KEY, decodeVia, encodeVia } from './via.js'
 import type { Via } from './via.js'
 import type { BackoffPolicy } from '../../core/backoff.js'
 import type { Clock } from '../../util/time.js'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerInfo, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Connection, CounterGroup, Libp2pEvents, Logger, Metrics, PeerId, PeerInfo, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -43,6 +43,7 @@ export interface MembershipComponents {
   connectionManager: ConnectionManager
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
+  metrics?: Metrics
 }
 
 /** What this node knows of one peer, whether or not it is connected now. */
@@ -77,6 +78,7 @@ export class Membership implements Startable {
   private readonly random: () => number
   private readonly isDenied: (peer: PeerId) => boolean
   private readonly task: RepeatingTask
+  private readonly dials?: CounterGroup<'ok' | 'failed'>
   private started = false
 
   constructor (private readonly components: MembershipComponents, init: MembershipInit = {}) {
@@ -89,6 +91,19 @@ export class Membership implements Startable {
     this.clock = init.clock ?? { now: () => Date.now() }
     this.random = init.random ?? Math.random
     this.isDenied = init.isDenied ?? (() => false)
+    this.dials = components.metrics?.registerCounterGroup('fedmesh_membership_dials_total', {
+      label: 'outcome',
+      help: 'Dials of discovered or dropped peers by outcome'
+    })
+    components.metrics?.registerMetricGroup('fedmesh_membership_peers', {
+      label: 'state',
+      help: 'Peers this node knows, by connection state',
+      calculate: () => {
+        let connected = 0
+        for (const p of this.peers.values()) if (p.connected) connected++
+        return { connected, disconnected: this.peers.size - connected }
+      }
+    })
     this.task = repeatingTask(() => { this.dialDue() }, init.tickMs ?? DEFAULT_TICK_MS)
     this.onConnectionOpen = this.onConnectionOpen.bind(this)
     this.onPeerDisconnect = this.onPeerDisconnect.bind(this)
@@ -119,9 +134,9 @@ export class Membership implements Startable {
   discovered (info: PeerInfo, via: Via): void {
     if (!this.started || info.id.equals(this.components.peerId)) return
     const connected = this.isConnected(info.id)
-    // kad-dht also reports peers that are already connected (its topology listener): those were
-    // not discovered through the DHT, so only an unconnected peer counts as found by it.
-    if (via === 'dht' && connected) return
+    // kad-dht also reports peers that are already connected (its topology listener) or that
+    // another mechanism just put in the peer store: only a peer new to us counts as found by it.
+    if (via === 'dht' && (connected || this.peers.has(info.id))) return
     const peer = this.remember(info.id, via)
     peer.connected = connected
     const addrs = info.multiaddrs.slice(0, this.maxAddressesPerPeer)
@@ -220,10 +235,12 @@ export class Membership implements Startable {
     this.dialing.set(peer.id, controller)
     this.components.connectionManager.openConnection(peer.id, { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(10 * SECOND)]) })
       .then(() => {
+        this.dials?.increment({ ok: true })
         peer.connected = true
         peer.failures = 0
         peer.nextDialAtMs = 0
       }, (err: Error) => {
+        this.dials?.increment({ failed: true })
         this.log.trace('dial %p failed (attempt %d) - %s', peer.id, peer.failures + 1, err.message)
         peer.failures++
         if (this.started) this.schedule(peer)
@@ -251,6 +268,12 @@ export class Membership implements Startable {
     for (const p of stored) {
       if (p.id.equals(this.components.peerId)) continue
       const via = decodeVia(p.metadata.get(VIA_METADATA_KEY))
+      // Discovery may already have reported the peer while the store was being read.
+      const current = this.peers.get(p.id)
+      if (current != null) {
+        for (const v of via) current.via.add(v)
+        continue
+      }
       this.peers.set(p.id, { id: p.id, via, firstSeenMs: now, lastSeenMs: 0, connected: false, failures: 0, nextDialAtMs: now })
     }
     this.log('remembered %d peers from the store', this.peers.size)
