@@ -1,0 +1,78 @@
+/**
+ * What a peer can do to change its reputation, and by how much.
+ *
+ * As in lodestar's `PeerAction`, callers report *what happened* and this table alone decides the
+ * weight, so the policy is in one place and can be tuned without touching the services. Each
+ * action also names the component it counts against, so a user asking "why is this peer
+ * avoided?" sees e.g. `gossip -80` rather than a bare `-80`.
+ *
+ * Scale: scores live in [-100, 100] (see `score.ts`); the node avoids a peer below -20 and bans
+ * it below -60. The deltas are chosen against those two lines:
+ * - honest noise (a failed or timed-out task, a stale capacity advert) costs little, so a peer has
+ *   to misbehave persistently, many times within a half-life, before it is avoided;
+ * - proof of malice (a forged signature, a verified wrong result) costs 40: one gets a peer
+ *   avoided, two get it banned from a neutral start, and even a peer at +100 is banned after four.
+ */
+
+/** Everything the node reports to the ledger. String values so logs and snapshots read well. */
+export enum ReputationAction {
+  /** A task the peer ran for us completed with a result. */
+  TaskSucceeded = 'task-succeeded',
+  /** A task the peer accepted ended in an error it reported (could be the task's own fault). */
+  TaskFailed = 'task-failed',
+  /** A task dispatched to the peer got no answer in time ("maybe executed": could be the link). */
+  TaskTimedOut = 'task-timed-out',
+  /** A result the peer returned was checked and is wrong: broken or malicious, either way avoid. */
+  WrongResult = 'wrong-result',
+  /** A frame from the peer did not decode or broke the protocol's schema or size limits. */
+  InvalidMessage = 'invalid-message',
+  /** A cache entry the peer sent carries a forged or invalid signature: deliberate, or a peer
+   * relaying forgeries without checking; gossipsub's own validation makes this the sender's act. */
+  ForgedEntry = 'forged-entry',
+  /** The peer advertised free capacity and then refused the task it was offered. */
+  BrokenPromise = 'broken-promise',
+  /** The peer took markedly longer than its advertised queue and our latency estimate predicted.
+   * Report it once per task that was late (the caller decides what "markedly" means). */
+  SlowerThanPromised = 'slower-than-promised',
+  /** An operator (or another subsystem with proof) banned the peer outright. */
+  Banned = 'banned'
+}
+
+/** The groups a score is split into, so its reasons can be shown. */
+export type ReputationComponent = 'tasks' | 'gossip' | 'promises' | 'latency' | 'operator'
+
+export const REPUTATION_COMPONENTS: readonly ReputationComponent[] = ['tasks', 'gossip', 'promises', 'latency', 'operator']
+
+export interface ActionEffect {
+  /** Added to the score (before clamping into [-100, 100]). */
+  delta: number
+  /** Where the change is booked. */
+  component: ReputationComponent
+}
+
+/**
+ * The policy. Positive credit is deliberately small (+1 per task): an honest busy peer reaches the
+ * +100 cap only through steady work, and the credit decays like everything else, so it cannot be
+ * banked for long and spent on misbehaviour.
+ */
+export const ACTION_EFFECTS: Readonly<Record<ReputationAction, ActionEffect>> = {
+  [ReputationAction.TaskSucceeded]: { delta: 1, component: 'tasks' },
+  // Failures are common and often the input's fault: ten within a few minutes are needed to avoid.
+  [ReputationAction.TaskFailed]: { delta: -2, component: 'tasks' },
+  // A timeout may be the network, but repeated ones make the peer useless for routing either way.
+  [ReputationAction.TaskTimedOut]: { delta: -5, component: 'tasks' },
+  [ReputationAction.WrongResult]: { delta: -40, component: 'tasks' },
+  // A malformed frame is either a bug or probing; not proof of malice, so well short of a ban.
+  [ReputationAction.InvalidMessage]: { delta: -10, component: 'gossip' },
+  [ReputationAction.ForgedEntry]: { delta: -40, component: 'gossip' },
+  // Adverts are a second stale, so an occasional refusal is a race, not a lie.
+  [ReputationAction.BrokenPromise]: { delta: -5, component: 'promises' },
+  [ReputationAction.SlowerThanPromised]: { delta: -1, component: 'latency' },
+  // Spans the whole range: whatever the score was, it ends at the floor and the peer is banned.
+  [ReputationAction.Banned]: { delta: -200, component: 'operator' }
+}
+
+/** True for values of the enum, so actions coming from the control API can be checked. */
+export function isReputationAction (value: unknown): value is ReputationAction {
+  return typeof value === 'string' && Object.hasOwn(ACTION_EFFECTS, value)
+}
