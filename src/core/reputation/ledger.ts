@@ -97,7 +97,7 @@ export class ReputationLedger {
   /**
    * Records that `peer` did `action`, `count` times. The change is booked in the action's
    * component, but only as much of it as fits in [-100, 100], so the components always add up to
-   * the score. Crossing `BAN_BELOW` imposes (or extends) a ban of `banMs`.
+   * the score. Ending below `BAN_BELOW` imposes (or extends) a ban of `banMs` from now.
    */
   apply (peer: string, action: ReputationAction, count = 1): ReputationUpdate {
     if (!Number.isFinite(count) || count < 0) {
@@ -113,7 +113,10 @@ export class ReputationLedger {
     const after = clampScore(before + effect.delta * count)
     record.components[effect.component] += after - before
     if (after < BAN_BELOW) {
-      record.bannedUntil = Math.max(record.bannedUntil, now + this.banMs)
+      // At least banMs, and never shorter than the score takes to decay back over the line, so
+      // "banned by score" and "ban running" always agree, whatever banMs and halfLifeMs are.
+      const decayBackMs = this.halfLifeMs * Math.log2(after / BAN_BELOW)
+      record.bannedUntil = Math.max(record.bannedUntil, now + Math.max(this.banMs, Math.ceil(decayBackMs)))
     }
     return { peer, score: after, state: this.stateOf(record, now), previousState }
   }

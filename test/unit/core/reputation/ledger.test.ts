@@ -161,6 +161,19 @@ describe('ReputationLedger', () => {
     expect(ledger.bannedUntil('a')).toBeUndefined()
   })
 
+  it('never lets a ban end while the score is still below the ban line, however short banMs is', () => {
+    const clock = fakeClock()
+    const ledger = new ReputationLedger({ clock, banMs: MINUTE })
+    ledger.apply('a', ReputationAction.Banned) // -100: ~7.4 minutes to decay back over -60
+    for (let t = 0; t < 30 * MINUTE; t += 10 * SECOND) {
+      const now = clock.now()
+      if (ledger.score('a', now) < BAN_BELOW) expect(ledger.isBanned('a', now)).toBe(true)
+      expect(ledger.state('a', now) === 'banned').toBe(ledger.isBanned('a', now))
+      clock.advance(10 * SECOND)
+    }
+    expect(ledger.isBanned('a', clock.now())).toBe(false)
+  })
+
   it('extends a ban on further offences and bans outright on Banned', () => {
     const clock = fakeClock()
     const ledger = new ReputationLedger({ clock })
