@@ -1,5 +1,5 @@
 import Table from 'cli-table3'
-import type { PeerDoc, StatusDoc } from '../node/documents.js'
+import type { PeerDoc, RouteDoc, RunDoc, StatusDoc, TaskDoc } from '../node/documents.js'
 
 /** Human output for the CLI. Pure functions of the documents, so they are unit-tested. */
 
@@ -60,6 +60,46 @@ export function formatPeers (peers: PeerDoc[]): string {
       p.capacity?.queueDepth ?? '-',
       num(p.reputation, 0),
       p.connected ? 'now' : `${duration(p.lastSeenMs)} ago`
+    ])
+  )
+}
+
+export function formatRun (r: RunDoc): string {
+  const head = `${r.status === 'ok' ? 'ok' : 'error'}  ${r.kind}  task ${r.taskId}  on ${shortId(r.peer)}  ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}  ${duration(r.durationMs)}`
+  if (r.status === 'error') return `${head}\n${r.errorCode ?? 'ERROR'}: ${r.error ?? ''}`
+  return `${head}\n${typeof r.output === 'string' ? r.output : JSON.stringify(r.output)}`
+}
+
+export function formatTasks (tasks: TaskDoc[]): string {
+  if (tasks.length === 0) return 'no tasks yet'
+  return table(
+    ['task', 'kind', 'status', 'peer', 'attempts', 'took', 'submitted'],
+    tasks.map(t => [
+      t.taskId.slice(0, 8),
+      t.kind,
+      t.status === 'ok' ? 'ok' : `error ${t.errorCode ?? ''}`.trim(),
+      shortId(t.peer),
+      t.attempts,
+      duration(t.durationMs),
+      new Date(t.submittedAt).toISOString().replace('T', ' ').slice(0, 19)
+    ])
+  )
+}
+
+export function formatRoute (candidates: RouteDoc[]): string {
+  if (candidates.length === 0) return 'no candidates'
+  return table(
+    ['#', 'peer', 'score ms', 'wait', 'rtt', 'run', 'rep', 'load', 'why'],
+    candidates.map((c, i) => [
+      c.eligible ? i + 1 : '-',
+      `${shortId(c.peerId)}${c.local ? ' (this node)' : ''}`,
+      c.score == null ? '-' : c.score.toFixed(1),
+      c.queueWaitMs.toFixed(1),
+      `${c.rttMs.toFixed(1)} ${c.rttSource}`,
+      c.runMs.toFixed(0),
+      `${c.reputation.toFixed(0)}${c.reputationPenaltyMs > 0 ? ` (+${c.reputationPenaltyMs.toFixed(0)}ms)` : ''}`,
+      c.load,
+      i === 0 && c.eligible ? `chosen: ${c.reason}` : c.reason
     ])
   )
 }

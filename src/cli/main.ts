@@ -3,6 +3,7 @@ import { VERSION } from '../version.js'
 import { CliError } from './client.js'
 import { registerDaemonCommand } from './commands/daemon.js'
 import { registerStatusCommands } from './commands/status.js'
+import { registerTaskCommands } from './commands/tasks.js'
 
 /** `fedmesh` — the daemon and the commands that inspect it (CONTRACT.md "CLI"). */
 export async function main (argv: string[]): Promise<number> {
@@ -13,9 +14,11 @@ export async function main (argv: string[]): Promise<number> {
     .showHelpAfterError()
   registerDaemonCommand(program)
   registerStatusCommands(program)
+  registerTaskCommands(program)
   try {
     await program.parseAsync(argv)
-    return 0
+    // A command may report failure without throwing (`run` of a task that failed exits 1).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode
     if (err instanceof CliError) {

@@ -41,6 +41,8 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       dht: config.dht,
       profile: config.profile,
       limits: { maxConnections: config.maxConnections },
+      concurrency: config.concurrency,
+      commandKinds: config.tasks,
       metricsRegistry: registry
     })
     await node.start()
@@ -74,7 +76,7 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       log.info('daemon stopping', { reason })
       await removeApiFiles(config.dataDir)
       await api.close()
-      await node.stop()
+      await node.stop(SHUTDOWN_BUDGET_MS / 2)
       await store.close()
       log.info('daemon stopped')
     })()

@@ -1,6 +1,8 @@
 import { SECOND } from '../util/time.js'
 import type { FedStore } from '../store/store.js'
 import type { MembershipInit } from '../services/membership/index.js'
+import type { CommandSpec } from '../services/tasks/command-handler.js'
+import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { Clock } from '../util/time.js'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
@@ -44,6 +46,8 @@ export interface Profile {
   limits: ConnectionLimits
   mdns: MdnsOptions
   membership: MembershipInit
+  /** Capacity advertisement interval (also the liveness heartbeat), ms. */
+  capacityIntervalMs: number
 }
 
 const LAN: Profile = {
@@ -57,7 +61,8 @@ const LAN: Profile = {
     maxGossipDataBytes: 1024 * 1024 + 4096
   },
   mdns: { intervalMs: 5 * SECOND, serviceTag: MDNS_SERVICE_TAG },
-  membership: {}
+  membership: {},
+  capacityIntervalMs: 1 * SECOND
 }
 
 export const PROFILES = {
@@ -96,6 +101,20 @@ export interface FederationNodeConfig {
   membership?: MembershipInit
   /** Overrides of the profile's mDNS settings. */
   mdnsOptions?: Partial<MdnsOptions>
+  /** Task slots. Default: the number of cores. */
+  concurrency?: number
+  /** Tasks waiting at most before new ones are refused. Default concurrency × 32. */
+  queueLimit?: number
+  /** Owner-configured command kinds (daemon config `tasks`). */
+  commandKinds?: Record<string, CommandSpec>
+  /** Handlers registered in code (library API). */
+  handlers?: Record<string, TaskHandler>
+  /** Largest task input and output, bytes. Default 1 MiB. */
+  maxTaskBytes?: number
+  /** Capacity advertisement interval override, ms. */
+  capacityIntervalMs?: number
+  /** Journal accepted tasks in the store (the daemon does; simulations need not). Default true. */
+  journal?: boolean
   /** Prometheus registry for libp2p's and fedmesh's metrics; none = no metrics. */
   metricsRegistry?: Registry
   /** Identity override (simulation); default: the store's persistent key. */

@@ -1,11 +1,20 @@
+import { availableParallelism } from 'node:os'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
+import { capacity } from '../services/capacity/capacity-service.js'
 import { membership } from '../services/membership/index.js'
+import { commandHandler } from '../services/tasks/command-handler.js'
+import { Executor } from '../services/tasks/executor.js'
+import { builtinHandlers } from '../services/tasks/handlers.js'
+import { tasks } from '../services/tasks/task-service.js'
 import { loadOrCreateIdentity } from '../store/identity.js'
+import { TaskJournal } from '../store/task-journal.js'
 import { PROFILES } from './config.js'
 import { FederationNode } from './federation-node.js'
 import { libp2pOptions } from './libp2p-options.js'
 import type { FedServices } from './federation-node.js'
 import type { FederationNodeConfig } from './config.js'
+import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { Libp2p } from '@libp2p/interface'
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
@@ -22,6 +31,26 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const clock = config.clock ?? { now: () => Date.now() }
   const random = config.random ?? Math.random
 
+  const handlers = builtinHandlers()
+  for (const [kind, spec] of Object.entries(config.commandKinds ?? {})) handlers.set(kind, commandHandler(spec))
+  for (const [kind, handler] of Object.entries(config.handlers ?? {})) handlers.set(kind, handler as TaskHandler)
+  const executor = new Executor({
+    concurrency: config.concurrency ?? availableParallelism(),
+    queueLimit: config.queueLimit,
+    handlers,
+    maxInputBytes: config.maxTaskBytes,
+    maxOutputBytes: config.maxTaskBytes,
+    clock
+  })
+  const journal = config.journal === false
+    ? undefined
+    : new TaskJournal(config.store.sublevel('journal'), config.store.sublevel('results'))
+
+  // Services reach each other through this late-bound handle: libp2p builds them in order.
+  let node: FederationNode | undefined
+  const peers = (): FederationNode => node as FederationNode
+  const name = config.name ?? peerIdFromPrivateKey(privateKey).toString().slice(-8)
+
   const libp2p = await createLibp2p(libp2pOptions({
     privateKey,
     datastore: config.store.datastore,
@@ -34,14 +63,34 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     metricsRegistry: config.metricsRegistry,
     logger: config.logger,
     services: {
-      membership: membership({ ...profile.membership, ...config.membership, clock, random })
+      membership: membership({ ...profile.membership, ...config.membership, clock, random }),
+      capacity: capacity({
+        executor,
+        name,
+        intervalMs: config.capacityIntervalMs ?? profile.capacityIntervalMs,
+        clock,
+        onAdvertisement: (peer) => { peers().heard(peer) }
+      }),
+      tasks: tasks({
+        executor,
+        table: () => peers().libp2p.services.capacity.table,
+        view: {
+          rtt: (peerId) => peers().rttTo(peerId),
+          reputation: (peerId) => peers().reputationOf(peerId)
+        },
+        journal,
+        clock,
+        random
+      })
     }
-  }) as any, ) as unknown as Libp2p<FedServices>
+  }) as any) as unknown as Libp2p<FedServices>
 
-  return new FederationNode({
+  node = new FederationNode({
     libp2p,
     store: config.store,
-    name: config.name ?? libp2p.peerId.toString().slice(-8),
+    name,
+    executor,
     clock
   })
+  return node
 }

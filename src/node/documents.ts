@@ -39,3 +39,48 @@ export interface PeerDoc {
   /** Milliseconds since the peer was last heard from; 0 while connected. */
   lastSeenMs: number
 }
+
+export interface RunDoc {
+  taskId: string
+  kind: string
+  status: 'ok' | 'error'
+  /** Peer id of the node that ran it (or last tried). */
+  peer: string
+  attempts: number
+  durationMs: number
+  /** The task's output: JSON when it parses as JSON, else the UTF-8 text. */
+  output: unknown
+  /** task.proto ErrorCode when status is "error" (e.g. KIND_NOT_SERVED, TIMED_OUT). */
+  errorCode?: string
+  error?: string
+}
+
+export interface TaskDoc {
+  taskId: string
+  kind: string
+  status: 'ok' | 'error'
+  peer: string
+  attempts: number
+  durationMs: number
+  /** Epoch ms. */
+  submittedAt: number
+  errorCode?: string
+  error?: string
+}
+
+export interface RouteDoc {
+  peerId: string
+  local: boolean
+  /** Expected completion time, ms (lower is better); null when not eligible. */
+  score: number | null
+  /** Tasks ahead of a new one there (beyond its free slots). */
+  load: number
+  queueWaitMs: number
+  rttMs: number
+  rttSource: string
+  runMs: number
+  reputation: number
+  reputationPenaltyMs: number
+  eligible: boolean
+  reason: string
+}

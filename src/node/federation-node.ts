@@ -1,8 +1,14 @@
 import { VERSION } from '../version.js'
+import { toPeerDoc, toRouteDoc, toRunDoc, toTaskDoc } from './to-documents.js'
+import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc } from './documents.js'
+import type { CapacityService } from '../services/capacity/capacity-service.js'
 import type { Membership } from '../services/membership/index.js'
+import type { Executor } from '../services/tasks/executor.js'
+import type { TaskHandler } from '../services/tasks/handlers.js'
+import type { RunRequest, TaskService } from '../services/tasks/task-service.js'
+import type { ReputationState, RttSource } from '../core/routing/score.js'
 import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
-import type { StatusDoc, PeerDoc } from './documents.js'
 import type { Libp2p, PeerId, PeerInfo, Startable } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -15,6 +21,8 @@ export type FedServices = {
   ping: Ping
   pubsub: GossipSub
   membership: Membership
+  capacity: CapacityService
+  tasks: TaskService
   dht?: KadDHT
   mdns?: EventTarget
   bootstrap?: EventTarget
@@ -24,6 +32,7 @@ export interface FederationNodeParts {
   libp2p: Libp2p<FedServices>
   store: FedStore
   name: string
+  executor: Executor
   clock: Clock
 }
 
@@ -35,15 +44,17 @@ export class FederationNode implements Startable {
   readonly libp2p: Libp2p<FedServices>
   readonly store: FedStore
   readonly name: string
+  readonly executor: Executor
   private readonly clock: Clock
   private startedAtMs = 0
   private running = false
-  private readonly discoveryListeners: Array<() => void> = []
+  private readonly teardown: Array<() => void> = []
 
   constructor (parts: FederationNodeParts) {
     this.libp2p = parts.libp2p
     this.store = parts.store
     this.name = parts.name
+    this.executor = parts.executor
     this.clock = parts.clock
   }
 
@@ -59,25 +70,34 @@ export class FederationNode implements Startable {
     if (this.running) return
     this.running = true
     this.wireDiscovery()
+    this.wirePeerLoss()
     await this.libp2p.start()
     this.startedAtMs = this.clock.now()
   }
 
-  async stop (): Promise<void> {
+  /** Stop taking tasks, let running ones finish (within `drainMs`), then stop libp2p. */
+  async stop (drainMs = 5_000): Promise<void> {
     if (!this.running) return
     this.running = false
-    for (const remove of this.discoveryListeners.splice(0)) remove()
+    await this.executor.drain(drainMs)
+    for (const remove of this.teardown.splice(0)) remove()
     await this.libp2p.stop()
   }
 
+  /** Register a task kind implemented in code (library API); advertised from the next ad on. */
+  handle (kind: string, handler: TaskHandler): void {
+    this.executor.register(kind, handler)
+  }
+
   status (): StatusDoc {
+    const peers = this.libp2p.getPeers().length
     return {
       peerId: this.peerId.toString(),
       name: this.name,
       addresses: this.libp2p.getMultiaddrs().map(String),
-      mode: this.libp2p.getPeers().length > 0 ? 'federated' : 'solo',
-      peers: this.libp2p.getPeers().length,
-      capacity: null,
+      mode: peers > 0 ? 'federated' : 'solo',
+      peers,
+      capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
       version: VERSION
     }
@@ -85,25 +105,56 @@ export class FederationNode implements Startable {
 
   async peers (): Promise<PeerDoc[]> {
     const now = this.clock.now()
+    const table = this.libp2p.services.capacity.table
     const docs: PeerDoc[] = []
     for (const known of this.libp2p.services.membership.list()) {
+      const id = known.id.toString()
       const connections = this.libp2p.getConnections(known.id)
-      const stored = await this.libp2p.peerStore.get(known.id).catch(() => undefined)
-      docs.push({
-        peerId: known.id.toString(),
-        name: '',
-        addresses: (connections.length > 0
-          ? connections.map(c => c.remoteAddr)
-          : (stored?.addresses ?? []).map(a => a.multiaddr)).map(String),
+      const stored = connections.length > 0 ? undefined : await this.libp2p.peerStore.get(known.id).catch(() => undefined)
+      docs.push(toPeerDoc({
+        known,
+        now,
+        addresses: connections.length > 0 ? connections.map(c => c.remoteAddr) : (stored?.addresses ?? []).map(a => a.multiaddr),
         connected: connections.length > 0,
-        discoveredVia: [...known.via].sort(),
-        rttMs: null,
-        capacity: null,
-        reputation: 0,
-        lastSeenMs: connections.length > 0 ? 0 : Math.max(0, now - known.lastSeenMs)
-      })
+        capacity: table.last(id),
+        rtt: this.rttTo(id),
+        reputation: this.reputationOf(id)
+      }))
     }
     return docs
+  }
+
+  /** Run a task on the best peer (or where asked), with failover; resolves when it finished. */
+  async run (req: RunRequest): Promise<RunDoc> {
+    return toRunDoc(await this.libp2p.services.tasks.run(req))
+  }
+
+  tasks (): TaskDoc[] {
+    return this.libp2p.services.tasks.recentTasks().map(toTaskDoc)
+  }
+
+  route (kind: string): RouteDoc[] {
+    return this.libp2p.services.tasks.route(kind).map(toRouteDoc)
+  }
+
+  /** A capacity advertisement arrived from a peer: it is alive. */
+  heard (peer: PeerId): void {
+    this.libp2p.services.membership.heard(peer)
+  }
+
+  rttTo (_peerId: string): { rttMs: number, source: RttSource } | undefined {
+    return undefined
+  }
+
+  reputationOf (_peerId: string): { score: number, state: ReputationState } {
+    return { score: 0, state: 'healthy' }
+  }
+
+  /** When the last connection to a peer closes, its in-flight tasks fail over at once. */
+  private wirePeerLoss (): void {
+    const onDisconnect = (evt: CustomEvent<PeerId>): void => { this.libp2p.services.tasks.peerLost(evt.detail) }
+    this.libp2p.addEventListener('peer:disconnect', onDisconnect)
+    this.teardown.push(() => { this.libp2p.removeEventListener('peer:disconnect', onDisconnect) })
   }
 
   /** Discovery services report peers; membership decides whether and when to dial them. */
@@ -115,7 +166,7 @@ export class FederationNode implements Startable {
         services.membership.discovered((evt as CustomEvent<PeerInfo>).detail, via)
       }
       source.addEventListener('peer', handler)
-      this.discoveryListeners.push(() => { source.removeEventListener('peer', handler) })
+      this.teardown.push(() => { source.removeEventListener('peer', handler) })
     }
     listen(services.mdns, 'mdns')
     listen(services.dht as EventTarget | undefined, 'dht')

@@ -1,12 +1,47 @@
+import { z } from 'zod'
+import { BadRequestError, OverloadedError } from '../../util/errors.js'
 import type { Route } from './server.js'
 import type { FederationNode } from '../../node/federation-node.js'
 import type { Registry } from 'prom-client'
+
+const runBody = z.object({
+  kind: z.string().min(1).max(64),
+  input: z.unknown().optional(),
+  peer: z.string().min(1).max(128).optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  taskId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional()
+}).strict()
+
+/** Parse a body or answer 400 with the first problem, naming the field. */
+export function parseBody<T> (schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {})
+  if (r.success) return r.data
+  const issue = r.error.issues[0]
+  const field = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.join('.')
+  throw new BadRequestError(issue.code === 'unrecognized_keys' ? `unknown field "${field}"` : `"${field}": ${issue.message}`)
+}
 
 /** The control API's endpoints (CONTRACT.md "Control API"), each a thin call into the node. */
 export function controlRoutes (node: FederationNode, registry: Registry): Route[] {
   return [
     { method: 'GET', path: /^\/v1\/status$/, handle: async () => ({ json: node.status() }) },
     { method: 'GET', path: /^\/v1\/peers$/, handle: async () => ({ json: await node.peers() }) },
+    {
+      method: 'POST',
+      path: /^\/v1\/tasks$/,
+      handle: async ({ body }) => {
+        const req = parseBody(runBody, body)
+        const input = new TextEncoder().encode(JSON.stringify(req.input ?? null))
+        const doc = await node.run({ kind: req.kind, input, peer: req.peer, timeoutMs: req.timeoutMs, taskId: req.taskId })
+        // Refused everywhere because everyone is full: the caller may retry later.
+        if (doc.status === 'error' && (doc.errorCode === 'QUEUE_FULL' || doc.errorCode === 'BUSY')) {
+          throw new OverloadedError(doc.error ?? 'every node is full')
+        }
+        return { json: doc }
+      }
+    },
+    { method: 'GET', path: /^\/v1\/tasks$/, handle: async () => ({ json: node.tasks() }) },
+    { method: 'GET', path: /^\/v1\/route\/(?<kind>[^/]+)$/, handle: async ({ params }) => ({ json: node.route(params.kind) }) },
     {
       method: 'GET',
       path: /^\/metrics$/,

@@ -156,6 +156,12 @@ export class Membership implements Startable {
     return this.peers.get(peer)
   }
 
+  /** The peer was heard from (a capacity advertisement): it is alive. */
+  heard (peer: PeerId): void {
+    const known = this.peers.get(peer)
+    if (known != null) known.lastSeenMs = this.clock.now()
+  }
+
   /** Forget a peer (it was banned): no more dials. */
   forget (peer: PeerId): void {
     this.peers.delete(peer)

@@ -1,0 +1,37 @@
+import { formatRoute, formatRun, formatTasks } from '../format.js'
+import { printResult, withClientOptions } from '../output.js'
+import { CliError } from '../client.js'
+import type { CommonOptions } from '../output.js'
+import type { RouteDoc, RunDoc, TaskDoc } from '../../node/documents.js'
+import type { Command } from 'commander'
+
+interface RunOptions extends CommonOptions {
+  input?: string
+  peer?: string
+  timeout?: string
+}
+
+export function registerTaskCommands (program: Command): void {
+  withClientOptions(program.command('run <kind>').description('run a task on the best peer and print its result'))
+    .option('--input <json>', 'task input as JSON (e.g. \'{"ms": 500}\' for sleep)')
+    .option('--peer <id>', 'run it on this peer only')
+    .option('--timeout <ms>', 'give up after this many milliseconds (default 90000)')
+    .action(async (kind: string, opts: RunOptions) => {
+      let input: unknown = null
+      if (opts.input != null) {
+        try { input = JSON.parse(opts.input) } catch { throw new CliError(`--input is not valid JSON: ${opts.input}`) }
+      }
+      const timeoutMs = opts.timeout != null ? Number(opts.timeout) : undefined
+      if (timeoutMs != null && (!Number.isInteger(timeoutMs) || timeoutMs <= 0)) throw new CliError('--timeout must be a positive integer (ms)')
+      const doc = await printResult(opts, async c => c.request<RunDoc>('POST', '/v1/tasks', { kind, input, peer: opts.peer, timeoutMs }), formatRun)
+      if (doc.status === 'error') process.exitCode = 1
+    })
+  withClientOptions(program.command('tasks').description('recent tasks, newest first'))
+    .action(async (opts: CommonOptions) => {
+      await printResult(opts, async c => c.request<TaskDoc[]>('GET', '/v1/tasks'), formatTasks)
+    })
+  withClientOptions(program.command('route <kind>').description('how a task of KIND would be routed now, and why'))
+    .action(async (kind: string, opts: CommonOptions) => {
+      await printResult(opts, async c => c.request<RouteDoc[]>('GET', `/v1/route/${encodeURIComponent(kind)}`), formatRoute)
+    })
+}

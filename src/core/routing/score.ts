@@ -1,0 +1,124 @@
+/**
+ * Routing scores: the expected completion time of a task on each candidate, from what this node
+ * knows now. Pure: the same inputs always give the same ranking (DESIGN.md "Routing").
+ *
+ *   expected = queue wait + round trip + run time + reputation penalty
+ *
+ * Queue wait comes from the candidate's last advertisement, corrected by the tasks this node
+ * sent it since (the advertisement cannot know them yet).
+ */
+
+export type RttSource = 'local' | 'ping' | 'vivaldi' | 'default'
+export type ReputationState = 'healthy' | 'avoid' | 'banned'
+
+export interface CandidateInput {
+  peerId: string
+  /** This node itself: exact, fresh load and no network. */
+  local: boolean
+  /** The candidate advertises the task's kind. */
+  serves: boolean
+  queueDepth: number
+  running: number
+  concurrency: number
+  queueLimit: number
+  /** Tasks this node sent the candidate since its last advertisement. */
+  sentSinceAd: number
+  /** Mean run time of this kind there, ms (undefined: not observed). */
+  meanRunMs?: number
+  rttMs?: number
+  rttSource: RttSource
+  reputation: number
+  reputationState: ReputationState
+  /** Repeated recent failures: do not send until the breaker half-opens. */
+  circuitOpen: boolean
+}
+
+export interface ScoreParams {
+  /** Run time assumed for a kind nobody has measured, ms. Default 100. */
+  defaultRunMs: number
+  /** RTT assumed when neither ping nor Vivaldi knows, ms. Default 100. */
+  defaultRttMs: number
+  /** Penalty per point of negative reputation, ms. Default 5 (score -20 → +100 ms). */
+  penaltyMsPerPoint: number
+}
+
+export const DEFAULT_SCORE_PARAMS: ScoreParams = {
+  defaultRunMs: 100,
+  defaultRttMs: 100,
+  penaltyMsPerPoint: 5
+}
+
+export interface ScoredCandidate {
+  peerId: string
+  local: boolean
+  eligible: boolean
+  /** Why it is (not) eligible, for `fedmesh route`. */
+  reason: string
+  queueWaitMs: number
+  rttMs: number
+  rttSource: RttSource
+  runMs: number
+  reputation: number
+  reputationPenaltyMs: number
+  /** Tasks ahead of a new one there (advertised queue + running beyond free slots + our recent sends). */
+  load: number
+  /** Expected completion time, ms (lower is better); Infinity when not eligible. */
+  score: number
+}
+
+/** Expected wait for a free slot: tasks ahead beyond the free slots, drained `concurrency` at a time. */
+export function queueWaitMs (c: Pick<CandidateInput, 'queueDepth' | 'running' | 'concurrency' | 'sentSinceAd'>, runMs: number): number {
+  const concurrency = Math.max(1, c.concurrency)
+  const free = Math.max(0, concurrency - c.running)
+  const ahead = c.queueDepth + c.sentSinceAd
+  if (ahead < free) return 0
+  return ((ahead - free + 1) / concurrency) * runMs
+}
+
+function ineligibility (c: CandidateInput): string | undefined {
+  if (!c.serves) return 'does not serve this kind'
+  if (c.reputationState === 'banned') return 'banned'
+  if (c.reputationState === 'avoid') return 'reputation too low'
+  if (c.circuitOpen) return 'circuit open after repeated failures'
+  if (c.concurrency <= 0) return 'advertises no slots'
+  if (!c.local && c.queueDepth + c.sentSinceAd >= c.queueLimit && c.queueLimit > 0) return 'queue full'
+  return undefined
+}
+
+export function scoreCandidate (c: CandidateInput, params: ScoreParams = DEFAULT_SCORE_PARAMS): ScoredCandidate {
+  const runMs = c.meanRunMs ?? params.defaultRunMs
+  const rttMs = c.local ? 0 : c.rttMs ?? params.defaultRttMs
+  const wait = queueWaitMs(c, runMs)
+  const penalty = Math.max(0, -c.reputation) * params.penaltyMsPerPoint
+  const why = ineligibility(c)
+  const load = Math.max(0, c.queueDepth + c.running + c.sentSinceAd - c.concurrency)
+  return {
+    peerId: c.peerId,
+    local: c.local,
+    eligible: why == null,
+    reason: why ?? (c.local ? 'this node' : 'eligible'),
+    queueWaitMs: wait,
+    rttMs,
+    rttSource: c.local ? 'local' : c.rttMs == null ? 'default' : c.rttSource,
+    runMs,
+    reputation: c.reputation,
+    reputationPenaltyMs: penalty,
+    load,
+    score: why == null ? wait + rttMs + runMs + penalty : Infinity
+  }
+}
+
+/**
+ * Score every candidate and sort best first (ties: local first, then by peer id so the order is
+ * deterministic). Ineligible candidates stay in the list, last, with their reason.
+ */
+export function rankCandidates (candidates: CandidateInput[], params: ScoreParams = DEFAULT_SCORE_PARAMS): ScoredCandidate[] {
+  return candidates.map(c => scoreCandidate(c, params)).sort(compareScored)
+}
+
+function compareScored (a: ScoredCandidate, b: ScoredCandidate): number {
+  if (a.eligible !== b.eligible) return a.eligible ? -1 : 1
+  if (a.score !== b.score) return a.score - b.score
+  if (a.local !== b.local) return a.local ? -1 : 1
+  return a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0
+}

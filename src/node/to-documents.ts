@@ -1,0 +1,89 @@
+import type { CapacityDoc, PeerDoc, RouteDoc, RunDoc, TaskDoc } from './documents.js'
+import type { ReputationState, RttSource, ScoredCandidate } from '../core/routing/score.js'
+import type { CapacityEntry } from '../services/capacity/capacity-table.js'
+import type { KnownPeer } from '../services/membership/index.js'
+import type { TaskRecord } from '../store/task-journal.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Internal state → the stable documents of CONTRACT.md. */
+
+export function capacityDoc (e: CapacityEntry): CapacityDoc {
+  const a = e.ad
+  return { cores: a.cores, freeMemoryMb: a.freeMemoryMb, load: Number(a.load.toFixed(2)), queueDepth: a.queueDepth, running: a.running, concurrency: a.concurrency, kinds: a.kinds }
+}
+
+export function toPeerDoc (p: {
+  known: KnownPeer
+  now: number
+  addresses: Multiaddr[]
+  connected: boolean
+  capacity?: CapacityEntry
+  rtt?: { rttMs: number, source: RttSource }
+  reputation: { score: number, state: ReputationState }
+}): PeerDoc {
+  return {
+    peerId: p.known.id.toString(),
+    name: p.capacity?.ad.name ?? '',
+    addresses: [...new Set(p.addresses.map(String))],
+    connected: p.connected,
+    discoveredVia: [...p.known.via].sort(),
+    rttMs: p.rtt != null ? round(p.rtt.rttMs, 2) : null,
+    capacity: p.capacity != null ? capacityDoc(p.capacity) : null,
+    reputation: round(p.reputation.score, 1),
+    lastSeenMs: p.connected ? 0 : Math.max(0, p.now - p.known.lastSeenMs)
+  }
+}
+
+export function decodeOutput (base64: string): unknown {
+  const text = Buffer.from(base64, 'base64').toString('utf8')
+  if (text === '') return null
+  try { return JSON.parse(text) } catch { return text }
+}
+
+export function toRunDoc (r: TaskRecord): RunDoc {
+  return {
+    taskId: r.taskId,
+    kind: r.kind,
+    status: r.status,
+    peer: r.peer,
+    attempts: r.attempts,
+    durationMs: r.durationMs,
+    output: r.status === 'ok' ? decodeOutput(r.output) : null,
+    ...(r.status === 'error' ? { errorCode: r.errorCode, error: r.error } : {})
+  }
+}
+
+export function toTaskDoc (r: TaskRecord): TaskDoc {
+  return {
+    taskId: r.taskId,
+    kind: r.kind,
+    status: r.status,
+    peer: r.peer,
+    attempts: r.attempts,
+    durationMs: r.durationMs,
+    submittedAt: r.submittedAt,
+    ...(r.status === 'error' ? { errorCode: r.errorCode, error: r.error } : {})
+  }
+}
+
+export function toRouteDoc (c: ScoredCandidate): RouteDoc {
+  return {
+    peerId: c.peerId,
+    local: c.local,
+    score: Number.isFinite(c.score) ? round(c.score, 1) : null,
+    load: c.load,
+    queueWaitMs: round(c.queueWaitMs, 1),
+    rttMs: round(c.rttMs, 2),
+    rttSource: c.rttSource,
+    runMs: round(c.runMs, 1),
+    reputation: round(c.reputation, 1),
+    reputationPenaltyMs: round(c.reputationPenaltyMs, 1),
+    eligible: c.eligible,
+    reason: c.reason
+  }
+}
+
+function round (v: number, digits: number): number {
+  const f = 10 ** digits
+  return Math.round(v * f) / f
+}

@@ -1,0 +1,89 @@
+import type { ValidatedAd } from './validate-ad.js'
+import type { Clock } from '../../util/time.js'
+
+/** One peer's last advertisement as this node sees it. */
+export interface CapacityEntry {
+  peerId: string
+  ad: ValidatedAd
+  receivedAtMs: number
+  /** Tasks this node sent the peer since that advertisement (it cannot know them yet). */
+  sentSinceAd: number
+}
+
+export interface CapacityTableInit {
+  clock: Clock
+  /** An entry expires after this many advertisement intervals without a new one. Default 3.5. */
+  expiryIntervals?: number
+  /** Peers kept at most; the stalest go first. Default 5,000. */
+  maxPeers?: number
+}
+
+/**
+ * The live table of everyone else's capacity, the routing input. Entries expire when not
+ * refreshed, so a dead peer drops out of routing within a few advertisement intervals.
+ */
+export class CapacityTable {
+  private readonly entries = new Map<string, CapacityEntry>()
+  private readonly clock: Clock
+  private readonly expiryIntervals: number
+  private readonly maxPeers: number
+
+  constructor (init: CapacityTableInit) {
+    this.clock = init.clock
+    this.expiryIntervals = init.expiryIntervals ?? 3.5
+    this.maxPeers = init.maxPeers ?? 5_000
+  }
+
+  /** Record an advertisement; false when it is not newer than the one held (stale or replayed). */
+  update (peerId: string, ad: ValidatedAd): boolean {
+    const current = this.entries.get(peerId)
+    if (current != null && current.ad.seq >= ad.seq) return false
+    if (current == null && this.entries.size >= this.maxPeers) this.evictStalest()
+    this.entries.delete(peerId) // re-insert: Map order = freshness order
+    this.entries.set(peerId, { peerId, ad, receivedAtMs: this.clock.now(), sentSinceAd: 0 })
+    return true
+  }
+
+  /** The peer's entry while it is fresh. */
+  get (peerId: string): CapacityEntry | undefined {
+    const e = this.entries.get(peerId)
+    return e != null && this.isFresh(e) ? e : undefined
+  }
+
+  /** Every fresh entry. */
+  fresh (): CapacityEntry[] {
+    return [...this.entries.values()].filter(e => this.isFresh(e))
+  }
+
+  /** Last entry whether fresh or not (for display). */
+  last (peerId: string): CapacityEntry | undefined {
+    return this.entries.get(peerId)
+  }
+
+  noteSent (peerId: string): void {
+    const e = this.entries.get(peerId)
+    if (e != null) e.sentSinceAd++
+  }
+
+  delete (peerId: string): void {
+    this.entries.delete(peerId)
+  }
+
+  /** Drop expired entries (called periodically; reads already ignore them). */
+  prune (): void {
+    for (const [id, e] of this.entries) if (!this.isFresh(e)) this.entries.delete(id)
+  }
+
+  get size (): number {
+    return this.entries.size
+  }
+
+  private isFresh (e: CapacityEntry): boolean {
+    return this.clock.now() - e.receivedAtMs <= e.ad.intervalMs * this.expiryIntervals
+  }
+
+  private evictStalest (): void {
+    const first = this.entries.keys().next().value
+    if (first != null) this.entries.delete(first)
+  }
+}

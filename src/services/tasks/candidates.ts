@@ -1,0 +1,56 @@
+import type { CandidateInput, ReputationState, RttSource } from '../../core/routing/score.js'
+import type { CapacityTable } from '../capacity/capacity-table.js'
+import type { Executor } from './executor.js'
+
+/** What routing asks the rest of the node about a peer. */
+export interface PeerView {
+  /** Measured or estimated RTT to the peer. */
+  rtt(peerId: string): { rttMs: number, source: RttSource } | undefined
+  reputation(peerId: string): { score: number, state: ReputationState }
+  circuitOpen(peerId: string): boolean
+}
+
+/**
+ * The routing input for one kind: this node (exact load) plus every peer with a fresh capacity
+ * advertisement, corrected by the tasks sent to it since.
+ */
+export function gatherCandidates (kind: string, selfId: string, executor: Executor, table: CapacityTable, view: PeerView): CandidateInput[] {
+  const local = executor.load()
+  const out: CandidateInput[] = [{
+    peerId: selfId,
+    local: true,
+    serves: executor.serves(kind),
+    queueDepth: local.queueDepth,
+    running: local.running,
+    concurrency: local.concurrency,
+    queueLimit: local.queueLimit,
+    sentSinceAd: 0,
+    meanRunMs: executor.meanRunMs(kind),
+    rttMs: 0,
+    rttSource: 'local',
+    reputation: 0,
+    reputationState: 'healthy',
+    circuitOpen: false
+  }]
+  for (const e of table.fresh()) {
+    const rtt = view.rtt(e.peerId)
+    const rep = view.reputation(e.peerId)
+    out.push({
+      peerId: e.peerId,
+      local: false,
+      serves: e.ad.kinds.includes(kind),
+      queueDepth: e.ad.queueDepth,
+      running: e.ad.running,
+      concurrency: e.ad.concurrency,
+      queueLimit: e.ad.queueLimit,
+      sentSinceAd: e.sentSinceAd,
+      meanRunMs: e.ad.meanRunMs.get(kind) || undefined,
+      rttMs: rtt?.rttMs,
+      rttSource: rtt?.source ?? 'default',
+      reputation: rep.score,
+      reputationState: rep.state,
+      circuitOpen: view.circuitOpen(e.peerId)
+    })
+  }
+  return out
+}

@@ -1,0 +1,348 @@
+import { LRUCache } from 'lru-cache'
+import { ErrorCode } from '../../wire/task.js'
+import { SECOND, MINUTE } from '../../util/time.js'
+import { TaskError, codeOf } from './task-error.js'
+import type { TaskHandler } from './handlers.js'
+import type { Clock } from '../../util/time.js'
+
+export interface ExecutorInit {
+  /** Tasks run at once. Default: the number of cores (the daemon passes it). */
+  concurrency: number
+  /** Tasks and reservations waiting at most; beyond, new work is refused (QUEUE_FULL). Default concurrency × 32. */
+  queueLimit?: number
+  handlers: Map<string, TaskHandler>
+  /** Largest task input accepted, bytes. Default 1 MiB. */
+  maxInputBytes?: number
+  /** Largest task output returned, bytes. Default 1 MiB. */
+  maxOutputBytes?: number
+  /** How long a finished task's result is kept for dedupe. Default 10 min. */
+  resultTtlMs?: number
+  /** Results kept for dedupe at most. Default 10,000. */
+  maxResults?: number
+  /** How long a READY slot is held for its reservation before it is given to the next. Default 2 s. */
+  holdMs?: number
+  clock: Clock
+}
+
+export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
+export const DEFAULT_RESULT_TTL_MS = 10 * MINUTE
+export const DEFAULT_MAX_RESULTS = 10_000
+export const DEFAULT_HOLD_MS = 2 * SECOND
+/** Run-time EWMA weight of a new sample. */
+const RUN_TIME_ALPHA = 0.2
+
+/** One task to run here. */
+export interface TaskSpec {
+  taskId: string
+  kind: string
+  input: Uint8Array
+  /** Time budget from now, ms. */
+  deadlineMs: number
+  attempt?: number
+  /** Refuse with BUSY rather than wait longer than this; 0/undefined = wait. */
+  maxWaitMs?: number
+  /** Who asked: 'local' or the peer id. */
+  origin: string
+}
+
+export interface TaskOutcome {
+  taskId: string
+  error: ErrorCode
+  output: Uint8Array
+  message: string
+  queuedMs: number
+  runMs: number
+  /** This task id had already run (or was running) here; the result is the remembered one. */
+  deduped: boolean
+}
+
+export interface LocalLoad {
+  running: number
+  queueDepth: number
+  concurrency: number
+  queueLimit: number
+}
+
+/** A place in the queue held for a task that is not bound to this executor yet (late binding). */
+export interface Reservation {
+  readonly id: number
+  readonly taskId: string
+  readonly kind: string
+}
+
+interface QueuedTask { type: 'task', spec: TaskSpec, enqueuedAt: number, resolve: (o: TaskOutcome) => void }
+interface QueuedReservation { type: 'reservation', res: Reservation, enqueuedAt: number, onReady: () => void, onExpired: () => void }
+type Queued = QueuedTask | QueuedReservation
+
+interface Held { res: Reservation, timer: NodeJS.Timeout, onExpired: () => void }
+
+/**
+ * Runs tasks in a fixed number of slots behind a bounded FIFO queue. Dedupes by task id (a retry
+ * of a finished or running task gets the same result, it never runs twice here) and supports
+ * Sparrow-style reservations: a reservation waits in the queue like a task and, at the head,
+ * holds a free slot until it is bound to a task, cancelled, or times out.
+ */
+export class Executor {
+  private readonly handlers: Map<string, TaskHandler>
+  private readonly queue: Queued[] = []
+  private readonly held = new Map<number, Held>()
+  private readonly inflight = new Map<string, Promise<TaskOutcome>>()
+  private readonly results: LRUCache<string, TaskOutcome>
+  private readonly runTimes = new Map<string, number>()
+  private readonly clock: Clock
+  private readonly holdMs: number
+  readonly maxInputBytes: number
+  readonly maxOutputBytes: number
+  concurrency: number
+  queueLimit: number
+  private running = 0
+  private nextReservation = 1
+  private accepting = true
+  private readonly idleWaiters: Array<() => void> = []
+  /** Called whenever the load changes (capacity advertises significant changes at once). */
+  onLoadChange?: () => void
+
+  constructor (init: ExecutorInit) {
+    this.handlers = init.handlers
+    this.concurrency = init.concurrency
+    this.queueLimit = init.queueLimit ?? init.concurrency * 32
+    this.maxInputBytes = init.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES
+    this.maxOutputBytes = init.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES
+    this.holdMs = init.holdMs ?? DEFAULT_HOLD_MS
+    this.clock = init.clock
+    this.results = new LRUCache({ max: init.maxResults ?? DEFAULT_MAX_RESULTS, ttl: init.resultTtlMs ?? DEFAULT_RESULT_TTL_MS })
+  }
+
+  kinds (): string[] {
+    return [...this.handlers.keys()].sort()
+  }
+
+  serves (kind: string): boolean {
+    return this.handlers.has(kind)
+  }
+
+  /** Register a handler in code (library API). */
+  register (kind: string, handler: TaskHandler): void {
+    this.handlers.set(kind, handler)
+    this.onLoadChange?.()
+  }
+
+  load (): LocalLoad {
+    return { running: this.running, queueDepth: this.queue.length, concurrency: this.concurrency, queueLimit: this.queueLimit }
+  }
+
+  /** Mean observed run time of a kind here, ms (undefined until one ran). */
+  meanRunMs (kind: string): number | undefined {
+    return this.runTimes.get(kind)
+  }
+
+  runStats (): Array<{ kind: string, meanRunMs: number }> {
+    return [...this.runTimes].map(([kind, meanRunMs]) => ({ kind, meanRunMs }))
+  }
+
+  /** How long a task of `kind` submitted now would wait for a slot, ms (an estimate). */
+  estimateWaitMs (kind: string): number {
+    const free = this.concurrency - this.running
+    const ahead = this.queue.length
+    if (ahead < free) return 0
+    const runMs = this.meanRunMs(kind) ?? 0
+    return ((ahead - free + 1) / this.concurrency) * runMs
+  }
+
+  /** A finished task's remembered outcome (dedupe), if any. */
+  remembered (taskId: string): TaskOutcome | undefined {
+    return this.results.get(taskId)
+  }
+
+  /** Run (or dedupe) a task. Never throws: every failure is an outcome with an error code. */
+  async submit (spec: TaskSpec): Promise<TaskOutcome> {
+    const known = this.dedupe(spec.taskId)
+    if (known != null) return known
+    const refusal = this.admit(spec)
+    if (refusal != null) return refusal
+    if (spec.maxWaitMs != null && spec.maxWaitMs > 0 && this.estimateWaitMs(spec.kind) > spec.maxWaitMs) {
+      return refused(spec.taskId, ErrorCode.BUSY, 'would wait longer than the caller allows')
+    }
+    return this.track(spec, new Promise<TaskOutcome>(resolve => {
+      this.queue.push({ type: 'task', spec, enqueuedAt: this.clock.now(), resolve })
+      this.pump()
+    }))
+  }
+
+  /**
+   * Hold a place for a task of `kind`. `onReady` fires when it holds a free slot (then `bind` or
+   * `cancel` it); `onExpired` if nobody bound it within the hold time. Returns a refusal code
+   * instead when the kind is not served or the queue is full.
+   */
+  reserve (taskId: string, kind: string, onReady: () => void, onExpired: () => void): Reservation | ErrorCode {
+    if (!this.accepting) return ErrorCode.SHUTTING_DOWN
+    if (!this.handlers.has(kind)) return ErrorCode.KIND_NOT_SERVED
+    if (this.queue.length >= this.queueLimit) return ErrorCode.QUEUE_FULL
+    const res: Reservation = { id: this.nextReservation++, taskId, kind }
+    this.queue.push({ type: 'reservation', res, enqueuedAt: this.clock.now(), onReady, onExpired })
+    this.pump()
+    return res
+  }
+
+  /** Run a task in the slot a READY reservation holds (or queue it if the hold expired). */
+  async bind (res: Reservation, spec: TaskSpec): Promise<TaskOutcome> {
+    const held = this.held.get(res.id)
+    const known = this.dedupe(spec.taskId)
+    if (known != null) {
+      if (held != null) this.release(res.id)
+      return known
+    }
+    if (held == null) {
+      this.cancel(res)
+      return this.submit(spec)
+    }
+    const refusal = this.admit(spec)
+    if (refusal != null) {
+      this.release(res.id)
+      return refusal
+    }
+    clearTimeout(held.timer)
+    this.held.delete(res.id)
+    // The held slot is already counted in `running`: start directly.
+    return this.track(spec, this.run(spec, this.clock.now()))
+  }
+
+  /** Forget a reservation, wherever it is (queued or holding a slot). */
+  cancel (res: Reservation): void {
+    if (this.held.has(res.id)) {
+      this.release(res.id)
+      return
+    }
+    const i = this.queue.findIndex(q => q.type === 'reservation' && q.res.id === res.id)
+    if (i >= 0) {
+      this.queue.splice(i, 1)
+      this.onLoadChange?.()
+    }
+  }
+
+  /** Stop taking work; queued tasks are handed back (SHUTTING_DOWN); running ones finish. */
+  async drain (timeoutMs: number): Promise<void> {
+    this.accepting = false
+    for (const q of this.queue.splice(0)) {
+      if (q.type === 'task') q.resolve(refused(q.spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node is shutting down'))
+    }
+    for (const id of [...this.held.keys()]) this.release(id)
+    if (this.running === 0) return
+    await Promise.race([
+      new Promise<void>(resolve => { this.idleWaiters.push(resolve) }),
+      new Promise<void>(resolve => setTimeout(resolve, timeoutMs).unref())
+    ])
+  }
+
+  private dedupe (taskId: string): TaskOutcome | undefined | Promise<TaskOutcome> {
+    const done = this.results.get(taskId)
+    if (done != null) return { ...done, deduped: true }
+    const running = this.inflight.get(taskId)
+    if (running != null) return running.then(o => ({ ...o, deduped: true }))
+    return undefined
+  }
+
+  private admit (spec: TaskSpec): TaskOutcome | undefined {
+    if (!this.accepting) return refused(spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node is shutting down')
+    if (!this.handlers.has(spec.kind)) return refused(spec.taskId, ErrorCode.KIND_NOT_SERVED, `kind not served: ${spec.kind}`)
+    if (spec.input.byteLength > this.maxInputBytes) {
+      return refused(spec.taskId, ErrorCode.INPUT_TOO_LARGE, `input of ${spec.input.byteLength} bytes is larger than ${this.maxInputBytes}`)
+    }
+    if (this.queue.length >= this.queueLimit) return refused(spec.taskId, ErrorCode.QUEUE_FULL, 'queue full')
+    return undefined
+  }
+
+  private async track (spec: TaskSpec, outcome: Promise<TaskOutcome>): Promise<TaskOutcome> {
+    this.inflight.set(spec.taskId, outcome)
+    try {
+      const o = await outcome
+      // Work that never started must not be remembered: a retry here may still run it.
+      if (!neverRan.has(o)) this.results.set(spec.taskId, o)
+      return o
+    } finally {
+      this.inflight.delete(spec.taskId)
+    }
+  }
+
+  /** Start queued work while slots are free. */
+  private pump (): void {
+    while (this.running < this.concurrency && this.queue.length > 0) {
+      const next = this.queue.shift() as Queued
+      this.running++
+      if (next.type === 'task') {
+        const waited = this.clock.now() - next.enqueuedAt
+        if (waited >= next.spec.deadlineMs) {
+          this.running--
+          next.resolve(refused(next.spec.taskId, ErrorCode.TIMED_OUT, `waited ${waited} ms in the queue, past its deadline`))
+          continue
+        }
+        void this.run({ ...next.spec, deadlineMs: next.spec.deadlineMs - waited }, next.enqueuedAt).then(next.resolve)
+      } else {
+        const timer = setTimeout(() => {
+          const held = this.held.get(next.res.id)
+          if (held == null) return
+          this.release(next.res.id)
+          held.onExpired()
+        }, this.holdMs)
+        this.held.set(next.res.id, { res: next.res, timer, onExpired: next.onExpired })
+        next.onReady()
+      }
+    }
+    this.onLoadChange?.()
+  }
+
+  private release (id: number): void {
+    const held = this.held.get(id)
+    if (held == null) return
+    clearTimeout(held.timer)
+    this.held.delete(id)
+    this.running--
+    this.pump()
+    this.notifyIdle()
+  }
+
+  /** Run in a slot already counted in `running`; frees it afterwards. */
+  private async run (spec: TaskSpec, enqueuedAt: number): Promise<TaskOutcome> {
+    const startedAt = this.clock.now()
+    const handler = this.handlers.get(spec.kind) as TaskHandler
+    const signal = AbortSignal.timeout(Math.max(1, spec.deadlineMs))
+    const base = { taskId: spec.taskId, queuedMs: startedAt - enqueuedAt, deduped: false }
+    try {
+      const output = await handler(spec.input, { taskId: spec.taskId, kind: spec.kind, signal, maxOutputBytes: this.maxOutputBytes })
+      if (output.byteLength > this.maxOutputBytes) {
+        throw new TaskError(ErrorCode.OUTPUT_TOO_LARGE, `output of ${output.byteLength} bytes is larger than ${this.maxOutputBytes}`)
+      }
+      const runMs = this.clock.now() - startedAt
+      this.recordRunTime(spec.kind, runMs)
+      return { ...base, error: ErrorCode.NONE, output, message: '', runMs }
+    } catch (err) {
+      const code = signal.aborted ? ErrorCode.TIMED_OUT : codeOf(err)
+      const message = code === ErrorCode.TIMED_OUT ? `did not finish within ${spec.deadlineMs} ms` : (err as Error)?.message ?? String(err)
+      return { ...base, error: code, output: new Uint8Array(0), message, runMs: this.clock.now() - startedAt }
+    } finally {
+      this.running--
+      this.pump()
+      this.notifyIdle()
+    }
+  }
+
+  private recordRunTime (kind: string, ms: number): void {
+    const prev = this.runTimes.get(kind)
+    this.runTimes.set(kind, prev == null ? ms : prev + RUN_TIME_ALPHA * (ms - prev))
+  }
+
+  private notifyIdle (): void {
+    if (this.running > 0) return
+    for (const resolve of this.idleWaiters.splice(0)) resolve()
+  }
+}
+
+/** Outcomes of work that never started (refused, expired in the queue, handed back). */
+const neverRan = new WeakSet<TaskOutcome>()
+
+function refused (taskId: string, error: ErrorCode, message: string): TaskOutcome {
+  const outcome = { taskId, error, output: new Uint8Array(0), message, queuedMs: 0, runMs: 0, deduped: false }
+  neverRan.add(outcome)
+  return outcome
+}

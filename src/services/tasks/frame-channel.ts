@@ -1,0 +1,78 @@
+import { LengthPrefixedDecoder } from '@libp2p/utils'
+import * as varint from 'uint8-varint'
+import { TaskFrame } from '../../wire/task.js'
+import { validateFrame } from './frame-limits.js'
+import type { FrameLimits } from './frame-limits.js'
+import type { Stream } from '@libp2p/interface'
+
+/** A frame that broke the protocol: the stream is reset and the sender loses reputation. */
+export class MalformedFrameError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'MalformedFrameError'
+  }
+}
+
+/**
+ * Length-prefixed TaskFrames over one long-lived stream, in both directions at once. Sending
+ * respects backpressure (`send` resolves after `drain` when the buffer is full); reading checks
+ * the length prefix against the limit before buffering and validates every frame.
+ */
+export class FrameChannel {
+  private drained: Promise<void> | undefined
+
+  constructor (readonly stream: Stream, private readonly limits: FrameLimits) {}
+
+  /** Queue a frame. Resolves at once unless the stream's write buffer is full. */
+  async send (frame: Partial<TaskFrame>): Promise<void> {
+    while (this.drained != null) await this.drained
+    const body = TaskFrame.encode(frame)
+    const prefix = varint.encode(body.byteLength)
+    const ok = this.stream.send(concat(prefix, body))
+    if (!ok) {
+      this.drained = this.stream.onDrain().finally(() => { this.drained = undefined })
+    }
+  }
+
+  /** Frames as they arrive; throws MalformedFrameError on the first bad one. */
+  async * frames (): AsyncGenerator<TaskFrame> {
+    const decoder = new LengthPrefixedDecoder({
+      maxDataLength: this.limits.maxFrameBytes,
+      maxBufferSize: this.limits.maxFrameBytes * 2
+    })
+    for await (const chunk of this.stream) {
+      let messages
+      try {
+        messages = [...decoder.decode(chunk)]
+      } catch (err) {
+        throw new MalformedFrameError(`bad length prefix: ${(err as Error).message}`)
+      }
+      for (const bytes of messages) {
+        let frame: TaskFrame
+        try {
+          frame = TaskFrame.decode(bytes)
+        } catch (err) {
+          throw new MalformedFrameError(`undecodable frame: ${(err as Error).message}`)
+        }
+        const problem = validateFrame(frame, this.limits)
+        if (problem != null) throw new MalformedFrameError(problem)
+        yield frame
+      }
+    }
+  }
+
+  abort (reason: Error): void {
+    this.stream.abort(reason)
+  }
+
+  async close (): Promise<void> {
+    await this.stream.close().catch(() => { this.stream.abort(new Error('close failed')) })
+  }
+}
+
+function concat (a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength)
+  out.set(a, 0)
+  out.set(b, a.byteLength)
+  return out
+}

@@ -1,0 +1,178 @@
+import { FrameType } from '../../wire/task.js'
+import { FrameChannel, MalformedFrameError } from './frame-channel.js'
+import type { TaskOutcome } from './executor.js'
+import type { FrameLimits } from './frame-limits.js'
+import type { TaskRequest } from '../../wire/task.js'
+import type { AbortOptions, Logger, Stream } from '@libp2p/interface'
+
+/** The stream to the peer ended with requests outstanding: they may or may not have run. */
+export class ConnectionLostError extends Error {
+  constructor (message = 'connection to the peer was lost') {
+    super(message)
+    this.name = 'ConnectionLostError'
+  }
+}
+
+interface Pending {
+  resolve: (o: TaskOutcome) => void
+  reject: (err: Error) => void
+  onReady?: () => void
+}
+
+export interface TaskClientInit {
+  openStream: (options: AbortOptions) => Promise<Stream>
+  limits: FrameLimits
+  log: Logger
+  onMalformed?: (why: string) => void
+}
+
+/** A reservation placed on a peer (late binding). */
+export interface RemoteReservation {
+  /** Resolves when the peer holds a free slot for it; rejects with its refusal. */
+  ready: Promise<void>
+  bind(request: TaskRequest, options: AbortOptions): Promise<TaskOutcome>
+  cancel(): void
+}
+
+/**
+ * The client half of `/fedmesh/task/1.0.0` towards one peer: one long-lived stream, opened on
+ * first use and again after it ends, carrying many requests at once matched by id.
+ */
+export class TaskClient {
+  private channel: FrameChannel | undefined
+  private opening: Promise<FrameChannel> | undefined
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 1
+
+  constructor (private readonly init: TaskClientInit) {}
+
+  get outstanding (): number {
+    return this.pending.size
+  }
+
+  async request (request: TaskRequest, options: AbortOptions = {}): Promise<TaskOutcome> {
+    const channel = await this.connect(options)
+    const id = this.allocateId()
+    const outcome = this.await(id, options)
+    await channel.send({ type: FrameType.REQUEST, id, request })
+    return outcome
+  }
+
+  async reserve (taskId: string, kind: string, options: AbortOptions = {}): Promise<RemoteReservation> {
+    const channel = await this.connect(options)
+    const id = this.allocateId()
+    const { promise: ready, resolve: readyResolve, reject: readyReject } = Promise.withResolvers<void>()
+    ready.catch(() => {})
+    let bound = false
+    const result = new Promise<TaskOutcome>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onReady: readyResolve })
+    })
+    // A RESULT before READY is a refusal (or expiry) of the reservation.
+    result.then(o => { if (!bound) readyReject(new ReservationRefused(o)) }, readyReject)
+    await channel.send({ type: FrameType.RESERVE, id, taskId, kind })
+    return {
+      ready,
+      bind: async (request, opts) => {
+        bound = true
+        const abort = (): void => { this.fail(id, new DOMException('aborted', 'AbortError')) }
+        opts.signal?.addEventListener('abort', abort, { once: true })
+        try {
+          await channel.send({ type: FrameType.BIND, id, request })
+          return await result
+        } finally {
+          opts.signal?.removeEventListener('abort', abort)
+        }
+      },
+      cancel: () => {
+        if (!this.pending.has(id)) return
+        this.pending.delete(id)
+        channel.send({ type: FrameType.CANCEL, id }).catch(() => {})
+      }
+    }
+  }
+
+  close (): void {
+    this.channel?.close().catch(() => {})
+    this.failAll(new ConnectionLostError('client closed'))
+  }
+
+  private await (id: number, options: AbortOptions): Promise<TaskOutcome> {
+    return new Promise<TaskOutcome>((resolve, reject) => {
+      const abort = (): void => { this.fail(id, options.signal?.reason ?? new DOMException('aborted', 'AbortError')) }
+      if (options.signal?.aborted === true) { abort(); return }
+      options.signal?.addEventListener('abort', abort, { once: true })
+      this.pending.set(id, {
+        resolve: (o) => { options.signal?.removeEventListener('abort', abort); resolve(o) },
+        reject: (e) => { options.signal?.removeEventListener('abort', abort); reject(e) }
+      })
+    })
+  }
+
+  private fail (id: number, err: Error): void {
+    const p = this.pending.get(id)
+    if (p == null) return
+    this.pending.delete(id)
+    p.reject(err)
+  }
+
+  private failAll (err: Error): void {
+    const all = [...this.pending.values()]
+    this.pending.clear()
+    for (const p of all) p.reject(err)
+  }
+
+  private allocateId (): number {
+    do {
+      this.nextId = this.nextId >= 0xffff_ffff ? 1 : this.nextId + 1
+    } while (this.pending.has(this.nextId))
+    return this.nextId
+  }
+
+  private async connect (options: AbortOptions): Promise<FrameChannel> {
+    if (this.channel != null) return this.channel
+    this.opening ??= this.init.openStream(options).then(stream => {
+      const channel = new FrameChannel(stream, this.init.limits)
+      this.channel = channel
+      void this.readLoop(channel)
+      return channel
+    }).finally(() => { this.opening = undefined })
+    return this.opening
+  }
+
+  private async readLoop (channel: FrameChannel): Promise<void> {
+    let reason: Error = new ConnectionLostError()
+    try {
+      for await (const frame of channel.frames()) {
+        const p = this.pending.get(frame.id)
+        if (p == null) continue // answered after we gave up on it
+        if (frame.type === FrameType.READY) {
+          p.onReady?.()
+        } else if (frame.type === FrameType.RESULT && frame.result != null) {
+          this.pending.delete(frame.id)
+          p.resolve(frame.result)
+        } else {
+          throw new MalformedFrameError(`unexpected ${frame.type} from a server`)
+        }
+      }
+    } catch (err) {
+      if (err instanceof MalformedFrameError) {
+        this.init.onMalformed?.(err.message)
+        channel.abort(err)
+        reason = new ConnectionLostError(`peer sent a malformed frame: ${err.message}`)
+      } else {
+        reason = new ConnectionLostError(`task stream failed: ${(err as Error).message}`)
+      }
+    } finally {
+      if (this.channel === channel) this.channel = undefined
+      this.failAll(reason)
+    }
+  }
+}
+
+/** The peer refused or expired a reservation; `outcome` says why. */
+export class ReservationRefused extends Error {
+  constructor (readonly outcome: TaskOutcome) {
+    super(`reservation refused: ${outcome.error} ${outcome.message}`)
+    this.name = 'ReservationRefused'
+  }
+}

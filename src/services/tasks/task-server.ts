@@ -1,0 +1,111 @@
+import { ErrorCode, FrameType } from '../../wire/task.js'
+import { FrameChannel, MalformedFrameError } from './frame-channel.js'
+import type { Executor, Reservation, TaskOutcome } from './executor.js'
+import type { FrameLimits } from './frame-limits.js'
+import type { TaskFrame, TaskRequest, TaskResult } from '../../wire/task.js'
+import type { Logger, PeerId, Stream } from '@libp2p/interface'
+
+export interface TaskServerInit {
+  executor: Executor
+  limits: FrameLimits
+  /** Requests and reservations one stream may have outstanding. Default 1,024. */
+  maxOutstandingPerStream?: number
+  /** A peer sent a malformed frame (reputation). */
+  onMalformed?: (peer: PeerId, why: string) => void
+  log: Logger
+}
+
+export const DEFAULT_MAX_OUTSTANDING_PER_STREAM = 1_024
+
+/**
+ * Serves one inbound task stream: runs REQUESTs, holds RESERVEs until READY, runs BINDs, and
+ * answers each with a RESULT carrying the request's id. A malformed frame resets the stream;
+ * reservations of a closed stream are released.
+ */
+export async function serveTaskStream (stream: Stream, remote: PeerId, init: TaskServerInit): Promise<void> {
+  const channel = new FrameChannel(stream, init.limits)
+  const reservations = new Map<number, Reservation>()
+  const maxOutstanding = init.maxOutstandingPerStream ?? DEFAULT_MAX_OUTSTANDING_PER_STREAM
+  let outstanding = 0
+  const origin = remote.toString()
+
+  const reply = (id: number, outcome: TaskOutcome): void => {
+    channel.send({ type: FrameType.RESULT, id, result: toWire(outcome) }).catch(() => {})
+  }
+  const run = (id: number, work: Promise<TaskOutcome>): void => {
+    outstanding++
+    work.then(o => { reply(id, o) }, (err: Error) => {
+      reply(id, { taskId: '', error: ErrorCode.FAILED, output: new Uint8Array(0), message: err.message, queuedMs: 0, runMs: 0, deduped: false })
+    }).finally(() => { outstanding-- })
+  }
+  const spec = (r: TaskRequest): Parameters<Executor['submit']>[0] => ({
+    taskId: r.taskId, kind: r.kind, input: r.input, deadlineMs: r.deadlineMs, attempt: r.attempt, maxWaitMs: r.maxWaitMs, origin
+  })
+
+  try {
+    for await (const frame of channel.frames()) {
+      if (outstanding + reservations.size >= maxOutstanding && (frame.type === FrameType.REQUEST || frame.type === FrameType.RESERVE)) {
+        channel.send({ type: FrameType.RESULT, id: frame.id, result: toWire(refusal(frame, ErrorCode.QUEUE_FULL, 'too many outstanding requests on this stream')) }).catch(() => {})
+        continue
+      }
+      switch (frame.type) {
+        case FrameType.REQUEST:
+          run(frame.id, init.executor.submit(spec(frame.request as TaskRequest)))
+          break
+        case FrameType.RESERVE: {
+          const id = frame.id
+          const res = init.executor.reserve(frame.taskId, frame.kind,
+            () => { channel.send({ type: FrameType.READY, id }).catch(() => {}) },
+            () => {
+              reservations.delete(id)
+              channel.send({ type: FrameType.RESULT, id, result: toWire(refusal(frame, ErrorCode.CANCELLED, 'reservation expired')) }).catch(() => {})
+            })
+          if (typeof res === 'string') {
+            channel.send({ type: FrameType.RESULT, id, result: toWire(refusal(frame, res, `reservation refused: ${res}`)) }).catch(() => {})
+          } else {
+            reservations.set(id, res)
+          }
+          break
+        }
+        case FrameType.BIND: {
+          const res = reservations.get(frame.id)
+          reservations.delete(frame.id)
+          const request = frame.request as TaskRequest
+          run(frame.id, res != null ? init.executor.bind(res, spec(request)) : init.executor.submit(spec(request)))
+          break
+        }
+        case FrameType.CANCEL: {
+          const res = reservations.get(frame.id)
+          if (res != null) {
+            reservations.delete(frame.id)
+            init.executor.cancel(res)
+          }
+          break
+        }
+        default:
+          // READY and RESULT only flow server → client.
+          throw new MalformedFrameError(`unexpected ${frame.type} from a client`)
+      }
+    }
+  } catch (err) {
+    if (err instanceof MalformedFrameError) {
+      init.log('malformed task frame from %p - %s', remote, err.message)
+      init.onMalformed?.(remote, err.message)
+      channel.abort(err)
+    } else {
+      init.log.trace('task stream from %p ended - %s', remote, (err as Error).message)
+    }
+  } finally {
+    for (const res of reservations.values()) init.executor.cancel(res)
+    reservations.clear()
+  }
+}
+
+/** The wire type wants an ArrayBuffer-backed array; outputs are never shared memory. */
+function toWire (o: TaskOutcome): TaskResult {
+  return { ...o, output: o.output as Uint8Array<ArrayBuffer> }
+}
+
+function refusal (frame: TaskFrame, error: ErrorCode, message: string): TaskOutcome {
+  return { taskId: frame.taskId !== '' ? frame.taskId : frame.request?.taskId ?? '', error, output: new Uint8Array(0), message, queuedMs: 0, runMs: 0, deduped: false }
+}

@@ -1,0 +1,273 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { PeerMap } from '@libp2p/peer-collections'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { CircuitBreakers } from '../../core/routing/circuit-breaker.js'
+import { SECOND, MINUTE } from '../../util/time.js'
+import { ErrorCode } from '../../wire/task.js'
+import { Dispatcher } from './dispatcher.js'
+import { frameLimitsFor, isValidKind } from './frame-limits.js'
+import { TaskClient } from './task-client.js'
+import { serveTaskStream } from './task-server.js'
+import { BadRequestError, TooLargeError } from '../../util/errors.js'
+import type { PeerView } from './candidates.js'
+import type { AttemptEvent, DispatchResult } from './dispatcher.js'
+import type { Executor } from './executor.js'
+import type { FrameLimits } from './frame-limits.js'
+import type { BreakerParams } from '../../core/routing/circuit-breaker.js'
+import type { PlanParams } from '../../core/routing/plan.js'
+import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
+import type { JournalRecord, TaskJournal, TaskRecord } from '../../store/task-journal.js'
+import type { Clock } from '../../util/time.js'
+import type { CapacityTable } from '../capacity/capacity-table.js'
+import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+export const TASK_PROTOCOL = '/fedmesh/task/1.0.0'
+
+export interface TaskServiceInit {
+  executor: Executor
+  /** The capacity table (from the capacity service). */
+  table: () => CapacityTable
+  /** RTT, reputation and breaker state of peers. */
+  view: Omit<PeerView, 'circuitOpen'>
+  /** Durable journal; none = tasks are not journaled (simulation). */
+  journal?: TaskJournal
+  clock: Clock
+  random: () => number
+  /** Budget of a task when the caller gives none, ms. Default 90 s. */
+  defaultTimeoutMs?: number
+  /** Longest budget a caller may ask for, ms. Default 1 h. */
+  maxTimeoutMs?: number
+  /** Finished tasks listed by `fedmesh tasks`. Default 200. */
+  recentLimit?: number
+  /** Results kept in the store. Default 10,000. */
+  keepResults?: number
+  scoreParams?: ScoreParams
+  planParams?: PlanParams
+  breakerParams?: BreakerParams
+  /** Attempt outcomes (reputation). */
+  onAttempt?: (peerId: string, event: AttemptEvent) => void
+  /** A peer sent a malformed task frame (reputation). */
+  onMalformed?: (peerId: string, why: string) => void
+}
+
+export interface TaskServiceComponents {
+  peerId: PeerId
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+}
+
+/** What a user submits (control API `POST /v1/tasks`, library `run`). */
+export interface RunRequest {
+  kind: string
+  input: Uint8Array
+  peer?: string
+  timeoutMs?: number
+  /** Resubmitting the same id returns the first result (idempotent submissions). */
+  taskId?: string
+}
+
+/**
+ * `/fedmesh/task/1.0.0`: serves tasks to peers, and runs this node's tasks on the best peer with
+ * failover. Accepted tasks are journaled before they are acknowledged and resumed after a
+ * restart.
+ */
+export class TaskService implements Startable {
+  readonly dispatcher: Dispatcher
+  readonly breakers: CircuitBreakers
+  private readonly log: Logger
+  private readonly limits: FrameLimits
+  private readonly clients = new PeerMap<TaskClient>()
+  private readonly recent: TaskRecord[] = []
+  private readonly running = new Map<string, Promise<TaskRecord>>()
+  private readonly defaultTimeoutMs: number
+  private readonly maxTimeoutMs: number
+  private readonly recentLimit: number
+  private started = false
+
+  constructor (private readonly components: TaskServiceComponents, private readonly init: TaskServiceInit) {
+    this.log = components.logger.forComponent('fedmesh:tasks')
+    this.limits = frameLimitsFor(Math.max(init.executor.maxInputBytes, init.executor.maxOutputBytes))
+    this.defaultTimeoutMs = init.defaultTimeoutMs ?? 90 * SECOND
+    this.maxTimeoutMs = init.maxTimeoutMs ?? 60 * MINUTE
+    this.recentLimit = init.recentLimit ?? 200
+    this.breakers = new CircuitBreakers(init.breakerParams)
+    this.dispatcher = new Dispatcher({
+      selfId: components.peerId.toString(),
+      executor: init.executor,
+      table: init.table,
+      view: { ...init.view, circuitOpen: (p) => this.breakers.isOpen(p, init.clock.now()) },
+      client: (p) => this.client(p),
+      clock: init.clock,
+      random: init.random,
+      scoreParams: init.scoreParams,
+      planParams: init.planParams,
+      verify: verifyBuiltin,
+      onSent: (p) => { init.table().noteSent(p) },
+      onAttempt: (p, event) => {
+        if (event === 'success') this.breakers.success(p)
+        if (event === 'failure' || event === 'timeout') this.breakers.failure(p, init.clock.now())
+        init.onAttempt?.(p, event)
+      }
+    })
+  }
+
+  readonly [Symbol.toStringTag] = 'fedmesh:tasks'
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await this.components.registrar.handle(TASK_PROTOCOL, (stream: Stream, connection: Connection) => {
+      void serveTaskStream(stream, connection.remotePeer, {
+        executor: this.init.executor,
+        limits: this.limits,
+        log: this.log,
+        onMalformed: (peer, why) => { this.init.onMalformed?.(peer.toString(), why) }
+      })
+    }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+    if (this.init.journal != null) {
+      this.recent.push(...await this.init.journal.recent(this.recentLimit))
+      await this.resume()
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    await this.components.registrar.unhandle(TASK_PROTOCOL)
+    for (const c of this.clients.values()) c.close()
+    this.clients.clear()
+    await this.init.journal?.flush()
+  }
+
+  /** A peer is gone (connection closed or declared dead): fail its requests so they move. */
+  peerLost (peer: PeerId): void {
+    const c = this.clients.get(peer)
+    if (c == null) return
+    this.clients.delete(peer)
+    c.close()
+  }
+
+  /** Candidates for a kind, best first, with their score components. */
+  route (kind: string): ScoredCandidate[] {
+    return this.dispatcher.rank(kind)
+  }
+
+  recentTasks (): TaskRecord[] {
+    return [...this.recent]
+  }
+
+  /** Accept (journal), run with failover, record. Resolves with the finished task. */
+  async run (req: RunRequest): Promise<TaskRecord> {
+    if (!isValidKind(req.kind)) throw new BadRequestError(`"${req.kind}" is not a valid task kind`)
+    if (req.input.byteLength > this.init.executor.maxInputBytes) {
+      throw new TooLargeError(`task input of ${req.input.byteLength} bytes is larger than the limit of ${this.init.executor.maxInputBytes}`)
+    }
+    const timeoutMs = req.timeoutMs ?? this.defaultTimeoutMs
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > this.maxTimeoutMs) {
+      throw new BadRequestError(`timeoutMs must be an integer between 1 and ${this.maxTimeoutMs}`)
+    }
+    if (req.peer != null) {
+      try { peerIdFromString(req.peer) } catch { throw new BadRequestError(`"${req.peer}" is not a peer id`) }
+    }
+    const taskId = req.taskId ?? randomUUID()
+    const existing = this.running.get(taskId)
+    if (existing != null) return existing
+    const record: JournalRecord = {
+      taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now()
+    }
+    await this.init.journal?.accept(record)
+    return this.execute(record)
+  }
+
+  private execute (record: JournalRecord): Promise<TaskRecord> {
+    const work = (async () => {
+      const started = this.init.clock.now()
+      const result = await this.dispatcher.dispatch({
+        taskId: record.taskId,
+        kind: record.kind,
+        input: Buffer.from(record.input, 'base64'),
+        timeoutMs: Math.max(1, record.timeoutMs - (started - record.submittedAt)),
+        peer: record.peer
+      })
+      const done = toRecord(record, result, this.init.clock.now() - record.submittedAt)
+      this.remember(done)
+      await this.init.journal?.complete(done)
+      return done
+    })()
+    this.running.set(record.taskId, work)
+    work.finally(() => { this.running.delete(record.taskId) }).catch(() => {})
+    return work
+  }
+
+  /** After a restart: run what was accepted but not finished. */
+  private async resume (): Promise<void> {
+    const pending = await (this.init.journal as TaskJournal).pending()
+    if (pending.length === 0) return
+    this.log('resuming %d journaled tasks', pending.length)
+    for (const record of pending) {
+      // The budget restarts: the user's acceptance stands even though the clock ran on.
+      this.execute({ ...record, submittedAt: this.init.clock.now() }).catch(err => {
+        this.log.error('resumed task %s failed - %e', record.taskId, err)
+      })
+    }
+  }
+
+  private remember (r: TaskRecord): void {
+    this.recent.unshift(r)
+    if (this.recent.length > this.recentLimit) this.recent.length = this.recentLimit
+  }
+
+  private client (peerId: string): TaskClient {
+    const id = peerIdFromString(peerId)
+    let c = this.clients.get(id)
+    if (c == null) {
+      c = new TaskClient({
+        openStream: async (options) => {
+          const conn = await this.components.connectionManager.openConnection(id, options)
+          return conn.newStream(TASK_PROTOCOL, { ...options, runOnLimitedConnection: false })
+        },
+        limits: this.limits,
+        log: this.log,
+        onMalformed: (why) => { this.init.onMalformed?.(peerId, why) }
+      })
+      this.clients.set(id, c)
+    }
+    return c
+  }
+}
+
+function toRecord (j: JournalRecord, r: DispatchResult, durationMs: number): TaskRecord {
+  const ok = r.outcome.error === ErrorCode.NONE
+  return {
+    taskId: j.taskId,
+    kind: j.kind,
+    status: ok ? 'ok' : 'error',
+    peer: r.peer,
+    attempts: r.attempts,
+    durationMs,
+    submittedAt: j.submittedAt,
+    ...(ok ? {} : { errorCode: r.outcome.error, error: r.outcome.message }),
+    output: Buffer.from(r.outcome.output).toString('base64')
+  }
+}
+
+/** Results of the built-in kinds that can be checked cheaply here; others are trusted. */
+function verifyBuiltin (kind: string, input: Uint8Array, output: Uint8Array): boolean {
+  if (kind === 'echo') return Buffer.compare(Buffer.from(input), Buffer.from(output)) === 0
+  if (kind === 'sha256') {
+    try {
+      const { data } = JSON.parse(Buffer.from(input).toString('utf8')) as { data: string }
+      const { hex } = JSON.parse(Buffer.from(output).toString('utf8')) as { hex: string }
+      return hex === createHash('sha256').update(data).digest('hex')
+    } catch {
+      return false
+    }
+  }
+  return true
+}
+
+export function tasks (init: TaskServiceInit): (components: TaskServiceComponents) => TaskService {
+  return (components) => new TaskService(components, init)
+}
