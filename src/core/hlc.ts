@@ -55,6 +55,7 @@ export interface HybridLogicalClockInit {
 export class HybridLogicalClock {
   private readonly clock: Clock
   private readonly maxDriftMs: number
+  /** Starts at (0, 0), which is never returned: it sorts before every timestamp of this clock. */
   private last: Timestamp = { wallMs: 0, counter: 0 }
 
   constructor (clock: Clock, init: HybridLogicalClockInit = {}) {
@@ -97,7 +98,7 @@ export class HybridLogicalClock {
     return this.last
   }
 
-  /** The last timestamp returned (0,0 before the first); does not advance the clock. */
+  /** The last timestamp returned, (0, 0) before the first; does not advance the clock. */
   peek (): Timestamp {
     return this.last
   }
