@@ -48,6 +48,8 @@ export interface Profile {
   membership: MembershipInit
   /** Capacity advertisement interval (also the liveness heartbeat), ms. */
   capacityIntervalMs: number
+  /** A peer not heard from for this long is not live (solo when none is), ms. */
+  livenessMs: number
 }
 
 const LAN: Profile = {
@@ -60,9 +62,12 @@ const LAN: Profile = {
     maxInboundStreams: 256,
     maxGossipDataBytes: 1024 * 1024 + 4096
   },
-  mdns: { intervalMs: 5 * SECOND, serviceTag: MDNS_SERVICE_TAG },
+  // One small multicast query a second: peers that start together still meet within ~1 s.
+  mdns: { intervalMs: 1 * SECOND, serviceTag: MDNS_SERVICE_TAG },
   membership: {},
-  capacityIntervalMs: 1 * SECOND
+  capacityIntervalMs: 1 * SECOND,
+  // Heartbeats every second; a silent link is noticed within 3 s (DESIGN.md targets).
+  livenessMs: 2.5 * SECOND
 }
 
 export const PROFILES = {
@@ -72,7 +77,10 @@ export const PROFILES = {
   sim: {
     ...LAN,
     limits: { ...LAN.limits, maxConnections: 64, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1_000 },
-    membership: { targetConnections: 8, maxKnownPeers: 200 }
+    membership: { targetConnections: 8, maxKnownPeers: 200 },
+    // Hundreds of nodes share two cores: advertise less often, and tolerate scheduling stalls.
+    capacityIntervalMs: 2 * SECOND,
+    livenessMs: 10 * SECOND
   }
 } satisfies Record<string, Profile>
 

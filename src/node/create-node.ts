@@ -1,7 +1,11 @@
 import { availableParallelism } from 'node:os'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
+import { toGossipsubAppScore, ReputationAction } from '../core/reputation/index.js'
 import { capacity } from '../services/capacity/capacity-service.js'
+import { connectivity } from '../services/connectivity/connectivity-service.js'
+import { latency } from '../services/latency/latency-service.js'
+import { loadLedger, reputation } from '../services/reputation/reputation-service.js'
 import { membership } from '../services/membership/index.js'
 import { commandHandler } from '../services/tasks/command-handler.js'
 import { Executor } from '../services/tasks/executor.js'
@@ -15,9 +19,20 @@ import { libp2pOptions } from './libp2p-options.js'
 import type { FedServices } from './federation-node.js'
 import type { FederationNodeConfig } from './config.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
+import type { AttemptEvent } from '../services/tasks/dispatcher.js'
 import type { Libp2p } from '@libp2p/interface'
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
+
+/** How each task attempt outcome moves the peer's reputation ('refused' = BUSY: no fault). */
+const ATTEMPT_ACTIONS: Record<AttemptEvent, ReputationAction | undefined> = {
+  success: ReputationAction.TaskSucceeded,
+  failure: ReputationAction.TaskFailed,
+  timeout: ReputationAction.TaskTimedOut,
+  refused: undefined,
+  'broken-promise': ReputationAction.BrokenPromise,
+  'wrong-result': ReputationAction.WrongResult
+}
 
 /**
  * Compose a federation node: libp2p with fedmesh's services over one store. The node is created
@@ -46,9 +61,14 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     ? undefined
     : new TaskJournal(config.store.sublevel('journal'), config.store.sublevel('results'))
 
+  // Bans must hold from the first connection on: the ledger is loaded before libp2p exists.
+  const ledger = await loadLedger(config.store.sublevel('reputation'), { clock })
+
   // Services reach each other through this late-bound handle: libp2p builds them in order.
   let node: FederationNode | undefined
   const peers = (): FederationNode => node as FederationNode
+  const services = (): FedServices => peers().libp2p.services
+  const report = (peer: string, action: ReputationAction): void => { services().reputation.report(peer, action) }
   const name = config.name ?? peerIdFromPrivateKey(privateKey).toString().slice(-8)
 
   const libp2p = await createLibp2p(libp2pOptions({
@@ -62,25 +82,49 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     limits,
     metricsRegistry: config.metricsRegistry,
     logger: config.logger,
+    isDenied: (peer) => ledger.isBanned(peer),
+    appScore: (peer) => toGossipsubAppScore(ledger.score(peer)),
     services: {
-      membership: membership({ ...profile.membership, ...config.membership, clock, random }),
+      membership: membership({ ...profile.membership, ...config.membership, clock, random, isDenied: (p) => ledger.isBanned(p.toString()) }),
+      reputation: reputation({
+        ledger,
+        store: config.store.sublevel('reputation'),
+        onBan: (peer) => { peers().forget(peer) }
+      }),
+      connectivity: connectivity({
+        clock,
+        livenessMs: profile.livenessMs,
+        // A silently dead link: move its tasks now rather than at their timeout.
+        onPeerSilent: (peer) => { peers().lost(peer) }
+      }),
       capacity: capacity({
         executor,
         name,
         intervalMs: config.capacityIntervalMs ?? profile.capacityIntervalMs,
         clock,
-        onAdvertisement: (peer) => { peers().heard(peer) }
+        coordinate: () => services().latency.coordinate(),
+        onAdvertisement: (peer) => { peers().heard(peer) },
+        onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) }
+      }),
+      latency: latency({
+        random,
+        coordinateOf: (peerId) => services().capacity.table.last(peerId)?.ad.coordinate
       }),
       tasks: tasks({
         executor,
-        table: () => peers().libp2p.services.capacity.table,
+        table: () => services().capacity.table,
         view: {
-          rtt: (peerId) => peers().rttTo(peerId),
-          reputation: (peerId) => peers().reputationOf(peerId)
+          rtt: (peerId) => services().latency.rttTo(peerId),
+          reputation: (peerId) => ({ score: ledger.score(peerId), state: ledger.state(peerId) })
         },
         journal,
         clock,
-        random
+        random,
+        onAttempt: (peer, event) => {
+          const action = ATTEMPT_ACTIONS[event]
+          if (action != null) report(peer, action)
+        },
+        onMalformed: (peer) => { report(peer, ReputationAction.InvalidMessage) }
       })
     }
   }) as any) as unknown as Libp2p<FedServices>

@@ -20,6 +20,8 @@ export interface StatusDoc {
   mode: 'federated' | 'solo'
   /** Since when the node has been in this mode (epoch ms). */
   modeSince?: number
+  /** Mode changes since start. */
+  modeTransitions?: number
   /** Connected peers. */
   peers: number
   capacity: CapacityDoc | null
@@ -36,6 +38,10 @@ export interface PeerDoc {
   rttMs: number | null
   capacity: CapacityDoc | null
   reputation: number
+  /** Why: the score split by component (tasks, gossip, promises, latency, operator). */
+  reputationComponents?: Record<string, number>
+  /** healthy, avoid (routing skips it) or banned (disconnected and refused). */
+  reputationState?: string
   /** Milliseconds since the peer was last heard from; 0 while connected. */
   lastSeenMs: number
 }

@@ -1,7 +1,11 @@
 import { VERSION } from '../version.js'
 import { toPeerDoc, toRouteDoc, toRunDoc, toTaskDoc } from './to-documents.js'
 import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc } from './documents.js'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { CapacityService } from '../services/capacity/capacity-service.js'
+import type { ConnectivityService } from '../services/connectivity/connectivity-service.js'
+import type { LatencyService } from '../services/latency/latency-service.js'
+import type { ReputationService } from '../services/reputation/reputation-service.js'
 import type { Membership } from '../services/membership/index.js'
 import type { Executor } from '../services/tasks/executor.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
@@ -21,7 +25,10 @@ export type FedServices = {
   ping: Ping
   pubsub: GossipSub
   membership: Membership
+  reputation: ReputationService
+  connectivity: ConnectivityService
   capacity: CapacityService
+  latency: LatencyService
   tasks: TaskService
   dht?: KadDHT
   mdns?: EventTarget
@@ -90,13 +97,15 @@ export class FederationNode implements Startable {
   }
 
   status (): StatusDoc {
-    const peers = this.libp2p.getPeers().length
+    const { connectivity } = this.libp2p.services
     return {
       peerId: this.peerId.toString(),
       name: this.name,
       addresses: this.libp2p.getMultiaddrs().map(String),
-      mode: peers > 0 ? 'federated' : 'solo',
-      peers,
+      mode: connectivity.mode,
+      modeSince: connectivity.since,
+      modeTransitions: connectivity.transitionCount,
+      peers: this.libp2p.getPeers().length,
       capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
       version: VERSION
@@ -140,14 +149,29 @@ export class FederationNode implements Startable {
   /** A capacity advertisement arrived from a peer: it is alive. */
   heard (peer: PeerId): void {
     this.libp2p.services.membership.heard(peer)
+    this.libp2p.services.connectivity.heartbeat(peer)
   }
 
-  rttTo (_peerId: string): { rttMs: number, source: RttSource } | undefined {
-    return undefined
+  /** A peer went silent or its connection closed: its in-flight tasks fail over now. */
+  lost (peerId: string): void {
+    this.libp2p.services.tasks.peerLost(peerIdFromString(peerId))
   }
 
-  reputationOf (_peerId: string): { score: number, state: ReputationState } {
-    return { score: 0, state: 'healthy' }
+  /** A banned peer: stop dialling it and drop what we knew of its capacity. */
+  forget (peerId: string): void {
+    const id = peerIdFromString(peerId)
+    this.libp2p.services.membership.forget(id)
+    this.libp2p.services.capacity.table.delete(peerId)
+    this.libp2p.services.tasks.peerLost(id)
+  }
+
+  rttTo (peerId: string): { rttMs: number, source: RttSource } | undefined {
+    return this.libp2p.services.latency.rttTo(peerId)
+  }
+
+  reputationOf (peerId: string): { score: number, state: ReputationState, components?: Record<string, number> } {
+    const r = this.libp2p.services.reputation.describe(peerId)
+    return { score: r.score, state: r.state, components: r.components }
   }
 
   /** When the last connection to a peer closes, its in-flight tasks fail over at once. */

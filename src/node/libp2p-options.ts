@@ -28,6 +28,10 @@ export interface Libp2pOptionsInput {
   limits: ConnectionLimits
   metricsRegistry?: Registry
   logger?: ComponentLogger
+  /** Peers never to connect to (banned by reputation). */
+  isDenied: (peerId: string) => boolean
+  /** Gossipsub's application-specific score of a peer (reputation). */
+  appScore: (peerId: string) => number
   /** fedmesh's own services, added to libp2p's. */
   services: Record<string, (components: any) => unknown>
 }
@@ -51,7 +55,12 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
       emitSelf: false,
       maxInboundDataLength: limits.maxGossipDataBytes,
       maxInboundStreams: 4,
-      maxOutboundStreams: 4
+      maxOutboundStreams: 4,
+      // Reputation feeds gossipsub's score: bad peers drop out of meshes and get graylisted.
+      scoreParams: {
+        appSpecificScore: input.appScore,
+        appSpecificWeight: 1
+      }
     }),
     ...input.services
   }
@@ -88,6 +97,11 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
         maxReadBufferLength: limits.maxStreamReadBufferBytes
       }
     })],
+    connectionGater: {
+      denyDialPeer: (peer) => input.isDenied(peer.toString()),
+      denyInboundEncryptedConnection: (peer) => input.isDenied(peer.toString()),
+      denyOutboundEncryptedConnection: (peer) => input.isDenied(peer.toString())
+    },
     connectionManager: {
       maxConnections: limits.maxConnections,
       maxIncomingPendingConnections: limits.maxIncomingPendingConnections,

@@ -19,7 +19,7 @@ export function toPeerDoc (p: {
   connected: boolean
   capacity?: CapacityEntry
   rtt?: { rttMs: number, source: RttSource }
-  reputation: { score: number, state: ReputationState }
+  reputation: { score: number, state: ReputationState, components?: Record<string, number> }
 }): PeerDoc {
   return {
     peerId: p.known.id.toString(),
@@ -30,6 +30,10 @@ export function toPeerDoc (p: {
     rttMs: p.rtt != null ? round(p.rtt.rttMs, 2) : null,
     capacity: p.capacity != null ? capacityDoc(p.capacity) : null,
     reputation: round(p.reputation.score, 1),
+    reputationState: p.reputation.state,
+    ...(p.reputation.components != null
+      ? { reputationComponents: Object.fromEntries(Object.entries(p.reputation.components).map(([k, v]) => [k, round(v, 1)])) }
+      : {}),
     lastSeenMs: p.connected ? 0 : Math.max(0, p.now - p.known.lastSeenMs)
   }
 }

@@ -1,0 +1,121 @@
+import { RttEstimator } from '../../core/rtt.js'
+import { VivaldiClient, estimateRttMs, isValidCoordinate } from '../../core/vivaldi.js'
+import { SECOND } from '../../util/time.js'
+import type { RttSource } from '../../core/routing/score.js'
+import type { Coordinate } from '../../core/vivaldi.js'
+import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { Ping } from '@libp2p/ping'
+
+export interface LatencyInit {
+  /** How often each connected peer is pinged, ms. Default 2 s. */
+  intervalMs?: number
+  /** Peers pinged per round at most (the rest wait for the next rounds). Default 32. */
+  maxPingsPerRound?: number
+  /** A ping slower than this is a failure, ms. Default 2 s. */
+  pingTimeoutMs?: number
+  /** A peer's last advertised Vivaldi coordinate (from its capacity advertisement). */
+  coordinateOf: (peerId: string) => Coordinate | undefined
+  random: () => number
+}
+
+export interface LatencyComponents {
+  ping: Ping
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+}
+
+/**
+ * RTT to connected peers from libp2p ping (median filter + EWMA), and this node's Vivaldi
+ * coordinate, updated from each ping with the peer's advertised coordinate, so RTT to peers
+ * never pinged can be estimated from their advertisements alone.
+ */
+export class LatencyService implements Startable {
+  readonly vivaldi: VivaldiClient
+  private readonly log: Logger
+  private readonly rtts = new Map<string, RttEstimator>()
+  private readonly intervalMs: number
+  private readonly maxPingsPerRound: number
+  private readonly pingTimeoutMs: number
+  private timer: NodeJS.Timeout | undefined
+  private cursor = 0
+
+  constructor (private readonly components: LatencyComponents, private readonly init: LatencyInit) {
+    this.log = components.logger.forComponent('fedmesh:latency')
+    this.vivaldi = new VivaldiClient({ random: init.random })
+    this.intervalMs = init.intervalMs ?? 2 * SECOND
+    this.maxPingsPerRound = init.maxPingsPerRound ?? 32
+    this.pingTimeoutMs = init.pingTimeoutMs ?? 2 * SECOND
+  }
+
+  readonly [Symbol.toStringTag] = 'fedmesh:latency'
+
+  start (): void {}
+
+  afterStart (): void {
+    if (this.timer != null) return
+    const tick = (): void => {
+      this.round().catch(err => { this.log.error('ping round failed - %e', err) })
+        .finally(() => { if (this.timer != null) this.timer = setTimeout(tick, this.intervalMs) })
+    }
+    this.timer = setTimeout(tick, this.intervalMs / 4)
+  }
+
+  stop (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  coordinate (): Coordinate {
+    return this.vivaldi.coordinate()
+  }
+
+  /** Measured RTT when there is one, else the Vivaldi estimate from the peer's coordinate. */
+  rttTo (peerId: string): { rttMs: number, source: RttSource } | undefined {
+    const measured = this.rtts.get(peerId)?.value
+    if (measured != null) return { rttMs: measured, source: 'ping' }
+    const coord = this.init.coordinateOf(peerId)
+    if (coord == null || !isValidCoordinate(coord)) return undefined
+    return { rttMs: estimateRttMs(this.vivaldi.coordinate(), coord), source: 'vivaldi' }
+  }
+
+  forget (peer: PeerId): void {
+    this.rtts.delete(peer.toString())
+    this.vivaldi.forget(peer.toString())
+  }
+
+  /** Ping a slice of the connected peers, round-robin, in parallel. */
+  private async round (): Promise<void> {
+    const peers = new Map<string, PeerId>()
+    for (const c of this.components.connectionManager.getConnections()) peers.set(c.remotePeer.toString(), c.remotePeer)
+    const ids = [...peers.values()]
+    if (ids.length === 0) return
+    const n = Math.min(this.maxPingsPerRound, ids.length)
+    const start = this.cursor % ids.length
+    this.cursor += n
+    const slice = Array.from({ length: n }, (_, i) => ids[(start + i) % ids.length])
+    await Promise.all(slice.map(async peer => {
+      try {
+        const rtt = await this.components.ping.ping(peer, { signal: AbortSignal.timeout(this.pingTimeoutMs) })
+        this.sample(peer, rtt)
+      } catch (err) {
+        this.log.trace('ping %p failed - %s', peer, (err as Error).message)
+      }
+    }))
+  }
+
+  private sample (peer: PeerId, rttMs: number): void {
+    let est = this.rtts.get(peer.toString())
+    if (est == null) {
+      est = new RttEstimator()
+      this.rtts.set(peer.toString(), est)
+    }
+    est.update(rttMs)
+    const coord = this.init.coordinateOf(peer.toString())
+    if (coord != null && isValidCoordinate(coord)) this.vivaldi.update(peer.toString(), coord, rttMs)
+  }
+}
+
+export function latency (init: LatencyInit): (components: LatencyComponents) => LatencyService {
+  return (components) => new LatencyService(components, init)
+}
