@@ -1,5 +1,5 @@
 import Table from 'cli-table3'
-import type { PeerDoc, RouteDoc, RunDoc, StatusDoc, TaskDoc } from '../node/documents.js'
+import type { PeerDoc, RouteDoc, RunDoc, ServedDoc, StatusDoc, TaskDoc } from '../node/documents.js'
 
 /** Human output for the CLI. Pure functions of the documents, so they are unit-tested. */
 
@@ -77,8 +77,8 @@ export function formatTasks (tasks: TaskDoc[]): string {
     tasks.map(t => [
       t.taskId.slice(0, 8),
       t.kind,
-      t.status === 'ok' ? 'ok' : `error ${t.errorCode ?? ''}`.trim(),
-      shortId(t.peer),
+      t.status === 'error' ? `error ${t.errorCode ?? ''}`.trim() : t.status,
+      t.peer === '' ? '-' : shortId(t.peer),
       t.attempts,
       duration(t.durationMs),
       new Date(t.submittedAt).toISOString().replace('T', ' ').slice(0, 19)
@@ -100,6 +100,21 @@ export function formatRoute (candidates: RouteDoc[]): string {
       `${c.reputation.toFixed(0)}${c.reputationPenaltyMs > 0 ? ` (+${c.reputationPenaltyMs.toFixed(0)}ms)` : ''}`,
       c.load,
       i === 0 && c.eligible ? `chosen: ${c.reason}` : c.reason
+    ])
+  )
+}
+
+export function formatServed (runs: ServedDoc[]): string {
+  if (runs.length === 0) return 'this node has run no tasks yet'
+  return table(
+    ['task', 'kind', 'for', 'status', 'ran', 'started'],
+    runs.map(r => [
+      r.taskId.slice(0, 8),
+      r.kind,
+      r.origin === 'local' ? 'this node' : shortId(r.origin),
+      r.status === 'ok' ? 'ok' : `error ${r.errorCode ?? ''}`.trim(),
+      duration(r.runMs),
+      new Date(r.startedAt).toISOString().replace('T', ' ').slice(0, 19)
     ])
   )
 }

@@ -64,7 +64,7 @@ export interface RunDoc {
 export interface TaskDoc {
   taskId: string
   kind: string
-  status: 'ok' | 'error'
+  status: 'ok' | 'error' | 'running'
   peer: string
   attempts: number
   durationMs: number
@@ -89,4 +89,16 @@ export interface RouteDoc {
   reputationPenaltyMs: number
   eligible: boolean
   reason: string
+}
+
+/** A task this node ran (`fedmesh tasks --served`). */
+export interface ServedDoc {
+  taskId: string
+  kind: string
+  /** 'local' or the peer id that sent it. */
+  origin: string
+  startedAt: number
+  runMs: number
+  status: 'ok' | 'error'
+  errorCode?: string
 }

@@ -1,6 +1,6 @@
 import { VERSION } from '../version.js'
 import { toPeerDoc, toRouteDoc, toRunDoc, toTaskDoc } from './to-documents.js'
-import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc } from './documents.js'
+import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc, ServedDoc } from './documents.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CapacityService } from '../services/capacity/capacity-service.js'
 import type { ConnectivityService } from '../services/connectivity/connectivity-service.js'
@@ -138,8 +138,18 @@ export class FederationNode implements Startable {
     return toRunDoc(await this.libp2p.services.tasks.run(req))
   }
 
+  /** Running tasks first, then finished ones, newest first. */
   tasks (): TaskDoc[] {
-    return this.libp2p.services.tasks.recentTasks().map(toTaskDoc)
+    const { tasks } = this.libp2p.services
+    const running: TaskDoc[] = tasks.runningTasks().map(r => ({
+      taskId: r.taskId, kind: r.kind, status: 'running', peer: '', attempts: 0, durationMs: this.clock.now() - r.submittedAt, submittedAt: r.submittedAt
+    }))
+    return [...running, ...tasks.recentTasks().map(toTaskDoc)]
+  }
+
+  /** Tasks this node ran, for itself or for peers, newest first. */
+  served (): ServedDoc[] {
+    return this.executor.executed().map(e => ({ taskId: e.taskId, kind: e.kind, origin: e.origin, startedAt: e.startedAt, runMs: e.runMs, status: e.error === 'NONE' ? 'ok' : 'error', ...(e.error === 'NONE' ? {} : { errorCode: e.error }) }))
   }
 
   route (kind: string): RouteDoc[] {

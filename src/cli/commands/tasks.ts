@@ -1,8 +1,8 @@
-import { formatRoute, formatRun, formatTasks } from '../format.js'
+import { formatRoute, formatRun, formatServed, formatTasks } from '../format.js'
 import { printResult, withClientOptions } from '../output.js'
 import { CliError } from '../client.js'
 import type { CommonOptions } from '../output.js'
-import type { RouteDoc, RunDoc, TaskDoc } from '../../node/documents.js'
+import type { RouteDoc, RunDoc, ServedDoc, TaskDoc } from '../../node/documents.js'
 import type { Command } from 'commander'
 
 interface RunOptions extends CommonOptions {
@@ -26,8 +26,13 @@ export function registerTaskCommands (program: Command): void {
       const doc = await printResult(opts, async c => c.request<RunDoc>('POST', '/v1/tasks', { kind, input, peer: opts.peer, timeoutMs }), formatRun)
       if (doc.status === 'error') process.exitCode = 1
     })
-  withClientOptions(program.command('tasks').description('recent tasks, newest first'))
-    .action(async (opts: CommonOptions) => {
+  withClientOptions(program.command('tasks').description('recent tasks submitted here, newest first'))
+    .option('--served', 'list the tasks this node ran (for itself or for peers) instead')
+    .action(async (opts: CommonOptions & { served?: boolean }) => {
+      if (opts.served === true) {
+        await printResult(opts, async c => c.request<ServedDoc[]>('GET', '/v1/tasks/served'), formatServed)
+        return
+      }
       await printResult(opts, async c => c.request<TaskDoc[]>('GET', '/v1/tasks'), formatTasks)
     })
   withClientOptions(program.command('route <kind>').description('how a task of KIND would be routed now, and why'))

@@ -23,7 +23,3 @@ export function boundBetween (a: string, b: string): string {
   return b.slice(0, end)
 }
 
-/** True when key lies in [lower, upper); upper undefined = the end of the key space. */
-export function inRange (key: string, lower: string, upper: string | undefined): boolean {
-  return key >= lower && (upper === undefined || key < upper)
-}

@@ -19,7 +19,7 @@ import { ItemIndex } from './item-index.js'
 import { ITEM_HASH_BYTES } from './item.js'
 import { boundBetween } from './bounds.js'
 import { InvalidReconcileMessageError, ReconcileRoundLimitError } from './errors.js'
-import { validateMessage } from './message.js'
+import { MAX_RANGES_PER_MESSAGE, validateMessage } from './message.js'
 import type { Message, Range } from './message.js'
 
 export interface ReconcilerInit {
@@ -81,7 +81,7 @@ export class Reconciler {
     if (!Number.isSafeInteger(this.branching) || this.branching < 2) throw new RangeError('branching must be an integer >= 2')
     if (!Number.isSafeInteger(this.itemThreshold) || this.itemThreshold < 1) throw new RangeError('itemThreshold must be an integer >= 1')
     if (!Number.isSafeInteger(this.maxRanges) || this.maxRanges < this.branching + 3) throw new RangeError('maxRangesPerMessage must be an integer >= branching + 3')
-    if (this.maxRanges > 4_096) throw new RangeError('maxRangesPerMessage must be <= MAX_RANGES_PER_MESSAGE (4,096)')
+    if (this.maxRanges > MAX_RANGES_PER_MESSAGE) throw new RangeError(`maxRangesPerMessage must be <= ${MAX_RANGES_PER_MESSAGE}`)
     if (!Number.isSafeInteger(this.maxRounds) || this.maxRounds < 1) throw new RangeError('maxRounds must be an integer >= 1')
   }
 

@@ -8,7 +8,8 @@ import type { ScoredCandidate } from './score.js'
  *   random among the near-best free candidates, and let the target refuse (BUSY) rather than
  *   queue longer than `maxWaitMs` — a wrong guess then costs one round trip, not a queue.
  * - reserve: when every candidate is predicted busy, late binding (Sparrow): reserve a place on
- *   the best few, bind the task to the first that holds a free slot, cancel the rest.
+ *   the best few (and always on this node, where a reservation is free), bind the task to the
+ *   first that holds a free slot, cancel the rest.
  */
 
 export interface PlanParams {
@@ -52,6 +53,10 @@ export function planDispatch (ranked: ScoredCandidate[], random: () => number, p
     return { mode: 'direct', target, maxWaitMs: maxWaitFor(target, params) }
   }
   const targets = eligible.slice(0, Math.max(1, params.probes))
+  // A reservation here costs no network: always hold a place locally too, so this node's own
+  // slots are never idle while its tasks queue elsewhere.
+  const local = eligible.find(c => c.local)
+  if (local != null && !targets.includes(local)) targets.push(local)
   if (targets.length === 1) {
     return { mode: 'direct', target: targets[0], maxWaitMs: 0 }
   }

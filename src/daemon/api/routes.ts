@@ -41,6 +41,7 @@ export function controlRoutes (node: FederationNode, registry: Registry): Route[
       }
     },
     { method: 'GET', path: /^\/v1\/tasks$/, handle: async () => ({ json: node.tasks() }) },
+    { method: 'GET', path: /^\/v1\/tasks\/served$/, handle: async () => ({ json: node.served() }) },
     { method: 'GET', path: /^\/v1\/route\/(?<kind>[^/]+)$/, handle: async ({ params }) => ({ json: node.route(params.kind) }) },
     {
       method: 'GET',

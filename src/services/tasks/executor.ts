@@ -57,6 +57,20 @@ export interface TaskOutcome {
   deduped: boolean
 }
 
+/** A task this executor ran (for `fedmesh tasks --served` and the runs metric). */
+export interface ExecutionRecord {
+  taskId: string
+  kind: string
+  /** 'local' or the peer id that asked. */
+  origin: string
+  startedAt: number
+  runMs: number
+  error: ErrorCode
+}
+
+/** Executions remembered for display. */
+const EXECUTION_LOG_SIZE = 500
+
 export interface LocalLoad {
   running: number
   queueDepth: number
@@ -90,6 +104,7 @@ export class Executor {
   private readonly inflight = new Map<string, Promise<TaskOutcome>>()
   private readonly results: LRUCache<string, TaskOutcome>
   private readonly runTimes = new Map<string, number>()
+  private readonly executions: ExecutionRecord[] = []
   private readonly clock: Clock
   private readonly holdMs: number
   readonly maxInputBytes: number
@@ -148,6 +163,11 @@ export class Executor {
     if (ahead < free) return 0
     const runMs = this.meanRunMs(kind) ?? 0
     return ((ahead - free + 1) / this.concurrency) * runMs
+  }
+
+  /** Tasks that ran here, newest first. */
+  executed (): ExecutionRecord[] {
+    return [...this.executions].reverse()
   }
 
   /** A finished task's remembered outcome (dedupe), if any. */
@@ -308,6 +328,7 @@ export class Executor {
     const handler = this.handlers.get(spec.kind) as TaskHandler
     const signal = AbortSignal.timeout(Math.max(1, spec.deadlineMs))
     const base = { taskId: spec.taskId, queuedMs: startedAt - enqueuedAt, deduped: false }
+    let outcome: TaskOutcome
     try {
       const output = await handler(spec.input, { taskId: spec.taskId, kind: spec.kind, signal, maxOutputBytes: this.maxOutputBytes })
       if (output.byteLength > this.maxOutputBytes) {
@@ -315,16 +336,22 @@ export class Executor {
       }
       const runMs = this.clock.now() - startedAt
       this.recordRunTime(spec.kind, runMs)
-      return { ...base, error: ErrorCode.NONE, output, message: '', runMs }
+      outcome = { ...base, error: ErrorCode.NONE, output, message: '', runMs }
     } catch (err) {
       const code = signal.aborted ? ErrorCode.TIMED_OUT : codeOf(err)
       const message = code === ErrorCode.TIMED_OUT ? `did not finish within ${spec.deadlineMs} ms` : (err as Error)?.message ?? String(err)
-      return { ...base, error: code, output: new Uint8Array(0), message, runMs: this.clock.now() - startedAt }
-    } finally {
-      this.running--
-      this.pump()
-      this.notifyIdle()
+      outcome = { ...base, error: code, output: new Uint8Array(0), message, runMs: this.clock.now() - startedAt }
     }
+    this.logExecution(spec, startedAt, outcome)
+    this.running--
+    this.pump()
+    this.notifyIdle()
+    return outcome
+  }
+
+  private logExecution (spec: TaskSpec, startedAt: number, outcome: TaskOutcome): void {
+    this.executions.push({ taskId: spec.taskId, kind: spec.kind, origin: spec.origin, startedAt, runMs: outcome.runMs, error: outcome.error })
+    if (this.executions.length > EXECUTION_LOG_SIZE) this.executions.shift()
   }
 
   private recordRunTime (kind: string, ms: number): void {

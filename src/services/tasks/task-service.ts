@@ -80,7 +80,7 @@ export class TaskService implements Startable {
   private readonly limits: FrameLimits
   private readonly clients = new PeerMap<TaskClient>()
   private readonly recent: TaskRecord[] = []
-  private readonly running = new Map<string, Promise<TaskRecord>>()
+  private readonly running = new Map<string, { record: JournalRecord, done: Promise<TaskRecord> }>()
   private readonly defaultTimeoutMs: number
   private readonly maxTimeoutMs: number
   private readonly recentLimit: number
@@ -154,6 +154,11 @@ export class TaskService implements Startable {
     return this.dispatcher.rank(kind)
   }
 
+  /** Tasks still running, newest first. */
+  runningTasks (): JournalRecord[] {
+    return [...this.running.values()].map(r => r.record).sort((a, b) => b.submittedAt - a.submittedAt)
+  }
+
   recentTasks (): TaskRecord[] {
     return [...this.recent]
   }
@@ -173,7 +178,7 @@ export class TaskService implements Startable {
     }
     const taskId = req.taskId ?? randomUUID()
     const existing = this.running.get(taskId)
-    if (existing != null) return existing
+    if (existing != null) return existing.done
     const record: JournalRecord = {
       taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now()
     }
@@ -196,7 +201,7 @@ export class TaskService implements Startable {
       await this.init.journal?.complete(done)
       return done
     })()
-    this.running.set(record.taskId, work)
+    this.running.set(record.taskId, { record, done: work })
     work.finally(() => { this.running.delete(record.taskId) }).catch(() => {})
     return work
   }

@@ -1,0 +1,11 @@
+/** Range-based set reconciliation for cache anti-entropy (/fedmesh/cache-sync/1.0.0). */
+export { ITEM_HASH_BYTES, itemHash } from './item.js'
+export type { Item } from './item.js'
+export { ItemIndex } from './item-index.js'
+export type { Fingerprint } from './item-index.js'
+export { boundBetween, compareKeys } from './bounds.js'
+export { MAX_RANGES_PER_MESSAGE, messageSize, validateMessage } from './message.js'
+export type { FingerprintRange, ItemsRange, Message, NeedRange, Range, RangeMode, SkipRange } from './message.js'
+export { DEFAULT_BRANCHING, DEFAULT_ITEM_THRESHOLD, DEFAULT_MAX_RANGES_PER_MESSAGE, DEFAULT_MAX_ROUNDS, Reconciler } from './reconciler.js'
+export type { ReconcilerInit, RespondResult } from './reconciler.js'
+export { InvalidItemError, InvalidReconcileMessageError, ReconcileRoundLimitError } from './errors.js'
