@@ -153,16 +153,19 @@ export class Reconciler {
 
   /**
    * Out of room at range `first`: describe the rest of the message's key space with the ranges
-   * left, grouping the peer's ranges (each group our fingerprint, or our hashes when few), so
-   * the next round resumes at about the same granularity instead of from the top.
+   * left, in groups of the peer's ranges (each group our fingerprint, or our hashes when few).
+   * Groups grow geometrically (1, 2, 4, ... ranges) up to an even share of what is left, so the
+   * next round resumes right where this one stopped at the peer's granularity, and only the far
+   * tail is summarised coarsely.
    */
   private describeTail (ranges: readonly Range[], first: number, lower: string, out: RangeList): void {
-    const groups = Math.max(1, Math.min(this.maxRanges - out.length - 1, ranges.length - first))
-    const count = ranges.length - first
+    let groups = Math.max(1, this.maxRanges - out.length - 1)
+    let next = first
     let groupLower = lower
-    for (let g = 1; g <= groups; g++) {
-      const last = first + Math.floor(count * g / groups) - 1
-      const groupUpper = ranges[last].upper
+    for (let size = 1; next < ranges.length; size *= 2, groups--) {
+      const left = ranges.length - next
+      next += groups === 1 ? left : Math.min(size, Math.ceil(left / groups))
+      const groupUpper = ranges[next - 1].upper
       this.describe(groupLower, groupUpper, out)
       if (groupUpper === undefined) break
       groupLower = groupUpper
