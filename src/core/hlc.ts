@@ -50,6 +50,12 @@ export interface HybridLogicalClockInit {
    * the drift). Default 60 s: far above NTP error, far below "forever".
    */
   maxDriftMs?: number
+  /**
+   * The last timestamp this node issued before a restart (persist `peek()` now and then), so a
+   * physical clock set back across the restart cannot make new writes lose to older ones of
+   * our own. Default: (0, 0), nothing issued yet.
+   */
+  last?: Timestamp
 }
 
 export class HybridLogicalClock {
@@ -62,6 +68,10 @@ export class HybridLogicalClock {
     this.clock = clock
     this.maxDriftMs = init.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS
     if (!(this.maxDriftMs >= 0)) throw new RangeError('maxDriftMs must be >= 0')
+    if (init.last !== undefined) {
+      if (!isValidTimestamp(init.last)) throw new InvalidTimestampError('the last timestamp to resume from is not valid')
+      this.last = { wallMs: init.last.wallMs, counter: init.last.counter }
+    }
   }
 
   /** Timestamp for a local event: strictly greater than every timestamp returned before. */

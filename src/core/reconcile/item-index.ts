@@ -10,6 +10,12 @@
  *   for a batch of m, which suits a cache that takes bursts of gossip between syncs.
  * Building from 110,000 items is one sort (none when the input is already in key order, as a
  * LevelDB scan nearly is).
+ *
+ * XOR is linear: it detects accidental differences with certainty short of a 2^-128 fluke, but
+ * someone who can get ~129 entries of their choosing into a cache can make a range's XOR equal
+ * any value, and so hide differences between two honest peers in that range from anti-entropy
+ * (gossip still carries new writes). Cheap hardening if that matters: hash items with a
+ * per-session key, so hashes cannot be chosen in advance.
  */
 import { ITEM_HASH_BYTES } from './item.js'
 import { InvalidItemError } from './errors.js'

@@ -81,6 +81,13 @@ describe('HybridLogicalClock', () => {
     expect(() => new HybridLogicalClock(manualClock(), { maxDriftMs: -1 })).toThrow(RangeError)
   })
 
+  it('resumes after a restart above the last timestamp issued, even if the clock was set back', () => {
+    const hlc = new HybridLogicalClock(manualClock(T0 - MINUTE), { last: { wallMs: T0, counter: 4 } })
+    expect(hlc.peek()).toEqual({ wallMs: T0, counter: 4 })
+    expect(hlc.now()).toEqual({ wallMs: T0, counter: 5 })
+    expect(() => new HybridLogicalClock(manualClock(), { last: { wallMs: -1, counter: 0 } })).toThrow(InvalidTimestampError)
+  })
+
   it('reads a clock before the epoch as the epoch, and never returns the zero timestamp', () => {
     const hlc = new HybridLogicalClock(manualClock(-5_000))
     expect(hlc.peek()).toEqual({ wallMs: 0, counter: 0 })
