@@ -124,7 +124,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
           const action = ATTEMPT_ACTIONS[event]
           if (action != null) report(peer, action)
         },
-        onMalformed: (peer) => { report(peer, ReputationAction.InvalidMessage) }
+        onMalformed: (peer) => { report(peer, ReputationAction.InvalidMessage) },
+        onActivity: (peer) => { services().connectivity.heartbeat(peer) }
       })
     }
   }) as any) as unknown as Libp2p<FedServices>

@@ -97,6 +97,10 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
         maxReadBufferLength: limits.maxStreamReadBufferBytes
       }
     })],
+    // libp2p's monitor aborts a connection whose 10 s ping times out, which happens to healthy
+    // links on a saturated machine. fedmesh's connectivity service detects dead links faster
+    // (missed heartbeats, then a ping) and only then closes them.
+    connectionMonitor: { abortConnectionOnPingFailure: false },
     connectionGater: {
       denyDialPeer: (peer) => input.isDenied(peer.toString()),
       denyInboundEncryptedConnection: (peer) => input.isDenied(peer.toString()),

@@ -6,7 +6,11 @@ export interface CapacityEntry {
   peerId: string
   ad: ValidatedAd
   receivedAtMs: number
-  /** Tasks this node sent the peer since that advertisement (it cannot know them yet). */
+  /**
+   * Net change of this node's unanswered tasks at the peer since that advertisement: tasks sent
+   * since (the ad cannot know them) minus ours it has finished since (the ad still counts them).
+   * Negative when our work there drained.
+   */
   sentSinceAd: number
 }
 
@@ -24,6 +28,8 @@ export interface CapacityTableInit {
  */
 export class CapacityTable {
   private readonly entries = new Map<string, CapacityEntry>()
+  /** This node's unanswered tasks per peer, now and when its last advertisement arrived. */
+  private readonly outstanding = new Map<string, { now: number, atAd: number }>()
   private readonly clock: Clock
   private readonly expiryIntervals: number
   private readonly maxPeers: number
@@ -40,6 +46,8 @@ export class CapacityTable {
     if (current != null && current.ad.seq >= ad.seq) return false
     if (current == null && this.entries.size >= this.maxPeers) this.evictStalest()
     this.entries.delete(peerId) // re-insert: Map order = freshness order
+    const ours = this.outstanding.get(peerId)
+    if (ours != null) ours.atAd = ours.now
     this.entries.set(peerId, { peerId, ad, receivedAtMs: this.clock.now(), sentSinceAd: 0 })
     return true
   }
@@ -60,13 +68,31 @@ export class CapacityTable {
     return this.entries.get(peerId)
   }
 
+  /** A task went to the peer. */
   noteSent (peerId: string): void {
-    const e = this.entries.get(peerId)
-    if (e != null) e.sentSinceAd++
+    this.track(peerId, +1)
+  }
+
+  /** The peer answered a task (or was given up on). */
+  noteDone (peerId: string): void {
+    this.track(peerId, -1)
   }
 
   delete (peerId: string): void {
     this.entries.delete(peerId)
+    this.outstanding.delete(peerId)
+  }
+
+  private track (peerId: string, delta: number): void {
+    let ours = this.outstanding.get(peerId)
+    if (ours == null) {
+      ours = { now: 0, atAd: 0 }
+      this.outstanding.set(peerId, ours)
+    }
+    ours.now = Math.max(0, ours.now + delta)
+    const e = this.entries.get(peerId)
+    if (e != null) e.sentSinceAd = ours.now - ours.atAd
+    if (ours.now === 0 && ours.atAd === 0 && e == null) this.outstanding.delete(peerId)
   }
 
   /** Drop expired entries (called periodically; reads already ignore them). */

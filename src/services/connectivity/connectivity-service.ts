@@ -3,17 +3,21 @@ import type { ConnectivityMode, ConnectivityTransition } from '../../core/connec
 import type { Clock } from '../../util/time.js'
 import type { ComponentLogger, CounterGroup, Libp2pEvents, Logger, Metrics, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { Ping } from '@libp2p/ping'
 
 export interface ConnectivityInit {
   clock: Clock
   /** A peer is live while heard from within this, ms. Default 2.5 s (core default). */
   livenessMs?: number
-  /** A connected peer stopped being live: the link is silently dead (cable pulled). */
+  /** A connected peer went silent and did not answer a ping: the link is dead (cable pulled). */
   onPeerSilent?: (peer: string) => void
+  /** How long a silent peer gets to answer a ping before its connections are closed, ms. Default 700. */
+  confirmTimeoutMs?: number
   onTransition?: (t: ConnectivityTransition) => void
 }
 
 export interface ConnectivityComponents {
+  ping: Ping
   events: TypedEventTarget<Libp2pEvents>
   connectionManager: ConnectionManager
   logger: ComponentLogger
@@ -23,8 +27,10 @@ export interface ConnectivityComponents {
 /**
  * Federated or solo: the node is `federated` while at least one peer is live (its capacity
  * heartbeat is fresh), `solo` otherwise. A link that dies without FIN or RST is noticed by the
- * missing heartbeats within ~3 s, long before TCP or libp2p's connection monitor would; its
- * connections are then closed so tasks fail over at once and the peer is re-dialled.
+ * missing heartbeats within ~3 s, long before TCP or libp2p's connection monitor would. A silent
+ * peer that is still connected gets one quick ping (a CPU-starved peer may just be late with its
+ * heartbeat); if that fails too, its connections are closed so tasks fail over at once and the
+ * peer is re-dialled.
  */
 export class ConnectivityService implements Startable {
   private readonly monitor: ConnectivityMonitor
@@ -32,6 +38,7 @@ export class ConnectivityService implements Startable {
   private timer: NodeJS.Timeout | undefined
   private readonly transitions?: CounterGroup<ConnectivityMode>
   private live = new Set<string>()
+  private readonly confirming = new Set<string>()
 
   constructor (private readonly components: ConnectivityComponents, private readonly init: ConnectivityInit) {
     this.log = components.logger.forComponent('fedmesh:connectivity')
@@ -77,9 +84,8 @@ export class ConnectivityService implements Startable {
   }
 
   /** A capacity advertisement (or another sign of life) arrived. */
-  heartbeat (peer: PeerId): void {
-    this.record(this.monitor.heartbeat(peer.toString(), this.init.clock.now()))
-    this.refreshLive()
+  heartbeat (peer: PeerId | string): void {
+    this.heartbeatId(peer.toString())
   }
 
   private onDisconnect (evt: CustomEvent<PeerId>): void {
@@ -92,18 +98,36 @@ export class ConnectivityService implements Startable {
     this.refreshLive()
   }
 
-  /** Peers that were live and are not any more, while still connected: the link is dead. */
+  /** Peers that were live and are not any more, while still connected: is the link dead? */
   private refreshLive (): void {
     const now = new Set(this.monitor.livePeers(this.init.clock.now()))
     for (const peer of this.live) {
-      if (now.has(peer)) continue
+      if (now.has(peer) || this.confirming.has(peer)) continue
       const conns = this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === peer)
       if (conns.length === 0) continue
-      this.log('peer %s went silent; closing its %d connection(s)', peer, conns.length)
-      this.init.onPeerSilent?.(peer)
-      for (const c of conns) c.abort(new Error('peer went silent (no heartbeat)'))
+      this.confirming.add(peer)
+      void this.confirmSilent(peer).finally(() => { this.confirming.delete(peer) })
     }
     this.live = now
+  }
+
+  private async confirmSilent (peer: string): Promise<void> {
+    const conns = this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === peer)
+    if (conns.length === 0) return
+    try {
+      await this.components.ping.ping(conns[0].remotePeer, { signal: AbortSignal.timeout(this.init.confirmTimeoutMs ?? 700) })
+      // Alive after all: its heartbeat was just late.
+      this.heartbeatId(peer)
+      return
+    } catch {}
+    this.log('peer %s went silent and missed a ping; closing its %d connection(s)', peer, conns.length)
+    this.init.onPeerSilent?.(peer)
+    for (const c of conns) c.abort(new Error('peer went silent (no heartbeat, no ping answer)'))
+  }
+
+  private heartbeatId (peer: string): void {
+    this.record(this.monitor.heartbeat(peer, this.init.clock.now()))
+    this.refreshLive()
   }
 
   private record (t: ConnectivityTransition | undefined): void {

@@ -37,8 +37,10 @@ export interface DispatcherInit {
   /** Check a result where it can be checked (the built-in kinds): false = wrong answer. */
   verify?: (kind: string, input: Uint8Array, output: Uint8Array) => boolean
   onAttempt?: (peerId: string, event: AttemptEvent) => void
-  /** A task was sent to a remote peer (counts toward its load until its next advertisement). */
+  /** A task was sent to a remote peer (counts toward its load until answered). */
   onSent?: (peerId: string) => void
+  /** The peer answered it (or this node gave up on it). */
+  onDone?: (peerId: string) => void
 }
 
 export interface DispatchRequest {
@@ -162,6 +164,8 @@ export class Dispatcher {
       return { outcome, peer: target.peerId, lost: false }
     } catch (err) {
       return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true }
+    } finally {
+      this.init.onDone?.(target.peerId)
     }
   }
 
@@ -193,6 +197,8 @@ export class Dispatcher {
       return { outcome, peer: winner.target.peerId, lost: false }
     } catch (err) {
       return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: winner.target.peerId, lost: true }
+    } finally {
+      if (!winner.target.local) this.init.onDone?.(winner.target.peerId)
     }
   }
 

@@ -24,6 +24,8 @@ export interface TaskClientInit {
   limits: FrameLimits
   log: Logger
   onMalformed?: (why: string) => void
+  /** A frame arrived: the peer is alive. */
+  onActivity?: () => void
 }
 
 /** A reservation placed on a peer (late binding). */
@@ -143,6 +145,7 @@ export class TaskClient {
     let reason: Error = new ConnectionLostError()
     try {
       for await (const frame of channel.frames()) {
+        this.init.onActivity?.()
         const p = this.pending.get(frame.id)
         if (p == null) continue // answered after we gave up on it
         if (frame.type === FrameType.READY) {

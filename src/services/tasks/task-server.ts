@@ -12,6 +12,8 @@ export interface TaskServerInit {
   maxOutstandingPerStream?: number
   /** A peer sent a malformed frame (reputation). */
   onMalformed?: (peer: PeerId, why: string) => void
+  /** A frame arrived: the peer is alive. */
+  onActivity?: (peer: PeerId) => void
   log: Logger
 }
 
@@ -44,6 +46,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
 
   try {
     for await (const frame of channel.frames()) {
+      init.onActivity?.(remote)
       if (outstanding + reservations.size >= maxOutstanding && (frame.type === FrameType.REQUEST || frame.type === FrameType.RESERVE)) {
         channel.send({ type: FrameType.RESULT, id: frame.id, result: toWire(refusal(frame, ErrorCode.QUEUE_FULL, 'too many outstanding requests on this stream')) }).catch(() => {})
         continue

@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { PeerMap } from '@libp2p/peer-collections'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CircuitBreakers } from '../../core/routing/circuit-breaker.js'
 import { SECOND, MINUTE } from '../../util/time.js'
@@ -49,6 +48,8 @@ export interface TaskServiceInit {
   onAttempt?: (peerId: string, event: AttemptEvent) => void
   /** A peer sent a malformed task frame (reputation). */
   onMalformed?: (peerId: string, why: string) => void
+  /** Task traffic arrived from a peer: it is alive (liveness beyond the capacity heartbeat). */
+  onActivity?: (peerId: string) => void
 }
 
 export interface TaskServiceComponents {
@@ -78,7 +79,7 @@ export class TaskService implements Startable {
   readonly breakers: CircuitBreakers
   private readonly log: Logger
   private readonly limits: FrameLimits
-  private readonly clients = new PeerMap<TaskClient>()
+  private readonly clients = new Map<string, TaskClient>()
   private readonly recent: TaskRecord[] = []
   private readonly running = new Map<string, { record: JournalRecord, done: Promise<TaskRecord> }>()
   private readonly defaultTimeoutMs: number
@@ -105,6 +106,7 @@ export class TaskService implements Startable {
       planParams: init.planParams,
       verify: verifyBuiltin,
       onSent: (p) => { init.table().noteSent(p) },
+      onDone: (p) => { init.table().noteDone(p) },
       onAttempt: (p, event) => {
         if (event === 'success') this.breakers.success(p)
         if (event === 'failure' || event === 'timeout') this.breakers.failure(p, init.clock.now())
@@ -123,7 +125,8 @@ export class TaskService implements Startable {
         executor: this.init.executor,
         limits: this.limits,
         log: this.log,
-        onMalformed: (peer, why) => { this.init.onMalformed?.(peer.toString(), why) }
+        onMalformed: (peer, why) => { this.init.onMalformed?.(peer.toString(), why) },
+        onActivity: (peer) => { this.init.onActivity?.(peer.toString()) }
       })
     }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
     if (this.init.journal != null) {
@@ -143,9 +146,10 @@ export class TaskService implements Startable {
 
   /** A peer is gone (connection closed or declared dead): fail its requests so they move. */
   peerLost (peer: PeerId): void {
-    const c = this.clients.get(peer)
+    const key = peer.toString()
+    const c = this.clients.get(key)
     if (c == null) return
-    this.clients.delete(peer)
+    this.clients.delete(key)
     c.close()
   }
 
@@ -183,16 +187,16 @@ export class TaskService implements Startable {
       taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now()
     }
     await this.init.journal?.accept(record)
-    return this.execute(record)
+    return this.execute(record, req.input)
   }
 
-  private execute (record: JournalRecord): Promise<TaskRecord> {
+  private execute (record: JournalRecord, input: Uint8Array = Buffer.from(record.input, 'base64')): Promise<TaskRecord> {
     const work = (async () => {
       const started = this.init.clock.now()
       const result = await this.dispatcher.dispatch({
         taskId: record.taskId,
         kind: record.kind,
-        input: Buffer.from(record.input, 'base64'),
+        input,
         timeoutMs: Math.max(1, record.timeoutMs - (started - record.submittedAt)),
         peer: record.peer
       })
@@ -225,9 +229,9 @@ export class TaskService implements Startable {
   }
 
   private client (peerId: string): TaskClient {
-    const id = peerIdFromString(peerId)
-    let c = this.clients.get(id)
+    let c = this.clients.get(peerId)
     if (c == null) {
+      const id = peerIdFromString(peerId)
       c = new TaskClient({
         openStream: async (options) => {
           const conn = await this.components.connectionManager.openConnection(id, options)
@@ -235,9 +239,10 @@ export class TaskService implements Startable {
         },
         limits: this.limits,
         log: this.log,
-        onMalformed: (why) => { this.init.onMalformed?.(peerId, why) }
+        onMalformed: (why) => { this.init.onMalformed?.(peerId, why) },
+        onActivity: () => { this.init.onActivity?.(peerId) }
       })
-      this.clients.set(id, c)
+      this.clients.set(peerId, c)
     }
     return c
   }

@@ -1,0 +1,97 @@
+import { Agent, request } from 'node:http'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { createFederationNode } from '../src/node/create-node.js'
+import { frameLimitsFor } from '../src/services/tasks/frame-limits.js'
+import { TASK_PROTOCOL } from '../src/services/tasks/task-service.js'
+import { TaskClient } from '../src/services/tasks/task-client.js'
+import { FedStore } from '../src/store/store.js'
+import { BIN, ROOT, measure, round, spawnUntil } from './bench-util.js'
+import type { FederationNode } from '../src/node/federation-node.js'
+
+const IN_FLIGHT = 64
+const DURATION_MS = 3_000
+const PAYLOAD = { hello: 'fedmesh', n: 42 }
+
+/**
+ * `npm run bench -- rpc`: echo tasks from this process's node to a daemon process on loopback,
+ * 64 in flight and one at a time, against a Node http keep-alive echo server process measured
+ * in the same run. `fedmesh` is the task RPC itself (the long-lived stream to the daemon's
+ * executor); `submit` is the whole library path (`node.run`: routing decision, dedupe, failover
+ * bookkeeping, result document).
+ */
+export async function benchRpc (): Promise<Record<string, unknown>> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'fedmesh-bench-'))
+  const daemon = await spawnUntil(process.execPath, [BIN, 'daemon', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--no-dht', '--concurrency', '128'], /listen\s+(\S+)/)
+  const http = await spawnUntil(process.execPath, [join(ROOT, 'dist', 'scripts', 'http-echo-server.js')], /listening (\d+)/)
+  let node: FederationNode | undefined
+  try {
+    node = await createFederationNode({ store: await FedStore.memory(), mdns: false, dht: false, bootstrap: [daemon.match[1]], journal: false, profile: 'local' })
+    await node.start()
+    const remote = daemon.match[1].split('/p2p/')[1]
+    const n = node
+    const input = new TextEncoder().encode(JSON.stringify(PAYLOAD))
+    await waitUntil(() => n.libp2p.services.capacity.table.get(remote) != null)
+    const submit = async (): Promise<void> => {
+      const r = await n.run({ kind: 'echo', input, peer: remote, timeoutMs: 10_000 })
+      if (r.status !== 'ok') throw new Error(`echo failed: ${r.error}`)
+    }
+    const remoteId = peerIdFromString(remote)
+    const client = new TaskClient({
+      openStream: async (options) => (await n.libp2p.dial(remoteId, options)).newStream(TASK_PROTOCOL, options),
+      limits: frameLimitsFor(1024 * 1024),
+      log: n.libp2p.logger.forComponent('bench')
+    })
+    let seq = 0
+    const echoTask = async (): Promise<void> => {
+      const o = await client.request({ taskId: `bench-${seq++}`, kind: 'echo', input, deadlineMs: 10_000, attempt: 1, maxWaitMs: 0 })
+      if (o.error !== 'NONE') throw new Error(`echo failed: ${o.message}`)
+    }
+    const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT })
+    const port = Number(http.match[1])
+    const body = JSON.stringify(PAYLOAD)
+    const httpEcho = async (): Promise<void> => new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, res => {
+        res.resume()
+        res.on('end', resolve)
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+
+    const fedmesh = await measure(echoTask, IN_FLIGHT, DURATION_MS)
+    const baseline = await measure(httpEcho, IN_FLIGHT, DURATION_MS)
+    const fedmeshSeq = await measure(echoTask, 1, DURATION_MS / 2)
+    const baselineSeq = await measure(httpEcho, 1, DURATION_MS / 2)
+    const submitted = await measure(submit, IN_FLIGHT, DURATION_MS)
+    const submittedSeq = await measure(submit, 1, DURATION_MS / 2)
+    agent.destroy()
+    client.close()
+    return {
+      bench: 'rpc',
+      inFlight: IN_FLIGHT,
+      fedmesh: { tasksPerSec: fedmesh.requestsPerSec, p50Ms: fedmesh.p50Ms, p99Ms: fedmesh.p99Ms, sequential: { tasksPerSec: fedmeshSeq.requestsPerSec, p50Ms: fedmeshSeq.p50Ms, p99Ms: fedmeshSeq.p99Ms } },
+      baseline: { name: 'node-http-keepalive', tasksPerSec: baseline.requestsPerSec, p50Ms: baseline.p50Ms, p99Ms: baseline.p99Ms, sequential: { tasksPerSec: baselineSeq.requestsPerSec, p50Ms: baselineSeq.p50Ms } },
+      submit: { tasksPerSec: submitted.requestsPerSec, p50Ms: submitted.p50Ms, p99Ms: submitted.p99Ms, sequential: { tasksPerSec: submittedSeq.requestsPerSec, p50Ms: submittedSeq.p50Ms } },
+      throughputRatio: round(fedmesh.requestsPerSec / baseline.requestsPerSec, 2),
+      submitThroughputRatio: round(submitted.requestsPerSec / baseline.requestsPerSec, 2),
+      sequentialP50Ratio: round(fedmeshSeq.p50Ms / baselineSeq.p50Ms, 2)
+    }
+  } finally {
+    await node?.stop()
+    daemon.proc.kill('SIGTERM')
+    http.proc.kill('SIGTERM')
+    await new Promise(resolve => daemon.proc.once('exit', resolve))
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}
+
+async function waitUntil (check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting for the peer to advertise')
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
