@@ -1,5 +1,5 @@
 import Table from 'cli-table3'
-import type { PeerDoc, RouteDoc, RunDoc, ServedDoc, StatusDoc, TaskDoc } from '../node/documents.js'
+import type { CacheEntryDoc, CacheListDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, StatusDoc, TaskDoc } from '../node/documents.js'
 
 /** Human output for the CLI. Pure functions of the documents, so they are unit-tested. */
 
@@ -117,4 +117,14 @@ export function formatServed (runs: ServedDoc[]): string {
       new Date(r.startedAt).toISOString().replace('T', ' ').slice(0, 19)
     ])
   )
+}
+
+export function formatCacheEntry (e: CacheEntryDoc): string {
+  const value = typeof e.value === 'string' ? e.value : JSON.stringify(e.value)
+  return `${value}\n(version ${e.version} by ${shortId(e.origin)} at ${e.updatedAt}${e.expiresAt != null ? `, expires ${e.expiresAt}` : ''})`
+}
+
+export function formatCacheList (entries: CacheListDoc[]): string {
+  if (entries.length === 0) return 'the cache is empty'
+  return table(['key', 'version', 'origin', 'updated', 'expires'], entries.map(e => [e.key, e.version, shortId(e.origin), e.updatedAt, e.expiresAt ?? '-']))
 }

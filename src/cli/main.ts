@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { VERSION } from '../version.js'
 import { CliError } from './client.js'
+import { registerCacheCommands } from './commands/cache.js'
 import { registerDaemonCommand } from './commands/daemon.js'
 import { registerStatusCommands } from './commands/status.js'
 import { registerTaskCommands } from './commands/tasks.js'
@@ -15,6 +16,7 @@ export async function main (argv: string[]): Promise<number> {
   registerDaemonCommand(program)
   registerStatusCommands(program)
   registerTaskCommands(program)
+  registerCacheCommands(program)
   try {
     await program.parseAsync(argv)
     // A command may report failure without throwing (`run` of a task that failed exits 1).

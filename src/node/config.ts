@@ -3,6 +3,7 @@ import type { FedStore } from '../store/store.js'
 import type { MembershipInit } from '../services/membership/index.js'
 import type { CommandSpec } from '../services/tasks/command-handler.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
+import type { StoredEntry } from '../services/cache/entry.js'
 import type { Clock } from '../util/time.js'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
@@ -121,6 +122,12 @@ export interface FederationNodeConfig {
   maxTaskBytes?: number
   /** Capacity advertisement interval override, ms. */
   capacityIntervalMs?: number
+  /** Cache L1 (memory) size, bytes. Default 32 MiB. */
+  cacheL1Bytes?: number
+  /** Largest cache value, bytes. Default 256 KiB. */
+  maxCacheValueBytes?: number
+  /** Called for every cache entry applied (the harness measures convergence). */
+  onCacheApplied?: (entry: StoredEntry, source: 'local' | 'gossip' | 'sync' | 'fetch') => void
   /** Journal accepted tasks in the store (the daemon does; simulations need not). Default true. */
   journal?: boolean
   /** Prometheus registry for libp2p's and fedmesh's metrics; none = no metrics. */

@@ -2,6 +2,8 @@ import { availableParallelism } from 'node:os'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
 import { toGossipsubAppScore, ReputationAction } from '../core/reputation/index.js'
+import { cache } from '../services/cache/cache-service.js'
+import { CacheStore } from '../services/cache/cache-store.js'
 import { capacity } from '../services/capacity/capacity-service.js'
 import { connectivity } from '../services/connectivity/connectivity-service.js'
 import { latency } from '../services/latency/latency-service.js'
@@ -109,6 +111,15 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
       latency: latency({
         random,
         coordinateOf: (peerId) => services().capacity.table.last(peerId)?.ad.coordinate
+      }),
+      cache: cache({
+        store: new CacheStore({ db: config.store.sublevel('cache'), clock, l1Bytes: config.cacheL1Bytes }),
+        meta: config.store.sublevel('meta'),
+        clock,
+        maxValueBytes: config.maxCacheValueBytes,
+        onForged: (peer) => { report(peer.toString(), ReputationAction.ForgedEntry) },
+        onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
+        onApplied: config.onCacheApplied
       }),
       tasks: tasks({
         executor,

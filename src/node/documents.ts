@@ -102,3 +102,30 @@ export interface ServedDoc {
   status: 'ok' | 'error'
   errorCode?: string
 }
+
+export interface CachePutDoc {
+  key: string
+  /** `wallMs-counter` of the write's hybrid logical clock. */
+  version: string
+  /** Peer id of the writer. */
+  origin: string
+}
+
+export interface CacheEntryDoc {
+  key: string
+  /** The value as written (JSON). */
+  value: unknown
+  version: string
+  origin: string
+  /** When it was written, by its version's clock (ISO 8601). */
+  updatedAt: string
+  /** When it expires (ISO 8601), if it has a TTL. */
+  expiresAt?: string
+}
+
+export interface CacheDelDoc {
+  key: string
+  version: string
+}
+
+export type CacheListDoc = Omit<CacheEntryDoc, 'value'>

@@ -1,7 +1,9 @@
 import { VERSION } from '../version.js'
-import { toPeerDoc, toRouteDoc, toRunDoc, toTaskDoc } from './to-documents.js'
-import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc, ServedDoc } from './documents.js'
+import { formatVersion } from '../services/cache/entry.js'
+import { encodeValue, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toTaskDoc } from './to-documents.js'
+import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { CacheService } from '../services/cache/cache-service.js'
 import type { CapacityService } from '../services/capacity/capacity-service.js'
 import type { ConnectivityService } from '../services/connectivity/connectivity-service.js'
 import type { LatencyService } from '../services/latency/latency-service.js'
@@ -29,6 +31,7 @@ export type FedServices = {
   connectivity: ConnectivityService
   capacity: CapacityService
   latency: LatencyService
+  cache: CacheService
   tasks: TaskService
   dht?: KadDHT
   mdns?: EventTarget
@@ -154,6 +157,29 @@ export class FederationNode implements Startable {
 
   route (kind: string): RouteDoc[] {
     return this.libp2p.services.tasks.route(kind).map(toRouteDoc)
+  }
+
+  /** Write a cache entry (replicates to every peer). */
+  async cachePut (key: string, value: unknown, ttlSeconds?: number): Promise<CachePutDoc> {
+    const e = await this.libp2p.services.cache.put(key, encodeValue(value), ttlSeconds)
+    return { key: e.key, version: formatVersion(e.version), origin: e.version.origin }
+  }
+
+  async cacheGet (key: string): Promise<CacheEntryDoc | undefined> {
+    const e = await this.libp2p.services.cache.get(key)
+    return e == null ? undefined : toCacheEntryDoc(e)
+  }
+
+  async cacheDel (key: string): Promise<CacheDelDoc> {
+    const e = await this.libp2p.services.cache.del(key)
+    return { key: e.key, version: formatVersion(e.version) }
+  }
+
+  async cacheList (options: { prefix?: string, limit?: number } = {}): Promise<CacheListDoc[]> {
+    return (await this.libp2p.services.cache.list(options)).map(e => {
+      const { value: _value, ...rest } = toCacheEntryDoc(e)
+      return rest
+    })
   }
 
   /** A capacity advertisement arrived from a peer: it is alive. */

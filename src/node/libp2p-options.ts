@@ -17,6 +17,31 @@ import type { Libp2pOptions } from 'libp2p'
 import type { Datastore } from 'interface-datastore'
 import type { Registry } from 'prom-client'
 
+/**
+ * Score parameters of fedmesh's topics. Writes are sporadic, so mesh-delivery deficits must not
+ * count against honest peers (their weights are 0); invalid messages cost a lot; first
+ * deliveries earn a little.
+ */
+const TOPIC_SCORE = {
+  topicWeight: 1,
+  timeInMeshWeight: 0.01,
+  timeInMeshQuantum: 1_000,
+  timeInMeshCap: 100,
+  firstMessageDeliveriesWeight: 0.5,
+  firstMessageDeliveriesDecay: 0.9,
+  firstMessageDeliveriesCap: 20,
+  meshMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesDecay: 0.5,
+  meshMessageDeliveriesCap: 1,
+  meshMessageDeliveriesThreshold: 1,
+  meshMessageDeliveriesWindow: 10,
+  meshMessageDeliveriesActivation: 5_000,
+  meshFailurePenaltyWeight: 0,
+  meshFailurePenaltyDecay: 0.5,
+  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesDecay: 0.99
+}
+
 export interface Libp2pOptionsInput {
   privateKey: PrivateKey
   datastore: Datastore
@@ -57,9 +82,15 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
       maxInboundStreams: 4,
       maxOutboundStreams: 4,
       // Reputation feeds gossipsub's score: bad peers drop out of meshes and get graylisted.
+      // Without topic parameters a Reject costs the sender nothing; with these, each invalid
+      // message costs (count² × 10) until it decays, so three forgeries graylist a peer.
       scoreParams: {
         appSpecificScore: input.appScore,
-        appSpecificWeight: 1
+        appSpecificWeight: 1,
+        topics: {
+          [CAPACITY_TOPIC]: TOPIC_SCORE,
+          [CACHE_TOPIC]: TOPIC_SCORE
+        }
       }
     }),
     ...input.services

@@ -1,4 +1,6 @@
-import type { CapacityDoc, PeerDoc, RouteDoc, RunDoc, TaskDoc } from './documents.js'
+import { formatVersion } from '../services/cache/entry.js'
+import type { CacheEntryDoc, CapacityDoc, PeerDoc, RouteDoc, RunDoc, TaskDoc } from './documents.js'
+import type { StoredEntry } from '../services/cache/entry.js'
 import type { ReputationState, RttSource, ScoredCandidate } from '../core/routing/score.js'
 import type { CapacityEntry } from '../services/capacity/capacity-table.js'
 import type { KnownPeer } from '../services/membership/index.js'
@@ -39,7 +41,12 @@ export function toPeerDoc (p: {
 }
 
 export function decodeOutput (base64: string): unknown {
-  const text = Buffer.from(base64, 'base64').toString('utf8')
+  return decodeJson(Buffer.from(base64, 'base64'))
+}
+
+/** JSON when the bytes parse as JSON, else the UTF-8 text; empty → null. */
+export function decodeJson (bytes: Uint8Array): unknown {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
   if (text === '') return null
   try { return JSON.parse(text) } catch { return text }
 }
@@ -90,4 +97,20 @@ export function toRouteDoc (c: ScoredCandidate): RouteDoc {
 function round (v: number, digits: number): number {
   const f = 10 ** digits
   return Math.round(v * f) / f
+}
+
+/** Cache values are JSON documents stored as UTF-8 bytes. */
+export function encodeValue (value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value ?? null))
+}
+
+export function toCacheEntryDoc (e: StoredEntry): CacheEntryDoc {
+  return {
+    key: e.key,
+    value: decodeJson(e.value),
+    version: formatVersion(e.version),
+    origin: e.version.origin,
+    updatedAt: new Date(e.version.ts.wallMs).toISOString(),
+    ...(e.expiresAtMs != null ? { expiresAt: new Date(e.expiresAtMs).toISOString() } : {})
+  }
 }

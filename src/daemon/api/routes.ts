@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BadRequestError, OverloadedError } from '../../util/errors.js'
+import { BadRequestError, NotFoundError, OverloadedError } from '../../util/errors.js'
 import type { Route } from './server.js'
 import type { FederationNode } from '../../node/federation-node.js'
 import type { Registry } from 'prom-client'
@@ -10,6 +10,11 @@ const runBody = z.object({
   peer: z.string().min(1).max(128).optional(),
   timeoutMs: z.number().int().positive().optional(),
   taskId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional()
+}).strict()
+
+const putBody = z.object({
+  value: z.unknown(),
+  ttlSeconds: z.number().int().min(0).optional()
 }).strict()
 
 /** Parse a body or answer 400 with the first problem, naming the field. */
@@ -43,6 +48,33 @@ export function controlRoutes (node: FederationNode, registry: Registry): Route[
     { method: 'GET', path: /^\/v1\/tasks$/, handle: async () => ({ json: node.tasks() }) },
     { method: 'GET', path: /^\/v1\/tasks\/served$/, handle: async () => ({ json: node.served() }) },
     { method: 'GET', path: /^\/v1\/route\/(?<kind>[^/]+)$/, handle: async ({ params }) => ({ json: node.route(params.kind) }) },
+    {
+      method: 'PUT',
+      path: /^\/v1\/cache\/(?<key>.+)$/,
+      handle: async ({ params, body }) => {
+        const req = parseBody(putBody, body)
+        return { json: await node.cachePut(params.key, req.value, req.ttlSeconds) }
+      }
+    },
+    {
+      method: 'GET',
+      path: /^\/v1\/cache\/(?<key>.+)$/,
+      handle: async ({ params }) => {
+        const doc = await node.cacheGet(params.key)
+        if (doc == null) throw new NotFoundError(`not found: ${params.key}`)
+        return { json: doc }
+      }
+    },
+    { method: 'DELETE', path: /^\/v1\/cache\/(?<key>.+)$/, handle: async ({ params }) => ({ json: await node.cacheDel(params.key) }) },
+    {
+      method: 'GET',
+      path: /^\/v1\/cache$/,
+      handle: async ({ query }) => {
+        const limit = query.get('limit')
+        if (limit != null && !/^\d{1,6}$/.test(limit)) throw new BadRequestError('limit must be a positive integer')
+        return { json: await node.cacheList({ prefix: query.get('prefix') ?? undefined, limit: limit != null ? Number(limit) : undefined }) }
+      }
+    },
     {
       method: 'GET',
       path: /^\/metrics$/,

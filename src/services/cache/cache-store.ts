@@ -1,0 +1,147 @@
+import { LRUCache } from 'lru-cache'
+import { DEFAULT_TOMBSTONE_GRACE_MS, isCollectableTombstone, isLive, mergeEntry } from '../../core/cache/merge.js'
+import { versionToBytes } from '../../core/cache/version.js'
+import { ItemIndex, itemHash } from '../../core/reconcile/index.js'
+import { fromStoredBytes } from './entry.js'
+import type { StoredEntry } from './entry.js'
+import type { Sublevel } from '../../store/store.js'
+import type { Clock } from '../../util/time.js'
+
+export interface CacheStoreInit {
+  /** L2: the LevelDB sublevel holding every entry's signed bytes. */
+  db: Sublevel
+  clock: Clock
+  /** L1 size in bytes. Default 32 MiB. */
+  l1Bytes?: number
+  /** Tombstones are kept this long before they are collected, ms. Default 7 days. */
+  tombstoneGraceMs?: number
+}
+
+export const DEFAULT_L1_BYTES = 32 * 1024 * 1024
+
+export type Level = 'l1' | 'l2'
+
+/**
+ * The two local levels of the cache and the reconciliation index over them. L1 is an LRU in
+ * memory bounded in bytes; L2 is LevelDB, the source of truth. Every write goes through
+ * `apply`, which merges by version (last writer wins, ties by origin) so replicas converge
+ * whatever order entries arrive in.
+ */
+export class CacheStore {
+  readonly index = new ItemIndex()
+  private readonly l1: LRUCache<string, StoredEntry>
+  private readonly db: Sublevel
+  private readonly clock: Clock
+  readonly tombstoneGraceMs: number
+  /** Keys with an apply in progress: merges of one key are serialised. */
+  private readonly locks = new Map<string, Promise<unknown>>()
+
+  constructor (init: CacheStoreInit) {
+    this.db = init.db
+    this.clock = init.clock
+    this.tombstoneGraceMs = init.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS
+    this.l1 = new LRUCache({
+      maxSize: init.l1Bytes ?? DEFAULT_L1_BYTES,
+      sizeCalculation: (e) => Math.max(1, e.wire.byteLength + e.key.length * 2 + 64)
+    })
+  }
+
+  /** Build the index from L2 (at start). */
+  async load (): Promise<number> {
+    const items = []
+    for await (const [key, bytes] of this.db.iterator()) {
+      try {
+        const e = fromStoredBytes(bytes)
+        items.push({ key, hash: hashOf(e) })
+      } catch {}
+    }
+    for (const item of items) this.index.upsert(item.key, item.hash)
+    return items.length
+  }
+
+  /** Tombstones older than this may have been collected (ms since epoch). */
+  horizonMs (): number {
+    return this.clock.now() - this.tombstoneGraceMs
+  }
+
+  /** The entry (live, tombstone or expired) and where it was found. */
+  async lookup (key: string): Promise<{ entry: StoredEntry, level: Level } | undefined> {
+    const hit = this.l1.get(key)
+    if (hit != null) return { entry: hit, level: 'l1' }
+    const bytes = await this.db.get(key)
+    if (bytes == null) return undefined
+    const entry = fromStoredBytes(bytes)
+    this.l1.set(key, entry)
+    return { entry, level: 'l2' }
+  }
+
+  /** A live (not deleted, not expired) entry. */
+  isLive (entry: StoredEntry): boolean {
+    return isLive(entry, this.clock.now())
+  }
+
+  /**
+   * Merge an entry in. Returns true when it changed what this node holds. Entries older than
+   * the tombstone horizon for keys not held are refused: they may be deletes already forgotten.
+   */
+  async apply (incoming: StoredEntry): Promise<boolean> {
+    return this.serialise(incoming.key, async () => {
+      const current = (await this.lookup(incoming.key))?.entry
+      if (current == null && incoming.version.ts.wallMs < this.horizonMs()) return false
+      const { winner, changed } = mergeEntry(current, incoming)
+      if (!changed) return false
+      await this.db.put(winner.key, winner.wire)
+      this.l1.set(winner.key, winner)
+      this.index.upsert(winner.key, hashOf(winner))
+      return true
+    })
+  }
+
+  /** Every entry, in key order (for `ls` and anti-entropy). */
+  async * entries (): AsyncGenerator<StoredEntry> {
+    for await (const bytes of this.db.values()) {
+      try { yield fromStoredBytes(bytes) } catch {}
+    }
+  }
+
+  async getMany (keys: string[]): Promise<StoredEntry[]> {
+    const out: StoredEntry[] = []
+    for (const key of keys) {
+      const found = await this.lookup(key)
+      if (found != null) out.push(found.entry)
+    }
+    return out
+  }
+
+  /** Collect expired entries and tombstones past the grace period. Returns how many went. */
+  async collect (): Promise<number> {
+    const now = this.clock.now()
+    const gone: string[] = []
+    for await (const e of this.entries()) {
+      const expired = !e.tombstone && e.expiresAtMs != null && e.expiresAtMs <= now
+      if (expired || isCollectableTombstone(e, now, this.tombstoneGraceMs)) gone.push(e.key)
+    }
+    if (gone.length === 0) return 0
+    await this.db.batch(gone.map(key => ({ type: 'del' as const, key })))
+    for (const key of gone) {
+      this.l1.delete(key)
+      this.index.delete(key)
+    }
+    return gone.length
+  }
+
+  private async serialise<T> (key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(key) ?? Promise.resolve()
+    const next = prev.then(fn, fn)
+    this.locks.set(key, next)
+    try {
+      return await next
+    } finally {
+      if (this.locks.get(key) === next) this.locks.delete(key)
+    }
+  }
+}
+
+function hashOf (e: StoredEntry): Uint8Array {
+  return itemHash(e.key, versionToBytes(e.version))
+}
