@@ -13,7 +13,7 @@ import type { Libp2p } from '@libp2p/interface'
  * A stock libp2p peer built only from libp2p packages (no fedmesh code), for tests that play a
  * misbehaving or foreign peer against real daemons. Listens on 127.0.0.1 only.
  */
-export async function createRawPeer (): Promise<Libp2p<{ pubsub: GossipSub, identify: unknown, ping: unknown }>> {
+export async function createRawPeer (options: { signaturePolicy?: 'StrictSign' | 'StrictNoSign' } = {}): Promise<Libp2p<{ pubsub: GossipSub, identify: unknown, ping: unknown }>> {
   return createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
@@ -22,7 +22,7 @@ export async function createRawPeer (): Promise<Libp2p<{ pubsub: GossipSub, iden
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }) as any
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, globalSignaturePolicy: options.signaturePolicy ?? 'StrictSign' }) as any
     }
   }) as any
 }
