@@ -1,0 +1,84 @@
+/**
+ * Capacity advertisements without an event per delivery: each node keeps a ring of the adverts
+ * it published, and a reader looks up the newest one that has reached it by now (published at
+ * least one link latency ago, across no partition). That is what gossip delivers, at N events a
+ * second instead of N², so 10,000 peers advertising every second stay cheap.
+ *
+ * The ring holds enough adverts to cover the capacity table's expiry (3.5 intervals) even with
+ * early adverts every 100 ms; an advert older than the ring is stale anyway.
+ */
+import type { Network } from './network.js'
+
+const RING = 48
+
+/** The capacity table's expiry, in advertisement intervals (CapacityTable default). */
+export const EXPIRY_INTERVALS = 3.5
+
+export interface VisibleAd {
+  seq: number
+  /** When it reached the reader. */
+  receivedAt: number
+  publishedAt: number
+  queueDepth: number
+  running: number
+  concurrency: number
+  queueLimit: number
+  meanRunMs: number | undefined
+}
+
+export class AdRing {
+  private readonly at = new Float64Array(RING).fill(-Infinity)
+  private readonly queueDepth = new Int32Array(RING)
+  private readonly running = new Int32Array(RING)
+  private readonly meanRun = new Float64Array(RING)
+  private readonly seqs = new Int32Array(RING)
+  private count = 0
+  lastQueueDepth = 0
+  lastRunning = 0
+  lastAt = -Infinity
+
+  constructor (readonly concurrency: number, readonly queueLimit: number) {}
+
+  publish (at: number, queueDepth: number, running: number, meanRunMs: number | undefined): void {
+    const i = this.count % RING
+    this.count++
+    this.at[i] = at
+    this.queueDepth[i] = queueDepth
+    this.running[i] = running
+    // The advert carries Math.round(meanRunMs); 0 or absent reads as "not observed".
+    this.meanRun[i] = meanRunMs === undefined ? 0 : Math.round(meanRunMs)
+    this.seqs[i] = this.count
+    this.lastQueueDepth = queueDepth
+    this.lastRunning = running
+    this.lastAt = at
+  }
+
+  /**
+   * The newest advert from `self` that reader `reader` holds at `now`, if still fresh.
+   * `ow` is the one-way latency from the publisher to the reader.
+   */
+  visible (net: Network, self: number, reader: number, now: number, intervalMs: number): VisibleAd | undefined {
+    const ow = net.oneWay(self, reader)
+    const cut = net.partition !== undefined
+    const n = Math.min(this.count, RING)
+    for (let k = 0; k < n; k++) {
+      const i = (this.count - 1 - k) % RING
+      const received = this.at[i] + ow
+      if (received > now) continue
+      if (cut && !net.reachable(self, reader, received)) continue
+      if (now - received > intervalMs * EXPIRY_INTERVALS) return undefined
+      const mr = this.meanRun[i]
+      return {
+        seq: this.seqs[i],
+        receivedAt: received,
+        publishedAt: this.at[i],
+        queueDepth: this.queueDepth[i],
+        running: this.running[i],
+        concurrency: this.concurrency,
+        queueLimit: this.queueLimit,
+        meanRunMs: mr > 0 ? mr : undefined
+      }
+    }
+    return undefined
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The event queue of the discrete-event simulator: a binary min-heap on (time, sequence), so
+ * events at the same virtual millisecond run in the order they were scheduled. That tie-break
+ * is what makes a run deterministic: nothing depends on object identity or wall time.
+ */
+
+export interface SimEvent {
+  at: number
+  seq: number
+  run: () => void
+}
+
+export class EventQueue {
+  private readonly heap: SimEvent[] = []
+  private seq = 0
+  /** Virtual time, ms: the time of the event being run. */
+  now = 0
+  /** Events run so far. */
+  processed = 0
+
+  get size (): number {
+    return this.heap.length
+  }
+
+  /** Run `fn` at virtual time `at` (never earlier than now). */
+  at (at: number, run: () => void): void {
+    this.push({ at: Math.max(at, this.now), seq: this.seq++, run })
+  }
+
+  /** Run `fn` after `delayMs` of virtual time. */
+  after (delayMs: number, run: () => void): void {
+    this.at(this.now + Math.max(0, delayMs), run)
+  }
+
+  /** Run events in order until the queue is empty or the next one is after `until`. */
+  runUntil (until: number, stop?: () => boolean): void {
+    const h = this.heap
+    while (h.length > 0 && h[0].at <= until) {
+      const e = this.pop()
+      this.now = e.at
+      this.processed++
+      e.run()
+      if (stop?.() === true) return
+    }
+    if (this.now < until && h.length === 0) this.now = until
+  }
+
+  private push (e: SimEvent): void {
+    const h = this.heap
+    h.push(e)
+    let i = h.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (!less(e, h[p])) break
+      h[i] = h[p]
+      i = p
+    }
+    h[i] = e
+  }
+
+  private pop (): SimEvent {
+    const h = this.heap
+    const top = h[0]
+    const last = h.pop() as SimEvent
+    if (h.length > 0) {
+      let i = 0
+      const n = h.length
+      for (;;) {
+        const l = 2 * i + 1
+        if (l >= n) break
+        const r = l + 1
+        const c = r < n && less(h[r], h[l]) ? r : l
+        if (!less(h[c], last)) break
+        h[i] = h[c]
+        i = c
+      }
+      h[i] = last
+    }
+    return top
+  }
+}
+
+function less (a: SimEvent, b: SimEvent): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
+}

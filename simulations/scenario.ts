@@ -1,0 +1,224 @@
+/**
+ * The scenario file: what to simulate. JSON, validated with zod; every key has a default, so a
+ * scenario states only what makes it different (`steady.json` is a handful of lines). Unknown
+ * keys are errors: a typo must not silently run the default instead.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+
+const num = (): z.ZodNumber => z.number().finite()
+const frac = (): z.ZodNumber => num().min(0).max(1)
+
+/** Service-time distribution, scaled so its mean is `meanMs`. */
+const service = z.strictObject({
+  /** exponential | lognormal | pareto (bounded). Default exponential. */
+  dist: z.enum(['exponential', 'lognormal', 'pareto']).default('exponential'),
+  /** Mean service time, ms. Default 1 s (capacity adverts are then one service time stale). */
+  meanMs: num().positive().default(1000),
+  /** Lognormal sigma (log space). Default 1. */
+  sigma: num().positive().default(1),
+  /** Bounded Pareto shape. Default 1.5. */
+  alpha: num().positive().default(1.5),
+  /** Bounded Pareto upper bound as a multiple of the mean. Default 20. */
+  maxOverMean: num().min(1.5).default(20)
+})
+
+const flashCrowd = z.strictObject({
+  /** Start of the burst, ms after the start. */
+  atMs: num().min(0),
+  durationMs: num().positive(),
+  /** Arrival rate during the burst as a multiple of the base rate. Default 3. */
+  factor: num().positive().default(3),
+  /** The burst's extra tasks come from this fraction of the peers (a hot spot). Default 0.1. */
+  originFraction: frac().default(0.1)
+})
+
+const scoreParams = z.strictObject({ defaultRunMs: num().positive(), defaultRttMs: num().min(0), penaltyMsPerPoint: num().min(0) }).partial()
+const planParams = z.strictObject({
+  probes: z.number().int().min(1), nearTieMs: num().min(0), nearTieFraction: num().min(0), minMaxWaitMs: num().min(0), maxWaitFraction: num().min(0)
+}).partial()
+const breakerParams = z.strictObject({ threshold: z.number().int().min(1), cooldownMs: num().min(0), maxCooldownMs: num().min(0), maxPeers: z.number().int().min(1) }).partial()
+
+/** A variant of the fedmesh policy with other routing parameters, compared in the same run. */
+const variant = z.strictObject({
+  name: z.string().min(1),
+  score: scoreParams.optional(),
+  plan: planParams.optional(),
+  earlyAds: z.boolean().optional(),
+  /** Per-attempt timeout, ms (a proposed change; the dispatcher waits the whole budget). */
+  attemptTimeoutMs: num().positive().optional()
+})
+
+export const POLICIES = ['random', 'roundRobin', 'powerOfTwo'] as const
+export const GOALS = ['routing', 'fairness', 'cache', 'malicious', 'churn', 'partition'] as const
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().min(1).default('unnamed'),
+  description: z.string().default(''),
+  /** Seed of every random choice; `--seed` overrides. Default 11. */
+  seed: z.number().int().min(0).max(2 ** 32 - 1).default(11),
+  /** Simulated peers; `--peers` overrides. Default 300. */
+  peers: z.number().int().min(2).max(100_000).default(300),
+  /** Tasks arrive during this window, ms. Default 30 s. */
+  durationMs: num().positive().default(30_000),
+  /** Tasks arriving before this are simulated but not measured, ms. Default 3 s. */
+  warmupMs: num().min(0).default(3_000),
+  /** Longest time after the window to let tasks finish, ms. Default 120 s. */
+  drainMs: num().min(0).default(120_000),
+  network: z.strictObject({
+    /** Peers are placed around this many centres in a plane. Default 4. */
+    clusters: z.number().int().min(1).default(4),
+    /** Link RTTs are mapped into [minRttMs, maxRttMs] by distance. Defaults 5 and 150. */
+    minRttMs: num().min(0).default(5),
+    maxRttMs: num().positive().default(150),
+    /** Probability a task message needs a TCP retransmission (adds max(200 ms, 2 RTT)). Default 0. */
+    loss: frac().default(0)
+  }).prefault({}),
+  nodes: z.strictObject({
+    /** Concurrency (slots) of a peer, drawn from these values with these weights. Default 1/2/4/8. */
+    concurrency: z.array(z.number().int().min(1)).min(1).default([1, 2, 4, 8]),
+    concurrencyWeights: z.array(num().min(0)).optional(),
+    /** Queue limit as a multiple of concurrency (executor default 32). */
+    queueLimitFactor: num().positive().default(32),
+    /** How long a READY reservation holds its slot, ms (executor default 2 s). */
+    holdMs: num().positive().default(2_000)
+  }).prefault({}),
+  workload: z.strictObject({
+    /** Offered load: arrival rate × mean service time / honest slots. Default 0.8. */
+    load: num().positive().max(1.5).default(0.8),
+    service: service.prefault({}),
+    /** Budget of each task, ms (the CLI's --timeout). Default 30 s. */
+    taskTimeoutMs: num().positive().default(30_000),
+    flashCrowds: z.array(flashCrowd).default([])
+  }).prefault({}),
+  routing: z.strictObject({
+    /** Capacity advertisement interval, ms (the node's default 1 s). */
+    adIntervalMs: num().positive().default(1_000),
+    /** Also advertise at once on a significant load change, as the node does. Default false, so
+     * the load information is at least an interval old on average-ish (the benchmark condition). */
+    earlyAds: z.boolean().default(false),
+    /** Peers each node knows (its capacity table), 0 = all. Default 0. */
+    viewSize: z.number().int().min(0).default(0),
+    maxAttempts: z.number().int().min(1).default(4),
+    maxTries: z.number().int().min(1).default(12),
+    slackMs: num().min(0).default(2_000),
+    /** Per-attempt timeout, ms; absent = as the dispatcher: the task's remaining budget + slack. */
+    attemptTimeoutMs: num().positive().optional(),
+    score: scoreParams.default({}),
+    plan: planParams.default({}),
+    breaker: breakerParams.default({}),
+    baselines: z.array(z.enum(POLICIES)).default([...POLICIES]),
+    variants: z.array(variant).default([])
+  }).prefault({}),
+  faults: z.strictObject({
+    churn: z.strictObject({
+      /** Fraction of the peers killed (once each) during the window. */
+      fraction: frac(),
+      /** How long a killed peer stays down, ms. Default 5 s. */
+      downMs: num().positive().default(5_000),
+      /** reset: peers notice at once (closed connection); liveness: after 2.5 s of silence. */
+      detect: z.enum(['reset', 'liveness']).default('reset')
+    }).optional(),
+    slow: z.strictObject({ fraction: frac(), factor: num().min(1).default(3) }).optional(),
+    malicious: z.strictObject({
+      fraction: frac(),
+      /** What the malicious peers do; they are split evenly among these. */
+      kinds: z.array(z.enum(['liar', 'blackhole', 'wrong'])).min(1).default(['liar', 'blackhole', 'wrong']),
+      /** How a liar refuses the work it attracted: QUEUE_FULL (→ BrokenPromise) or BUSY (no penalty). */
+      liarRefusal: z.enum(['queue-full', 'busy']).default('queue-full')
+    }).optional(),
+    partition: z.strictObject({
+      atMs: num().min(0),
+      healMs: num().positive(),
+      /** Sizes of the groups that cannot reach each other, as fractions (the rest is one more group). */
+      groups: z.array(frac()).default([0.5]),
+      /** Peers additionally cut off alone (they go solo). Default 3. */
+      isolate: z.number().int().min(0).default(3),
+      /** Cache entries written on each side during the cut (reconciled on heal). Default 10,000. */
+      divergentEntries: z.number().int().min(0).default(10_000)
+    }).optional()
+  }).prefault({}),
+  cache: z.strictObject({
+    enabled: z.boolean().default(true),
+    /** Peers in the dissemination model, 0 = the scenario's peers. Default 500 (the target's). */
+    peers: z.number().int().min(0).default(500),
+    /** Gossip mesh degree. Default 8. */
+    degree: z.number().int().min(1).default(8),
+    /** Connections per peer a naive flood uses. Default 20. */
+    floodDegree: z.number().int().min(1).default(20),
+    /** Fraction of peers that receive but do not forward. Default 0.2. */
+    nonForwarding: frac().default(0.2),
+    /** One-way link latency range, ms. Default 20-80 (the target's). */
+    linkMinMs: num().min(0).default(20),
+    linkMaxMs: num().positive().default(80),
+    /** New entries published, from random origins. Default 20. */
+    entries: z.number().int().min(1).default(20),
+    /** Forged entries published by malicious peers (rejected by signature checks). Default 5. */
+    forged: z.number().int().min(0).default(5),
+    /** Gossip (IHAVE) heartbeat, ms, and peers told per heartbeat. Defaults 1 s and 6. */
+    heartbeatMs: num().positive().default(1_000),
+    lazyDegree: z.number().int().min(0).default(6)
+  }).prefault({}),
+  reputation: z.strictObject({
+    /** Reputation sampling interval, ms. Default 1 s. */
+    sampleMs: num().positive().default(1_000),
+    /** Honest observers sampled at most. Default 300. */
+    maxObservers: z.number().int().min(1).default(300)
+  }).prefault({}),
+  /** Goals this scenario is judged against (the others are reported as n/a). */
+  goals: z.array(z.enum(GOALS)).default(['routing', 'fairness', 'cache'])
+})
+
+export type Scenario = z.infer<typeof scenarioSchema>
+export type ScenarioVariant = z.infer<typeof variant>
+
+/** A scenario file that does not parse or validate; the message is one line naming the key. */
+export class ScenarioError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ScenarioError'
+  }
+}
+
+/** Validate a parsed JSON value; `source` names it in the error. */
+export function parseScenario (value: unknown, source = 'scenario'): Scenario {
+  const r = scenarioSchema.safeParse(value)
+  if (r.success) return r.data
+  const issue = r.error.issues[0]
+  const at = [...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]] : [])].join('.') || '(root)'
+  const what = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message
+  throw new ScenarioError(`${source}: ${at}: ${what}`)
+}
+
+/** The folder holding the bundled scenarios (found from here, in the source tree or in dist/). */
+export function scenariosDir (): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'simulations', 'scenarios')
+    if (existsSync(candidate)) return candidate
+    if (existsSync(join(dir, 'scenarios', 'steady.json'))) return join(dir, 'scenarios')
+    dir = dirname(dir)
+  }
+  return resolve('simulations', 'scenarios')
+}
+
+/** A path, or the name of a bundled scenario (`steady`, `churn.json`). */
+export function resolveScenarioPath (nameOrPath: string): string {
+  if (existsSync(nameOrPath)) return nameOrPath
+  const bundled = join(scenariosDir(), nameOrPath.endsWith('.json') ? nameOrPath : `${nameOrPath}.json`)
+  if (existsSync(bundled)) return bundled
+  throw new ScenarioError(`scenario not found: ${nameOrPath}`)
+}
+
+export function loadScenario (nameOrPath: string): Scenario {
+  const path = resolveScenarioPath(nameOrPath)
+  let raw: unknown
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    throw new ScenarioError(`${path}: not valid JSON: ${(err as Error).message.split('\n')[0]}`)
+  }
+  return parseScenario(raw, path)
+}

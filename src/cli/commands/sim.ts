@@ -1,0 +1,50 @@
+import { InvalidArgumentError } from 'commander'
+import type { Command } from 'commander'
+
+/**
+ * `fedmesh sim`: run a simulation scenario and write report.json and report.html (CONTRACT.md
+ * "Simulation report"). The simulator is loaded with a dynamic import, so other commands do not
+ * pay for it at start.
+ */
+export function registerSimCommand (program: Command): void {
+  program
+    .command('sim')
+    .description('simulate a federation (hundreds to thousands of virtual peers) and report routing, cache, reputation and partition figures')
+    .option('--scenario <file>', 'scenario file, or a bundled scenario name (steady, load-90, flash-crowd, churn, partition-heal, sybil-forger, peers-1000, model-10000)', 'steady')
+    .option('--peers <n>', 'number of peers (overrides the scenario)', positiveInt)
+    .option('--seed <s>', 'seed of every random choice (overrides the scenario); a seed replays a run', seedInt)
+    .option('--out <dir>', 'folder for report.json and report.html', './sim-out')
+    .option('--mode <mode>', 'model (discrete-event, virtual time), real-stack (real nodes on @libp2p/memory) or both', modeChoice, 'model')
+    .option('--json', 'print report.json on stdout instead of tables')
+    .action(async (opts: { scenario: string, peers?: number, seed?: number, out: string, mode: 'model' | 'real-stack' | 'both', json?: boolean }) => {
+      const { runSimulation, SimUsageError } = await import('../../../simulations/run-sim.js')
+      const { ScenarioError } = await import('../../../simulations/scenario.js')
+      try {
+        process.exitCode = await runSimulation({ scenario: opts.scenario, peers: opts.peers, seed: opts.seed, out: opts.out, mode: opts.mode, json: opts.json })
+      } catch (err) {
+        if (err instanceof SimUsageError || err instanceof ScenarioError) {
+          process.stderr.write(`fedmesh sim: ${err.message}\n`)
+          process.exitCode = err instanceof SimUsageError ? err.exitCode : 2
+          return
+        }
+        throw err
+      }
+    })
+}
+
+function positiveInt (v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError('must be an integer of at least 2')
+  return n
+}
+
+function seedInt (v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n >= 2 ** 32) throw new InvalidArgumentError('must be an integer in [0, 2^32)')
+  return n
+}
+
+function modeChoice (v: string): 'model' | 'real-stack' | 'both' {
+  if (v === 'model' || v === 'real-stack' || v === 'both') return v
+  throw new InvalidArgumentError('must be model, real-stack or both')
+}
