@@ -1,3 +1,4 @@
+import { benchCache } from './bench-cache.js'
 import { benchRpc } from './bench-rpc.js'
 
 /**
@@ -5,7 +6,8 @@ import { benchRpc } from './bench-rpc.js'
  * baseline measured in the same run, and the ratio.
  */
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
-  rpc: benchRpc
+  rpc: benchRpc,
+  cache: benchCache
 }
 
 const asked = process.argv.slice(2)
