@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../../../src/core/routing/plan.js'
+import { rankCandidates } from '../../../../src/core/routing/score.js'
+import type { CandidateInput, ScoredCandidate } from '../../../../src/core/routing/score.js'
+
+function peer (peerId: string, over: Partial<CandidateInput> = {}): CandidateInput {
+  return {
+    peerId,
+    local: false,
+    serves: true,
+    queueDepth: 0,
+    running: 0,
+    concurrency: 2,
+    queueLimit: 100,
+    sentSinceAd: 0,
+    meanRunMs: 100,
+    rttMs: 10,
+    rttSource: 'ping',
+    reputation: 0,
+    reputationState: 'healthy',
+    circuitOpen: false,
+    ...over
+  }
+}
+const self = (over: Partial<CandidateInput> = {}): CandidateInput => peer('self', { local: true, rttMs: 0, rttSource: 'local', ...over })
+const busy: Partial<CandidateInput> = { running: 2, queueDepth: 3 }
+
+const rank = (cs: CandidateInput[]): ScoredCandidate[] => rankCandidates(cs)
+const never = (): number => { throw new Error('random must not be used') }
+
+describe('planDispatch', () => {
+  describe('direct, when the best candidate has a free slot', () => {
+    it('goes to this node without spreading and without a wait limit (its load is exact)', () => {
+      const plan = planDispatch(rank([peer('a', { rttMs: 1 }), self()]), never)
+      expect(plan).toMatchObject({ mode: 'direct', maxWaitMs: 0 })
+      expect(plan.mode === 'direct' && plan.target.peerId).toBe('self')
+    })
+
+    it('picks at random among remote near-ties only, with the injected random', () => {
+      // Scores: a 110, b 115, c 119, d 150; the tie window is max(5 ms, 10% of 110) = 11 ms.
+      const ranked = rank([peer('a'), peer('b', { rttMs: 15 }), peer('c', { rttMs: 19 }), peer('d', { rttMs: 50 }), self({ serves: false })])
+      const pick = (r: number): string => {
+        const plan = planDispatch(ranked, () => r)
+        if (plan.mode !== 'direct') throw new Error(`expected direct, got ${plan.mode}`)
+        return plan.target.peerId
+      }
+      expect(pick(0)).toBe('a')
+      expect(pick(0.34)).toBe('b')
+      expect(pick(0.99)).toBe('c')
+      // An out-of-contract random of exactly 1 still picks a tie.
+      expect(pick(1)).toBe('c')
+      fc.assert(fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), r => {
+        expect(['a', 'b', 'c']).toContain(pick(r))
+      }), { numRuns: 500 })
+    })
+
+    it('never counts a busy candidate as a tie even when its score is close', () => {
+      // b has no free slot (wait 5 ms) but its total ties with a's (20 ms each).
+      const ranked = rank([peer('a', { meanRunMs: 10 }), peer('b', { meanRunMs: 10, running: 2, rttMs: 5 })])
+      expect(ranked[1].queueWaitMs).toBeGreaterThan(0)
+      expect(ranked[1].score - ranked[0].score).toBeLessThanOrEqual(DEFAULT_PLAN_PARAMS.nearTieMs)
+      for (const r of [0, 0.5, 0.99]) {
+        const plan = planDispatch(ranked, () => r)
+        expect(plan.mode === 'direct' && plan.target.peerId).toBe('a')
+      }
+    })
+
+    it('lets a remote target wait max(minMaxWaitMs, maxWaitFraction × run time)', () => {
+      const slow = planDispatch(rank([peer('a', { meanRunMs: 1000 })]), () => 0)
+      expect(slow).toMatchObject({ mode: 'direct', maxWaitMs: 500 })
+      const fast = planDispatch(rank([peer('a', { meanRunMs: 10 })]), () => 0)
+      expect(fast).toMatchObject({ mode: 'direct', maxWaitMs: 20 })
+      const custom = planDispatch(rank([peer('a', { meanRunMs: 1000 })]), () => 0, { ...DEFAULT_PLAN_PARAMS, maxWaitFraction: 0.1, minMaxWaitMs: 5 })
+      expect(custom).toMatchObject({ mode: 'direct', maxWaitMs: 100 })
+    })
+  })
+
+  describe('reserve, when every candidate is busy', () => {
+    it('reserves on the top `probes` and always on this node too', () => {
+      const ranked = rank([peer('a', busy), peer('b', { ...busy, rttMs: 20 }), peer('c', { ...busy, rttMs: 30 }), self({ running: 2, queueDepth: 20 })])
+      const plan = planDispatch(ranked, never)
+      expect(plan.mode).toBe('reserve')
+      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['a', 'b', 'self'])
+    })
+
+    it('does not reserve twice on this node when it is among the best', () => {
+      const ranked = rank([peer('a', busy), peer('b', busy), self({ running: 2 })])
+      const plan = planDispatch(ranked, never)
+      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['self', 'a'])
+    })
+
+    it('follows `probes`', () => {
+      const ranked = rank([peer('a', busy), peer('b', busy), peer('c', busy), peer('d', busy)])
+      const plan = planDispatch(ranked, never, { ...DEFAULT_PLAN_PARAMS, probes: 3 })
+      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['a', 'b', 'c'])
+    })
+
+    it('only reserves on eligible candidates, and leaves this node out when it does not serve the kind', () => {
+      const ranked = rank([peer('a', busy), peer('x', { circuitOpen: true }), peer('b', { ...busy, rttMs: 40 }), self({ serves: false })])
+      const plan = planDispatch(ranked, never)
+      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['a', 'b'])
+    })
+
+    it('a single busy candidate gets the task directly, queued as long as needed', () => {
+      const plan = planDispatch(rank([peer('a', busy)]), never)
+      expect(plan).toMatchObject({ mode: 'direct', maxWaitMs: 0 })
+    })
+  })
+
+  describe('none', () => {
+    it('with no candidates at all', () => {
+      expect(planDispatch([], never)).toEqual({ mode: 'none', reason: 'no candidates' })
+    })
+
+    it('with no eligible candidate, giving a reason', () => {
+      const plan = planDispatch(rank([peer('a', { reputationState: 'banned' }), self({ serves: false })]), never)
+      expect(plan.mode).toBe('none')
+      expect(plan.mode === 'none' && plan.reason).toMatch(/^no eligible candidate \((banned|does not serve this kind)\)$/)
+    })
+  })
+})
