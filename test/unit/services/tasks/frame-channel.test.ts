@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import fc from 'fast-check'
+import { streamPair } from '@libp2p/utils'
+import * as varint from 'uint8-varint'
+import { FrameType, TaskFrame } from '../../../../src/wire/task.js'
+import { FrameChannel, MalformedFrameError } from '../../../../src/services/tasks/frame-channel.js'
+import { frameLimitsFor, validateFrame } from '../../../../src/services/tasks/frame-limits.js'
+import { arbValidFrame, concat, lengthPrefixed } from '../../../helpers/unit-frames.js'
+import type { Stream } from '@libp2p/interface'
+
+const limits = frameLimitsFor(1024)
+const streams: Stream[] = []
+
+afterEach(() => {
+  for (const s of streams.splice(0)) s.abort(new Error('test over'))
+})
+
+async function pair (): Promise<[Stream, Stream]> {
+  const [a, b] = await streamPair()
+  streams.push(a, b)
+  return [a, b]
+}
+
+/** Read frames until the stream ends or the channel throws; returns both. */
+async function readAll (channel: FrameChannel, max = Infinity): Promise<{ frames: TaskFrame[], error?: unknown }> {
+  const frames: TaskFrame[] = []
+  try {
+    for await (const f of channel.frames()) {
+      frames.push(f)
+      if (frames.length >= max) break
+    }
+    return { frames }
+  } catch (error) {
+    return { frames, error }
+  }
+}
+
+/** A stream stand-in that only yields the given chunks: all `frames()` reads. */
+function chunkStream (chunks: Uint8Array[]): Stream {
+  return {
+    async * [Symbol.asyncIterator] () { yield * chunks }
+  } as unknown as Stream
+}
+
+describe('FrameChannel', () => {
+  it('carries frames in order between the two ends of a stream', async () => {
+    const [a, b] = await pair()
+    const out = new FrameChannel(a, limits)
+    const frames: Array<Partial<TaskFrame>> = [
+      { type: FrameType.RESERVE, id: 1, kind: 'echo', taskId: 't1' },
+      { type: FrameType.REQUEST, id: 2, request: { taskId: 't2', kind: 'echo', input: new Uint8Array([1, 2, 3]), deadlineMs: 1000, attempt: 1, maxWaitMs: 0 } },
+      { type: FrameType.CANCEL, id: 1 }
+    ]
+    const reading = readAll(new FrameChannel(b, limits), frames.length)
+    for (const f of frames) await out.send(f)
+    const { frames: got, error } = await reading
+    expect(error).toBeUndefined()
+    expect(got.map(f => [f.type, f.id])).toEqual([[FrameType.RESERVE, 1], [FrameType.REQUEST, 2], [FrameType.CANCEL, 1]])
+    expect(got[1].request?.input).toEqual(new Uint8Array([1, 2, 3]))
+  })
+
+  it('coalesces the frames sent in one tick into one stream write', async () => {
+    const [a, b] = await pair()
+    const send = vi.spyOn(a, 'send')
+    const out = new FrameChannel(a, limits)
+    const reading = readAll(new FrameChannel(b, limits), 6)
+    await Promise.all([1, 2, 3, 4, 5].map(async id => out.send({ type: FrameType.CANCEL, id })))
+    await new Promise(resolve => setImmediate(resolve))
+    expect(send).toHaveBeenCalledTimes(1)
+    // A frame in a later tick is a second write.
+    await out.send({ type: FrameType.CANCEL, id: 6 })
+    await new Promise(resolve => setImmediate(resolve))
+    expect(send).toHaveBeenCalledTimes(2)
+    expect((await reading).frames.map(f => f.id)).toEqual([1, 2, 3, 4, 5, 6])
+  })
+
+  it('rejects a length prefix over maxFrameBytes before the body arrives', async () => {
+    const [a, b] = await pair()
+    const reading = readAll(new FrameChannel(b, limits))
+    a.send(varint.encode(limits.maxFrameBytes + 1)) // the prefix alone, no body
+    const { error } = await reading
+    expect(error).toBeInstanceOf(MalformedFrameError)
+    expect((error as Error).message).toMatch(/length/)
+  })
+
+  it('rejects an undecodable frame', async () => {
+    const [a, b] = await pair()
+    const reading = readAll(new FrameChannel(b, limits))
+    a.send(lengthPrefixed(new Uint8Array([0x08]))) // field 1, varint, then nothing
+    const { error } = await reading
+    expect(error).toBeInstanceOf(MalformedFrameError)
+    expect((error as Error).message).toMatch(/undecodable/)
+  })
+
+  it('rejects a frame that decodes but breaks the limits, after the good frames before it', async () => {
+    const [a, b] = await pair()
+    const reading = readAll(new FrameChannel(b, limits))
+    a.send(concat(
+      lengthPrefixed(TaskFrame.encode({ type: FrameType.CANCEL, id: 7 })),
+      lengthPrefixed(TaskFrame.encode({ type: FrameType.REQUEST, id: 8 }))
+    ))
+    const { frames, error } = await reading
+    expect(frames.map(f => f.id)).toEqual([7])
+    expect(error).toBeInstanceOf(MalformedFrameError)
+    expect((error as Error).message).toMatch(/without a request/)
+  })
+
+  it('on arbitrary bytes in arbitrary chunks: only valid frames come out, and the only error is MalformedFrameError', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 6 }), async chunks => {
+      const { frames, error } = await readAll(new FrameChannel(chunkStream(chunks), limits))
+      if (error != null) expect(error).toBeInstanceOf(MalformedFrameError)
+      for (const f of frames) expect(validateFrame(f, limits)).toBeUndefined()
+    }), { numRuns: 10_000 })
+  })
+
+  it('valid frames split at arbitrary points come out whole and in order', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(arbValidFrame, { maxLength: 5 }), fc.array(fc.nat(), { maxLength: 8 }), async (frames, cuts) => {
+      const bytes = concat(...frames.map(f => lengthPrefixed(TaskFrame.encode(f))))
+      const points = [...new Set(cuts.map(c => bytes.byteLength === 0 ? 0 : c % bytes.byteLength))].sort((x, y) => x - y)
+      const chunks = [0, ...points].map((from, i) => bytes.subarray(from, [...points, bytes.byteLength][i]))
+      const { frames: got, error } = await readAll(new FrameChannel(chunkStream(chunks), limits))
+      expect(error).toBeUndefined()
+      expect(got).toEqual(frames)
+    }), { numRuns: 2_000 })
+  })
+})
