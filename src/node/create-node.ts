@@ -4,6 +4,7 @@ import { createLibp2p } from 'libp2p'
 import { toGossipsubAppScore, ReputationAction } from '../core/reputation/index.js'
 import { cache } from '../services/cache/cache-service.js'
 import { CacheStore } from '../services/cache/cache-store.js'
+import { cacheSync } from '../services/cache-sync/index.js'
 import { capacity } from '../services/capacity/capacity-service.js'
 import { connectivity } from '../services/connectivity/connectivity-service.js'
 import { latency } from '../services/latency/latency-service.js'
@@ -119,7 +120,16 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         maxValueBytes: config.maxCacheValueBytes,
         onForged: (peer) => { report(peer.toString(), ReputationAction.ForgedEntry) },
         onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
-        onApplied: config.onCacheApplied
+        onApplied: config.onCacheApplied,
+        fetchRemote: (key, signal) => services().cacheSync.fetch(key, signal)
+      }),
+      cacheSync: cacheSync({
+        cache: () => services().cache,
+        meta: config.store.sublevel('meta'),
+        clock,
+        random,
+        maxValueBytes: config.maxCacheValueBytes,
+        onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) }
       }),
       tasks: tasks({
         executor,

@@ -4,6 +4,7 @@ import { encodeValue, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toTaskDo
 import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CacheService } from '../services/cache/cache-service.js'
+import type { CacheSyncService } from '../services/cache-sync/index.js'
 import type { CapacityService } from '../services/capacity/capacity-service.js'
 import type { ConnectivityService } from '../services/connectivity/connectivity-service.js'
 import type { LatencyService } from '../services/latency/latency-service.js'
@@ -32,6 +33,7 @@ export type FedServices = {
   capacity: CapacityService
   latency: LatencyService
   cache: CacheService
+  cacheSync: CacheSyncService
   tasks: TaskService
   dht?: KadDHT
   mdns?: EventTarget

@@ -457,7 +457,7 @@ export namespace SyncType {
 export interface SyncMessage {
   type: SyncType
   ranges: SyncRange[]
-  entries: CacheEntry[]
+  entries: Uint8Array<ArrayBuffer>[]
   key: string
   horizonMs: number
 }
@@ -487,7 +487,7 @@ export namespace SyncMessage {
         if (obj.entries != null && obj.entries.length > 0) {
           for (const value of obj.entries) {
             w.uint32(26)
-            CacheEntry.codec().encode(value, w)
+            w.bytes(value)
           }
         }
 
@@ -546,9 +546,7 @@ export namespace SyncMessage {
                 throw new MaxLengthError('Decode error - repeated field "entries" had too many elements')
               }
 
-              obj.entries.push(CacheEntry.codec().decode(reader, reader.uint32(), {
-                limits: opts.limits?.entries$
-              }))
+              obj.entries.push(reader.bytes())
               break
             }
             case 4: {
@@ -617,13 +615,10 @@ export namespace SyncMessage {
                 throw new MaxLengthError('Streaming decode error - repeated field "entries" had too many elements')
               }
 
-              for (const evt of CacheEntry.codec().stream(reader, reader.uint32(), `${prefix}.entries[]`, {
-                limits: opts.limits?.entries$
-              })) {
-                yield {
-                  ...evt,
-                  index: obj.entries
-                }
+              yield {
+                field: `${prefix}.entries[]`,
+                index: obj.entries,
+                value: reader.bytes()
               }
 
               obj.entries++
@@ -691,46 +686,10 @@ export namespace SyncMessage {
     index: number
   }
 
-  export interface SyncMessageEntriesKeyFieldEvent {
-    field: '$.entries[].key'
-    value: string
+  export interface SyncMessageEntriesFieldEvent {
+    field: '$.entries[]'
     index: number
-  }
-
-  export interface SyncMessageEntriesValueFieldEvent {
-    field: '$.entries[].value'
     value: Uint8Array<ArrayBuffer>
-    index: number
-  }
-
-  export interface SyncMessageEntriesHlcFieldEvent {
-    field: '$.entries[].hlc'
-    value: bigint
-    index: number
-  }
-
-  export interface SyncMessageEntriesOriginFieldEvent {
-    field: '$.entries[].origin'
-    value: Uint8Array<ArrayBuffer>
-    index: number
-  }
-
-  export interface SyncMessageEntriesTtlSecondsFieldEvent {
-    field: '$.entries[].ttlSeconds'
-    value: number
-    index: number
-  }
-
-  export interface SyncMessageEntriesTombstoneFieldEvent {
-    field: '$.entries[].tombstone'
-    value: boolean
-    index: number
-  }
-
-  export interface SyncMessageEntriesSignatureFieldEvent {
-    field: '$.entries[].signature'
-    value: Uint8Array<ArrayBuffer>
-    index: number
   }
 
   export interface SyncMessageKeyFieldEvent {
@@ -751,7 +710,7 @@ export namespace SyncMessage {
     return decodeMessage(buf, SyncMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncMessage>): Generator<SyncMessageTypeFieldEvent | SyncMessageRangesModeFieldEvent | SyncMessageRangesUpperFieldEvent | SyncMessageRangesFingerprintFieldEvent | SyncMessageRangesCountFieldEvent | SyncMessageRangesDataFieldEvent | SyncMessageEntriesKeyFieldEvent | SyncMessageEntriesValueFieldEvent | SyncMessageEntriesHlcFieldEvent | SyncMessageEntriesOriginFieldEvent | SyncMessageEntriesTtlSecondsFieldEvent | SyncMessageEntriesTombstoneFieldEvent | SyncMessageEntriesSignatureFieldEvent | SyncMessageKeyFieldEvent | SyncMessageHorizonMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncMessage>): Generator<SyncMessageTypeFieldEvent | SyncMessageRangesModeFieldEvent | SyncMessageRangesUpperFieldEvent | SyncMessageRangesFingerprintFieldEvent | SyncMessageRangesCountFieldEvent | SyncMessageRangesDataFieldEvent | SyncMessageEntriesFieldEvent | SyncMessageKeyFieldEvent | SyncMessageHorizonMsFieldEvent> {
     return streamMessage(buf, SyncMessage.codec(), opts)
   }
 }

@@ -130,6 +130,23 @@ export class CacheStore {
     return gone.length
   }
 
+  /**
+   * Remove every entry older than horizonMs (ms since the epoch, by its version). The full resync
+   * of anti-entropy calls it after a long absence: such entries may be deletes already forgotten
+   * by peers. Returns how many went.
+   */
+  async dropOlderThan (horizonMs: number): Promise<number> {
+    const gone: string[] = []
+    for await (const e of this.entries()) if (e.version.ts.wallMs < horizonMs) gone.push(e.key)
+    if (gone.length === 0) return 0
+    await this.db.batch(gone.map(key => ({ type: 'del' as const, key })))
+    for (const key of gone) {
+      this.l1.delete(key)
+      this.index.delete(key)
+    }
+    return gone.length
+  }
+
   private async serialise<T> (key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(key) ?? Promise.resolve()
     const next = prev.then(fn, fn)
