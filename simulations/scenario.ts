@@ -48,7 +48,13 @@ const variant = z.strictObject({
   plan: planParams.optional(),
   earlyAds: z.boolean().optional(),
   /** Per-attempt timeout, ms (a proposed change; the dispatcher waits the whole budget). */
-  attemptTimeoutMs: num().positive().optional()
+  attemptTimeoutMs: num().positive().optional(),
+  /** Proposed plan rule changes (model/proposals.ts). */
+  proposal: z.strictObject({
+    randomReserve: z.boolean().optional(),
+    spreadRuns: num().min(0).optional(),
+    reserveAfterBounce: z.boolean().optional()
+  }).optional()
 })
 
 export const POLICIES = ['random', 'roundRobin', 'powerOfTwo'] as const

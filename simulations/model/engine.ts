@@ -111,6 +111,7 @@ interface TaskState {
   tickets: Ticket[]
   winner: Ticket | undefined
   ranOn: Set<number> | undefined
+  bounced: boolean
 }
 
 interface Node {
@@ -265,7 +266,8 @@ class Engine {
       suspended: false,
       tickets: [],
       winner: undefined,
-      ranOn: undefined
+      ranOn: undefined,
+      bounced: false
     }
     if (task.arrival >= this.s.warmupMs) this.measured++
     node.own.add(task)
@@ -320,6 +322,7 @@ class Engine {
       now,
       known: this.known(o),
       exclude: task.exclude,
+      bounced: task.bounced,
       ad: (p) => this.visibleAd(p, o),
       sentSinceAd: (p, seq) => {
         const e = node.sent.get(p)
@@ -678,6 +681,7 @@ class Engine {
       return
     }
     if (code === 'busy' || code === 'full') {
+      if (code === 'busy') task.bounced = true
       this.report(task, peer, code === 'busy' ? 'refused' : 'broken-promise')
       task.exclude.add(peer)
       this.step(task)

@@ -16,7 +16,9 @@ import { rankCandidates, scoreCandidate } from '../../src/core/routing/score.js'
 import type { CandidateInput, ReputationState, ScoreParams } from '../../src/core/routing/score.js'
 import type { PlanParams } from '../../src/core/routing/plan.js'
 import type { Rng } from '../prng.js'
+import { proposedPlan } from './proposals.js'
 import type { VisibleAd } from './ads.js'
+import type { ProposalParams } from './proposals.js'
 
 export type PolicyName = 'fedmesh' | 'random' | 'roundRobin' | 'powerOfTwo'
 
@@ -32,6 +34,8 @@ export interface DecisionContext {
   /** Peers this node knows (its view), without itself. */
   known: ArrayLike<number>
   exclude: ReadonlySet<number>
+  /** This task was bounced BUSY before. */
+  bounced: boolean
   ad: (peer: number) => VisibleAd | undefined
   /** Tasks sent to the peer since its current advert. */
   sentSinceAd: (peer: number, seq: number) => number
@@ -49,7 +53,7 @@ export interface Policy {
   choose: (ctx: DecisionContext, rrState: { next: number }) => SimPlan
 }
 
-export function fedmeshPolicy (score: ScoreParams, plan: PlanParams): Policy {
+export function fedmeshPolicy (score: ScoreParams, plan: PlanParams, proposal?: ProposalParams): Policy {
   return {
     name: 'fedmesh',
     choose (ctx) {
@@ -85,7 +89,11 @@ export function fedmeshPolicy (score: ScoreParams, plan: PlanParams): Policy {
           circuitOpen: ctx.breakerOpen(p)
         })
       }
-      const p = planDispatch(rankCandidates(shortlist(inputs, score, plan), score), () => ctx.rng.float(), plan)
+      // A proposal's random reservation pool reaches past the shortlist: rank everything then.
+      const ranked = rankCandidates(proposal?.randomReserve === true ? inputs : shortlist(inputs, score, plan), score)
+      const p = proposal === undefined
+        ? planDispatch(ranked, () => ctx.rng.float(), plan)
+        : proposedPlan(ranked, () => ctx.rng.float(), plan, proposal, ctx.bounced)
       if (p.mode === 'none') return p
       if (p.mode === 'direct') {
         const target = ctx.idIndex.get(p.target.peerId) as number

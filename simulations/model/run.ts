@@ -103,13 +103,13 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
     baselines[name] = fromEngine(runEngine(world, { policy: baselinePolicy(name), label: name, rng: root.fork(name) }))
   }
   const variants: PolicySummary[] = r.variants.map((v: ScenarioVariant) => fromEngine(runEngine(world, {
-    policy: fedmeshPolicy({ ...DEFAULT_SCORE_PARAMS, ...r.score, ...v.score }, { ...DEFAULT_PLAN_PARAMS, ...r.plan, ...v.plan }),
+    policy: fedmeshPolicy({ ...DEFAULT_SCORE_PARAMS, ...r.score, ...v.score }, { ...DEFAULT_PLAN_PARAMS, ...r.plan, ...v.plan }, v.proposal),
     label: v.name,
     breaker: r.breaker as never,
     earlyAds: v.earlyAds ?? r.earlyAds,
     attemptTimeoutMs: v.attemptTimeoutMs ?? r.attemptTimeoutMs,
     rng: root.fork('fedmesh') // the same decision stream as fedmesh: only the parameters differ
-  }), { ...(v.score ?? {}), ...(v.plan ?? {}), ...(v.earlyAds !== undefined ? { earlyAds: v.earlyAds } : {}), ...(v.attemptTimeoutMs !== undefined ? { attemptTimeoutMs: v.attemptTimeoutMs } : {}) }))
+  }), { ...(v.score ?? {}), ...(v.plan ?? {}), ...(v.earlyAds !== undefined ? { earlyAds: v.earlyAds } : {}), ...(v.attemptTimeoutMs !== undefined ? { attemptTimeoutMs: v.attemptTimeoutMs } : {}), ...(v.proposal !== undefined ? { proposal: v.proposal } : {}) }))
 
   const result: RunResult = {
     mode: 'model',
