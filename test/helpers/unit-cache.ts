@@ -1,0 +1,39 @@
+/** Identities and signed entries shared by the cache unit tests. */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { signEntry } from '../../src/services/cache/entry.js'
+import type { StoredEntry } from '../../src/services/cache/entry.js'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+
+export interface Identity {
+  key: PrivateKey
+  peerId: PeerId
+}
+
+export async function identity (): Promise<Identity> {
+  const key = await generateKeyPair('Ed25519')
+  return { key, peerId: peerIdFromPrivateKey(key) }
+}
+
+export interface EntryFields {
+  key: string
+  value?: Uint8Array | string
+  wallMs: number
+  counter?: number
+  ttlSeconds?: number
+  tombstone?: boolean
+}
+
+/** An entry signed by `who` as its own origin. */
+export async function signed (who: Identity, f: EntryFields): Promise<StoredEntry> {
+  const value = typeof f.value === 'string' ? new TextEncoder().encode(f.value) : f.value ?? new Uint8Array(0)
+  return signEntry(who.key, who.peerId, {
+    key: f.key,
+    value,
+    ts: { wallMs: f.wallMs, counter: f.counter ?? 0 },
+    ttlSeconds: f.ttlSeconds ?? 0,
+    tombstone: f.tombstone ?? false
+  })
+}
+
+export const utf8 = (b: Uint8Array): string => new TextDecoder().decode(b)
