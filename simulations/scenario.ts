@@ -133,7 +133,10 @@ export const scenarioSchema = z.strictObject({
       /** What the malicious peers do; they are split evenly among these. */
       kinds: z.array(z.enum(['liar', 'blackhole', 'wrong'])).min(1).default(['liar', 'blackhole', 'wrong']),
       /** How a liar refuses the work it attracted: QUEUE_FULL (→ BrokenPromise) or BUSY (no penalty). */
-      liarRefusal: z.enum(['queue-full', 'busy']).default('queue-full')
+      liarRefusal: z.enum(['queue-full', 'busy']).default('queue-full'),
+      /** Liars and black holes advertise this fraction of the mean service time as their run
+       * time, so they rank first wherever they look idle. Default 0.25. */
+      advertisedRunFraction: frac().default(0.25)
     }).optional(),
     partition: z.strictObject({
       atMs: num().min(0),

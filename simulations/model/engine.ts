@@ -729,8 +729,8 @@ class Engine {
     if (!node.alive) return
     const kind = this.w.malice[i]
     if (kind === LIAR || kind === BLACKHOLE) {
-      // Advertise idle with an ordinary run time: they look like the best peer anywhere.
-      node.ring.publish(this.q.now, 0, 0, this.s.workload.service.meanMs)
+      // Advertise idle and fast: they look like the best peer anywhere.
+      node.ring.publish(this.q.now, 0, 0, this.s.workload.service.meanMs * (this.s.faults.malicious?.advertisedRunFraction ?? 1))
     } else {
       node.ring.publish(this.q.now, node.exec.queueDepth, node.exec.running, node.exec.meanRunMs)
     }

@@ -31,7 +31,7 @@ export const MODEL_NOTES = [
   'Message loss is a TCP retransmission delay, not a dropped message.',
   'A crashed peer is noticed after one-way latency (connection reset) or liveness (2.75 s) per churn.detect; a cut link after liveness.',
   'Executors, reservations (READY/BIND/CANCEL), BUSY bounces and failover follow executor.ts and dispatcher.ts; task journals survive crashes and resume with a fresh budget.',
-  'Malicious liars and black holes advertise an idle queue and an ordinary run time; wrong-result peers run the work and are caught by verification.',
+  'Malicious liars and black holes advertise an idle queue and a short run time (faults.malicious.advertisedRunFraction of the mean); wrong-result peers run the work and are caught by verification.',
   'The ideal books slots centrally with exact knowledge (earliest finish time); it still pays the round trip to where a task runs.'
 ]
 
