@@ -81,7 +81,7 @@ describe('scoreCandidate', () => {
   })
 
   it('uses the given parameters', () => {
-    const s = scoreCandidate(peer('p', { reputation: -10, rttMs: undefined, meanRunMs: undefined }), { defaultRunMs: 7, defaultRttMs: 3, penaltyMsPerPoint: 2 })
+    const s = scoreCandidate(peer('p', { reputation: -10, rttMs: undefined, meanRunMs: undefined }), { ...DEFAULT_SCORE_PARAMS, defaultRunMs: 7, defaultRttMs: 3, penaltyMsPerPoint: 2 })
     expect(s.score).toBe(7 + 3 + 20)
   })
 })

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { CapacityTable } from '../../../../src/services/capacity/capacity-table.js'
 import { validateAd } from '../../../../src/services/capacity/validate-ad.js'
+import { CapacityAd } from '../../../../src/wire/capacity.js'
 import { manualClock } from '../../../helpers/unit-tasks.js'
 import type { ValidatedAd } from '../../../../src/services/capacity/validate-ad.js'
-import type { CapacityAd } from '../../../../src/wire/capacity.js'
 
 function vad (seq: number, over: Partial<CapacityAd> = {}): ValidatedAd {
   const v = validateAd({
+    ...CapacityAd.decode(new Uint8Array(0)), // every field at its default
     seq, name: 'n', cores: 4, freeMemoryMb: 1024, load: 0, queueDepth: 0, running: 0, concurrency: 4, queueLimit: 128,
     kinds: ['echo'], stats: [], intervalMs: 1000, ...over
   })

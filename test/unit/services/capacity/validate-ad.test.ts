@@ -6,6 +6,7 @@ import type { ValidatedAd } from '../../../../src/services/capacity/validate-ad.
 
 function ad (over: Partial<CapacityAd> = {}): CapacityAd {
   return {
+    ...CapacityAd.decode(new Uint8Array(0)), // every field at its default
     seq: 1_700_000_000_000_001,
     name: 'node-a',
     cores: 8,

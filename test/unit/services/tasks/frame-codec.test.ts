@@ -7,6 +7,9 @@ import type { TaskRequest, TaskResult } from '../../../../src/wire/task.js'
 
 const limits = frameLimitsFor(1024)
 
+/** A frame with every field the decoder would fill in, whatever the schema holds. */
+const frame = (f: Partial<TaskFrame>): TaskFrame => ({ ...TaskFrame.decode(new Uint8Array(0)), ...f })
+
 /** Decode like the channel does: any throw must be an Error (the channel wraps it). */
 function decodeOrError (bytes: Uint8Array): TaskFrame | Error {
   try {
@@ -54,11 +57,11 @@ describe('TaskFrame codec and validateFrame', () => {
   })
 
   describe('validateFrame rejects', () => {
-    const req = (over: Partial<TaskRequest>): TaskFrame => ({ type: FrameType.REQUEST, id: 1, kind: '', taskId: '', request: { ...fc.sample(arbRequest, { numRuns: 1, seed: 1 })[0], ...over } })
-    const res = (over: Partial<TaskResult>): TaskFrame => ({ type: FrameType.RESULT, id: 1, kind: '', taskId: '', result: { ...fc.sample(arbResult, { numRuns: 1, seed: 1 })[0], ...over } })
+    const req = (over: Partial<TaskRequest>): TaskFrame => frame({ type: FrameType.REQUEST, id: 1, request: { ...fc.sample(arbRequest, { numRuns: 1, seed: 1 })[0], ...over } })
+    const res = (over: Partial<TaskResult>): TaskFrame => frame({ type: FrameType.RESULT, id: 1, result: { ...fc.sample(arbResult, { numRuns: 1, seed: 1 })[0], ...over } })
     const rows: Array<[string, TaskFrame, RegExp]> = [
-      ['REQUEST without a request', { type: FrameType.REQUEST, id: 1, kind: '', taskId: '' }, /without a request/],
-      ['BIND without a request', { type: FrameType.BIND, id: 1, kind: '', taskId: '' }, /without a request/],
+      ['REQUEST without a request', frame({ type: FrameType.REQUEST, id: 1, kind: '', taskId: '' }), /without a request/],
+      ['BIND without a request', frame({ type: FrameType.BIND, id: 1, kind: '', taskId: '' }), /without a request/],
       ['an empty task id', req({ taskId: '' }), /task id/],
       ['a task id with a space', req({ taskId: 'a b' }), /task id/],
       ['a task id of 129 characters', req({ taskId: 'a'.repeat(129) }), /task id/],
@@ -68,13 +71,13 @@ describe('TaskFrame codec and validateFrame', () => {
       ['a zero deadline', req({ deadlineMs: 0 }), /deadline/],
       ['a deadline over the maximum', req({ deadlineMs: MAX_DEADLINE_MS + 1 }), /deadline/],
       ['too many attempts', req({ attempt: MAX_ATTEMPTS_ON_WIRE + 1 }), /attempt/],
-      ['RESULT without a result', { type: FrameType.RESULT, id: 1, kind: '', taskId: '' }, /without a result/],
+      ['RESULT without a result', frame({ type: FrameType.RESULT, id: 1, kind: '', taskId: '' }), /without a result/],
       ['output over the payload limit', res({ output: new Uint8Array(1025) }), /output too large/],
       ['a message over the limit', res({ message: 'x'.repeat(MESSAGE_MAX_LENGTH + 1) }), /message too long/],
       ['a result task id over the limit', res({ taskId: 'x'.repeat(129) }), /task id/],
-      ['RESERVE with a bad task id', { type: FrameType.RESERVE, id: 1, kind: 'echo', taskId: '' }, /task id/],
-      ['RESERVE with a bad kind', { type: FrameType.RESERVE, id: 1, kind: '', taskId: 't' }, /kind/],
-      ['an unknown frame type', { type: 'WHAT' as FrameType, id: 1, kind: '', taskId: '' }, /unknown/]
+      ['RESERVE with a bad task id', frame({ type: FrameType.RESERVE, id: 1, kind: 'echo', taskId: '' }), /task id/],
+      ['RESERVE with a bad kind', frame({ type: FrameType.RESERVE, id: 1, kind: '', taskId: 't' }), /kind/],
+      ['an unknown frame type', frame({ type: 'WHAT' as FrameType, id: 1, kind: '', taskId: '' }), /unknown/]
     ]
     it.each(rows)('%s', (_name, frame, reason) => {
       expect(validateFrame(frame, limits)).toMatch(reason)
@@ -115,11 +118,9 @@ describe('TaskFrame codec and validateFrame', () => {
 
 /** A RESULT at every limit validateFrame allows, its message made of `char`. */
 function largestResult (char: string): TaskFrame {
-  return {
+  return frame({
     type: FrameType.RESULT,
     id: 0xffff_ffff,
-    kind: '',
-    taskId: '',
     result: { taskId: 'x'.repeat(128), error: 'FAILED' as TaskResult['error'], output: new Uint8Array(limits.maxPayloadBytes), message: char.repeat(MESSAGE_MAX_LENGTH), queuedMs: 0xffff_ffff, runMs: 0xffff_ffff, deduped: true }
-  }
+  })
 }
