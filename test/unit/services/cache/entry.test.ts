@@ -161,7 +161,7 @@ describe('signEntry / verifyEntry', () => {
         await verifyEntry(bytes, 1024).then(() => { throw new Error('an entry with a random signature verified') }, (err: unknown) => {
           expect(err).toBeInstanceOf(InvalidEntryError)
         })
-      }), { numRuns: 10_000 })
+      }), { numRuns: 3_000 })
     })
 
     it('on mutations of a real signed entry: it either fails, or verifies to exactly what alice signed', async () => {
@@ -184,7 +184,7 @@ describe('signEntry / verifyEntry', () => {
         }
         expect({ key: v.key, value: utf8(v.value), version: v.version, tombstone: v.tombstone, ttl: v.ttlSeconds })
           .toEqual({ key: e.key, value: 'the value', version: e.version, tombstone: false, ttl: 600 })
-      }), { numRuns: 10_000 })
+      }), { numRuns: 3_000 })
     })
   })
 })

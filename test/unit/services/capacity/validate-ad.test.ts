@@ -129,7 +129,7 @@ describe('CapacityAd codec', () => {
         return
       }
       expect(() => validateAd(decoded)).not.toThrow()
-    }), { numRuns: 10_000 })
+    }), { numRuns: 3_000 })
   })
 
   it('round-trips an ad', () => {

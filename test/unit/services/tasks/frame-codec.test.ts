@@ -45,7 +45,7 @@ describe('TaskFrame codec and validateFrame', () => {
         const problem = validateFrame(decoded, limits)
         expect(problem === undefined || typeof problem === 'string').toBe(true)
       }
-    }), { numRuns: 10_000 })
+    }), { numRuns: 3_000 })
   })
 
   it('valid frames round-trip and pass validation', () => {
