@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -107,8 +108,14 @@ describe('commandHandler', () => {
       return join(dir, 'pid')
     }
 
+    /** Running (a zombie waiting for a reaper counts as gone). */
     const alive = (pid: number): boolean => {
-      try { process.kill(pid, 0); return true } catch { return false }
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))
+      } catch {
+        try { process.kill(pid, 0); return existsSync('/proc') ? false : true } catch { return false }
+      }
     }
 
     // BUG (command-handler.ts line 104/105, `kill`): only the direct child gets SIGTERM/SIGKILL.
