@@ -118,7 +118,7 @@ describe('TaskJournal', () => {
     await expect(journal.flush()).resolves.toBeUndefined()
   })
 
-  // BUG (task-journal.ts lines 180-186, `flushSoon`): `flushing` is cleared when the batch
+  // BUG (task-journal.ts `flushSoon`, lines 94-95 today): `flushing` is cleared when the batch
   // *starts*, not when it is written, so a flush() (TaskService.stop calls it before the store
   // closes) made while a batch is being written schedules an empty batch of its own and resolves
   // at once, before the earlier writes are durable. flush() should wait for every write already

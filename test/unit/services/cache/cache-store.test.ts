@@ -165,7 +165,7 @@ describe('CacheStore', () => {
       await expectIndexConsistent(store)
     })
 
-    // BUG (cache-store.ts line 250, `collect`): an expired entry is dropped as soon as it expires,
+    // BUG (cache-store.ts `collect`, the `expired` test on line 121 today): an expired entry is dropped as soon as it expires,
     // with no grace period, although it still stands for "newer than every earlier write of this
     // key". Once it is gone the key is unknown, so an older write that some replica still holds
     // (well inside the tombstone horizon) is accepted by anti-entropy and the key comes back

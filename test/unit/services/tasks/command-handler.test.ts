@@ -118,7 +118,7 @@ describe('commandHandler', () => {
       }
     }
 
-    // BUG (command-handler.ts line 104/105, `kill`): only the direct child gets SIGTERM/SIGKILL.
+    // BUG (command-handler.ts, `kill` inside commandHandler, lines 37-38 today): only the direct child gets SIGTERM/SIGKILL.
     // A command that is a script starting its own children (the usual shape of an
     // owner-configured kind) leaves them running after the time limit: the task is reported
     // TIMED_OUT while its work goes on, unbounded, outside any slot. Spawn the child in its own
@@ -133,7 +133,7 @@ describe('commandHandler', () => {
       expect(alive(pid)).toBe(false)
     }, T)
 
-    // BUG (command-handler.ts line 127, settles on 'close' only): 'close' waits until every holder
+    // BUG (command-handler.ts, settles on the child's 'close' only, line 60 today): 'close' waits until every holder
     // of the child's stdout/stderr pipes is gone. A grandchild that inherited them (here a
     // background `sleep 30`) keeps the handler from settling long after the child was killed at
     // its 200 ms limit, so the executor slot stays busy and the caller gets no answer. Settle on

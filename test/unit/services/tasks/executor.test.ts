@@ -339,7 +339,7 @@ describe('Executor', () => {
       expect(executor.load().running).toBe(0)
     })
 
-    // BUG (executor.ts `bind`, line 220 → `admit`, line 272): bind re-runs the full admission
+    // BUG (executor.ts `bind`, line 220 → `admit`, line 272 today): bind re-runs the full admission
     // check, including `queue.length >= queueLimit`, although a bound task goes straight into the
     // slot its READY reservation already holds and never enters the queue. Under load (queue full
     // of tasks and other reservations) a reservation that reached the head and holds a free slot
@@ -384,7 +384,7 @@ describe('Executor', () => {
       expect(executor.load().running).toBe(1)
     })
 
-    // BUG (executor.ts `drain`, lines 247-250): queued reservations are spliced away silently and
+    // BUG (executor.ts `drain`, lines 247-250 today): queued reservations are spliced away silently and
     // held ones released without calling `onExpired`, so whoever waits for READY (a remote client
     // via task-server, or the dispatcher's local `place()` whose `ready` only settles through
     // onReady/onExpired) is never told. The dispatcher's `Promise.any` over reservations then

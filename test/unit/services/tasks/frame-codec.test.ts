@@ -103,7 +103,7 @@ describe('TaskFrame codec and validateFrame', () => {
     expect(big.byteLength).toBeLessThanOrEqual(limits.maxFrameBytes)
   })
 
-  // BUG (frame-limits.ts lines 154 and 162): MESSAGE_MAX_LENGTH bounds `message.length`, i.e.
+  // BUG (frame-limits.ts: MESSAGE_MAX_LENGTH, line 14, checked on `message.length` at line 51; frameLimitsFor, line 22): MESSAGE_MAX_LENGTH bounds `message.length`, i.e.
   // UTF-16 code units, while frameLimitsFor() budgets the envelope in bytes (8 KiB). A RESULT
   // that validateFrame accepts (4,096 three-byte characters = 12 KiB of message, plus a full
   // payload) is larger than maxFrameBytes, so the receiving channel rejects its length prefix as

@@ -237,7 +237,7 @@ describe('TaskClient ⇄ task server over one stream', () => {
     await vi.waitFor(() => { expect(clientEnd.status).not.toBe('open') })
   })
 
-  // BUG (task-server.ts line 216 `reply` / executor.ts line 342): the server sends a handler's
+  // BUG (task-server.ts `reply`, line 35 today / executor.ts `run`, line 342): the server sends a handler's
   // error message as it is, with no bound, while the client's validateFrame refuses a RESULT whose
   // message is over MESSAGE_MAX_LENGTH (4,096). One task failing with a long message (an honest
   // handler, a library error quoting its input) makes the client treat the server as malformed:
