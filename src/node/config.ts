@@ -5,8 +5,10 @@ import type { CommandSpec } from '../services/tasks/command-handler.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { StoredEntry } from '../services/cache/entry.js'
 import type { Clock } from '../util/time.js'
-import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, PrivateKey, Transport } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
+
+export type TransportChoice = 'tcp' | 'memory' | ((components: any) => Transport)
 
 /** Wire names (CONTRACT.md "Wire names"). */
 export const KAD_PROTOCOL = '/fedmesh/kad/1.0.0'
@@ -51,6 +53,8 @@ export interface Profile {
   capacityIntervalMs: number
   /** A peer not heard from for this long is not live (solo when none is), ms. */
   livenessMs: number
+  /** How often each connected peer is pinged for RTT (and Vivaldi), ms. */
+  pingIntervalMs: number
 }
 
 const LAN: Profile = {
@@ -68,7 +72,8 @@ const LAN: Profile = {
   membership: {},
   capacityIntervalMs: 1 * SECOND,
   // Heartbeats every second; a silent link is noticed within 3 s (DESIGN.md targets).
-  livenessMs: 2.5 * SECOND
+  livenessMs: 2.5 * SECOND,
+  pingIntervalMs: 2 * SECOND
 }
 
 export const PROFILES = {
@@ -81,7 +86,8 @@ export const PROFILES = {
     membership: { targetConnections: 8, maxKnownPeers: 200 },
     // Hundreds of nodes share two cores: advertise less often, and tolerate scheduling stalls.
     capacityIntervalMs: 2 * SECOND,
-    livenessMs: 10 * SECOND
+    livenessMs: 10 * SECOND,
+    pingIntervalMs: 10 * SECOND
   }
 } satisfies Record<string, Profile>
 
@@ -100,8 +106,8 @@ export interface FederationNodeConfig {
   mdns?: boolean
   /** Run the Kademlia DHT (server mode) to find peers beyond the LAN. Default true. */
   dht?: boolean
-  /** `tcp` for real nodes, `memory` for many nodes in one process. Default `tcp`. */
-  transport?: 'tcp' | 'memory'
+  /** `tcp` for real nodes, `memory` for many nodes in one process, or a transport factory (the harness's simulated network). Default `tcp`. */
+  transport?: TransportChoice
   /** Deployment profile. Default `lan`. */
   profile?: ProfileName
   /** Overrides of the profile's connection limits. */

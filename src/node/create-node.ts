@@ -34,7 +34,9 @@ const ATTEMPT_ACTIONS: Record<AttemptEvent, ReputationAction | undefined> = {
   timeout: ReputationAction.TaskTimedOut,
   refused: undefined,
   'broken-promise': ReputationAction.BrokenPromise,
-  'wrong-result': ReputationAction.WrongResult
+  'wrong-result': ReputationAction.WrongResult,
+  // Could not even connect: not the peer's fault as far as we know (the breaker still counts it).
+  unreachable: undefined
 }
 
 /**
@@ -111,6 +113,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
       }),
       latency: latency({
         random,
+        intervalMs: profile.pingIntervalMs,
         coordinateOf: (peerId) => services().capacity.table.last(peerId)?.ad.coordinate
       }),
       cache: cache({

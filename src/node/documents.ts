@@ -84,6 +84,8 @@ export interface RouteDoc {
   queueWaitMs: number
   rttMs: number
   rttSource: string
+  /** Time to connect first when not connected, ms. */
+  dialMs: number
   runMs: number
   reputation: number
   reputationPenaltyMs: number

@@ -86,6 +86,7 @@ export function toRouteDoc (c: ScoredCandidate): RouteDoc {
     queueWaitMs: round(c.queueWaitMs, 1),
     rttMs: round(c.rttMs, 2),
     rttSource: c.rttSource,
+    dialMs: round(c.dialMs, 1),
     runMs: round(c.runMs, 1),
     reputation: round(c.reputation, 1),
     reputationPenaltyMs: round(c.reputationPenaltyMs, 1),

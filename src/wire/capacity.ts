@@ -315,6 +315,7 @@ export interface CapacityAd {
   coordinate?: Coordinate
   stats: KindStat[]
   intervalMs: number
+  addrs: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace CapacityAd {
@@ -396,6 +397,13 @@ export namespace CapacityAd {
           w.uint32(obj.intervalMs)
         }
 
+        if (obj.addrs != null && obj.addrs.length > 0) {
+          for (const value of obj.addrs) {
+            w.uint32(114)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -412,7 +420,8 @@ export namespace CapacityAd {
           queueLimit: 0,
           kinds: [],
           stats: [],
-          intervalMs: 0
+          intervalMs: 0,
+          addrs: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -493,6 +502,18 @@ export namespace CapacityAd {
               obj.intervalMs = reader.uint32()
               break
             }
+            case 14: {
+              if (opts.limits?.addrs != null && obj.addrs.length === opts.limits.addrs) {
+                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+              }
+
+              if (obj.addrs.length === 8) {
+                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+              }
+
+              obj.addrs.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -504,7 +525,8 @@ export namespace CapacityAd {
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
           kinds: 64,
-          stats: 64
+          stats: 64,
+          addrs: 8
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -631,6 +653,25 @@ export namespace CapacityAd {
               }
               break
             }
+            case 14: {
+              if (opts.limits?.addrs != null && obj.addrs === opts.limits.addrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+              }
+
+              if (obj.addrs === 8) {
+                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.addrs[]`,
+                index: obj.addrs,
+                value: reader.bytes()
+              }
+
+              obj.addrs++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -732,6 +773,12 @@ export namespace CapacityAd {
     value: number
   }
 
+  export interface CapacityAdAddrsFieldEvent {
+    field: '$.addrs[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<CapacityAd>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CapacityAd.codec())
   }
@@ -740,7 +787,7 @@ export namespace CapacityAd {
     return decodeMessage(buf, CapacityAd.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAd>): Generator<CapacityAdSeqFieldEvent | CapacityAdNameFieldEvent | CapacityAdCoresFieldEvent | CapacityAdFreeMemoryMbFieldEvent | CapacityAdLoadFieldEvent | CapacityAdQueueDepthFieldEvent | CapacityAdRunningFieldEvent | CapacityAdConcurrencyFieldEvent | CapacityAdQueueLimitFieldEvent | CapacityAdKindsFieldEvent | CapacityAdCoordinateVecFieldEvent | CapacityAdCoordinateHeightFieldEvent | CapacityAdCoordinateErrorFieldEvent | CapacityAdCoordinateAdjustmentFieldEvent | CapacityAdStatsKindFieldEvent | CapacityAdStatsMeanRunMsFieldEvent | CapacityAdIntervalMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAd>): Generator<CapacityAdSeqFieldEvent | CapacityAdNameFieldEvent | CapacityAdCoresFieldEvent | CapacityAdFreeMemoryMbFieldEvent | CapacityAdLoadFieldEvent | CapacityAdQueueDepthFieldEvent | CapacityAdRunningFieldEvent | CapacityAdConcurrencyFieldEvent | CapacityAdQueueLimitFieldEvent | CapacityAdKindsFieldEvent | CapacityAdCoordinateVecFieldEvent | CapacityAdCoordinateHeightFieldEvent | CapacityAdCoordinateErrorFieldEvent | CapacityAdCoordinateAdjustmentFieldEvent | CapacityAdStatsKindFieldEvent | CapacityAdStatsMeanRunMsFieldEvent | CapacityAdIntervalMsFieldEvent | CapacityAdAddrsFieldEvent> {
     return streamMessage(buf, CapacityAd.codec(), opts)
   }
 }

@@ -503,6 +503,7 @@ export interface TaskFrame {
   result?: TaskResult
   kind: string
   taskId: string
+  reservation: number
 }
 
 export namespace TaskFrame {
@@ -545,6 +546,11 @@ export namespace TaskFrame {
           w.string(obj.taskId)
         }
 
+        if ((obj.reservation != null && obj.reservation !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.reservation)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -553,7 +559,8 @@ export namespace TaskFrame {
           type: FrameType.REQUEST,
           id: 0,
           kind: '',
-          taskId: ''
+          taskId: '',
+          reservation: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -588,6 +595,10 @@ export namespace TaskFrame {
             }
             case 6: {
               obj.taskId = reader.string()
+              break
+            }
+            case 7: {
+              obj.reservation = reader.uint32()
               break
             }
             default: {
@@ -644,6 +655,13 @@ export namespace TaskFrame {
               yield {
                 field: `${prefix}.taskId`,
                 value: reader.string()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.reservation`,
+                value: reader.uint32()
               }
               break
             }
@@ -744,6 +762,11 @@ export namespace TaskFrame {
     value: string
   }
 
+  export interface TaskFrameReservationFieldEvent {
+    field: '$.reservation'
+    value: number
+  }
+
   export function encode (obj: Partial<TaskFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskFrame.codec())
   }
@@ -752,7 +775,7 @@ export namespace TaskFrame {
     return decodeMessage(buf, TaskFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent> {
     return streamMessage(buf, TaskFrame.codec(), opts)
   }
 }

@@ -2,7 +2,7 @@
  * Routing scores: the expected completion time of a task on each candidate, from what this node
  * knows now. Pure: the same inputs always give the same ranking (DESIGN.md "Routing").
  *
- *   expected = queue wait + round trip + run time + reputation penalty
+ *   expected = queue wait + round trip (+ a dial when not connected) + run time + reputation penalty
  *
  * Queue wait comes from the candidate's last advertisement, corrected by the tasks this node
  * sent it since (the advertisement cannot know them yet).
@@ -21,7 +21,11 @@ export interface CandidateInput {
   running: number
   concurrency: number
   queueLimit: number
-  /** Tasks this node sent the candidate since its last advertisement. */
+  /**
+   * Correction to the advertised queue from this node's own traffic: tasks it sent the
+   * candidate since the advertisement minus its tasks the candidate finished since (may be
+   * negative).
+   */
   sentSinceAd: number
   /** Mean run time of this kind there, ms (undefined: not observed). */
   meanRunMs?: number
@@ -31,6 +35,8 @@ export interface CandidateInput {
   reputationState: ReputationState
   /** Repeated recent failures: do not send until the breaker half-opens. */
   circuitOpen: boolean
+  /** This node has a connection to it (else a task pays for a dial first). Default: connected. */
+  connected?: boolean
 }
 
 export interface ScoreParams {
@@ -40,12 +46,18 @@ export interface ScoreParams {
   defaultRttMs: number
   /** Penalty per point of negative reputation, ms. Default 5 (score -20 → +100 ms). */
   penaltyMsPerPoint: number
+  /** Round trips a dial costs (TCP, Noise, multistream) when not connected yet. Default 2. */
+  dialRtts: number
+  /** Plus this much for the handshake's CPU (Noise, identify), ms. Default 20. */
+  dialFixedMs?: number
 }
 
 export const DEFAULT_SCORE_PARAMS: ScoreParams = {
   defaultRunMs: 100,
   defaultRttMs: 100,
-  penaltyMsPerPoint: 5
+  penaltyMsPerPoint: 5,
+  dialRtts: 2,
+  dialFixedMs: 20
 }
 
 export interface ScoredCandidate {
@@ -57,6 +69,8 @@ export interface ScoredCandidate {
   queueWaitMs: number
   rttMs: number
   rttSource: RttSource
+  /** Extra time to connect first, ms (0 when connected). */
+  dialMs: number
   runMs: number
   reputation: number
   reputationPenaltyMs: number
@@ -69,8 +83,11 @@ export interface ScoredCandidate {
 /** Expected wait for a free slot: tasks ahead beyond the free slots, drained `concurrency` at a time. */
 export function queueWaitMs (c: Pick<CandidateInput, 'queueDepth' | 'running' | 'concurrency' | 'sentSinceAd'>, runMs: number): number {
   const concurrency = Math.max(1, c.concurrency)
-  const free = Math.max(0, concurrency - c.running)
-  const ahead = c.queueDepth + c.sentSinceAd
+  // A negative correction (our tasks there finished) empties the queue first, then frees slots.
+  const corrected = c.queueDepth + c.sentSinceAd
+  const running = corrected < 0 ? Math.max(0, c.running + corrected) : c.running
+  const ahead = Math.max(0, corrected)
+  const free = Math.max(0, concurrency - running)
   if (ahead < free) return 0
   return ((ahead - free + 1) / concurrency) * runMs
 }
@@ -90,8 +107,10 @@ export function scoreCandidate (c: CandidateInput, params: ScoreParams = DEFAULT
   const rttMs = c.local ? 0 : c.rttMs ?? params.defaultRttMs
   const wait = queueWaitMs(c, runMs)
   const penalty = Math.max(0, -c.reputation) * params.penaltyMsPerPoint
+  const dialMs = c.local || c.connected !== false ? 0 : rttMs * (params.dialRtts ?? DEFAULT_SCORE_PARAMS.dialRtts) + (params.dialFixedMs ?? 20)
   const why = ineligibility(c)
   const load = Math.max(0, c.queueDepth + c.running + c.sentSinceAd - c.concurrency)
+  // (load: tasks beyond its slots, as this node estimates them)
   return {
     peerId: c.peerId,
     local: c.local,
@@ -100,11 +119,12 @@ export function scoreCandidate (c: CandidateInput, params: ScoreParams = DEFAULT
     queueWaitMs: wait,
     rttMs,
     rttSource: c.local ? 'local' : c.rttMs == null ? 'default' : c.rttSource,
+    dialMs,
     runMs,
     reputation: c.reputation,
     reputationPenaltyMs: penalty,
     load,
-    score: why == null ? wait + rttMs + runMs + penalty : Infinity
+    score: why == null ? wait + rttMs + dialMs + runMs + penalty : Infinity
   }
 }
 

@@ -11,7 +11,8 @@ import type { Clock } from '../../util/time.js'
 import type { Executor } from '../tasks/executor.js'
 import type { Coordinate } from '../../wire/capacity.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
-import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
+import type { ComponentLogger, Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { AddressManager } from '@libp2p/interface-internal'
 
 export interface CapacityInit {
   executor: Executor
@@ -37,6 +38,8 @@ export const DEFAULT_MIN_GAP_MS = 100
 export interface CapacityComponents {
   peerId: PeerId
   pubsub: GossipSub
+  peerStore: PeerStore
+  addressManager: AddressManager
   logger: ComponentLogger
 }
 
@@ -133,7 +136,8 @@ export class CapacityService implements Startable {
       kinds: doc.kinds,
       coordinate: this.init.coordinate?.(),
       stats: executor.runStats().map(s => ({ kind: s.kind, meanRunMs: Math.round(s.meanRunMs) })),
-      intervalMs: this.intervalMs
+      intervalMs: this.intervalMs,
+      addrs: this.components.addressManager.getAddresses().slice(0, 8).map(a => a.decapsulateCode(421).bytes as Uint8Array<ArrayBuffer>)
     }
     this.lastPublishedAt = this.init.clock.now()
     this.lastPublished = { queueDepth: doc.queueDepth, running: doc.running }
@@ -177,7 +181,12 @@ export class CapacityService implements Startable {
       const checked = validateAd(ad)
       if (typeof checked === 'string') return this.invalid(msg.from, propagationSource, checked)
       if (msg.from.equals(this.components.peerId)) return TopicValidatorResult.Ignore
+      const known = this.table.last(msg.from.toString())
       if (!this.table.update(msg.from.toString(), checked)) return TopicValidatorResult.Ignore
+      // Addresses are hints for dialling a peer heard of only through gossip; store them once.
+      if (checked.addrs.length > 0 && known == null) {
+        this.components.peerStore.merge(msg.from, { multiaddrs: checked.addrs }).catch(() => {})
+      }
       this.init.onAdvertisement?.(msg.from, checked)
       return TopicValidatorResult.Accept
     } catch (err) {

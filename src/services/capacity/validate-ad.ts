@@ -1,4 +1,6 @@
+import { multiaddr } from '@multiformats/multiaddr'
 import { isValidKind } from '../tasks/frame-limits.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CapacityAd } from '../../wire/capacity.js'
 
 /**
@@ -35,6 +37,8 @@ export interface ValidatedAd {
   coordinate?: CapacityAd['coordinate']
   meanRunMs: Map<string, number>
   intervalMs: number
+  /** Dialable addresses the peer announced (hints: bad ones are dropped). */
+  addrs: Multiaddr[]
   /** Fields that were out of bounds and clamped. */
   clamped: string[]
 }
@@ -58,6 +62,11 @@ export function validateAd (ad: CapacityAd): ValidatedAd | string {
     meanRunMs.set(s.kind, clamp('stats', s.meanRunMs, CAPACITY_BOUNDS.meanRunMs))
   }
   const concurrency = clamp('concurrency', ad.concurrency, CAPACITY_BOUNDS.concurrency)
+  const addrs: Multiaddr[] = []
+  for (const bytes of ad.addrs) {
+    if (bytes.byteLength > 256) continue
+    try { addrs.push(multiaddr(bytes)) } catch {}
+  }
   return {
     seq: ad.seq,
     name: ad.name,
@@ -72,6 +81,7 @@ export function validateAd (ad: CapacityAd): ValidatedAd | string {
     coordinate: ad.coordinate,
     meanRunMs,
     intervalMs: Math.min(CAPACITY_BOUNDS.maxIntervalMs, Math.max(CAPACITY_BOUNDS.minIntervalMs, ad.intervalMs || 1000)),
+    addrs,
     clamped
   }
 }

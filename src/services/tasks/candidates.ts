@@ -8,6 +8,7 @@ export interface PeerView {
   rtt(peerId: string): { rttMs: number, source: RttSource } | undefined
   reputation(peerId: string): { score: number, state: ReputationState }
   circuitOpen(peerId: string): boolean
+  connected(peerId: string): boolean
 }
 
 /**
@@ -49,7 +50,8 @@ export function gatherCandidates (kind: string, selfId: string, executor: Execut
       rttSource: rtt?.source ?? 'default',
       reputation: rep.score,
       reputationState: rep.state,
-      circuitOpen: view.circuitOpen(e.peerId)
+      circuitOpen: view.circuitOpen(e.peerId),
+      connected: view.connected(e.peerId)
     })
   }
   return out

@@ -7,6 +7,7 @@ import { gatherCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
 import type { PeerView } from './candidates.js'
 import type { Executor, TaskOutcome } from './executor.js'
+import { UnreachableError } from './task-client.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { PlanParams } from '../../core/routing/plan.js'
 import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
@@ -15,7 +16,7 @@ import type { CapacityTable } from '../capacity/capacity-table.js'
 import type { TaskRequest } from '../../wire/task.js'
 
 /** What happened on one attempt, for reputation and circuit breakers. */
-export type AttemptEvent = 'success' | 'failure' | 'timeout' | 'refused' | 'broken-promise' | 'wrong-result'
+export type AttemptEvent = 'success' | 'failure' | 'timeout' | 'refused' | 'broken-promise' | 'wrong-result' | 'unreachable'
 
 export interface DispatcherInit {
   selfId: string
@@ -107,6 +108,12 @@ export class Dispatcher {
         : await this.reserve(req, plan.targets, remaining)
       last = { outcome: step.outcome, peer: step.peer, attempts: tries }
       const code = step.outcome.error
+      if (step.unreachable === true) {
+        // Nothing was sent: no risk, no blame; just try the next candidate.
+        this.report(step.peer, 'unreachable')
+        exclude.add(step.peer)
+        continue
+      }
       if (code === ErrorCode.NONE) {
         if (step.peer !== this.init.selfId && this.init.verify?.(req.kind, req.input, step.outcome.output) === false) {
           this.report(step.peer, 'wrong-result')
@@ -126,7 +133,8 @@ export class Dispatcher {
         continue
       }
       if (REFUSALS.has(code)) {
-        this.report(step.peer, code === ErrorCode.BUSY ? 'refused' : 'broken-promise')
+        const blameless = code === ErrorCode.BUSY || code === ErrorCode.CANCELLED
+        this.report(step.peer, blameless ? 'refused' : 'broken-promise')
         exclude.add(step.peer)
         continue
       }
@@ -163,7 +171,7 @@ export class Dispatcher {
       const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs), { signal: AbortSignal.timeout(remaining + this.slackMs) })
       return { outcome, peer: target.peerId, lost: false }
     } catch (err) {
-      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true }
+      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError }
     } finally {
       this.init.onDone?.(target.peerId)
     }
@@ -175,9 +183,12 @@ export class Dispatcher {
     const signal = AbortSignal.timeout(remaining + this.slackMs)
     const placed = await Promise.all(targets.map(async t => ({ target: t, res: await this.place(req, t, signal).catch((err: Error) => err) })))
     const live = placed.filter((p): p is { target: ScoredCandidate, res: RemoteReservation } => !(p.res instanceof Error))
+    for (const p of placed) {
+      if (p.res instanceof UnreachableError) this.report(p.target.peerId, 'unreachable')
+    }
     if (live.length === 0) {
       const first = placed[0]
-      return { outcome: failed(req.taskId, ErrorCode.FAILED, (first.res as Error).message), peer: first.target.peerId, lost: true }
+      return { outcome: failed(req.taskId, ErrorCode.FAILED, (first.res as Error).message), peer: first.target.peerId, lost: true, unreachable: first.res instanceof UnreachableError }
     }
     let winner: { target: ScoredCandidate, res: RemoteReservation }
     try {
@@ -226,6 +237,8 @@ interface Step {
   peer: string
   /** The peer was lost or never answered: the task may or may not have run there. */
   lost: boolean
+  /** The peer could not be reached: the task was never sent. */
+  unreachable?: boolean
 }
 
 function lostCode (err: unknown): ErrorCode {

@@ -5,6 +5,14 @@ import type { FrameLimits } from './frame-limits.js'
 import type { TaskRequest } from '../../wire/task.js'
 import type { AbortOptions, Logger, Stream } from '@libp2p/interface'
 
+/** The peer could not be reached at all: nothing was sent, so nothing ran there. */
+export class UnreachableError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'UnreachableError'
+  }
+}
+
 /** The stream to the peer ended with requests outstanding: they may or may not have run. */
 export class ConnectionLostError extends Error {
   constructor (message = 'connection to the peer was lost') {
@@ -65,25 +73,21 @@ export class TaskClient {
     const id = this.allocateId()
     const { promise: ready, resolve: readyResolve, reject: readyReject } = Promise.withResolvers<void>()
     ready.catch(() => {})
-    let bound = false
-    const result = new Promise<TaskOutcome>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onReady: readyResolve })
+    // Until bound, a RESULT on the reservation's id is its refusal or expiry.
+    this.pending.set(id, {
+      resolve: (o) => { readyReject(new ReservationRefused(o)) },
+      reject: readyReject,
+      onReady: readyResolve
     })
-    // A RESULT before READY is a refusal (or expiry) of the reservation.
-    result.then(o => { if (!bound) readyReject(new ReservationRefused(o)) }, readyReject)
     await channel.send({ type: FrameType.RESERVE, id, taskId, kind })
     return {
       ready,
       bind: async (request, opts) => {
-        bound = true
-        const abort = (): void => { this.fail(id, new DOMException('aborted', 'AbortError')) }
-        opts.signal?.addEventListener('abort', abort, { once: true })
-        try {
-          await channel.send({ type: FrameType.BIND, id, request })
-          return await result
-        } finally {
-          opts.signal?.removeEventListener('abort', abort)
-        }
+        this.pending.delete(id)
+        const bindId = this.allocateId()
+        const outcome = this.await(bindId, opts)
+        await channel.send({ type: FrameType.BIND, id: bindId, reservation: id, request })
+        return outcome
       },
       cancel: () => {
         if (!this.pending.has(id)) return
@@ -132,7 +136,9 @@ export class TaskClient {
 
   private async connect (options: AbortOptions): Promise<FrameChannel> {
     if (this.channel != null) return this.channel
-    this.opening ??= this.init.openStream(options).then(stream => {
+    this.opening ??= this.init.openStream(options).catch((err: Error) => {
+      throw new UnreachableError(`cannot reach the peer: ${err.message}`)
+    }).then(stream => {
       const channel = new FrameChannel(stream, this.init.limits)
       this.channel = channel
       void this.readLoop(channel)

@@ -13,7 +13,9 @@ export const REFUSALS: ReadonlySet<ErrorCode> = new Set([
   ErrorCode.KIND_NOT_SERVED,
   ErrorCode.QUEUE_FULL,
   ErrorCode.BUSY,
-  ErrorCode.SHUTTING_DOWN
+  ErrorCode.SHUTTING_DOWN,
+  // A reservation that expired or was cancelled before a task was bound to it.
+  ErrorCode.CANCELLED
 ])
 
 /** Codes that are the input's fault: another peer would fail the same way, so no retry. */

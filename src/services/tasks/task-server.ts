@@ -71,8 +71,8 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
           break
         }
         case FrameType.BIND: {
-          const res = reservations.get(frame.id)
-          reservations.delete(frame.id)
+          const res = reservations.get(frame.reservation)
+          reservations.delete(frame.reservation)
           const request = frame.request as TaskRequest
           run(frame.id, res != null ? init.executor.bind(res, spec(request)) : init.executor.submit(spec(request)))
           break

@@ -18,7 +18,7 @@ import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { JournalRecord, TaskJournal, TaskRecord } from '../../store/task-journal.js'
 import type { Clock } from '../../util/time.js'
 import type { CapacityTable } from '../capacity/capacity-table.js'
-import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export const TASK_PROTOCOL = '/fedmesh/task/1.0.0'
@@ -28,7 +28,7 @@ export interface TaskServiceInit {
   /** The capacity table (from the capacity service). */
   table: () => CapacityTable
   /** RTT, reputation and breaker state of peers. */
-  view: Omit<PeerView, 'circuitOpen'>
+  view: Omit<PeerView, 'circuitOpen' | 'connected'>
   /** Durable journal; none = tasks are not journaled (simulation). */
   journal?: TaskJournal
   clock: Clock
@@ -56,6 +56,7 @@ export interface TaskServiceComponents {
   peerId: PeerId
   registrar: Registrar
   connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
 }
 
@@ -80,6 +81,8 @@ export class TaskService implements Startable {
   private readonly log: Logger
   private readonly limits: FrameLimits
   private readonly clients = new Map<string, TaskClient>()
+  /** Peers with an open connection (a task to another pays for a dial). */
+  private readonly connected = new Set<string>()
   private readonly recent: TaskRecord[] = []
   private readonly running = new Map<string, { record: JournalRecord, done: Promise<TaskRecord> }>()
   private readonly defaultTimeoutMs: number
@@ -98,7 +101,7 @@ export class TaskService implements Startable {
       selfId: components.peerId.toString(),
       executor: init.executor,
       table: init.table,
-      view: { ...init.view, circuitOpen: (p) => this.breakers.isOpen(p, init.clock.now()) },
+      view: { ...init.view, circuitOpen: (p) => this.breakers.isOpen(p, init.clock.now()), connected: (p) => this.connected.has(p) },
       client: (p) => this.client(p),
       clock: init.clock,
       random: init.random,
@@ -109,7 +112,7 @@ export class TaskService implements Startable {
       onDone: (p) => { init.table().noteDone(p) },
       onAttempt: (p, event) => {
         if (event === 'success') this.breakers.success(p)
-        if (event === 'failure' || event === 'timeout') this.breakers.failure(p, init.clock.now())
+        if (event === 'failure' || event === 'timeout' || event === 'unreachable') this.breakers.failure(p, init.clock.now())
         init.onAttempt?.(p, event)
       }
     })
@@ -117,9 +120,14 @@ export class TaskService implements Startable {
 
   readonly [Symbol.toStringTag] = 'fedmesh:tasks'
 
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => { this.connected.add(evt.detail.toString()) }
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.connected.delete(evt.detail.toString()) }
+
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
+    this.components.events.addEventListener('peer:connect', this.onConnect)
+    this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     await this.components.registrar.handle(TASK_PROTOCOL, (stream: Stream, connection: Connection) => {
       void serveTaskStream(stream, connection.remotePeer, {
         executor: this.init.executor,
@@ -138,6 +146,9 @@ export class TaskService implements Startable {
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.components.events.removeEventListener('peer:connect', this.onConnect)
+    this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.connected.clear()
     await this.components.registrar.unhandle(TASK_PROTOCOL)
     for (const c of this.clients.values()) c.close()
     this.clients.clear()
