@@ -42,6 +42,7 @@ export class TaskJournal {
   private syncOps: Op[] = []
   private lazyOps: Op[] = []
   private flushing: Promise<void> | undefined
+  private writing: Promise<void> = Promise.resolve()
 
   constructor (private readonly journal: Sublevel, private readonly results: Sublevel) {}
 
@@ -85,15 +86,19 @@ export class TaskJournal {
     if (stale.length > 0) await this.results.batch(stale.map(key => ({ type: 'del' as const, key })))
   }
 
+  /** Resolves once everything written so far is on disk. */
   async flush (): Promise<void> {
     await this.flushSoon()
   }
 
   private async flushSoon (): Promise<void> {
-    // Everyone who wrote in this tick shares the next batch.
-    this.flushing ??= new Promise<void>(resolve => { setImmediate(resolve) }).then(async () => {
+    // Everyone who wrote in this tick shares the next batch; batches are written one at a time,
+    // in order, so a flush also waits for the batch already being written.
+    this.flushing ??= this.writing.then(async () => new Promise<void>(resolve => { setImmediate(resolve) })).then(async () => {
       this.flushing = undefined
-      await this.write()
+      const done = this.write()
+      this.writing = done.catch(() => {})
+      await done
     })
     await this.flushing
   }

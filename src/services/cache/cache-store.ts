@@ -118,7 +118,9 @@ export class CacheStore {
     const now = this.clock.now()
     const gone: string[] = []
     for await (const e of this.entries()) {
-      const expired = !e.tombstone && e.expiresAtMs != null && e.expiresAtMs <= now
+      // An expired entry acts as a tombstone for the grace period: collected earlier, an older
+      // write still held elsewhere would bring the key back.
+      const expired = !e.tombstone && e.expiresAtMs != null && e.expiresAtMs + this.tombstoneGraceMs <= now
       if (expired || isCollectableTombstone(e, now, this.tombstoneGraceMs)) gone.push(e.key)
     }
     if (gone.length === 0) return 0

@@ -25,17 +25,26 @@ export function commandHandler (spec: CommandSpec): TaskHandler {
     const limit = Math.min(spec.maxOutputBytes, ctx.maxOutputBytes)
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(spec.timeoutMs)])
     return new Promise<Uint8Array>((resolve, reject) => {
-      const child = spawn(spec.command[0], spec.command.slice(1), { cwd: spec.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+      // Its own process group: a script's children die with it at the deadline.
+      const child = spawn(spec.command[0], spec.command.slice(1), { cwd: spec.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
       const out: Buffer[] = []
       let outBytes = 0
       let errTail = Buffer.alloc(0)
       let failure: TaskError | undefined
       let killTimer: NodeJS.Timeout | undefined
 
+      const signalGroup = (sig: NodeJS.Signals): void => {
+        try {
+          if (child.pid != null) process.kill(-child.pid, sig)
+        } catch {
+          child.kill(sig)
+        }
+      }
       const kill = (reason: TaskError): void => {
         failure ??= reason
-        child.kill('SIGTERM')
-        killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS)
+        signalGroup('SIGTERM')
+        killTimer = setTimeout(() => { signalGroup('SIGKILL') }, KILL_GRACE_MS)
+        killTimer.unref()
       }
       const onAbort = (): void => { kill(new TaskError(ErrorCode.TIMED_OUT, `${spec.command[0]} did not finish in time`)) }
       signal.addEventListener('abort', onAbort, { once: true })
@@ -57,10 +66,20 @@ export function commandHandler (spec: CommandSpec): TaskHandler {
       child.on('error', (err) => {
         failure ??= new TaskError(ErrorCode.FAILED, `cannot run ${spec.command[0]}: ${err.message}`)
       })
+      // After a kill, settle on exit: a grandchild holding the pipes must not keep the slot busy.
+      child.on('exit', () => {
+        if (failure == null) return
+        child.stdout.destroy()
+        child.stderr.destroy()
+      })
       child.on('close', (code, sig) => {
         clearTimeout(killTimer)
         signal.removeEventListener('abort', onAbort)
-        if (failure != null) { reject(failure); return }
+        if (failure != null) {
+          signalGroup('SIGKILL') // whatever is left of the group
+          reject(failure)
+          return
+        }
         if (code !== 0) {
           const why = sig != null ? `killed by ${sig}` : `exited with ${code}`
           reject(new TaskError(ErrorCode.FAILED, `${spec.command[0]} ${why}: ${errTail.toString('utf8').trim()}`))

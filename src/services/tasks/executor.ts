@@ -217,7 +217,8 @@ export class Executor {
       this.cancel(res)
       return this.submit(spec)
     }
-    const refusal = this.admit(spec)
+    // The held slot is this task's place: the queue behind it does not matter.
+    const refusal = this.admit(spec, { ignoreQueue: true })
     if (refusal != null) {
       this.release(res.id)
       return refusal
@@ -246,8 +247,12 @@ export class Executor {
     this.accepting = false
     for (const q of this.queue.splice(0)) {
       if (q.type === 'task') q.resolve(refused(q.spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node is shutting down'))
+      else q.onExpired()
     }
-    for (const id of [...this.held.keys()]) this.release(id)
+    for (const [id, held] of [...this.held]) {
+      this.release(id)
+      held.onExpired()
+    }
     if (this.running === 0) return
     await Promise.race([
       new Promise<void>(resolve => { this.idleWaiters.push(resolve) }),
@@ -263,13 +268,13 @@ export class Executor {
     return undefined
   }
 
-  private admit (spec: TaskSpec): TaskOutcome | undefined {
+  private admit (spec: TaskSpec, options: { ignoreQueue?: boolean } = {}): TaskOutcome | undefined {
     if (!this.accepting) return refused(spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node is shutting down')
     if (!this.handlers.has(spec.kind)) return refused(spec.taskId, ErrorCode.KIND_NOT_SERVED, `kind not served: ${spec.kind}`)
     if (spec.input.byteLength > this.maxInputBytes) {
       return refused(spec.taskId, ErrorCode.INPUT_TOO_LARGE, `input of ${spec.input.byteLength} bytes is larger than ${this.maxInputBytes}`)
     }
-    if (this.queue.length >= this.queueLimit) return refused(spec.taskId, ErrorCode.QUEUE_FULL, 'queue full')
+    if (options.ignoreQueue !== true && this.queue.length >= this.queueLimit) return refused(spec.taskId, ErrorCode.QUEUE_FULL, 'queue full')
     return undefined
   }
 

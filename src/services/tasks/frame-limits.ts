@@ -11,6 +11,7 @@ export interface FrameLimits {
 
 export const TASK_ID_MAX_LENGTH = 128
 export const KIND_MAX_LENGTH = 64
+/** Longest RESULT message, UTF-8 bytes (servers truncate longer ones). */
 export const MESSAGE_MAX_LENGTH = 4096
 /** No task may claim a longer time budget than this, ms. */
 export const MAX_DEADLINE_MS = 60 * 60 * 1000
@@ -48,7 +49,7 @@ export function validateFrame (f: TaskFrame, limits: FrameLimits): string | unde
       const r = f.result
       if (r == null) return 'RESULT without a result'
       if (r.output.byteLength > limits.maxPayloadBytes) return 'output too large'
-      if (r.message.length > MESSAGE_MAX_LENGTH) return 'message too long'
+      if (Buffer.byteLength(r.message) > MESSAGE_MAX_LENGTH) return 'message too long'
       if (r.taskId.length > TASK_ID_MAX_LENGTH) return 'bad task id'
       return undefined
     }
@@ -62,4 +63,12 @@ export function validateFrame (f: TaskFrame, limits: FrameLimits): string | unde
     default:
       return 'unknown frame type'
   }
+}
+
+/** Cut a message to MESSAGE_MAX_LENGTH UTF-8 bytes without splitting a character. */
+export function truncateMessage (message: string): string {
+  if (Buffer.byteLength(message) <= MESSAGE_MAX_LENGTH) return message
+  const bytes = Buffer.from(message).subarray(0, MESSAGE_MAX_LENGTH - 3)
+  // Drop a trailing partial character, then mark the cut.
+  return bytes.toString('utf8').replace(/\uFFFD$/, '') + '…'
 }

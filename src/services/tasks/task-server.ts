@@ -1,5 +1,6 @@
 import { ErrorCode, FrameType } from '../../wire/task.js'
 import { FrameChannel, MalformedFrameError } from './frame-channel.js'
+import { truncateMessage } from './frame-limits.js'
 import type { Executor, Reservation, TaskOutcome } from './executor.js'
 import type { FrameLimits } from './frame-limits.js'
 import type { TaskFrame, TaskRequest, TaskResult } from '../../wire/task.js'
@@ -104,9 +105,9 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
   }
 }
 
-/** The wire type wants an ArrayBuffer-backed array; outputs are never shared memory. */
+/** The wire form: messages cut to the protocol's limit; outputs are never shared memory. */
 function toWire (o: TaskOutcome): TaskResult {
-  return { ...o, output: o.output as Uint8Array<ArrayBuffer> }
+  return { ...o, message: truncateMessage(o.message), output: o.output as Uint8Array<ArrayBuffer> }
 }
 
 function refusal (frame: TaskFrame, error: ErrorCode, message: string): TaskOutcome {

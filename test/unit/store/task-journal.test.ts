@@ -118,12 +118,12 @@ describe('TaskJournal', () => {
     await expect(journal.flush()).resolves.toBeUndefined()
   })
 
-  // BUG (task-journal.ts `flushSoon`, lines 94-95 today): `flushing` is cleared when the batch
+  // Regression test for a fixed bug (task-journal.ts `flushSoon`, lines 94-95 today): `flushing` is cleared when the batch
   // *starts*, not when it is written, so a flush() (TaskService.stop calls it before the store
   // closes) made while a batch is being written schedules an empty batch of its own and resolves
   // at once, before the earlier writes are durable. flush() should wait for every write already
   // in progress.
-  it.fails('flush() waits for a batch that is still being written', async () => {
+  it('flush() waits for a batch that is still being written', async () => {
     const { journal, fed } = await setup()
     const original = fed.db.batch.bind(fed.db) as () => any
     let release!: () => void

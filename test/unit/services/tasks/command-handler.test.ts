@@ -118,12 +118,12 @@ describe('commandHandler', () => {
       }
     }
 
-    // BUG (command-handler.ts, `kill` inside commandHandler, lines 37-38 today): only the direct child gets SIGTERM/SIGKILL.
+    // Regression test for a fixed bug (command-handler.ts, `kill` inside commandHandler, lines 37-38 today): only the direct child gets SIGTERM/SIGKILL.
     // A command that is a script starting its own children (the usual shape of an
     // owner-configured kind) leaves them running after the time limit: the task is reported
     // TIMED_OUT while its work goes on, unbounded, outside any slot. Spawn the child in its own
     // process group (`detached: true`) and signal the group (`process.kill(-child.pid, sig)`).
-    it.fails('at the time limit, processes the command started are killed too', async () => {
+    it('at the time limit, processes the command started are killed too', async () => {
       const file = await pidFile()
       const err = await failure(run(['/bin/sh', '-c', `sleep 30 >/dev/null 2>&1 & echo $! > ${file}; wait`], undefined, { timeoutMs: 200 }))
       expect(err.code).toBe(ErrorCode.TIMED_OUT)
@@ -133,12 +133,12 @@ describe('commandHandler', () => {
       expect(alive(pid)).toBe(false)
     }, T)
 
-    // BUG (command-handler.ts, settles on the child's 'close' only, line 60 today): 'close' waits until every holder
+    // Regression test for a fixed bug (command-handler.ts, settles on the child's 'close' only, line 60 today): 'close' waits until every holder
     // of the child's stdout/stderr pipes is gone. A grandchild that inherited them (here a
     // background `sleep 30`) keeps the handler from settling long after the child was killed at
     // its 200 ms limit, so the executor slot stays busy and the caller gets no answer. Settle on
     // 'exit' after a kill (destroying the pipes), or kill the whole process group as above.
-    it.fails('at the time limit, the handler settles although a grandchild still holds its stdout', async () => {
+    it('at the time limit, the handler settles although a grandchild still holds its stdout', async () => {
       const file = await pidFile()
       const p = run(['/bin/sh', '-c', `sleep 30 & echo $! > ${file}; wait`], undefined, { timeoutMs: 200 })
       p.catch(() => {})

@@ -339,13 +339,13 @@ describe('Executor', () => {
       expect(executor.load().running).toBe(0)
     })
 
-    // BUG (executor.ts `bind`, line 220 → `admit`, line 272 today): bind re-runs the full admission
+    // Regression test for a fixed bug (executor.ts `bind`, line 220 → `admit`, line 272 today): bind re-runs the full admission
     // check, including `queue.length >= queueLimit`, although a bound task goes straight into the
     // slot its READY reservation already holds and never enters the queue. Under load (queue full
     // of tasks and other reservations) a reservation that reached the head and holds a free slot
     // is refused QUEUE_FULL at bind and its slot released, so late binding fails exactly when it
     // matters. The queue-limit check should not apply to a bind into a held slot.
-    it.fails('binding into a held slot succeeds even when the queue behind it is full', async () => {
+    it('binding into a held slot succeeds even when the queue behind it is full', async () => {
       const { executor, gate } = setup({ concurrency: 1, queueLimit: 1 })
       const res = executor.reserve('t', 'k', () => {}, () => {})
       if (typeof res === 'string') throw new Error(res)
@@ -384,13 +384,13 @@ describe('Executor', () => {
       expect(executor.load().running).toBe(1)
     })
 
-    // BUG (executor.ts `drain`, lines 247-250 today): queued reservations are spliced away silently and
+    // Regression test for a fixed bug (executor.ts `drain`, lines 247-250 today): queued reservations are spliced away silently and
     // held ones released without calling `onExpired`, so whoever waits for READY (a remote client
     // via task-server, or the dispatcher's local `place()` whose `ready` only settles through
     // onReady/onExpired) is never told. The dispatcher's `Promise.any` over reservations then
     // waits forever on the local one. drain should call `onExpired` (or a refusal) for every
     // reservation it drops.
-    it.fails('tells the holders of queued and held reservations that they are gone', async () => {
+    it('tells the holders of queued and held reservations that they are gone', async () => {
       const { executor } = setup({ concurrency: 1 })
       const heldExpired = vi.fn()
       const queuedExpired = vi.fn()

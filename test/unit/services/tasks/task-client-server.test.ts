@@ -237,13 +237,13 @@ describe('TaskClient ⇄ task server over one stream', () => {
     await vi.waitFor(() => { expect(clientEnd.status).not.toBe('open') })
   })
 
-  // BUG (task-server.ts `reply`, line 35 today / executor.ts `run`, line 342): the server sends a handler's
+  // Regression test for a fixed bug (task-server.ts `reply`, line 35 today / executor.ts `run`, line 342): the server sends a handler's
   // error message as it is, with no bound, while the client's validateFrame refuses a RESULT whose
   // message is over MESSAGE_MAX_LENGTH (4,096). One task failing with a long message (an honest
   // handler, a library error quoting its input) makes the client treat the server as malformed:
   // it resets the stream, fails every other request in flight with ConnectionLostError and
   // reports the honest peer (reputation). The server should truncate messages to the limit.
-  it.fails('a task failing with a very long error message comes back as FAILED, without breaking the stream', async () => {
+  it('a task failing with a very long error message comes back as FAILED, without breaking the stream', async () => {
     const { client, clientMalformed } = await setup()
     const outcome = await client.request(request('t', { kind: 'huge-error' }))
     expect(outcome.error).toBe(ErrorCode.FAILED)
