@@ -72,6 +72,7 @@ export interface TaskRequest {
   deadlineMs: number
   attempt: number
   maxWaitMs: number
+  expectedRunMs: number
 }
 
 export namespace TaskRequest {
@@ -114,6 +115,11 @@ export namespace TaskRequest {
           w.uint32(obj.maxWaitMs)
         }
 
+        if ((obj.expectedRunMs != null && obj.expectedRunMs !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.expectedRunMs)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -124,7 +130,8 @@ export namespace TaskRequest {
           input: uint8ArrayAlloc(0),
           deadlineMs: 0,
           attempt: 0,
-          maxWaitMs: 0
+          maxWaitMs: 0,
+          expectedRunMs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -155,6 +162,10 @@ export namespace TaskRequest {
             }
             case 6: {
               obj.maxWaitMs = reader.uint32()
+              break
+            }
+            case 7: {
+              obj.expectedRunMs = reader.uint32()
               break
             }
             default: {
@@ -214,6 +225,13 @@ export namespace TaskRequest {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.expectedRunMs`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -256,6 +274,11 @@ export namespace TaskRequest {
     value: number
   }
 
+  export interface TaskRequestExpectedRunMsFieldEvent {
+    field: '$.expectedRunMs'
+    value: number
+  }
+
   export function encode (obj: Partial<TaskRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskRequest.codec())
   }
@@ -264,7 +287,7 @@ export namespace TaskRequest {
     return decodeMessage(buf, TaskRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskRequest>): Generator<TaskRequestTaskIdFieldEvent | TaskRequestKindFieldEvent | TaskRequestInputFieldEvent | TaskRequestDeadlineMsFieldEvent | TaskRequestAttemptFieldEvent | TaskRequestMaxWaitMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskRequest>): Generator<TaskRequestTaskIdFieldEvent | TaskRequestKindFieldEvent | TaskRequestInputFieldEvent | TaskRequestDeadlineMsFieldEvent | TaskRequestAttemptFieldEvent | TaskRequestMaxWaitMsFieldEvent | TaskRequestExpectedRunMsFieldEvent> {
     return streamMessage(buf, TaskRequest.codec(), opts)
   }
 }
@@ -717,6 +740,11 @@ export namespace TaskFrame {
     value: number
   }
 
+  export interface TaskFrameRequestExpectedRunMsFieldEvent {
+    field: '$.request.expectedRunMs'
+    value: number
+  }
+
   export interface TaskFrameResultTaskIdFieldEvent {
     field: '$.result.taskId'
     value: string
@@ -775,7 +803,7 @@ export namespace TaskFrame {
     return decodeMessage(buf, TaskFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent> {
     return streamMessage(buf, TaskFrame.codec(), opts)
   }
 }

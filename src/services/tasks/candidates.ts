@@ -1,5 +1,5 @@
 import type { CandidateInput, ReputationState, RttSource } from '../../core/routing/score.js'
-import type { CapacityTable } from '../capacity/capacity-table.js'
+import type { CapacityEntry, CapacityTable } from '../capacity/capacity-table.js'
 import type { Executor } from './executor.js'
 
 /** What routing asks the rest of the node about a peer. */
@@ -17,6 +17,10 @@ export interface PeerView {
  */
 export function gatherCandidates (kind: string, selfId: string, executor: Executor, table: CapacityTable, view: PeerView): CandidateInput[] {
   const local = executor.load()
+  const fresh = table.fresh()
+  // A peer that has not run this kind yet (just started) is assumed as fast as the others'
+  // median, not as the optimistic default: else it looks idle-and-fast and gets buried.
+  const typical = medianRunMs(kind, executor, fresh)
   const out: CandidateInput[] = [{
     peerId: selfId,
     local: true,
@@ -26,14 +30,14 @@ export function gatherCandidates (kind: string, selfId: string, executor: Execut
     concurrency: local.concurrency,
     queueLimit: local.queueLimit,
     sentSinceAd: 0,
-    meanRunMs: executor.meanRunMs(kind),
+    meanRunMs: executor.meanRunMs(kind) ?? typical,
     rttMs: 0,
     rttSource: 'local',
     reputation: 0,
     reputationState: 'healthy',
     circuitOpen: false
   }]
-  for (const e of table.fresh()) {
+  for (const e of fresh) {
     const rtt = view.rtt(e.peerId)
     const rep = view.reputation(e.peerId)
     out.push({
@@ -45,7 +49,7 @@ export function gatherCandidates (kind: string, selfId: string, executor: Execut
       concurrency: e.ad.concurrency,
       queueLimit: e.ad.queueLimit,
       sentSinceAd: e.sentSinceAd,
-      meanRunMs: e.ad.meanRunMs.get(kind) || undefined,
+      meanRunMs: e.ad.meanRunMs.get(kind) || typical,
       rttMs: rtt?.rttMs,
       rttSource: rtt?.source ?? 'default',
       reputation: rep.score,
@@ -55,4 +59,17 @@ export function gatherCandidates (kind: string, selfId: string, executor: Execut
     })
   }
   return out
+}
+
+function medianRunMs (kind: string, executor: Executor, entries: CapacityEntry[]): number | undefined {
+  const values: number[] = []
+  const own = executor.meanRunMs(kind)
+  if (own != null) values.push(own)
+  for (const e of entries) {
+    const v = e.ad.meanRunMs.get(kind)
+    if (v != null && v > 0) values.push(v)
+  }
+  if (values.length === 0) return undefined
+  values.sort((a, b) => a - b)
+  return values[values.length >> 1]
 }

@@ -35,6 +35,13 @@ export interface DispatcherInit {
   slackMs?: number
   scoreParams?: ScoreParams
   planParams?: PlanParams
+  /**
+   * An attempt that takes longer than this many times its expected completion is given up
+   * (the peer may be a black hole) and retried elsewhere under the same id. Default 4.
+   */
+  attemptTimeoutFactor?: number
+  /** ... but never sooner than this, ms. Default 5 s. */
+  minAttemptTimeoutMs?: number
   /** Check a result where it can be checked (the built-in kinds): false = wrong answer. */
   verify?: (kind: string, input: Uint8Array, output: Uint8Array) => boolean
   onAttempt?: (peerId: string, event: AttemptEvent) => void
@@ -71,6 +78,8 @@ export class Dispatcher {
   private readonly slackMs: number
   private readonly scoreParams: ScoreParams
   private readonly planParams: PlanParams
+  private readonly attemptTimeoutFactor: number
+  private readonly minAttemptTimeoutMs: number
 
   constructor (private readonly init: DispatcherInit) {
     this.maxAttempts = init.maxAttempts ?? 4
@@ -78,6 +87,8 @@ export class Dispatcher {
     this.slackMs = init.slackMs ?? 2 * SECOND
     this.scoreParams = init.scoreParams ?? DEFAULT_SCORE_PARAMS
     this.planParams = init.planParams ?? DEFAULT_PLAN_PARAMS
+    this.attemptTimeoutFactor = init.attemptTimeoutFactor ?? 4
+    this.minAttemptTimeoutMs = init.minAttemptTimeoutMs ?? 5 * SECOND
   }
 
   /** The ranked candidates for a kind (what `fedmesh route` shows). */
@@ -93,13 +104,14 @@ export class Dispatcher {
     const exclude = new Set<string>()
     let failures = 0
     let tries = 0
+    let bounced = false
     let last: DispatchResult | undefined
 
     while (failures < this.maxAttempts && tries < this.maxTries) {
       const remaining = deadline - clock.now()
       if (remaining <= 0) break
       tries++
-      const plan = this.plan(req, exclude)
+      const plan = this.plan(req, exclude, bounced)
       if (plan.mode === 'none') {
         return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1 }
       }
@@ -133,6 +145,8 @@ export class Dispatcher {
         continue
       }
       if (REFUSALS.has(code)) {
+        // The table was wrong about that peer: the next try binds late instead of guessing again.
+        bounced = true
         const blameless = code === ErrorCode.BUSY || code === ErrorCode.CANCELLED
         this.report(step.peer, blameless ? 'refused' : 'broken-promise')
         exclude.add(step.peer)
@@ -145,30 +159,36 @@ export class Dispatcher {
     return last ?? { outcome: failed(req.taskId, ErrorCode.TIMED_OUT, `no result within ${req.timeoutMs} ms`), peer: this.init.selfId, attempts: tries }
   }
 
-  private plan (req: DispatchRequest, exclude: Set<string>): ReturnType<typeof planDispatch> {
+  private plan (req: DispatchRequest, exclude: Set<string>, bounced: boolean): ReturnType<typeof planDispatch> {
     let ranked = this.rank(req.kind, exclude)
     if (req.peer != null) {
       ranked = ranked.filter(c => c.peerId === req.peer)
       if (ranked.length === 0) return { mode: 'none', reason: `peer ${req.peer} is not known to serve anything right now` }
       return ranked[0].eligible ? { mode: 'direct', target: ranked[0], maxWaitMs: 0 } : { mode: 'none', reason: `peer ${req.peer}: ${ranked[0].reason}` }
     }
-    return planDispatch(ranked, this.init.random, this.planParams)
+    return planDispatch(ranked, this.init.random, this.planParams, { bounced })
   }
 
-  private request (req: DispatchRequest, budgetMs: number, maxWaitMs: number): TaskRequest {
-    return { taskId: req.taskId, kind: req.kind, input: req.input as Uint8Array<ArrayBuffer>, deadlineMs: Math.max(1, Math.round(budgetMs)), attempt: 1, maxWaitMs }
+  private request (req: DispatchRequest, budgetMs: number, maxWaitMs: number, expectedRunMs: number): TaskRequest {
+    return { taskId: req.taskId, kind: req.kind, input: req.input as Uint8Array<ArrayBuffer>, deadlineMs: Math.max(1, Math.round(budgetMs)), attempt: 1, maxWaitMs, expectedRunMs: Math.round(expectedRunMs) }
+  }
+
+  /** How long to wait for one attempt before giving up on the peer, ms. */
+  private attemptTimeout (expectedMs: number, remaining: number): number {
+    const patience = Math.max(this.minAttemptTimeoutMs, this.attemptTimeoutFactor * expectedMs)
+    return Math.min(remaining + this.slackMs, patience)
   }
 
   private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number): Promise<Step> {
     if (target.local) {
-      const outcome = await this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, origin: 'local' })
+      const outcome = await this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, origin: 'local' })
       return { outcome, peer: target.peerId, lost: false }
     }
     this.init.onSent?.(target.peerId)
     // The peer gets the budget minus the way back; this node waits a little longer than that.
     const budget = Math.max(1, remaining - target.rttMs)
     try {
-      const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs), { signal: AbortSignal.timeout(remaining + this.slackMs) })
+      const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), { signal: AbortSignal.timeout(this.attemptTimeout(target.score, remaining)) })
       return { outcome, peer: target.peerId, lost: false }
     } catch (err) {
       return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError }
@@ -204,7 +224,7 @@ export class Dispatcher {
     if (!winner.target.local) this.init.onSent?.(winner.target.peerId)
     const left = Math.max(1, remaining - (this.init.clock.now() - startedAt) - winner.target.rttMs)
     try {
-      const outcome = await winner.res.bind(this.request(req, left, 0), { signal })
+      const outcome = await winner.res.bind(this.request(req, left, 0, winner.target.runMs), { signal: AbortSignal.any([signal, AbortSignal.timeout(this.attemptTimeout(winner.target.runMs + winner.target.rttMs, left))]) })
       return { outcome, peer: winner.target.peerId, lost: false }
     } catch (err) {
       return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: winner.target.peerId, lost: true }

@@ -42,6 +42,8 @@ export interface TaskSpec {
   attempt?: number
   /** Refuse with BUSY rather than wait longer than this; 0/undefined = wait. */
   maxWaitMs?: number
+  /** The caller's run-time estimate, used while this kind has no measured run time here. */
+  expectedRunMs?: number
   /** Who asked: 'local' or the peer id. */
   origin: string
 }
@@ -157,11 +159,11 @@ export class Executor {
   }
 
   /** How long a task of `kind` submitted now would wait for a slot, ms (an estimate). */
-  estimateWaitMs (kind: string): number {
+  estimateWaitMs (kind: string, fallbackRunMs = 0): number {
     const free = this.concurrency - this.running
     const ahead = this.queue.length
     if (ahead < free) return 0
-    const runMs = this.meanRunMs(kind) ?? 0
+    const runMs = this.meanRunMs(kind) ?? fallbackRunMs
     return ((ahead - free + 1) / this.concurrency) * runMs
   }
 
@@ -181,7 +183,7 @@ export class Executor {
     if (known != null) return known
     const refusal = this.admit(spec)
     if (refusal != null) return refusal
-    if (spec.maxWaitMs != null && spec.maxWaitMs > 0 && this.estimateWaitMs(spec.kind) > spec.maxWaitMs) {
+    if (spec.maxWaitMs != null && spec.maxWaitMs > 0 && this.estimateWaitMs(spec.kind, spec.expectedRunMs) > spec.maxWaitMs) {
       return refused(spec.taskId, ErrorCode.BUSY, 'would wait longer than the caller allows')
     }
     return this.track(spec, new Promise<TaskOutcome>(resolve => {

@@ -42,7 +42,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
     }).finally(() => { outstanding-- })
   }
   const spec = (r: TaskRequest): Parameters<Executor['submit']>[0] => ({
-    taskId: r.taskId, kind: r.kind, input: r.input, deadlineMs: r.deadlineMs, attempt: r.attempt, maxWaitMs: r.maxWaitMs, origin
+    taskId: r.taskId, kind: r.kind, input: r.input, deadlineMs: r.deadlineMs, attempt: r.attempt, maxWaitMs: r.maxWaitMs, expectedRunMs: r.expectedRunMs, origin
   })
 
   try {

@@ -77,34 +77,53 @@ describe('planDispatch', () => {
   })
 
   describe('reserve, when every candidate is busy', () => {
-    it('reserves on the top `probes` and always on this node too', () => {
-      const ranked = rank([peer('a', busy), peer('b', { ...busy, rttMs: 20 }), peer('c', { ...busy, rttMs: 30 }), self({ running: 2, queueDepth: 20 })])
-      const plan = planDispatch(ranked, never)
+    const seq = (...values: number[]): () => number => { let i = 0; return () => values[i++ % values.length] }
+
+    it('reserves on `probes` candidates drawn at random from those near the best, and always on this node too', () => {
+      const ranked = rank([peer('a', busy), peer('b', { ...busy, rttMs: 20 }), peer('c', { ...busy, rttMs: 30 }), peer('d', { ...busy, rttMs: 40 }), self({ running: 2, queueDepth: 20 })])
+      // Draws from the shrinking pool [a, b, c, d]: the last (d), then the first (a), then the middle of [b, c] (c).
+      const plan = planDispatch(ranked, seq(0.99, 0, 0.5))
       expect(plan.mode).toBe('reserve')
-      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['a', 'b', 'self'])
+      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['d', 'a', 'c', 'self'])
     })
 
-    it('does not reserve twice on this node when it is among the best', () => {
+    it('draws only among candidates within `spreadRuns` run times of the best score', () => {
+      // Run time 100 ms: with spreadRuns 1 the line is best + 100 ms; 'far' is 400 ms of RTT away.
+      const ranked = rank([peer('a', busy), peer('b', busy), peer('far', { ...busy, rttMs: 400 })])
+      for (const r of [0, 0.5, 0.99]) {
+        const plan = planDispatch(ranked, seq(r), { ...DEFAULT_PLAN_PARAMS, probes: 3, spreadRuns: 1 })
+        expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId).sort()).toEqual(['a', 'b'])
+      }
+    })
+
+    it('holds exactly one place on this node when it is among the best', () => {
       const ranked = rank([peer('a', busy), peer('b', busy), self({ running: 2 })])
-      const plan = planDispatch(ranked, never)
-      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['self', 'a'])
+      const plan = planDispatch(ranked, seq(0))
+      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['a', 'b', 'self'])
     })
 
     it('follows `probes`', () => {
       const ranked = rank([peer('a', busy), peer('b', busy), peer('c', busy), peer('d', busy)])
-      const plan = planDispatch(ranked, never, { ...DEFAULT_PLAN_PARAMS, probes: 3 })
-      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['a', 'b', 'c'])
+      const plan = planDispatch(ranked, seq(0), { ...DEFAULT_PLAN_PARAMS, probes: 2 })
+      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['a', 'b'])
     })
 
     it('only reserves on eligible candidates, and leaves this node out when it does not serve the kind', () => {
       const ranked = rank([peer('a', busy), peer('x', { circuitOpen: true }), peer('b', { ...busy, rttMs: 40 }), self({ serves: false })])
-      const plan = planDispatch(ranked, never)
-      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['a', 'b'])
+      const plan = planDispatch(ranked, seq(0))
+      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId).sort()).toEqual(['a', 'b'])
     })
 
     it('a single busy candidate gets the task directly, queued as long as needed', () => {
-      const plan = planDispatch(rank([peer('a', busy)]), never)
+      const plan = planDispatch(rank([peer('a', busy)]), seq(0))
       expect(plan).toMatchObject({ mode: 'direct', maxWaitMs: 0 })
+    })
+
+    it('binds late after a BUSY bounce even when the table shows a free slot', () => {
+      const ranked = rank([peer('a'), peer('b'), self({ running: 2, queueDepth: 1 })])
+      expect(planDispatch(ranked, seq(0)).mode).toBe('direct')
+      const plan = planDispatch(ranked, seq(0), DEFAULT_PLAN_PARAMS, { bounced: true })
+      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['a', 'b', 'self'])
     })
   })
 

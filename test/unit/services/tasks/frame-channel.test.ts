@@ -48,7 +48,7 @@ describe('FrameChannel', () => {
     const out = new FrameChannel(a, limits)
     const frames: Array<Partial<TaskFrame>> = [
       { type: FrameType.RESERVE, id: 1, kind: 'echo', taskId: 't1' },
-      { type: FrameType.REQUEST, id: 2, request: { taskId: 't2', kind: 'echo', input: new Uint8Array([1, 2, 3]), deadlineMs: 1000, attempt: 1, maxWaitMs: 0 } },
+      { type: FrameType.REQUEST, id: 2, request: { taskId: 't2', kind: 'echo', input: new Uint8Array([1, 2, 3]), deadlineMs: 1000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0 } },
       { type: FrameType.CANCEL, id: 1 }
     ]
     const reading = readAll(new FrameChannel(b, limits), frames.length)
