@@ -1,5 +1,6 @@
 import { benchCache } from './bench-cache.js'
 import { benchRpc } from './bench-rpc.js'
+import { benchSync } from './bench-sync.js'
 
 /**
  * `npm run bench [-- NAME...]`: each benchmark prints one JSON document with its figures, the
@@ -7,7 +8,8 @@ import { benchRpc } from './bench-rpc.js'
  */
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   rpc: benchRpc,
-  cache: benchCache
+  cache: benchCache,
+  sync: benchSync
 }
 
 const asked = process.argv.slice(2)

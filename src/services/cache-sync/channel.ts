@@ -14,6 +14,9 @@ import type { AbortOptions, Stream } from '@libp2p/interface'
  */
 export const PAUSED_READ_BUFFER_BYTES = 16 * 1024 * 1024 + 4 * 1024 * 1024
 
+/** Bytes handed to the stream at a time. */
+const WRITE_SLICE_BYTES = 64 * 1024
+
 export interface ChannelLimits extends Required<DecodeLimits> {}
 
 /**
@@ -38,7 +41,36 @@ export class SyncChannel {
     out.set(prefix, 0)
     out.set(body, prefix.byteLength)
     this.bytesSent += out.byteLength
-    if (!this.stream.send(out)) await this.stream.onDrain(options)
+    // In slices, waiting for room before each: a big message queued at once could overflow the
+    // stream's write buffer limit (4 MiB by profile) while the peer's window is closed.
+    for (let offset = 0; offset < out.byteLength; offset += WRITE_SLICE_BYTES) {
+      while (this.stream.writableNeedsDrain) await this.drain(options)
+      this.stream.send(out.subarray(offset, offset + WRITE_SLICE_BYTES))
+    }
+  }
+
+  /**
+   * Wait for the stream's next 'drain'. (Not `stream.onDrain()`: in @libp2p/utils 7.4 its promise
+   * is never reset after the first drain, so later calls resolve at once while the buffer is full.)
+   */
+  private async drain (options: AbortOptions): Promise<void> {
+    const { stream } = this
+    options.signal?.throwIfAborted()
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error): void => {
+        stream.removeEventListener('drain', onDrain)
+        stream.removeEventListener('close', onClose)
+        options.signal?.removeEventListener('abort', onAbort)
+        if (err != null) reject(err)
+        else resolve()
+      }
+      const onDrain = (): void => { done() }
+      const onClose = (): void => { done(new Error('stream closed while waiting to write')) }
+      const onAbort = (): void => { done(options.signal?.reason ?? new Error('aborted')) }
+      stream.addEventListener('drain', onDrain)
+      stream.addEventListener('close', onClose)
+      options.signal?.addEventListener('abort', onAbort)
+    })
   }
 
   /**

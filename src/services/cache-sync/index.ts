@@ -2,7 +2,7 @@
 import { CacheSyncService } from './cache-sync-service.js'
 import type { CacheSyncComponents, CacheSyncInit } from './cache-sync-service.js'
 
-export { CACHE_SYNC_PROTOCOL, CacheSyncService, DEFAULT_FETCH_PEERS, DEFAULT_MAX_ENTRIES_BYTES_PER_MESSAGE, DEFAULT_MAX_PENDING_IMPORT_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_TIMEOUT_MS, DEFAULT_SYNC_INTERVAL_MS } from './cache-sync-service.js'
+export { CACHE_SYNC_PROTOCOL, CacheSyncService, DEFAULT_FETCH_PEERS, DEFAULT_RECONCILER, DEFAULT_MAX_ENTRIES_BYTES_PER_MESSAGE, DEFAULT_MAX_PENDING_IMPORT_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_TIMEOUT_MS, DEFAULT_SYNC_INTERVAL_MS } from './cache-sync-service.js'
 export type { CacheSyncComponents, CacheSyncInit, CacheSyncStats, SyncableCache, SyncStore } from './cache-sync-service.js'
 export { MAX_ENTRIES_PER_MESSAGE, MAX_SYNC_MESSAGE_BYTES, decodeFrame, encodeFrame, maxEntryBytes, maxMessageBytes } from './codec.js'
 export type { SyncFrame } from './codec.js'

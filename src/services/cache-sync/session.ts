@@ -14,12 +14,17 @@
  * (verified, then merged) by a worker that the reader feeds; when more than a bound of bytes
  * waits for it, reading pauses and the peer runs out of window.
  */
+import { peerIdFromMultihash } from '@libp2p/peer-id'
+import * as Digest from 'multiformats/hashes/digest'
+import { timestampToBigInt } from '../../core/hlc.js'
 import { InvalidReconcileMessageError, Reconciler } from '../../core/reconcile/index.js'
+import { CacheEntry } from '../../wire/cache.js'
 import { InvalidSyncMessageError, SessionIncompleteError } from './errors.js'
 import { MAX_ENTRIES_PER_MESSAGE } from './codec.js'
 import type { SyncChannel } from './channel.js'
 import type { SyncFrame } from './codec.js'
 import type { ItemIndex, Message, ReconcilerInit } from '../../core/reconcile/index.js'
+import type { StoredEntry } from '../cache/entry.js'
 import type { AbortOptions, Logger } from '@libp2p/interface'
 
 export type SessionRole = 'initiator' | 'responder'
@@ -29,8 +34,8 @@ export interface SessionDeps {
   index: ItemIndex
   /** This node's tombstone horizon now, ms since the epoch. */
   horizonMs: () => number
-  /** The stored wire bytes of these keys (keys no longer held are skipped). */
-  load: (keys: string[]) => Promise<Uint8Array[]>
+  /** The stored entries of these keys (keys no longer held are skipped). */
+  load: (keys: string[]) => Promise<StoredEntry[]>
   /** Verify and merge entries the peer pushed. */
   import: (wires: Uint8Array[]) => Promise<{ applied: number, rejected: number }>
   reconciler?: ReconcilerInit
@@ -46,6 +51,8 @@ export interface SessionResult {
   /** Reconciliation messages this side handled (initiate counts as one). */
   rounds: number
   entriesSent: number
+  /** Bytes of the entries we pushed (their encoded CacheEntry bytes, without framing). */
+  entryBytesSent: number
   entriesReceived: number
   /** Received entries that changed what this node holds. */
   applied: number
@@ -59,6 +66,8 @@ export interface SessionResult {
 
 /** Keys loaded from the store per batch when pushing entries. */
 const LOAD_BATCH = 256
+
+type Outgoing = { kind: 'push', keys: string[] } | { kind: 'reply', message: Message } | { kind: 'done' }
 
 /** A peer horizon further than this from ours is worth a log line. */
 const HORIZON_SKEW_LOG_MS = 60 * 60 * 1000
@@ -81,11 +90,10 @@ class Session {
   private gotDone = false
   private peerHorizonMs: number | undefined
   private readonly result: SessionResult
-  /** What the writer sends, replies first: RECONCILE messages, then keys to push, then DONE. */
-  private readonly replies: Message[] = []
-  private readonly pushKeys: string[] = []
-  private pushed = 0
-  private doneQueued = false
+  /** What the writer sends, in order: each round's pushes, then its reply (or DONE). */
+  private readonly outbox: Outgoing[] = []
+  /** Versions the peer pushed in this session, by key: it holds them, so ours are not sent unless newer. */
+  private readonly received = new Map<string, { hlc: bigint, origin: Uint8Array }>()
   private wakeWriter: PromiseWithResolvers<void> | undefined
   /** Imports of received entries, in order. */
   private importing: Promise<void> = Promise.resolve()
@@ -95,12 +103,12 @@ class Session {
 
   constructor (private readonly channel: SyncChannel, private readonly role: SessionRole, private readonly deps: SessionDeps, private readonly options: AbortOptions) {
     this.reconciler = new Reconciler(deps.index, deps.reconciler)
-    this.result = { role, rounds: 0, entriesSent: 0, entriesReceived: 0, applied: 0, rejected: 0, bytesSent: 0, bytesReceived: 0, peerHorizonMs: 0 }
+    this.result = { role, rounds: 0, entriesSent: 0, entryBytesSent: 0, entriesReceived: 0, applied: 0, rejected: 0, bytesSent: 0, bytesReceived: 0, peerHorizonMs: 0 }
   }
 
   async run (input: { first?: SyncFrame, frames?: AsyncGenerator<SyncFrame, void, undefined> }): Promise<SessionResult> {
     const frames = input.frames ?? this.channel.frames()
-    if (this.role === 'initiator') this.replies.push(this.reconciler.initiate())
+    if (this.role === 'initiator') this.outbox.push({ kind: 'reply', message: this.reconciler.initiate() })
     const writing = this.write()
     try {
       if (input.first != null) await this.handle(input.first)
@@ -139,13 +147,13 @@ class Session {
           if (err instanceof InvalidReconcileMessageError) throw new InvalidSyncMessageError(err.message)
           throw err
         }
-        for (const key of answer.have) this.pushKeys.push(key)
+        if (answer.have.length > 0) this.outbox.push({ kind: 'push', keys: answer.have })
         if (answer.reply != null) {
           this.awaitingPeer = true
-          this.replies.push(answer.reply)
+          this.outbox.push({ kind: 'reply', message: answer.reply })
         } else {
           this.sentDone = true
-          this.doneQueued = true
+          this.outbox.push({ kind: 'done' })
         }
         this.wakeWriter?.resolve()
         break
@@ -158,7 +166,7 @@ class Session {
         this.gotDone = true
         if (!this.sentDone) {
           this.sentDone = true
-          this.doneQueued = true
+          this.outbox.push({ kind: 'done' })
           this.wakeWriter?.resolve()
         }
         break
@@ -175,27 +183,29 @@ class Session {
   }
 
   /**
-   * The writer: a RECONCILE reply goes out as soon as it is ready (the next round overlaps the
-   * bulk of the pushes), pushes go in bounded ENTRIES messages between replies, DONE goes last.
+   * The writer. A round's pushes go before its reply: when the reply asks the peer for entries
+   * (a need range), the peer has already received ours for that range, so where both sides
+   * hold a key it sends its version only if it is newer than ours (see `received`).
    */
   private async write (): Promise<void> {
     try {
       while (this.failure == null) {
-        const reply = this.replies.shift()
-        if (reply != null) {
-          await this.channel.send({ type: 'reconcile', horizonMs: this.deps.horizonMs(), message: reply }, this.options)
-        } else if (this.pushed < this.pushKeys.length) {
-          const keys = this.pushKeys.slice(this.pushed, this.pushed + LOAD_BATCH)
-          this.pushed += keys.length
-          await this.sendEntries(await this.deps.load(keys))
-        } else if (this.doneQueued) {
-          await this.channel.send({ type: 'done', horizonMs: this.deps.horizonMs() }, this.options)
-          await this.channel.close(this.options)
-          return
-        } else {
+        const next = this.outbox[0]
+        if (next == null) {
           this.wakeWriter = Promise.withResolvers()
           await this.wakeWriter.promise
           this.wakeWriter = undefined
+        } else if (next.kind === 'push') {
+          const keys = next.keys.splice(0, LOAD_BATCH)
+          if (next.keys.length === 0) this.outbox.shift()
+          await this.sendEntries(await this.deps.load(keys))
+        } else if (next.kind === 'reply') {
+          this.outbox.shift()
+          await this.channel.send({ type: 'reconcile', horizonMs: this.deps.horizonMs(), message: next.message }, this.options)
+        } else {
+          await this.channel.send({ type: 'done', horizonMs: this.deps.horizonMs() }, this.options)
+          await this.channel.close(this.options)
+          return
         }
       }
     } catch (err) {
@@ -204,18 +214,21 @@ class Session {
   }
 
   /** ENTRIES messages of at most maxEntriesBytes (a larger entry goes alone) and MAX_ENTRIES_PER_MESSAGE. */
-  private async sendEntries (wires: Uint8Array[]): Promise<void> {
+  private async sendEntries (entries: StoredEntry[]): Promise<void> {
     let batch: Uint8Array[] = []
     let bytes = 0
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return
-      const entries = batch
+      const wires = batch
+      this.result.entriesSent += wires.length
+      this.result.entryBytesSent += bytes
       batch = []
       bytes = 0
-      this.result.entriesSent += entries.length
-      await this.channel.send({ type: 'entries', entries }, this.options)
+      await this.channel.send({ type: 'entries', entries: wires }, this.options)
     }
-    for (const wire of wires) {
+    for (const entry of entries) {
+      if (this.peerHolds(entry)) continue
+      const wire = entry.wire
       if (batch.length > 0 && (bytes + wire.byteLength > this.deps.maxEntriesBytes || batch.length >= MAX_ENTRIES_PER_MESSAGE)) await flush()
       batch.push(wire)
       bytes += wire.byteLength
@@ -223,10 +236,29 @@ class Session {
     await flush()
   }
 
+  /** The peer pushed us this key in a version at least as new as ours in this session. */
+  private peerHolds (entry: StoredEntry): boolean {
+    const theirs = this.received.get(entry.key)
+    if (theirs == null) return false
+    const ours = timestampToBigInt(entry.version.ts)
+    if (theirs.hlc !== ours) return theirs.hlc > ours
+    try {
+      return peerIdFromMultihash(Digest.decode(theirs.origin)).toString() >= entry.version.origin
+    } catch {
+      return false
+    }
+  }
+
   /** Hand entries to the import worker; wait (reading paused) while too many bytes are queued. */
   private async receive (entries: Uint8Array[]): Promise<void> {
     const size = entries.reduce((n, e) => n + e.byteLength, 0)
     this.result.entriesReceived += entries.length
+    for (const wire of entries) {
+      try {
+        const { key, hlc, origin } = CacheEntry.decode(wire)
+        this.received.set(key, { hlc, origin })
+      } catch {} // the import rejects it and blames the peer
+    }
     this.pendingImportBytes += size
     this.importing = this.importing.then(async () => {
       if (this.failure != null) return
