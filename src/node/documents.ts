@@ -42,7 +42,9 @@ export interface PeerDoc {
   reputationComponents?: Record<string, number>
   /** healthy, avoid (routing skips it) or banned (disconnected and refused). */
   reputationState?: string
-  /** Milliseconds since the peer was last heard from; 0 while connected. */
+  /** When a ban ends (ISO 8601), for banned peers. */
+  bannedUntil?: string
+  /** Milliseconds since the peer was last heard from; 0 while connected; -1 when unknown (banned peers). */
   lastSeenMs: number
 }
 

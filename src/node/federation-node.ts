@@ -135,6 +135,26 @@ export class FederationNode implements Startable {
         reputation: this.reputationOf(id)
       }))
     }
+    // Banned peers are no longer dialled or remembered by membership, but users ask "why is X
+    // gone?": they stay listed, disconnected, with their score and its reasons.
+    const listed = new Set(docs.map(d => d.peerId))
+    for (const r of this.libp2p.services.reputation.ledger.list()) {
+      if (r.state !== 'banned' || listed.has(r.peer)) continue
+      docs.push({
+        peerId: r.peer,
+        name: table.last(r.peer)?.ad.name ?? '',
+        addresses: [],
+        connected: false,
+        discoveredVia: [],
+        rttMs: null,
+        capacity: null,
+        reputation: Math.round(r.score * 10) / 10,
+        reputationState: r.state,
+        reputationComponents: Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+        ...(r.bannedUntil != null ? { bannedUntil: new Date(r.bannedUntil).toISOString() } : {}),
+        lastSeenMs: -1
+      })
+    }
     return docs
   }
 

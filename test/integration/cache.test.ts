@@ -92,7 +92,13 @@ describe('replicated cache across three daemons', () => {
       await waitFor(async () => (await a.json<PeerDoc[]>('peers')).find(p => p.peerId === forgerId)?.reputationState === 'banned', 10_000, 'A to ban the forger')
       await waitFor(() => forger.getConnections(idA).length === 0, 5_000, 'A to disconnect the forger')
       console.info(`[cache] forger banned and disconnected ${Date.now() - t0} ms after its messages`)
-      await expect(forger.dial(addrA)).rejects.toThrow()
+      // A refuses it from now on: a new connection is torn down by A's connection gater.
+      await forger.dial(addrA).catch(() => {})
+      await waitFor(() => forger.getConnections(idA).length === 0, 5_000, 'A to refuse the banned forger')
+      const banned = (await a.json<Array<PeerDoc & { bannedUntil?: string, reputationComponents?: Record<string, number> }>>('peers')).find(p => p.peerId === forgerId)
+      expect(banned).toMatchObject({ connected: false, reputationState: 'banned' })
+      expect(banned?.reputationComponents?.gossip ?? 0).toBeLessThan(-60)
+
 
       for (const d of [a, b, c]) {
         const keys = (await d.json<Array<{ key: string }>>('cache', 'ls')).map(e => e.key)
@@ -106,6 +112,14 @@ describe('replicated cache across three daemons', () => {
       for (const id of [await b.peerId(), await c.peerId()]) {
         expect(peersOfA.find(p => p.peerId === id)?.reputation ?? 0).toBeGreaterThanOrEqual(0)
       }
+
+      // The ban is persisted: A restarted on its data dir still refuses the forger.
+      expect(await a.stop()).toBe(0)
+      a = await startDaemon({ name: 'a', dataDir: a.dataDir })
+      const afterRestart = (await a.json<PeerDoc[]>('peers')).find(p => p.peerId === forgerId)
+      expect(afterRestart?.reputationState).toBe('banned')
+      await forger.dial(multiaddr(await a.address())).catch(() => {})
+      await waitFor(() => forger.getConnections(idA).length === 0, 5_000, 'the restarted A to refuse the forger')
     } finally {
       await forger.stop()
       await unsigned.stop()
