@@ -1,4 +1,5 @@
 import { benchCache } from './bench-cache.js'
+import { benchRoute } from './bench-route.js'
 import { benchRpc } from './bench-rpc.js'
 import { benchSync } from './bench-sync.js'
 
@@ -8,6 +9,7 @@ import { benchSync } from './bench-sync.js'
  */
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   rpc: benchRpc,
+  route: benchRoute,
   cache: benchCache,
   sync: benchSync
 }

@@ -51,19 +51,6 @@ export function decodeJson (bytes: Uint8Array): unknown {
   try { return JSON.parse(text) } catch { return text }
 }
 
-export function toRunDoc (r: TaskRecord): RunDoc {
-  return {
-    taskId: r.taskId,
-    kind: r.kind,
-    status: r.status,
-    peer: r.peer,
-    attempts: r.attempts,
-    durationMs: r.durationMs,
-    output: r.status === 'ok' ? decodeOutput(r.output) : null,
-    ...(r.status === 'error' ? { errorCode: r.errorCode, error: r.error } : {})
-  }
-}
-
 export function toTaskDoc (r: TaskRecord): TaskDoc {
   return {
     taskId: r.taskId,
@@ -75,6 +62,12 @@ export function toTaskDoc (r: TaskRecord): TaskDoc {
     submittedAt: r.submittedAt,
     ...(r.status === 'error' ? { errorCode: r.errorCode, error: r.error } : {})
   }
+}
+
+/** The `run` document: the task document without its submission time, with the output. */
+export function toRunDoc (r: TaskRecord): RunDoc {
+  const { submittedAt: _submittedAt, ...doc } = toTaskDoc(r)
+  return { ...doc, status: r.status, output: r.status === 'ok' ? decodeOutput(r.output) : null }
 }
 
 export function toRouteDoc (c: ScoredCandidate): RouteDoc {

@@ -123,13 +123,7 @@ export class CacheStore {
       const expired = !e.tombstone && e.expiresAtMs != null && e.expiresAtMs + this.tombstoneGraceMs <= now
       if (expired || isCollectableTombstone(e, now, this.tombstoneGraceMs)) gone.push(e.key)
     }
-    if (gone.length === 0) return 0
-    await this.db.batch(gone.map(key => ({ type: 'del' as const, key })))
-    for (const key of gone) {
-      this.l1.delete(key)
-      this.index.delete(key)
-    }
-    return gone.length
+    return this.remove(gone)
   }
 
   /**
@@ -140,13 +134,18 @@ export class CacheStore {
   async dropOlderThan (horizonMs: number): Promise<number> {
     const gone: string[] = []
     for await (const e of this.entries()) if (e.version.ts.wallMs < horizonMs) gone.push(e.key)
-    if (gone.length === 0) return 0
-    await this.db.batch(gone.map(key => ({ type: 'del' as const, key })))
-    for (const key of gone) {
+    return this.remove(gone)
+  }
+
+  /** Delete keys from every level and the index; returns how many. */
+  private async remove (keys: string[]): Promise<number> {
+    if (keys.length === 0) return 0
+    await this.db.batch(keys.map(key => ({ type: 'del' as const, key })))
+    for (const key of keys) {
       this.l1.delete(key)
       this.index.delete(key)
     }
-    return gone.length
+    return keys.length
   }
 
   private async serialise<T> (key: string, fn: () => Promise<T>): Promise<T> {

@@ -13,31 +13,35 @@ export interface PeerView {
 
 /**
  * The routing input for one kind: this node (exact load) plus every peer with a fresh capacity
- * advertisement, corrected by the tasks sent to it since.
+ * advertisement, corrected by the tasks sent to it since (`only`: just that one candidate).
  */
-export function gatherCandidates (kind: string, selfId: string, executor: Executor, table: CapacityTable, view: PeerView): CandidateInput[] {
+export function gatherCandidates (kind: string, selfId: string, executor: Executor, table: CapacityTable, view: PeerView, only?: string): CandidateInput[] {
   const local = executor.load()
   const fresh = table.fresh()
   // A peer that has not run this kind yet (just started) is assumed as fast as the others'
   // median, not as the optimistic default: else it looks idle-and-fast and gets buried.
   const typical = medianRunMs(kind, executor, fresh)
-  const out: CandidateInput[] = [{
-    peerId: selfId,
-    local: true,
-    serves: executor.serves(kind),
-    queueDepth: local.queueDepth,
-    running: local.running,
-    concurrency: local.concurrency,
-    queueLimit: local.queueLimit,
-    sentSinceAd: 0,
-    meanRunMs: executor.meanRunMs(kind) ?? typical,
-    rttMs: 0,
-    rttSource: 'local',
-    reputation: 0,
-    reputationState: 'healthy',
-    circuitOpen: false
-  }]
+  const out: CandidateInput[] = []
+  if (only == null || only === selfId) {
+    out.push({
+      peerId: selfId,
+      local: true,
+      serves: executor.serves(kind),
+      queueDepth: local.queueDepth,
+      running: local.running,
+      concurrency: local.concurrency,
+      queueLimit: local.queueLimit,
+      sentSinceAd: 0,
+      meanRunMs: executor.meanRunMs(kind) ?? typical,
+      rttMs: 0,
+      rttSource: 'local',
+      reputation: 0,
+      reputationState: 'healthy',
+      circuitOpen: false
+    })
+  }
   for (const e of fresh) {
+    if (only != null && e.peerId !== only) continue
     const rtt = view.rtt(e.peerId)
     const rep = view.reputation(e.peerId)
     out.push({

@@ -92,8 +92,8 @@ export class Dispatcher {
   }
 
   /** The ranked candidates for a kind (what `fedmesh route` shows). */
-  rank (kind: string, exclude: ReadonlySet<string> = new Set()): ScoredCandidate[] {
-    const inputs = gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view)
+  rank (kind: string, exclude: ReadonlySet<string> = new Set(), only?: string): ScoredCandidate[] {
+    const inputs = gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only)
       .filter(c => !exclude.has(c.peerId))
     return rankCandidates(inputs, this.scoreParams)
   }
@@ -160,9 +160,8 @@ export class Dispatcher {
   }
 
   private plan (req: DispatchRequest, exclude: Set<string>, bounced: boolean): ReturnType<typeof planDispatch> {
-    let ranked = this.rank(req.kind, exclude)
+    const ranked = this.rank(req.kind, exclude, req.peer)
     if (req.peer != null) {
-      ranked = ranked.filter(c => c.peerId === req.peer)
       if (ranked.length === 0) return { mode: 'none', reason: `peer ${req.peer} is not known to serve anything right now` }
       return ranked[0].eligible ? { mode: 'direct', target: ranked[0], maxWaitMs: 0 } : { mode: 'none', reason: `peer ${req.peer}: ${ranked[0].reason}` }
     }
