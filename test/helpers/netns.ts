@@ -16,8 +16,25 @@ export function netnsUnavailableReason (): string | undefined {
   return undefined
 }
 
+/** Why two namespaces with a pullable cable cannot be made here (also needs `tc`), or undefined. */
+export function vethUnavailableReason (): string | undefined {
+  const reason = netnsUnavailableReason()
+  if (reason != null) return reason
+  try {
+    execFileSync('tc', ['-V'], { stdio: 'ignore' })
+  } catch {
+    return 'the tc command (iproute2) is not available to cut the link'
+  }
+  return undefined
+}
+
 function ip (...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+/** `tc` inside a namespace. */
+function tc (ns: string, ...args: string[]): void {
+  execFileSync('ip', ['netns', 'exec', ns, 'tc', ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
 }
 
 /** A namespace with only `lo`, up, multicast on, and a route for 224.0.0.0/4 over it. */
@@ -36,8 +53,12 @@ export function createLoopbackNamespace (name: string): { name: string, prefix: 
 
 /**
  * Two namespaces joined by a veth pair (a cable the test can pull): `a` has 10.77.0.1/24 and `b`
- * has 10.77.0.2/24 (addresses that exist only inside them). `cut()` takes the link down without
- * a FIN or RST reaching either side; `heal()` brings it back.
+ * has 10.77.0.2/24 (addresses that exist only inside them). `cut()` makes both ends drop every
+ * packet they would send (a root `pfifo` queue of length 0), so nothing — no FIN, no RST, no
+ * ICMP — crosses and neither side's stack reports an error: established connections just go
+ * silent and new dials time out, as with a pulled cable. (Taking the link down instead makes the
+ * local stacks fail sends and dials at once, which is a different failure; netem and iptables
+ * are not needed.) `heal()` removes the queues.
  */
 export function createVethPair (tag: string): {
   a: { name: string, prefix: string[], ip: string }
@@ -62,13 +83,12 @@ export function createVethPair (tag: string): {
     a: { name: a, prefix: ['ip', 'netns', 'exec', a], ip: '10.77.0.1' },
     b: { name: b, prefix: ['ip', 'netns', 'exec', b], ip: '10.77.0.2' },
     cut: () => {
-      // Dropping packets (rather than downing the device) is a pulled cable: no RST, no FIN.
-      ip('-n', a, 'link', 'set', `${tag}-va`, 'down')
-      ip('-n', b, 'link', 'set', `${tag}-vb`, 'down')
+      tc(a, 'qdisc', 'replace', 'dev', `${tag}-va`, 'root', 'pfifo', 'limit', '0')
+      tc(b, 'qdisc', 'replace', 'dev', `${tag}-vb`, 'root', 'pfifo', 'limit', '0')
     },
     heal: () => {
-      ip('-n', a, 'link', 'set', `${tag}-va`, 'up')
-      ip('-n', b, 'link', 'set', `${tag}-vb`, 'up')
+      tc(a, 'qdisc', 'del', 'dev', `${tag}-va`, 'root')
+      tc(b, 'qdisc', 'del', 'dev', `${tag}-vb`, 'root')
     },
     destroy: () => { for (const n of [a, b]) { try { ip('netns', 'del', n) } catch {} } }
   }
