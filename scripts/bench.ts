@@ -1,4 +1,5 @@
 import { benchCache } from './bench-cache.js'
+import { benchDiscovery } from './bench-discovery.js'
 import { benchRoute } from './bench-route.js'
 import { benchRpc } from './bench-rpc.js'
 import { benchSync } from './bench-sync.js'
@@ -11,7 +12,8 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   rpc: benchRpc,
   route: benchRoute,
   cache: benchCache,
-  sync: benchSync
+  sync: benchSync,
+  discovery: benchDiscovery
 }
 
 const asked = process.argv.slice(2)
