@@ -38,7 +38,8 @@ export class FrameChannel {
     this.pendingBytes += varint.encodingLength(body.byteLength) + body.byteLength
     if (!this.flushScheduled) {
       this.flushScheduled = true
-      queueMicrotask(() => { this.flush() })
+      // After this turn of the event loop: results that complete together leave together.
+      setImmediate(() => { this.flush() })
     }
   }
 
