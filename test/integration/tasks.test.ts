@@ -130,3 +130,21 @@ describe('the task journal', () => {
     }, 20_000, 'the restarted daemon to finish the journaled tasks')
   })
 })
+
+describe('owner-configured command kinds', () => {
+  it('run only where configured; a task submitted elsewhere is routed there', async () => {
+    const a = await startDaemon({ name: 'plain' })
+    const b = await startDaemon({
+      name: 'tools',
+      args: ['--bootstrap', await a.address()],
+      config: { tasks: { upper: { command: ['tr', 'a-z', 'A-Z'], timeoutMs: 5_000 } } }
+    })
+    const idB = await b.peerId()
+    await waitFor(async () => ((await a.json<Array<{ peerId: string, capacity: { kinds: string[] } | null }>>('peers')).find(p => p.peerId === idB)?.capacity?.kinds ?? []).includes('upper'), 15_000, 'A to see B advertise the kind')
+    const run = await a.json<RunDoc>('run', 'upper', '--input', '"shout"')
+    expect(run).toMatchObject({ status: 'ok', peer: idB, output: 'SHOUT' })
+    const route = await a.json<Array<{ peerId: string, eligible: boolean, reason: string }>>('route', 'upper')
+    expect(route.find(r => r.peerId === idB)?.eligible).toBe(true)
+    expect(route.find(r => r.peerId !== idB)).toMatchObject({ eligible: false, reason: 'does not serve this kind' })
+  })
+})
