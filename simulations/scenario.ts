@@ -36,10 +36,19 @@ const flashCrowd = z.strictObject({
 })
 
 const scoreParams = z.strictObject({ defaultRunMs: num().positive(), defaultRttMs: num().min(0), penaltyMsPerPoint: num().min(0) }).partial()
+/** plan.ts PlanParams (defaults DEFAULT_PLAN_PARAMS: probes 3, spreadRuns 4, nearTieMs 5, ...). */
 const planParams = z.strictObject({
-  probes: z.number().int().min(1), nearTieMs: num().min(0), nearTieFraction: num().min(0), minMaxWaitMs: num().min(0), maxWaitFraction: num().min(0)
+  probes: z.number().int().min(1), spreadRuns: num().min(0), nearTieMs: num().min(0), nearTieFraction: num().min(0), minMaxWaitMs: num().min(0), maxWaitFraction: num().min(0)
 }).partial()
 const breakerParams = z.strictObject({ threshold: z.number().int().min(1), cooldownMs: num().min(0), maxCooldownMs: num().min(0), maxPeers: z.number().int().min(1) }).partial()
+
+/** Rule changes to the dispatcher prototyped in model mode (model/engine.ts SimRules); none is in the code yet. */
+const rules = z.strictObject({
+  /** On an attempt timeout, retry elsewhere but still accept the timed-out attempt's late result. */
+  hedgeOnTimeout: z.boolean(),
+  /** Plan every task as after a BUSY bounce (late binding) while the node's EWMA of BUSY answers to its direct sends is above this. */
+  reserveWhenBouncing: frac()
+}).partial()
 
 /** A variant of the fedmesh policy with other routing parameters, compared in the same run. */
 const variant = z.strictObject({
@@ -47,14 +56,9 @@ const variant = z.strictObject({
   score: scoreParams.optional(),
   plan: planParams.optional(),
   earlyAds: z.boolean().optional(),
-  /** Per-attempt timeout, ms (a proposed change; the dispatcher waits the whole budget). */
-  attemptTimeoutMs: num().positive().optional(),
-  /** Proposed plan rule changes (model/proposals.ts). */
-  proposal: z.strictObject({
-    randomReserve: z.boolean().optional(),
-    spreadRuns: num().min(0).optional(),
-    reserveAfterBounce: z.boolean().optional()
-  }).optional()
+  attemptTimeoutFactor: num().positive().optional(),
+  minAttemptTimeoutMs: num().min(0).optional(),
+  rules: rules.optional()
 })
 
 export const POLICIES = ['random', 'roundRobin', 'powerOfTwo'] as const
@@ -110,8 +114,11 @@ export const scenarioSchema = z.strictObject({
     maxAttempts: z.number().int().min(1).default(4),
     maxTries: z.number().int().min(1).default(12),
     slackMs: num().min(0).default(2_000),
-    /** Per-attempt timeout, ms; absent = as the dispatcher: the task's remaining budget + slack. */
-    attemptTimeoutMs: num().positive().optional(),
+    /** The dispatcher's attempt timeout: min(budget + slack, max(minAttemptTimeoutMs, factor × expected completion)). Defaults 4 and 5 s. */
+    attemptTimeoutFactor: num().positive().default(4),
+    minAttemptTimeoutMs: num().min(0).default(5_000),
+    /** Prototyped rule changes for the fedmesh policy (default none: the code as it is). */
+    rules: rules.default({}),
     score: scoreParams.default({}),
     plan: planParams.default({}),
     breaker: breakerParams.default({}),

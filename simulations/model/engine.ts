@@ -20,7 +20,7 @@ import { DEFAULT_PLAN_PARAMS } from '../../src/core/routing/plan.js'
 import { ReputationAction, ReputationLedger } from '../../src/core/reputation/index.js'
 import { DEFAULT_SCORE_PARAMS } from '../../src/core/routing/score.js'
 import { DEFAULT_LIVENESS_MS, RECOMMENDED_TICK_MS } from '../../src/core/connectivity.js'
-import { AdRing } from './ads.js'
+import { AdRing, EXPIRY_INTERVALS } from './ads.js'
 import { SimExecutor } from './executor.js'
 import { EventQueue } from './heap.js'
 import { ModeTracker } from './mode-tracker.js'
@@ -38,6 +38,23 @@ import type { ReputationSeries } from './reputation-tracker.js'
 import type { World } from './world.js'
 import type { AttemptEvent } from '../../src/services/tasks/dispatcher.js'
 
+/**
+ * Rule changes to `services/tasks/dispatcher.ts` prototyped in the model (none is in the code):
+ * - reserveWhenBouncing: see below.
+ * - hedgeOnTimeout: when an attempt times out, retry elsewhere as now but keep listening to the
+ *   timed-out attempt; whichever correct result comes first ends the task (a long task on a live
+ *   peer is not thrown away; a black hole still costs one timeout).
+ */
+export interface SimRules {
+  hedgeOnTimeout?: boolean
+  /**
+   * Bind late from the first try while most recent direct sends bounced: the node keeps an
+   * EWMA (weight 0.1) of BUSY answers to its remote direct sends; above this fraction it plans
+   * every new task as after a bounce.
+   */
+  reserveWhenBouncing?: number
+}
+
 /** How an attempt ended, as the dispatcher sees it. */
 type Code = 'ok' | 'busy' | 'full' | 'queue-timeout' | 'run-timeout' | 'lost' | 'timeout'
 
@@ -52,7 +69,14 @@ export interface EngineOptions {
   plan?: PlanParams
   breaker?: BreakerParams
   earlyAds?: boolean
-  attemptTimeoutMs?: number
+  /** The dispatcher's attempt timeout: this many times the expected completion (default 4)... */
+  attemptTimeoutFactor?: number
+  /** ... but never less than this, ms (default 5 s). */
+  minAttemptTimeoutMs?: number
+  /** Rule changes to the dispatcher tried as variants (not in dispatcher.ts). */
+  rules?: SimRules
+  /** Keep one record per measured task (for analysis: `EngineResult.tasks`). */
+  traceTasks?: boolean
   /** Keep reputation series and exclusion times. */
   trackReputation?: boolean
   /** Keep per-node federated/solo timelines (partition scenarios). */
@@ -82,6 +106,27 @@ export interface EngineResult {
   events: number
   reputation?: ReputationSeries
   modes?: ModeTimeline
+  /** Per measured task that completed, when `traceTasks`. */
+  tasks?: TaskRecord[]
+}
+
+/** What happened to one task (traceTasks): enough to split its response time into causes. */
+export interface TaskRecord {
+  id: number
+  origin: number
+  arrival: number
+  response: number
+  /** Where it ran, and the round trip there. */
+  target: number
+  rttMs: number
+  /** Time it waited in that executor's queue, and ran there, ms. */
+  queuedMs: number
+  runMs: number
+  /** When the run started, ms after arrival. */
+  startedAfterMs: number
+  tries: number
+  /** Plans in order: L (direct local), D (direct remote), R (reserve), and what ended each: b (busy), f (full), t (timeout), l (lost). */
+  path: string
 }
 
 interface Ticket {
@@ -94,6 +139,13 @@ interface Ticket {
   code?: Code
   /** The reservation could not even be placed (peer unreachable). */
   placeFailed?: boolean
+  /** Counted in the origin's outstanding tasks at the target (capacity table noteSent) until the attempt ends. */
+  sent?: boolean
+  /** Timed out but left open (rules.hedgeOnTimeout): a late correct result still ends the task. */
+  hedged?: boolean
+  /** The origin's estimates for the target when it chose it: run time and RTT, ms (fedmesh). */
+  runMs?: number
+  rttMs?: number
 }
 
 interface TaskState {
@@ -112,6 +164,11 @@ interface TaskState {
   winner: Ticket | undefined
   ranOn: Set<number> | undefined
   bounced: boolean
+  path: string
+  ran: { target: number, queuedMs: number, runMs: number, startedAt: number } | undefined
+  /** Late binding: when the current reservation step started, and the budget then. */
+  reserveStart: number
+  reserveRemaining: number
 }
 
 interface Node {
@@ -120,13 +177,15 @@ interface Node {
   alive: boolean
   ledger: ReputationLedger | undefined
   breakers: CircuitBreakers | undefined
-  /** Per peer: [advert seq, tasks sent since it minus ours it finished since] (score.ts sentSinceAd). */
-  sent: Map<number, [number, number]>
+  /** Per peer: this node's unanswered tasks there, now and when its advert arrived (capacity-table.ts). */
+  sent: Map<number, Outstanding>
   rr: { next: number }
   adToken: number
   earlyPending: boolean
   /** Tasks this node submitted that are not finished. */
   own: Set<TaskState>
+  /** EWMA of BUSY answers to this node's remote direct sends (rules.reserveWhenBouncing). */
+  bounceRate: number
 }
 
 export function runEngine (world: World, opt: EngineOptions): EngineResult {
@@ -156,6 +215,7 @@ class Engine {
   private readonly reputation: ReputationTracker | undefined
   private readonly modes: ModeTracker | undefined
   private readonly everyone: Int32Array[] = []
+  private readonly taskRecords: TaskRecord[] | undefined
 
   constructor (private readonly w: World, private readonly opt: EngineOptions) {
     this.s = w.scenario
@@ -181,11 +241,13 @@ class Engine {
         rr: { next: i },
         adToken: 0,
         earlyPending: false,
-        own: new Set()
+        own: new Set(),
+        bounceRate: 0
       }
       if (opt.earlyAds === true) exec.onChange = () => { this.loadChanged(i) }
       this.nodes.push(node)
     }
+    if (opt.traceTasks === true) this.taskRecords = []
     if (opt.trackReputation === true) this.reputation = new ReputationTracker(w, this.nodes.map(n => n.ledger), this.q, opt.rng.fork('observers'))
     if (opt.trackModes === true && w.partition !== undefined) this.modes = new ModeTracker(w, this.q)
   }
@@ -211,6 +273,12 @@ class Engine {
     for (const n of this.nodes) {
       for (const t of n.own) if (t.arrival >= this.s.warmupMs) this.lost++
     }
+    let held = 0
+    let work = 0
+    for (const n of this.nodes) { held += n.exec.heldMs; work += n.exec.workMs }
+    // Slot time held idle by READY reservations (waiting for BIND or CANCEL), per task of work.
+    if (held > 0) this.decisions['held-idle-ms-per-task'] = Math.round(held / Math.max(1, w.trace.length))
+    if (work > 0) this.decisions['held-idle-pct-of-work'] = Math.round(1000 * held / work) / 10
     const utilisation = new Float64Array(w.peers)
     for (let i = 0; i < w.peers; i++) {
       const up = upTimeWithin(w, i, this.windowEnd)
@@ -230,7 +298,8 @@ class Engine {
       endMs: q.now,
       events: q.processed,
       reputation: this.reputation?.finish(),
-      modes: this.modes?.finish(q.now)
+      modes: this.modes?.finish(q.now),
+      tasks: this.taskRecords
     }
   }
 
@@ -267,9 +336,18 @@ class Engine {
       tickets: [],
       winner: undefined,
       ranOn: undefined,
-      bounced: false
+      bounced: false,
+      path: '',
+      ran: undefined,
+      reserveStart: 0,
+      reserveRemaining: 0
     }
     if (task.arrival >= this.s.warmupMs) this.measured++
+    const th = this.opt.rules?.reserveWhenBouncing
+    if (th !== undefined && node.bounceRate > th) {
+      task.bounced = true
+      this.count('reserve-first (bouncing)')
+    }
     node.own.add(task)
     this.open++
     this.step(task)
@@ -301,15 +379,17 @@ class Engine {
     }
     if (plan.mode === 'direct') {
       this.count(plan.target === task.origin ? 'direct-local' : 'direct-remote')
+      if (this.taskRecords !== undefined) task.path += plan.target === task.origin ? 'L' : 'D'
       if (plan.target !== task.origin) {
         this.adAgeSum += plan.adAgeMs
         this.adAgeCount++
       }
-      this.direct(task, plan.target, plan.maxWaitMs, remaining)
+      this.direct(task, plan.target, plan.maxWaitMs, remaining, plan.expectedMs, plan.runMs)
       return
     }
-    this.count('reserve')
-    this.reserve(task, plan.targets, remaining)
+    if (this.taskRecords !== undefined) task.path += 'R'
+    this.count(task.bounced ? 'reserve-after-bounce' : 'reserve')
+    this.reserve(task, plan.targets, remaining, plan.runMs, plan.rttMs)
   }
 
   private context (task: TaskState): DecisionContext {
@@ -324,10 +404,7 @@ class Engine {
       exclude: task.exclude,
       bounced: task.bounced,
       ad: (p) => this.visibleAd(p, o),
-      sentSinceAd: (p, seq) => {
-        const e = node.sent.get(p)
-        return e !== undefined && e[0] === seq ? e[1] : 0
-      },
+      sentSinceAd: (p) => this.sentSinceAd(o, p),
       rttMs: (p) => w.net.rtt(o, p),
       reputation: (p) => node.ledger === undefined
         ? { score: 0, state: 'healthy' }
@@ -363,42 +440,58 @@ class Engine {
     return this.nodes[p].ring.visible(this.w.net, p, reader, this.q.now, this.interval)
   }
 
-  private noteSent (o: number, p: number): void {
+  /**
+   * capacity-table.ts `sentSinceAd`: this node's unanswered tasks at p now, minus as many as
+   * there were when p's current advert arrived (the advert counts those already).
+   */
+  private sentSinceAd (o: number, p: number): number {
+    const e = this.nodes[o].sent.get(p)
+    if (e === undefined) return 0
     const ad = this.visibleAd(p, o)
-    if (ad === undefined) return
-    const sent = this.nodes[o].sent
-    const e = sent.get(p)
-    if (e !== undefined && e[0] === ad.seq) e[1]++
-    else sent.set(p, [ad.seq, 1])
+    if (ad === undefined) return 0
+    e.adArrived(ad.seq, ad.receivedAt)
+    return e.now - e.atAd
   }
 
-  /** One of our tasks finished there since its advert: the advert over-counts it by one. */
-  private noteFinished (o: number, p: number): void {
-    const ad = this.visibleAd(p, o)
-    if (ad === undefined) return
+  /** The capacity table's noteSent (a task went to p) and noteDone (p answered, or was given up on). */
+  private track (o: number, ticket: Ticket, delta: 1 | -1): void {
+    if (!this.fedmesh || ticket.target === o) return
+    if ((delta === 1) === (ticket.sent === true)) return
+    ticket.sent = delta === 1
     const sent = this.nodes[o].sent
-    const e = sent.get(p)
-    if (e !== undefined && e[0] === ad.seq) e[1]--
-    else sent.set(p, [ad.seq, -1])
+    let e = sent.get(ticket.target)
+    if (e === undefined) {
+      e = new Outstanding()
+      sent.set(ticket.target, e)
+    }
+    e.change(this.q.now, delta, this.interval * EXPIRY_INTERVALS)
+  }
+
+  /** How long the dispatcher waits for one attempt: min(budget + slack, max(floor, factor × expected)). */
+  private attemptTimeout (expectedMs: number | undefined, remaining: number): number {
+    const limit = remaining + this.s.routing.slackMs
+    if (expectedMs === undefined) return limit
+    const patience = Math.max(this.opt.minAttemptTimeoutMs ?? 5_000, (this.opt.attemptTimeoutFactor ?? 4) * expectedMs)
+    return Math.min(limit, patience)
   }
 
   // ---- direct sends ----
 
-  private direct (task: TaskState, target: number, maxWaitMs: number, remaining: number): void {
-    const ticket: Ticket = { task, attempt: task.attempt, target, state: 'pending' }
+  private direct (task: TaskState, target: number, maxWaitMs: number, remaining: number, expectedMs: number | undefined, runMs: number | undefined): void {
+    const ticket: Ticket = { task, attempt: task.attempt, target, state: 'pending', runMs }
     task.tickets.push(ticket)
     const o = task.origin
     if (target === o) {
       this.submitAt(target, ticket, remaining, maxWaitMs)
       return
     }
-    if (this.fedmesh) this.noteSent(o, target)
+    this.track(o, ticket, 1)
     const budget = Math.max(1, remaining - this.w.net.rtt(o, target))
-    this.armTimeout(task, remaining)
+    this.armTimeout(task, this.attemptTimeout(expectedMs, remaining))
     this.send(o, target, () => { this.submitAt(target, ticket, budget, maxWaitMs) }, (at) => { this.outcomeAt(at, ticket, 'lost') })
   }
 
-  /** The task reaches its target's executor. */
+  /** The task reaches its target's executor (with the origin's run-time estimate for its BUSY check). */
   private submitAt (target: number, ticket: Ticket, budget: number, maxWaitMs: number): void {
     const kind = this.w.malice[target]
     if (kind === LIAR) {
@@ -417,7 +510,7 @@ class Engine {
       return
     }
     const item = this.workItem(target, ticket, budget)
-    const refusal = exec.submit(item, maxWaitMs)
+    const refusal = exec.submit(item, maxWaitMs, ticket.runMs)
     if (refusal !== undefined) {
       this.count(refusal === 'busy' ? 'busy-bounce' : 'queue-full')
       this.replyFrom(target, ticket, refusal === 'busy' ? 'busy' : 'full')
@@ -428,11 +521,10 @@ class Engine {
     return { type: 'task', taskId: ticket.task.id, serviceMs: ticket.task.service * this.w.slow[target], deadlineMs: budget, enqueuedAt: 0, startedAt: 0, ticket }
   }
 
-  /** The dispatcher's abort signal for one attempt: the remaining budget plus slack. */
-  private armTimeout (task: TaskState, remaining: number): void {
+  /** The dispatcher's abort signal for one attempt, after `ms`. */
+  private armTimeout (task: TaskState, ms: number): void {
     const attempt = task.attempt
-    const limit = remaining + this.s.routing.slackMs
-    this.q.after(Math.min(this.opt.attemptTimeoutMs ?? limit, limit), () => {
+    this.q.after(ms, () => {
       if (task.done || task.suspended || task.attempt !== attempt) return
       this.count('attempt-timeout')
       if (task.tickets.length > 1 && task.winner === undefined) {
@@ -446,8 +538,10 @@ class Engine {
         this.reservationsSettled(task)
         return
       }
-      const target = task.winner?.target ?? task.tickets[0].target
-      this.handle(task, target, 'timeout')
+      const ticket = task.winner ?? task.tickets[0]
+      // Proposed rule: the timed-out attempt stays open; its late result still counts.
+      if (this.opt.rules?.hedgeOnTimeout === true && ticket.target !== task.origin) ticket.hedged = true
+      this.handle(task, ticket.target, 'timeout')
     })
   }
 
@@ -458,13 +552,16 @@ class Engine {
 
   // ---- reservations (late binding) ----
 
-  private reserve (task: TaskState, targets: number[], remaining: number): void {
+  private reserve (task: TaskState, targets: number[], remaining: number, runMs: number[] | undefined, rttMs: number[] | undefined): void {
     const o = task.origin
-    for (const target of targets) {
-      const ticket: Ticket = { task, attempt: task.attempt, target, state: 'pending' }
+    targets.forEach((target, k) => {
+      const ticket: Ticket = { task, attempt: task.attempt, target, state: 'pending', runMs: runMs?.[k], rttMs: rttMs?.[k] }
       task.tickets.push(ticket)
-    }
-    this.armTimeout(task, remaining)
+    })
+    task.reserveStart = this.q.now
+    task.reserveRemaining = remaining
+    // The whole late-binding step (placing, waiting for READY, the bound run) shares one signal.
+    this.armTimeout(task, remaining + this.s.routing.slackMs)
     for (const ticket of [...task.tickets]) {
       if (ticket.target === o) {
         this.reserveAt(ticket.target, ticket)
@@ -541,8 +638,11 @@ class Engine {
       this.bindAt(o, ticket, Math.max(1, task.deadline - this.q.now))
       return
     }
-    if (this.fedmesh) this.noteSent(o, ticket.target)
+    this.track(o, ticket, 1)
+    const left = Math.max(1, task.reserveRemaining - (this.q.now - task.reserveStart) - (ticket.rttMs ?? this.w.net.rtt(o, ticket.target)))
     const budget = Math.max(1, task.deadline - this.q.now - this.w.net.rtt(o, ticket.target))
+    // ... and the bound run also gives up after max(5 s, 4 × (run + RTT)) (dispatcher.ts reserve).
+    if (ticket.runMs !== undefined) this.armTimeout(task, this.attemptTimeout(ticket.runMs + (ticket.rttMs ?? 0), left))
     this.send(o, ticket.target, () => { this.bindAt(ticket.target, ticket, budget) }, (at) => { this.outcomeAt(at, ticket, 'lost') })
   }
 
@@ -567,9 +667,10 @@ class Engine {
 
   private hooksFor (target: number): ExecutorHooks {
     return {
-      done: (item, result) => {
+      done: (item, result, runMs) => {
         const ticket = item.ticket as Ticket
         const t = ticket.task
+        if (this.taskRecords !== undefined && result === 'ok') t.ran = { target, queuedMs: item.startedAt - item.enqueuedAt, runMs, startedAt: item.startedAt }
         t.ranOn ??= new Set()
         t.ranOn.add(target)
         if (t.ranOn.size === 2) this.duplicateRuns++
@@ -641,6 +742,10 @@ class Engine {
 
   private outcome (ticket: Ticket, code: Code): void {
     const task = ticket.task
+    if (ticket.hedged === true && task.attempt !== ticket.attempt) {
+      this.hedgeOutcome(ticket, code)
+      return
+    }
     if (task.done || task.suspended || task.attempt !== ticket.attempt) return
     if (task.tickets.length > 1 && task.winner !== ticket) {
       // A reservation answered before it was bound: a refusal (or a late reply to a cancelled one).
@@ -652,10 +757,35 @@ class Engine {
     this.handle(task, ticket.target, code)
   }
 
+  /** A timed-out attempt answered after all (rules.hedgeOnTimeout): a correct result ends the task. */
+  private hedgeOutcome (ticket: Ticket, code: Code): void {
+    const task = ticket.task
+    if (task.done || task.suspended || code !== 'ok') return
+    if (this.w.malice[ticket.target] === WRONG) {
+      this.count('wrong-result-caught')
+      this.report(task, ticket.target, 'wrong-result')
+      return
+    }
+    this.count('hedge-won')
+    // The attempt under way (a retry elsewhere) is abandoned: reservations cancelled, the rest ignored.
+    for (const k of task.tickets) {
+      if (k.state === 'pending' || k.state === 'ready') {
+        k.state = 'failed'
+        if (k !== task.winner) this.sendCancel(task, k)
+      }
+      if (k.sent === true) this.track(task.origin, k, -1)
+    }
+    task.attempt++
+    this.report(task, ticket.target, 'success')
+    this.finish(task, true)
+  }
+
   /** The dispatcher's decision after one step. */
   private handle (task: TaskState, peer: number, code: Code): void {
     const r = this.s.routing
     const remote = peer !== task.origin
+    for (const k of task.tickets) if (k.sent === true) this.track(task.origin, k, -1)
+    if (this.taskRecords !== undefined && code !== 'ok') task.path += code === 'busy' ? 'b' : code === 'full' ? 'f' : code === 'timeout' ? 't' : 'l'
     task.attempt++ // nothing else from this attempt counts
     if (code === 'ok') {
       if (remote && this.w.malice[peer] === WRONG) {
@@ -667,7 +797,6 @@ class Engine {
         return
       }
       this.report(task, peer, 'success')
-      if (remote && this.fedmesh) this.noteFinished(task.origin, peer)
       this.finish(task, true)
       return
     }
@@ -680,8 +809,13 @@ class Engine {
       this.q.after(delay, () => { this.step(task) })
       return
     }
+    if (remote && task.tickets.length === 1 && this.opt.rules?.reserveWhenBouncing !== undefined) {
+      const node = this.nodes[task.origin]
+      node.bounceRate += 0.1 * ((code === 'busy' ? 1 : 0) - node.bounceRate)
+    }
     if (code === 'busy' || code === 'full') {
-      if (code === 'busy') task.bounced = true
+      // Any refusal: the table was wrong about that peer, the next try binds late.
+      task.bounced = true
       this.report(task, peer, code === 'busy' ? 'refused' : 'broken-promise')
       task.exclude.add(peer)
       this.step(task)
@@ -711,6 +845,14 @@ class Engine {
     if (task.arrival < this.s.warmupMs) return
     if (ok) this.responses.push(this.q.now - task.arrival)
     else this.lost++
+    if (ok && this.taskRecords !== undefined && task.ran !== undefined) {
+      const r = task.ran
+      this.taskRecords.push({
+        id: task.id, origin: task.origin, arrival: task.arrival, response: this.q.now - task.arrival, target: r.target,
+        rttMs: this.w.net.rtt(task.origin, r.target), queuedMs: r.queuedMs, runMs: r.runMs, startedAfterMs: r.startedAt - task.arrival,
+        tries: task.tries, path: task.path
+      })
+    }
   }
 
   // ---- adverts ----
@@ -792,6 +934,7 @@ class Engine {
       t.tries = 0
       t.failures = 0
       t.exclude.clear()
+      t.bounced = false
       this.count('resumed')
       this.step(t)
     }
@@ -804,6 +947,43 @@ const ACTIONS: Partial<Record<AttemptEvent, ReputationAction>> = {
   timeout: ReputationAction.TaskTimedOut,
   'wrong-result': ReputationAction.WrongResult,
   'broken-promise': ReputationAction.BrokenPromise
+}
+
+/**
+ * One origin's unanswered tasks at one peer, as the capacity table counts them: `now`, and
+ * `atAd`, the count when the peer's current advert arrived. Adverts are read lazily (ads.ts), so
+ * the count's recent history is kept to know its value at any advert's arrival; history older
+ * than an advert can stay fresh is folded away.
+ */
+class Outstanding {
+  now = 0
+  atAd = 0
+  private seq = -1
+  /** Changes as [time, count after], oldest first; `base` is the count before the first. */
+  private hist: number[] = []
+  private base = 0
+
+  change (t: number, delta: number, keepMs: number): void {
+    this.now = Math.max(0, this.now + delta)
+    this.hist.push(t, this.now)
+    if (this.hist.length > 32) this.fold(t - keepMs - 1)
+  }
+
+  /** The advert `seq`, received at `at`, is the current one. */
+  adArrived (seq: number, at: number): void {
+    if (seq === this.seq) return
+    this.seq = seq
+    this.fold(at)
+    this.atAd = this.base
+  }
+
+  /** Forget changes at or before `t`: the count then becomes the base. */
+  private fold (t: number): void {
+    const h = this.hist
+    let k = 0
+    while (k < h.length && h[k] <= t) { this.base = h[k + 1]; k += 2 }
+    if (k > 0) this.hist = h.slice(k)
+  }
 }
 
 /** Time peer i was up within [0, end). */

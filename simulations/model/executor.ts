@@ -1,7 +1,8 @@
 /**
  * The executor of one simulated node, with the semantics of `src/services/tasks/executor.ts` in
  * virtual time: `concurrency` slots behind a bounded FIFO queue; a task may come with `maxWaitMs`
- * and is refused BUSY when the estimated wait (from the observed mean run time) is longer; a
+ * and is refused BUSY when the estimated wait (from the observed mean run time, or the caller's
+ * `expectedRunMs` while nothing ran here) is longer; a
  * reservation waits in the queue like a task and, at the head, holds a slot (READY) until it is
  * bound, cancelled, or `holdMs` passes; a task waiting past its deadline is refused TIMED_OUT,
  * one running past it is stopped; finished task ids are remembered so a retry is deduped.
@@ -35,6 +36,8 @@ export interface ReservationItem {
   taskId: number
   ticket: unknown
   state: 'queued' | 'held' | 'gone'
+  /** When it started holding a slot. */
+  heldAt?: number
 }
 
 export interface ExecutorHooks {
@@ -60,6 +63,8 @@ export class SimExecutor {
   readonly finished = new Set<number>()
   /** Slot-ms of real work done, for utilisation. */
   workMs = 0
+  /** Slot-ms spent held by READY reservations waiting for their BIND or CANCEL (idle slots). */
+  heldMs = 0
   private nextRes = 1
   /** Bumped on a crash: events scheduled before it are void. */
   private epoch = 0
@@ -81,18 +86,18 @@ export class SimExecutor {
     return this.queue.length - this.head
   }
 
-  /** The executor's `estimateWaitMs`. */
-  estimateWaitMs (): number {
+  /** The executor's `estimateWaitMs(kind, fallbackRunMs)`: the caller's estimate while this node has none. */
+  estimateWaitMs (fallbackRunMs = 0): number {
     const free = this.concurrency - this.running
     const ahead = this.queueDepth
     if (ahead < free) return 0
-    return ((ahead - free + 1) / this.concurrency) * (this.meanRunMs ?? 0)
+    return ((ahead - free + 1) / this.concurrency) * (this.meanRunMs ?? fallbackRunMs)
   }
 
-  /** Queue a task (or refuse it). */
-  submit (item: WorkItem, maxWaitMs: number): Refusal | undefined {
+  /** Queue a task (or refuse it); `expectedRunMs` is the request's (the origin's run-time estimate). */
+  submit (item: WorkItem, maxWaitMs: number, expectedRunMs?: number): Refusal | undefined {
     if (this.queueDepth >= this.queueLimit) return 'queue-full'
-    if (maxWaitMs > 0 && this.estimateWaitMs() > maxWaitMs) return 'busy'
+    if (maxWaitMs > 0 && this.estimateWaitMs(expectedRunMs) > maxWaitMs) return 'busy'
     item.enqueuedAt = this.q.now
     this.queue.push(item)
     this.pump()
@@ -115,6 +120,7 @@ export class SimExecutor {
     }
     this.held.delete(res)
     res.state = 'gone'
+    this.heldMs += this.q.now - (res.heldAt ?? this.q.now)
     item.enqueuedAt = this.q.now
     // The held slot is already counted in `running`: hand it to the task.
     this.running--
@@ -126,6 +132,7 @@ export class SimExecutor {
     if (res.state === 'held') {
       this.held.delete(res)
       res.state = 'gone'
+      this.heldMs += this.q.now - (res.heldAt ?? this.q.now)
       this.running--
       this.pump()
     } else if (res.state === 'queued') {
@@ -182,6 +189,7 @@ export class SimExecutor {
         if (next.state !== 'queued') continue
         this.running++
         next.state = 'held'
+        next.heldAt = this.q.now
         this.held.add(next)
         const epoch = this.epoch
         this.q.after(this.holdMs, () => {

@@ -1,30 +1,36 @@
 /**
  * Where a task goes, per policy. `fedmesh` builds the same `CandidateInput`s as
  * `services/tasks/candidates.ts` (this node with its exact load, every peer with a fresh advert
- * corrected by `sentSinceAd`, RTT, reputation, breaker) and asks the real `rankCandidates` and
- * `planDispatch`. The baselines see the same adverts and differ only in the rule:
+ * corrected by `sentSinceAd`, RTT, reputation, breaker; a peer, or this node, that has not
+ * measured the kind yet gets the median advertised run time) and asks the real `rankCandidates`
+ * and `planDispatch(ranked, random, params, { bounced })`, as `services/tasks/dispatcher.ts`
+ * does. The baselines see the same adverts and differ only in the rule:
  *
  * - random: any known peer (or this node), uniformly;
  * - roundRobin: each node cycles through the peers it knows;
  * - powerOfTwo: two random known peers, the one whose (stale) advert shows less load per slot.
  *
  * Baselines always queue (no BUSY bounce, no reservations) and ignore reputation; they fail over
- * like the dispatcher when a peer is lost.
+ * like the dispatcher when a peer is lost (but wait the whole budget for an attempt: they have
+ * no expected completion time to scale a timeout by).
  */
-import { planDispatch } from '../../src/core/routing/plan.js'
+import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../src/core/routing/plan.js'
 import { rankCandidates, scoreCandidate } from '../../src/core/routing/score.js'
-import type { CandidateInput, ReputationState, ScoreParams } from '../../src/core/routing/score.js'
+import type { CandidateInput, ReputationState, ScoreParams, ScoredCandidate } from '../../src/core/routing/score.js'
 import type { PlanParams } from '../../src/core/routing/plan.js'
 import type { Rng } from '../prng.js'
-import { proposedPlan } from './proposals.js'
 import type { VisibleAd } from './ads.js'
-import type { ProposalParams } from './proposals.js'
 
 export type PolicyName = 'fedmesh' | 'random' | 'roundRobin' | 'powerOfTwo'
 
 export type SimPlan =
-  | { mode: 'direct', target: number, maxWaitMs: number, adAgeMs: number }
-  | { mode: 'reserve', targets: number[] }
+  /**
+   * `expectedMs` (the target's score) and `runMs` (its run-time estimate) are the dispatcher's:
+   * the attempt timeout scales with the first, the request's `expectedRunMs` is the second.
+   * Baselines leave them out.
+   */
+  | { mode: 'direct', target: number, maxWaitMs: number, adAgeMs: number, expectedMs?: number, runMs?: number }
+  | { mode: 'reserve', targets: number[], runMs?: number[], rttMs?: number[] }
   | { mode: 'none', reason: string }
 
 /** What a policy may ask about the node that decides and the peers it knows. */
@@ -34,7 +40,7 @@ export interface DecisionContext {
   /** Peers this node knows (its view), without itself. */
   known: ArrayLike<number>
   exclude: ReadonlySet<number>
-  /** This task was bounced BUSY before. */
+  /** A try of this task was refused (BUSY, QUEUE_FULL, ...) before: the dispatcher's `bounced`. */
   bounced: boolean
   ad: (peer: number) => VisibleAd | undefined
   /** Tasks sent to the peer since its current advert. */
@@ -53,13 +59,18 @@ export interface Policy {
   choose: (ctx: DecisionContext, rrState: { next: number }) => SimPlan
 }
 
-export function fedmeshPolicy (score: ScoreParams, plan: PlanParams, proposal?: ProposalParams): Policy {
+/** Counters of how often the model took each shortcut (for the profile, not the report). */
+export const policyStats = { decisions: 0, rankedCandidates: 0, medians: 0 }
+
+export function fedmeshPolicy (score: ScoreParams, plan: PlanParams): Policy {
   return {
     name: 'fedmesh',
     choose (ctx) {
       const inputs: CandidateInput[] = []
+      let cold = false
       if (!ctx.exclude.has(ctx.origin)) {
         const l = ctx.local
+        if (l.meanRunMs === undefined) cold = true
         inputs.push({
           peerId: ctx.ids[ctx.origin], local: true, serves: true, queueDepth: l.queueDepth, running: l.running,
           concurrency: l.concurrency, queueLimit: l.queueLimit, meanRunMs: l.meanRunMs, sentSinceAd: 0,
@@ -71,6 +82,7 @@ export function fedmeshPolicy (score: ScoreParams, plan: PlanParams, proposal?: 
         if (ctx.exclude.has(p)) continue
         const ad = ctx.ad(p)
         if (ad === undefined) continue
+        if (ad.meanRunMs === undefined) cold = true
         const rep = ctx.reputation(p)
         inputs.push({
           peerId: ctx.ids[p],
@@ -89,51 +101,84 @@ export function fedmeshPolicy (score: ScoreParams, plan: PlanParams, proposal?: 
           circuitOpen: ctx.breakerOpen(p)
         })
       }
-      // A proposal's random reservation pool reaches past the shortlist: rank everything then.
-      const ranked = rankCandidates(proposal?.randomReserve === true ? inputs : shortlist(inputs, score, plan), score)
-      const p = proposal === undefined
-        ? planDispatch(ranked, () => ctx.rng.float(), plan)
-        : proposedPlan(ranked, () => ctx.rng.float(), plan, proposal, ctx.bounced)
+      if (cold) {
+        // candidates.ts: whoever has not run the kind yet is assumed as fast as the median of
+        // this node's own and every fresh advert's run time (excluded peers included).
+        const typical = medianRunMs(ctx)
+        for (const c of inputs) c.meanRunMs ??= typical
+      }
+      policyStats.decisions++
+      const short = shortlist(inputs, score, plan, ctx.bounced)
+      policyStats.rankedCandidates += short.length
+      const ranked = rankCandidates(short, score)
+      const p = planDispatch(ranked, () => ctx.rng.float(), plan, { bounced: ctx.bounced })
       if (p.mode === 'none') return p
       if (p.mode === 'direct') {
         const target = ctx.idIndex.get(p.target.peerId) as number
         const ad = p.target.local ? undefined : ctx.ad(target)
-        return { mode: 'direct', target, maxWaitMs: p.maxWaitMs, adAgeMs: ad === undefined ? 0 : ctx.now - ad.publishedAt }
+        return { mode: 'direct', target, maxWaitMs: p.maxWaitMs, adAgeMs: ad === undefined ? 0 : ctx.now - ad.publishedAt, expectedMs: p.target.score, runMs: p.target.runMs }
       }
-      return { mode: 'reserve', targets: p.targets.map(t => ctx.idIndex.get(t.peerId) as number) }
+      return {
+        mode: 'reserve',
+        targets: p.targets.map(t => ctx.idIndex.get(t.peerId) as number),
+        runMs: p.targets.map(t => t.runMs),
+        rttMs: p.targets.map(t => t.rttMs)
+      }
     }
   }
+}
+
+/** candidates.ts `medianRunMs`: the upper median of this node's and the fresh adverts' run times. */
+function medianRunMs (ctx: DecisionContext): number | undefined {
+  policyStats.medians++
+  const values: number[] = []
+  if (ctx.local.meanRunMs !== undefined) values.push(ctx.local.meanRunMs)
+  for (let k = 0; k < ctx.known.length; k++) {
+    const v = ctx.ad(ctx.known[k])?.meanRunMs
+    if (v !== undefined && v > 0) values.push(v)
+  }
+  if (values.length === 0) return undefined
+  values.sort((a, b) => a - b)
+  return values[values.length >> 1]
 }
 
 /**
  * The candidates `planDispatch` can possibly look at, so the real `rankCandidates` sorts a
  * handful instead of every peer (a 300-peer sort per task dominated the run time). planDispatch
- * reads the best eligible candidate, the free ones within the near-tie margin of it, and the
- * best `probes`; keeping every eligible candidate scored at most max(tie line, probes-th best
- * score), ties included, keeps exactly those, so the plan is the same as over the full list;
- * this node itself is always kept (late binding also reserves locally when it is eligible).
- * With no eligible candidate at all the full list goes through (for its reasons).
+ * reads the best eligible candidate and then either (direct) the free ones within the near-tie
+ * margin of it, or (reserve) the ones within `spreadRuns` run times of it, from which it draws
+ * its probes at random by position in the ranking. Keeping every eligible candidate scored at
+ * most that line, in ranking order, keeps exactly those, so the plan, and the random draws it
+ * makes, are the same as over the full list; this node itself is always kept (late binding
+ * also reserves locally). With no eligible candidate at all the full list goes through (for
+ * its reasons).
  */
-function shortlist (inputs: CandidateInput[], score: ScoreParams, plan: PlanParams): CandidateInput[] {
-  const k = Math.max(1, plan.probes)
-  const top: number[] = [] // the k smallest eligible scores, ascending
-  const scores = new Float64Array(inputs.length)
+function shortlist (inputs: CandidateInput[], score: ScoreParams, plan: PlanParams, bounced: boolean): CandidateInput[] {
+  const scored = new Array<ScoredCandidate>(inputs.length)
+  let best: ScoredCandidate | undefined
   for (let i = 0; i < inputs.length; i++) {
     const s = scoreCandidate(inputs[i], score)
-    scores[i] = s.eligible ? s.score : Infinity
-    if (!s.eligible) continue
-    if (top.length < k || s.score < top[top.length - 1]) {
-      let j = top.length < k ? top.length : top.length - 1
-      top[j] = s.score
-      while (j > 0 && top[j - 1] > top[j]) { const t = top[j]; top[j] = top[j - 1]; top[j - 1] = t; j-- }
-    }
+    scored[i] = s
+    if (s.eligible && (best === undefined || before(s, best))) best = s
   }
-  if (top.length === 0) return inputs
-  const best = top[0]
-  const line = Math.max(best + Math.max(plan.nearTieMs, best * plan.nearTieFraction), top[top.length - 1])
+  if (best === undefined) return inputs
+  let line: number
+  if (best.local && best.queueWaitMs === 0) line = best.score
+  else if (best.queueWaitMs === 0 && !bounced) line = best.score + Math.max(plan.nearTieMs, best.score * plan.nearTieFraction)
+  else line = best.score + (plan.spreadRuns ?? DEFAULT_PLAN_PARAMS.spreadRuns ?? 4) * best.runMs
   const out: CandidateInput[] = []
-  for (let i = 0; i < inputs.length; i++) if (scores[i] <= line || inputs[i].local) out.push(inputs[i])
+  for (let i = 0; i < inputs.length; i++) {
+    const s = scored[i]
+    if (inputs[i].local || (s.eligible && s.score <= line)) out.push(inputs[i])
+  }
   return out
+}
+
+/** rankCandidates' order among eligible candidates: score, then this node, then peer id. */
+function before (a: ScoredCandidate, b: ScoredCandidate): boolean {
+  if (a.score !== b.score) return a.score < b.score
+  if (a.local !== b.local) return a.local
+  return a.peerId < b.peerId
 }
 
 /** Known peers with a fresh advert, plus this node, minus the excluded. */

@@ -91,7 +91,9 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
     label: 'fedmesh',
     breaker: r.breaker as never,
     earlyAds: r.earlyAds,
-    attemptTimeoutMs: r.attemptTimeoutMs,
+    attemptTimeoutFactor: r.attemptTimeoutFactor,
+    minAttemptTimeoutMs: r.minAttemptTimeoutMs,
+    rules: r.rules,
     trackReputation: malicious,
     trackModes: partitioned,
     rng: root.fork('fedmesh')
@@ -103,13 +105,15 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
     baselines[name] = fromEngine(runEngine(world, { policy: baselinePolicy(name), label: name, rng: root.fork(name) }))
   }
   const variants: PolicySummary[] = r.variants.map((v: ScenarioVariant) => fromEngine(runEngine(world, {
-    policy: fedmeshPolicy({ ...DEFAULT_SCORE_PARAMS, ...r.score, ...v.score }, { ...DEFAULT_PLAN_PARAMS, ...r.plan, ...v.plan }, v.proposal),
+    policy: fedmeshPolicy({ ...DEFAULT_SCORE_PARAMS, ...r.score, ...v.score }, { ...DEFAULT_PLAN_PARAMS, ...r.plan, ...v.plan }),
     label: v.name,
     breaker: r.breaker as never,
     earlyAds: v.earlyAds ?? r.earlyAds,
-    attemptTimeoutMs: v.attemptTimeoutMs ?? r.attemptTimeoutMs,
+    attemptTimeoutFactor: v.attemptTimeoutFactor ?? r.attemptTimeoutFactor,
+    minAttemptTimeoutMs: v.minAttemptTimeoutMs ?? r.minAttemptTimeoutMs,
+    rules: { ...r.rules, ...v.rules },
     rng: root.fork('fedmesh') // the same decision stream as fedmesh: only the parameters differ
-  }), { ...(v.score ?? {}), ...(v.plan ?? {}), ...(v.earlyAds !== undefined ? { earlyAds: v.earlyAds } : {}), ...(v.attemptTimeoutMs !== undefined ? { attemptTimeoutMs: v.attemptTimeoutMs } : {}), ...(v.proposal !== undefined ? { proposal: v.proposal } : {}) }))
+  }), variantParams(v)))
 
   const result: RunResult = {
     mode: 'model',
@@ -181,6 +185,16 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
 function honestValues (w: World, values: Float64Array): number[] {
   const out: number[] = []
   for (let i = 0; i < w.peers; i++) if (w.malice[i] === HONEST) out.push(values[i])
+  return out
+}
+
+/** What a variant changes, for the report. */
+function variantParams (v: ScenarioVariant): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(v.score ?? {}), ...(v.plan ?? {}) }
+  if (v.earlyAds !== undefined) out.earlyAds = v.earlyAds
+  if (v.attemptTimeoutFactor !== undefined) out.attemptTimeoutFactor = v.attemptTimeoutFactor
+  if (v.minAttemptTimeoutMs !== undefined) out.minAttemptTimeoutMs = v.minAttemptTimeoutMs
+  if (v.rules !== undefined) out.rules = v.rules
   return out
 }
 

@@ -86,12 +86,9 @@ describe('model mode, small scenario', () => {
 
 describe('model mode, faults', () => {
   it('loses nothing when a fifth of the peers crash and restart', async () => {
-    // defaultRunMs = the mean service time: with the default (100 ms) a restarted peer, which has
-    // no observed run time yet, looks ten times faster than it is and herds tasks (reported as a
-    // finding; this test is about failover, not about that).
+    // A restarted peer has no measured run time: candidates.ts gives it the median advertised one.
     const s = parseScenario({
       name: 'test-churn', seed: 3, peers: 30, durationMs: 8_000, warmupMs: 500, workload: { load: 0.6 },
-      routing: { score: { defaultRunMs: 1_000 } },
       faults: { churn: { fraction: 0.2, downMs: 2_000 } }, cache: { enabled: false }, goals: ['churn']
     })
     const r = await runModel(s)
