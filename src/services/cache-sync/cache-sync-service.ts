@@ -336,6 +336,7 @@ export class CacheSyncService implements Startable {
         const signal = AbortSignal.timeout(this.sessionTimeoutMs)
         await serveGet(channel, frame.key, async (key) => (await this.store().lookup(key))?.entry.wire, { signal })
           .catch(err => { channel.abort(err as Error) })
+        await frames.return(undefined).catch(() => {})
         return
       }
       if (frame.type !== 'reconcile') {
