@@ -71,8 +71,9 @@ const LAN: Profile = {
   mdns: { intervalMs: 1 * SECOND, serviceTag: MDNS_SERVICE_TAG },
   membership: {},
   capacityIntervalMs: 1 * SECOND,
-  // Heartbeats every second; a silent link is noticed within 3 s (DESIGN.md targets).
-  livenessMs: 2.5 * SECOND,
+  // Heartbeats every second (task traffic counts too); two missed ones mean the link is gone:
+  // solo within ~2.25 s of a cut, inside the 3 s target with room for a slow tick.
+  livenessMs: 2 * SECOND,
   pingIntervalMs: 2 * SECOND
 }
 

@@ -1,7 +1,7 @@
 import { PeerMap } from '@libp2p/peer-collections'
 import { repeatingTask } from '@libp2p/utils'
 import { backoffDelay } from '../../core/backoff.js'
-import { SECOND, MINUTE } from '../../util/time.js'
+import { SECOND } from '../../util/time.js'
 import { VIA_METADATA_KEY, decodeVia, encodeVia } from './via.js'
 import type { Via } from './via.js'
 import type { BackoffPolicy } from '../../core/backoff.js'
@@ -18,7 +18,7 @@ export interface MembershipInit {
   maxKnownPeers?: number
   /** Dials in flight at most; Noise handshakes are CPU-bound. Default 8. */
   maxParallelDials?: number
-  /** Re-dial backoff after a peer drops; it never gives up, it only stops growing. Default 1 s .. 60 s. */
+  /** Re-dial backoff after a peer drops; it never gives up, it only stops growing. Default 1 s .. 10 s. */
   redial?: BackoffPolicy
   /** Addresses accepted per discovered peer; discovery results are hints, so they are capped. Default 16. */
   maxAddressesPerPeer?: number
@@ -33,7 +33,9 @@ export interface MembershipInit {
 export const DEFAULT_TARGET_CONNECTIONS = 32
 export const DEFAULT_MAX_KNOWN_PEERS = 1_000
 export const DEFAULT_MAX_PARALLEL_DIALS = 8
-export const DEFAULT_REDIAL: BackoffPolicy = { minMs: 1 * SECOND, maxMs: 1 * MINUTE }
+// Capped at 10 s: after a partition heals, peers find each other again within seconds (a dial
+// to a dead address costs one SYN every 5-10 s per peer, nothing on a LAN).
+export const DEFAULT_REDIAL: BackoffPolicy = { minMs: 1 * SECOND, maxMs: 10 * SECOND }
 export const DEFAULT_MAX_ADDRESSES_PER_PEER = 16
 export const DEFAULT_TICK_MS = 500
 
