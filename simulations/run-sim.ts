@@ -4,7 +4,7 @@
  * code: 0 when every applicable goal is met, 1 when one is missed (the seed is printed so the run
  * can be replayed), 2 when the run could not happen (bad scenario, real-stack mode missing).
  */
-import { parseScenario, loadScenario } from './scenario.js'
+import { parseScenario, loadScenario, realStackScenario } from './scenario.js'
 import { renderTerminal, toJson, writeReport } from './report/index.js'
 import type { RunResult } from './report/types.js'
 import type { Scenario } from './scenario.js'
@@ -61,17 +61,27 @@ export function scenarioWithOverrides (base: Scenario, peers?: number, seed?: nu
 export async function runSimulation (opts: SimOptions = {}): Promise<number> {
   const out = opts.stdout ?? ((s: string) => { process.stdout.write(s) })
   const err = opts.stderr ?? ((s: string) => { process.stderr.write(s) })
-  const scenario = scenarioWithOverrides(loadScenario(opts.scenario ?? 'steady'), opts.peers, opts.seed)
   const mode = opts.mode ?? 'model'
+  const given = scenarioWithOverrides(loadScenario(opts.scenario ?? 'steady'), opts.peers, opts.seed)
+  // A real-stack run may scale the workload (scenario.realStack); under --mode both the model
+  // runs the same scaled world, so the cross-check compares like with like.
+  const { scenario, scaled } = mode === 'model' ? { scenario: given, scaled: [] } : realStackScenario(given)
   const log = (line: string): void => { if (opts.json !== true) err(`sim: ${line}\n`) }
   const runs: RunResult[] = []
   // Load real-stack first, so a missing module fails before minutes of model mode.
   const real = mode === 'model' ? undefined : await loadRealStack()
+  const scaledNote = scaled.length > 0 ? [`Workload scaled for real-stack (scenario.realStack): ${scaled.join('; ')}.`] : []
   if (mode !== 'real-stack') {
     const { runModel } = await import('./model/run.js')
-    runs.push(await runModel(scenario, { log }))
+    const r = await runModel(scenario, { log })
+    r.notes.push(...scaledNote)
+    runs.push(r)
   }
-  if (real !== undefined) runs.push(await real.runRealStack(scenario, { log }))
+  if (real !== undefined) {
+    const r = await real.runRealStack(scenario, { log })
+    r.notes.push(...scaledNote)
+    runs.push(r)
+  }
   const written = await writeReport(runs, opts.out ?? 'sim-out')
   const doc = written.doc
   if (opts.json === true) out(toJson(doc) + '\n')

@@ -183,12 +183,51 @@ export const scenarioSchema = z.strictObject({
     /** Honest observers sampled at most. Default 300. */
     maxObservers: z.number().int().min(1).default(300)
   }).prefault({}),
+  /**
+   * Real-stack runs only (and both modes under --mode both, so the cross-check compares the same
+   * world): every peer is a real node in this one process, so a few hundred peers at the full
+   * workload can out-run two cores. These scale the workload for such runs; the report's notes
+   * say when they did.
+   */
+  realStack: z.strictObject({
+    /** Offered load instead of workload.load. */
+    load: num().positive().max(1.5).optional(),
+    /** Multiply every service time (and the task budget) by this. Default 1. */
+    serviceScale: num().positive().default(1),
+    /** Arrival window instead of durationMs (warm-up is capped to a third of it). */
+    durationMs: num().positive().optional(),
+    /** Peers each node dials at start (plus its ring neighbour). Default 4. */
+    dialsPerPeer: z.number().int().min(1).default(4),
+    /** Cache entries written during the run (one every 500 ms). Default 20. */
+    cacheWrites: z.number().int().min(0).default(20)
+  }).prefault({}),
   /** Goals this scenario is judged against (the others are reported as n/a). */
   goals: z.array(z.enum(GOALS)).default(['routing', 'fairness', 'cache'])
 })
 
 export type Scenario = z.infer<typeof scenarioSchema>
 export type ScenarioVariant = z.infer<typeof variant>
+
+/** The scenario a real-stack run (and the model run beside it under --mode both) replays. */
+export function realStackScenario (s: Scenario): { scenario: Scenario, scaled: string[] } {
+  const r = s.realStack
+  const scaled: string[] = []
+  let out = s
+  if (r.load !== undefined && r.load !== s.workload.load) {
+    scaled.push(`offered load ${r.load} instead of ${s.workload.load}`)
+    out = { ...out, workload: { ...out.workload, load: r.load } }
+  }
+  if (r.serviceScale !== 1) {
+    scaled.push(`service times and task budget x${r.serviceScale}`)
+    const w = out.workload
+    out = { ...out, workload: { ...w, service: { ...w.service, meanMs: w.service.meanMs * r.serviceScale }, taskTimeoutMs: w.taskTimeoutMs * Math.max(1, r.serviceScale) } }
+  }
+  if (r.durationMs !== undefined && r.durationMs !== s.durationMs) {
+    scaled.push(`arrivals for ${r.durationMs} ms instead of ${s.durationMs} ms`)
+    out = { ...out, durationMs: r.durationMs, warmupMs: Math.min(out.warmupMs, r.durationMs / 3) }
+  }
+  return { scenario: out, scaled }
+}
 
 /** A scenario file that does not parse or validate; the message is one line naming the key. */
 export class ScenarioError extends Error {

@@ -189,13 +189,13 @@ export function runCacheModel (s: Scenario, rng: Rng): CacheResult {
 }
 
 /** Quantile over all pairs: a pair never reached counts as infinitely late. */
-function pct (sortedTimes: number[], q: number, got: number, pairs: number): number {
+export function pct (sortedTimes: number[], q: number, got: number, pairs: number): number {
   const rank = Math.ceil(q * pairs)
   if (rank > got) return Infinity
   return Math.round(sortedTimes[Math.max(0, rank - 1)] * 10) / 10
 }
 
-function coverageSeries (sortedTimes: number[], pairs: number): Array<[number, number]> {
+export function coverageSeries (sortedTimes: number[], pairs: number): Array<[number, number]> {
   const out: Array<[number, number]> = [[0, 0]]
   if (sortedTimes.length === 0) return out
   const steps = 60

@@ -404,7 +404,7 @@ class Engine {
       exclude: task.exclude,
       bounced: task.bounced,
       ad: (p) => this.visibleAd(p, o),
-      sentSinceAd: (p) => this.sentSinceAd(o, p),
+      sentSinceAd: (p, ad) => this.sentSinceAd(o, p, ad),
       rttMs: (p) => w.net.rtt(o, p),
       reputation: (p) => node.ledger === undefined
         ? { score: 0, state: 'healthy' }
@@ -444,11 +444,9 @@ class Engine {
    * capacity-table.ts `sentSinceAd`: this node's unanswered tasks at p now, minus as many as
    * there were when p's current advert arrived (the advert counts those already).
    */
-  private sentSinceAd (o: number, p: number): number {
+  private sentSinceAd (o: number, p: number, ad: VisibleAd): number {
     const e = this.nodes[o].sent.get(p)
     if (e === undefined) return 0
-    const ad = this.visibleAd(p, o)
-    if (ad === undefined) return 0
     e.adArrived(ad.seq, ad.receivedAt)
     return e.now - e.atAd
   }

@@ -43,8 +43,8 @@ export interface DecisionContext {
   /** A try of this task was refused (BUSY, QUEUE_FULL, ...) before: the dispatcher's `bounced`. */
   bounced: boolean
   ad: (peer: number) => VisibleAd | undefined
-  /** Tasks sent to the peer since its current advert. */
-  sentSinceAd: (peer: number, seq: number) => number
+  /** The capacity table's correction to the peer's advert `ad` (its current one). */
+  sentSinceAd: (peer: number, ad: VisibleAd) => number
   rttMs: (peer: number) => number
   reputation: (peer: number) => { score: number, state: ReputationState }
   breakerOpen: (peer: number) => boolean
@@ -67,6 +67,9 @@ export function fedmeshPolicy (score: ScoreParams, plan: PlanParams): Policy {
     name: 'fedmesh',
     choose (ctx) {
       const inputs: CandidateInput[] = []
+      // Run times of this node and of every fresh advert, for the median (candidates.ts).
+      const runTimes: number[] = []
+      if (ctx.local.meanRunMs !== undefined) runTimes.push(ctx.local.meanRunMs)
       let cold = false
       if (!ctx.exclude.has(ctx.origin)) {
         const l = ctx.local
@@ -83,6 +86,7 @@ export function fedmeshPolicy (score: ScoreParams, plan: PlanParams): Policy {
         const ad = ctx.ad(p)
         if (ad === undefined) continue
         if (ad.meanRunMs === undefined) cold = true
+        else runTimes.push(ad.meanRunMs)
         const rep = ctx.reputation(p)
         inputs.push({
           peerId: ctx.ids[p],
@@ -92,7 +96,7 @@ export function fedmeshPolicy (score: ScoreParams, plan: PlanParams): Policy {
           running: ad.running,
           concurrency: ad.concurrency,
           queueLimit: ad.queueLimit,
-          sentSinceAd: ctx.sentSinceAd(p, ad.seq),
+          sentSinceAd: ctx.sentSinceAd(p, ad),
           meanRunMs: ad.meanRunMs,
           rttMs: ctx.rttMs(p),
           rttSource: 'ping',
@@ -104,7 +108,7 @@ export function fedmeshPolicy (score: ScoreParams, plan: PlanParams): Policy {
       if (cold) {
         // candidates.ts: whoever has not run the kind yet is assumed as fast as the median of
         // this node's own and every fresh advert's run time (excluded peers included).
-        const typical = medianRunMs(ctx)
+        const typical = medianRunMs(ctx, runTimes)
         for (const c of inputs) c.meanRunMs ??= typical
       }
       policyStats.decisions++
@@ -128,13 +132,15 @@ export function fedmeshPolicy (score: ScoreParams, plan: PlanParams): Policy {
   }
 }
 
-/** candidates.ts `medianRunMs`: the upper median of this node's and the fresh adverts' run times. */
-function medianRunMs (ctx: DecisionContext): number | undefined {
+/**
+ * candidates.ts `medianRunMs`: the upper median of this node's and the fresh adverts' run times.
+ * `values` holds this node's and the candidates' already; the excluded peers' are added here.
+ */
+function medianRunMs (ctx: DecisionContext, values: number[]): number | undefined {
   policyStats.medians++
-  const values: number[] = []
-  if (ctx.local.meanRunMs !== undefined) values.push(ctx.local.meanRunMs)
-  for (let k = 0; k < ctx.known.length; k++) {
-    const v = ctx.ad(ctx.known[k])?.meanRunMs
+  for (const p of ctx.exclude) {
+    if (p === ctx.origin) continue
+    const v = ctx.ad(p)?.meanRunMs
     if (v !== undefined && v > 0) values.push(v)
   }
   if (values.length === 0) return undefined
@@ -181,15 +187,33 @@ function before (a: ScoredCandidate, b: ScoredCandidate): boolean {
   return a.peerId < b.peerId
 }
 
-/** Known peers with a fresh advert, plus this node, minus the excluded. */
-function candidates (ctx: DecisionContext): number[] {
-  const out: number[] = []
-  if (!ctx.exclude.has(ctx.origin)) out.push(ctx.origin)
-  for (let k = 0; k < ctx.known.length; k++) {
-    const p = ctx.known[k]
-    if (!ctx.exclude.has(p) && ctx.ad(p) !== undefined) out.push(p)
+/** A candidate for the baselines: this node, or a known peer with a fresh advert; not excluded. */
+function usable (ctx: DecisionContext, p: number): boolean {
+  return !ctx.exclude.has(p) && (p === ctx.origin || ctx.ad(p) !== undefined)
+}
+
+/** The k-th of this node and its known peers (k = known.length is this node). */
+function nth (ctx: DecisionContext, k: number): number {
+  return k === ctx.known.length ? ctx.origin : ctx.known[k]
+}
+
+/**
+ * A uniformly random candidate: draw among this node and every known peer, redraw while the
+ * draw is not a candidate (so a decision costs a few advert lookups, not one per known peer),
+ * and after 16 misses draw among the candidates listed in full.
+ */
+function randomCandidate (ctx: DecisionContext, not = -1): number | undefined {
+  const n = ctx.known.length + 1
+  for (let tries = 0; tries < 16; tries++) {
+    const p = nth(ctx, ctx.rng.int(n))
+    if (p !== not && usable(ctx, p)) return p
   }
-  return out
+  const c: number[] = []
+  for (let k = 0; k < n; k++) {
+    const p = nth(ctx, k)
+    if (p !== not && usable(ctx, p)) c.push(p)
+  }
+  return c.length === 0 ? undefined : c[ctx.rng.int(c.length)]
 }
 
 function direct (ctx: DecisionContext, target: number): SimPlan {
@@ -200,31 +224,34 @@ function direct (ctx: DecisionContext, target: number): SimPlan {
 export const randomPolicy: Policy = {
   name: 'random',
   choose (ctx) {
-    const c = candidates(ctx)
-    return c.length === 0 ? { mode: 'none', reason: 'no candidates' } : direct(ctx, c[ctx.rng.int(c.length)])
+    const p = randomCandidate(ctx)
+    return p === undefined ? { mode: 'none', reason: 'no candidates' } : direct(ctx, p)
   }
 }
 
+/** Each node walks its list of known peers (and itself) in order, skipping non-candidates. */
 export const roundRobinPolicy: Policy = {
   name: 'roundRobin',
   choose (ctx, rr) {
-    const c = candidates(ctx)
-    if (c.length === 0) return { mode: 'none', reason: 'no candidates' }
-    const target = c[rr.next % c.length]
-    rr.next = (rr.next + 1) % Math.max(1, c.length)
-    return direct(ctx, target)
+    const n = ctx.known.length + 1
+    for (let step = 0; step < n; step++) {
+      const k = (rr.next + step) % n
+      const p = nth(ctx, k)
+      if (!usable(ctx, p)) continue
+      rr.next = (k + 1) % n
+      return direct(ctx, p)
+    }
+    return { mode: 'none', reason: 'no candidates' }
   }
 }
 
 export const powerOfTwoPolicy: Policy = {
   name: 'powerOfTwo',
   choose (ctx) {
-    const c = candidates(ctx)
-    if (c.length === 0) return { mode: 'none', reason: 'no candidates' }
-    const a = c[ctx.rng.int(c.length)]
-    let b = c[ctx.rng.int(c.length)]
-    if (c.length > 1) while (b === a) b = c[ctx.rng.int(c.length)]
-    return direct(ctx, loadOf(ctx, b) < loadOf(ctx, a) ? b : a)
+    const a = randomCandidate(ctx)
+    if (a === undefined) return { mode: 'none', reason: 'no candidates' }
+    const b = randomCandidate(ctx, a)
+    return direct(ctx, b !== undefined && loadOf(ctx, b) < loadOf(ctx, a) ? b : a)
   }
 }
 

@@ -3,6 +3,8 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { jainIndex, maxOverMean, mean, quantilePoints, quantileSorted, round, sorted } from '../metrics.js'
 import { Rng } from '../prng.js'
 import { runIdeal } from '../model/ideal.js'
+import { coverageSeries, pct } from '../model/cache.js'
+import { CACHE_TOPIC } from '../../src/node/config.js'
 import { HONEST, buildWorld, isUp } from '../model/world.js'
 import { Cluster } from './cluster.js'
 import { SimNetwork } from './sim-transport.js'
@@ -17,7 +19,9 @@ export const REAL_STACK_NOTES = [
   'Tasks: the scenario\'s seeded trace, replayed in wall-clock time; each task is a `work` task that holds a slot for its service time (× the peer\'s slow factor).',
   'All peers share this machine\'s cores: CPU contention adds delay that separate machines would not have, so figures are pessimistic; the sim profile advertises every 2 s and tolerates 10 s of silence.',
   'Black-hole peers hold tasks without answering; liars and wrong-result peers are modelled in model mode only.',
-  'The ideal is computed on the same world and trace as in model mode (it does not run on the real stack).'
+  'The ideal is computed on the same world and trace as in model mode (it does not run on the real stack).',
+  'Cache baselines come from the actual connection graph at the end of the run: a naive flood = shortest one-way-latency paths from the writer over every connection (+1 ms validation per hop), BFS = hops over connections x the mean one-hop latency. Gossip messages per entry are estimated from the gossipsub meshes (each node that got the entry forwards it to its mesh peers but the sender); IHAVE/IWANT are not counted.',
+  'Decisions count what each task\'s RunDoc says (where it ran, tries, error codes); the dispatcher\'s internal steps (bounces, reservations) are not visible from outside the node.'
 ]
 
 export interface RealStackOptions {
@@ -31,6 +35,7 @@ export interface RealStackOptions {
 export async function runRealStack (scenario: Scenario, options: RealStackOptions = {}): Promise<RunResult> {
   const log = options.log ?? (() => {})
   const wallStart = performance.now()
+  const cpuStart = process.cpuUsage()
   const world = buildWorld(scenario, scenario.seed)
   const rng = new Rng(scenario.seed).fork('real-stack')
   let t0 = Infinity
@@ -51,23 +56,27 @@ export async function runRealStack (scenario: Scenario, options: RealStackOption
       if (m == null) { m = new Map(); applied.set(entry.key, m) }
       if (!m.has(i)) m.set(i, performance.now())
     },
+    dialsPerPeer: scenario.realStack.dialsPerPeer,
     random: () => rng.float(),
     log
   })
   const lag = monitorEventLoopDelay({ resolution: 20 })
-  lag.enable()
   let peakRss = 0
   const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 500)
   try {
     await cluster.start()
+    const startMs = performance.now() - wallStart
+    log(`nodes started and connected in ${Math.round(startMs)} ms, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`)
     log('waiting for capacity advertisements to spread')
     await settle(cluster, world.peers, log)
     t0 = performance.now()
+    lag.enable()
     const modes = world.partition != null ? observeModes(cluster, now) : undefined
     const [routing, cache] = await Promise.all([
       replayTrace(world, cluster, now, log),
-      scenario.cache.enabled ? writeAndWatch(cluster, applied, world.peers, rng, log) : Promise.resolve(undefined)
+      scenario.cache.enabled && scenario.realStack.cacheWrites > 0 ? writeAndWatch(world, cluster, applied, scenario.realStack.cacheWrites, rng, log) : Promise.resolve(undefined)
     ])
+    lag.disable()
     const ideal = runIdeal(world)
     const idealMean = mean(ideal.responses)
     const idealP99 = quantileSorted(sorted(ideal.responses), 0.99)
@@ -93,7 +102,7 @@ export async function runRealStack (scenario: Scenario, options: RealStackOption
       }
     }
     const honestUtil = (u: ArrayLike<number>): number[] => Array.from(u).filter((_, i) => world.malice[i] === HONEST)
-    const fedmesh = summary('fedmesh', routing.responses, honestUtil(routing.utilisation), routing.measured, routing.lost)
+    const fedmesh = { ...summary('fedmesh', routing.responses, honestUtil(routing.utilisation), routing.measured, routing.lost), decisions: routing.decisions }
     const result: RunResult = {
       mode: 'real-stack',
       scenario: scenario.name,
@@ -113,10 +122,22 @@ export async function runRealStack (scenario: Scenario, options: RealStackOption
       resources: { wallMs: 0 },
       notes: [...REAL_STACK_NOTES]
     }
-    if (cache != null) result.cache = cache as unknown as RunResult['cache']
+    if (cache != null) result.cache = cache
+    if (routing.failures.length > 0) result.notes.push(`First failed tasks: ${routing.failures.join(' | ')}`)
     if (modes != null && world.partition != null) result.partition = modes.finish(world.partition)
-    log(`event loop delay: p50 ${round(lag.percentile(50) / 1e6, 1)} ms, p99 ${round(lag.percentile(99) / 1e6, 1)} ms, max ${round(lag.max / 1e6, 1)} ms`)
-    log(`real-stack fedmesh: mean ${fedmesh.meanMs} ms (${fedmesh.meanResponseVsIdeal}x ideal), p99 ${fedmesh.p99Ms} ms, lost ${fedmesh.lost}`)
+    const cpu = process.cpuUsage(cpuStart)
+    peakRss = Math.max(peakRss, process.memoryUsage().rss)
+    result.resources = {
+      wallMs: Math.round(performance.now() - wallStart),
+      peakRssMb: Math.round(peakRss / 1024 / 1024),
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      startMs: Math.round(startMs),
+      eventLoopDelayP50Ms: round(lag.percentile(50) / 1e6, 1),
+      eventLoopDelayP99Ms: round(lag.percentile(99) / 1e6, 1),
+      eventLoopDelayMaxMs: round(lag.max / 1e6, 1)
+    }
+    log(`event loop delay: p50 ${result.resources.eventLoopDelayP50Ms} ms, p99 ${result.resources.eventLoopDelayP99Ms} ms, max ${result.resources.eventLoopDelayMaxMs} ms; peak rss ${result.resources.peakRssMb} MB`)
+    log(`real-stack fedmesh: mean ${fedmesh.meanMs} ms (${fedmesh.meanResponseVsIdeal}x ideal), p99 ${fedmesh.p99Ms} ms (${fedmesh.p99ResponseVsIdeal}x), jain ${fedmesh.jainIndex}, lost ${fedmesh.lost}`)
     return result
   } finally {
     clearInterval(rssTimer)
@@ -155,6 +176,9 @@ async function settle (cluster: Cluster, peers: number, log: (l: string) => void
 }
 
 interface RoutingRun {
+  decisions: Record<string, number>
+  /** The first few distinct failure messages (for the report's notes). */
+  failures: string[]
   responses: number[]
   utilisation: Float64Array
   measured: number
@@ -176,8 +200,9 @@ async function replayTrace (world: ReturnType<typeof buildWorld>, cluster: Clust
   let lost = 0
   let notAccepted = 0
   const pending: Array<Promise<void>> = []
-  const stats = new Map<string, number>()
-  const errs = new Set<string>()
+  const decisions: Record<string, number> = {}
+  const count = (what: string): void => { decisions[what] = (decisions[what] ?? 0) + 1 }
+  const failures = new Set<string>()
   const churn = scheduleChurn(world, cluster, now)
   let next = 0
   let lastLog = 0
@@ -193,12 +218,22 @@ async function replayTrace (world: ReturnType<typeof buildWorld>, cluster: Clust
       const submitted = performance.now()
       const input = new TextEncoder().encode(JSON.stringify({ ms: Math.round(trace.service[k]), data: `task-${k}` }))
       pending.push(node.run({ kind: 'work', input, timeoutMs: scenario.workload.taskTimeoutMs, taskId: `sim-${k}` }).then(doc => {
-        stats.set(`${doc.peer === node.peerId.toString() ? 'local' : 'remote'} attempts=${doc.attempts} ${doc.status} ${doc.errorCode ?? ''}`, (stats.get(`${doc.peer === node.peerId.toString() ? 'local' : 'remote'} attempts=${doc.attempts} ${doc.status} ${doc.errorCode ?? ''}`) ?? 0) + 1)
-        if (doc.status !== "ok") { if (counted) lost++; if (errs.size < 8) errs.add(String(doc.error)); return }
+        count(doc.peer === node.peerId.toString() ? 'ran-local' : 'ran-remote')
+        count(doc.attempts <= 1 ? 'tries-1' : doc.attempts === 2 ? 'tries-2' : 'tries-3+')
+        if (doc.status !== 'ok') {
+          count(`failed-${doc.errorCode ?? 'unknown'}`)
+          if (failures.size < 5) failures.add(`task ${k} from peer ${origin} after ${doc.attempts} tries, last on peer ${peerIndex.get(doc.peer) ?? doc.peer}: ${doc.errorCode ?? ''} ${doc.error ?? ''}`.slice(0, 300))
+          if (counted) lost++
+          return
+        }
         const where = peerIndex.get(doc.peer)
         if (where != null) busyMs[where] += trace.service[k] * world.slow[where]
         if (counted) responses.push(performance.now() - submitted)
-      }, () => { if (counted) lost++ }))
+      }, (err: Error) => {
+        count('run-threw')
+        if (failures.size < 5) failures.add(`task ${k}: ${err.message}`.slice(0, 300))
+        if (counted) lost++
+      }))
     }
     if (t - lastLog > 5_000) {
       lastLog = t
@@ -209,11 +244,10 @@ async function replayTrace (world: ReturnType<typeof buildWorld>, cluster: Clust
   }
   log('all tasks submitted; waiting for the last results')
   await Promise.all(pending)
-  log(JSON.stringify([...stats])); log(JSON.stringify([...errs]))
   await churn
   const utilisation = new Float64Array(world.peers)
   for (let i = 0; i < world.peers; i++) utilisation[i] = busyMs[i] / (world.concurrency[i] * scenario.durationMs)
-  return { responses, utilisation, measured, lost, notAccepted }
+  return { failures: [...failures], decisions: Object.fromEntries(Object.entries(decisions).sort(([a], [b]) => (a < b ? -1 : 1))), responses, utilisation, measured, lost, notAccepted }
 }
 
 async function scheduleChurn (world: ReturnType<typeof buildWorld>, cluster: Cluster, now: () => number): Promise<void> {
@@ -229,10 +263,17 @@ async function scheduleChurn (world: ReturnType<typeof buildWorld>, cluster: Clu
   }
 }
 
-/** Write entries from random live nodes and time their arrival everywhere. */
-async function writeAndWatch (cluster: Cluster, applied: Map<string, Map<number, number>>, peers: number, rng: Rng, log: (l: string) => void): Promise<Record<string, unknown>> {
-  const writes = 20
-  const written: Array<{ key: string, at: number }> = []
+/** Hop validation time added per hop in the baselines (as in model mode). */
+const VALIDATION_MS = 1
+
+/**
+ * Write entries from random live nodes, time their arrival everywhere, and compare with the
+ * baselines on the actual connection graph: a naive flood (every node forwards on every
+ * connection: shortest one-way-latency paths) and BFS hops x the mean one-hop latency.
+ */
+async function writeAndWatch (world: ReturnType<typeof buildWorld>, cluster: Cluster, applied: Map<string, Map<number, number>>, writes: number, rng: Rng, log: (l: string) => void): Promise<NonNullable<RunResult['cache']>> {
+  const peers = world.peers
+  const written: Array<{ key: string, at: number, writer: number }> = []
   for (let w = 0; w < writes; w++) {
     const writer = rng.int(peers)
     const node = cluster.node(writer)
@@ -240,31 +281,136 @@ async function writeAndWatch (cluster: Cluster, applied: Map<string, Map<number,
     const key = `sim/${w}`
     const at = performance.now()
     await node.cachePut(key, { w })
-    written.push({ key, at })
+    written.push({ key, at, writer })
     await new Promise(resolve => setTimeout(resolve, 500))
   }
   await new Promise(resolve => setTimeout(resolve, 3_000))
-  const delays: number[] = []
+  const graph = connectionGraph(cluster)
+  const live = cluster.peers.filter(p => p.node != null).map(p => p.index)
+  const isLive = new Uint8Array(peers)
+  for (const i of live) isLive[i] = 1
+  let edges = 0
+  let hopSum = 0
+  for (let a = 0; a < peers; a++) for (const b of graph[a]) if (a < b) { edges++; hopSum += world.net.oneWay(a, b) + VALIDATION_MS }
+  const meanHop = edges > 0 ? hopSum / edges : 0
+  const mesh = meshSizes(cluster)
+  const gossip: number[] = []
+  const flood: number[] = []
+  const bfs: number[] = []
+  let delivered = 0
+  let floodDelivered = 0
+  let pairs = 0
   let full = 0
   let minCoverage = 1
-  for (const { key, at } of written) {
-    const times = applied.get(key) ?? new Map()
-    const live = cluster.peers.filter(p => p.node != null).length
-    const coverage = times.size / Math.max(1, live)
-    minCoverage = Math.min(minCoverage, coverage)
-    if (coverage >= 1) full++
-    for (const t of times.values()) delays.push(t - at)
+  let maxHops = 0
+  let messages = 0
+  let floodMessages = 0
+  for (const { key, at, writer } of written) {
+    const times = applied.get(key) ?? new Map<number, number>()
+    const others = live.filter(i => i !== writer).length
+    pairs += others
+    let got = 0
+    messages += mesh[writer]
+    for (const [i, t] of times) {
+      if (i === writer || isLive[i] === 0) continue
+      gossip.push(t - at)
+      got++
+      messages += Math.max(0, mesh[i] - 1)
+    }
+    delivered += got
+    if (got >= others) full++
+    minCoverage = Math.min(minCoverage, others > 0 ? got / others : 1)
+    const dist = shortestPaths(graph, writer, (a, b) => world.net.oneWay(a, b) + VALIDATION_MS)
+    const hops = hopsFrom(graph, writer)
+    for (const i of live) {
+      if (i === writer) continue
+      if (Number.isFinite(dist[i])) { flood.push(dist[i]); floodDelivered++; floodMessages += Math.max(0, graph[i].length - 1) }
+      if (hops[i] > 0) { bfs.push(hops[i] * meanHop); maxHops = Math.max(maxHops, hops[i]) }
+    }
+    floodMessages += graph[writer].length
   }
-  const s = sorted(Float64Array.from(delays))
-  log(`cache: ${written.length} entries, ${full} reached every live node; p99 ${round(quantileSorted(s, 0.99), 1)} ms`)
+  gossip.sort((a, b) => a - b)
+  flood.sort((a, b) => a - b)
+  bfs.sort((a, b) => a - b)
+  const entries = Math.max(1, written.length)
+  const p99 = pct(gossip, 0.99, delivered, pairs)
+  log(`cache: ${written.length} entries, ${full} reached every live node; p99 ${p99} ms (flood ${pct(flood, 0.99, floodDelivered, pairs)} ms, BFS x hop ${pct(bfs, 0.99, bfs.length, pairs)} ms)`)
   return {
     peers,
     entries: written.length,
-    coverage: round(full / Math.max(1, written.length), 3),
-    minCoverage: round(minCoverage, 3),
-    p50ConvergenceMs: round(quantileSorted(s, 0.5), 1),
-    p99ConvergenceMs: round(quantileSorted(s, 0.99), 1),
+    coverage: round(pairs > 0 ? delivered / pairs : 0, 4),
+    minCoverage: round(minCoverage, 4),
+    p50ConvergenceMs: pct(gossip, 0.5, delivered, pairs),
+    p99ConvergenceMs: p99,
     forgedPublished: 0,
-    forgedAccepted: 0
+    forgedAccepted: 0,
+    messagesPerEntry: round(messages / entries, 1),
+    flood: {
+      coverage: round(pairs > 0 ? floodDelivered / pairs : 0, 4),
+      p50ConvergenceMs: pct(flood, 0.5, floodDelivered, pairs),
+      p99ConvergenceMs: pct(flood, 0.99, floodDelivered, pairs),
+      messagesPerEntry: round(floodMessages / entries, 1)
+    },
+    bfs: { p50ConvergenceMs: pct(bfs, 0.5, bfs.length, pairs), p99ConvergenceMs: pct(bfs, 0.99, bfs.length, pairs), meanHopMs: round(meanHop, 2), maxHops },
+    series: { gossip: coverageSeries(gossip, pairs), flood: coverageSeries(flood, pairs), bfs: coverageSeries(bfs, pairs) }
   }
+}
+
+/** Who is connected to whom now (by peer index), from every live node's open connections. */
+function connectionGraph (cluster: Cluster): number[][] {
+  const index = new Map<string, number>()
+  cluster.peers.forEach((p, i) => { const id = p.node?.peerId.toString(); if (id != null) index.set(id, i) })
+  const adj = cluster.peers.map(() => new Set<number>())
+  cluster.peers.forEach((p, i) => {
+    for (const c of p.node?.libp2p.getConnections() ?? []) {
+      if (c.status !== 'open') continue
+      const j = index.get(c.remotePeer.toString())
+      if (j == null || j === i) continue
+      adj[i].add(j)
+      adj[j].add(i)
+    }
+  })
+  return adj.map(s => [...s].sort((a, b) => a - b))
+}
+
+/** Gossipsub mesh size of every node on the cache topic (0 when down). */
+function meshSizes (cluster: Cluster): number[] {
+  return cluster.peers.map(p => {
+    try {
+      // The implementation has it; the exported interface does not.
+      const pubsub = p.node?.libp2p.services.pubsub as unknown as { getMeshPeers?: (topic: string) => string[] } | undefined
+      return pubsub?.getMeshPeers?.(CACHE_TOPIC).length ?? 0
+    } catch {
+      return 0
+    }
+  })
+}
+
+/** Dijkstra (O(n^2): a few hundred to a thousand nodes). */
+function shortestPaths (graph: number[][], from: number, w: (a: number, b: number) => number): Float64Array {
+  const n = graph.length
+  const dist = new Float64Array(n).fill(Infinity)
+  const done = new Uint8Array(n)
+  dist[from] = 0
+  for (;;) {
+    let v = -1
+    for (let i = 0; i < n; i++) if (done[i] === 0 && Number.isFinite(dist[i]) && (v < 0 || dist[i] < dist[v])) v = i
+    if (v < 0) return dist
+    done[v] = 1
+    for (const u of graph[v]) {
+      const d = dist[v] + w(v, u)
+      if (d < dist[u]) dist[u] = d
+    }
+  }
+}
+
+function hopsFrom (graph: number[][], from: number): Int32Array {
+  const hops = new Int32Array(graph.length).fill(-1)
+  hops[from] = 0
+  const queue = [from]
+  for (let h = 0; h < queue.length; h++) {
+    const v = queue[h]
+    for (const u of graph[v]) if (hops[u] < 0) { hops[u] = hops[v] + 1; queue.push(u) }
+  }
+  return hops
 }

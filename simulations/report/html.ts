@@ -120,7 +120,7 @@ function runSection (r: RunResult, doc: Omit<ReportDocument, 'runs' | 'crossChec
   const head = multi ? `<h2>Run: ${esc(r.mode)} mode</h2>` : ''
   return `${head}<h2>Goals</h2>${goalsSection(doc)}${routingSection(r)}${cacheSection(r)}${reputationSection(r)}${partitionSection(r)}
 <h2>What this mode models</h2><ul>${r.notes.map(x => `<li>${esc(x)}</li>`).join('')}</ul>
-<p class="small">wall ${n(r.resources.wallMs, 0)} ms, ${n(r.resources.events ?? null, 0)} events, peak RSS ${n(r.resources.peakRssMb ?? null, 0)} MB</p>`
+<p class="small">wall ${n(r.resources.wallMs, 0)} ms, ${r.resources.events !== undefined ? `${n(r.resources.events, 0)} events, ` : ''}peak RSS ${n(r.resources.peakRssMb ?? null, 0)} MB${r.resources.cpuMs !== undefined ? `, CPU ${n(r.resources.cpuMs, 0)} ms` : ''}${r.resources.startMs !== undefined ? `, nodes started and connected in ${n(r.resources.startMs, 0)} ms` : ''}${r.resources.eventLoopDelayP99Ms !== undefined ? `, event-loop delay p50 ${n(r.resources.eventLoopDelayP50Ms ?? null, 1)} / p99 ${n(r.resources.eventLoopDelayP99Ms, 1)} / max ${n(r.resources.eventLoopDelayMaxMs ?? null, 1)} ms` : ''}</p>`
 }
 
 export function renderHtml (runs: RunResult[], doc: ReportDocument): string {

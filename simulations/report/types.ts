@@ -96,7 +96,19 @@ export interface RunResult {
   reputation?: ReputationSection
   partition?: PartitionSection
   /** Wall time and memory of the run (not figures: they vary between machines). */
-  resources: { wallMs: number, events?: number, peakRssMb?: number }
+  resources: {
+    wallMs: number
+    events?: number
+    peakRssMb?: number
+    /** Real-stack: CPU time of the process (user + system), ms. */
+    cpuMs?: number
+    /** Real-stack: event-loop delay while the workload ran (all nodes share one loop), ms. */
+    eventLoopDelayP50Ms?: number
+    eventLoopDelayP99Ms?: number
+    eventLoopDelayMaxMs?: number
+    /** Real-stack: time to start and connect every node, ms. */
+    startMs?: number
+  }
   /** What the mode models and what it leaves out. */
   notes: string[]
 }
