@@ -31,7 +31,7 @@ describe('replicated cache across three daemons', () => {
 
   it('a put on A is readable on C', async () => {
     const t0 = Date.now()
-    expect((await a.cli('cache', 'put', 'greeting', 'hello')).code).toBe(0)
+    await a.json('cache', 'put', 'greeting', 'hello') // throws with the CLI's stderr if it fails
     await waitFor(async () => await valueOn(c, 'greeting') === 'hello', 10_000, 'C to hold the entry')
     console.info(`[cache] put on A visible on C after ${Date.now() - t0} ms (CLI round trips included)`)
     const got = await c.json<{ value: unknown, origin: string }>('cache', 'get', 'greeting')

@@ -1,6 +1,7 @@
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { waitForDrain } from '../../util/stream-drain.js'
 import { decodeFrame, encodeFrame } from './codec.js'
 import { InvalidSyncMessageError } from './errors.js'
 import type { DecodeLimits, SyncFrame } from './codec.js'
@@ -44,33 +45,9 @@ export class SyncChannel {
     // In slices, waiting for room before each: a big message queued at once could overflow the
     // stream's write buffer limit (4 MiB by profile) while the peer's window is closed.
     for (let offset = 0; offset < out.byteLength; offset += WRITE_SLICE_BYTES) {
-      while (this.stream.writableNeedsDrain) await this.drain(options)
+      while (this.stream.writableNeedsDrain) await waitForDrain(this.stream, options)
       this.stream.send(out.subarray(offset, offset + WRITE_SLICE_BYTES))
     }
-  }
-
-  /**
-   * Wait for the stream's next 'drain'. (Not `stream.onDrain()`: in @libp2p/utils 7.4 its promise
-   * is never reset after the first drain, so later calls resolve at once while the buffer is full.)
-   */
-  private async drain (options: AbortOptions): Promise<void> {
-    const { stream } = this
-    options.signal?.throwIfAborted()
-    await new Promise<void>((resolve, reject) => {
-      const done = (err?: Error): void => {
-        stream.removeEventListener('drain', onDrain)
-        stream.removeEventListener('close', onClose)
-        options.signal?.removeEventListener('abort', onAbort)
-        if (err != null) reject(err)
-        else resolve()
-      }
-      const onDrain = (): void => { done() }
-      const onClose = (): void => { done(new Error('stream closed while waiting to write')) }
-      const onAbort = (): void => { done(options.signal?.reason ?? new Error('aborted')) }
-      stream.addEventListener('drain', onDrain)
-      stream.addEventListener('close', onClose)
-      options.signal?.addEventListener('abort', onAbort)
-    })
   }
 
   /**

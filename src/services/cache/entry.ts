@@ -1,4 +1,6 @@
+import { createPublicKey, verify as verifySignature } from 'node:crypto'
 import { peerIdFromMultihash } from '@libp2p/peer-id'
+import { LRUCache } from 'lru-cache'
 import * as Digest from 'multiformats/hashes/digest'
 import { isValidTimestamp, timestampFromBigInt, timestampToBigInt } from '../../core/hlc.js'
 import { CacheEntry as WireEntry } from '../../wire/cache.js'
@@ -83,13 +85,33 @@ export async function verifyEntry (bytes: Uint8Array, maxValueBytes: number): Pr
   } catch {
     throw new InvalidEntryError('origin is not a peer id')
   }
-  if (origin.publicKey == null) throw new InvalidEntryError('origin has no inline public key (only Ed25519 peers may write)')
+  if (origin.publicKey?.type !== 'Ed25519') throw new InvalidEntryError('origin has no inline public key (only Ed25519 peers may write)')
   let ok = false
   try {
-    ok = await origin.publicKey.verify(signedBytes(entry), entry.signature)
+    ok = verifySignature(null, signedBytes(entry), originKey(origin), entry.signature)
   } catch {}
   if (!ok) throw new InvalidEntryError('signature does not verify against the origin', true)
   return toStored(entry, origin.toString(), bytes)
+}
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32 raw key bytes follow. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+
+/**
+ * Verification keys by origin: building a key object costs more than the check itself
+ * (@libp2p/crypto rebuilds one per call), and a sync brings thousands of entries of few origins.
+ */
+const originKeys = new LRUCache<string, ReturnType<typeof createPublicKey>>({ max: 4_096 })
+
+function originKey (origin: PeerId): ReturnType<typeof createPublicKey> {
+  const id = origin.toString()
+  let key = originKeys.get(id)
+  if (key == null) {
+    const raw = (origin.publicKey as NonNullable<PeerId['publicKey']>).raw
+    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' })
+    originKeys.set(id, key)
+  }
+  return key
 }
 
 function checkLimits (e: WireEntry, maxValueBytes: number): string | undefined {

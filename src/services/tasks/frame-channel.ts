@@ -1,5 +1,6 @@
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
+import { waitForDrain } from '../../util/stream-drain.js'
 import { TaskFrame } from '../../wire/task.js'
 import { validateFrame } from './frame-limits.js'
 import type { FrameLimits } from './frame-limits.js'
@@ -57,7 +58,7 @@ export class FrameChannel {
     if (this.stream.status !== 'open' || this.stream.writeStatus !== 'writable') return
     const ok = this.stream.send(out)
     if (!ok) {
-      this.drained = this.stream.onDrain().finally(() => { this.drained = undefined })
+      this.drained = waitForDrain(this.stream).catch(() => {}).finally(() => { this.drained = undefined })
     }
   }
 
