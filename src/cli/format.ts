@@ -37,6 +37,9 @@ export function formatStatus (s: StatusDoc): string {
     `uptime    ${duration(s.uptimeMs)}`,
     ...s.addresses.map((a, i) => `${i === 0 ? 'addresses' : '         '} ${a}`)
   ]
+  if (s.cacheSync != null) {
+    lines.push(`cache sync last ${s.cacheSync.lastSyncAt ?? 'never'}, ${s.cacheSync.sessionsCompleted} sessions, ${s.cacheSync.entriesReceived} entries received`)
+  }
   if (s.capacity != null) {
     const c = s.capacity
     lines.push(`capacity  ${c.running}/${c.concurrency} running, ${c.queueDepth} queued, load ${num(c.load, 2)}, ${c.cores} cores, ${c.freeMemoryMb} MB free`)

@@ -4,6 +4,7 @@ import type { MembershipInit } from '../services/membership/index.js'
 import type { CommandSpec } from '../services/tasks/command-handler.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { StoredEntry } from '../services/cache/entry.js'
+import type { CacheSyncInit } from '../services/cache-sync/cache-sync-service.js'
 import type { Clock } from '../util/time.js'
 import type { ComponentLogger, PrivateKey, Transport } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
@@ -133,6 +134,8 @@ export interface FederationNodeConfig {
   cacheL1Bytes?: number
   /** Largest cache value, bytes. Default 256 KiB. */
   maxCacheValueBytes?: number
+  /** Anti-entropy settings (interval, sync on connect, a session hook for the harness). */
+  cacheSync?: Pick<CacheSyncInit, 'intervalMs' | 'syncOnConnect' | 'sessionTimeoutMs' | 'maxSessions' | 'onSession'>
   /** Called for every cache entry applied (the harness measures convergence). */
   onCacheApplied?: (entry: StoredEntry, source: 'local' | 'gossip' | 'sync' | 'fetch') => void
   /** Journal accepted tasks in the store (the daemon does; simulations need not). Default true. */

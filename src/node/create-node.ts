@@ -132,6 +132,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         clock,
         random,
         maxValueBytes: config.maxCacheValueBytes,
+        ...config.cacheSync,
         onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) }
       }),
       tasks: tasks({

@@ -25,6 +25,8 @@ export interface StatusDoc {
   /** Connected peers. */
   peers: number
   capacity: CapacityDoc | null
+  /** Anti-entropy: when this node last reconciled its cache with a peer, and totals. */
+  cacheSync?: { lastSyncAt: string | null, sessionsCompleted: number, sessionsFailed: number, entriesReceived: number, entriesSent: number }
   uptimeMs: number
   version: string
 }

@@ -111,6 +111,7 @@ export class FederationNode implements Startable {
       modeSince: connectivity.since,
       modeTransitions: connectivity.transitionCount,
       peers: this.libp2p.getPeers().length,
+      cacheSync: this.cacheSyncDoc(),
       capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
       version: VERSION
@@ -179,6 +180,17 @@ export class FederationNode implements Startable {
 
   route (kind: string): RouteDoc[] {
     return this.libp2p.services.tasks.route(kind).map(toRouteDoc)
+  }
+
+  private cacheSyncDoc (): StatusDoc['cacheSync'] {
+    const s = this.libp2p.services.cacheSync.stats()
+    return {
+      lastSyncAt: s.lastSyncAt > 0 ? new Date(s.lastSyncAt).toISOString() : null,
+      sessionsCompleted: s.sessionsCompleted,
+      sessionsFailed: s.sessionsFailed,
+      entriesReceived: s.entriesReceived,
+      entriesSent: s.entriesSent
+    }
   }
 
   /** Write a cache entry (replicates to every peer). */
