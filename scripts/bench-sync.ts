@@ -88,9 +88,6 @@ async function fullStateTransfer (data: Dataset): Promise<{ ms: number, bytes: n
   let received = 0
   let failure: Error | undefined
   const pair = await measurePair(data, async (a, b) => {
-    // Anti-entropy off for this pair: the baseline alone moves the data.
-    a.libp2p.services.cacheSync.beforeStop()
-    b.libp2p.services.cacheSync.beforeStop()
     for (const n of [a, b]) {
       await n.libp2p.handle(FULL_STATE_PROTOCOL, (stream, conn) => {
         receiveAll(n, stream, conn.remotePeer).then(() => { received++ }, (err: Error) => { failure = err })
@@ -103,7 +100,7 @@ async function fullStateTransfer (data: Dataset): Promise<{ ms: number, bytes: n
   }, () => {
     if (failure != null) throw failure
     return received === 2
-  })
+  }, false)
   await stopPair(pair.a, pair.b)
   return { ms: pair.ms, bytes }
 }
@@ -146,8 +143,8 @@ async function dataset (): Promise<Dataset> {
 }
 
 /** Two fresh nodes with the dataset written straight into their stores; `connect` starts the transfer. */
-async function measurePair (data: Dataset, connect: (a: FederationNode, b: FederationNode) => Promise<void>, ready: (a: FederationNode, b: FederationNode) => boolean): Promise<{ a: FederationNode, b: FederationNode, ms: number }> {
-  const [a, b] = await Promise.all([node(data.a), node(data.b)])
+async function measurePair (data: Dataset, connect: (a: FederationNode, b: FederationNode) => Promise<void>, ready: (a: FederationNode, b: FederationNode) => boolean, antiEntropy = true): Promise<{ a: FederationNode, b: FederationNode, ms: number }> {
+  const [a, b] = await Promise.all([node(data.a, antiEntropy), node(data.b, antiEntropy)])
   try {
     return await converge(a, b, connect, ready)
   } catch (err) {
@@ -175,13 +172,17 @@ async function converge (a: FederationNode, b: FederationNode, connect: (a: Fede
   }
 }
 
-async function node (entries: StoredEntry[]): Promise<FederationNode> {
+async function node (entries: StoredEntry[], antiEntropy: boolean): Promise<FederationNode> {
   const store = await FedStore.memory()
   const cache = store.sublevel('cache')
   for (let i = 0; i < entries.length; i += 10_000) {
     await cache.batch(entries.slice(i, i + 10_000).map(e => ({ type: 'put' as const, key: e.key, value: e.wire })))
   }
-  const n = await createFederationNode({ store, mdns: false, dht: false, profile: 'local', journal: false, listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const n = await createFederationNode({
+    store, mdns: false, dht: false, profile: 'local', journal: false, listen: ['/ip4/127.0.0.1/tcp/0'],
+    // The full-state baseline pair runs without anti-entropy: the baseline alone moves the data.
+    cacheSync: antiEntropy ? undefined : { syncOnConnect: false, intervalMs: 3_600_000 }
+  })
   await n.start()
   return n
 }
