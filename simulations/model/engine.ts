@@ -177,6 +177,8 @@ interface Node {
   alive: boolean
   ledger: ReputationLedger | undefined
   breakers: CircuitBreakers | undefined
+  /** Peers this node ever reported to its ledger and breakers (the others score 0, breaker closed). */
+  rated: Set<number>
   /** Per peer: this node's unanswered tasks there, now and when its advert arrived (capacity-table.ts). */
   sent: Map<number, Outstanding>
   rr: { next: number }
@@ -237,6 +239,7 @@ class Engine {
         alive: true,
         ledger: this.fedmesh ? new ReputationLedger({ clock, maxPeers: Math.max(2_000, w.peers) }) : undefined,
         breakers: this.fedmesh ? new CircuitBreakers({ ...DEFAULT_BREAKER_PARAMS, ...opt.breaker }) : undefined,
+        rated: new Set(),
         sent: new Map(),
         rr: { next: i },
         adToken: 0,
@@ -406,10 +409,10 @@ class Engine {
       ad: (p) => this.visibleAd(p, o),
       sentSinceAd: (p, ad) => this.sentSinceAd(o, p, ad),
       rttMs: (p) => w.net.rtt(o, p),
-      reputation: (p) => node.ledger === undefined
-        ? { score: 0, state: 'healthy' }
+      reputation: (p) => node.ledger === undefined || !node.rated.has(p)
+        ? NEUTRAL
         : { score: node.ledger.score(this.ids[p], now), state: node.ledger.state(this.ids[p], now) },
-      breakerOpen: (p) => node.breakers?.isOpen(this.ids[p], now) ?? false,
+      breakerOpen: (p) => node.rated.has(p) && (node.breakers?.isOpen(this.ids[p], now) ?? false),
       local: {
         queueDepth: node.exec.queueDepth,
         running: node.exec.running,
@@ -829,6 +832,7 @@ class Engine {
     const node = this.nodes[task.origin]
     const id = this.ids[peer]
     const now = this.q.now
+    node.rated.add(peer)
     if (event === 'success') node.breakers?.success(id)
     if (event === 'failure' || event === 'timeout') node.breakers?.failure(id, now)
     const action = ACTIONS[event]
@@ -938,6 +942,8 @@ class Engine {
     }
   }
 }
+
+const NEUTRAL = { score: 0, state: 'healthy' } as const
 
 const ACTIONS: Partial<Record<AttemptEvent, ReputationAction>> = {
   success: ReputationAction.TaskSucceeded,

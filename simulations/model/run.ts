@@ -30,7 +30,8 @@ export const MODEL_NOTES = [
   'RTTs are known exactly (a converged ping EWMA); Vivaldi estimates are not modelled.',
   'Message loss is a TCP retransmission delay, not a dropped message.',
   'A crashed peer is noticed after one-way latency (connection reset) or liveness (2.75 s) per churn.detect; a cut link after liveness.',
-  'Executors, reservations (READY/BIND/CANCEL), BUSY bounces and failover follow executor.ts and dispatcher.ts; task journals survive crashes and resume with a fresh budget.',
+  'Executors, reservations (READY/BIND/CANCEL), BUSY bounces and failover follow executor.ts and dispatcher.ts: any refusal makes the next try bind late, a peer without a measured run time gets the median advertised one, the request carries expectedRunMs for a cold executor\'s BUSY check, and an attempt is given up after min(budget + slack, max(5 s, 4 x its expected completion)) and retried elsewhere (the peer keeps running it; its late result is ignored). Every peer is connected (no dial cost). Task journals survive crashes and resume with a fresh budget.',
+  'Variants with `rules` prototype dispatcher changes that are not in the code (hedgeOnTimeout, reserveWhenBouncing); the fedmesh row is always the code as it is.',
   'Malicious liars and black holes advertise an idle queue and a short run time (faults.malicious.advertisedRunFraction of the mean); wrong-result peers run the work and are caught by verification.',
   'The ideal books slots centrally with exact knowledge (earliest finish time); it still pays the round trip to where a task runs.'
 ]

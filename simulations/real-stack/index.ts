@@ -199,6 +199,7 @@ async function replayTrace (world: ReturnType<typeof buildWorld>, cluster: Clust
   let measured = 0
   let lost = 0
   let notAccepted = 0
+  let settled = 0
   const pending: Array<Promise<void>> = []
   const decisions: Record<string, number> = {}
   const count = (what: string): void => { decisions[what] = (decisions[what] ?? 0) + 1 }
@@ -218,6 +219,7 @@ async function replayTrace (world: ReturnType<typeof buildWorld>, cluster: Clust
       const submitted = performance.now()
       const input = new TextEncoder().encode(JSON.stringify({ ms: Math.round(trace.service[k]), data: `task-${k}` }))
       pending.push(node.run({ kind: 'work', input, timeoutMs: scenario.workload.taskTimeoutMs, taskId: `sim-${k}` }).then(doc => {
+        settled++
         count(doc.peer === node.peerId.toString() ? 'ran-local' : 'ran-remote')
         count(doc.attempts <= 1 ? 'tries-1' : doc.attempts === 2 ? 'tries-2' : 'tries-3+')
         if (doc.status !== 'ok') {
@@ -230,14 +232,22 @@ async function replayTrace (world: ReturnType<typeof buildWorld>, cluster: Clust
         if (where != null) busyMs[where] += trace.service[k] * world.slow[where]
         if (counted) responses.push(performance.now() - submitted)
       }, (err: Error) => {
+        settled++
         count('run-threw')
         if (failures.size < 5) failures.add(`task ${k}: ${err.message}`.slice(0, 300))
         if (counted) lost++
       }))
     }
-    if (t - lastLog > 5_000) {
+    if (t - lastLog > 2_000) {
       lastLog = t
-      log(`t=${Math.round(t / 1000)} s: ${next}/${trace.length} tasks submitted, ${responses.length} measured done`)
+      let running = 0
+      let queued = 0
+      for (let i = 0; i < world.peers; i++) {
+        const l = cluster.node(i)?.executor.load()
+        running += l?.running ?? 0
+        queued += l?.queueDepth ?? 0
+      }
+      log(`t=${Math.round(t / 1000)} s: ${next}/${trace.length} tasks submitted, ${settled} settled (${responses.length} measured ok); executors: ${running} running, ${queued} queued`)
     }
     const wait = next < trace.length ? Math.max(0, Math.min(50, trace.at[next] - now())) : 0
     await new Promise(resolve => setTimeout(resolve, wait))
