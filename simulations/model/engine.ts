@@ -75,6 +75,8 @@ export interface EngineOptions {
   minAttemptTimeoutMs?: number
   /** Rule changes to the dispatcher tried as variants (not in dispatcher.ts). */
   rules?: SimRules
+  /** Called every 100,000 events (memory sampling, progress). */
+  onProgress?: () => void
   /** Keep one record per measured task (for analysis: `EngineResult.tasks`). */
   traceTasks?: boolean
   /** Keep reputation series and exclusion times. */
@@ -272,7 +274,15 @@ class Engine {
     if (w.trace.length > 0) q.at(w.trace.at[0], () => { this.arrive(0) })
     const end = this.s.durationMs + this.s.drainMs
     // Stop when every task is done and the window is over (adverts would run forever).
-    q.runUntil(end, () => this.open === 0 && q.now >= this.s.durationMs && this.nextArrival >= w.trace.length)
+    const progress = this.opt.onProgress
+    let nextProgress = q.processed + 100_000
+    q.runUntil(end, () => {
+      if (progress !== undefined && q.processed >= nextProgress) {
+        nextProgress += 100_000
+        progress()
+      }
+      return this.open === 0 && q.now >= this.s.durationMs && this.nextArrival >= w.trace.length
+    })
     for (const n of this.nodes) {
       for (const t of n.own) if (t.arrival >= this.s.warmupMs) this.lost++
     }
