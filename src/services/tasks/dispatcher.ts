@@ -175,7 +175,7 @@ export class Dispatcher {
   /** How long to wait for one attempt before giving up on the peer, ms. */
   private attemptTimeout (expectedMs: number, remaining: number): number {
     const patience = Math.max(this.minAttemptTimeoutMs, this.attemptTimeoutFactor * expectedMs)
-    return Math.min(remaining + this.slackMs, patience)
+    return Math.ceil(Math.min(remaining + this.slackMs, patience)) // AbortSignal.timeout takes whole ms only
   }
 
   private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number): Promise<Step> {
