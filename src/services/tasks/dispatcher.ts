@@ -199,7 +199,7 @@ export class Dispatcher {
   /** Late binding: reserve on every target, bind the task to the first ready, cancel the rest. */
   private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number): Promise<Step> {
     const startedAt = this.init.clock.now()
-    const signal = AbortSignal.timeout(remaining + this.slackMs)
+    const signal = AbortSignal.timeout(Math.ceil(remaining + this.slackMs))
     const placed = await Promise.all(targets.map(async t => ({ target: t, res: await this.place(req, t, signal).catch((err: Error) => err) })))
     const live = placed.filter((p): p is { target: ScoredCandidate, res: RemoteReservation } => !(p.res instanceof Error))
     for (const p of placed) {

@@ -333,7 +333,7 @@ export class Executor {
   private async run (spec: TaskSpec, enqueuedAt: number): Promise<TaskOutcome> {
     const startedAt = this.clock.now()
     const handler = this.handlers.get(spec.kind) as TaskHandler
-    const signal = AbortSignal.timeout(Math.max(1, spec.deadlineMs))
+    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(spec.deadlineMs)))
     const base = { taskId: spec.taskId, queuedMs: startedAt - enqueuedAt, deduped: false }
     let outcome: TaskOutcome
     try {
