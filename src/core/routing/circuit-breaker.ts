@@ -44,6 +44,11 @@ export class CircuitBreakers {
     this.peers.delete(peer)
   }
 
+  /** Open at once (a peer that sat on a task: no need to wait for three in a row). */
+  trip (peer: string, now: number): void {
+    for (let i = 0; i < this.params.threshold; i++) this.failure(peer, now)
+  }
+
   failure (peer: string, now: number): void {
     let s = this.peers.get(peer)
     if (s == null) {

@@ -17,9 +17,9 @@ import type { ScoredCandidate } from './score.js'
  */
 
 export interface PlanParams {
-  /** Reservations placed when every candidate is busy. Default 3. */
+  /** Reservations placed when every candidate is busy. Default 4. */
   probes: number
-  /** Reservation targets are drawn from candidates within this many run times of the best score. Default 4. */
+  /** Reservation targets are drawn from candidates within this many run times of the best score. Default 8. */
   spreadRuns?: number
   /** Free candidates within this of the best score count as ties, ms (at least). Default 5. */
   nearTieMs: number
@@ -32,8 +32,10 @@ export interface PlanParams {
 }
 
 export const DEFAULT_PLAN_PARAMS: PlanParams = {
-  probes: 3,
-  spreadRuns: 4,
+  // Measured in the harness (300 peers, adverts 1 s stale): probes 4 / spread 8 with hedged
+  // timeouts and late binding while bouncing gave 1.06x the ideal's mean at 80 % load.
+  probes: 4,
+  spreadRuns: 8,
   nearTieMs: 5,
   nearTieFraction: 0.1,
   minMaxWaitMs: 20,
@@ -64,7 +66,7 @@ export function planDispatch (ranked: ScoredCandidate[], random: () => number, p
     const target = ties[Math.min(ties.length - 1, Math.floor(random() * ties.length))]
     return { mode: 'direct', target, maxWaitMs: maxWaitFor(target, params) }
   }
-  const line = best.score + (params.spreadRuns ?? DEFAULT_PLAN_PARAMS.spreadRuns ?? 4) * best.runMs
+  const line = best.score + (params.spreadRuns ?? DEFAULT_PLAN_PARAMS.spreadRuns ?? 8) * best.runMs
   const pool = eligible.filter(c => !c.local && c.score <= line)
   const targets: ScoredCandidate[] = []
   while (targets.length < Math.max(1, params.probes) && pool.length > 0) {

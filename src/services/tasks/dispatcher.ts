@@ -80,6 +80,7 @@ export class Dispatcher {
   private readonly planParams: PlanParams
   private readonly attemptTimeoutFactor: number
   private readonly minAttemptTimeoutMs: number
+  private busyRate = 0
 
   constructor (private readonly init: DispatcherInit) {
     this.maxAttempts = init.maxAttempts ?? 4
@@ -102,22 +103,56 @@ export class Dispatcher {
     const { clock } = this.init
     const deadline = clock.now() + req.timeoutMs
     const exclude = new Set<string>()
+    // Attempts given up on for slowness stay open (hedging): a long task there may still answer
+    // first, and its result counts. Only the task's own deadline ends them.
+    const inflight = new Map<Promise<Step>, number>()
     let failures = 0
     let tries = 0
-    let bounced = false
+    let bounced = this.busyRate > BUSY_RATE_RESERVE
     let last: DispatchResult | undefined
 
-    while (failures < this.maxAttempts && tries < this.maxTries) {
+    while (true) {
       const remaining = deadline - clock.now()
-      if (remaining <= 0) break
-      tries++
-      const plan = this.plan(req, exclude, bounced)
-      if (plan.mode === 'none') {
-        return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1 }
+      const mayTry = failures < this.maxAttempts && tries < this.maxTries && remaining > 0
+      let startedAt: string | undefined
+      let promisedFree = false
+      let patience = Math.max(1, Math.ceil(remaining + this.slackMs))
+      if (mayTry) {
+        tries++
+        const plan = this.plan(req, exclude, bounced)
+        if (plan.mode === 'none') {
+          if (inflight.size === 0) {
+            return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1 }
+          }
+        } else {
+          const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))
+          const attempt = plan.mode === 'direct'
+            ? this.direct(req, plan.target, plan.maxWaitMs, remaining)
+            : this.reserve(req, plan.targets, remaining)
+          inflight.set(attempt, tries)
+          // A direct send has one peer to blame for slowness; a reservation race has none yet.
+          startedAt = plan.mode === 'direct' ? plan.target.peerId : undefined
+          promisedFree = plan.mode === 'direct' && plan.maxWaitMs > 0
+          if (!(plan.mode === 'direct' && plan.target.local)) patience = this.attemptTimeout(expected, remaining)
+        }
       }
-      const step = plan.mode === 'direct'
-        ? await this.direct(req, plan.target, plan.maxWaitMs, remaining)
-        : await this.reserve(req, plan.targets, remaining)
+      if (inflight.size === 0) break
+      const next = await firstSettled(inflight, patience)
+      if (next === 'timeout') {
+        // Past the task's deadline: nothing more to wait for.
+        if (!mayTry) break
+        // Too slow: maybe a black hole, maybe a long task. Try elsewhere, keep listening here.
+        failures++
+        if (startedAt != null) {
+          this.report(startedAt, 'timeout')
+          // It advertised a free slot and then sat on the task: that is a broken promise too.
+          if (promisedFree) this.report(startedAt, 'broken-promise')
+          exclude.add(startedAt)
+        }
+        continue
+      }
+      inflight.delete(next.attempt)
+      const step = next.step
       last = { outcome: step.outcome, peer: step.peer, attempts: tries }
       const code = step.outcome.error
       if (step.unreachable === true) {
@@ -152,9 +187,8 @@ export class Dispatcher {
         exclude.add(step.peer)
         continue
       }
-      if (INPUT_ERRORS.has(code)) return last
-      // The task itself failed or ran out of time where it ran: final.
-      return last
+      // An input error, or the task itself failed where it ran: final (unless a hedge still runs).
+      if (inflight.size === 0 || INPUT_ERRORS.has(code)) return last
     }
     return last ?? { outcome: failed(req.taskId, ErrorCode.TIMED_OUT, `no result within ${req.timeoutMs} ms`), peer: this.init.selfId, attempts: tries }
   }
@@ -187,7 +221,8 @@ export class Dispatcher {
     // The peer gets the budget minus the way back; this node waits a little longer than that.
     const budget = Math.max(1, remaining - target.rttMs)
     try {
-      const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), { signal: AbortSignal.timeout(this.attemptTimeout(target.score, remaining)) })
+      const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), { signal: AbortSignal.timeout(Math.ceil(remaining + this.slackMs)) })
+      if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
       return { outcome, peer: target.peerId, lost: false }
     } catch (err) {
       return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError }
@@ -196,40 +231,50 @@ export class Dispatcher {
     }
   }
 
-  /** Late binding: reserve on every target, bind the task to the first ready, cancel the rest. */
+  /**
+   * Late binding: reserve on every target, bind the task to the first that is READY (as READYs
+   * arrive: a slow placement must not keep a READY slot idle), cancel every other reservation,
+   * including ones placed after the winner was chosen.
+   */
   private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number): Promise<Step> {
     const startedAt = this.init.clock.now()
     const signal = AbortSignal.timeout(Math.ceil(remaining + this.slackMs))
-    const placed = await Promise.all(targets.map(async t => ({ target: t, res: await this.place(req, t, signal).catch((err: Error) => err) })))
-    const live = placed.filter((p): p is { target: ScoredCandidate, res: RemoteReservation } => !(p.res instanceof Error))
-    for (const p of placed) {
-      if (p.res instanceof UnreachableError) this.report(p.target.peerId, 'unreachable')
-    }
-    if (live.length === 0) {
-      const first = placed[0]
-      return { outcome: failed(req.taskId, ErrorCode.FAILED, (first.res as Error).message), peer: first.target.peerId, lost: true, unreachable: first.res instanceof UnreachableError }
-    }
+    const placements = targets.map(target => {
+      const placed = this.place(req, target, signal)
+      placed.catch((err: Error) => { if (err instanceof UnreachableError) this.report(target.peerId, 'unreachable') })
+      return { target, placed }
+    })
     let winner: { target: ScoredCandidate, res: RemoteReservation }
     try {
-      winner = await Promise.any(live.map(async p => { await p.res.ready; return p }))
-    } catch {
-      // Every reservation was refused or lost: report the best target's reason.
-      for (const p of live) p.res.cancel()
-      const why = await live[0].res.ready.then(() => undefined, (e: any) => e)
-      const outcome = why?.outcome ?? failed(req.taskId, ErrorCode.FAILED, why?.message ?? 'reservations failed')
-      return { outcome, peer: live[0].target.peerId, lost: why?.outcome == null }
+      winner = await raceAbortable(Promise.any(placements.map(async p => {
+        const res = await p.placed
+        await res.ready
+        return { target: p.target, res }
+      })), signal)
+    } catch (err) {
+      for (const p of placements) p.placed.then(res => { res.cancel() }, () => {})
+      // Every reservation was refused, lost or unplaceable: report the best target's reason.
+      const why = await placements[0].placed.then(async res => res.ready.then(() => undefined, (e: any) => e), (e: any) => e)
+      const outcome = why?.outcome ?? failed(req.taskId, signal.aborted ? ErrorCode.TIMED_OUT : ErrorCode.FAILED, why?.message ?? (err as Error).message ?? 'reservations failed')
+      return { outcome, peer: placements[0].target.peerId, lost: why?.outcome == null, unreachable: why instanceof UnreachableError }
     }
-    for (const p of live) if (p !== winner) p.res.cancel()
+    // Every other reservation goes, including ones placed only after this decision.
+    for (const p of placements) p.placed.then(res => { if (res !== winner.res) res.cancel() }, () => {})
     if (!winner.target.local) this.init.onSent?.(winner.target.peerId)
     const left = Math.max(1, remaining - (this.init.clock.now() - startedAt) - winner.target.rttMs)
     try {
-      const outcome = await winner.res.bind(this.request(req, left, 0, winner.target.runMs), { signal: AbortSignal.any([signal, AbortSignal.timeout(this.attemptTimeout(winner.target.runMs + winner.target.rttMs, left))]) })
+      const outcome = await winner.res.bind(this.request(req, left, 0, winner.target.runMs), { signal })
       return { outcome, peer: winner.target.peerId, lost: false }
     } catch (err) {
       return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: winner.target.peerId, lost: true }
     } finally {
       if (!winner.target.local) this.init.onDone?.(winner.target.peerId)
     }
+  }
+
+  /** Recent share of direct sends refused BUSY: above one half, new tasks bind late at once. */
+  private noteDirect (busy: boolean): void {
+    this.busyRate += BUSY_RATE_ALPHA * ((busy ? 1 : 0) - this.busyRate)
   }
 
   private async place (req: DispatchRequest, target: ScoredCandidate, signal: AbortSignal): Promise<RemoteReservation> {
@@ -249,6 +294,30 @@ export class Dispatcher {
   private report (peerId: string, event: AttemptEvent): void {
     if (peerId !== this.init.selfId) this.init.onAttempt?.(peerId, event)
   }
+}
+
+/** Weight of one direct send in the BUSY rate, and the rate above which tasks bind late at once. */
+const BUSY_RATE_ALPHA = 0.1
+const BUSY_RATE_RESERVE = 0.5
+
+/** The first attempt to settle, or 'timeout' after `ms`. */
+async function firstSettled (inflight: Map<Promise<Step>, number>, ms: number): Promise<{ attempt: Promise<Step>, step: Step } | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'timeout'>(resolve => { timer = setTimeout(() => { resolve('timeout') }, ms) })
+  try {
+    return await Promise.race([timeout, ...[...inflight.keys()].map(async attempt => ({ attempt, step: await attempt }))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function raceAbortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) throw signal.reason
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+  })
 }
 
 interface Step {

@@ -112,7 +112,9 @@ export class TaskService implements Startable {
       onDone: (p) => { init.table().noteDone(p) },
       onAttempt: (p, event) => {
         if (event === 'success') this.breakers.success(p)
-        if (event === 'failure' || event === 'timeout' || event === 'unreachable') this.breakers.failure(p, init.clock.now())
+        if (event === 'failure' || event === 'unreachable') this.breakers.failure(p, init.clock.now())
+        // A peer that sat on a task past its patience is not sent more until the cooldown.
+        if (event === 'timeout') this.breakers.trip(p, init.clock.now())
         init.onAttempt?.(p, event)
       }
     })

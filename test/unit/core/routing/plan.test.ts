@@ -82,7 +82,7 @@ describe('planDispatch', () => {
     it('reserves on `probes` candidates drawn at random from those near the best, and always on this node too', () => {
       const ranked = rank([peer('a', busy), peer('b', { ...busy, rttMs: 20 }), peer('c', { ...busy, rttMs: 30 }), peer('d', { ...busy, rttMs: 40 }), self({ running: 2, queueDepth: 20 })])
       // Draws from the shrinking pool [a, b, c, d]: the last (d), then the first (a), then the middle of [b, c] (c).
-      const plan = planDispatch(ranked, seq(0.99, 0, 0.5))
+      const plan = planDispatch(ranked, seq(0.99, 0, 0.5), { ...DEFAULT_PLAN_PARAMS, probes: 3 })
       expect(plan.mode).toBe('reserve')
       expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['d', 'a', 'c', 'self'])
     })

@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest'
+import { CapacityTable } from '../../../../src/services/capacity/capacity-table.js'
+import { Dispatcher } from '../../../../src/services/tasks/dispatcher.js'
+import { Executor } from '../../../../src/services/tasks/executor.js'
+import { builtinHandlers } from '../../../../src/services/tasks/handlers.js'
+import { ConnectionLostError, ReservationRefused, UnreachableError } from '../../../../src/services/tasks/task-client.js'
+import { ErrorCode } from '../../../../src/wire/task.js'
+import type { AttemptEvent } from '../../../../src/services/tasks/dispatcher.js'
+import type { TaskOutcome } from '../../../../src/services/tasks/executor.js'
+import type { RemoteReservation, TaskClient } from '../../../../src/services/tasks/task-client.js'
+import type { ValidatedAd } from '../../../../src/services/capacity/validate-ad.js'
+import type { TaskRequest } from '../../../../src/wire/task.js'
+
+/**
+ * The dispatcher against scripted peers: each fake peer decides what its `request` and
+ * `reserve` do, so failover, hedging, late binding and blame can be checked exactly.
+ */
+
+const clock = { now: () => Date.now() }
+const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
+
+function ok (taskId: string, output: Uint8Array): TaskOutcome {
+  return { taskId, error: ErrorCode.NONE, output, message: '', queuedMs: 0, runMs: 1, deduped: false }
+}
+
+function refusal (taskId: string, error: ErrorCode): TaskOutcome {
+  return { taskId, error, output: new Uint8Array(0), message: String(error), queuedMs: 0, runMs: 0, deduped: false }
+}
+
+interface FakePeer {
+  requests: TaskRequest[]
+  reserves: number
+  cancels: number
+  request?: (r: TaskRequest) => Promise<TaskOutcome>
+  reserve?: () => Promise<RemoteReservation>
+}
+
+function ad (over: Partial<ValidatedAd> = {}): ValidatedAd {
+  return {
+    seq: Date.now(), name: 'p', cores: 4, freeMemoryMb: 1024, load: 0, queueDepth: 0, running: 0, concurrency: 2, queueLimit: 64,
+    kinds: ['echo', 'sleep'], meanRunMs: new Map([['echo', 10]]), intervalMs: 60_000, addrs: [], clamped: [], ...over
+  }
+}
+
+function setup (peers: Record<string, { ad?: Partial<ValidatedAd> } & Partial<FakePeer>>, options: { localSlots?: number, localKinds?: boolean } = {}) {
+  const table = new CapacityTable({ clock })
+  const fakes = new Map<string, FakePeer>()
+  for (const [id, p] of Object.entries(peers)) {
+    table.update(id, ad(p.ad))
+    fakes.set(id, { requests: [], reserves: 0, cancels: 0, request: p.request, reserve: p.reserve })
+  }
+  const handlers = options.localKinds === false ? new Map() : builtinHandlers()
+  const executor = new Executor({ concurrency: options.localSlots ?? 1, handlers, clock })
+  const events: Array<[string, AttemptEvent]> = []
+  const client = (id: string): TaskClient => {
+    const f = fakes.get(id) as FakePeer
+    return {
+      request: async (r: TaskRequest) => {
+        f.requests.push(r)
+        if (f.request == null) throw new Error(`unexpected request to ${id}`)
+        return f.request(r)
+      },
+      reserve: async () => {
+        f.reserves++
+        if (f.reserve == null) throw new Error(`unexpected reservation on ${id}`)
+        return f.reserve()
+      }
+    } as unknown as TaskClient
+  }
+  const dispatcher = new Dispatcher({
+    selfId: 'self',
+    executor,
+    table: () => table,
+    view: { rtt: () => ({ rttMs: 5, source: 'ping' }), reputation: () => ({ score: 0, state: 'healthy' }), circuitOpen: () => false, connected: () => true },
+    client,
+    clock,
+    random: () => 0,
+    minAttemptTimeoutMs: 100,
+    onAttempt: (p, e) => { events.push([p, e]) }
+  })
+  return { dispatcher, fakes, events, executor, table }
+}
+
+/** A reservation that is READY after `readyAfterMs` and runs `bind` with `run`. */
+function reservation (f: () => FakePeer, readyAfterMs: number, run: (r: TaskRequest) => Promise<TaskOutcome>): () => Promise<RemoteReservation> {
+  return async () => {
+    const ready = new Promise<void>(resolve => setTimeout(resolve, readyAfterMs))
+    return {
+      ready,
+      bind: async (r: TaskRequest) => run(r),
+      cancel: () => { f().cancels++ }
+    }
+  }
+}
+
+describe('Dispatcher', () => {
+  it('sends to a peer predicted free and reports success', async () => {
+    const { dispatcher, fakes, events } = setup({ a: { request: async r => ok(r.taskId, r.input) } }, { localKinds: false })
+    const r = await dispatcher.dispatch({ taskId: 't1', kind: 'echo', input: enc('hi'), timeoutMs: 5_000 })
+    expect(r).toMatchObject({ peer: 'a', attempts: 1, outcome: { error: ErrorCode.NONE } })
+    expect(fakes.get('a')?.requests[0]).toMatchObject({ taskId: 't1', kind: 'echo' })
+    expect(events).toEqual([['a', 'success']])
+  })
+
+  it('runs everything locally when no peer is known', async () => {
+    const { dispatcher } = setup({})
+    const r = await dispatcher.dispatch({ taskId: 't2', kind: 'sha256', input: enc({ data: 'abc' }), timeoutMs: 5_000 })
+    expect(r.peer).toBe('self')
+    expect(JSON.parse(new TextDecoder().decode(r.outcome.output)).hex).toMatch(/^ba7816bf/)
+  })
+
+  it('retries a task whose peer died under the same task id, elsewhere', async () => {
+    const { dispatcher, fakes, events } = setup({
+      a: { request: async () => { throw new ConnectionLostError() } },
+      b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => ok(r.taskId, r.input) }
+    }, { localKinds: false })
+    const r = await dispatcher.dispatch({ taskId: 't3', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    expect(r).toMatchObject({ peer: 'b', attempts: 2, outcome: { error: ErrorCode.NONE } })
+    expect(fakes.get('b')?.requests[0].taskId).toBe('t3')
+    expect(events).toEqual([['a', 'failure'], ['b', 'success']])
+  })
+
+  it('skips an unreachable peer without blame and without using up an attempt', async () => {
+    const { dispatcher, events } = setup({
+      a: { request: async () => { throw new UnreachableError('no route') } },
+      b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => ok(r.taskId, r.input) }
+    }, { localKinds: false })
+    const r = await dispatcher.dispatch({ taskId: 't4', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    expect(r.peer).toBe('b')
+    expect(events).toEqual([['a', 'unreachable'], ['b', 'success']])
+  })
+
+  it('rejects a wrong result it can check and tries another peer', async () => {
+    const { dispatcher, events } = setup({
+      a: { request: async r => ok(r.taskId, enc('forged')) },
+      b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => ok(r.taskId, r.input) }
+    }, { localKinds: false })
+    const d = new Dispatcher({ ...(dispatcher as any).init, verify: (_k: string, input: Uint8Array, output: Uint8Array) => Buffer.compare(Buffer.from(input), Buffer.from(output)) === 0 })
+    const r = await d.dispatch({ taskId: 't5', kind: 'echo', input: enc('real'), timeoutMs: 5_000 })
+    expect(r.peer).toBe('b')
+    expect(events).toEqual([['a', 'wrong-result'], ['b', 'success']])
+  })
+
+  it('after a BUSY bounce binds late: reserves instead of guessing another free-looking peer', async () => {
+    let fakes!: Map<string, FakePeer>
+    const { dispatcher, events, fakes: f } = setup({
+      a: { request: async r => refusal(r.taskId, ErrorCode.BUSY) },
+      b: { ad: { meanRunMs: new Map([['echo', 15]]) }, reserve: reservation(() => fakes.get('b') as FakePeer, 5, async r => ok(r.taskId, r.input)) },
+      c: { ad: { meanRunMs: new Map([['echo', 20]]) }, reserve: reservation(() => fakes.get('c') as FakePeer, 200, async r => ok(r.taskId, r.input)) }
+    }, { localKinds: false })
+    fakes = f
+    const r = await dispatcher.dispatch({ taskId: 't6', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    expect(r).toMatchObject({ peer: 'b', outcome: { error: ErrorCode.NONE } })
+    expect(fakes.get('b')?.requests).toHaveLength(0) // bound, not requested
+    expect(fakes.get('c')?.reserves).toBe(1)
+    await expect.poll(() => fakes.get('c')?.cancels).toBe(1) // the slower reservation is cancelled
+    expect(events).toEqual([['a', 'refused'], ['b', 'success']])
+  })
+
+  it('binds to the first READY even while another reservation is still being placed', async () => {
+    let fakes!: Map<string, FakePeer>
+    const slowPlacement = async (): Promise<RemoteReservation> => {
+      await new Promise(resolve => setTimeout(resolve, 300))
+      return { ready: Promise.resolve(), bind: async r => ok(r.taskId, r.input), cancel: () => { (fakes.get('slow') as FakePeer).cancels++ } }
+    }
+    const busy = { queueDepth: 5, running: 2 }
+    const { dispatcher, fakes: f } = setup({
+      fast: { ad: busy, reserve: reservation(() => fakes.get('fast') as FakePeer, 10, async r => ok(r.taskId, r.input)) },
+      slow: { ad: busy, reserve: slowPlacement }
+    }, { localKinds: false })
+    fakes = f
+    const started = Date.now()
+    const r = await dispatcher.dispatch({ taskId: 't7', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    expect(r.peer).toBe('fast')
+    expect(Date.now() - started).toBeLessThan(300) // did not wait for the slow placement
+    await expect.poll(() => fakes.get('slow')?.cancels, { timeout: 2_000 }).toBe(1) // cancelled once it was placed
+  })
+
+  it('hedges a slow peer: tries elsewhere, and the first correct result wins', async () => {
+    const late = Promise.withResolvers<TaskOutcome>()
+    const { dispatcher, events } = setup({
+      hole: { request: async () => late.promise },
+      b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => ok(r.taskId, r.input) }
+    }, { localKinds: false })
+    const r = await dispatcher.dispatch({ taskId: 't8', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    expect(r.peer).toBe('b')
+    expect(events).toEqual([['hole', 'timeout'], ['hole', 'broken-promise'], ['b', 'success']])
+    late.resolve(ok('t8', enc(1)))
+  })
+
+  it('keeps listening to the slow attempt: if it answers first, its result counts', async () => {
+    const { dispatcher } = setup({
+      slow: { request: async r => new Promise(resolve => setTimeout(() => { resolve(ok(r.taskId, r.input)) }, 250)) },
+      slower: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => new Promise(resolve => setTimeout(() => { resolve(ok(r.taskId, r.input)) }, 2_000)) }
+    }, { localKinds: false })
+    const started = Date.now()
+    const r = await dispatcher.dispatch({ taskId: 't9', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    expect(r.peer).toBe('slow')
+    expect(Date.now() - started).toBeLessThan(1_500)
+  })
+
+  it('gives up at the deadline when nobody answers', async () => {
+    const never = new Promise<TaskOutcome>(() => {})
+    const { dispatcher } = setup({ a: { request: async () => never } }, { localKinds: false })
+    const r = await dispatcher.dispatch({ taskId: 't10', kind: 'echo', input: enc(1), timeoutMs: 300 })
+    expect(r.outcome.error).not.toBe(ErrorCode.NONE)
+  })
+
+  it('a reservation refused everywhere moves on, and ends with the refusal when nobody is left', async () => {
+    const refused = async (): Promise<RemoteReservation> => {
+      const ready = Promise.reject(new ReservationRefused(refusal('t11', ErrorCode.QUEUE_FULL)))
+      ready.catch(() => {})
+      return { ready, bind: async () => { throw new Error('unused') }, cancel: () => {} }
+    }
+    const busy = { queueDepth: 5, running: 2 }
+    const full = async (r: TaskRequest): Promise<TaskOutcome> => refusal(r.taskId, ErrorCode.QUEUE_FULL)
+    const { dispatcher, events } = setup({ a: { ad: busy, reserve: refused, request: full }, b: { ad: busy, reserve: refused, request: full } }, { localKinds: false })
+    const r = await dispatcher.dispatch({ taskId: 't11', kind: 'echo', input: enc(1), timeoutMs: 2_000 })
+    expect(r.outcome.error).toBe(ErrorCode.QUEUE_FULL)
+    expect(events.every(([, e]) => e === 'broken-promise')).toBe(true)
+  })
+})
