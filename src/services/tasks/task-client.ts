@@ -139,7 +139,7 @@ export class TaskClient {
     this.opening ??= this.init.openStream(options).catch((err: Error) => {
       throw new UnreachableError(`cannot reach the peer: ${err.message}`)
     }).then(stream => {
-      const channel = new FrameChannel(stream, this.init.limits)
+      const channel = new FrameChannel(stream, this.init.limits, () => this.pending.size > 1)
       this.channel = channel
       void this.readLoop(channel)
       return channel

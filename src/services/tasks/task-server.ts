@@ -26,10 +26,10 @@ export const DEFAULT_MAX_OUTSTANDING_PER_STREAM = 1_024
  * reservations of a closed stream are released.
  */
 export async function serveTaskStream (stream: Stream, remote: PeerId, init: TaskServerInit): Promise<void> {
-  const channel = new FrameChannel(stream, init.limits)
   const reservations = new Map<number, Reservation>()
   const maxOutstanding = init.maxOutstandingPerStream ?? DEFAULT_MAX_OUTSTANDING_PER_STREAM
   let outstanding = 0
+  const channel = new FrameChannel(stream, init.limits, () => outstanding > 1)
   const origin = remote.toString()
 
   const reply = (id: number, outcome: TaskOutcome): void => {
