@@ -36,18 +36,27 @@ const flashCrowd = z.strictObject({
 })
 
 const scoreParams = z.strictObject({ defaultRunMs: num().positive(), defaultRttMs: num().min(0), penaltyMsPerPoint: num().min(0) }).partial()
-/** plan.ts PlanParams (defaults DEFAULT_PLAN_PARAMS: probes 3, spreadRuns 4, nearTieMs 5, ...). */
+/** plan.ts PlanParams (defaults DEFAULT_PLAN_PARAMS: probes 4, spreadRuns 8, nearTieMs 5, ...). */
 const planParams = z.strictObject({
   probes: z.number().int().min(1), spreadRuns: num().min(0), nearTieMs: num().min(0), nearTieFraction: num().min(0), minMaxWaitMs: num().min(0), maxWaitFraction: num().min(0)
 }).partial()
 const breakerParams = z.strictObject({ threshold: z.number().int().min(1), cooldownMs: num().min(0), maxCooldownMs: num().min(0), maxPeers: z.number().int().min(1) }).partial()
 
-/** Rule changes to the dispatcher prototyped in model mode (model/engine.ts SimRules); none is in the code yet. */
+/**
+ * The dispatcher's rules (68dbbe5), each on by default as in the code: a variant switches one off
+ * to measure it; `cancelOnFinish` is a change not in the code (model/engine.ts SimRules).
+ */
 const rules = z.strictObject({
-  /** On an attempt timeout, retry elsewhere but still accept the timed-out attempt's late result. */
-  hedgeOnTimeout: z.boolean(),
-  /** Plan every task as after a BUSY bounce (late binding) while the node's EWMA of BUSY answers to its direct sends is above this. */
-  reserveWhenBouncing: frac()
+  /** Hedged attempts: an attempt past its patience stays open and its late correct result still counts. false: abandoned (before 68dbbe5). */
+  hedge: z.boolean(),
+  /** New tasks bind late from the first try while the node's EWMA of BUSY answers to its predicted-free direct sends is above this (the code: 0.5); false: never. */
+  reserveWhenBouncing: z.union([frac(), z.literal(false)]),
+  /** A timeout trips the peer's breaker at once (the code); false: it counts toward the threshold like a failure. */
+  tripOnTimeout: z.boolean(),
+  /** A timeout on a direct send predicted free is also a broken promise (the code); false: not. */
+  brokenPromiseOnTimeout: z.boolean(),
+  /** Not in the code: a task's still-open reservation races are cancelled when it ends. */
+  cancelOnFinish: z.boolean()
 }).partial()
 
 /** A variant of the fedmesh policy with other routing parameters, compared in the same run. */
@@ -117,7 +126,7 @@ export const scenarioSchema = z.strictObject({
     /** The dispatcher's attempt timeout: min(budget + slack, max(minAttemptTimeoutMs, factor × expected completion)). Defaults 4 and 5 s. */
     attemptTimeoutFactor: num().positive().default(4),
     minAttemptTimeoutMs: num().min(0).default(5_000),
-    /** Prototyped rule changes for the fedmesh policy (default none: the code as it is). */
+    /** The dispatcher's rules for the fedmesh row (default: the code as it is). */
     rules: rules.default({}),
     score: scoreParams.default({}),
     plan: planParams.default({}),

@@ -2,13 +2,19 @@
  * The model-mode simulator: one policy replaying a world's task trace in virtual time.
  *
  * Each node has an executor (executor.ts), publishes capacity adverts every `adIntervalMs`
- * (ads.ts), and dispatches its own tasks as `services/tasks/dispatcher.ts` does: ask the policy
- * for a plan; a direct send may bounce BUSY; a reservation plan reserves on every target, binds
- * the task to the first READY and cancels the rest; every message pays its link's one-way
- * latency. Failures follow the dispatcher's rules: a lost or silent peer is retried elsewhere
- * after a backoff (at most `maxAttempts` such failures, `maxTries` tries in all), refusals move
- * on at once, a wrong answer is caught by verification and retried. Outcomes feed the node's
- * `ReputationLedger` and `CircuitBreakers` (fedmesh only: the baselines ignore both).
+ * (ads.ts), and dispatches its own tasks as `services/tasks/dispatcher.ts` (68dbbe5) does, pass
+ * by pass of its `while (true)`: ask the policy for a plan (bound late from the first try while
+ * the node's BUSY rate is above one half), start the attempt, then wait for the first open
+ * attempt to settle or for the new one's patience, min(budget + slack, max(5 s, 4 x expected
+ * completion)). An attempt past its patience is reported `timeout` (and `broken-promise` when a
+ * direct send was predicted free), tripping the peer's breaker, and the task is tried elsewhere,
+ * but the attempt stays open and its correct result wins if it comes first; only the task's
+ * deadline ends them. A direct send may bounce BUSY; a reservation race binds the first READY
+ * as it arrives and cancels every other reservation, including ones placed later; every
+ * message pays its link's one-way latency. A lost peer is retried elsewhere after a backoff
+ * (at most `maxAttempts` failures, `maxTries` tries in all), refusals move on at once, a wrong
+ * answer is caught by verification and retried. Outcomes feed the node's `ReputationLedger` and
+ * `CircuitBreakers` as task-service.ts does (fedmesh only: the baselines ignore both).
  *
  * Faults come from the world: churned peers crash (losing their queue and running work; their
  * own tasks resume from the journal on restart, with a fresh budget, as the task service does),
@@ -39,27 +45,45 @@ import type { World } from './world.js'
 import type { AttemptEvent } from '../../src/services/tasks/dispatcher.js'
 
 /**
- * Rule changes to `services/tasks/dispatcher.ts` prototyped in the model (none is in the code):
- * - reserveWhenBouncing: see below.
- * - hedgeOnTimeout: when an attempt times out, retry elsewhere as now but keep listening to the
- *   timed-out attempt; whichever correct result comes first ends the task (a long task on a live
- *   peer is not thrown away; a black hole still costs one timeout).
+ * The dispatcher's rules as of 68dbbe5 are the default (each `true`/0.5 below is the code);
+ * switching one off shows what it is worth, and `cancelOnFinish` prototypes a change that is
+ * not in the code.
  */
 export interface SimRules {
-  hedgeOnTimeout?: boolean
   /**
-   * Bind late from the first try while most recent direct sends bounced: the node keeps an
-   * EWMA (weight 0.1) of BUSY answers to its remote direct sends; above this fraction it plans
-   * every new task as after a bounce.
+   * Hedged attempts (the code): an attempt slower than its patience is reported `timeout` and
+   * the task is tried elsewhere, but the slow attempt stays open and its correct result wins if
+   * it comes first. `false`: the slow attempt is abandoned (its late answer ignored, its
+   * unbound reservations cancelled, a backoff before the retry), as before 68dbbe5.
    */
-  reserveWhenBouncing?: number
+  hedge?: boolean
+  /**
+   * Late binding while bouncing (the code: 0.5): the node keeps an EWMA (weight 0.1) of BUSY
+   * answers to its predicted-free direct sends; above this, new tasks are planned as after a
+   * bounce from the first try. `false`: never.
+   */
+  reserveWhenBouncing?: number | false
+  /** A `timeout` trips the peer's breaker at once (the code). `false`: it counts toward the threshold like a failure. */
+  tripOnTimeout?: boolean
+  /** A `timeout` on a direct send predicted free (maxWaitMs > 0) is also a broken promise (the code). `false`: not. */
+  brokenPromiseOnTimeout?: boolean
+  /**
+   * Not in the code: when a task ends, the reservations of its attempts still open are
+   * cancelled. In the code a hedged reservation attempt keeps going after another attempt
+   * answered: its first READY is bound and the task runs a second time for nothing.
+   */
+  cancelOnFinish?: boolean
 }
 
-/** How an attempt ended, as the dispatcher sees it. */
+/** How an attempt ended, as the dispatcher sees it ('timeout': its own abort signal fired, TIMED_OUT). */
 type Code = 'ok' | 'busy' | 'full' | 'queue-timeout' | 'run-timeout' | 'lost' | 'timeout'
 
 /** Time for a node to notice a silently dead link: liveness plus one tick (connectivity.ts). */
 const SILENT_DETECT_MS = DEFAULT_LIVENESS_MS + RECOMMENDED_TICK_MS
+
+/** dispatcher.ts BUSY_RATE_ALPHA and BUSY_RATE_RESERVE. */
+const BUSY_RATE_ALPHA = 0.1
+const BUSY_RATE_RESERVE = 0.5
 
 export interface EngineOptions {
   policy: Policy
@@ -69,11 +93,11 @@ export interface EngineOptions {
   plan?: PlanParams
   breaker?: BreakerParams
   earlyAds?: boolean
-  /** The dispatcher's attempt timeout: this many times the expected completion (default 4)... */
+  /** The dispatcher's attempt patience: this many times the expected completion (default 4)... */
   attemptTimeoutFactor?: number
   /** ... but never less than this, ms (default 5 s). */
   minAttemptTimeoutMs?: number
-  /** Rule changes to the dispatcher tried as variants (not in dispatcher.ts). */
+  /** The dispatcher's rules switched off one by one, or changes not in the code (SimRules). */
   rules?: SimRules
   /** Called every 100,000 events (memory sampling, progress). */
   onProgress?: () => void
@@ -102,7 +126,7 @@ export interface EngineResult {
   decisions: Record<string, number>
   /** Mean age of the advert behind each remote direct send, ms. */
   meanAdAgeMs: number
-  /** Tasks whose work ran on more than one node (a retry after a lost, maybe-executed attempt). */
+  /** Tasks whose work ran on more than one node (a hedge, or a retry after a lost, maybe-executed attempt). */
   duplicateRuns: number
   endMs: number
   events: number
@@ -127,27 +151,62 @@ export interface TaskRecord {
   /** When the run started, ms after arrival. */
   startedAfterMs: number
   tries: number
-  /** Plans in order: L (direct local), D (direct remote), R (reserve), and what ended each: b (busy), f (full), t (timeout), l (lost). */
+  /**
+   * Plans in order: L (direct local), D (direct remote), R (reserve); what ended each step: b
+   * (busy), f (full), t (timeout), l (lost), x (failed where it ran); h: the newest attempt
+   * passed its patience (hedged); w: a hedged attempt answered first.
+   */
   path: string
 }
 
-interface Ticket {
+/** One try of a task: a direct send, or a late-binding race over reservations (dispatcher.ts direct/reserve). */
+interface Attempt {
   task: TaskState
-  attempt: number
+  mode: 'direct' | 'reserve'
+  tickets: Ticket[]
+  /** Reservations: the one bound (first READY). */
+  winner: Ticket | undefined
+  /** Its promise settled (or never will: a hung reservation race); nothing later counts. */
+  settled: boolean
+  /** Past its patience but still open (the code's `inflight`). */
+  hedged: boolean
+  /** The origin's incarnation when it started: a crash of the origin voids it. */
+  inc: number
+  /** Reservations: when the race started, and the budget then. */
+  start: number
+  remaining: number
+}
+
+interface Ticket {
+  att: Attempt
   target: number
   /** Reservation tickets: the reservation at the target, once placed. */
   res?: ReservationItem
-  state: 'pending' | 'ready' | 'failed' | 'bound'
+  state: 'pending' | 'failed' | 'bound'
   code?: Code
   /** The reservation could not even be placed (peer unreachable). */
   placeFailed?: boolean
   /** Counted in the origin's outstanding tasks at the target (capacity table noteSent) until the attempt ends. */
   sent?: boolean
-  /** Timed out but left open (rules.hedgeOnTimeout): a late correct result still ends the task. */
-  hedged?: boolean
   /** The origin's estimates for the target when it chose it: run time and RTT, ms (fedmesh). */
   runMs?: number
   rttMs?: number
+  /** Direct sends: the request's maxWaitMs (> 0: predicted free). */
+  maxWaitMs?: number
+}
+
+/** An attempt's result, waiting for the dispatcher loop to take it. */
+interface Settled { att: Attempt, peer: number, code: Code }
+
+/** The dispatcher loop parked in `firstSettled(inflight, patience)`. */
+interface Waiting {
+  gen: number
+  mayTry: boolean
+  remaining: number
+  /** The attempt started in this pass, the peer to blame if it is too slow (direct sends), and whether it was predicted free. */
+  launched: Attempt | undefined
+  blame: number | undefined
+  promisedFree: boolean
 }
 
 interface TaskState {
@@ -158,25 +217,27 @@ interface TaskState {
   deadline: number
   tries: number
   failures: number
-  attempt: number
   exclude: Set<number>
   done: boolean
   suspended: boolean
-  tickets: Ticket[]
-  winner: Ticket | undefined
+  /** The code's `inflight`: attempts started and not settled. */
+  inflight: Set<Attempt>
+  /** Results that settled while the loop was not waiting (during a backoff): taken first at the next wait. */
+  settledQ: Settled[]
+  waiting: Waiting | undefined
+  gen: number
   ranOn: Set<number> | undefined
   bounced: boolean
   path: string
   ran: { target: number, queuedMs: number, runMs: number, startedAt: number } | undefined
-  /** Late binding: when the current reservation step started, and the budget then. */
-  reserveStart: number
-  reserveRemaining: number
 }
 
 interface Node {
   exec: SimExecutor
   ring: AdRing
   alive: boolean
+  /** Bumped on every crash: the dispatcher's state (attempts, BUSY rate) dies with the process. */
+  inc: number
   ledger: ReputationLedger | undefined
   breakers: CircuitBreakers | undefined
   /** Peers this node ever reported to its ledger and breakers (the others score 0, breaker closed). */
@@ -188,7 +249,9 @@ interface Node {
   earlyPending: boolean
   /** Tasks this node submitted that are not finished. */
   own: Set<TaskState>
-  /** EWMA of BUSY answers to this node's remote direct sends (rules.reserveWhenBouncing). */
+  /** Attempts this node started that have not settled (hedged and orphaned ones included). */
+  open: Set<Attempt>
+  /** The dispatcher's `busyRate`: EWMA of BUSY answers to its predicted-free direct sends. */
   bounceRate: number
 }
 
@@ -204,6 +267,7 @@ class Engine {
   private readonly s: World['scenario']
   private readonly interval: number
   private readonly fedmesh: boolean
+  private readonly rules: Required<Omit<SimRules, 'reserveWhenBouncing'>> & { reserveWhenBouncing: number | false }
   private readonly decisions: Record<string, number> = {}
   private readonly responses: number[] = []
   private readonly windowEnd: number
@@ -225,6 +289,14 @@ class Engine {
     this.s = w.scenario
     this.interval = this.s.routing.adIntervalMs
     this.fedmesh = opt.policy.name === 'fedmesh'
+    const r = opt.rules ?? {}
+    this.rules = {
+      hedge: r.hedge ?? true,
+      reserveWhenBouncing: r.reserveWhenBouncing ?? BUSY_RATE_RESERVE,
+      tripOnTimeout: r.tripOnTimeout ?? true,
+      brokenPromiseOnTimeout: r.brokenPromiseOnTimeout ?? true,
+      cancelOnFinish: r.cancelOnFinish ?? false
+    }
     this.windowEnd = this.s.durationMs
     this.netRng = opt.rng.fork('net')
     this.decideRng = opt.rng.fork('decide')
@@ -239,6 +311,7 @@ class Engine {
         exec,
         ring: new AdRing(conc, limit),
         alive: true,
+        inc: 0,
         ledger: this.fedmesh ? new ReputationLedger({ clock, maxPeers: Math.max(2_000, w.peers) }) : undefined,
         breakers: this.fedmesh ? new CircuitBreakers({ ...DEFAULT_BREAKER_PARAMS, ...opt.breaker }) : undefined,
         rated: new Set(),
@@ -247,6 +320,7 @@ class Engine {
         adToken: 0,
         earlyPending: false,
         own: new Set(),
+        open: new Set(),
         bounceRate: 0
       }
       if (opt.earlyAds === true) exec.onChange = () => { this.loadChanged(i) }
@@ -273,7 +347,8 @@ class Engine {
     this.modes?.start()
     if (w.trace.length > 0) q.at(w.trace.at[0], () => { this.arrive(0) })
     const end = this.s.durationMs + this.s.drainMs
-    // Stop when every task is done and the window is over (adverts would run forever).
+    // Stop when every task is done and the window is over (adverts would run forever; attempts
+    // still open after their task ended run to their end only if they finish before that).
     const progress = this.opt.onProgress
     let nextProgress = q.processed + 100_000
     q.runUntil(end, () => {
@@ -320,7 +395,7 @@ class Engine {
     this.decisions[what] = (this.decisions[what] ?? 0) + n
   }
 
-  // ---- arrivals and the dispatcher loop ----
+  // ---- arrivals and the dispatcher loop (dispatcher.ts dispatch) ----
 
   private nextArrival = 0
 
@@ -342,67 +417,203 @@ class Engine {
       deadline: this.q.now + this.s.workload.taskTimeoutMs,
       tries: 0,
       failures: 0,
-      attempt: 0,
       exclude: new Set(),
       done: false,
       suspended: false,
-      tickets: [],
-      winner: undefined,
+      inflight: new Set(),
+      settledQ: [],
+      waiting: undefined,
+      gen: 0,
       ranOn: undefined,
       bounced: false,
       path: '',
-      ran: undefined,
-      reserveStart: 0,
-      reserveRemaining: 0
+      ran: undefined
     }
     if (task.arrival >= this.s.warmupMs) this.measured++
-    const th = this.opt.rules?.reserveWhenBouncing
-    if (th !== undefined && node.bounceRate > th) {
+    node.own.add(task)
+    this.open++
+    this.begin(task)
+  }
+
+  /** `dispatch()` starts (on arrival, or resumed from the journal after a restart). */
+  private begin (task: TaskState): void {
+    const th = this.rules.reserveWhenBouncing
+    if (this.fedmesh && th !== false && this.nodes[task.origin].bounceRate > th) {
       task.bounced = true
       this.count('reserve-first (bouncing)')
     }
-    node.own.add(task)
-    this.open++
-    this.step(task)
+    this.loop(task)
   }
 
-  private step (task: TaskState): void {
+  /** One pass of dispatch()'s `while (true)`: maybe start an attempt, then wait for the first to settle or for patience. */
+  private loop (task: TaskState): void {
     if (task.done || task.suspended) return
     const r = this.s.routing
-    const now = this.q.now
-    const remaining = task.deadline - now
-    if (task.failures >= r.maxAttempts || task.tries >= r.maxTries || remaining <= 0) {
+    const remaining = task.deadline - this.q.now
+    const mayTry = task.failures < r.maxAttempts && task.tries < r.maxTries && remaining > 0
+    let launched: Attempt | undefined
+    let blame: number | undefined
+    let promisedFree = false
+    let patience = Math.max(1, Math.ceil(remaining + r.slackMs))
+    if (mayTry) {
+      task.tries++
+      const plan = this.opt.policy.choose(this.context(task), this.nodes[task.origin].rr)
+      if (plan.mode === 'none') {
+        this.count('plan-none')
+        if (task.inflight.size === 0) {
+          this.finish(task, false)
+          return
+        }
+      } else if (plan.mode === 'direct') {
+        const local = plan.target === task.origin
+        this.count(local ? 'direct-local' : 'direct-remote')
+        if (this.taskRecords !== undefined) task.path += local ? 'L' : 'D'
+        if (!local) {
+          this.adAgeSum += plan.adAgeMs
+          this.adAgeCount++
+        }
+        launched = this.direct(task, plan.target, plan.maxWaitMs, remaining, plan.runMs)
+        // A direct send has one peer to blame for slowness (this node included: never reported).
+        blame = plan.target
+        promisedFree = plan.maxWaitMs > 0
+        if (!local) patience = this.attemptTimeout(plan.expectedMs, remaining)
+      } else {
+        if (this.taskRecords !== undefined) task.path += 'R'
+        this.count(task.bounced ? 'reserve-after-bounce' : 'reserve')
+        launched = this.reserve(task, plan.targets, remaining, plan.runMs, plan.rttMs)
+        patience = this.attemptTimeout(plan.expectedMs, remaining)
+      }
+      if (launched !== undefined) task.inflight.add(launched)
+    }
+    if (task.inflight.size === 0) {
       this.count(remaining <= 0 ? 'gave-up-deadline' : 'gave-up-attempts')
       this.finish(task, false)
       return
     }
-    task.tries++
-    task.attempt++
-    task.tickets = []
-    task.winner = undefined
-    const plan = this.opt.policy.choose(this.context(task), this.nodes[task.origin].rr)
-    this.dispatchPlan(task, plan, remaining)
+    const gen = ++task.gen
+    const queued = task.settledQ.shift()
+    if (queued !== undefined) {
+      // Settled during the backoff: firstSettled returns it at once.
+      this.process(task, queued)
+      return
+    }
+    task.waiting = { gen, mayTry, remaining, launched, blame, promisedFree }
+    this.q.after(patience, () => { this.patienceOver(task, gen) })
   }
 
-  private dispatchPlan (task: TaskState, plan: SimPlan, remaining: number): void {
-    if (plan.mode === 'none') {
-      this.count('plan-none')
+  /** firstSettled returned 'timeout'. */
+  private patienceOver (task: TaskState, gen: number): void {
+    const w = task.waiting
+    if (w === undefined || w.gen !== gen || task.done || task.suspended) return
+    task.waiting = undefined
+    if (!w.mayTry) {
+      // Past the task's deadline (or out of attempts) and nothing answered.
+      this.count(w.remaining <= 0 ? 'gave-up-deadline' : 'gave-up-attempts')
       this.finish(task, false)
       return
     }
-    if (plan.mode === 'direct') {
-      this.count(plan.target === task.origin ? 'direct-local' : 'direct-remote')
-      if (this.taskRecords !== undefined) task.path += plan.target === task.origin ? 'L' : 'D'
-      if (plan.target !== task.origin) {
-        this.adAgeSum += plan.adAgeMs
-        this.adAgeCount++
-      }
-      this.direct(task, plan.target, plan.maxWaitMs, remaining, plan.expectedMs, plan.runMs)
+    this.count('attempt-timeout')
+    if (this.taskRecords !== undefined) task.path += 'h'
+    task.failures++
+    if (w.blame !== undefined) {
+      this.report(task, w.blame, 'timeout')
+      if (w.promisedFree && this.rules.brokenPromiseOnTimeout) this.report(task, w.blame, 'broken-promise')
+      task.exclude.add(w.blame)
+    }
+    const att = w.launched
+    if (att !== undefined && !this.rules.hedge) {
+      // Before 68dbbe5: the slow attempt is aborted and forgotten, a backoff, then a retry.
+      this.abandon(att)
+      this.sleep(task)
       return
     }
-    if (this.taskRecords !== undefined) task.path += 'R'
-    this.count(task.bounced ? 'reserve-after-bounce' : 'reserve')
-    this.reserve(task, plan.targets, remaining, plan.runMs, plan.rttMs)
+    if (att !== undefined) {
+      att.hedged = true
+      this.count('hedged')
+    }
+    this.loop(task)
+  }
+
+  /** An attempt settled: take it now if the loop waits, else at its next wait. */
+  private settle (att: Attempt, peer: number, code: Code): void {
+    if (att.settled) return
+    att.settled = true
+    const node = this.nodes[att.task.origin]
+    node.open.delete(att)
+    if (att.inc !== node.inc) return
+    const task = att.task
+    if (task.done || task.suspended || !task.inflight.has(att)) {
+      if (task.done && code === 'ok') this.count('answer-after-done')
+      return
+    }
+    const s: Settled = { att, peer, code }
+    if (task.waiting !== undefined) {
+      task.waiting = undefined
+      this.process(task, s)
+    } else {
+      task.settledQ.push(s)
+    }
+  }
+
+  /** dispatch()'s handling of one settled step. */
+  private process (task: TaskState, s: Settled): void {
+    const { att, peer, code } = s
+    task.inflight.delete(att)
+    const remote = peer !== task.origin
+    if (this.taskRecords !== undefined && code !== 'ok') {
+      task.path += code === 'busy' ? 'b' : code === 'full' ? 'f' : code === 'timeout' || code === 'queue-timeout' ? 't' : code === 'lost' ? 'l' : 'x'
+    }
+    if (code === 'ok') {
+      if (remote && this.w.malice[peer] === WRONG) {
+        this.count('wrong-result-caught')
+        this.report(task, peer, 'wrong-result')
+        task.exclude.add(peer)
+        task.failures++
+        this.loop(task)
+        return
+      }
+      if (att.hedged) {
+        this.count('hedge-won')
+        if (this.taskRecords !== undefined) task.path += 'w'
+      }
+      this.report(task, peer, 'success')
+      this.finish(task, true)
+      return
+    }
+    if (code === 'lost' || code === 'timeout' || (code === 'queue-timeout' && remote)) {
+      // The peer died or never answered in time: maybe executed, retry under the same id.
+      this.count('failover')
+      this.report(task, peer, code === 'lost' ? 'failure' : 'timeout')
+      task.exclude.add(peer)
+      task.failures++
+      this.sleep(task)
+      return
+    }
+    if (code === 'busy' || code === 'full') {
+      // Any refusal: the table was wrong about that peer, the next try binds late.
+      task.bounced = true
+      this.report(task, peer, code === 'busy' ? 'refused' : 'broken-promise')
+      task.exclude.add(peer)
+      this.loop(task)
+      return
+    }
+    // The task failed where it ran: final, unless an attempt is still open.
+    if (task.inflight.size === 0) {
+      this.count('task-failed-final')
+      this.finish(task, false)
+      return
+    }
+    this.loop(task)
+  }
+
+  /** The backoff after a lost attempt; results that settle meanwhile wait for the next pass. */
+  private sleep (task: TaskState): void {
+    const inc = this.nodes[task.origin].inc
+    const delay = backoffDelay(task.failures - 1, { minMs: 10, maxMs: 200 }, () => this.decideRng.float())
+    this.q.after(delay, () => {
+      if (this.nodes[task.origin].inc !== inc) return
+      this.loop(task)
+    })
   }
 
   private context (task: TaskState): DecisionContext {
@@ -478,28 +689,57 @@ class Engine {
     e.change(this.q.now, delta, this.interval * EXPIRY_INTERVALS)
   }
 
-  /** How long the dispatcher waits for one attempt: min(budget + slack, max(floor, factor × expected)). */
+  /** The dispatcher's patience for one attempt: min(budget + slack, max(floor, factor × expected)), whole ms. */
   private attemptTimeout (expectedMs: number | undefined, remaining: number): number {
     const limit = remaining + this.s.routing.slackMs
-    if (expectedMs === undefined) return limit
+    if (expectedMs === undefined) return Math.max(1, Math.ceil(limit))
     const patience = Math.max(this.opt.minAttemptTimeoutMs ?? 5_000, (this.opt.attemptTimeoutFactor ?? 4) * expectedMs)
-    return Math.min(limit, patience)
+    return Math.max(1, Math.ceil(Math.min(limit, patience)))
   }
 
-  // ---- direct sends ----
+  private newAttempt (task: TaskState, mode: Attempt['mode'], remaining: number): Attempt {
+    const node = this.nodes[task.origin]
+    const att: Attempt = { task, mode, tickets: [], winner: undefined, settled: false, hedged: false, inc: node.inc, start: this.q.now, remaining }
+    node.open.add(att)
+    return att
+  }
 
-  private direct (task: TaskState, target: number, maxWaitMs: number, remaining: number, expectedMs: number | undefined, runMs: number | undefined): void {
-    const ticket: Ticket = { task, attempt: task.attempt, target, state: 'pending', runMs }
-    task.tickets.push(ticket)
+  private stale (att: Attempt): boolean {
+    return att.settled || att.inc !== this.nodes[att.task.origin].inc
+  }
+
+  /** hedge off: the attempt is aborted; nothing from it counts any more. */
+  private abandon (att: Attempt): void {
+    const task = att.task
+    task.inflight.delete(att)
+    att.settled = true
+    this.nodes[task.origin].open.delete(att)
+    for (const k of att.tickets) {
+      if (k.sent === true) this.track(task.origin, k, -1)
+      if (att.mode === 'reserve' && k.state === 'pending') {
+        k.state = 'failed'
+        this.sendCancel(task, k)
+      }
+    }
+  }
+
+  // ---- direct sends (dispatcher.ts direct) ----
+
+  private direct (task: TaskState, target: number, maxWaitMs: number, remaining: number, runMs: number | undefined): Attempt {
+    const att = this.newAttempt(task, 'direct', remaining)
+    const ticket: Ticket = { att, target, state: 'pending', runMs, maxWaitMs }
+    att.tickets.push(ticket)
     const o = task.origin
     if (target === o) {
       this.submitAt(target, ticket, remaining, maxWaitMs)
-      return
+      return att
     }
     this.track(o, ticket, 1)
     const budget = Math.max(1, remaining - this.w.net.rtt(o, target))
-    this.armTimeout(task, this.attemptTimeout(expectedMs, remaining))
+    // The request's own signal: the budget plus slack (patience is the loop's business).
+    this.q.after(Math.ceil(remaining + this.s.routing.slackMs), () => { this.outcome(ticket, 'timeout') })
     this.send(o, target, () => { this.submitAt(target, ticket, budget, maxWaitMs) }, (at) => { this.outcomeAt(at, ticket, 'lost') })
+    return att
   }
 
   /** The task reaches its target's executor (with the origin's run-time estimate for its BUSY check). */
@@ -515,7 +755,7 @@ class Engine {
       return
     }
     const exec = this.nodes[target].exec
-    if (exec.finished.has(ticket.task.id)) {
+    if (exec.finished.has(ticket.att.task.id)) {
       this.count('deduped')
       this.replyFrom(target, ticket, 'ok')
       return
@@ -529,31 +769,7 @@ class Engine {
   }
 
   private workItem (target: number, ticket: Ticket, budget: number): WorkItem {
-    return { type: 'task', taskId: ticket.task.id, serviceMs: ticket.task.service * this.w.slow[target], deadlineMs: budget, enqueuedAt: 0, startedAt: 0, ticket }
-  }
-
-  /** The dispatcher's abort signal for one attempt, after `ms`. */
-  private armTimeout (task: TaskState, ms: number): void {
-    const attempt = task.attempt
-    this.q.after(ms, () => {
-      if (task.done || task.suspended || task.attempt !== attempt) return
-      this.count('attempt-timeout')
-      if (task.tickets.length > 1 && task.winner === undefined) {
-        // Reservations still waiting when the signal fires: every one rejects (aborted).
-        for (const k of task.tickets) {
-          if (k.state !== 'pending') continue
-          k.state = 'failed'
-          k.code = 'lost'
-          this.sendCancel(task, k)
-        }
-        this.reservationsSettled(task)
-        return
-      }
-      const ticket = task.winner ?? task.tickets[0]
-      // Proposed rule: the timed-out attempt stays open; its late result still counts.
-      if (this.opt.rules?.hedgeOnTimeout === true && ticket.target !== task.origin) ticket.hedged = true
-      this.handle(task, ticket.target, 'timeout')
-    })
+    return { type: 'task', taskId: ticket.att.task.id, serviceMs: ticket.att.task.service * this.w.slow[target], deadlineMs: budget, enqueuedAt: 0, startedAt: 0, ticket }
   }
 
   private sendCancel (task: TaskState, k: Ticket): void {
@@ -561,38 +777,36 @@ class Engine {
     else this.send(task.origin, k.target, () => { this.cancelAt(k.target, k) }, () => {})
   }
 
-  // ---- reservations (late binding) ----
+  // ---- reservations (dispatcher.ts reserve: late binding) ----
 
-  private reserve (task: TaskState, targets: number[], remaining: number, runMs: number[] | undefined, rttMs: number[] | undefined): void {
+  private reserve (task: TaskState, targets: number[], remaining: number, runMs: number[] | undefined, rttMs: number[] | undefined): Attempt {
+    const att = this.newAttempt(task, 'reserve', remaining)
     const o = task.origin
     targets.forEach((target, k) => {
-      const ticket: Ticket = { task, attempt: task.attempt, target, state: 'pending', runMs: runMs?.[k], rttMs: rttMs?.[k] }
-      task.tickets.push(ticket)
+      att.tickets.push({ att, target, state: 'pending', runMs: runMs?.[k], rttMs: rttMs?.[k] })
     })
-    task.reserveStart = this.q.now
-    task.reserveRemaining = remaining
-    // The whole late-binding step (placing, waiting for READY, the bound run) shares one signal.
-    this.armTimeout(task, remaining + this.s.routing.slackMs)
-    for (const ticket of [...task.tickets]) {
+    // One signal for the whole race (placing, READY, the bound run).
+    this.q.after(Math.ceil(remaining + this.s.routing.slackMs), () => { this.reserveAborted(att) })
+    for (const ticket of att.tickets) {
       if (ticket.target === o) {
         this.reserveAt(ticket.target, ticket)
       } else {
         this.send(o, ticket.target, () => { this.reserveAt(ticket.target, ticket) }, (at) => {
           this.q.at(at, () => {
-            if (ticket.state !== 'pending' || ticket.attempt !== task.attempt) return
+            if (ticket.state !== 'pending' || this.stale(att)) return
             ticket.placeFailed = true
             this.reservationFailed(ticket, 'lost')
           })
         })
       }
     }
+    return att
   }
 
   private reserveAt (target: number, ticket: Ticket): void {
-    const task = ticket.task
-    if (task.attempt !== ticket.attempt && task.origin !== target) {
-      return // the attempt is over; a real CANCEL would follow this frame
-    }
+    const att = ticket.att
+    // The origin crashed since: its connection (and every reservation on it) is gone.
+    if (att.inc !== this.nodes[att.task.origin].inc) return
     const kind = this.w.malice[target]
     if (kind === LIAR) {
       this.count('liar-refusal')
@@ -603,65 +817,89 @@ class Engine {
       this.count('black-holed')
       return
     }
-    const r = this.nodes[target].exec.reserve(task.id, ticket)
+    const r = this.nodes[target].exec.reserve(att.task.id, ticket)
     if (r === 'queue-full') {
       this.count('reserve-refused')
       this.replyTo(target, ticket, () => { this.reservationFailed(ticket, 'full') })
       return
     }
     ticket.res = r
-    if (ticket.state !== 'pending' || task.done || task.attempt !== ticket.attempt) this.cancelAt(target, ticket)
+    // Cancelled before it was placed: the CANCEL frame follows the RESERVE on the same stream.
+    if (ticket.state !== 'pending') this.cancelAt(target, ticket)
   }
 
   private reservationFailed (ticket: Ticket, code: Code): void {
-    const task = ticket.task
-    if (task.done || task.attempt !== ticket.attempt || ticket.state !== 'pending') return
+    const att = ticket.att
+    if (this.stale(att) || att.winner !== undefined || ticket.state !== 'pending') return
     ticket.state = 'failed'
     ticket.code = code
-    if (task.winner === undefined) this.reservationsSettled(task)
-  }
-
-  /** When no reservation can win any more, the attempt ends with the first live target's reason. */
-  private reservationsSettled (task: TaskState): void {
-    if (task.tickets.some(k => k.state === 'pending' || k.state === 'ready')) return
-    const live = task.tickets.filter(k => k.placeFailed !== true)
-    const first = live[0] ?? task.tickets[0]
+    if (att.tickets.some(k => k.state === 'pending')) return
+    // Promise.any rejected: every reservation was refused or lost; the best target's reason.
     this.count('reserve-all-failed')
-    this.handle(task, first.target, live.length === 0 ? 'lost' : first.code ?? 'lost')
+    const first = att.tickets[0]
+    this.settle(att, first.target, first.code ?? 'lost')
   }
 
-  /** A READY frame reached the origin: the first one wins, the others are cancelled. */
+  /** The race's signal fired (budget + slack after it started). */
+  private reserveAborted (att: Attempt): void {
+    if (this.stale(att)) return
+    const task = att.task
+    if (att.winner !== undefined) {
+      // The bound run has not answered: bind() rejects TimeoutError (lost, TIMED_OUT).
+      this.track(task.origin, att.winner, -1)
+      this.settle(att, att.winner.target, 'timeout')
+      return
+    }
+    this.count('reserve-aborted')
+    for (const k of att.tickets) {
+      if (k.state !== 'pending') continue
+      k.state = 'failed'
+      this.sendCancel(task, k)
+    }
+    const first = att.tickets[0]
+    if (first.code === undefined) {
+      // dispatcher.ts reserve(): the catch awaits the best target's `ready`, which cancel() left
+      // pending for ever; this attempt never settles (the loop ends at the task's deadline).
+      this.count('reserve-hung')
+      att.settled = true
+      this.nodes[task.origin].open.delete(att)
+      return
+    }
+    // A refusal keeps its code; a lost or unplaceable one reads TIMED_OUT once the signal fired.
+    this.settle(att, first.target, first.code === 'lost' ? 'timeout' : first.code)
+  }
+
+  /** A READY frame reached the origin: the first one wins, every other reservation is cancelled. */
   private onReady (ticket: Ticket): void {
-    const task = ticket.task
-    if (task.done || task.attempt !== ticket.attempt || ticket.state !== 'pending') return
-    if (task.winner !== undefined) return
+    const att = ticket.att
+    if (this.stale(att) || att.winner !== undefined || ticket.state !== 'pending') return
+    const task = att.task
     ticket.state = 'bound'
-    task.winner = ticket
+    att.winner = ticket
     this.count('reserve-bound')
-    for (const k of task.tickets) {
-      if (k === ticket) continue
-      if (k.state === 'pending' || k.state === 'ready') this.count('reserve-cancelled')
+    // A hedged race still binds after another attempt answered: the task runs again for nothing.
+    if (task.done) this.count('bound-after-done')
+    for (const k of att.tickets) {
+      if (k === ticket || k.state !== 'pending') continue
+      this.count('reserve-cancelled')
       k.state = 'failed'
       this.sendCancel(task, k)
     }
     const o = task.origin
+    const left = Math.max(1, att.remaining - (this.q.now - att.start) - (ticket.target === o ? 0 : ticket.rttMs ?? this.w.net.rtt(o, ticket.target)))
     if (ticket.target === o) {
-      this.bindAt(o, ticket, Math.max(1, task.deadline - this.q.now))
+      this.bindAt(o, ticket, left)
       return
     }
     this.track(o, ticket, 1)
-    const left = Math.max(1, task.reserveRemaining - (this.q.now - task.reserveStart) - (ticket.rttMs ?? this.w.net.rtt(o, ticket.target)))
-    const budget = Math.max(1, task.deadline - this.q.now - this.w.net.rtt(o, ticket.target))
-    // ... and the bound run also gives up after max(5 s, 4 × (run + RTT)) (dispatcher.ts reserve).
-    if (ticket.runMs !== undefined) this.armTimeout(task, this.attemptTimeout(ticket.runMs + (ticket.rttMs ?? 0), left))
-    this.send(o, ticket.target, () => { this.bindAt(ticket.target, ticket, budget) }, (at) => { this.outcomeAt(at, ticket, 'lost') })
+    this.send(o, ticket.target, () => { this.bindAt(ticket.target, ticket, left) }, (at) => { this.outcomeAt(at, ticket, 'lost') })
   }
 
   private bindAt (target: number, ticket: Ticket, budget: number): void {
     const exec = this.nodes[target].exec
     const res = ticket.res
     if (res === undefined) return
-    if (exec.finished.has(ticket.task.id)) {
+    if (exec.finished.has(ticket.att.task.id)) {
       exec.cancel(res)
       this.replyFrom(target, ticket, 'ok')
       return
@@ -680,8 +918,8 @@ class Engine {
     return {
       done: (item, result, runMs) => {
         const ticket = item.ticket as Ticket
-        const t = ticket.task
-        if (this.taskRecords !== undefined && result === 'ok') t.ran = { target, queuedMs: item.startedAt - item.enqueuedAt, runMs, startedAt: item.startedAt }
+        const t = ticket.att.task
+        if (this.taskRecords !== undefined && result === 'ok' && !t.done) t.ran = { target, queuedMs: item.startedAt - item.enqueuedAt, runMs, startedAt: item.startedAt }
         t.ranOn ??= new Set()
         t.ranOn.add(target)
         if (t.ranOn.size === 2) this.duplicateRuns++
@@ -726,7 +964,7 @@ class Engine {
 
   /** A reply from `target` to the ticket's origin, handled as outcome `code` there. */
   private replyFrom (target: number, ticket: Ticket, code: Code): void {
-    const o = ticket.task.origin
+    const o = ticket.att.task.origin
     if (target === o) {
       this.q.after(0, () => { this.outcome(ticket, code) })
       return
@@ -737,7 +975,7 @@ class Engine {
   }
 
   private replyTo (target: number, ticket: Ticket, fn: () => void): void {
-    const o = ticket.task.origin
+    const o = ticket.att.task.origin
     if (target === o) {
       this.q.after(0, fn)
       return
@@ -751,89 +989,25 @@ class Engine {
     this.q.at(at, () => { this.outcome(ticket, code) })
   }
 
+  /** A RESULT (or the loss of the connection, or the request's own signal) for one ticket, at its origin. */
   private outcome (ticket: Ticket, code: Code): void {
-    const task = ticket.task
-    if (ticket.hedged === true && task.attempt !== ticket.attempt) {
-      this.hedgeOutcome(ticket, code)
-      return
-    }
-    if (task.done || task.suspended || task.attempt !== ticket.attempt) return
-    if (task.tickets.length > 1 && task.winner !== ticket) {
+    const att = ticket.att
+    if (this.stale(att)) return
+    const o = att.task.origin
+    if (att.mode === 'reserve' && att.winner !== ticket) {
       // A reservation answered before it was bound: a refusal (or a late reply to a cancelled one).
-      if (code !== 'ok' && task.winner === undefined) this.reservationFailed(ticket, code)
+      if (code !== 'ok') this.reservationFailed(ticket, code)
       return
     }
-    if (ticket.state === 'failed') return
-    ticket.state = 'failed'
-    this.handle(task, ticket.target, code)
-  }
-
-  /** A timed-out attempt answered after all (rules.hedgeOnTimeout): a correct result ends the task. */
-  private hedgeOutcome (ticket: Ticket, code: Code): void {
-    const task = ticket.task
-    if (task.done || task.suspended || code !== 'ok') return
-    if (this.w.malice[ticket.target] === WRONG) {
-      this.count('wrong-result-caught')
-      this.report(task, ticket.target, 'wrong-result')
-      return
-    }
-    this.count('hedge-won')
-    // The attempt under way (a retry elsewhere) is abandoned: reservations cancelled, the rest ignored.
-    for (const k of task.tickets) {
-      if (k.state === 'pending' || k.state === 'ready') {
-        k.state = 'failed'
-        if (k !== task.winner) this.sendCancel(task, k)
+    if (ticket.target !== o) {
+      this.track(o, ticket, -1)
+      // dispatcher.ts noteDirect: every answer to a predicted-free direct send, whoever still waits for it.
+      if (att.mode === 'direct' && (ticket.maxWaitMs ?? 0) > 0 && code !== 'lost' && code !== 'timeout') {
+        const node = this.nodes[o]
+        node.bounceRate += BUSY_RATE_ALPHA * ((code === 'busy' ? 1 : 0) - node.bounceRate)
       }
-      if (k.sent === true) this.track(task.origin, k, -1)
     }
-    task.attempt++
-    this.report(task, ticket.target, 'success')
-    this.finish(task, true)
-  }
-
-  /** The dispatcher's decision after one step. */
-  private handle (task: TaskState, peer: number, code: Code): void {
-    const r = this.s.routing
-    const remote = peer !== task.origin
-    for (const k of task.tickets) if (k.sent === true) this.track(task.origin, k, -1)
-    if (this.taskRecords !== undefined && code !== 'ok') task.path += code === 'busy' ? 'b' : code === 'full' ? 'f' : code === 'timeout' ? 't' : 'l'
-    task.attempt++ // nothing else from this attempt counts
-    if (code === 'ok') {
-      if (remote && this.w.malice[peer] === WRONG) {
-        this.count('wrong-result-caught')
-        this.report(task, peer, 'wrong-result')
-        task.exclude.add(peer)
-        task.failures++
-        this.step(task)
-        return
-      }
-      this.report(task, peer, 'success')
-      this.finish(task, true)
-      return
-    }
-    if (code === 'lost' || code === 'timeout' || (code === 'queue-timeout' && remote)) {
-      this.count('failover')
-      this.report(task, peer, code === 'lost' ? 'failure' : 'timeout')
-      task.exclude.add(peer)
-      task.failures++
-      const delay = backoffDelay(task.failures - 1, { minMs: 10, maxMs: 200 }, () => this.decideRng.float())
-      this.q.after(delay, () => { this.step(task) })
-      return
-    }
-    if (remote && task.tickets.length === 1 && this.opt.rules?.reserveWhenBouncing !== undefined) {
-      const node = this.nodes[task.origin]
-      node.bounceRate += 0.1 * ((code === 'busy' ? 1 : 0) - node.bounceRate)
-    }
-    if (code === 'busy' || code === 'full') {
-      // Any refusal: the table was wrong about that peer, the next try binds late.
-      task.bounced = true
-      this.report(task, peer, code === 'busy' ? 'refused' : 'broken-promise')
-      task.exclude.add(peer)
-      this.step(task)
-      return
-    }
-    this.count('task-failed-final')
-    this.finish(task, false)
+    this.settle(att, ticket.target, code)
   }
 
   /** The task service's mapping of attempt events to breakers and reputation. */
@@ -844,7 +1018,12 @@ class Engine {
     const now = this.q.now
     node.rated.add(peer)
     if (event === 'success') node.breakers?.success(id)
-    if (event === 'failure' || event === 'timeout') node.breakers?.failure(id, now)
+    if (event === 'failure' || event === 'unreachable') node.breakers?.failure(id, now)
+    // A peer that sat on a task past its patience: open at once (task-service.ts).
+    if (event === 'timeout') {
+      if (this.rules.tripOnTimeout) node.breakers?.trip(id, now)
+      else node.breakers?.failure(id, now)
+    }
     const action = ACTIONS[event]
     if (action !== undefined) node.ledger?.apply(id, action)
   }
@@ -852,8 +1031,22 @@ class Engine {
   private finish (task: TaskState, ok: boolean): void {
     if (task.done) return
     task.done = true
+    task.waiting = undefined
     this.open--
     this.nodes[task.origin].own.delete(task)
+    if (this.rules.cancelOnFinish) {
+      // Proposed: the reservations of attempts still open are cancelled with the task.
+      for (const att of task.inflight) {
+        if (att.mode !== 'reserve' || att.winner !== undefined) continue
+        att.settled = true
+        this.nodes[task.origin].open.delete(att)
+        for (const k of att.tickets) {
+          if (k.state !== 'pending') continue
+          k.state = 'failed'
+          this.sendCancel(task, k)
+        }
+      }
+    }
     if (task.arrival < this.s.warmupMs) return
     if (ok) this.responses.push(this.q.now - task.arrival)
     else this.lost++
@@ -915,22 +1108,30 @@ class Engine {
     const silent = this.s.faults.churn?.detect === 'liveness'
     for (const item of node.exec.crash()) {
       const ticket = item.ticket as Ticket
-      const o = ticket.task.origin
+      const o = ticket.att.task.origin
       if (o === i) continue
       const at = this.q.now + (silent ? SILENT_DETECT_MS : this.w.net.oneWay(i, o))
       if (item.type === 'reservation') this.q.at(at, () => { this.reservationFailed(ticket, 'lost') })
       else this.outcomeAt(at, ticket, 'lost')
     }
-    // Its own tasks stop here; the journal resumes them on restart.
-    for (const t of node.own) {
-      t.suspended = true
-      t.attempt++
-      for (const k of t.tickets) {
+    // Its dispatcher dies with it: every attempt it had open (hedged and orphaned ones too); the
+    // peers drop its reservations when the connection goes.
+    for (const att of node.open) {
+      for (const k of att.tickets) {
         if (k.res !== undefined && k.target !== i) {
           const target = k.target
           this.q.after(this.w.net.oneWay(i, target), () => { this.cancelAt(target, k) })
         }
       }
+    }
+    node.open.clear()
+    node.inc++
+    // Its own tasks stop here; the journal resumes them on restart.
+    for (const t of node.own) {
+      t.suspended = true
+      t.inflight.clear()
+      t.settledQ = []
+      t.waiting = undefined
     }
     node.sent.clear()
   }
@@ -938,6 +1139,7 @@ class Engine {
   private restart (i: number): void {
     const node = this.nodes[i]
     node.alive = true
+    node.bounceRate = 0
     this.count('restart')
     this.publish(i)
     for (const t of [...node.own]) {
@@ -948,7 +1150,7 @@ class Engine {
       t.exclude.clear()
       t.bounced = false
       this.count('resumed')
-      this.step(t)
+      this.begin(t)
     }
   }
 }

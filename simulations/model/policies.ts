@@ -25,12 +25,12 @@ export type PolicyName = 'fedmesh' | 'random' | 'roundRobin' | 'powerOfTwo'
 
 export type SimPlan =
   /**
-   * `expectedMs` (the target's score) and `runMs` (its run-time estimate) are the dispatcher's:
-   * the attempt timeout scales with the first, the request's `expectedRunMs` is the second.
+   * `expectedMs` (the target's score; a reservation race's best) and `runMs` (its run-time
+   * estimate) are the dispatcher's: the attempt's patience scales with the first, the request's `expectedRunMs` is the second.
    * Baselines leave them out.
    */
   | { mode: 'direct', target: number, maxWaitMs: number, adAgeMs: number, expectedMs?: number, runMs?: number }
-  | { mode: 'reserve', targets: number[], runMs?: number[], rttMs?: number[] }
+  | { mode: 'reserve', targets: number[], runMs?: number[], rttMs?: number[], expectedMs?: number }
   | { mode: 'none', reason: string }
 
 /** What a policy may ask about the node that decides and the peers it knows. */
@@ -126,7 +126,9 @@ export function fedmeshPolicy (score: ScoreParams, plan: PlanParams): Policy {
         mode: 'reserve',
         targets: p.targets.map(t => ctx.idIndex.get(t.peerId) as number),
         runMs: p.targets.map(t => t.runMs),
-        rttMs: p.targets.map(t => t.rttMs)
+        rttMs: p.targets.map(t => t.rttMs),
+        // The race's patience scales with its best target (dispatcher.ts).
+        expectedMs: Math.min(...p.targets.map(t => t.score))
       }
     }
   }
@@ -171,7 +173,7 @@ function shortlist (inputs: CandidateInput[], score: ScoreParams, plan: PlanPara
   let line: number
   if (best.local && best.queueWaitMs === 0) line = best.score
   else if (best.queueWaitMs === 0 && !bounced) line = best.score + Math.max(plan.nearTieMs, best.score * plan.nearTieFraction)
-  else line = best.score + (plan.spreadRuns ?? DEFAULT_PLAN_PARAMS.spreadRuns ?? 4) * best.runMs
+  else line = best.score + (plan.spreadRuns ?? DEFAULT_PLAN_PARAMS.spreadRuns ?? 8) * best.runMs
   const out: CandidateInput[] = []
   for (let i = 0; i < inputs.length; i++) {
     const s = scored[i]
