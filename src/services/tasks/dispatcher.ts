@@ -109,13 +109,13 @@ export class Dispatcher {
     let failures = 0
     let tries = 0
     let bounced = this.busyRate > BUSY_RATE_RESERVE
+    let final = false
     let last: DispatchResult | undefined
 
     while (true) {
       const remaining = deadline - clock.now()
-      const mayTry = failures < this.maxAttempts && tries < this.maxTries && remaining > 0
+      const mayTry = !final && failures < this.maxAttempts && tries < this.maxTries && remaining > 0
       let startedAt: string | undefined
-      let promisedFree = false
       let patience = Math.max(1, Math.ceil(remaining + this.slackMs))
       if (mayTry) {
         tries++
@@ -132,7 +132,6 @@ export class Dispatcher {
           inflight.set(attempt, tries)
           // A direct send has one peer to blame for slowness; a reservation race has none yet.
           startedAt = plan.mode === 'direct' ? plan.target.peerId : undefined
-          promisedFree = plan.mode === 'direct' && plan.maxWaitMs > 0
           if (!(plan.mode === 'direct' && plan.target.local)) patience = this.attemptTimeout(expected, remaining)
         }
       }
@@ -141,14 +140,11 @@ export class Dispatcher {
       if (next === 'timeout') {
         // Past the task's deadline: nothing more to wait for.
         if (!mayTry) break
-        // Too slow: maybe a black hole, maybe a long task. Try elsewhere, keep listening here.
+        // Slower than expected: maybe a black hole, maybe just a long task (run times vary with
+        // input). Try elsewhere too, without blame; the slow attempt stays open, and if it never
+        // answers, its own deadline reports it.
         failures++
-        if (startedAt != null) {
-          this.report(startedAt, 'timeout')
-          // It advertised a free slot and then sat on the task: that is a broken promise too.
-          if (promisedFree) this.report(startedAt, 'broken-promise')
-          exclude.add(startedAt)
-        }
+        if (startedAt != null) exclude.add(startedAt)
         continue
       }
       inflight.delete(next.attempt)
@@ -157,7 +153,7 @@ export class Dispatcher {
       const code = step.outcome.error
       if (step.unreachable === true) {
         // Nothing was sent: no risk, no blame; just try the next candidate.
-        this.report(step.peer, 'unreachable')
+        if (step.reported !== true) this.report(step.peer, 'unreachable')
         exclude.add(step.peer)
         continue
       }
@@ -182,13 +178,15 @@ export class Dispatcher {
       if (REFUSALS.has(code)) {
         // The table was wrong about that peer: the next try binds late instead of guessing again.
         bounced = true
-        const blameless = code === ErrorCode.BUSY || code === ErrorCode.CANCELLED
+        const blameless = code === ErrorCode.BUSY || code === ErrorCode.CANCELLED || code === ErrorCode.SHUTTING_DOWN
         this.report(step.peer, blameless ? 'refused' : 'broken-promise')
         exclude.add(step.peer)
         continue
       }
-      // An input error, or the task itself failed where it ran: final (unless a hedge still runs).
+      // An input error, or the task itself failed where it ran: final. A hedge still running may
+      // yet succeed, so wait for those, but start nothing new.
       if (inflight.size === 0 || INPUT_ERRORS.has(code)) return last
+      final = true
     }
     return last ?? { outcome: failed(req.taskId, ErrorCode.TIMED_OUT, `no result within ${req.timeoutMs} ms`), peer: this.init.selfId, attempts: tries }
   }
@@ -256,7 +254,8 @@ export class Dispatcher {
       // Every reservation was refused, lost or unplaceable: report the best target's reason.
       const why = await placements[0].placed.then(async res => res.ready.then(() => undefined, (e: any) => e), (e: any) => e)
       const outcome = why?.outcome ?? failed(req.taskId, signal.aborted ? ErrorCode.TIMED_OUT : ErrorCode.FAILED, why?.message ?? (err as Error).message ?? 'reservations failed')
-      return { outcome, peer: placements[0].target.peerId, lost: why?.outcome == null, unreachable: why instanceof UnreachableError }
+      // (unreachable placements were reported as they failed)
+      return { outcome, peer: placements[0].target.peerId, lost: why?.outcome == null, unreachable: why instanceof UnreachableError, reported: true }
     }
     // Every other reservation goes, including ones placed only after this decision.
     for (const p of placements) p.placed.then(res => { if (res !== winner.res) res.cancel() }, () => {})
@@ -287,7 +286,10 @@ export class Dispatcher {
     return {
       ready,
       bind: async (request) => executor.bind(res, { taskId: request.taskId, kind: request.kind, input: request.input, deadlineMs: request.deadlineMs, origin: 'local' }),
-      cancel: () => { executor.cancel(res) }
+      cancel: () => {
+        executor.cancel(res)
+        reject(new Error('local reservation cancelled'))
+      }
     }
   }
 
@@ -327,6 +329,8 @@ interface Step {
   lost: boolean
   /** The peer could not be reached: the task was never sent. */
   unreachable?: boolean
+  /** The attempt already reported what it found (no second report). */
+  reported?: boolean
 }
 
 function lostCode (err: unknown): ErrorCode {

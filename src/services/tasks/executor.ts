@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { ErrorCode } from '../../wire/task.js'
 import { SECOND, MINUTE } from '../../util/time.js'
@@ -19,6 +20,8 @@ export interface ExecutorInit {
   resultTtlMs?: number
   /** Results kept for dedupe at most. Default 10,000. */
   maxResults?: number
+  /** Bytes of remembered results at most (outputs can be large). Default 64 MiB. */
+  maxResultBytes?: number
   /** How long a READY slot is held for its reservation before it is given to the next. Default 2 s. */
   holdMs?: number
   clock: Clock
@@ -28,6 +31,7 @@ export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
 export const DEFAULT_RESULT_TTL_MS = 10 * MINUTE
 export const DEFAULT_MAX_RESULTS = 10_000
+export const DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
 export const DEFAULT_HOLD_MS = 2 * SECOND
 /** Run-time EWMA weight of a new sample. */
 const RUN_TIME_ALPHA = 0.2
@@ -103,8 +107,9 @@ export class Executor {
   private readonly handlers: Map<string, TaskHandler>
   private readonly queue: Queued[] = []
   private readonly held = new Map<number, Held>()
-  private readonly inflight = new Map<string, Promise<TaskOutcome>>()
-  private readonly results: LRUCache<string, TaskOutcome>
+  /** Dedupe is per submitter: a peer cannot poison another's task id (key: origin + id). */
+  private readonly inflight = new Map<string, { work: string, outcome: Promise<TaskOutcome> }>()
+  private readonly results: LRUCache<string, { work: string, outcome: TaskOutcome }>
   private readonly runTimes = new Map<string, number>()
   private readonly executions: ExecutionRecord[] = []
   private readonly clock: Clock
@@ -128,7 +133,12 @@ export class Executor {
     this.maxOutputBytes = init.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES
     this.holdMs = init.holdMs ?? DEFAULT_HOLD_MS
     this.clock = init.clock
-    this.results = new LRUCache({ max: init.maxResults ?? DEFAULT_MAX_RESULTS, ttl: init.resultTtlMs ?? DEFAULT_RESULT_TTL_MS })
+    this.results = new LRUCache({
+      max: init.maxResults ?? DEFAULT_MAX_RESULTS,
+      maxSize: init.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
+      sizeCalculation: (r) => r.outcome.output.byteLength + r.outcome.message.length + 256,
+      ttl: init.resultTtlMs ?? DEFAULT_RESULT_TTL_MS
+    })
   }
 
   kinds (): string[] {
@@ -173,13 +183,13 @@ export class Executor {
   }
 
   /** A finished task's remembered outcome (dedupe), if any. */
-  remembered (taskId: string): TaskOutcome | undefined {
-    return this.results.get(taskId)
+  remembered (taskId: string, origin = 'local'): TaskOutcome | undefined {
+    return this.results.get(dedupeKey(origin, taskId))?.outcome
   }
 
   /** Run (or dedupe) a task. Never throws: every failure is an outcome with an error code. */
   async submit (spec: TaskSpec): Promise<TaskOutcome> {
-    const known = this.dedupe(spec.taskId)
+    const known = this.dedupe(spec)
     if (known != null) return known
     const refusal = this.admit(spec)
     if (refusal != null) return refusal
@@ -210,7 +220,7 @@ export class Executor {
   /** Run a task in the slot a READY reservation holds (or queue it if the hold expired). */
   async bind (res: Reservation, spec: TaskSpec): Promise<TaskOutcome> {
     const held = this.held.get(res.id)
-    const known = this.dedupe(spec.taskId)
+    const known = this.dedupe(spec)
     if (known != null) {
       if (held != null) this.release(res.id)
       return known
@@ -262,12 +272,19 @@ export class Executor {
     ])
   }
 
-  private dedupe (taskId: string): TaskOutcome | undefined | Promise<TaskOutcome> {
-    const done = this.results.get(taskId)
-    if (done != null) return { ...done, deduped: true }
-    const running = this.inflight.get(taskId)
-    if (running != null) return running.then(o => ({ ...o, deduped: true }))
-    return undefined
+  /**
+   * The remembered or running outcome of this submitter's task id. The same id with different
+   * work (kind or input) is refused rather than answered with the other work's result.
+   */
+  private dedupe (spec: TaskSpec): TaskOutcome | undefined | Promise<TaskOutcome> {
+    const key = dedupeKey(spec.origin, spec.taskId)
+    const done = this.results.get(key)
+    const running = done == null ? this.inflight.get(key) : undefined
+    const work = done?.work ?? running?.work
+    if (work == null) return undefined
+    if (work !== workOf(spec)) return refused(spec.taskId, ErrorCode.BAD_INPUT, 'this task id was already used for different work')
+    if (done != null) return { ...done.outcome, deduped: true }
+    return (running as { outcome: Promise<TaskOutcome> }).outcome.then(o => ({ ...o, deduped: true }))
   }
 
   private admit (spec: TaskSpec, options: { ignoreQueue?: boolean } = {}): TaskOutcome | undefined {
@@ -281,14 +298,16 @@ export class Executor {
   }
 
   private async track (spec: TaskSpec, outcome: Promise<TaskOutcome>): Promise<TaskOutcome> {
-    this.inflight.set(spec.taskId, outcome)
+    const key = dedupeKey(spec.origin, spec.taskId)
+    const work = workOf(spec)
+    this.inflight.set(key, { work, outcome })
     try {
       const o = await outcome
       // Work that never started must not be remembered: a retry here may still run it.
-      if (!neverRan.has(o)) this.results.set(spec.taskId, o)
+      if (!neverRan.has(o)) this.results.set(key, { work, outcome: o })
       return o
     } finally {
-      this.inflight.delete(spec.taskId)
+      this.inflight.delete(key)
     }
   }
 
@@ -370,6 +389,15 @@ export class Executor {
     if (this.running > 0) return
     for (const resolve of this.idleWaiters.splice(0)) resolve()
   }
+}
+
+function dedupeKey (origin: string, taskId: string): string {
+  return `${origin}\n${taskId}`
+}
+
+/** What a task id stands for: its kind and a digest of its input. */
+function workOf (spec: TaskSpec): string {
+  return `${spec.kind}:${createHash('sha256').update(spec.input).digest('base64')}`
 }
 
 /** Outcomes of work that never started (refused, expired in the queue, handed back). */

@@ -19,11 +19,17 @@ export class MalformedFrameError extends Error {
  * respects backpressure (`send` resolves after `drain` when the buffer is full); reading checks
  * the length prefix against the limit before buffering and validates every frame.
  */
+/** One stream write at most: the muxer's write buffer (4 MiB by profile) must never overflow. */
+const WRITE_SLICE_BYTES = 256 * 1024
+/** Frames queued but not yet written at most; beyond, senders wait (backpressure). */
+const MAX_QUEUED_BYTES = 2 * 1024 * 1024
+
 export class FrameChannel {
-  private drained: Promise<void> | undefined
   private pending: Uint8Array[] = []
   private pendingBytes = 0
   private flushScheduled = false
+  private writing = false
+  private readonly roomWaiters: Array<() => void> = []
 
   /**
    * @param busy - whether more frames are likely this turn (many requests in flight): then
@@ -35,14 +41,16 @@ export class FrameChannel {
   /**
    * Queue a frame. Frames queued in the same tick leave in one stream write (one yamux frame,
    * one Noise seal, one syscall), which is what makes many requests in flight cheap. Resolves at
-   * once unless the stream's write buffer is full.
+   * once unless too much is queued already (then when there is room again).
    */
   async send (frame: Partial<TaskFrame>): Promise<void> {
-    while (this.drained != null) await this.drained
+    while (this.pendingBytes >= MAX_QUEUED_BYTES && this.isWritable()) {
+      await new Promise<void>(resolve => { this.roomWaiters.push(resolve) })
+    }
     const body = TaskFrame.encode(frame)
     this.pending.push(varint.encode(body.byteLength), body)
     this.pendingBytes += varint.encodingLength(body.byteLength) + body.byteLength
-    if (!this.flushScheduled) {
+    if (!this.flushScheduled && !this.writing) {
       this.flushScheduled = true
       if (this.busy()) setImmediate(() => { this.flush() })
       else queueMicrotask(() => { this.flush() })
@@ -51,20 +59,36 @@ export class FrameChannel {
 
   private flush (): void {
     this.flushScheduled = false
-    if (this.pending.length === 0) return
-    const out = new Uint8Array(this.pendingBytes)
-    let offset = 0
-    for (const part of this.pending) {
-      out.set(part, offset)
-      offset += part.byteLength
+    if (this.writing) return
+    this.writing = true
+    this.write().catch(() => {}).finally(() => {
+      this.writing = false
+      for (const wake of this.roomWaiters.splice(0)) wake()
+    })
+  }
+
+  /** Write what is queued in slices, waiting for the muxer's buffer to drain between them. */
+  private async write (): Promise<void> {
+    while (this.pending.length > 0) {
+      const out = new Uint8Array(this.pendingBytes)
+      let offset = 0
+      for (const part of this.pending) {
+        out.set(part, offset)
+        offset += part.byteLength
+      }
+      this.pending = []
+      this.pendingBytes = 0
+      for (const wake of this.roomWaiters.splice(0)) wake()
+      for (let at = 0; at < out.byteLength; at += WRITE_SLICE_BYTES) {
+        while (this.stream.writableNeedsDrain) await waitForDrain(this.stream)
+        if (!this.isWritable()) return
+        this.stream.send(out.subarray(at, at + WRITE_SLICE_BYTES))
+      }
     }
-    this.pending = []
-    this.pendingBytes = 0
-    if (this.stream.status !== 'open' || this.stream.writeStatus !== 'writable') return
-    const ok = this.stream.send(out)
-    if (!ok) {
-      this.drained = waitForDrain(this.stream).catch(() => {}).finally(() => { this.drained = undefined })
-    }
+  }
+
+  private isWritable (): boolean {
+    return this.stream.status === 'open' && this.stream.writeStatus === 'writable'
   }
 
   /** Frames as they arrive; throws MalformedFrameError on the first bad one. */

@@ -73,12 +73,15 @@ export class TaskClient {
     const id = this.allocateId()
     const { promise: ready, resolve: readyResolve, reject: readyReject } = Promise.withResolvers<void>()
     ready.catch(() => {})
+    const abort = (): void => { this.fail(id, options.signal?.reason ?? new DOMException('aborted', 'AbortError')) }
     // Until bound, a RESULT on the reservation's id is its refusal or expiry.
     this.pending.set(id, {
       resolve: (o) => { readyReject(new ReservationRefused(o)) },
       reject: readyReject,
       onReady: readyResolve
     })
+    options.signal?.addEventListener('abort', abort, { once: true })
+    ready.then(() => { options.signal?.removeEventListener('abort', abort) }, () => { options.signal?.removeEventListener('abort', abort) })
     await channel.send({ type: FrameType.RESERVE, id, taskId, kind })
     return {
       ready,
@@ -92,6 +95,8 @@ export class TaskClient {
       cancel: () => {
         if (!this.pending.has(id)) return
         this.pending.delete(id)
+        // Whoever still waits for READY learns it will not come.
+        readyReject(new DOMException('reservation cancelled', 'AbortError'))
         channel.send({ type: FrameType.CANCEL, id }).catch(() => {})
       }
     }
@@ -105,12 +110,12 @@ export class TaskClient {
   private await (id: number, options: AbortOptions): Promise<TaskOutcome> {
     return new Promise<TaskOutcome>((resolve, reject) => {
       const abort = (): void => { this.fail(id, options.signal?.reason ?? new DOMException('aborted', 'AbortError')) }
-      if (options.signal?.aborted === true) { abort(); return }
-      options.signal?.addEventListener('abort', abort, { once: true })
       this.pending.set(id, {
         resolve: (o) => { options.signal?.removeEventListener('abort', abort); resolve(o) },
         reject: (e) => { options.signal?.removeEventListener('abort', abort); reject(e) }
       })
+      if (options.signal?.aborted === true) { abort(); return }
+      options.signal?.addEventListener('abort', abort, { once: true })
     })
   }
 

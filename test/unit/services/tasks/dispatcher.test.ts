@@ -184,7 +184,8 @@ describe('Dispatcher', () => {
     }, { localKinds: false })
     const r = await dispatcher.dispatch({ taskId: 't8', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
     expect(r.peer).toBe('b')
-    expect(events).toEqual([['hole', 'timeout'], ['hole', 'broken-promise'], ['b', 'success']])
+    // Slow is not guilty: a long task looks the same. Only the deadline blames a silent peer.
+    expect(events).toEqual([['b', 'success']])
     late.resolve(ok('t8', enc(1)))
   })
 

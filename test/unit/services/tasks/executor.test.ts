@@ -165,7 +165,7 @@ describe('Executor', () => {
     it('a second submit of a running task id waits for the same outcome, marked deduped; the handler runs once', async () => {
       const { executor, gate } = setup()
       const first = executor.submit(spec('t'))
-      const second = executor.submit(spec('t', { input: bytes('different') }))
+      const second = executor.submit(spec('t'))
       await settle()
       expect(gate.calls).toHaveLength(1)
       gate.calls[0].resolve(bytes('result'))
@@ -173,6 +173,28 @@ describe('Executor', () => {
       expect(o1).toMatchObject({ error: ErrorCode.NONE, deduped: false })
       expect(o2).toMatchObject({ error: ErrorCode.NONE, deduped: true })
       expect(text(o2.output)).toBe('result')
+    })
+
+    it('refuses a task id reused for different work instead of answering with the other result', async () => {
+      const { executor, gate } = setup()
+      const first = executor.submit(spec('t'))
+      await settle()
+      const other = await executor.submit(spec('t', { input: bytes('different') }))
+      expect(other).toMatchObject({ error: ErrorCode.BAD_INPUT })
+      gate.calls[0].resolve(bytes('result'))
+      await first
+      expect(await executor.submit(spec('t', { input: bytes('different') }))).toMatchObject({ error: ErrorCode.BAD_INPUT })
+    })
+
+    it('dedupes per submitter: another peer reusing the id runs its own task (no poisoning)', async () => {
+      const { executor } = setup({}, { echo: async (i) => i })
+      const mine = await executor.submit(spec('t', { kind: 'echo', origin: 'peer-a', input: bytes('mine') }))
+      const theirs = await executor.submit(spec('t', { kind: 'echo', origin: 'peer-m', input: bytes('evil') }))
+      expect(text(mine.output)).toBe('mine')
+      expect(text(theirs.output)).toBe('evil')
+      const again = await executor.submit(spec('t', { kind: 'echo', origin: 'peer-a', input: bytes('mine') }))
+      expect(again).toMatchObject({ deduped: true })
+      expect(text(again.output)).toBe('mine')
     })
 
     it('a submit of a finished task id returns the remembered outcome, even a failure', async () => {
@@ -409,7 +431,7 @@ describe('Executor', () => {
       clock.advance(5)
       await executor.submit(spec('b', { kind: 'fail' }))
       await executor.submit(spec('c', { kind: 'unknown' }))
-      await executor.submit(spec('a', { kind: 'echo' })) // deduped: did not run again
+      await executor.submit(spec('a', { kind: 'echo', origin: 'peer-1' })) // deduped: did not run again
       const log = executor.executed()
       expect(log.map(e => [e.taskId, e.kind, e.origin, e.error])).toEqual([
         ['b', 'fail', 'local', ErrorCode.FAILED],

@@ -124,3 +124,23 @@ describe('FrameChannel', () => {
     }), { numRuns: 2_000 })
   })
 })
+
+describe('FrameChannel writes', () => {
+  it('writes many large frames queued at once in slices, never overflowing a bounded write buffer', async () => {
+    const big = frameLimitsFor(1024 * 1024)
+    // A slow link (little capacity per tick) and yamux's bounded write buffer, as in a node.
+    const [a, b] = await streamPair({ capacity: 2 })
+    ;(a as unknown as { maxWriteBufferLength: number }).maxWriteBufferLength = 4 * 1024 * 1024
+    streams.push(a, b)
+    const out = new FrameChannel(a, big)
+    const reading = readAll(new FrameChannel(b, big), 8)
+    const payload = new Uint8Array(1024 * 1024 - 64).fill(7)
+    await Promise.all(Array.from({ length: 8 }, async (_, i) => out.send({
+      type: FrameType.REQUEST, id: i + 1, request: { taskId: `t${i}`, kind: 'echo', input: payload, deadlineMs: 1000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0 }
+    })))
+    const { frames, error } = await reading
+    expect(error).toBeUndefined()
+    expect(frames.map(f => f.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(a.status).toBe('open')
+  })
+})
