@@ -134,6 +134,8 @@ export interface EngineResult {
   modes?: ModeTimeline
   /** Per measured task that completed, when `traceTasks`. */
   tasks?: TaskRecord[]
+  /** Measured tasks lost, when `traceTasks`: id, service time and path. */
+  lostTasks?: Array<{ id: number, serviceMs: number, path: string }>
 }
 
 /** What happened to one task (traceTasks): enough to split its response time into causes. */
@@ -284,6 +286,7 @@ class Engine {
   private readonly modes: ModeTracker | undefined
   private readonly everyone: Int32Array[] = []
   private readonly taskRecords: TaskRecord[] | undefined
+  private readonly lostRecords: Array<{ id: number, serviceMs: number, path: string }> = []
 
   constructor (private readonly w: World, private readonly opt: EngineOptions) {
     this.s = w.scenario
@@ -359,7 +362,11 @@ class Engine {
       return this.open === 0 && q.now >= this.s.durationMs && this.nextArrival >= w.trace.length
     })
     for (const n of this.nodes) {
-      for (const t of n.own) if (t.arrival >= this.s.warmupMs) this.lost++
+      for (const t of n.own) {
+        if (t.arrival < this.s.warmupMs) continue
+        this.lost++
+        if (this.taskRecords !== undefined) this.lostRecords.push({ id: t.id, serviceMs: t.service, path: t.path + '?' })
+      }
     }
     let held = 0
     let work = 0
@@ -387,7 +394,8 @@ class Engine {
       events: q.processed,
       reputation: this.reputation?.finish(),
       modes: this.modes?.finish(q.now),
-      tasks: this.taskRecords
+      tasks: this.taskRecords,
+      lostTasks: this.taskRecords !== undefined ? this.lostRecords : undefined
     }
   }
 
@@ -1049,7 +1057,10 @@ class Engine {
     }
     if (task.arrival < this.s.warmupMs) return
     if (ok) this.responses.push(this.q.now - task.arrival)
-    else this.lost++
+    else {
+      this.lost++
+      if (this.taskRecords !== undefined) this.lostRecords.push({ id: task.id, serviceMs: task.service, path: task.path })
+    }
     if (ok && this.taskRecords !== undefined && task.ran !== undefined) {
       const r = task.ran
       this.taskRecords.push({

@@ -204,6 +204,7 @@ async function replayTrace (world: ReturnType<typeof buildWorld>, cluster: Clust
   const decisions: Record<string, number> = {}
   const count = (what: string): void => { decisions[what] = (decisions[what] ?? 0) + 1 }
   const failures = new Set<string>()
+  const overhead = new Map<string, { n: number, ms: number }>()
   const churn = scheduleChurn(world, cluster, now)
   let next = 0
   let lastLog = 0
@@ -230,7 +231,16 @@ async function replayTrace (world: ReturnType<typeof buildWorld>, cluster: Clust
         }
         const where = peerIndex.get(doc.peer)
         if (where != null) busyMs[where] += trace.service[k] * world.slow[where]
-        if (counted) responses.push(performance.now() - submitted)
+        if (counted) {
+          const response = performance.now() - submitted
+          responses.push(response)
+          // Time beyond the work itself, split by where it ran and how many tries it took.
+          const cat = `${doc.peer === node.peerId.toString() ? 'local' : 'remote'}-${doc.attempts <= 1 ? 'tries-1' : 'tries-2+'}`
+          const o = overhead.get(cat) ?? { n: 0, ms: 0 }
+          o.n++
+          o.ms += response - trace.service[k] * (where != null ? world.slow[where] : 1)
+          overhead.set(cat, o)
+        }
       }, (err: Error) => {
         settled++
         count('run-threw')
@@ -255,6 +265,7 @@ async function replayTrace (world: ReturnType<typeof buildWorld>, cluster: Clust
   log('all tasks submitted; waiting for the last results')
   await Promise.all(pending)
   await churn
+  for (const [cat, o] of overhead) decisions[`overhead-ms-${cat}`] = Math.round(o.ms / o.n)
   const utilisation = new Float64Array(world.peers)
   for (let i = 0; i < world.peers; i++) utilisation[i] = busyMs[i] / (world.concurrency[i] * scenario.durationMs)
   return { failures: [...failures], decisions: Object.fromEntries(Object.entries(decisions).sort(([a], [b]) => (a < b ? -1 : 1))), responses, utilisation, measured, lost, notAccepted }
