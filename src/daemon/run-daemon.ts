@@ -75,8 +75,10 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
     stopping ??= (async () => {
       log.info('daemon stopping', { reason })
       await removeApiFiles(config.dataDir)
-      await api.close()
+      // The API keeps answering while the node drains: tasks finishing now reach their callers
+      // (new ones get 503).
       await node.stop(SHUTDOWN_BUDGET_MS / 2)
+      await api.close()
       await store.close()
       log.info('daemon stopped')
     })()

@@ -91,6 +91,8 @@ export class FederationNode implements Startable {
   async stop (drainMs = 5_000): Promise<void> {
     if (!this.running) return
     this.running = false
+    // New tasks are refused; accepted ones that cannot finish now stay journaled.
+    this.libp2p.services.tasks.beginStop()
     await this.executor.drain(drainMs)
     for (const remove of this.teardown.splice(0)) remove()
     await this.libp2p.stop()

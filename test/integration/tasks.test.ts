@@ -131,6 +131,24 @@ describe('the task journal', () => {
   })
 })
 
+describe('graceful shutdown', () => {
+  it('SIGTERM keeps accepted tasks that could not finish; the restarted daemon runs them', async () => {
+    const d = await startDaemon({ args: ['--concurrency', '1'] })
+    const pending = Array.from({ length: 3 }, async () => d.api('POST', '/v1/tasks', { kind: 'sleep', input: { ms: 1500 } }).catch(() => undefined))
+    await waitFor(async () => (await d.json<Array<{ status: string }>>('tasks')).filter(t => t.status === 'running').length === 3, 5_000, 'three tasks accepted')
+    const accepted = (await d.json<Array<{ taskId: string }>>('tasks')).map(t => t.taskId)
+    const started = Date.now()
+    expect(await d.stop('SIGTERM')).toBe(0)
+    expect(Date.now() - started).toBeLessThan(10_000)
+    await Promise.all(pending)
+    const again = await startDaemon({ dataDir: d.dataDir, args: ['--concurrency', '1'] })
+    await waitFor(async () => {
+      const done = (await again.json<Array<{ taskId: string, status: string }>>('tasks')).filter(t => t.status === 'ok').map(t => t.taskId)
+      return accepted.every(id => done.includes(id))
+    }, 30_000, 'the restarted daemon to finish every accepted task')
+  })
+})
+
 describe('owner-configured command kinds', () => {
   it('run only where configured; a task submitted elsewhere is routed there', async () => {
     const a = await startDaemon({ name: 'plain' })

@@ -29,5 +29,7 @@ export function registerDaemonCommand (program: Command): void {
         concurrency: opts.concurrency as string | undefined,
         config: opts.config as string | undefined
       })
+      // Stopped: leave now, whatever a third-party handle would keep alive.
+      process.exit(0)
     })
 }

@@ -122,6 +122,8 @@ export class Executor {
   private nextReservation = 1
   private accepting = true
   private readonly idleWaiters: Array<() => void> = []
+  /** Aborts the handlers still running when a drain runs out of time. */
+  private readonly runningControllers = new Set<AbortController>()
   /** Called whenever the load changes (capacity advertises significant changes at once). */
   onLoadChange?: () => void
 
@@ -266,10 +268,17 @@ export class Executor {
       held.onExpired()
     }
     if (this.running === 0) return
-    await Promise.race([
-      new Promise<void>(resolve => { this.idleWaiters.push(resolve) }),
-      new Promise<void>(resolve => setTimeout(resolve, timeoutMs).unref())
+    let timer: NodeJS.Timeout | undefined
+    const idle = new Promise<void>(resolve => { this.idleWaiters.push(resolve) })
+    const late = await Promise.race([
+      idle.then(() => false),
+      new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(true) }, timeoutMs) })
     ])
+    clearTimeout(timer)
+    if (!late) return
+    // Out of time: stop what still runs (its submitter retries it elsewhere under the same id).
+    for (const c of this.runningControllers) c.abort(new TaskError(ErrorCode.SHUTTING_DOWN, 'the node is shutting down'))
+    await Promise.race([idle, new Promise<void>(resolve => setTimeout(resolve, 1_000).unref())])
   }
 
   /**
@@ -352,7 +361,10 @@ export class Executor {
   private async run (spec: TaskSpec, enqueuedAt: number): Promise<TaskOutcome> {
     const startedAt = this.clock.now()
     const handler = this.handlers.get(spec.kind) as TaskHandler
-    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(spec.deadlineMs)))
+    const stop = new AbortController()
+    this.runningControllers.add(stop)
+    const deadline = AbortSignal.timeout(Math.max(1, Math.ceil(spec.deadlineMs)))
+    const signal = AbortSignal.any([deadline, stop.signal])
     const base = { taskId: spec.taskId, queuedMs: startedAt - enqueuedAt, deduped: false }
     let outcome: TaskOutcome
     try {
@@ -364,10 +376,16 @@ export class Executor {
       this.recordRunTime(spec.kind, runMs)
       outcome = { ...base, error: ErrorCode.NONE, output, message: '', runMs }
     } catch (err) {
-      const code = signal.aborted ? ErrorCode.TIMED_OUT : codeOf(err)
-      const message = code === ErrorCode.TIMED_OUT ? `did not finish within ${spec.deadlineMs} ms` : (err as Error)?.message ?? String(err)
-      outcome = { ...base, error: code, output: new Uint8Array(0), message, runMs: this.clock.now() - startedAt }
+      if (stop.signal.aborted) {
+        // Handed back unfinished: not remembered, so a retry under the same id may run it.
+        outcome = refused(spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node shut down while the task ran')
+      } else {
+        const code = deadline.aborted ? ErrorCode.TIMED_OUT : codeOf(err)
+        const message = code === ErrorCode.TIMED_OUT ? `did not finish within ${spec.deadlineMs} ms` : (err as Error)?.message ?? String(err)
+        outcome = { ...base, error: code, output: new Uint8Array(0), message, runMs: this.clock.now() - startedAt }
+      }
     }
+    this.runningControllers.delete(stop)
     this.logExecution(spec, startedAt, outcome)
     this.running--
     this.pump()

@@ -7,7 +7,7 @@ import { Dispatcher } from './dispatcher.js'
 import { frameLimitsFor, isValidKind } from './frame-limits.js'
 import { TaskClient } from './task-client.js'
 import { serveTaskStream } from './task-server.js'
-import { BadRequestError, TooLargeError } from '../../util/errors.js'
+import { BadRequestError, OverloadedError, TooLargeError } from '../../util/errors.js'
 import type { PeerView } from './candidates.js'
 import type { AttemptEvent, DispatchResult } from './dispatcher.js'
 import type { Executor } from './executor.js'
@@ -22,6 +22,11 @@ import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startab
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export const TASK_PROTOCOL = '/fedmesh/task/1.0.0'
+
+/** A resumed task with nowhere to run is tried again this often. */
+const RESUME_RETRY_MS = 10 * SECOND
+/** Old results are pruned after this many completions. */
+const PRUNE_EVERY = 500
 
 export interface TaskServiceInit {
   executor: Executor
@@ -41,6 +46,8 @@ export interface TaskServiceInit {
   recentLimit?: number
   /** Results kept in the store. Default 10,000. */
   keepResults?: number
+  /** Journaled tasks resume this long after start (peers connect and advertise first). Default 3 s. */
+  resumeDelayMs?: number
   scoreParams?: ScoreParams
   planParams?: PlanParams
   breakerParams?: BreakerParams
@@ -81,6 +88,10 @@ export class TaskService implements Startable {
   private readonly log: Logger
   private readonly limits: FrameLimits
   private readonly clients = new Map<string, TaskClient>()
+  /** Ids of tasks taken from the journal after a restart. */
+  private readonly resumed = new Set<string>()
+  private readonly keepResults: number
+  private readonly resumeDelayMs: number
   /** Peers with an open connection (a task to another pays for a dial). */
   private readonly connected = new Set<string>()
   private readonly recent: TaskRecord[] = []
@@ -89,6 +100,10 @@ export class TaskService implements Startable {
   private readonly maxTimeoutMs: number
   private readonly recentLimit: number
   private started = false
+  /** Shutting down: no new tasks; unfinished ones stay journaled for the next start. */
+  private stopping = false
+  private resumeTimer: NodeJS.Timeout | undefined
+  private completions = 0
 
   constructor (private readonly components: TaskServiceComponents, private readonly init: TaskServiceInit) {
     this.log = components.logger.forComponent('fedmesh:tasks')
@@ -96,6 +111,8 @@ export class TaskService implements Startable {
     this.defaultTimeoutMs = init.defaultTimeoutMs ?? 90 * SECOND
     this.maxTimeoutMs = init.maxTimeoutMs ?? 60 * MINUTE
     this.recentLimit = init.recentLimit ?? 200
+    this.keepResults = init.keepResults ?? 10_000
+    this.resumeDelayMs = init.resumeDelayMs ?? 3 * SECOND
     this.breakers = new CircuitBreakers(init.breakerParams)
     this.dispatcher = new Dispatcher({
       selfId: components.peerId.toString(),
@@ -139,14 +156,24 @@ export class TaskService implements Startable {
         onActivity: (peer) => { this.init.onActivity?.(peer.toString()) }
       })
     }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+    this.stopping = false
     if (this.init.journal != null) {
       this.recent.push(...await this.init.journal.recent(this.recentLimit))
-      await this.resume()
+      // Resume once peers had a chance to connect and advertise: a task of a kind only a
+      // peer serves, or pinned to a peer, cannot be placed in the first second.
+      this.scheduleResume(this.resumeDelayMs)
     }
+  }
+
+  /** Refuse new tasks from now on; what is accepted stays journaled until it completes. */
+  beginStop (): void {
+    this.stopping = true
+    clearTimeout(this.resumeTimer)
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
+    this.beginStop()
     this.started = false
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
@@ -182,6 +209,7 @@ export class TaskService implements Startable {
 
   /** Accept (journal), run with failover, record. Resolves with the finished task. */
   async run (req: RunRequest): Promise<TaskRecord> {
+    if (this.stopping || !this.started) throw new OverloadedError('the node is shutting down; submit again once it is back')
     if (!isValidKind(req.kind)) throw new BadRequestError(`"${req.kind}" is not a valid task kind`)
     if (req.input.byteLength > this.init.executor.maxInputBytes) {
       throw new TooLargeError(`task input of ${req.input.byteLength} bytes is larger than the limit of ${this.init.executor.maxInputBytes}`)
@@ -196,15 +224,19 @@ export class TaskService implements Startable {
     const taskId = req.taskId ?? randomUUID()
     const existing = this.running.get(taskId)
     if (existing != null) return existing.done
+    const finished = this.recent.find(r => r.taskId === taskId)
+    if (finished != null) return finished
     const record: JournalRecord = {
       taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now()
     }
-    await this.init.journal?.accept(record)
-    return this.execute(record, req.input)
+    // Claim the id before the journal write: a concurrent resubmission joins this run.
+    const accepted = this.init.journal?.accept(record) ?? Promise.resolve()
+    return this.execute(record, req.input, accepted)
   }
 
-  private execute (record: JournalRecord, input: Uint8Array = Buffer.from(record.input, 'base64')): Promise<TaskRecord> {
+  private execute (record: JournalRecord, input: Uint8Array = Buffer.from(record.input, 'base64'), accepted: Promise<void> = Promise.resolve()): Promise<TaskRecord> {
     const work = (async () => {
+      await accepted
       const started = this.init.clock.now()
       const result = await this.dispatcher.dispatch({
         taskId: record.taskId,
@@ -214,8 +246,18 @@ export class TaskService implements Startable {
         peer: record.peer
       })
       const done = toRecord(record, result, this.init.clock.now() - record.submittedAt)
+      if (this.stopping && done.status === 'error') {
+        // Cut short by the shutdown: it stays journaled and runs again after the restart.
+        return { ...done, errorCode: ErrorCode.SHUTTING_DOWN, error: 'the node shut down before the task finished; it resumes when the node restarts' }
+      }
+      if (this.resumable(record, done)) {
+        // Nothing can run it yet (its kind's servers or its peer are not back): keep it.
+        this.scheduleResume(RESUME_RETRY_MS)
+        return done
+      }
       this.remember(done)
       await this.init.journal?.complete(done)
+      if (++this.completions % PRUNE_EVERY === 0) void this.init.journal?.prune(this.keepResults).catch(() => {})
       return done
     })()
     this.running.set(record.taskId, { record, done: work })
@@ -223,12 +265,26 @@ export class TaskService implements Startable {
     return work
   }
 
-  /** After a restart: run what was accepted but not finished. */
+  /** A resumed task that found nowhere to run stays in the journal and is tried again later. */
+  private resumable (record: JournalRecord, done: TaskRecord): boolean {
+    return this.resumed.has(record.taskId) && done.errorCode === ErrorCode.KIND_NOT_SERVED
+  }
+
+  private scheduleResume (ms: number): void {
+    if (this.stopping || this.init.journal == null) return
+    clearTimeout(this.resumeTimer)
+    this.resumeTimer = setTimeout(() => {
+      this.resume().catch(err => { this.log.error('resuming journaled tasks failed - %e', err) })
+    }, ms)
+  }
+
+  /** After a restart: run what was accepted but not finished (and not running now). */
   private async resume (): Promise<void> {
-    const pending = await (this.init.journal as TaskJournal).pending()
-    if (pending.length === 0) return
+    const pending = (await (this.init.journal as TaskJournal).pending()).filter(r => !this.running.has(r.taskId))
+    if (pending.length === 0 || this.stopping) return
     this.log('resuming %d journaled tasks', pending.length)
     for (const record of pending) {
+      this.resumed.add(record.taskId)
       // The budget restarts: the user's acceptance stands even though the clock ran on.
       this.execute({ ...record, submittedAt: this.init.clock.now() }).catch(err => {
         this.log.error('resumed task %s failed - %e', record.taskId, err)
