@@ -7,7 +7,7 @@ import { gatherCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
 import type { PeerView } from './candidates.js'
 import type { Executor, TaskOutcome } from './executor.js'
-import { UnreachableError } from './task-client.js'
+import { ReservationRefused, UnreachableError } from './task-client.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { PlanParams } from '../../core/routing/plan.js'
 import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
@@ -106,6 +106,18 @@ export class Dispatcher {
     // Attempts given up on for slowness stay open (hedging): a long task there may still answer
     // first, and its result counts. Only the task's own deadline ends them.
     const inflight = new Map<Promise<Step>, number>()
+    // When the task is settled, hedged reservation races still running stop (no slot is bound
+    // for work that already has its answer).
+    const ended = new AbortController()
+    try {
+      return await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal)
+    } finally {
+      ended.abort()
+    }
+  }
+
+  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Map<Promise<Step>, number>, ended: AbortSignal): Promise<DispatchResult> {
+    const { clock } = this.init
     let failures = 0
     let tries = 0
     let bounced = this.busyRate > BUSY_RATE_RESERVE
@@ -128,7 +140,7 @@ export class Dispatcher {
           const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))
           const attempt = plan.mode === 'direct'
             ? this.direct(req, plan.target, plan.maxWaitMs, remaining)
-            : this.reserve(req, plan.targets, remaining)
+            : this.reserve(req, plan.targets, remaining, ended)
           inflight.set(attempt, tries)
           // A direct send has one peer to blame for slowness; a reservation race has none yet.
           startedAt = plan.mode === 'direct' ? plan.target.peerId : undefined
@@ -179,7 +191,7 @@ export class Dispatcher {
         // The table was wrong about that peer: the next try binds late instead of guessing again.
         bounced = true
         const blameless = code === ErrorCode.BUSY || code === ErrorCode.CANCELLED || code === ErrorCode.SHUTTING_DOWN
-        this.report(step.peer, blameless ? 'refused' : 'broken-promise')
+        if (step.reported !== true) this.report(step.peer, blameless ? 'refused' : 'broken-promise')
         exclude.add(step.peer)
         continue
       }
@@ -234,12 +246,18 @@ export class Dispatcher {
    * arrive: a slow placement must not keep a READY slot idle), cancel every other reservation,
    * including ones placed after the winner was chosen.
    */
-  private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number): Promise<Step> {
+  private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, ended: AbortSignal): Promise<Step> {
     const startedAt = this.init.clock.now()
-    const signal = AbortSignal.timeout(Math.ceil(remaining + this.slackMs))
+    // The race ends at the task's deadline, or when another (hedged) attempt already answered.
+    const signal = AbortSignal.any([AbortSignal.timeout(Math.ceil(remaining + this.slackMs)), ended])
     const placements = targets.map(target => {
       const placed = this.place(req, target, signal)
       placed.catch((err: Error) => { if (err instanceof UnreachableError) this.report(target.peerId, 'unreachable') })
+      // A peer that advertised room and then refused the reservation broke its promise.
+      placed.then(async res => res.ready).catch((err: unknown) => {
+        const code = (err as ReservationRefused)?.outcome?.error
+        if (code === ErrorCode.QUEUE_FULL || code === ErrorCode.KIND_NOT_SERVED) this.report(target.peerId, 'broken-promise')
+      })
       return { target, placed }
     })
     let winner: { target: ScoredCandidate, res: RemoteReservation }
@@ -252,9 +270,10 @@ export class Dispatcher {
     } catch (err) {
       for (const p of placements) p.placed.then(res => { res.cancel() }, () => {})
       // Every reservation was refused, lost or unplaceable: report the best target's reason.
+      // (cancel() above settles every `ready`, so this cannot hang.)
       const why = await placements[0].placed.then(async res => res.ready.then(() => undefined, (e: any) => e), (e: any) => e)
       const outcome = why?.outcome ?? failed(req.taskId, signal.aborted ? ErrorCode.TIMED_OUT : ErrorCode.FAILED, why?.message ?? (err as Error).message ?? 'reservations failed')
-      // (unreachable placements were reported as they failed)
+      // Refusals and unreachable placements were reported as they happened.
       return { outcome, peer: placements[0].target.peerId, lost: why?.outcome == null, unreachable: why instanceof UnreachableError, reported: true }
     }
     // Every other reservation goes, including ones placed only after this decision.

@@ -5,6 +5,9 @@ import type { FrameLimits } from './frame-limits.js'
 import type { TaskRequest } from '../../wire/task.js'
 import type { AbortOptions, Logger, Stream } from '@libp2p/interface'
 
+/** How long opening the task stream (dial included) may take. */
+const OPEN_TIMEOUT_MS = 10_000
+
 /** The peer could not be reached at all: nothing was sent, so nothing ran there. */
 export class UnreachableError extends Error {
   constructor (message: string) {
@@ -141,7 +144,9 @@ export class TaskClient {
 
   private async connect (options: AbortOptions): Promise<FrameChannel> {
     if (this.channel != null) return this.channel
-    this.opening ??= this.init.openStream(options).catch((err: Error) => {
+    // The stream is shared: open it under its own deadline, not the first caller's signal (one
+    // caller giving up must not fail everyone waiting for the same stream).
+    this.opening ??= this.init.openStream({ signal: AbortSignal.timeout(OPEN_TIMEOUT_MS) }).catch((err: Error) => {
       throw new UnreachableError(`cannot reach the peer: ${err.message}`)
     }).then(stream => {
       const channel = new FrameChannel(stream, this.init.limits, () => this.pending.size > 1)
