@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import { DEFAULT_TOMBSTONE_GRACE_MS, isCollectableTombstone, isLive, mergeEntry } from '../../core/cache/merge.js'
-import { versionToBytes } from '../../core/cache/version.js'
+import { compareVersions } from '../../core/cache/version.js'
 import { ItemIndex, itemHash } from '../../core/reconcile/index.js'
 import { fromStoredBytes } from './entry.js'
 import type { StoredEntry } from './entry.js'
@@ -88,7 +88,13 @@ export class CacheStore {
     return this.serialise(incoming.key, async () => {
       const current = (await this.lookup(incoming.key))?.entry
       if (current == null && incoming.version.ts.wallMs < this.horizonMs()) return false
-      const { winner, changed } = mergeEntry(current, incoming)
+      // One origin signing two different values under one version must not split replicas:
+      // the larger signed encoding wins everywhere (items hash the bytes, so sync sees it too).
+      const tie = current != null && compareVersions(current.version, incoming.version) === 0
+      if (tie) {
+        if (Buffer.compare(Buffer.from(incoming.wire), Buffer.from(current.wire)) <= 0) return false
+      }
+      const { winner, changed } = tie ? { winner: incoming, changed: true } : mergeEntry(current, incoming)
       if (!changed) return false
       await this.db.put(winner.key, winner.wire)
       this.l1.set(winner.key, winner)
@@ -116,12 +122,12 @@ export class CacheStore {
   /** Collect expired entries and tombstones past the grace period. Returns how many went. */
   async collect (): Promise<number> {
     const now = this.clock.now()
-    const gone: string[] = []
+    const gone: StoredEntry[] = []
     for await (const e of this.entries()) {
       // An expired entry acts as a tombstone for the grace period: collected earlier, an older
       // write still held elsewhere would bring the key back.
       const expired = !e.tombstone && e.expiresAtMs != null && e.expiresAtMs + this.tombstoneGraceMs <= now
-      if (expired || isCollectableTombstone(e, now, this.tombstoneGraceMs)) gone.push(e.key)
+      if (expired || isCollectableTombstone(e, now, this.tombstoneGraceMs)) gone.push(e)
     }
     return this.remove(gone)
   }
@@ -132,20 +138,30 @@ export class CacheStore {
    * by peers. Returns how many went.
    */
   async dropOlderThan (horizonMs: number): Promise<number> {
-    const gone: string[] = []
-    for await (const e of this.entries()) if (e.version.ts.wallMs < horizonMs) gone.push(e.key)
+    const gone: StoredEntry[] = []
+    for await (const e of this.entries()) if (e.version.ts.wallMs < horizonMs) gone.push(e)
     return this.remove(gone)
   }
 
-  /** Delete keys from every level and the index; returns how many. */
-  private async remove (keys: string[]): Promise<number> {
-    if (keys.length === 0) return 0
-    await this.db.batch(keys.map(key => ({ type: 'del' as const, key })))
-    for (const key of keys) {
-      this.l1.delete(key)
-      this.index.delete(key)
+  /**
+   * Delete scanned entries from every level and the index; returns how many went. Each key is
+   * deleted under its lock and only if it still holds the scanned version: a write that arrived
+   * during the scan is kept.
+   */
+  private async remove (scanned: StoredEntry[]): Promise<number> {
+    let removed = 0
+    for (const e of scanned) {
+      const done = await this.serialise(e.key, async () => {
+        const current = (await this.lookup(e.key))?.entry
+        if (current == null || compareVersions(current.version, e.version) !== 0) return false
+        await this.db.del(e.key)
+        this.l1.delete(e.key)
+        this.index.delete(e.key)
+        return true
+      })
+      if (done) removed++
     }
-    return keys.length
+    return removed
   }
 
   private async serialise<T> (key: string, fn: () => Promise<T>): Promise<T> {
@@ -160,6 +176,7 @@ export class CacheStore {
   }
 }
 
+/** Reconciliation item: the key and its exact signed bytes (two entries differ if anything differs). */
 function hashOf (e: StoredEntry): Uint8Array {
-  return itemHash(e.key, versionToBytes(e.version))
+  return itemHash(e.key, e.wire)
 }
