@@ -1,3 +1,4 @@
+import { request } from 'node:http'
 import { readApiFiles } from '../daemon/api-files.js'
 import { resolveDataDir } from '../daemon/config.js'
 
@@ -37,33 +38,49 @@ export async function connect (opts: EndpointOptions, env: NodeJS.ProcessEnv = p
   return {
     url,
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      let res: Response
+      let res: { status: number, text: string }
       try {
-        res = await fetch(url + path, {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(body === undefined ? {} : { 'content-type': 'application/json' })
-          },
-          body: body === undefined ? undefined : JSON.stringify(body)
-        })
+        res = await send(url + path, method, token, body)
       } catch (err: any) {
-        const code = err?.cause?.code
-        if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') {
+        const code = err?.code
+        if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') {
           throw new CliError(`no daemon running at ${url}`)
         }
-        throw new CliError(`cannot reach the daemon at ${url}: ${err?.cause?.message ?? err.message}`)
+        throw new CliError(`cannot reach the daemon at ${url}: ${err?.message ?? String(err)}`)
       }
-      const text = await res.text()
       let doc: any
-      try { doc = text === '' ? null : JSON.parse(text) } catch { doc = text }
-      if (!res.ok) {
+      try { doc = res.text === '' ? null : JSON.parse(res.text) } catch { doc = res.text }
+      if (res.status < 200 || res.status >= 300) {
         const message = typeof doc === 'object' && doc?.error != null ? doc.error : `HTTP ${res.status}`
         throw new ApiError(res.status, message, doc)
       }
       return doc as T
     }
   }
+}
+
+/**
+ * One request with node:http: unlike fetch, no timeout on the answer's headers, so a task that
+ * runs for an hour (`run --timeout 3600000`) is waited for.
+ */
+async function send (url: string, method: string, token: string, body?: unknown): Promise<{ status: number, text: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) })
+      }
+    }, res => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }) })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
 }
 
 /** The daemon answered with an error status. */

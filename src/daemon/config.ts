@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { ConfigError } from '../util/errors.js'
+import { isValidKind } from '../services/tasks/frame-limits.js'
 import { BUILTIN_KINDS } from '../services/tasks/kinds.js'
 
 /**
@@ -12,7 +13,6 @@ import { BUILTIN_KINDS } from '../services/tasks/kinds.js'
  * the key (exit code 2).
  */
 
-const KIND_NAME = /^[a-z][a-z0-9._-]{0,63}$/
 const MAX_TIMEOUT_MS = 60 * 60 * 1000
 
 const multiaddrString = z.string().refine(s => {
@@ -31,8 +31,9 @@ const loopbackHostPort = z.string().refine(s => parseHostPort(s) != null, {
 export const commandKindSchema = z.object({
   command: z.array(z.string().min(1)).min(1),
   timeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).default(60_000),
-  maxInputBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
-  maxOutputBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+  // A task's input and output travel in one frame: at most the node's 1 MiB task limit.
+  maxInputBytes: z.number().int().positive().max(1024 * 1024).default(1024 * 1024),
+  maxOutputBytes: z.number().int().positive().max(1024 * 1024).default(1024 * 1024),
   cwd: z.string().optional()
 }).strict()
 
@@ -51,7 +52,7 @@ export const daemonConfigSchema = z.object({
   profile: z.enum(['lan', 'local']).default('lan'),
   tasks: z.record(z.string(), commandKindSchema).default({}).superRefine((tasks, ctx) => {
     for (const kind of Object.keys(tasks)) {
-      if (!KIND_NAME.test(kind)) {
+      if (!isValidKind(kind)) {
         ctx.addIssue({ code: 'custom', path: [kind], message: 'is not a valid kind name (lower case letters, digits, . _ -; at most 64)' })
       } else if (BUILTIN_KINDS.includes(kind)) {
         ctx.addIssue({ code: 'custom', path: [kind], message: 'is a built-in kind and cannot be replaced' })

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { BadRequestError, NotFoundError, OverloadedError } from '../../util/errors.js'
+import { isValidTaskId } from '../../services/tasks/frame-limits.js'
+import { BadRequestError, NotFoundError } from '../../util/errors.js'
 import type { Route } from './server.js'
 import type { FederationNode } from '../../node/federation-node.js'
 import type { Registry } from 'prom-client'
@@ -9,7 +10,7 @@ const runBody = z.object({
   input: z.unknown().optional(),
   peer: z.string().min(1).max(128).optional(),
   timeoutMs: z.number().int().positive().optional(),
-  taskId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional()
+  taskId: z.string().refine(isValidTaskId, { message: 'must be 1-128 of A-Z a-z 0-9 . _ : -' }).optional()
 }).strict()
 
 const putBody = z.object({
@@ -37,12 +38,9 @@ export function controlRoutes (node: FederationNode, registry: Registry): Route[
       handle: async ({ body }) => {
         const req = parseBody(runBody, body)
         const input = new TextEncoder().encode(JSON.stringify(req.input ?? null))
-        const doc = await node.run({ kind: req.kind, input, peer: req.peer, timeoutMs: req.timeoutMs, taskId: req.taskId })
-        // Refused everywhere because everyone is full: the caller may retry later.
-        if (doc.status === 'error' && (doc.errorCode === 'QUEUE_FULL' || doc.errorCode === 'BUSY')) {
-          throw new OverloadedError(doc.error ?? 'every node is full')
-        }
-        return { json: doc }
+        // An accepted task always answers with its run document, failed or not (the CLI prints
+        // it and exits 1 on "error"); 503 is only for a node that refuses to accept (shutting down).
+        return { json: await node.run({ kind: req.kind, input, peer: req.peer, timeoutMs: req.timeoutMs, taskId: req.taskId }) }
       }
     },
     { method: 'GET', path: /^\/v1\/tasks$/, handle: async () => ({ json: node.tasks() }) },

@@ -95,6 +95,7 @@ export class CapacityService implements Startable {
     this.started = false
     clearTimeout(this.timer)
     clearTimeout(this.soon)
+    this.soon = undefined
     this.init.executor.onLoadChange = undefined
     this.components.pubsub.topicValidators.delete(CAPACITY_TOPIC)
     this.components.pubsub.unsubscribe(CAPACITY_TOPIC)
@@ -149,7 +150,10 @@ export class CapacityService implements Startable {
 
   private schedule (ms: number): void {
     clearTimeout(this.timer)
-    this.timer = setTimeout(() => { this.publish() }, ms)
+    this.timer = setTimeout(() => {
+      this.table.prune()
+      this.publish()
+    }, ms)
   }
 
   /** Publish early when the load moved enough that routers elsewhere would decide differently. */

@@ -43,7 +43,9 @@ export class CapacityTable {
   /** Record an advertisement; false when it is not newer than the one held (stale or replayed). */
   update (peerId: string, ad: ValidatedAd): boolean {
     const current = this.entries.get(peerId)
-    if (current != null && current.ad.seq >= ad.seq) return false
+    // Only a fresh entry guards against replays: once it expired, any ad is news (the peer may
+    // have restarted with a clock set back, which restarts its sequence lower).
+    if (current != null && current.ad.seq >= ad.seq && this.isFresh(current)) return false
     if (current == null && this.entries.size >= this.maxPeers) this.evictStalest()
     this.entries.delete(peerId) // re-insert: Map order = freshness order
     const ours = this.outstanding.get(peerId)

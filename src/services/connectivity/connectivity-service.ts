@@ -125,9 +125,9 @@ export class ConnectivityService implements Startable {
     for (const c of conns) c.abort(new Error('peer went silent (no heartbeat, no ping answer)'))
   }
 
+  // Heartbeats arrive with every task frame: record them cheaply; liveness is re-judged on ticks.
   private heartbeatId (peer: string): void {
     this.record(this.monitor.heartbeat(peer, this.init.clock.now()))
-    this.refreshLive()
   }
 
   private record (t: ConnectivityTransition | undefined): void {

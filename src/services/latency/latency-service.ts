@@ -34,6 +34,8 @@ export class LatencyService implements Startable {
   readonly vivaldi: VivaldiClient
   private readonly log: Logger
   private readonly rtts = new Map<string, RttEstimator>()
+  /** RTT estimates kept at most (peers that left are forgotten first). */
+  private readonly maxPeers = 2_000
   private readonly intervalMs: number
   private readonly maxPingsPerRound: number
   private readonly pingTimeoutMs: number
@@ -84,6 +86,17 @@ export class LatencyService implements Startable {
     this.vivaldi.forget(peer.toString())
   }
 
+  /** Drop the estimates of peers not connected now (bounded memory whatever the churn). */
+  private forgetUnconnected (): void {
+    const connected = new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer.toString()))
+    for (const id of this.rtts.keys()) {
+      if (!connected.has(id)) {
+        this.rtts.delete(id)
+        this.vivaldi.forget(id)
+      }
+    }
+  }
+
   /** Ping a slice of the connected peers, round-robin, in parallel. */
   private async round (): Promise<void> {
     const peers = new Map<string, PeerId>()
@@ -107,6 +120,7 @@ export class LatencyService implements Startable {
   private sample (peer: PeerId, rttMs: number): void {
     let est = this.rtts.get(peer.toString())
     if (est == null) {
+      if (this.rtts.size >= this.maxPeers) this.forgetUnconnected()
       est = new RttEstimator()
       this.rtts.set(peer.toString(), est)
     }

@@ -7,6 +7,7 @@ import type { TaskHandler } from './handlers.js'
 export interface CommandSpec {
   command: string[]
   timeoutMs: number
+  maxInputBytes?: number
   maxOutputBytes: number
   cwd?: string
 }
@@ -22,6 +23,9 @@ const STDERR_TAIL_BYTES = 2048
  */
 export function commandHandler (spec: CommandSpec): TaskHandler {
   return async (input, ctx) => {
+    if (spec.maxInputBytes != null && input.byteLength > spec.maxInputBytes) {
+      throw new TaskError(ErrorCode.INPUT_TOO_LARGE, `input of ${input.byteLength} bytes is larger than this kind's limit of ${spec.maxInputBytes}`)
+    }
     const limit = Math.min(spec.maxOutputBytes, ctx.maxOutputBytes)
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(spec.timeoutMs)])
     return new Promise<Uint8Array>((resolve, reject) => {
