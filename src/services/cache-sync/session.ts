@@ -214,7 +214,11 @@ class Session {
   }
 
   /** ENTRIES messages of at most maxEntriesBytes (a larger entry goes alone) and MAX_ENTRIES_PER_MESSAGE. */
-  private async sendEntries (entries: StoredEntry[]): Promise<void> {
+  private async sendEntries (all: StoredEntry[]): Promise<void> {
+    // Entries older than the peer's horizon would be refused there (they may be deletes it has
+    // forgotten): not worth the bytes, session after session.
+    const horizon = this.peerHorizonMs ?? 0
+    const entries = all.filter(e => e.version.ts.wallMs >= horizon)
     let batch: Uint8Array[] = []
     let bytes = 0
     const flush = async (): Promise<void> => {

@@ -11,6 +11,8 @@ export interface TaskServerInit {
   limits: FrameLimits
   /** Requests and reservations one stream may have outstanding. Default 1,024. */
   maxOutstandingPerStream?: number
+  /** Reservations one stream may hold at once (queued or holding a slot). Default 64. */
+  maxReservationsPerStream?: number
   /** A peer sent a malformed frame (reputation). */
   onMalformed?: (peer: PeerId, why: string) => void
   /** A frame arrived: the peer is alive. */
@@ -19,6 +21,7 @@ export interface TaskServerInit {
 }
 
 export const DEFAULT_MAX_OUTSTANDING_PER_STREAM = 1_024
+export const DEFAULT_MAX_RESERVATIONS_PER_STREAM = 64
 
 /**
  * Serves one inbound task stream: runs REQUESTs, holds RESERVEs until READY, runs BINDs, and
@@ -28,6 +31,7 @@ export const DEFAULT_MAX_OUTSTANDING_PER_STREAM = 1_024
 export async function serveTaskStream (stream: Stream, remote: PeerId, init: TaskServerInit): Promise<void> {
   const reservations = new Map<number, Reservation>()
   const maxOutstanding = init.maxOutstandingPerStream ?? DEFAULT_MAX_OUTSTANDING_PER_STREAM
+  const maxReservations = init.maxReservationsPerStream ?? DEFAULT_MAX_RESERVATIONS_PER_STREAM
   let outstanding = 0
   const channel = new FrameChannel(stream, init.limits, () => outstanding > 1)
   const origin = remote.toString()
@@ -48,7 +52,12 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
   try {
     for await (const frame of channel.frames()) {
       init.onActivity?.(remote)
-      if (outstanding + reservations.size >= maxOutstanding && (frame.type === FrameType.REQUEST || frame.type === FrameType.RESERVE)) {
+      // Reservations cost the sender nothing while they hold a place (or a slot): a peer may
+      // keep only a few at a time, so it cannot fill the queue with empty promises.
+      const opening = frame.type === FrameType.REQUEST || frame.type === FrameType.RESERVE
+      const tooMany = opening && (outstanding + reservations.size >= maxOutstanding ||
+        (frame.type === FrameType.RESERVE && reservations.size >= maxReservations))
+      if (tooMany) {
         channel.send({ type: FrameType.RESULT, id: frame.id, result: toWire(refusal(frame, ErrorCode.QUEUE_FULL, 'too many outstanding requests on this stream')) }).catch(() => {})
         continue
       }
