@@ -24,6 +24,7 @@ import type { FederationNodeConfig } from './config.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { AttemptEvent } from '../services/tasks/dispatcher.js'
 import type { Libp2p } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
 
@@ -90,7 +91,17 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     isDenied: (peer) => ledger.isBanned(peer),
     appScore: (peer) => toGossipsubAppScore(ledger.score(peer)),
     services: {
-      membership: membership({ ...profile.membership, ...config.membership, clock, random, isDenied: (p) => ledger.isBanned(p.toString()) }),
+      membership: membership({
+        ...profile.membership,
+        ...config.membership,
+        clock,
+        random,
+        isDenied: (p) => ledger.isBanned(p.toString()),
+        // Peers found by the walk reach membership as DHT discoveries.
+        walk: config.dht === false ? undefined : async (signal) => {
+          for await (const _ of (services().dht as KadDHT).getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) {}
+        }
+      }),
       reputation: reputation({
         ledger,
         store: config.store.sublevel('reputation'),

@@ -26,6 +26,13 @@ export interface MembershipInit {
   tickMs?: number
   /** Peers this node must not dial (banned by reputation). Default: none. */
   isDenied?: (peer: PeerId) => boolean
+  /**
+   * Look for more peers (a DHT walk towards this node's id; its finds arrive as discoveries).
+   * Run while the node has fewer connections than its target. Default: none.
+   */
+  walk?: (signal: AbortSignal) => Promise<void>
+  /** Walks every this often while short of connections; the first ones come sooner. Default 15 s. */
+  walkIntervalMs?: number
   clock?: Clock
   random?: () => number
 }
@@ -80,10 +87,12 @@ export class Membership implements Startable {
   private readonly random: () => number
   private readonly isDenied: (peer: PeerId) => boolean
   private readonly task: RepeatingTask
+  private walkTimer: NodeJS.Timeout | undefined
+  private walks = 0
   private readonly dials?: CounterGroup<'ok' | 'failed'>
   private started = false
 
-  constructor (private readonly components: MembershipComponents, init: MembershipInit = {}) {
+  constructor (private readonly components: MembershipComponents, private readonly init: MembershipInit = {}) {
     this.log = components.logger.forComponent('fedmesh:membership')
     this.targetConnections = init.targetConnections ?? DEFAULT_TARGET_CONNECTIONS
     this.maxKnownPeers = init.maxKnownPeers ?? DEFAULT_MAX_KNOWN_PEERS
@@ -120,12 +129,28 @@ export class Membership implements Startable {
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
     await this.loadRemembered()
     this.task.start()
+    this.scheduleWalk()
+  }
+
+  /** A DHT self-query at start can run before the bootstrap peer knows anyone: walk again. */
+  private scheduleWalk (): void {
+    const walk = this.init.walk
+    if (walk == null || !this.started) return
+    // 1 s, 3 s, 7 s after start, then every interval.
+    const delay = this.walks < 3 ? (2 ** (this.walks + 1) - 1) * SECOND : this.init.walkIntervalMs ?? 15 * SECOND
+    this.walkTimer = setTimeout(() => {
+      this.walks++
+      const short = this.components.connectionManager.getConnections().length < this.targetConnections
+      const done = short ? walk(AbortSignal.timeout(10 * SECOND)).catch(err => { this.log.trace('walk failed - %e', err) }) : Promise.resolve()
+      void done.finally(() => { this.scheduleWalk() })
+    }, delay)
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
     this.task.stop()
+    clearTimeout(this.walkTimer)
     this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     for (const controller of this.dialing.values()) controller.abort()
