@@ -2,19 +2,24 @@
  * The model-mode simulator: one policy replaying a world's task trace in virtual time.
  *
  * Each node has an executor (executor.ts), publishes capacity adverts every `adIntervalMs`
- * (ads.ts), and dispatches its own tasks as `services/tasks/dispatcher.ts` (68dbbe5) does, pass
+ * (ads.ts), and dispatches its own tasks as `services/tasks/dispatcher.ts` (f05da5e) does, pass
  * by pass of its `while (true)`: ask the policy for a plan (bound late from the first try while
  * the node's BUSY rate is above one half), start the attempt, then wait for the first open
  * attempt to settle or for the new one's patience, min(budget + slack, max(5 s, 4 x expected
- * completion)). An attempt past its patience is reported `timeout` (and `broken-promise` when a
- * direct send was predicted free), tripping the peer's breaker, and the task is tried elsewhere,
- * but the attempt stays open and its correct result wins if it comes first; only the task's
- * deadline ends them. A direct send may bounce BUSY; a reservation race binds the first READY
- * as it arrives and cancels every other reservation, including ones placed later; every
- * message pays its link's one-way latency. A lost peer is retried elsewhere after a backoff
- * (at most `maxAttempts` failures, `maxTries` tries in all), refusals move on at once, a wrong
- * answer is caught by verification and retried. Outcomes feed the node's `ReputationLedger` and
+ * completion)). An attempt past its patience is hedged without blame: the task is tried
+ * elsewhere, the slow attempt stays open and its correct result wins if it comes first; if it
+ * never answers, its own deadline (budget + slack) reports `timeout`, which trips the breaker,
+ * but only while the task still waits for it. After a final error (the task failed where it
+ * ran) with hedges open, nothing new starts. A direct send may bounce BUSY; a reservation race
+ * binds the first READY as it arrives and cancels every other reservation, including ones
+ * placed later, and reports each placement refused QUEUE_FULL as a broken promise as the
+ * refusal arrives; races still open when their task settles are cancelled. Every message pays
+ * its link's one-way latency. A lost peer is retried elsewhere after a backoff (at most
+ * `maxAttempts` failures, `maxTries` tries in all), refusals move on at once, a wrong answer is
+ * caught by verification and retried. Outcomes feed the node's `ReputationLedger` and
  * `CircuitBreakers` as task-service.ts does (fedmesh only: the baselines ignore both).
+ * SHUTTING_DOWN refusals (blameless in the code) do not occur: model peers crash, they do not
+ * drain; task ids are unique across origins, so per-(origin, id) dedupe is per-id dedupe here.
  *
  * Faults come from the world: churned peers crash (losing their queue and running work; their
  * own tasks resume from the journal on restart, with a fresh budget, as the task service does),
@@ -45,18 +50,29 @@ import type { World } from './world.js'
 import type { AttemptEvent } from '../../src/services/tasks/dispatcher.js'
 
 /**
- * The dispatcher's rules as of 68dbbe5 are the default (each `true`/0.5 below is the code);
- * switching one off shows what it is worth, and `cancelOnFinish` prototypes a change that is
- * not in the code.
+ * The dispatcher's rules as of f05da5e are the default (each default below is the code);
+ * switching one to its other value shows what it is worth, and the values marked 68dbbe5 give
+ * back the dispatcher the model was aligned with before (the `68dbbe5` variants set them all).
  */
 export interface SimRules {
   /**
-   * Hedged attempts (the code): an attempt slower than its patience is reported `timeout` and
-   * the task is tried elsewhere, but the slow attempt stays open and its correct result wins if
-   * it comes first. `false`: the slow attempt is abandoned (its late answer ignored, its
-   * unbound reservations cancelled, a backoff before the retry), as before 68dbbe5.
+   * Hedged attempts (the code): an attempt slower than its patience is tried elsewhere too, but
+   * the slow attempt stays open and its correct result wins if it comes first. `false`: the slow
+   * attempt is abandoned (its late answer ignored, its unbound reservations cancelled, a backoff
+   * before the retry), as before 68dbbe5.
    */
   hedge?: boolean
+  /**
+   * Blame at the patience mark. The code (c6f8391): none (`false`): the slow attempt is only
+   * excluded for this task; if it never answers, its own deadline reports `timeout` then (and
+   * only if the task is still waiting for it). `'timeout'`: the direct send's peer is reported
+   * `timeout` at once (before 68dbbe5); `'broken-promise'` (68dbbe5): `timeout`, plus
+   * `broken-promise` when the send was predicted free (maxWaitMs > 0). `'unstarted'` (not in
+   * the code; it needs a STARTED frame from the executor): the 68dbbe5 blame, but only when the
+   * peer has not said (one-way latency ago) that the task started there: black holes are
+   * blamed at once, an honest peer running a long task is not.
+   */
+  blameOnPatience?: false | 'timeout' | 'broken-promise' | 'unstarted'
   /**
    * Late binding while bouncing (the code: 0.5): the node keeps an EWMA (weight 0.1) of BUSY
    * answers to its predicted-free direct sends; above this, new tasks are planned as after a
@@ -65,14 +81,54 @@ export interface SimRules {
   reserveWhenBouncing?: number | false
   /** A `timeout` trips the peer's breaker at once (the code). `false`: it counts toward the threshold like a failure. */
   tripOnTimeout?: boolean
-  /** A `timeout` on a direct send predicted free (maxWaitMs > 0) is also a broken promise (the code). `false`: not. */
-  brokenPromiseOnTimeout?: boolean
   /**
-   * Not in the code: when a task ends, the reservations of its attempts still open are
-   * cancelled. In the code a hedged reservation attempt keeps going after another attempt
-   * answered: its first READY is bound and the task runs a second time for nothing.
+   * After a final error (the task failed where it ran) while hedged attempts are still open, no
+   * new attempt starts; the loop only waits for those (the code, c6f8391). `false` (68dbbe5):
+   * it goes on trying elsewhere.
+   */
+  stopAfterFinal?: boolean
+  /**
+   * Inside a reservation race, every placement refused QUEUE_FULL (or KIND_NOT_SERVED) is
+   * reported `broken-promise` as the refusal arrives, whoever wins the race; the loop reports
+   * no refusal of a race a second time (the code, f05da5e). `false` (68dbbe5): a race that
+   * another target wins blames nobody, and one where every placement failed blames only the
+   * best target, through the loop.
+   */
+  blameRefusedReservations?: boolean
+  /**
+   * When a task settles, the reservation races it still has open are cancelled: no slot is bound
+   * for work that already has its answer (the code, f05da5e). `false` (68dbbe5): a hedged race
+   * keeps going and binds its first READY: the task runs again for nothing (`bound-after-done`).
    */
   cancelOnFinish?: boolean
+  /**
+   * Not in the code: a direct send still open when its task settles keeps being watched, and
+   * if its own deadline passes without an answer (or its peer is lost) that is reported
+   * (`timeout` / `failure`) then. In the code nobody awaits it once dispatch() returned, so a
+   * black hole passed by a hedge that won is never reported.
+   */
+  reportAfterSettle?: boolean
+}
+
+/** SimRules as in the code. */
+export const CODE_RULES: Required<SimRules> = {
+  hedge: true,
+  blameOnPatience: false,
+  reserveWhenBouncing: 0.5,
+  tripOnTimeout: true,
+  stopAfterFinal: true,
+  blameRefusedReservations: true,
+  cancelOnFinish: true,
+  reportAfterSettle: false
+}
+
+/** SimRules of the dispatcher of 68dbbe5 (what the model mirrored before f05da5e). */
+export const RULES_68DBBE5: Required<SimRules> = {
+  ...CODE_RULES,
+  blameOnPatience: 'broken-promise',
+  stopAfterFinal: false,
+  blameRefusedReservations: false,
+  cancelOnFinish: false
 }
 
 /** How an attempt ended, as the dispatcher sees it ('timeout': its own abort signal fired, TIMED_OUT). */
@@ -195,10 +251,16 @@ interface Ticket {
   rttMs?: number
   /** Direct sends: the request's maxWaitMs (> 0: predicted free). */
   maxWaitMs?: number
+  /** The work item at the target, once queued there (its `startedAt` once it runs). */
+  item?: WorkItem
 }
 
-/** An attempt's result, waiting for the dispatcher loop to take it. */
-interface Settled { att: Attempt, peer: number, code: Code }
+/**
+ * An attempt's result, waiting for the dispatcher loop to take it; `reported`: a reservation
+ * race that failed as a whole (dispatcher.ts `reported: true`: its refusals were reported as they
+ * came).
+ */
+interface Settled { att: Attempt, peer: number, code: Code, reported?: boolean }
 
 /** The dispatcher loop parked in `firstSettled(inflight, patience)`. */
 interface Waiting {
@@ -219,6 +281,8 @@ interface TaskState {
   deadline: number
   tries: number
   failures: number
+  /** The task failed where it ran while hedges were open: no new attempt (stopAfterFinal). */
+  final: boolean
   exclude: Set<number>
   done: boolean
   suspended: boolean
@@ -269,7 +333,7 @@ class Engine {
   private readonly s: World['scenario']
   private readonly interval: number
   private readonly fedmesh: boolean
-  private readonly rules: Required<Omit<SimRules, 'reserveWhenBouncing'>> & { reserveWhenBouncing: number | false }
+  private readonly rules: Required<SimRules>
   private readonly decisions: Record<string, number> = {}
   private readonly responses: number[] = []
   private readonly windowEnd: number
@@ -294,11 +358,14 @@ class Engine {
     this.fedmesh = opt.policy.name === 'fedmesh'
     const r = opt.rules ?? {}
     this.rules = {
-      hedge: r.hedge ?? true,
+      hedge: r.hedge ?? CODE_RULES.hedge,
+      blameOnPatience: r.blameOnPatience ?? CODE_RULES.blameOnPatience,
       reserveWhenBouncing: r.reserveWhenBouncing ?? BUSY_RATE_RESERVE,
-      tripOnTimeout: r.tripOnTimeout ?? true,
-      brokenPromiseOnTimeout: r.brokenPromiseOnTimeout ?? true,
-      cancelOnFinish: r.cancelOnFinish ?? false
+      tripOnTimeout: r.tripOnTimeout ?? CODE_RULES.tripOnTimeout,
+      stopAfterFinal: r.stopAfterFinal ?? CODE_RULES.stopAfterFinal,
+      blameRefusedReservations: r.blameRefusedReservations ?? CODE_RULES.blameRefusedReservations,
+      cancelOnFinish: r.cancelOnFinish ?? CODE_RULES.cancelOnFinish,
+      reportAfterSettle: r.reportAfterSettle ?? CODE_RULES.reportAfterSettle
     }
     this.windowEnd = this.s.durationMs
     this.netRng = opt.rng.fork('net')
@@ -425,6 +492,7 @@ class Engine {
       deadline: this.q.now + this.s.workload.taskTimeoutMs,
       tries: 0,
       failures: 0,
+      final: false,
       exclude: new Set(),
       done: false,
       suspended: false,
@@ -458,7 +526,7 @@ class Engine {
     if (task.done || task.suspended) return
     const r = this.s.routing
     const remaining = task.deadline - this.q.now
-    const mayTry = task.failures < r.maxAttempts && task.tries < r.maxTries && remaining > 0
+    const mayTry = !task.final && task.failures < r.maxAttempts && task.tries < r.maxTries && remaining > 0
     let launched: Attempt | undefined
     let blame: number | undefined
     let promisedFree = false
@@ -524,8 +592,13 @@ class Engine {
     if (this.taskRecords !== undefined) task.path += 'h'
     task.failures++
     if (w.blame !== undefined) {
-      this.report(task, w.blame, 'timeout')
-      if (w.promisedFree && this.rules.brokenPromiseOnTimeout) this.report(task, w.blame, 'broken-promise')
+      // The code: no blame, the slow peer is only left out of this task's next tries (its own
+      // deadline reports it if it never answers). 68dbbe5 blamed it here.
+      const blame = this.rules.blameOnPatience
+      if (blame !== false && (blame !== 'unstarted' || !this.startedSeen(w.launched, w.blame, task.origin))) {
+        this.report(task, w.blame, 'timeout')
+        if (blame !== 'timeout' && w.promisedFree) this.report(task, w.blame, 'broken-promise')
+      }
       task.exclude.add(w.blame)
     }
     const att = w.launched
@@ -542,8 +615,16 @@ class Engine {
     this.loop(task)
   }
 
+  /** blameOnPatience 'unstarted': a STARTED frame from `target` for this attempt has reached the origin. */
+  private startedSeen (att: Attempt | undefined, target: number, origin: number): boolean {
+    const item = att?.tickets[0]?.item
+    if (item === undefined || item.enqueuedAt === undefined) return false
+    const startedAt = item.startedAt
+    return startedAt > 0 && startedAt >= item.enqueuedAt && startedAt + (target === origin ? 0 : this.w.net.oneWay(target, origin)) <= this.q.now
+  }
+
   /** An attempt settled: take it now if the loop waits, else at its next wait. */
-  private settle (att: Attempt, peer: number, code: Code): void {
+  private settle (att: Attempt, peer: number, code: Code, reported?: boolean): void {
     if (att.settled) return
     att.settled = true
     const node = this.nodes[att.task.origin]
@@ -552,9 +633,14 @@ class Engine {
     const task = att.task
     if (task.done || task.suspended || !task.inflight.has(att)) {
       if (task.done && code === 'ok') this.count('answer-after-done')
+      if (task.done && this.rules.reportAfterSettle && att.mode === 'direct' && (code === 'timeout' || code === 'lost')) {
+        // Proposed: the hedged send that never answered is reported all the same.
+        this.count('reported-after-settle')
+        this.report(task, peer, code === 'lost' ? 'failure' : 'timeout')
+      }
       return
     }
-    const s: Settled = { att, peer, code }
+    const s: Settled = { att, peer, code, reported }
     if (task.waiting !== undefined) {
       task.waiting = undefined
       this.process(task, s)
@@ -600,7 +686,8 @@ class Engine {
     if (code === 'busy' || code === 'full') {
       // Any refusal: the table was wrong about that peer, the next try binds late.
       task.bounced = true
-      this.report(task, peer, code === 'busy' ? 'refused' : 'broken-promise')
+      // A race that failed as a whole had its refusals reported as they came (f05da5e).
+      if (s.reported !== true || !this.rules.blameRefusedReservations) this.report(task, peer, code === 'busy' ? 'refused' : 'broken-promise')
       task.exclude.add(peer)
       this.loop(task)
       return
@@ -610,6 +697,11 @@ class Engine {
       this.count('task-failed-final')
       this.finish(task, false)
       return
+    }
+    // A hedge may still succeed: wait for it, but start nothing new (c6f8391).
+    if (this.rules.stopAfterFinal) {
+      task.final = true
+      this.count('final-waits-for-hedge')
     }
     this.loop(task)
   }
@@ -777,7 +869,9 @@ class Engine {
   }
 
   private workItem (target: number, ticket: Ticket, budget: number): WorkItem {
-    return { type: 'task', taskId: ticket.att.task.id, serviceMs: ticket.att.task.service * this.w.slow[target], deadlineMs: budget, enqueuedAt: 0, startedAt: 0, ticket }
+    const item: WorkItem = { type: 'task', taskId: ticket.att.task.id, serviceMs: ticket.att.task.service * this.w.slow[target], deadlineMs: budget, enqueuedAt: 0, startedAt: 0, ticket }
+    ticket.item = item
+    return item
   }
 
   private sendCancel (task: TaskState, k: Ticket): void {
@@ -841,11 +935,17 @@ class Engine {
     if (this.stale(att) || att.winner !== undefined || ticket.state !== 'pending') return
     ticket.state = 'failed'
     ticket.code = code
+    if (code === 'full' && this.rules.blameRefusedReservations && ticket.target !== att.task.origin) {
+      // f05da5e: a peer that advertised room and then refused the reservation broke its
+      // promise, reported as the refusal arrives (whether or not another target wins the race).
+      this.count('reserve-refusal-blamed')
+      this.report(att.task, ticket.target, 'broken-promise')
+    }
     if (att.tickets.some(k => k.state === 'pending')) return
     // Promise.any rejected: every reservation was refused or lost; the best target's reason.
     this.count('reserve-all-failed')
     const first = att.tickets[0]
-    this.settle(att, first.target, first.code ?? 'lost')
+    this.settle(att, first.target, first.code ?? 'lost', true)
   }
 
   /** The race's signal fired (budget + slack after it started). */
@@ -865,16 +965,10 @@ class Engine {
       this.sendCancel(task, k)
     }
     const first = att.tickets[0]
-    if (first.code === undefined) {
-      // dispatcher.ts reserve(): the catch awaits the best target's `ready`, which cancel() left
-      // pending for ever; this attempt never settles (the loop ends at the task's deadline).
-      this.count('reserve-hung')
-      att.settled = true
-      this.nodes[task.origin].open.delete(att)
-      return
-    }
-    // A refusal keeps its code; a lost or unplaceable one reads TIMED_OUT once the signal fired.
-    this.settle(att, first.target, first.code === 'lost' ? 'timeout' : first.code)
+    // A refusal keeps its code; one still pending (cancel() rejects its `ready` since c6f8391: it
+    // no longer hangs), lost or unplaceable reads TIMED_OUT once the signal fired.
+    const code = first.code === undefined || first.code === 'lost' ? 'timeout' : first.code
+    this.settle(att, first.target, code, true)
   }
 
   /** A READY frame reached the origin: the first one wins, every other reservation is cancelled. */
@@ -1043,9 +1137,16 @@ class Engine {
     this.open--
     this.nodes[task.origin].own.delete(task)
     if (this.rules.cancelOnFinish) {
-      // Proposed: the reservations of attempts still open are cancelled with the task.
+      // f05da5e: the races still open are cancelled with the task (`ended` aborts their signal:
+      // every reservation not bound yet goes; a bound run keeps running where it is).
       for (const att of task.inflight) {
-        if (att.mode !== 'reserve' || att.winner !== undefined) continue
+        if (att.mode !== 'reserve') continue
+        if (att.winner !== undefined) {
+          // bind()'s signal fired: this node stops waiting (noteDone) but the run goes on there.
+          this.track(task.origin, att.winner, -1)
+          continue
+        }
+        this.count('race-cancelled-on-finish')
         att.settled = true
         this.nodes[task.origin].open.delete(att)
         for (const k of att.tickets) {
@@ -1158,6 +1259,7 @@ class Engine {
       t.deadline = this.q.now + this.s.workload.taskTimeoutMs
       t.tries = 0
       t.failures = 0
+      t.final = false
       t.exclude.clear()
       t.bounced = false
       this.count('resumed')

@@ -2,7 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RULES_68DBBE5, runEngine } from '../../simulations/model/engine.js'
+import { fedmeshPolicy } from '../../simulations/model/policies.js'
 import { runModel } from '../../simulations/model/run.js'
+import { buildWorld } from '../../simulations/model/world.js'
+import { Rng } from '../../simulations/prng.js'
+import { DEFAULT_PLAN_PARAMS } from '../../src/core/routing/plan.js'
+import { DEFAULT_SCORE_PARAMS } from '../../src/core/routing/score.js'
 import { writeReport } from '../../simulations/report/index.js'
 import { parseScenario } from '../../simulations/scenario.js'
 import type { RunResult } from '../../simulations/report/types.js'
@@ -122,5 +128,36 @@ describe('model mode, faults', () => {
     expect(p.spuriousSolo).toBe(0)
     expect(p.timeline.filter(n => n.isolated)).toHaveLength(2)
     expect(p.reconciledAfterMs).not.toBeNull()
+  })
+})
+
+describe('model mode, dispatcher rules (f05da5e vs 68dbbe5)', () => {
+  // Liars refuse every reservation; black holes sit on tasks (patience 1 s so hedges happen).
+  const s = parseScenario({
+    name: 'test-rules', seed: 4, peers: 30, durationMs: 8_000, warmupMs: 500, workload: { load: 0.85, taskTimeoutMs: 4_000 },
+    faults: { malicious: { fraction: 0.2, kinds: ['liar', 'blackhole'] } }, cache: { enabled: false }, goals: []
+  })
+  const world = buildWorld(s, s.seed)
+  const run = (rules: Parameters<typeof runEngine>[1]['rules']): ReturnType<typeof runEngine> => runEngine(world, {
+    policy: fedmeshPolicy(DEFAULT_SCORE_PARAMS, DEFAULT_PLAN_PARAMS), label: 'x', rules, minAttemptTimeoutMs: 1_000, rng: new Rng(s.seed).fork('fedmesh')
+  })
+
+  it('the code: refused reservations blamed inside races, races cancelled when the task settles', () => {
+    const d = run(undefined).decisions
+    expect(d['reserve-refusal-blamed']).toBeGreaterThan(0)
+    expect(d['bound-after-done'] ?? 0).toBe(0)
+    expect(d.hedged).toBeGreaterThan(0)
+  })
+
+  it('68dbbe5: no refusal blamed inside races', () => {
+    const d = run(RULES_68DBBE5).decisions
+    expect(d['reserve-refusal-blamed'] ?? 0).toBe(0)
+    expect(d['race-cancelled-on-finish'] ?? 0).toBe(0)
+  })
+
+  it('prototypes run: blame only unstarted attempts at patience, report sends still open after the task settled', () => {
+    const d = run({ blameOnPatience: 'unstarted', reportAfterSettle: true }).decisions
+    expect(d.hedged).toBeGreaterThan(0)
+    expect(d['reported-after-settle'] ?? 0).toBeGreaterThan(0)
   })
 })
