@@ -113,6 +113,13 @@ export class Dispatcher {
       return await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal)
     } finally {
       ended.abort()
+      // A hedged send that never answers is still reported when its own deadline passes, even
+      // though the task got its answer elsewhere: that is how black holes are found out.
+      for (const attempt of inflight.keys()) {
+        attempt.then(step => {
+          if (step.lost && step.unreachable !== true && step.outcome.error === ErrorCode.TIMED_OUT) this.report(step.peer, 'timeout')
+        }, () => {})
+      }
     }
   }
 
@@ -269,6 +276,8 @@ export class Dispatcher {
       })), signal)
     } catch (err) {
       for (const p of placements) p.placed.then(res => { res.cancel() }, () => {})
+      // The task was answered elsewhere while this race ran: nobody to blame.
+      if (ended.aborted) return { outcome: failed(req.taskId, ErrorCode.CANCELLED, 'answered elsewhere'), peer: placements[0].target.peerId, lost: false, reported: true }
       // Every reservation was refused, lost or unplaceable: report the best target's reason.
       // (cancel() above settles every `ready`, so this cannot hang.)
       const why = await placements[0].placed.then(async res => res.ready.then(() => undefined, (e: any) => e), (e: any) => e)
