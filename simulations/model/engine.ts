@@ -102,10 +102,9 @@ export interface SimRules {
    */
   cancelOnFinish?: boolean
   /**
-   * Not in the code: a direct send still open when its task settles keeps being watched, and
-   * if its own deadline passes without an answer (or its peer is lost) that is reported
-   * (`timeout` / `failure`) then. In the code nobody awaits it once dispatch() returned, so a
-   * black hole passed by a hedge that won is never reported.
+   * In the code (dispatcher.ts dispatch(): the finally block): a direct send still open when its
+   * task settles keeps being watched, and if its own deadline passes without an answer that is
+   * reported (`timeout`) then, so a black hole passed by a hedge that won is still found out.
    */
   reportAfterSettle?: boolean
 }
@@ -119,7 +118,7 @@ export const CODE_RULES: Required<SimRules> = {
   stopAfterFinal: true,
   blameRefusedReservations: true,
   cancelOnFinish: true,
-  reportAfterSettle: false
+  reportAfterSettle: true
 }
 
 /** SimRules of the dispatcher of 68dbbe5 (what the model mirrored before f05da5e). */
@@ -128,7 +127,8 @@ export const RULES_68DBBE5: Required<SimRules> = {
   blameOnPatience: 'broken-promise',
   stopAfterFinal: false,
   blameRefusedReservations: false,
-  cancelOnFinish: false
+  cancelOnFinish: false,
+  reportAfterSettle: false
 }
 
 /** How an attempt ended, as the dispatcher sees it ('timeout': its own abort signal fired, TIMED_OUT). */
@@ -633,10 +633,10 @@ class Engine {
     const task = att.task
     if (task.done || task.suspended || !task.inflight.has(att)) {
       if (task.done && code === 'ok') this.count('answer-after-done')
-      if (task.done && this.rules.reportAfterSettle && att.mode === 'direct' && (code === 'timeout' || code === 'lost')) {
-        // Proposed: the hedged send that never answered is reported all the same.
+      if (task.done && this.rules.reportAfterSettle && att.mode === 'direct' && code === 'timeout') {
+        // As dispatch() does: the hedged send that never answered is reported all the same.
         this.count('reported-after-settle')
-        this.report(task, peer, code === 'lost' ? 'failure' : 'timeout')
+        this.report(task, peer, 'timeout')
       }
       return
     }
