@@ -63,14 +63,12 @@ export interface SimRules {
    */
   hedge?: boolean
   /**
-   * Blame at the patience mark. The code (c6f8391): none (`false`): the slow attempt is only
-   * excluded for this task; if it never answers, its own deadline reports `timeout` then (and
-   * only if the task is still waiting for it). `'timeout'`: the direct send's peer is reported
-   * `timeout` at once (before 68dbbe5); `'broken-promise'` (68dbbe5): `timeout`, plus
-   * `broken-promise` when the send was predicted free (maxWaitMs > 0). `'unstarted'` (not in
-   * the code; it needs a STARTED frame from the executor): the 68dbbe5 blame, but only when the
-   * peer has not said (one-way latency ago) that the task started there: black holes are
-   * blamed at once, an honest peer running a long task is not.
+   * Blame at the patience mark. The code: `'unstarted'`: the executor sends a STARTED frame when
+   * a task leaves its queue; at the patience mark a direct send's peer is reported `timeout`
+   * (plus `broken-promise` when the send was predicted free) only if it has not said the task
+   * started: black holes are blamed at once, an honest peer running a long task is not.
+   * `false` (c6f8391): no blame at the patience mark; `'timeout'` (before 68dbbe5); `'broken-promise'`
+   * (68dbbe5): blame whether started or not.
    */
   blameOnPatience?: false | 'timeout' | 'broken-promise' | 'unstarted'
   /**
@@ -112,7 +110,7 @@ export interface SimRules {
 /** SimRules as in the code. */
 export const CODE_RULES: Required<SimRules> = {
   hedge: true,
-  blameOnPatience: false,
+  blameOnPatience: 'unstarted',
   reserveWhenBouncing: 0.5,
   tripOnTimeout: true,
   stopAfterFinal: true,

@@ -11,7 +11,8 @@ export enum FrameType {
   CANCEL = 'CANCEL',
   RESERVE = 'RESERVE',
   READY = 'READY',
-  BIND = 'BIND'
+  BIND = 'BIND',
+  STARTED = 'STARTED'
 }
 
 enum __FrameTypeValues {
@@ -20,7 +21,8 @@ enum __FrameTypeValues {
   CANCEL = 2,
   RESERVE = 3,
   READY = 4,
-  BIND = 5
+  BIND = 5,
+  STARTED = 6
 }
 
 export namespace FrameType {

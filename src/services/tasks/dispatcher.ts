@@ -109,13 +109,16 @@ export class Dispatcher {
     // When the task is settled, hedged reservation races still running stop (no slot is bound
     // for work that already has its answer).
     const ended = new AbortController()
+    // Attempts already blamed for sitting on the task: their end is not reported again.
+    const blamed = new Set<Promise<Step>>()
     try {
-      return await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal)
+      return await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal, blamed)
     } finally {
       ended.abort()
       // A hedged send that never answers is still reported when its own deadline passes, even
       // though the task got its answer elsewhere: that is how black holes are found out.
       for (const attempt of inflight.keys()) {
+        if (blamed.has(attempt)) continue
         attempt.then(step => {
           if (step.lost && step.unreachable !== true && step.outcome.error === ErrorCode.TIMED_OUT) this.report(step.peer, 'timeout')
         }, () => {})
@@ -123,7 +126,7 @@ export class Dispatcher {
     }
   }
 
-  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Map<Promise<Step>, number>, ended: AbortSignal): Promise<DispatchResult> {
+  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Map<Promise<Step>, number>, ended: AbortSignal, blamed: Set<Promise<Step>>): Promise<DispatchResult> {
     const { clock } = this.init
     let failures = 0
     let tries = 0
@@ -134,7 +137,10 @@ export class Dispatcher {
     while (true) {
       const remaining = deadline - clock.now()
       const mayTry = !final && failures < this.maxAttempts && tries < this.maxTries && remaining > 0
-      let startedAt: string | undefined
+      let sentTo: string | undefined
+      let latest: Promise<Step> | undefined
+      let promisedFree = false
+      const progress = { started: false }
       let patience = Math.max(1, Math.ceil(remaining + this.slackMs))
       if (mayTry) {
         tries++
@@ -146,11 +152,13 @@ export class Dispatcher {
         } else {
           const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))
           const attempt = plan.mode === 'direct'
-            ? this.direct(req, plan.target, plan.maxWaitMs, remaining)
+            ? this.direct(req, plan.target, plan.maxWaitMs, remaining, progress)
             : this.reserve(req, plan.targets, remaining, ended)
           inflight.set(attempt, tries)
-          // A direct send has one peer to blame for slowness; a reservation race has none yet.
-          startedAt = plan.mode === 'direct' ? plan.target.peerId : undefined
+          latest = attempt
+          // A direct send has one peer to judge for slowness; a reservation race has none yet.
+          sentTo = plan.mode === 'direct' && !plan.target.local ? plan.target.peerId : undefined
+          promisedFree = plan.mode === 'direct' && plan.maxWaitMs > 0
           if (!(plan.mode === 'direct' && plan.target.local)) patience = this.attemptTimeout(expected, remaining)
         }
       }
@@ -159,11 +167,19 @@ export class Dispatcher {
       if (next === 'timeout') {
         // Past the task's deadline: nothing more to wait for.
         if (!mayTry) break
-        // Slower than expected: maybe a black hole, maybe just a long task (run times vary with
-        // input). Try elsewhere too, without blame; the slow attempt stays open, and if it never
-        // answers, its own deadline reports it.
+        // Slower than expected: try elsewhere too; the slow attempt stays open and its answer
+        // counts if it comes first. A peer that said the task runs is just slow (run times vary
+        // with input): no blame. One that never even started it (a black hole, or a peer that
+        // advertised room it did not have) is blamed now.
         failures++
-        if (startedAt != null) exclude.add(startedAt)
+        if (sentTo != null) {
+          exclude.add(sentTo)
+          if (!progress.started && latest != null) {
+            this.report(sentTo, 'timeout')
+            if (promisedFree) this.report(sentTo, 'broken-promise')
+            blamed.add(latest)
+          }
+        }
         continue
       }
       inflight.delete(next.attempt)
@@ -188,7 +204,7 @@ export class Dispatcher {
       }
       if (step.lost || (code === ErrorCode.TIMED_OUT && step.peer !== this.init.selfId && step.outcome.runMs === 0)) {
         // The peer died or never answered in time: maybe executed, retry under the same id.
-        this.report(step.peer, code === ErrorCode.TIMED_OUT ? 'timeout' : 'failure')
+        if (!blamed.has(next.attempt)) this.report(step.peer, code === ErrorCode.TIMED_OUT ? 'timeout' : 'failure')
         exclude.add(step.peer)
         failures++
         await sleep(backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
@@ -229,7 +245,7 @@ export class Dispatcher {
     return Math.ceil(Math.min(remaining + this.slackMs, patience)) // AbortSignal.timeout takes whole ms only
   }
 
-  private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number): Promise<Step> {
+  private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, progress: { started: boolean } = { started: false }): Promise<Step> {
     if (target.local) {
       const outcome = await this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, origin: 'local' })
       return { outcome, peer: target.peerId, lost: false }
@@ -238,7 +254,10 @@ export class Dispatcher {
     // The peer gets the budget minus the way back; this node waits a little longer than that.
     const budget = Math.max(1, remaining - target.rttMs)
     try {
-      const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), { signal: AbortSignal.timeout(Math.ceil(remaining + this.slackMs)) })
+      const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), {
+        signal: AbortSignal.timeout(Math.ceil(remaining + this.slackMs)),
+        onStarted: () => { progress.started = true }
+      })
       if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
       return { outcome, peer: target.peerId, lost: false }
     } catch (err) {

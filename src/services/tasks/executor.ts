@@ -48,6 +48,8 @@ export interface TaskSpec {
   maxWaitMs?: number
   /** The caller's run-time estimate, used while this kind has no measured run time here. */
   expectedRunMs?: number
+  /** Called when the task leaves the queue and starts running here. */
+  onStart?: () => void
   /** Who asked: 'local' or the peer id. */
   origin: string
 }
@@ -360,6 +362,7 @@ export class Executor {
   /** Run in a slot already counted in `running`; frees it afterwards. */
   private async run (spec: TaskSpec, enqueuedAt: number): Promise<TaskOutcome> {
     const startedAt = this.clock.now()
+    spec.onStart?.()
     const handler = this.handlers.get(spec.kind) as TaskHandler
     const stop = new AbortController()
     this.runningControllers.add(stop)

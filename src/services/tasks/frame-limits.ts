@@ -58,6 +58,7 @@ export function validateFrame (f: TaskFrame, limits: FrameLimits): string | unde
       if (!isValidKind(f.kind)) return 'bad kind'
       return undefined
     case FrameType.READY:
+    case FrameType.STARTED:
     case FrameType.CANCEL:
       return undefined
     default:

@@ -28,6 +28,12 @@ interface Pending {
   resolve: (o: TaskOutcome) => void
   reject: (err: Error) => void
   onReady?: () => void
+  onStarted?: () => void
+}
+
+/** Options of one request: `onStarted` fires when the peer says the task runs. */
+export interface RequestOptions extends AbortOptions {
+  onStarted?: () => void
 }
 
 export interface TaskClientInit {
@@ -63,7 +69,7 @@ export class TaskClient {
     return this.pending.size
   }
 
-  async request (request: TaskRequest, options: AbortOptions = {}): Promise<TaskOutcome> {
+  async request (request: TaskRequest, options: RequestOptions = {}): Promise<TaskOutcome> {
     const channel = await this.connect(options)
     const id = this.allocateId()
     const outcome = this.await(id, options)
@@ -110,12 +116,13 @@ export class TaskClient {
     this.failAll(new ConnectionLostError('client closed'))
   }
 
-  private await (id: number, options: AbortOptions): Promise<TaskOutcome> {
+  private await (id: number, options: RequestOptions): Promise<TaskOutcome> {
     return new Promise<TaskOutcome>((resolve, reject) => {
       const abort = (): void => { this.fail(id, options.signal?.reason ?? new DOMException('aborted', 'AbortError')) }
       this.pending.set(id, {
         resolve: (o) => { options.signal?.removeEventListener('abort', abort); resolve(o) },
-        reject: (e) => { options.signal?.removeEventListener('abort', abort); reject(e) }
+        reject: (e) => { options.signal?.removeEventListener('abort', abort); reject(e) },
+        onStarted: options.onStarted
       })
       if (options.signal?.aborted === true) { abort(); return }
       options.signal?.addEventListener('abort', abort, { once: true })
@@ -166,6 +173,8 @@ export class TaskClient {
         if (p == null) continue // answered after we gave up on it
         if (frame.type === FrameType.READY) {
           p.onReady?.()
+        } else if (frame.type === FrameType.STARTED) {
+          p.onStarted?.()
         } else if (frame.type === FrameType.RESULT && frame.result != null) {
           this.pending.delete(frame.id)
           p.resolve(frame.result)

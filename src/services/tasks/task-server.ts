@@ -45,8 +45,17 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
       reply(id, { taskId: '', error: ErrorCode.FAILED, output: new Uint8Array(0), message: err.message, queuedMs: 0, runMs: 0, deduped: false })
     }).finally(() => { outstanding-- })
   }
-  const spec = (r: TaskRequest): Parameters<Executor['submit']>[0] => ({
-    taskId: r.taskId, kind: r.kind, input: r.input, deadlineMs: r.deadlineMs, attempt: r.attempt, maxWaitMs: r.maxWaitMs, expectedRunMs: r.expectedRunMs, origin
+  const spec = (r: TaskRequest, id: number): Parameters<Executor['submit']>[0] => ({
+    taskId: r.taskId,
+    kind: r.kind,
+    input: r.input,
+    deadlineMs: r.deadlineMs,
+    attempt: r.attempt,
+    maxWaitMs: r.maxWaitMs,
+    expectedRunMs: r.expectedRunMs,
+    origin,
+    // Tells the client its task runs (so a long run is not mistaken for a black hole).
+    onStart: () => { channel.send({ type: FrameType.STARTED, id }).catch(() => {}) }
   })
 
   try {
@@ -63,7 +72,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
       }
       switch (frame.type) {
         case FrameType.REQUEST:
-          run(frame.id, init.executor.submit(spec(frame.request as TaskRequest)))
+          run(frame.id, init.executor.submit(spec(frame.request as TaskRequest, frame.id)))
           break
         case FrameType.RESERVE: {
           const id = frame.id
@@ -84,7 +93,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
           const res = reservations.get(frame.reservation)
           reservations.delete(frame.reservation)
           const request = frame.request as TaskRequest
-          run(frame.id, res != null ? init.executor.bind(res, spec(request)) : init.executor.submit(spec(request)))
+          run(frame.id, res != null ? init.executor.bind(res, spec(request, frame.id)) : init.executor.submit(spec(request, frame.id)))
           break
         }
         case FrameType.CANCEL: {
@@ -96,7 +105,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
           break
         }
         default:
-          // READY and RESULT only flow server → client.
+          // READY, STARTED and RESULT only flow server → client.
           throw new MalformedFrameError(`unexpected ${frame.type} from a client`)
       }
     }

@@ -55,10 +55,10 @@ function setup (peers: Record<string, { ad?: Partial<ValidatedAd> } & Partial<Fa
   const client = (id: string): TaskClient => {
     const f = fakes.get(id) as FakePeer
     return {
-      request: async (r: TaskRequest) => {
+      request: async (r: TaskRequest, opts?: { onStarted?: () => void }) => {
         f.requests.push(r)
         if (f.request == null) throw new Error(`unexpected request to ${id}`)
-        return f.request(r)
+        return (f.request as (r: TaskRequest, o?: { onStarted?: () => void }) => Promise<TaskOutcome>)(r, opts)
       },
       reserve: async () => {
         f.reserves++
@@ -176,7 +176,7 @@ describe('Dispatcher', () => {
     await expect.poll(() => fakes.get('slow')?.cancels, { timeout: 2_000 }).toBe(1) // cancelled once it was placed
   })
 
-  it('hedges a slow peer: tries elsewhere, and the first correct result wins', async () => {
+  it('hedges a peer that never started the task, and blames it: tries elsewhere, the first correct result wins', async () => {
     const late = Promise.withResolvers<TaskOutcome>()
     const { dispatcher, events } = setup({
       hole: { request: async () => late.promise },
@@ -184,9 +184,20 @@ describe('Dispatcher', () => {
     }, { localKinds: false })
     const r = await dispatcher.dispatch({ taskId: 't8', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
     expect(r.peer).toBe('b')
-    // Slow is not guilty: a long task looks the same. Only the deadline blames a silent peer.
-    expect(events).toEqual([['b', 'success']])
+    expect(events).toEqual([['hole', 'timeout'], ['hole', 'broken-promise'], ['b', 'success']])
     late.resolve(ok('t8', enc(1)))
+  })
+
+  it('hedges a peer that said the task runs without blaming it (a long task is not a black hole)', async () => {
+    const late = Promise.withResolvers<TaskOutcome>()
+    const { dispatcher, events } = setup({
+      long: { request: async (_r: TaskRequest, opts?: { onStarted?: () => void }) => { opts?.onStarted?.(); return late.promise } },
+      b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
+    } as any, { localKinds: false })
+    const r = await dispatcher.dispatch({ taskId: 't8b', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    expect(r.peer).toBe('b')
+    expect(events).toEqual([['b', 'success']])
+    late.resolve(ok('t8b', enc(1)))
   })
 
   it('keeps listening to the slow attempt: if it answers first, its result counts', async () => {

@@ -179,6 +179,19 @@ describe('TaskClient ⇄ task server over one stream', () => {
     })
   })
 
+  it('tells the client when its task leaves the queue and runs (STARTED)', async () => {
+    const { client, gate } = await setup({ concurrency: 1 })
+    const started: string[] = []
+    const a = client.request(request('a'), { onStarted: () => { started.push('a') } })
+    const b = client.request(request('b'), { onStarted: () => { started.push('b') } })
+    await vi.waitFor(() => { expect(started).toEqual(['a']) }) // b waits in the queue
+    gate.calls[0].resolve()
+    await a
+    await vi.waitFor(() => { expect(started).toEqual(['a', 'b']) })
+    gate.calls[1].resolve()
+    await b
+  })
+
   it('answers QUEUE_FULL beyond maxOutstandingPerStream without running the task', async () => {
     const { client, gate } = await setup({ concurrency: 8 }, 2)
     const a = client.request(request('a'))
