@@ -137,10 +137,14 @@ export class Executor {
     this.maxOutputBytes = init.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES
     this.holdMs = init.holdMs ?? DEFAULT_HOLD_MS
     this.clock = init.clock
+    // Bounded in count and bytes without lru-cache's `max`, which preallocates ~0.5 MB of arrays
+    // per node at 10,000 (0.5 GB for a thousand simulated nodes): each result costs at least
+    // its share of the byte budget at the count limit, so the count limit still holds.
+    const maxBytes = init.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES
+    const floor = Math.ceil(maxBytes / (init.maxResults ?? DEFAULT_MAX_RESULTS))
     this.results = new LRUCache({
-      max: init.maxResults ?? DEFAULT_MAX_RESULTS,
-      maxSize: init.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
-      sizeCalculation: (r) => r.outcome.output.byteLength + r.outcome.message.length + 256,
+      maxSize: maxBytes,
+      sizeCalculation: (r) => Math.max(floor, r.outcome.output.byteLength + r.outcome.message.length + 256),
       ttl: init.resultTtlMs ?? DEFAULT_RESULT_TTL_MS
     })
   }
