@@ -82,6 +82,9 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
       allowedTopics: [CAPACITY_TOPIC, CACHE_TOPIC],
       // A node alone (solo mode) must still be able to publish; gossip catches up on heal.
       allowPublishToZeroTopicPeers: true,
+      // A publisher sends to every connected subscriber, not only its mesh: capacity ads travel
+      // one hop (receivers do not relay them), so this is how every neighbour gets them.
+      floodPublish: true,
       ignoreDuplicatePublishError: true,
       emitSelf: false,
       maxInboundDataLength: limits.maxGossipDataBytes,
@@ -138,10 +141,11 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
         maxReadBufferLength: limits.maxStreamReadBufferBytes
       }
     })],
-    // libp2p's monitor aborts a connection whose 10 s ping times out, which happens to healthy
-    // links on a saturated machine. fedmesh's connectivity service detects dead links faster
-    // (missed heartbeats, then a ping) and only then closes them.
-    connectionMonitor: { abortConnectionOnPingFailure: false },
+    // libp2p's monitor pings every connection every 10 s on a stream of its own and aborts the
+    // connection when a ping times out, which happens to healthy links on a saturated machine.
+    // fedmesh's latency service already pings each peer (RTT, Vivaldi) and its connectivity
+    // service detects dead links faster (missed heartbeats, then a ping): the monitor is off.
+    connectionMonitor: { enabled: false },
     connectionGater: {
       denyDialPeer: (peer) => input.isDenied(peer.toString()),
       denyInboundEncryptedConnection: (peer) => input.isDenied(peer.toString()),

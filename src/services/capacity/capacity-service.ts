@@ -50,9 +50,9 @@ export function sampleHost (): { cores: number, freeMemoryMb: number, load: numb
 
 /**
  * Publishes this node's capacity on `/fedmesh/capacity/1` every interval and at once on a
- * significant change, and keeps the table of everyone else's. Incoming advertisements are
- * validated in the topic validator (size, schema, bounds); garbage is rejected, so gossipsub
- * penalises the sender, and stale ones are ignored.
+ * significant change, to every connected peer, and keeps the table of its connected peers'.
+ * Incoming advertisements are validated in the topic validator (size, schema, bounds); garbage
+ * is rejected, so gossipsub penalises the sender; valid ones are recorded and not relayed.
  */
 export class CapacityService implements Startable {
   readonly table: CapacityTable
@@ -192,7 +192,11 @@ export class CapacityService implements Startable {
         this.components.peerStore.merge(msg.from, { multiaddrs: checked.addrs }).catch(() => {})
       }
       this.init.onAdvertisement?.(msg.from, checked)
-      return TopicValidatorResult.Accept
+      // One hop: recorded here, not forwarded. A publisher floods its ad to every connected
+      // subscriber, so each node's table is its neighbourhood (every peer on a LAN) and costs
+      // O(connections) per interval instead of O(mesh size): relayed ads made every node verify
+      // every other node's heartbeat, N² work that saturates a laptop at a few hundred peers.
+      return TopicValidatorResult.Ignore
     } catch (err) {
       this.log.error('capacity validator failed - %e', err)
       return TopicValidatorResult.Ignore

@@ -23,7 +23,8 @@ export interface CapacityTableInit {
 }
 
 /**
- * The live table of everyone else's capacity, the routing input. Entries expire when not
+ * The live table of the capacity of the peers this node is connected to (ads travel one hop),
+ * the routing input. Entries expire when not
  * refreshed, so a dead peer drops out of routing within a few advertisement intervals.
  */
 export class CapacityTable {
