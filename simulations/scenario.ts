@@ -213,6 +213,8 @@ export const scenarioSchema = z.strictObject({
     durationMs: num().positive().optional(),
     /** Peers each node dials at start (plus its ring neighbour). Default 4. */
     dialsPerPeer: z.number().int().min(1).default(4),
+    /** Capacity advertisement interval of the real nodes, ms. Default: the sim profile's (5 s; ads also go at once on a load change). */
+    adIntervalMs: num().min(200).optional(),
     /** Cache entries written during the run (one every 500 ms). Default 20. */
     cacheWrites: z.number().int().min(0).default(20)
   }).prefault({}),

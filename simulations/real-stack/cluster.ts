@@ -1,7 +1,7 @@
-import { prefixLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createFederationNode } from '../../src/node/create-node.js'
 import { FedStore } from '../../src/store/store.js'
+import { peerLogger } from './peer-logger.js'
 import { simTransport } from './sim-transport.js'
 import type { SimNetwork } from './sim-transport.js'
 import type { FederationNode } from '../../src/node/federation-node.js'
@@ -30,6 +30,8 @@ export interface ClusterInit {
   onCacheApplied?: (i: number, entry: StoredEntry) => void
   /** Peers each node dials at start (random others, plus its ring neighbour). Default 4. */
   dialsPerPeer?: number
+  /** Capacity advertisement interval of every node, ms. Default: the sim profile's. */
+  capacityIntervalMs?: number
   /** Nodes started at once (Noise handshakes are CPU-bound). Default 16. */
   startBatch?: number
   random: () => number
@@ -66,9 +68,7 @@ export class Cluster {
         const targets = new Set([(p.index + 1) % this.peers.length])
         while (targets.size < Math.min(dials, this.peers.length - 1)) targets.add(Math.floor(this.init.random() * this.peers.length))
         targets.delete(p.index)
-        for (const t of targets) {
-          await p.node?.libp2p.dial(multiaddrOf(this.peers[t])).catch(() => {})
-        }
+        await Promise.all([...targets].map(async t => { await p.node?.libp2p.dial(multiaddrOf(this.peers[t])).catch(() => {}) }))
         done++
       }))
       this.init.log(`connected ${done}/${this.peers.length} nodes`)
@@ -112,9 +112,10 @@ export class Cluster {
       mdns: false,
       dht: false,
       profile: 'sim',
+      capacityIntervalMs: this.init.capacityIntervalMs,
       concurrency: this.init.concurrency(p.index),
       handlers: this.init.handlers(p.index),
-      logger: prefixLogger(`peer-${p.index}`),
+      logger: peerLogger(p.index),
       random: this.init.random,
       onCacheApplied: (entry) => { this.init.onCacheApplied?.(p.index, entry) }
     })

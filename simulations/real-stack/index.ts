@@ -17,7 +17,8 @@ export const REAL_STACK_NOTES = [
   'Real-stack mode: every peer is a real fedmesh node (createFederationNode: libp2p with Noise, yamux, identify, ping, gossipsub, and fedmesh\'s membership, reputation, connectivity, capacity, latency, cache and task services) in one process.',
   'Links: a simulated network on /memory addresses with the scenario\'s per-link one-way latency (a pipe: order kept, no queueing behind other bytes), and partitions that drop bytes silently (no FIN, no RST).',
   'Tasks: the scenario\'s seeded trace, replayed in wall-clock time; each task is a `work` task that holds a slot for its service time (× the peer\'s slow factor).',
-  'All peers share this machine\'s cores: CPU contention adds delay that separate machines would not have, so figures are pessimistic; the sim profile advertises every 2 s and tolerates 10 s of silence.',
+  'All peers share this machine\'s cores: CPU contention adds delay that separate machines would not have, so figures are pessimistic; the sim profile advertises every 5 s (and at once on a load change), pings every 30 s and tolerates 12.5 s of silence.',
+  'Capacity ads travel one hop (as in the daemon): each node routes among the peers it is connected to (about 2 x dialsPerPeer); model mode with routing.viewSize set to that compares like with like.',
   'Black-hole peers hold tasks without answering; liars and wrong-result peers are modelled in model mode only.',
   'The ideal is computed on the same world and trace as in model mode (it does not run on the real stack).',
   'Cache baselines come from the actual connection graph at the end of the run: a naive flood = shortest one-way-latency paths from the writer over every connection (+1 ms validation per hop), BFS = hops over connections x the mean one-hop latency. Gossip messages per entry are estimated from the gossipsub meshes (each node that got the entry forwards it to its mesh peers but the sender); IHAVE/IWANT are not counted.',
@@ -57,6 +58,7 @@ export async function runRealStack (scenario: Scenario, options: RealStackOption
       if (!m.has(i)) m.set(i, performance.now())
     },
     dialsPerPeer: scenario.realStack.dialsPerPeer,
+    capacityIntervalMs: scenario.realStack.adIntervalMs,
     random: () => rng.float(),
     log
   })
@@ -163,9 +165,17 @@ function workHandler (slow: number, blackhole: boolean): TaskHandler {
 async function settle (cluster: Cluster, peers: number, log: (l: string) => void): Promise<void> {
   const deadline = performance.now() + 30_000
   while (performance.now() < deadline) {
+    // Ads travel one hop: a node's table is full when it holds each peer it is connected to.
     let known = 0
-    for (let i = 0; i < peers; i++) known += cluster.node(i)?.libp2p.services.capacity.table.fresh().length ?? 0
-    const fraction = known / (peers * Math.max(1, peers - 1))
+    let neighbours = 0
+    for (let i = 0; i < peers; i++) {
+      const node = cluster.node(i)
+      if (node == null) continue
+      const connected = new Set(node.libp2p.getConnections().map(c => c.remotePeer.toString()))
+      neighbours += connected.size
+      known += node.libp2p.services.capacity.table.fresh().filter(e => connected.has(e.peerId)).length
+    }
+    const fraction = known / Math.max(1, neighbours)
     if (fraction > 0.9) {
       log(`capacity tables ${Math.round(fraction * 100)}% full`)
       return

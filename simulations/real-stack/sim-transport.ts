@@ -3,9 +3,9 @@ import { AbstractMultiaddrConnection } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Memory } from '@multiformats/multiaddr-matcher'
 import { TypedEventEmitter } from 'main-event'
+import { Uint8ArrayList } from 'uint8arraylist'
 import type { ComponentLogger, CreateListenerOptions, DialTransportOptions, Listener, ListenerEvents, PeerId, Transport, Upgrader, Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
  * A simulated network for real libp2p nodes in one process: `/memory/...` addresses, but every
@@ -48,18 +48,31 @@ class Pipe {
     this.arm()
   }
 
+  private deliver (data: Uint8ArrayList): void {
+    if (data.byteLength === 0) return
+    const chunk = data.subarray()
+    data.consume(data.byteLength)
+    this.target()?.onData(chunk)
+  }
+
   private arm (): void {
     if (this.timer != null || this.queue.length === 0) return
     this.timer = setTimeout(() => {
       this.timer = undefined
       const now = performance.now()
+      // Chunks due together arrive as one read, as TCP coalesces them: every read costs the
+      // receiver's decoders a parse attempt that ends in an exception (noise's length decoder).
+      const due = new Uint8ArrayList()
       while (this.queue.length > 0 && this.queue[0].at <= now + 0.5) {
         const item = this.queue.shift() as { data?: Uint8ArrayList | Uint8Array, close?: boolean }
-        const conn = this.target()
-        if (conn == null) continue
-        if (item.close === true) conn.onTransportClosed()
-        else if (item.data != null) conn.onData(item.data)
+        if (item.data != null) {
+          due.append(item.data)
+          continue
+        }
+        this.deliver(due)
+        if (item.close === true) this.target()?.onTransportClosed()
       }
+      this.deliver(due)
       this.arm()
     }, Math.max(0, this.queue[0].at - performance.now()))
   }

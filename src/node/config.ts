@@ -86,10 +86,11 @@ export const PROFILES = {
     ...LAN,
     limits: { ...LAN.limits, maxConnections: 64, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1_000 },
     membership: { targetConnections: 8, maxKnownPeers: 200 },
-    // Hundreds of nodes share two cores: advertise less often, and tolerate scheduling stalls.
-    capacityIntervalMs: 2 * SECOND,
-    livenessMs: 10 * SECOND,
-    pingIntervalMs: 10 * SECOND
+    // Hundreds of nodes share two cores: advertise less often (ads still go at once on a
+    // significant load change), ping less often, and tolerate scheduling stalls.
+    capacityIntervalMs: 5 * SECOND,
+    livenessMs: 12 * SECOND,
+    pingIntervalMs: 30 * SECOND
   }
 } satisfies Record<string, Profile>
 

@@ -109,7 +109,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
       }),
       connectivity: connectivity({
         clock,
-        livenessMs: profile.livenessMs,
+        // Ads are the heartbeat: a slower interval must not make live peers look silent.
+        livenessMs: Math.max(profile.livenessMs, 2.5 * (config.capacityIntervalMs ?? profile.capacityIntervalMs)),
         // A silently dead link: move its tasks now rather than at their timeout.
         onPeerSilent: (peer) => { peers().lost(peer) }
       }),
