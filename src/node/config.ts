@@ -13,7 +13,6 @@ export type TransportChoice = 'tcp' | 'memory' | ((components: any) => Transport
 
 /** Wire names (CONTRACT.md "Wire names"). */
 export const KAD_PROTOCOL = '/fedmesh/kad/1.0.0'
-export const CAPACITY_TOPIC = '/fedmesh/capacity/1'
 export const CACHE_TOPIC = '/fedmesh/cache/1'
 export const MDNS_SERVICE_TAG = '_fedmesh._udp.local'
 
@@ -52,6 +51,8 @@ export interface Profile {
   membership: MembershipInit
   /** Capacity advertisement interval (also the liveness heartbeat), ms. */
   capacityIntervalMs: number
+  /** Shortest gap between two ads sent early on a load change, ms. */
+  capacityMinGapMs: number
   /** A peer not heard from for this long is not live (solo when none is), ms. */
   livenessMs: number
   /** How often each connected peer is pinged for RTT (and Vivaldi), ms. */
@@ -72,6 +73,7 @@ const LAN: Profile = {
   mdns: { intervalMs: 1 * SECOND, serviceTag: MDNS_SERVICE_TAG },
   membership: {},
   capacityIntervalMs: 1 * SECOND,
+  capacityMinGapMs: 100,
   // Heartbeats every second (task traffic counts too); two missed ones mean the link is gone:
   // solo within ~2.25 s of a cut, inside the 3 s target with room for a slow tick.
   livenessMs: 2 * SECOND,
@@ -89,6 +91,9 @@ export const PROFILES = {
     // Hundreds of nodes share two cores: advertise less often (ads still go at once on a
     // significant load change), ping less often, and tolerate scheduling stalls.
     capacityIntervalMs: 5 * SECOND,
+    // Small executors change state at nearly every task: at 100 ms, hundreds of busy nodes
+    // sent ten ads a second each.
+    capacityMinGapMs: 1 * SECOND,
     livenessMs: 12 * SECOND,
     pingIntervalMs: 30 * SECOND
   }

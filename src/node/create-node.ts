@@ -118,6 +118,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         executor,
         name,
         intervalMs: config.capacityIntervalMs ?? profile.capacityIntervalMs,
+        minGapMs: profile.capacityMinGapMs,
         clock,
         coordinate: () => services().latency.coordinate(),
         onAdvertisement: (peer) => { peers().heard(peer) },

@@ -10,7 +10,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { VERSION } from '../version.js'
-import { CACHE_TOPIC, CAPACITY_TOPIC, KAD_PROTOCOL } from './config.js'
+import { CACHE_TOPIC, KAD_PROTOCOL } from './config.js'
 import type { ConnectionLimits, MdnsOptions, TransportChoice } from './config.js'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
@@ -18,7 +18,7 @@ import type { Datastore } from 'interface-datastore'
 import type { Registry } from 'prom-client'
 
 /**
- * Score parameters of fedmesh's topics. Writes are sporadic, so mesh-delivery deficits must not
+ * Score parameters of the cache topic (fedmesh's only one). Writes are sporadic, so mesh-delivery deficits must not
  * count against honest peers (their weights are 0); invalid messages cost a lot; first
  * deliveries earn a little.
  */
@@ -79,12 +79,9 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
     pubsub: gossipsub({
       globalSignaturePolicy: 'StrictSign',
       fallbackToFloodsub: false,
-      allowedTopics: [CAPACITY_TOPIC, CACHE_TOPIC],
+      allowedTopics: [CACHE_TOPIC],
       // A node alone (solo mode) must still be able to publish; gossip catches up on heal.
       allowPublishToZeroTopicPeers: true,
-      // A publisher sends to every connected subscriber, not only its mesh: capacity ads travel
-      // one hop (receivers do not relay them), so this is how every neighbour gets them.
-      floodPublish: true,
       ignoreDuplicatePublishError: true,
       emitSelf: false,
       maxInboundDataLength: limits.maxGossipDataBytes,
@@ -101,7 +98,6 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
         appSpecificScore: input.appScore,
         appSpecificWeight: 1,
         topics: {
-          [CAPACITY_TOPIC]: TOPIC_SCORE,
           [CACHE_TOPIC]: TOPIC_SCORE
         }
       }

@@ -1,8 +1,7 @@
 import { availableParallelism, freemem, loadavg } from 'node:os'
-import { TopicValidatorResult } from '@libp2p/gossipsub'
-import { CAPACITY_TOPIC } from '../../node/config.js'
 import { SECOND } from '../../util/time.js'
 import { CapacityAd } from '../../wire/capacity.js'
+import { AdLinks } from './ad-links.js'
 import { CapacityTable } from './capacity-table.js'
 import { MAX_AD_BYTES, validateAd } from './validate-ad.js'
 import type { ValidatedAd } from './validate-ad.js'
@@ -10,8 +9,8 @@ import type { CapacityDoc } from '../../node/documents.js'
 import type { Clock } from '../../util/time.js'
 import type { Executor } from '../tasks/executor.js'
 import type { Coordinate } from '../../wire/capacity.js'
-import type { GossipSub, Message } from '@libp2p/gossipsub'
-import type { ComponentLogger, Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { AdLinksComponents } from './ad-links.js'
+import type { Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { AddressManager } from '@libp2p/interface-internal'
 
 export interface CapacityInit {
@@ -35,12 +34,10 @@ export interface CapacityInit {
 export const DEFAULT_CAPACITY_INTERVAL_MS = 1 * SECOND
 export const DEFAULT_MIN_GAP_MS = 100
 
-export interface CapacityComponents {
+export interface CapacityComponents extends AdLinksComponents {
   peerId: PeerId
-  pubsub: GossipSub
   peerStore: PeerStore
   addressManager: AddressManager
-  logger: ComponentLogger
 }
 
 export function sampleHost (): { cores: number, freeMemoryMb: number, load: number } {
@@ -49,10 +46,13 @@ export function sampleHost (): { cores: number, freeMemoryMb: number, load: numb
 }
 
 /**
- * Publishes this node's capacity on `/fedmesh/capacity/1` every interval and at once on a
- * significant change, to every connected peer, and keeps the table of its connected peers'.
- * Incoming advertisements are validated in the topic validator (size, schema, bounds); garbage
- * is rejected, so gossipsub penalises the sender; valid ones are recorded and not relayed.
+ * Sends this node's capacity to every connected peer (`/fedmesh/capacity/1.0.0`) every interval,
+ * at once on a significant change and to each new peer, and keeps the table of its connected
+ * peers' ads. Ads travel one hop: recorded, never relayed, so each node's table is its
+ * neighbourhood (every peer on a LAN) and advertising costs O(connections) per interval instead
+ * of O(mesh size). Relayed gossip ads made every node verify every other node's heartbeat: 100
+ * nodes in one process idled at 114 % CPU. Incoming ads are validated (size, schema, bounds);
+ * garbage costs the sender reputation.
  */
 export class CapacityService implements Startable {
   readonly table: CapacityTable
@@ -66,6 +66,7 @@ export class CapacityService implements Startable {
   private lastPublished: { queueDepth: number, running: number } | undefined
   private soon: NodeJS.Timeout | undefined
   private started = false
+  private readonly links: AdLinks
 
   constructor (private readonly components: CapacityComponents, private readonly init: CapacityInit) {
     this.log = components.logger.forComponent('fedmesh:capacity')
@@ -74,20 +75,28 @@ export class CapacityService implements Startable {
     this.table = new CapacityTable({ clock: init.clock })
     // Ads must stay newer across restarts: seq starts from the start time.
     this.startSeq = init.clock.now() * 1000
-    this.validate = this.validate.bind(this)
+    this.links = new AdLinks(components, {
+      maxAdBytes: MAX_AD_BYTES,
+      onAd: (peer, bytes) => { this.receive(peer, bytes) },
+      onInvalid: (peer, why) => { this.invalid(peer, why) },
+      onConnect: (peer) => { if (this.current != null) this.links.send(this.current, peer) }
+    })
   }
+
+  /** The last ad sent, for peers that connect between two. */
+  private current: Uint8Array | undefined
 
   readonly [Symbol.toStringTag] = 'fedmesh:capacity'
 
-  // Gossipsub is another service: it is only usable once every service has started.
+  async start (): Promise<void> {
+    await this.links.start()
+  }
+
   afterStart (): void {
     if (this.started) return
     this.started = true
-    const { pubsub } = this.components
-    pubsub.topicValidators.set(CAPACITY_TOPIC, this.validate)
-    pubsub.subscribe(CAPACITY_TOPIC)
     this.init.executor.onLoadChange = () => { this.loadChanged() }
-    this.schedule(this.intervalMs / 2)
+    this.publish()
   }
 
   beforeStop (): void {
@@ -97,12 +106,11 @@ export class CapacityService implements Startable {
     clearTimeout(this.soon)
     this.soon = undefined
     this.init.executor.onLoadChange = undefined
-    this.components.pubsub.topicValidators.delete(CAPACITY_TOPIC)
-    this.components.pubsub.unsubscribe(CAPACITY_TOPIC)
   }
 
-  start (): void {}
-  stop (): void {}
+  async stop (): Promise<void> {
+    await this.links.stop()
+  }
 
   /** This node's capacity as the CLI shows it. */
   local (): CapacityDoc {
@@ -142,9 +150,8 @@ export class CapacityService implements Startable {
     }
     this.lastPublishedAt = this.init.clock.now()
     this.lastPublished = { queueDepth: doc.queueDepth, running: doc.running }
-    this.components.pubsub.publish(CAPACITY_TOPIC, CapacityAd.encode(ad)).catch(err => {
-      this.log.trace('capacity publish failed - %e', err)
-    })
+    this.current = CapacityAd.encode(ad)
+    this.links.send(this.current)
     this.schedule(this.intervalMs)
   }
 
@@ -171,42 +178,34 @@ export class CapacityService implements Startable {
     }, wait)
   }
 
-  /** Gossipsub topic validator: never throws, Reject for garbage, Ignore for stale. */
-  private validate (propagationSource: PeerId, msg: Message): TopicValidatorResult {
+  /** An ad from a connected peer: never throws; garbage costs the sender, stale ones are dropped. */
+  private receive (from: PeerId, bytes: Uint8Array): void {
     try {
-      if (msg.type !== 'signed') return TopicValidatorResult.Reject
-      if (msg.data.byteLength > MAX_AD_BYTES) return this.invalid(msg.from, propagationSource, 'advertisement too large')
+      if (bytes.byteLength > MAX_AD_BYTES) { this.invalid(from, 'advertisement too large'); return }
       let ad: CapacityAd
       try {
-        ad = CapacityAd.decode(msg.data)
+        ad = CapacityAd.decode(bytes)
       } catch (err) {
-        return this.invalid(msg.from, propagationSource, `undecodable advertisement: ${(err as Error).message}`)
+        this.invalid(from, `undecodable advertisement: ${(err as Error).message}`)
+        return
       }
       const checked = validateAd(ad)
-      if (typeof checked === 'string') return this.invalid(msg.from, propagationSource, checked)
-      if (msg.from.equals(this.components.peerId)) return TopicValidatorResult.Ignore
-      const known = this.table.last(msg.from.toString())
-      if (!this.table.update(msg.from.toString(), checked)) return TopicValidatorResult.Ignore
-      // Addresses are hints for dialling a peer heard of only through gossip; store them once.
+      if (typeof checked === 'string') { this.invalid(from, checked); return }
+      const known = this.table.last(from.toString())
+      if (!this.table.update(from.toString(), checked)) return
+      // Addresses are hints for re-dialling the peer later; store them once.
       if (checked.addrs.length > 0 && known == null) {
-        this.components.peerStore.merge(msg.from, { multiaddrs: checked.addrs }).catch(() => {})
+        this.components.peerStore.merge(from, { multiaddrs: checked.addrs }).catch(() => {})
       }
-      this.init.onAdvertisement?.(msg.from, checked)
-      // One hop: recorded here, not forwarded. A publisher floods its ad to every connected
-      // subscriber, so each node's table is its neighbourhood (every peer on a LAN) and costs
-      // O(connections) per interval instead of O(mesh size): relayed ads made every node verify
-      // every other node's heartbeat, N² work that saturates a laptop at a few hundred peers.
-      return TopicValidatorResult.Ignore
+      this.init.onAdvertisement?.(from, checked)
     } catch (err) {
-      this.log.error('capacity validator failed - %e', err)
-      return TopicValidatorResult.Ignore
+      this.log.error('capacity ad from %p failed - %e', from, err)
     }
   }
 
-  private invalid (origin: PeerId, via: PeerId, why: string): TopicValidatorResult {
-    this.log('invalid capacity advertisement from %p via %p - %s', origin, via, why)
-    this.init.onInvalid?.(origin, why)
-    return TopicValidatorResult.Reject
+  private invalid (from: PeerId, why: string): void {
+    this.log('invalid capacity advertisement from %p - %s', from, why)
+    this.init.onInvalid?.(from, why)
   }
 }
 

@@ -64,13 +64,16 @@ async function syncAndCheck (cases: Array<[string, KeyCase]>, origins: Origin[])
   expect(again.entriesSent + again.entriesReceived).toBe(0)
 }
 
-/** The on-connect session may still be closing: a second one is refused until it has. */
+/**
+ * Either side's on-connect session may still be closing: a second one is refused until it has,
+ * here (SyncBusyError) or by the peer, which resets the stream.
+ */
 async function retryBusy<T> (fn: () => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await fn()
     } catch (err) {
-      if ((err as Error).name !== 'SyncBusyError' || i > 100) throw err
+      if (!['SyncBusyError', 'StreamResetError'].includes((err as Error).name) || i > 100) throw err
       await new Promise(resolve => setTimeout(resolve, 50))
     }
   }

@@ -1,0 +1,72 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import * as varint from 'uint8-varint'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createFederationNode } from '../../../../src/node/create-node.js'
+import { CAPACITY_PROTOCOL } from '../../../../src/services/capacity/ad-links.js'
+import { FedStore } from '../../../../src/store/store.js'
+import type { FederationNode } from '../../../../src/node/federation-node.js'
+
+const nodes: FederationNode[] = []
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map(async n => { await n.stop(0) }))
+})
+
+let counter = 0
+async function node (capacityIntervalMs?: number): Promise<FederationNode> {
+  const n = await createFederationNode({
+    store: await FedStore.memory(),
+    transport: 'memory',
+    listen: [`/memory/ad-links-${process.pid}-${counter++}`],
+    mdns: false,
+    dht: false,
+    journal: false,
+    profile: 'local',
+    concurrency: 1,
+    capacityIntervalMs
+  })
+  await n.start()
+  nodes.push(n)
+  return n
+}
+
+async function until (cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
+
+/** Open a raw capacity stream from `from` to `to` and write `bytes` on it. */
+async function sendRaw (from: FederationNode, to: FederationNode, bytes: Uint8Array): Promise<void> {
+  const conn = await from.libp2p.dial(multiaddr(to.libp2p.getMultiaddrs()[0].toString()))
+  const stream = await conn.newStream(CAPACITY_PROTOCOL)
+  stream.send(bytes)
+}
+
+describe('capacity ad links', () => {
+  it('a peer that connects gets the current ad at once, not an interval later', async () => {
+    const [a, b] = await Promise.all([node(60_000), node(60_000)])
+    await a.libp2p.dial(multiaddr(b.libp2p.getMultiaddrs()[0].toString()))
+    // The interval is a minute: only the ad sent on connect can arrive within 5 s.
+    await until(() => a.libp2p.services.capacity.table.get(b.peerId.toString()) != null &&
+      b.libp2p.services.capacity.table.get(a.peerId.toString()) != null, 5_000, 'both tables to hold the other')
+  })
+
+  it('an oversized length prefix resets the stream and costs the sender', async () => {
+    const [a, b] = await Promise.all([node(60_000), node(60_000)])
+    await sendRaw(a, b, varint.encode(1024 * 1024))
+    await until(() => b.reputationOf(a.peerId.toString()).score < 0, 5_000, 'the sender to lose reputation')
+  })
+
+  it('an undecodable ad costs the sender and never reaches the table', async () => {
+    const [a, b] = await Promise.all([node(60_000), node(60_000)])
+    await a.libp2p.dial(multiaddr(b.libp2p.getMultiaddrs()[0].toString()))
+    await until(() => b.libp2p.services.capacity.table.get(a.peerId.toString()) != null, 5_000, 'b to hold a\'s ad')
+    const before = b.libp2p.services.capacity.table.get(a.peerId.toString())?.ad
+    const garbage = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])
+    await sendRaw(a, b, Uint8Array.from([...varint.encode(garbage.byteLength), ...garbage]))
+    await until(() => b.reputationOf(a.peerId.toString()).score < 0, 5_000, 'the sender to lose reputation')
+    expect(b.libp2p.services.capacity.table.get(a.peerId.toString())?.ad).toEqual(before)
+  })
+})
