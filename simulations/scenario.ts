@@ -243,6 +243,13 @@ export function realStackScenario (s: Scenario): { scenario: Scenario, scaled: s
     scaled.push(`arrivals for ${r.durationMs} ms instead of ${s.durationMs} ms`)
     out = { ...out, durationMs: r.durationMs, warmupMs: Math.min(out.warmupMs, r.durationMs / 3) }
   }
+  // Real nodes know only the peers they are connected to (ads travel one hop): about
+  // 2 x dialsPerPeer. The model beside them (--mode both) gets views of that size.
+  const view = 2 * r.dialsPerPeer
+  if (out.routing.viewSize === 0 && view < out.peers - 1) {
+    scaled.push(`capacity views of ${view} peers (real nodes' connections) instead of all`)
+    out = { ...out, routing: { ...out.routing, viewSize: view } }
+  }
   return { scenario: out, scaled }
 }
 

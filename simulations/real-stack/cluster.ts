@@ -113,6 +113,8 @@ export class Cluster {
       dht: false,
       profile: 'sim',
       capacityIntervalMs: this.init.capacityIntervalMs,
+      // Membership tops connections up to about what the start-up dials make, no more.
+      membership: { targetConnections: 2 * (this.init.dialsPerPeer ?? 4) },
       concurrency: this.init.concurrency(p.index),
       handlers: this.init.handlers(p.index),
       logger: peerLogger(p.index),

@@ -315,7 +315,12 @@ async function writeAndWatch (world: ReturnType<typeof buildWorld>, cluster: Clu
     written.push({ key, at, writer })
     await new Promise(resolve => setTimeout(resolve, 500))
   }
-  await new Promise(resolve => setTimeout(resolve, 3_000))
+  // Wait until every entry reached every live node (or 15 s): a busy process delays gossip,
+  // and a fixed wait would cut convergence short rather than measure it.
+  const settled = (): boolean => written.every(({ key, writer }) => cluster.peers.every(p =>
+    p.node == null || p.index === writer || applied.get(key)?.has(p.index) === true))
+  const deadline = performance.now() + 15_000
+  while (!settled() && performance.now() < deadline) await new Promise(resolve => setTimeout(resolve, 250))
   const graph = connectionGraph(cluster)
   const live = cluster.peers.filter(p => p.node != null).map(p => p.index)
   const isLive = new Uint8Array(peers)
