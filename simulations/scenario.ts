@@ -7,6 +7,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { PROFILES } from '../src/node/config.js'
+
+const SIM_AD_INTERVAL_MS = PROFILES.sim.capacityIntervalMs
 
 const num = (): z.ZodNumber => z.number().finite()
 const frac = (): z.ZodNumber => num().min(0).max(1)
@@ -249,6 +252,12 @@ export function realStackScenario (s: Scenario): { scenario: Scenario, scaled: s
   if (out.routing.viewSize === 0 && view < out.peers - 1) {
     scaled.push(`capacity views of ${view} peers (real nodes' connections) instead of all`)
     out = { ...out, routing: { ...out.routing, viewSize: view } }
+  }
+  // ...and their ads' timing: the sim profile's interval (or the scenario's), early on change.
+  const adIntervalMs = r.adIntervalMs ?? SIM_AD_INTERVAL_MS
+  if (out.routing.adIntervalMs !== adIntervalMs || !out.routing.earlyAds) {
+    scaled.push(`ads every ${adIntervalMs} ms and early on a load change (the real nodes' timing)`)
+    out = { ...out, routing: { ...out.routing, adIntervalMs, earlyAds: true } }
   }
   return { scenario: out, scaled }
 }
