@@ -111,6 +111,16 @@ export class ConnectivityMonitor {
     return this.evaluate(now)
   }
 
+  /**
+   * This process could not listen for `stallMs` up to `nowMs` (GC, a CPU-bound burst, a
+   * suspended machine): that time does not count as anyone's silence. Heartbeats sent meanwhile
+   * are still to be read, and continue their senders' runs when they are.
+   */
+  forgive (stallMs: number, nowMs: number): void {
+    if (!(stallMs > 0) || !Number.isFinite(nowMs)) return
+    for (const p of this.peers.values()) p.lastHeard = Math.min(nowMs, p.lastHeard + stallMs)
+  }
+
   /** Time passes: expires peers not heard from within `livenessMs`. */
   tick (nowMs: number): ConnectivityTransition | undefined {
     const now = this.advance(nowMs)

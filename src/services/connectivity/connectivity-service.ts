@@ -1,4 +1,4 @@
-import { ConnectivityMonitor, RECOMMENDED_TICK_MS } from '../../core/connectivity.js'
+import { ConnectivityMonitor, DEFAULT_LIVENESS_MS, RECOMMENDED_TICK_MS } from '../../core/connectivity.js'
 import type { ConnectivityMode, ConnectivityTransition } from '../../core/connectivity.js'
 import type { Clock } from '../../util/time.js'
 import type { ComponentLogger, CounterGroup, Libp2pEvents, Logger, Metrics, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
@@ -39,10 +39,14 @@ export class ConnectivityService implements Startable {
   private readonly transitions?: CounterGroup<ConnectivityMode>
   private live = new Set<string>()
   private readonly confirming = new Set<string>()
+  private readonly livenessMs: number
+  private lastTickAt = 0
+  private judging: NodeJS.Immediate | undefined
 
   constructor (private readonly components: ConnectivityComponents, private readonly init: ConnectivityInit) {
     this.log = components.logger.forComponent('fedmesh:connectivity')
-    this.monitor = new ConnectivityMonitor({ livenessMs: init.livenessMs, now: init.clock.now() })
+    this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
+    this.monitor = new ConnectivityMonitor({ livenessMs: this.livenessMs, now: init.clock.now() })
     this.onDisconnect = this.onDisconnect.bind(this)
     this.transitions = components.metrics?.registerCounterGroup('fedmesh_connectivity_transitions_total', {
       label: 'to',
@@ -75,11 +79,13 @@ export class ConnectivityService implements Startable {
 
   start (): void {
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+    this.lastTickAt = performance.now()
     this.timer = setInterval(() => { this.tick() }, RECOMMENDED_TICK_MS)
   }
 
   stop (): void {
     clearInterval(this.timer)
+    clearImmediate(this.judging)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
   }
 
@@ -93,9 +99,21 @@ export class ConnectivityService implements Startable {
     this.refreshLive()
   }
 
+  /**
+   * After a stall of this process (GC, a CPU-bound burst, a suspended laptop), heartbeats that
+   * did arrive are still unread in socket buffers when timers run: the stall is forgiven (it
+   * counts as nobody's silence) and peers are judged after the event loop's next I/O poll, once
+   * those heartbeats are read.
+   */
   private tick (): void {
-    this.record(this.monitor.tick(this.init.clock.now()))
-    this.refreshLive()
+    this.forgiveStall()
+    this.lastTickAt = performance.now()
+    if (this.judging != null) return
+    this.judging = setImmediate(() => {
+      this.judging = undefined
+      this.record(this.monitor.tick(this.init.clock.now()))
+      this.refreshLive()
+    })
   }
 
   /** Peers that were live and are not any more, while still connected: is the link dead? */
@@ -114,12 +132,19 @@ export class ConnectivityService implements Startable {
   private async confirmSilent (peer: string): Promise<void> {
     const conns = this.components.connectionManager.getConnections().filter(c => c.remotePeer.toString() === peer)
     if (conns.length === 0) return
-    try {
-      await this.components.ping.ping(conns[0].remotePeer, { signal: AbortSignal.timeout(this.init.confirmTimeoutMs ?? 700) })
-      // Alive after all: its heartbeat was just late.
-      this.heartbeatId(peer)
-      return
-    } catch {}
+    const timeoutMs = this.init.confirmTimeoutMs ?? 700
+    // A ping whose timeout fired much later than asked timed out on this process's stall, not
+    // the peer's silence: one more try.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const started = performance.now()
+      try {
+        await this.components.ping.ping(conns[0].remotePeer, { signal: AbortSignal.timeout(timeoutMs) })
+        // Alive after all: its heartbeat was just late.
+        this.heartbeatId(peer)
+        return
+      } catch {}
+      if (performance.now() - started < 2 * timeoutMs) break
+    }
     this.log('peer %s went silent and missed a ping; closing its %d connection(s)', peer, conns.length)
     this.init.onPeerSilent?.(peer)
     for (const c of conns) c.abort(new Error('peer went silent (no heartbeat, no ping answer)'))
@@ -127,7 +152,17 @@ export class ConnectivityService implements Startable {
 
   // Heartbeats arrive with every task frame: record them cheaply; liveness is re-judged on ticks.
   private heartbeatId (peer: string): void {
+    this.forgiveStall()
     this.record(this.monitor.heartbeat(peer, this.init.clock.now()))
+  }
+
+  /** The tick timer is overdue: this process stalled. Whichever callback runs first after it says so. */
+  private forgiveStall (): void {
+    const at = performance.now()
+    const late = at - this.lastTickAt - RECOMMENDED_TICK_MS
+    if (late <= this.livenessMs / 4) return
+    this.monitor.forgive(late, this.init.clock.now())
+    this.lastTickAt = at - RECOMMENDED_TICK_MS
   }
 
   private record (t: ConnectivityTransition | undefined): void {

@@ -182,4 +182,27 @@ describe('ConnectivityMonitor', () => {
       expect(m.transitions).toBe(reported)
     }))
   })
+
+  it('forgives this process\'s own stall: the time it could not listen is nobody\'s silence', () => {
+    const m = new ConnectivityMonitor({ livenessMs: 2 * SECOND, now: 0 })
+    m.heartbeat('a', 0)
+    m.heartbeat('a', 1 * SECOND)
+    expect(m.mode).toBe('federated')
+    // 5 s stall from 1.2 s: a's heartbeats sent meanwhile are read at 6.2 s.
+    m.forgive(5 * SECOND, 6.2 * SECOND)
+    m.heartbeat('a', 6.2 * SECOND)
+    expect(m.tick(6.2 * SECOND)).toBeUndefined()
+    expect(m.livePeers()).toEqual(['a'])
+    // Without the forgiveness the same heartbeat starts a new run: a is not live.
+    const n = new ConnectivityMonitor({ livenessMs: 2 * SECOND, now: 0 })
+    n.heartbeat('a', 0)
+    n.heartbeat('a', 1 * SECOND)
+    n.heartbeat('a', 6.2 * SECOND)
+    expect(n.livePeers()).toEqual([])
+    // Forgiveness moves nobody into the future, and a peer silent after it still expires.
+    m.forgive(60 * SECOND, 6.3 * SECOND)
+    m.tick(8.4 * SECOND)
+    expect(m.livePeers()).toEqual([])
+    expect(m.mode).toBe('solo')
+  })
 })
