@@ -127,6 +127,8 @@ export const scenarioSchema = z.strictObject({
     /** Also advertise at once on a significant load change, as the node does. Default false, so
      * the load information is at least an interval old on average-ish (the benchmark condition). */
     earlyAds: z.boolean().default(false),
+    /** Shortest gap between two early ads, ms (the node's: 100, 1,000 in the sim profile). Default 100. */
+    earlyAdGapMs: num().min(0).default(100),
     /** Peers each node knows (its capacity table), 0 = all. Default 0. */
     viewSize: z.number().int().min(0).default(0),
     maxAttempts: z.number().int().min(1).default(4),
@@ -247,7 +249,8 @@ export function realStackScenario (s: Scenario): { scenario: Scenario, scaled: s
     out = { ...out, durationMs: r.durationMs, warmupMs: Math.min(out.warmupMs, r.durationMs / 3) }
   }
   // Real nodes know only the peers they are connected to (ads travel one hop): about
-  // 2 x dialsPerPeer. The model beside them (--mode both) gets views of that size.
+  // 2 x dialsPerPeer. The model beside them (--mode both) gets random views of that size
+  // (one-directional and all the same size, where real neighbourhoods are mutual and vary).
   const view = 2 * r.dialsPerPeer
   if (out.routing.viewSize === 0 && view < out.peers - 1) {
     scaled.push(`capacity views of ${view} peers (real nodes' connections) instead of all`)
@@ -255,9 +258,10 @@ export function realStackScenario (s: Scenario): { scenario: Scenario, scaled: s
   }
   // ...and their ads' timing: the sim profile's interval (or the scenario's), early on change.
   const adIntervalMs = r.adIntervalMs ?? SIM_AD_INTERVAL_MS
-  if (out.routing.adIntervalMs !== adIntervalMs || !out.routing.earlyAds) {
-    scaled.push(`ads every ${adIntervalMs} ms and early on a load change (the real nodes' timing)`)
-    out = { ...out, routing: { ...out.routing, adIntervalMs, earlyAds: true } }
+  const earlyAdGapMs = PROFILES.sim.capacityMinGapMs
+  if (out.routing.adIntervalMs !== adIntervalMs || !out.routing.earlyAds || out.routing.earlyAdGapMs !== earlyAdGapMs) {
+    scaled.push(`ads every ${adIntervalMs} ms and early on a load change, ${earlyAdGapMs} ms apart at least (the real nodes' timing)`)
+    out = { ...out, routing: { ...out.routing, adIntervalMs, earlyAds: true, earlyAdGapMs } }
   }
   return { scenario: out, scaled }
 }

@@ -147,6 +147,8 @@ export interface EngineOptions {
   plan?: PlanParams
   breaker?: BreakerParams
   earlyAds?: boolean
+  /** Shortest gap between two early ads, ms (the capacity service's minGapMs; default 100). */
+  earlyAdGapMs?: number
   /** The dispatcher's attempt patience: this many times the expected completion (default 4)... */
   attemptTimeoutFactor?: number
   /** ... but never less than this, ms (default 5 s). */
@@ -1203,7 +1205,7 @@ class Engine {
     const crossedFull = (node.ring.lastRunning >= e.concurrency) !== (e.running >= e.concurrency)
     if (!crossedFull && Math.abs(e.queueDepth - node.ring.lastQueueDepth) < step) return
     node.earlyPending = true
-    this.q.at(Math.max(this.q.now, node.ring.lastAt + 100), () => {
+    this.q.at(Math.max(this.q.now, node.ring.lastAt + (this.opt.earlyAdGapMs ?? 100)), () => {
       node.earlyPending = false
       this.publish(i)
     })

@@ -17,7 +17,7 @@ export const REAL_STACK_NOTES = [
   'Real-stack mode: every peer is a real fedmesh node (createFederationNode: libp2p with Noise, yamux, identify, ping, gossipsub, and fedmesh\'s membership, reputation, connectivity, capacity, latency, cache and task services) in one process.',
   'Links: a simulated network on /memory addresses with the scenario\'s per-link one-way latency (a pipe: order kept, no queueing behind other bytes), and partitions that drop bytes silently (no FIN, no RST).',
   'Tasks: the scenario\'s seeded trace, replayed in wall-clock time; each task is a `work` task that holds a slot for its service time (× the peer\'s slow factor).',
-  'All peers share this machine\'s cores: CPU contention adds delay that separate machines would not have, so figures are pessimistic; the sim profile advertises every 5 s (and at once on a load change), pings every 30 s and tolerates 12.5 s of silence.',
+  'All peers share this machine\'s cores: CPU contention adds delay that separate machines would not have, so figures are pessimistic; the sim profile advertises every 5 s unless realStack.adIntervalMs says otherwise (and at once on a load change, at most every second), pings every 30 s and tolerates 12 s of silence (2.5 ad intervals when longer).',
   'Capacity ads travel one hop (as in the daemon): each node routes among the peers it is connected to (about 2 x dialsPerPeer); model mode with routing.viewSize set to that compares like with like.',
   'Black-hole peers hold tasks without answering; liars and wrong-result peers are modelled in model mode only.',
   'The ideal is computed on the same world and trace as in model mode (it does not run on the real stack).',
@@ -161,7 +161,7 @@ function workHandler (slow: number, blackhole: boolean): TaskHandler {
   }
 }
 
-/** Wait until most nodes know most others' capacity (gossip meshes formed), or 30 s. */
+/** Wait until most nodes hold an ad from each peer they are connected to, or 30 s. */
 async function settle (cluster: Cluster, peers: number, log: (l: string) => void): Promise<void> {
   const deadline = performance.now() + 30_000
   while (performance.now() < deadline) {

@@ -109,8 +109,9 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
       }),
       connectivity: connectivity({
         clock,
-        // Ads are the heartbeat: a slower interval must not make live peers look silent.
-        livenessMs: Math.max(profile.livenessMs, 2.5 * (config.capacityIntervalMs ?? profile.capacityIntervalMs)),
+        // Ads are the heartbeat: an interval slower than the profile's must not make live peers
+        // look silent.
+        livenessMs: config.capacityIntervalMs == null ? profile.livenessMs : Math.max(profile.livenessMs, 2.5 * config.capacityIntervalMs),
         // A silently dead link: move its tasks now rather than at their timeout.
         onPeerSilent: (peer) => { peers().lost(peer) }
       }),

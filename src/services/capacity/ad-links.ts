@@ -15,6 +15,8 @@ export interface AdLinksComponents {
 export interface AdLinksInit {
   /** Largest ad accepted; a longer length prefix resets the stream before any byte is buffered. */
   maxAdBytes: number
+  /** Ads a peer may send per second (burst: as many); beyond, it is flooding. Default 20. */
+  maxAdsPerSecond?: number
   /** An ad arrived from `peer` (its Noise-authenticated id: the ad's subject). */
   onAd: (peer: PeerId, bytes: Uint8Array) => void
   /** `peer` broke the framing (reputation); its stream is reset. */
@@ -32,15 +34,19 @@ export interface AdLinksInit {
  */
 export class AdLinks {
   private readonly log: Logger
-  private readonly out = new Map<string, Stream | 'opening'>()
+  /** Per peer: its stream, or the attempt opening one (an object, so attempts are told apart). */
+  private readonly out = new Map<string, Stream | Opening>()
+  private readonly inbound = new Set<Stream>()
+  private readonly maxAdsPerSecond: number
   private started = false
 
   constructor (private readonly components: AdLinksComponents, private readonly init: AdLinksInit) {
     this.log = components.logger.forComponent('fedmesh:capacity:links')
+    this.maxAdsPerSecond = init.maxAdsPerSecond ?? 20
   }
 
   private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => { this.init.onConnect(evt.detail) }
-  private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => { this.out.delete(evt.detail.toString()) }
+  private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => { this.drop(evt.detail.toString()) }
 
   async start (): Promise<void> {
     if (this.started) return
@@ -58,8 +64,9 @@ export class AdLinks {
     this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     await this.components.registrar.unhandle(CAPACITY_PROTOCOL)
-    for (const s of this.out.values()) if (s !== 'opening') s.abort(new Error('capacity service stopping'))
-    this.out.clear()
+    for (const key of [...this.out.keys()]) this.drop(key)
+    for (const s of this.inbound) s.abort(new Error('capacity service stopping'))
+    this.inbound.clear()
   }
 
   /** Send `ad` to every connected peer (or only to `to`). */
@@ -67,65 +74,123 @@ export class AdLinks {
     if (!this.started) return
     const frame = lengthPrefixed(ad)
     const peers = to != null ? [to] : uniquePeers(this.components.connectionManager.getConnections())
-    for (const peer of peers) this.sendTo(peer, frame)
+    for (const peer of peers) {
+      try {
+        this.sendTo(peer, frame)
+      } catch (err) {
+        // One broken stream must not stop the others (or the heartbeat): reopen next time.
+        this.drop(peer.toString())
+        this.log.trace('capacity ad to %p failed - %e', peer, err)
+      }
+    }
   }
 
   private sendTo (peer: PeerId, frame: Uint8Array): void {
     const key = peer.toString()
-    const stream = this.out.get(key)
-    if (stream === 'opening') return
-    if (stream == null) {
+    const current = this.out.get(key)
+    if (current instanceof Opening) return
+    if (current == null || current.status !== 'open' || current.writeStatus !== 'writable') {
+      this.drop(key)
       this.open(peer, frame)
       return
     }
-    if (stream.status !== 'open' || stream.writeStatus !== 'writable') {
-      this.out.delete(key)
-      this.open(peer, frame)
-      return
-    }
-    if (stream.writableNeedsDrain) return // a slow reader misses this one
-    stream.send(frame)
+    if (current.writableNeedsDrain) return // a slow reader misses this one
+    current.send(frame)
+  }
+
+  /** Forget `key`'s stream or pending attempt (the attempt's stream is aborted when it arrives). */
+  private drop (key: string): void {
+    const current = this.out.get(key)
+    this.out.delete(key)
+    if (current instanceof Opening) current.controller.abort(new Error('no longer wanted'))
+    else current?.abort(new Error('no longer wanted'))
   }
 
   private open (peer: PeerId, first: Uint8Array): void {
     const key = peer.toString()
     const conn = this.components.connectionManager.getConnections(peer).find(c => c.status === 'open')
     if (conn == null) return
-    this.out.set(key, 'opening')
-    conn.newStream(CAPACITY_PROTOCOL, { runOnLimitedConnection: false, signal: AbortSignal.timeout(10_000) })
+    const attempt = new Opening()
+    this.out.set(key, attempt)
+    const signal = AbortSignal.any([attempt.controller.signal, AbortSignal.timeout(10_000)])
+    conn.newStream(CAPACITY_PROTOCOL, { runOnLimitedConnection: false, signal })
       .then(stream => {
-        if (!this.started || this.out.get(key) !== 'opening') {
+        if (!this.started || this.out.get(key) !== attempt || stream.status !== 'open') {
           stream.abort(new Error('no longer wanted'))
           return
         }
         this.out.set(key, stream)
         stream.addEventListener('close', () => { if (this.out.get(key) === stream) this.out.delete(key) })
+        this.refuseReplies(stream, peer)
         stream.send(first)
       })
       .catch(err => {
         // Not a fedmesh peer, or the connection went away: try again with a later ad.
-        if (this.out.get(key) === 'opening') this.out.delete(key)
+        if (this.out.get(key) === attempt) this.out.delete(key)
         this.log.trace('no capacity stream to %p - %e', peer, err)
       })
   }
 
+  /** Ad streams carry ads one way: bytes coming back are a protocol breach, not buffered. */
+  private refuseReplies (stream: Stream, peer: PeerId): void {
+    void (async () => {
+      try {
+        for await (const _ of stream) {
+          this.init.onInvalid(peer, 'data sent back on a capacity stream')
+          stream.abort(new Error('data sent back on a capacity stream'))
+          return
+        }
+      } catch {}
+    })()
+  }
+
   private async read (stream: Stream, peer: PeerId): Promise<void> {
     const decoder = new LengthPrefixedDecoder({ maxDataLength: this.init.maxAdBytes, maxBufferSize: this.init.maxAdBytes * 2 })
+    const budget = new AdBudget(this.maxAdsPerSecond)
+    this.inbound.add(stream)
     try {
       for await (const chunk of stream) {
         let ads
         try {
           ads = [...decoder.decode(chunk)]
         } catch (err) {
-          this.init.onInvalid(peer, `bad ad framing: ${(err as Error).message}`)
-          stream.abort(new Error('bad ad framing'))
-          return
+          throw new AdStreamError(`bad ad framing: ${(err as Error).message}`)
         }
-        for (const ad of ads) this.init.onAd(peer, ad.subarray())
+        for (const ad of ads) {
+          if (!budget.take()) throw new AdStreamError(`more than ${this.maxAdsPerSecond} ads a second`)
+          if (this.started) this.init.onAd(peer, ad.subarray())
+        }
       }
+      await stream.close().catch(() => {})
     } catch (err) {
+      if (err instanceof AdStreamError) this.init.onInvalid(peer, err.message)
       this.log.trace('capacity stream from %p ended - %e', peer, err)
+      stream.abort(err as Error)
+    } finally {
+      this.inbound.delete(stream)
     }
+  }
+}
+
+class Opening {
+  readonly controller = new AbortController()
+}
+
+class AdStreamError extends Error {}
+
+/** A token bucket: `perSecond` ads a second, bursts of as many. */
+class AdBudget {
+  private tokens: number
+  private at = performance.now()
+  constructor (private readonly perSecond: number) { this.tokens = perSecond }
+
+  take (): boolean {
+    const now = performance.now()
+    this.tokens = Math.min(this.perSecond, this.tokens + (now - this.at) / 1000 * this.perSecond)
+    this.at = now
+    if (this.tokens < 1) return false
+    this.tokens--
+    return true
   }
 }
 

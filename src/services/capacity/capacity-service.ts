@@ -24,7 +24,7 @@ export interface CapacityInit {
   coordinate?: () => Coordinate | undefined
   /** A valid advertisement arrived (liveness, Vivaldi). */
   onAdvertisement?: (peer: PeerId, ad: ValidatedAd) => void
-  /** A peer published garbage on the topic (reputation). */
+  /** A peer sent a malformed ad or flooded them (reputation). */
   onInvalid?: (peer: PeerId, why: string) => void
   /** Local samples, replaceable in simulations. Default: the machine's own. */
   sampleHost?: () => { cores: number, freeMemoryMb: number, load: number }

@@ -112,6 +112,7 @@ export class Executor {
   /** Dedupe is per submitter: a peer cannot poison another's task id (key: origin + id). */
   private readonly inflight = new Map<string, { work: string, outcome: Promise<TaskOutcome> }>()
   private readonly results: LRUCache<string, { work: string, outcome: TaskOutcome }>
+  private readonly maxResults: number
   private readonly runTimes = new Map<string, number>()
   private readonly executions: ExecutionRecord[] = []
   private readonly clock: Clock
@@ -137,14 +138,12 @@ export class Executor {
     this.maxOutputBytes = init.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES
     this.holdMs = init.holdMs ?? DEFAULT_HOLD_MS
     this.clock = init.clock
-    // Bounded in count and bytes without lru-cache's `max`, which preallocates ~0.5 MB of arrays
-    // per node at 10,000 (0.5 GB for a thousand simulated nodes): each result costs at least
-    // its share of the byte budget at the count limit, so the count limit still holds.
-    const maxBytes = init.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES
-    const floor = Math.ceil(maxBytes / (init.maxResults ?? DEFAULT_MAX_RESULTS))
+    // Bounded in bytes here and in count by remember(): lru-cache's own `max` preallocates
+    // ~0.5 MB of arrays per node at 10,000 (0.5 GB for a thousand simulated nodes).
+    this.maxResults = init.maxResults ?? DEFAULT_MAX_RESULTS
     this.results = new LRUCache({
-      maxSize: maxBytes,
-      sizeCalculation: (r) => Math.max(floor, r.outcome.output.byteLength + r.outcome.message.length + 256),
+      maxSize: init.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
+      sizeCalculation: (r) => r.outcome.output.byteLength + r.outcome.message.length + 256,
       ttl: init.resultTtlMs ?? DEFAULT_RESULT_TTL_MS
     })
   }
@@ -319,7 +318,10 @@ export class Executor {
     try {
       const o = await outcome
       // Work that never started must not be remembered: a retry here may still run it.
-      if (!neverRan.has(o)) this.results.set(key, { work, outcome: o })
+      if (!neverRan.has(o)) {
+        if (!this.results.has(key) && this.results.size >= this.maxResults) this.results.pop()
+        this.results.set(key, { work, outcome: o })
+      }
       return o
     } finally {
       this.inflight.delete(key)

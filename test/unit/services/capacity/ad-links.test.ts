@@ -5,6 +5,7 @@ import { createFederationNode } from '../../../../src/node/create-node.js'
 import { CAPACITY_PROTOCOL } from '../../../../src/services/capacity/ad-links.js'
 import { FedStore } from '../../../../src/store/store.js'
 import type { FederationNode } from '../../../../src/node/federation-node.js'
+import type { Stream } from '@libp2p/interface'
 
 const nodes: FederationNode[] = []
 afterEach(async () => {
@@ -38,10 +39,11 @@ async function until (cond: () => boolean, ms: number, what: string): Promise<vo
 }
 
 /** Open a raw capacity stream from `from` to `to` and write `bytes` on it. */
-async function sendRaw (from: FederationNode, to: FederationNode, bytes: Uint8Array): Promise<void> {
+async function sendRaw (from: FederationNode, to: FederationNode, bytes: Uint8Array): Promise<Stream> {
   const conn = await from.libp2p.dial(multiaddr(to.libp2p.getMultiaddrs()[0].toString()))
   const stream = await conn.newStream(CAPACITY_PROTOCOL)
   stream.send(bytes)
+  return stream
 }
 
 describe('capacity ad links', () => {
@@ -55,8 +57,9 @@ describe('capacity ad links', () => {
 
   it('an oversized length prefix resets the stream and costs the sender', async () => {
     const [a, b] = await Promise.all([node(60_000), node(60_000)])
-    await sendRaw(a, b, varint.encode(1024 * 1024))
+    const stream = await sendRaw(a, b, varint.encode(1024 * 1024))
     await until(() => b.reputationOf(a.peerId.toString()).score < 0, 5_000, 'the sender to lose reputation')
+    await until(() => stream.status !== 'open', 5_000, 'the stream to be reset')
   })
 
   it('an undecodable ad costs the sender and never reaches the table', async () => {

@@ -186,6 +186,12 @@ describe('Executor', () => {
       expect(await executor.submit(spec('t', { input: bytes('different') }))).toMatchObject({ error: ErrorCode.BAD_INPUT })
     })
 
+    it('remembers at most maxResults outcomes, forgetting the least recently used first', async () => {
+      const { executor } = setup({ maxResults: 3 }, { echo: async (i) => i })
+      for (const id of ['a', 'b', 'c', 'd', 'e']) await executor.submit(spec(id, { kind: 'echo' }))
+      expect(['a', 'b', 'c', 'd', 'e'].map(id => executor.remembered(id) != null)).toEqual([false, false, true, true, true])
+    })
+
     it('dedupes per submitter: another peer reusing the id runs its own task (no poisoning)', async () => {
       const { executor } = setup({}, { echo: async (i) => i })
       const mine = await executor.submit(spec('t', { kind: 'echo', origin: 'peer-a', input: bytes('mine') }))
