@@ -10,7 +10,7 @@ export function registerSimCommand (program: Command): void {
   program
     .command('sim')
     .description('simulate a federation (hundreds to thousands of virtual peers) and report routing, cache, reputation and partition figures')
-    .option('--scenario <file>', 'scenario file, or a bundled scenario name (steady, load-90, flash-crowd, churn, partition-heal, sybil-forger, peers-1000, model-10000, routing-variants, real-stack-1000)', 'steady')
+    .option('--scenario <file>', 'scenario file, or a bundled scenario name (steady, load-90, flash-crowd, churn, partition-heal, sybil-forger, peers-1000, model-10000, routing-variants, real-stack-steady, real-stack-300, real-stack-1000)', 'steady')
     .option('--peers <n>', 'number of peers (overrides the scenario)', positiveInt)
     .option('--seed <s>', 'seed of every random choice (overrides the scenario); a seed replays a run', seedInt)
     .option('--out <dir>', 'folder for report.json and report.html', './sim-out')
