@@ -65,7 +65,9 @@ const rules = z.strictObject({
   /** A task's still-open reservation races are cancelled when it settles (the code); false: they bind their first READY anyway (68dbbe5). */
   cancelOnFinish: z.boolean(),
   /** Not in the code: a direct send still open when its task settles is reported (timeout / failure) if it never answers. */
-  reportAfterSettle: z.boolean()
+  reportAfterSettle: z.boolean(),
+  /** Not in the code: shared evidence; a node announces peers it starts to avoid, receivers count reports from reporters they score at least this much. false: none (the code). */
+  hearsay: z.union([z.literal(false), num()])
 }).partial()
 
 /** A variant of the fedmesh policy with other routing parameters, compared in the same run. */

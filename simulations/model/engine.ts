@@ -105,6 +105,14 @@ export interface SimRules {
    * reported (`timeout`) then, so a black hole passed by a hedge that won is still found out.
    */
   reportAfterSettle?: boolean
+  /**
+   * Not in the code (a prototype of shared evidence): a node that moves a peer into `avoid`
+   * announces it mesh-wide (arrives 250 ms later); each receiver counts each (reporter, target)
+   * once, as -11 (two reports: avoid), and only from a reporter it scores at least this value.
+   * Malicious peers announce a random honest peer every 10 s (the attack on the mechanism).
+   * `false` (the code): reputation stays each node's own.
+   */
+  hearsay?: false | number
 }
 
 /** SimRules as in the code. */
@@ -116,7 +124,8 @@ export const CODE_RULES: Required<SimRules> = {
   stopAfterFinal: true,
   blameRefusedReservations: true,
   cancelOnFinish: true,
-  reportAfterSettle: true
+  reportAfterSettle: true,
+  hearsay: false
 }
 
 /** SimRules of the dispatcher of 68dbbe5 (what the model mirrored before f05da5e). */
@@ -308,6 +317,8 @@ interface Node {
   breakers: CircuitBreakers | undefined
   /** Peers this node ever reported to its ledger and breakers (the others score 0, breaker closed). */
   rated: Set<number>
+  /** Prototype (rules.hearsay): (reporter, target) pairs already counted. */
+  heard: Set<number>
   /** Per peer: this node's unanswered tasks there, now and when its advert arrived (capacity-table.ts). */
   sent: Map<number, Outstanding>
   rr: { next: number }
@@ -365,7 +376,8 @@ class Engine {
       stopAfterFinal: r.stopAfterFinal ?? CODE_RULES.stopAfterFinal,
       blameRefusedReservations: r.blameRefusedReservations ?? CODE_RULES.blameRefusedReservations,
       cancelOnFinish: r.cancelOnFinish ?? CODE_RULES.cancelOnFinish,
-      reportAfterSettle: r.reportAfterSettle ?? CODE_RULES.reportAfterSettle
+      reportAfterSettle: r.reportAfterSettle ?? CODE_RULES.reportAfterSettle,
+      hearsay: r.hearsay ?? CODE_RULES.hearsay
     }
     this.windowEnd = this.s.durationMs
     this.netRng = opt.rng.fork('net')
@@ -385,6 +397,7 @@ class Engine {
         ledger: this.fedmesh ? new ReputationLedger({ clock, maxPeers: Math.max(2_000, w.peers) }) : undefined,
         breakers: this.fedmesh ? new CircuitBreakers({ ...DEFAULT_BREAKER_PARAMS, ...opt.breaker }) : undefined,
         rated: new Set(),
+        heard: new Set(),
         sent: new Map(),
         rr: { next: i },
         adToken: 0,
@@ -415,6 +428,7 @@ class Engine {
     }
     this.reputation?.start()
     this.modes?.start()
+    if (this.fedmesh && this.rules.hearsay !== false) this.slander()
     if (w.trace.length > 0) q.at(w.trace.at[0], () => { this.arrive(0) })
     const end = this.s.durationMs + this.s.drainMs
     // Stop when every task is done and the window is over (adverts would run forever; attempts
@@ -1127,7 +1141,43 @@ class Engine {
       else node.breakers?.failure(id, now)
     }
     const action = ACTIONS[event]
-    if (action !== undefined) node.ledger?.apply(id, action)
+    if (action === undefined || node.ledger === undefined) return
+    const u = node.ledger.apply(id, action)
+    if (this.rules.hearsay !== false && u.previousState === 'healthy' && u.state !== 'healthy') this.announce(task.origin, peer)
+  }
+
+  /** Prototype (rules.hearsay): `reporter` tells everyone it now avoids `target`. */
+  private announce (reporter: number, target: number): void {
+    this.count('hearsay-announced')
+    this.q.at(this.q.now + 250, () => {
+      const minScore = this.rules.hearsay
+      if (minScore === false) return
+      for (let j = 0; j < this.w.peers; j++) {
+        const node = this.nodes[j]
+        if (j === reporter || j === target || !node.alive || node.ledger === undefined || this.w.malice[j] !== HONEST) continue
+        if (node.ledger.score(this.ids[reporter], this.q.now) < minScore) continue
+        const key = reporter * this.w.peers + target
+        if (node.heard.has(key)) continue
+        node.heard.add(key)
+        node.rated.add(target)
+        const before = node.ledger.state(this.ids[target], this.q.now)
+        const u = node.ledger.apply(this.ids[target], ReputationAction.TaskTimedOut, 2.2)
+        if (before === 'healthy' && u.state !== 'healthy') this.count(this.w.malice[target] === HONEST ? 'hearsay-honest-avoided' : 'hearsay-malicious-avoided')
+      }
+    })
+  }
+
+  /** Prototype (rules.hearsay): malicious peers accuse random honest peers every 10 s. */
+  private slander (): void {
+    const rng = this.opt.rng.fork('slander')
+    const honest: number[] = []
+    for (let i = 0; i < this.w.peers; i++) if (this.w.malice[i] === HONEST) honest.push(i)
+    for (let i = 0; i < this.w.peers; i++) {
+      if (this.w.malice[i] === HONEST) continue
+      for (let t = 5_000 + rng.float() * 10_000; t < this.s.durationMs; t += 10_000) {
+        this.q.at(t, () => { this.announce(i, honest[rng.int(honest.length)]) })
+      }
+    }
   }
 
   private finish (task: TaskState, ok: boolean): void {
