@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createFederationNode } from '../../../../src/node/create-node.js'
 import { CAPACITY_PROTOCOL } from '../../../../src/services/capacity/ad-links.js'
 import { FedStore } from '../../../../src/store/store.js'
+import { CapacityAd } from '../../../../src/wire/capacity.js'
 import type { FederationNode } from '../../../../src/node/federation-node.js'
 import type { Stream } from '@libp2p/interface'
 
@@ -71,5 +72,28 @@ describe('capacity ad links', () => {
     await sendRaw(a, b, Uint8Array.from([...varint.encode(garbage.byteLength), ...garbage]))
     await until(() => b.reputationOf(a.peerId.toString()).score < 0, 5_000, 'the sender to lose reputation')
     expect(b.libp2p.services.capacity.table.get(a.peerId.toString())?.ad).toEqual(before)
+  })
+
+  it('valid ads sent faster than 20 a second are a flood: the stream is reset and the sender pays', async () => {
+    const [a, b] = await Promise.all([node(60_000), node(60_000)])
+    const frames: number[] = []
+    for (let i = 1; i <= 60; i++) {
+      const body = CapacityAd.encode({
+        ...CapacityAd.decode(new Uint8Array(0)),
+        seq: Date.now() * 1000 + 10_000 + i,
+        name: 'flooder',
+        cores: 2,
+        concurrency: 2,
+        queueLimit: 64,
+        kinds: ['echo'],
+        intervalMs: 1000
+      })
+      frames.push(...varint.encode(body.byteLength), ...body)
+    }
+    const stream = await sendRaw(a, b, Uint8Array.from(frames))
+    await until(() => b.reputationOf(a.peerId.toString()).score < 0, 5_000, 'the flooder to lose reputation')
+    await until(() => stream.status !== 'open', 5_000, 'the flood stream to be reset')
+    // The first ads (within the burst allowance) were taken as valid.
+    expect(b.libp2p.services.capacity.table.get(a.peerId.toString())?.ad.name).toBe('flooder')
   })
 })
