@@ -46,17 +46,23 @@ export interface ConnectivityMonitorInit {
   /** Time (ms) the monitor starts, in `solo`, the value of `since` until the first transition
    * (default 0). */
   now?: number
+  /** Stall time forgiven per silence at most, ms (default max(livenessMs, 10 s)): on a machine
+   * that stalls all the time, a dead peer still expires within livenessMs + this. */
+  maxForgiveMs?: number
 }
 
 interface PeerLiveness {
   lastHeard: number
   /** Heartbeats in the current run, each within `livenessMs` of the previous one. */
   streak: number
+  /** Stall time forgiven since its last heartbeat: at most `maxForgiveMs`. */
+  forgiven: number
 }
 
 export class ConnectivityMonitor {
   private readonly livenessMs: number
   private readonly confirmHeartbeats: number
+  private readonly maxForgiveMs: number
   private readonly peers = new Map<string, PeerLiveness>()
   private currentMode: ConnectivityMode = 'solo'
   private modeSince: number
@@ -67,6 +73,7 @@ export class ConnectivityMonitor {
   constructor (init: ConnectivityMonitorInit = {}) {
     this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
     this.confirmHeartbeats = Math.max(1, init.confirmHeartbeats ?? DEFAULT_CONFIRM_HEARTBEATS)
+    this.maxForgiveMs = init.maxForgiveMs ?? Math.max(this.livenessMs, 10_000)
     this.modeSince = init.now ?? 0
     this.clock = this.modeSince
   }
@@ -97,9 +104,10 @@ export class ConnectivityMonitor {
     if (known !== undefined && at - known.lastHeard < this.livenessMs) {
       known.lastHeard = at
       known.streak++
+      known.forgiven = 0
     } else {
       // First heartbeat, or the first after a silence: the peer has to prove itself again.
-      this.peers.set(peer, { lastHeard: at, streak: 1 })
+      this.peers.set(peer, { lastHeard: at, streak: 1, forgiven: 0 })
     }
     return this.evaluate(now)
   }
@@ -112,13 +120,19 @@ export class ConnectivityMonitor {
   }
 
   /**
-   * This process could not listen for `stallMs` up to `nowMs` (GC, a CPU-bound burst, a
-   * suspended machine): that time does not count as anyone's silence. Heartbeats sent meanwhile
+   * This process could not listen for `stallMs` up to `nowMs` (GC, a CPU-bound burst): that time
+   * does not count as anyone's silence (up to `maxForgiveMs` per silence). Heartbeats sent meanwhile
    * are still to be read, and continue their senders' runs when they are.
    */
   forgive (stallMs: number, nowMs: number): void {
     if (!(stallMs > 0) || !Number.isFinite(nowMs)) return
-    for (const p of this.peers.values()) p.lastHeard = Math.min(nowMs, p.lastHeard + stallMs)
+    for (const p of this.peers.values()) {
+      // Bounded per silence: on a machine that stalls all the time, a dead peer still expires.
+      const add = Math.min(stallMs, this.maxForgiveMs - p.forgiven, nowMs - p.lastHeard)
+      if (add <= 0) continue
+      p.lastHeard += add
+      p.forgiven += add
+    }
   }
 
   /** Time passes: expires peers not heard from within `livenessMs`. */

@@ -15,8 +15,11 @@ export interface AdLinksComponents {
 export interface AdLinksInit {
   /** Largest ad accepted; a longer length prefix resets the stream before any byte is buffered. */
   maxAdBytes: number
-  /** Ads a peer may send per second (burst: as many); beyond, it is flooding. Default 20. */
+  /** Ads a peer may send per second on average; beyond, it is flooding. Default 20 (a busy
+   * sender on the LAN profile sends up to 10). */
   maxAdsPerSecond?: number
+  /** Ads that may arrive at once (a backlog after this process stalled). Default 200. */
+  maxAdBurst?: number
   /** An ad arrived from `peer` (its Noise-authenticated id: the ad's subject). */
   onAd: (peer: PeerId, bytes: Uint8Array) => void
   /** `peer` broke the framing (reputation); its stream is reset. */
@@ -38,11 +41,13 @@ export class AdLinks {
   private readonly out = new Map<string, Stream | Opening>()
   private readonly inbound = new Set<Stream>()
   private readonly maxAdsPerSecond: number
+  private readonly maxAdBurst: number
   private started = false
 
   constructor (private readonly components: AdLinksComponents, private readonly init: AdLinksInit) {
     this.log = components.logger.forComponent('fedmesh:capacity:links')
     this.maxAdsPerSecond = init.maxAdsPerSecond ?? 20
+    this.maxAdBurst = init.maxAdBurst ?? 200
   }
 
   private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => { this.init.onConnect(evt.detail) }
@@ -145,8 +150,9 @@ export class AdLinks {
   }
 
   private async read (stream: Stream, peer: PeerId): Promise<void> {
-    const decoder = new LengthPrefixedDecoder({ maxDataLength: this.init.maxAdBytes, maxBufferSize: this.init.maxAdBytes * 2 })
-    const budget = new AdBudget(this.maxAdsPerSecond)
+    // A backlog of honest ads can arrive in one read (after a stall): room for many at once.
+    const decoder = new LengthPrefixedDecoder({ maxDataLength: this.init.maxAdBytes, maxBufferSize: Math.max(this.init.maxAdBytes * 2, 256 * 1024) })
+    const budget = new AdBudget(this.maxAdsPerSecond, this.maxAdBurst)
     this.inbound.add(stream)
     try {
       for await (const chunk of stream) {
@@ -178,15 +184,15 @@ class Opening {
 
 class AdStreamError extends Error {}
 
-/** A token bucket: `perSecond` ads a second, bursts of as many. */
+/** A token bucket: `perSecond` ads a second on average, `burst` at once. */
 class AdBudget {
   private tokens: number
   private at = performance.now()
-  constructor (private readonly perSecond: number) { this.tokens = perSecond }
+  constructor (private readonly perSecond: number, private readonly burst: number) { this.tokens = burst }
 
   take (): boolean {
     const now = performance.now()
-    this.tokens = Math.min(this.perSecond, this.tokens + (now - this.at) / 1000 * this.perSecond)
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.at) / 1000 * this.perSecond)
     this.at = now
     if (this.tokens < 1) return false
     this.tokens--

@@ -47,6 +47,7 @@ export class ConnectivityService implements Startable {
     this.log = components.logger.forComponent('fedmesh:connectivity')
     this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
     this.monitor = new ConnectivityMonitor({ livenessMs: this.livenessMs, now: init.clock.now() })
+    this.lastTickAt = performance.now()
     this.onDisconnect = this.onDisconnect.bind(this)
     this.transitions = components.metrics?.registerCounterGroup('fedmesh_connectivity_transitions_total', {
       label: 'to',
@@ -86,6 +87,7 @@ export class ConnectivityService implements Startable {
   stop (): void {
     clearInterval(this.timer)
     clearImmediate(this.judging)
+    this.judging = undefined
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
   }
 
@@ -100,7 +102,7 @@ export class ConnectivityService implements Startable {
   }
 
   /**
-   * After a stall of this process (GC, a CPU-bound burst, a suspended laptop), heartbeats that
+   * After a stall of this process (GC, a CPU-bound burst), heartbeats that
    * did arrive are still unread in socket buffers when timers run: the stall is forgiven (it
    * counts as nobody's silence) and peers are judged after the event loop's next I/O poll, once
    * those heartbeats are read.

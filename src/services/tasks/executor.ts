@@ -319,7 +319,7 @@ export class Executor {
       const o = await outcome
       // Work that never started must not be remembered: a retry here may still run it.
       if (!neverRan.has(o)) {
-        if (!this.results.has(key) && this.results.size >= this.maxResults) this.results.pop()
+        if (this.results.peek(key, { allowStale: true }) === undefined && this.results.size >= this.maxResults) this.results.pop()
         this.results.set(key, { work, outcome: o })
       }
       return o

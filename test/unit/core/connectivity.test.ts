@@ -205,4 +205,21 @@ describe('ConnectivityMonitor', () => {
     expect(m.livePeers()).toEqual([])
     expect(m.mode).toBe('solo')
   })
+
+  it('forgiveness is bounded: on a machine that stalls all the time a dead peer still expires', () => {
+    const m = new ConnectivityMonitor({ livenessMs: 1 * SECOND, maxForgiveMs: 2 * SECOND, now: 0 })
+    m.heartbeat('a', 0)
+    m.heartbeat('a', 500)
+    expect(m.mode).toBe('federated')
+    // a dies at 0.5 s; every tick from then on comes 0.9 s late.
+    let t = 500
+    while (m.mode === 'federated' && t < 60 * SECOND) {
+      t += 1_150
+      m.forgive(900, t)
+      m.tick(t)
+    }
+    expect(m.mode).toBe('solo')
+    // Expired within liveness + maxForgiveMs of its last heartbeat, give or take one late tick.
+    expect(t - 500).toBeLessThanOrEqual(1 * SECOND + 2 * SECOND + 1_150)
+  })
 })

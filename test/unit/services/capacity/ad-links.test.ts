@@ -74,10 +74,10 @@ describe('capacity ad links', () => {
     expect(b.libp2p.services.capacity.table.get(a.peerId.toString())?.ad).toEqual(before)
   })
 
-  it('valid ads sent faster than 20 a second are a flood: the stream is reset and the sender pays', async () => {
+  it('valid ads beyond the burst allowance (200) and 20 a second are a flood: the stream is reset and the sender pays', async () => {
     const [a, b] = await Promise.all([node(60_000), node(60_000)])
     const frames: number[] = []
-    for (let i = 1; i <= 60; i++) {
+    for (let i = 1; i <= 300; i++) {
       const body = CapacityAd.encode({
         ...CapacityAd.decode(new Uint8Array(0)),
         seq: Date.now() * 1000 + 10_000 + i,

@@ -55,4 +55,17 @@ describe('connectivity and this process\'s own stalls', () => {
     expect(aborted()).toBeGreaterThan(0)
     expect(service.mode).toBe('solo')
   })
+
+  it('a stop while a judgment is pending does not stop judging after the next start', async () => {
+    const { service, aborted, peer } = harness(1_000)
+    service.start()
+    stop = () => { service.stop() }
+    for (let i = 0; i < 3; i++) { service.heartbeat(peer); await sleep(100) }
+    ;(service as unknown as { tick: () => void }).tick() // a judgment is now pending
+    service.stop()
+    service.start()
+    await sleep(1_800)
+    expect(aborted()).toBeGreaterThan(0)
+    expect(service.mode).toBe('solo')
+  })
 })
