@@ -87,7 +87,8 @@ export const PROFILES = {
   sim: {
     ...LAN,
     limits: { ...LAN.limits, maxConnections: 64, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1_000 },
-    membership: { targetConnections: 8, maxKnownPeers: 200 },
+    // Re-dials checked every 2 s, not 500 ms: a thousand nodes' ticks add up.
+    membership: { targetConnections: 8, maxKnownPeers: 200, tickMs: 2 * SECOND },
     // Hundreds of nodes share two cores: advertise less often (ads still go at once on a
     // significant load change), ping less often, and tolerate scheduling stalls.
     capacityIntervalMs: 5 * SECOND,

@@ -40,12 +40,16 @@ export class ConnectivityService implements Startable {
   private live = new Set<string>()
   private readonly confirming = new Set<string>()
   private readonly livenessMs: number
+  /** A tenth of the liveness window, never under the core's recommended 250 ms: a slow profile
+   * (the simulation's 12 s) need not wake every node four times a second. */
+  private readonly tickMs: number
   private lastTickAt = 0
   private judging: NodeJS.Immediate | undefined
 
   constructor (private readonly components: ConnectivityComponents, private readonly init: ConnectivityInit) {
     this.log = components.logger.forComponent('fedmesh:connectivity')
     this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
+    this.tickMs = Math.max(RECOMMENDED_TICK_MS, this.livenessMs / 10)
     this.monitor = new ConnectivityMonitor({ livenessMs: this.livenessMs, now: init.clock.now() })
     this.lastTickAt = performance.now()
     this.onDisconnect = this.onDisconnect.bind(this)
@@ -81,7 +85,7 @@ export class ConnectivityService implements Startable {
   start (): void {
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.lastTickAt = performance.now()
-    this.timer = setInterval(() => { this.tick() }, RECOMMENDED_TICK_MS)
+    this.timer = setInterval(() => { this.tick() }, this.tickMs)
   }
 
   stop (): void {
@@ -161,10 +165,10 @@ export class ConnectivityService implements Startable {
   /** The tick timer is overdue: this process stalled. Whichever callback runs first after it says so. */
   private forgiveStall (): void {
     const at = performance.now()
-    const late = at - this.lastTickAt - RECOMMENDED_TICK_MS
+    const late = at - this.lastTickAt - this.tickMs
     if (late <= this.livenessMs / 4) return
     this.monitor.forgive(late, this.init.clock.now())
-    this.lastTickAt = at - RECOMMENDED_TICK_MS
+    this.lastTickAt = at - this.tickMs
   }
 
   private record (t: ConnectivityTransition | undefined): void {
