@@ -28,7 +28,7 @@ export interface ModelRunOptions {
 
 export const MODEL_NOTES = [
   'Model mode: a discrete-event simulation in virtual time driving the real core decisions (rankCandidates, planDispatch, CircuitBreakers, ReputationLedger, ConnectivityMonitor, Reconciler).',
-  'Adverts reach a peer one link latency after publication (gossip relaying hops are not modelled); they are never lost.',
+  'Adverts reach a peer one link latency after publication (as the node sends them: one hop, straight to each connected peer); they are never lost.',
   'RTTs are known exactly (a converged ping EWMA); Vivaldi estimates are not modelled.',
   'Message loss is a TCP retransmission delay, not a dropped message.',
   'A crashed peer is noticed after one-way latency (connection reset) or liveness (2.75 s) per churn.detect; a cut link after liveness.',
