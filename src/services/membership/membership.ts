@@ -141,7 +141,8 @@ export class Membership implements Startable {
     this.walkTimer = setTimeout(() => {
       this.walks++
       const short = this.components.connectionManager.getConnections().length < this.targetConnections
-      const done = short ? walk(AbortSignal.timeout(10 * SECOND)).catch(err => { this.log.trace('walk failed - %e', err) }) : Promise.resolve()
+      // A walk stuck on an unresponsive peer must not hold back the next one for long.
+      const done = short ? walk(AbortSignal.timeout(5 * SECOND)).catch(err => { this.log.trace('walk failed - %e', err) }) : Promise.resolve()
       void done.finally(() => { this.scheduleWalk() })
     }, delay)
   }
