@@ -27,7 +27,9 @@ describe('replicated cache across three daemons', () => {
     ;[b, c] = await Promise.all([startDaemon({ name: 'b', args: ['--bootstrap', addr] }), startDaemon({ name: 'c', args: ['--bootstrap', addr] })])
     // Capacity ads travel one hop: C hears B once the DHT has introduced them and they connected
     // (a walk at 1, 4 and 11 s after start; a loaded CI machine may need the later ones).
+    const t0 = Date.now()
     await waitFor(async () => (await c.json<PeerDoc[]>('peers')).filter(p => p.capacity != null).length === 2, 30_000, 'C to hear A and B')
+    console.info(`[cache] C heard A and B ${Date.now() - t0} ms after B and C answered`)
   })
 
   it('a put on A is readable on C', async () => {
