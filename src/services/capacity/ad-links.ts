@@ -1,5 +1,5 @@
 import { LengthPrefixedDecoder } from '@libp2p/utils'
-import * as varint from 'uint8-varint'
+import { encode } from 'it-length-prefixed'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
@@ -77,7 +77,7 @@ export class AdLinks {
   /** Send `ad` to every connected peer (or only to `to`). */
   send (ad: Uint8Array, to?: PeerId): void {
     if (!this.started) return
-    const frame = lengthPrefixed(ad)
+    const frame = encode.single(ad).subarray()
     const peers = to != null ? [to] : uniquePeers(this.components.connectionManager.getConnections())
     for (const peer of peers) {
       try {
@@ -198,14 +198,6 @@ class AdBudget {
     this.tokens--
     return true
   }
-}
-
-function lengthPrefixed (bytes: Uint8Array): Uint8Array {
-  const prefix = varint.encode(bytes.byteLength)
-  const out = new Uint8Array(prefix.byteLength + bytes.byteLength)
-  out.set(prefix)
-  out.set(bytes, prefix.byteLength)
-  return out
 }
 
 function uniquePeers (connections: Connection[]): PeerId[] {

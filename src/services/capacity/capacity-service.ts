@@ -35,7 +35,6 @@ export const DEFAULT_CAPACITY_INTERVAL_MS = 1 * SECOND
 export const DEFAULT_MIN_GAP_MS = 100
 
 export interface CapacityComponents extends AdLinksComponents {
-  peerId: PeerId
   peerStore: PeerStore
   addressManager: AddressManager
 }

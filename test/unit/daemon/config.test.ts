@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import { loadDaemonConfig, resolveDataDir } from '../../../src/daemon/config.js'
 import { ConfigError } from '../../../src/util/errors.js'
@@ -21,7 +22,10 @@ async function rejection (p: Promise<unknown>): Promise<ConfigError> {
 describe('daemon config', () => {
   it('has documented defaults', async () => {
     const c = await loadDaemonConfig({}, { HOME: '/home/u' })
-    expect(c.listen).toEqual(['/ip4/0.0.0.0/tcp/4101'])
+    // Every IPv4 interface (the unspecified address), port 4101: a LAN daemon must be reachable.
+    expect(c.listen).toHaveLength(1)
+    const [ip, tcp] = multiaddr(c.listen[0]).getComponents()
+    expect([ip.name, ip.value?.split('.').every(octet => octet === '0'), tcp.name, tcp.value]).toEqual(['ip4', true, 'tcp', '4101'])
     expect(c.api).toBe('127.0.0.1:4102')
     expect(c.mdns).toBe(true)
     expect(c.dht).toBe(true)
@@ -49,7 +53,7 @@ describe('daemon config', () => {
     ['an unknown nested key', { tasks: { lint: { command: ['x'], shell: true } } }, /unknown key "tasks\.lint\.shell"/],
     ['a bad listen address', { listen: ['not-a-multiaddr'] }, /"listen\.0"/],
     ['an empty listen list', { listen: [] }, /"listen"/],
-    ['a non-loopback api', { api: '0.0.0.0:4102' }, /"api"/],
+    ['a non-loopback api', { api: '192.0.2.10:4102' }, /"api"/],
     ['an api port out of range', { api: '127.0.0.1:70000' }, /"api"/],
     ['a bootstrap address without a peer id', { bootstrap: ['/ip4/127.0.0.1/tcp/4101'] }, /"bootstrap\.0"/],
     ['zero concurrency', { concurrency: 0 }, /"concurrency"/],

@@ -31,12 +31,18 @@ const sleep = async (ms: number): Promise<void> => { await new Promise(resolve =
 let stop: (() => void) | undefined
 afterEach(() => { stop?.(); stop = undefined })
 
+/** A running service (liveness 1 s) that has heard three heartbeats from its one peer. */
+async function federatedWithOnePeer (): Promise<ReturnType<typeof harness>> {
+  const h = harness(1_000)
+  h.service.start()
+  stop = () => { h.service.stop() }
+  for (let i = 0; i < 3; i++) { h.service.heartbeat(h.peer); await sleep(100) }
+  return h
+}
+
 describe('connectivity and this process\'s own stalls', () => {
   it('a heartbeat read right after a stall keeps the peer: its silence was ours', async () => {
-    const { service, aborted, peer } = harness(1_000)
-    service.start()
-    stop = () => { service.stop() }
-    for (let i = 0; i < 3; i++) { service.heartbeat(peer); await sleep(100) }
+    const { service, aborted, peer } = await federatedWithOnePeer()
     expect(service.mode).toBe('federated')
     // The heartbeat "arrives" during the stall: it is read after timers, in the I/O phase.
     setImmediate(() => { service.heartbeat(peer) })
@@ -47,20 +53,14 @@ describe('connectivity and this process\'s own stalls', () => {
   })
 
   it('a peer that stays silent with this process running freely is still cut off', async () => {
-    const { service, aborted, peer } = harness(1_000)
-    service.start()
-    stop = () => { service.stop() }
-    for (let i = 0; i < 3; i++) { service.heartbeat(peer); await sleep(100) }
+    const { service, aborted, peer } = await federatedWithOnePeer()
     await sleep(1_800)
     expect(aborted()).toBeGreaterThan(0)
     expect(service.mode).toBe('solo')
   })
 
   it('a stop while a judgment is pending does not stop judging after the next start', async () => {
-    const { service, aborted, peer } = harness(1_000)
-    service.start()
-    stop = () => { service.stop() }
-    for (let i = 0; i < 3; i++) { service.heartbeat(peer); await sleep(100) }
+    const { service, aborted, peer } = await federatedWithOnePeer()
     ;(service as unknown as { tick: () => void }).tick() // a judgment is now pending
     service.stop()
     service.start()
