@@ -105,6 +105,7 @@ export class Cluster {
   private async boot (p: ClusterPeer): Promise<FederationNode> {
     p.store ??= await FedStore.memory()
     const node = await createFederationNode({
+      open: true,
       store: p.store,
       name: `peer-${p.index}`,
       transport: simTransport(this.init.net, p.index, p.address),

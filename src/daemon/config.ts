@@ -50,6 +50,8 @@ export const daemonConfigSchema = z.object({
   concurrency: z.number().int().min(1).max(1024).default(availableParallelism()),
   maxConnections: z.number().int().min(1).max(10_000).default(300),
   profile: z.enum(['lan', 'local']).default('lan'),
+  // An open mesh (labs, tests): no federation boundary, any peer that connects takes part.
+  open: z.boolean().default(false),
   tasks: z.record(z.string(), commandKindSchema).default({}).superRefine((tasks, ctx) => {
     for (const kind of Object.keys(tasks)) {
       if (!isValidKind(kind)) {
@@ -74,6 +76,9 @@ export interface DaemonFlags {
   name?: string
   concurrency?: string
   config?: string
+  open?: boolean
+  /** An invite token to redeem at start (ignored when already a member of its federation). */
+  join?: string
 }
 
 export function parseHostPort (s: string): { host: string, port: number } | undefined {
@@ -104,6 +109,7 @@ function fromEnv (env: NodeJS.ProcessEnv): Record<string, unknown> {
   set('dht', envBool('FEDMESH_DHT', env.FEDMESH_DHT))
   set('concurrency', envInt('FEDMESH_CONCURRENCY', env.FEDMESH_CONCURRENCY))
   set('profile', nonEmpty(env.FEDMESH_PROFILE))
+  set('open', envBool('FEDMESH_OPEN', env.FEDMESH_OPEN))
   return out
 }
 
@@ -117,6 +123,7 @@ function fromFlags (flags: DaemonFlags): Record<string, unknown> {
   set('mdns', flags.mdns)
   set('dht', flags.dht)
   set('concurrency', flags.concurrency == null ? undefined : intFrom('--concurrency', flags.concurrency))
+  set('open', flags.open)
   return out
 }
 

@@ -6,6 +6,7 @@ import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { StoredEntry } from '../services/cache/entry.js'
 import type { CacheSyncInit } from '../services/cache-sync/cache-sync-service.js'
 import type { Clock } from '../util/time.js'
+import type { FederationSeed } from '../services/federation/federation.js'
 import type { ComponentLogger, PrivateKey, Transport } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 
@@ -13,6 +14,10 @@ export type TransportChoice = 'tcp' | 'memory' | ((components: any) => Transport
 
 /** Wire names (CONTRACT.md "Wire names"). */
 export const KAD_PROTOCOL = '/fedmesh/kad/1.0.0'
+/** A private federation's DHT: members of two federations on one LAN never share routing tables. */
+export function federationKadProtocol (federationId: string): string {
+  return `/fedmesh/kad/${federationId}/1.0.0`
+}
 export const CACHE_TOPIC = '/fedmesh/cache/1'
 export const MDNS_SERVICE_TAG = '_fedmesh._udp.local'
 
@@ -103,8 +108,16 @@ export const PROFILES = {
 export type ProfileName = keyof typeof PROFILES
 
 export interface FederationNodeConfig {
-  /** Where identity, peer store, journal, cache and reputation live. */
+  /** Where identity, peer store, journal, cache, reputation and the federation roster live. */
   store: FedStore
+  /**
+   * An open mesh: no federation, every peer that connects takes part (labs, tests). Default
+   * false: the node is a member of the federation in its store, founding one of its own (with
+   * itself the first admin) when the store has none.
+   */
+  open?: boolean
+  /** Start in this federation instead of the store's (the harness gives its nodes one). */
+  federation?: FederationSeed
   /** A human name shown to peers and in the CLI. Default: the peer id's last 8 characters. */
   name?: string
   /** Multiaddrs to listen on. Default `/ip4/127.0.0.1/tcp/0` (the daemon passes its own). */

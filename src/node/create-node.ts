@@ -15,18 +15,28 @@ import { Executor } from '../services/tasks/executor.js'
 import { builtinHandlers } from '../services/tasks/handlers.js'
 import { tasks } from '../services/tasks/task-service.js'
 import { loadOrCreateIdentity } from '../store/identity.js'
+import { FederationStore } from '../store/federation-store.js'
+import { Federation } from '../services/federation/federation.js'
+import { federationService } from '../services/federation/federation-service.js'
+import { CACHE_SYNC_PROTOCOL } from '../services/cache-sync/cache-sync-service.js'
+import { CAPACITY_PROTOCOL } from '../services/capacity/ad-links.js'
+import { TASK_PROTOCOL } from '../services/tasks/task-service.js'
 import { TaskJournal } from '../store/task-journal.js'
-import { PROFILES } from './config.js'
+import { KAD_PROTOCOL, PROFILES, federationKadProtocol } from './config.js'
 import { FederationNode } from './federation-node.js'
 import { libp2pOptions } from './libp2p-options.js'
 import type { FedServices } from './federation-node.js'
 import type { FederationNodeConfig } from './config.js'
+import type { FederationInit } from '../services/federation/federation.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { AttemptEvent } from '../services/tasks/dispatcher.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
+
+/** libp2p's protocols a private federation gates from the start (the rest once registered). */
+const LIBP2P_PROTOCOLS = ['/ipfs/id/1.0.0', '/ipfs/id/push/1.0.0', '/ipfs/ping/1.0.0', '/meshsub/1.2.0', '/meshsub/1.1.0', '/meshsub/1.0.0']
 
 /** How each task attempt outcome moves the peer's reputation ('refused' = BUSY: no fault). */
 const ATTEMPT_ACTIONS: Record<AttemptEvent, ReputationAction | undefined> = {
@@ -75,7 +85,20 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const peers = (): FederationNode => node as FederationNode
   const services = (): FedServices => peers().libp2p.services
   const report = (peer: string, action: ReputationAction): void => { services().reputation.report(peer, action) }
-  const name = config.name ?? peerIdFromPrivateKey(privateKey).toString().slice(-8)
+  const selfId = peerIdFromPrivateKey(privateKey).toString()
+  const name = config.name ?? selfId.slice(-8)
+
+  // Membership first: nothing but the membership handshake reaches a peer before it proves it.
+  const fedInit: FederationInit = {
+    store: new FederationStore(config.store.sublevel('federation')),
+    self: { peerId: selfId, privateKey, name },
+    clock,
+    onRevoked: (subject) => { services().federation.revoked(subject) }
+  }
+  const federation = config.open === true
+    ? undefined
+    : config.federation != null ? await Federation.seeded(fedInit, config.federation) : await Federation.open(fedInit)
+  const kadProtocol = federation == null ? KAD_PROTOCOL : federationKadProtocol(federation.identity.id)
 
   const libp2p = await createLibp2p(libp2pOptions({
     privateKey,
@@ -84,19 +107,30 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     bootstrap: config.bootstrap ?? [],
     mdns: config.mdns === false ? false : { ...profile.mdns, ...config.mdnsOptions },
     dht: config.dht ?? true,
+    kadProtocol,
+    identifyOnConnect: federation == null,
     transport: config.transport ?? 'tcp',
     limits,
     metricsRegistry: config.metricsRegistry,
     logger: config.logger,
-    isDenied: (peer) => ledger.isBanned(peer),
+    isDenied: (peer) => ledger.isBanned(peer) || (federation?.roster.isRevoked(peer) ?? false),
     appScore: (peer) => toGossipsubAppScore(ledger.score(peer)),
     services: {
+      federation: federationService({
+        federation,
+        federationInit: fedInit,
+        clock,
+        gatedProtocols: [...LIBP2P_PROTOCOLS, kadProtocol, CAPACITY_PROTOCOL, TASK_PROTOCOL, CACHE_SYNC_PROTOCOL],
+        identify: async (conn, options) => await services().identify.identify(conn, options),
+        onMemberConnect: (conn) => { services().membership.memberConnected(conn) },
+        onRefused: (peer) => { services().membership.refused(peer) }
+      }),
       membership: membership({
         ...profile.membership,
         ...config.membership,
         clock,
         random,
-        isDenied: (p) => ledger.isBanned(p.toString()),
+        isDenied: (p) => ledger.isBanned(p.toString()) || services().federation.shouldNotDial(p),
         // Peers found by the walk reach membership as DHT discoveries.
         walk: config.dht === false ? undefined : async (signal) => {
           for await (const _ of (services().dht as KadDHT).getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) {}

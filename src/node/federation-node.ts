@@ -3,6 +3,7 @@ import { formatVersion } from '../services/cache/entry.js'
 import { encodeValue, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toTaskDoc } from './to-documents.js'
 import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { FederationApi } from './federation-api.js'
 import type { CacheService } from '../services/cache/cache-service.js'
 import type { CacheSyncService } from '../services/cache-sync/index.js'
 import type { CapacityService } from '../services/capacity/capacity-service.js'
@@ -20,11 +21,14 @@ import type { Libp2p, PeerId, PeerInfo, Startable } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
+import type { Identify } from '@libp2p/identify'
+import type { FederationService } from '../services/federation/federation-service.js'
 
 /** The services every federation node's libp2p carries (mdns, dht and bootstrap are optional). */
 // A type alias, not an interface: libp2p's ServiceMap needs an index signature.
 export type FedServices = {
-  identify: unknown
+  identify: Identify
+  federation: FederationService
   ping: Ping
   pubsub: GossipSub
   membership: Membership
@@ -57,6 +61,8 @@ export class FederationNode implements Startable {
   readonly store: FedStore
   readonly name: string
   readonly executor: Executor
+  /** Membership: status, invites, joining, members, revocation. */
+  readonly federation: FederationApi
   private readonly clock: Clock
   private startedAtMs = 0
   private running = false
@@ -68,6 +74,7 @@ export class FederationNode implements Startable {
     this.name = parts.name
     this.executor = parts.executor
     this.clock = parts.clock
+    this.federation = new FederationApi(parts.libp2p, parts.name, parts.clock)
   }
 
   get peerId (): PeerId {
@@ -112,7 +119,7 @@ export class FederationNode implements Startable {
       mode: connectivity.mode,
       modeSince: connectivity.since,
       modeTransitions: connectivity.transitionCount,
-      peers: this.libp2p.getPeers().length,
+      peers: this.libp2p.services.federation.memberPeers().length,
       cacheSync: this.cacheSyncDoc(),
       capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
@@ -124,8 +131,11 @@ export class FederationNode implements Startable {
     const now = this.clock.now()
     const table = this.libp2p.services.capacity.table
     const docs: PeerDoc[] = []
+    const { federation } = this.libp2p.services
     for (const known of this.libp2p.services.membership.list()) {
       const id = known.id.toString()
+      // Only members are peers: a discovered peer that has not proved membership is not listed.
+      if (!federation.isMember(id)) continue
       const connections = this.libp2p.getConnections(known.id)
       const stored = connections.length > 0 ? undefined : await this.libp2p.peerStore.get(known.id).catch(() => undefined)
       docs.push(toPeerDoc({

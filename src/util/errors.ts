@@ -59,6 +59,14 @@ export class OverloadedError extends Error {
   }
 }
 
+/** This node or the asking peer lacks the role or permission (maps to HTTP 403). */
+export class ForbiddenError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ForbiddenError'
+  }
+}
+
 /** Message of any thrown value, for one-line user-facing reports. */
 export function errorMessage (err: unknown): string {
   if (err instanceof Error) return err.message
