@@ -1,4 +1,5 @@
-import { shortId, table } from './format.js'
+import { duration, formatPeers, shortId, table } from './format.js'
+import type { PeerDoc } from '../node/documents.js'
 import type { FederationStatusDoc, InviteDoc, JoinDoc, MemberDoc, RevokeDoc } from '../node/federation-api.js'
 
 /** Human output of `fedmesh federation …` (pure, unit-tested with the other formatters). */
@@ -37,4 +38,14 @@ export function formatMembers (members: MemberDoc[]): string {
 
 export function formatRevoke (r: RevokeDoc): string {
   return `${r.peerId} revoked at ${r.revokedAt}; members cut it off as they learn it`
+}
+
+/** `peers --all`: the members as `peers` shows them, then the peers refused at the boundary. */
+export function formatPeersAll (peers: PeerDoc[]): string {
+  const refused = peers.filter(p => p.membership === 'refused')
+  const members = formatPeers(peers.filter(p => p.membership !== 'refused'))
+  if (refused.length === 0) return members
+  return members + '\nrefused (not members):\n' + table(['peer', 'why', 'attempts', 'last'], refused.map(p => [
+    shortId(p.peerId), p.refusal?.reason ?? '-', p.refusal?.count ?? 0, `${duration(p.lastSeenMs)} ago`
+  ]))
 }

@@ -18,6 +18,7 @@ import { loadOrCreateIdentity } from '../store/identity.js'
 import { FederationStore } from '../store/federation-store.js'
 import { Federation } from '../services/federation/federation.js'
 import { federationService } from '../services/federation/federation-service.js'
+import { Role } from '../core/federation/roles.js'
 import { CACHE_SYNC_PROTOCOL } from '../services/cache-sync/cache-sync-service.js'
 import { CAPACITY_PROTOCOL } from '../services/capacity/ad-links.js'
 import { TASK_PROTOCOL } from '../services/tasks/task-service.js'
@@ -93,7 +94,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     store: new FederationStore(config.store.sublevel('federation')),
     self: { peerId: selfId, privateKey, name },
     clock,
-    onRevoked: (subject) => { services().federation.revoked(subject) }
+    // Before libp2p exists (the store loading) there are no connections to cut.
+    onRevoked: (subject) => { node?.libp2p.services.federation.revoked(subject) }
   }
   const federation = config.open === true
     ? undefined
@@ -113,7 +115,9 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     limits,
     metricsRegistry: config.metricsRegistry,
     logger: config.logger,
-    isDenied: (peer) => ledger.isBanned(peer) || (federation?.roster.isRevoked(peer) ?? false),
+    // A revoked peer is not denied here: its handshake is refused with the revocation, so it
+    // learns why (membership does not dial it again).
+    isDenied: (peer) => ledger.isBanned(peer),
     appScore: (peer) => toGossipsubAppScore(ledger.score(peer)),
     services: {
       federation: federationService({
@@ -157,7 +161,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         clock,
         coordinate: () => services().latency.coordinate(),
         onAdvertisement: (peer) => { peers().heard(peer) },
-        onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) }
+        onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
+        mayServe: (peer) => services().federation.allows(peer, Role.serve)
       }),
       latency: latency({
         random,

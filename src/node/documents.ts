@@ -48,6 +48,10 @@ export interface PeerDoc {
   bannedUntil?: string
   /** Milliseconds since the peer was last heard from; 0 while connected; -1 when unknown (banned peers). */
   lastSeenMs: number
+  /** `member` (proved membership, or any peer in an open mesh) or, with `peers --all`, `refused`. */
+  membership?: 'member' | 'refused'
+  /** Why a refused peer was refused, how often, when last (epoch ms). */
+  refusal?: { reason: string, count: number, lastAt: number }
 }
 
 export interface RunDoc {

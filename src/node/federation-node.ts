@@ -127,7 +127,19 @@ export class FederationNode implements Startable {
     }
   }
 
-  async peers (): Promise<PeerDoc[]> {
+  /** Members this node knows (any peer in an open mesh); with `all`, refused peers too. */
+  async peers (options: { all?: boolean } = {}): Promise<PeerDoc[]> {
+    const docs = await this.memberPeers()
+    if (options.all !== true) return docs
+    const now = this.clock.now()
+    for (const r of this.libp2p.services.federation.refused()) {
+      if (docs.some(d => d.peerId === r.peer)) continue
+      docs.push({ peerId: r.peer, name: '', addresses: [], connected: false, discoveredVia: [], rttMs: null, capacity: null, reputation: 0, lastSeenMs: now - r.lastAtMs, membership: 'refused', refusal: { reason: r.reason, count: r.count, lastAt: r.lastAtMs } })
+    }
+    return docs
+  }
+
+  private async memberPeers (): Promise<PeerDoc[]> {
     const now = this.clock.now()
     const table = this.libp2p.services.capacity.table
     const docs: PeerDoc[] = []
@@ -138,7 +150,7 @@ export class FederationNode implements Startable {
       if (!federation.isMember(id)) continue
       const connections = this.libp2p.getConnections(known.id)
       const stored = connections.length > 0 ? undefined : await this.libp2p.peerStore.get(known.id).catch(() => undefined)
-      docs.push(toPeerDoc({
+      const doc = toPeerDoc({
         known,
         now,
         addresses: connections.length > 0 ? connections.map(c => c.remoteAddr) : (stored?.addresses ?? []).map(a => a.multiaddr),
@@ -146,7 +158,8 @@ export class FederationNode implements Startable {
         capacity: table.last(id),
         rtt: this.rttTo(id),
         reputation: this.reputationOf(id)
-      }))
+      })
+      docs.push({ ...doc, membership: 'member' })
     }
     // Banned peers are no longer dialled or remembered by membership, but users ask "why is X
     // gone?": they stay listed, disconnected, with their score and its reasons.

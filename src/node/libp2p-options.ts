@@ -67,7 +67,7 @@ export interface Libp2pOptionsInput {
   limits: ConnectionLimits
   metricsRegistry?: Registry
   logger?: ComponentLogger
-  /** Peers never to connect to (banned by reputation, revoked from the federation). */
+  /** Peers never to connect to (banned by reputation). */
   isDenied: (peerId: string) => boolean
   /** Gossipsub's application-specific score of a peer (reputation). */
   appScore: (peerId: string) => number

@@ -1225,6 +1225,7 @@ export interface Response {
   chain: Certificate[]
   rootKey: Uint8Array<ArrayBuffer>
   federationName: string
+  revocation?: Revocation
 }
 
 export namespace Response {
@@ -1267,6 +1268,11 @@ export namespace Response {
         if ((obj.federationName != null && obj.federationName !== '')) {
           w.uint32(50)
           w.string(obj.federationName)
+        }
+
+        if (obj.revocation != null) {
+          w.uint32(58)
+          Revocation.codec().encode(obj.revocation, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1321,6 +1327,12 @@ export namespace Response {
             }
             case 6: {
               obj.federationName = reader.string()
+              break
+            }
+            case 7: {
+              obj.revocation = Revocation.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.revocation
+              })
               break
             }
             default: {
@@ -1399,6 +1411,13 @@ export namespace Response {
               }
               break
             }
+            case 7: {
+              yield * Revocation.codec().stream(reader, reader.uint32(), `${prefix}.revocation`, {
+                limits: opts.limits?.revocation
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1470,6 +1489,16 @@ export namespace Response {
     value: string
   }
 
+  export interface ResponseRevocationBodyFieldEvent {
+    field: '$.revocation.body'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResponseRevocationSignatureFieldEvent {
+    field: '$.revocation.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Response>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Response.codec())
   }
@@ -1478,7 +1507,7 @@ export namespace Response {
     return decodeMessage(buf, Response.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Response>): Generator<ResponseStatusFieldEvent | ResponseMessageFieldEvent | ResponseHelloRootKeyFieldEvent | ResponseHelloChainBodyFieldEvent | ResponseHelloChainSignatureFieldEvent | ResponseHelloRosterDigestFieldEvent | ResponseHelloNowMsFieldEvent | ResponseChainBodyFieldEvent | ResponseChainSignatureFieldEvent | ResponseRootKeyFieldEvent | ResponseFederationNameFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Response>): Generator<ResponseStatusFieldEvent | ResponseMessageFieldEvent | ResponseHelloRootKeyFieldEvent | ResponseHelloChainBodyFieldEvent | ResponseHelloChainSignatureFieldEvent | ResponseHelloRosterDigestFieldEvent | ResponseHelloNowMsFieldEvent | ResponseChainBodyFieldEvent | ResponseChainSignatureFieldEvent | ResponseRootKeyFieldEvent | ResponseFederationNameFieldEvent | ResponseRevocationBodyFieldEvent | ResponseRevocationSignatureFieldEvent> {
     return streamMessage(buf, Response.codec(), opts)
   }
 }

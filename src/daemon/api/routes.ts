@@ -51,7 +51,7 @@ export function controlRoutes (host: RouteHost, registry: Registry): Route[] {
   return [
     ...federationRoutes(host, node),
     { method: 'GET', path: /^\/v1\/status$/, handle: async () => ({ json: node().status() }) },
-    { method: 'GET', path: /^\/v1\/peers$/, handle: async () => ({ json: await node().peers() }) },
+    { method: 'GET', path: /^\/v1\/peers$/, handle: async ({ query }) => ({ json: await node().peers({ all: query.get('all') === '1' }) }) },
     {
       method: 'POST',
       path: /^\/v1\/tasks$/,

@@ -26,6 +26,11 @@ export interface CapacityInit {
   onAdvertisement?: (peer: PeerId, ad: ValidatedAd) => void
   /** A peer sent a malformed ad or flooded them (reputation). */
   onInvalid?: (peer: PeerId, why: string) => void
+  /**
+   * May this peer be routed to (its federation role `serve`)? A peer that may not keeps its
+   * entry (load, liveness) but with no kinds, so no router here picks it. Default: every peer.
+   */
+  mayServe?: (peer: PeerId) => boolean
   /** Local samples, replaceable in simulations. Default: the machine's own. */
   sampleHost?: () => { cores: number, freeMemoryMb: number, load: number }
   clock: Clock
@@ -188,8 +193,9 @@ export class CapacityService implements Startable {
         this.invalid(from, `undecodable advertisement: ${(err as Error).message}`)
         return
       }
-      const checked = validateAd(ad)
-      if (typeof checked === 'string') { this.invalid(from, checked); return }
+      const valid = validateAd(ad)
+      if (typeof valid === 'string') { this.invalid(from, valid); return }
+      const checked = this.init.mayServe?.(from) === false ? { ...valid, kinds: [] } : valid
       const known = this.table.last(from.toString())
       if (!this.table.update(from.toString(), checked)) return
       // Addresses are hints for re-dialling the peer later; store them once.

@@ -138,7 +138,20 @@ export class FederationService implements Startable {
     }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
     const every = (ms: number, fn: () => void): void => { this.timers.push(setInterval(fn, ms)) }
     every(this.init.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, () => { this.sweep() })
-    every(this.init.renewCheckMs ?? DEFAULT_RENEW_CHECK_MS, () => { void this.renewIfDue() })
+    this.scheduleRenewal()
+  }
+
+  /** Check often enough that a short-lived certificate (tests, short invites) renews in time. */
+  private scheduleRenewal (): void {
+    if (!this.started || this.federation == null) return
+    const cert = this.federation.roster.certificate(this.federation.selfId)
+    const lifetime = cert == null ? Infinity : cert.expiresAt - cert.issuedAt
+    const delay = Math.max(SECOND, Math.min(this.init.renewCheckMs ?? DEFAULT_RENEW_CHECK_MS, lifetime / 6))
+    const timer = setTimeout(() => {
+      this.timers = this.timers.filter(t => t !== timer)
+      void this.renewIfDue().finally(() => { this.scheduleRenewal() })
+    }, delay)
+    this.timers.push(timer)
   }
 
   async afterStart (): Promise<void> {
@@ -147,7 +160,6 @@ export class FederationService implements Startable {
     for (const p of this.components.registrar.getProtocols()) this.gateProtocol(p)
     this.components.pubsub.topicValidators.set(FEDERATION_TOPIC, this.validate)
     this.components.pubsub.subscribe(FEDERATION_TOPIC)
-    void this.renewIfDue()
   }
 
   /** Before pubsub stops (services stop together). */
@@ -162,7 +174,7 @@ export class FederationService implements Startable {
     this.started = false
     this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
     this.components.events.removeEventListener('connection:close', this.onConnectionClose)
-    for (const t of this.timers) clearInterval(t)
+    for (const t of this.timers) clearTimeout(t)
     this.timers = []
     for (const t of this.deadlines.values()) clearTimeout(t)
     this.deadlines.clear()
@@ -266,10 +278,6 @@ export class FederationService implements Startable {
       return
     }
     const peer = conn.remotePeer.toString()
-    if (this.federation.roster.isRevoked(peer)) {
-      this.refuse(conn, 'revoked')
-      return
-    }
     this.gate.track(conn)
     this.deadlines.set(conn.id, setTimeout(() => {
       this.deadlines.delete(conn.id)

@@ -220,16 +220,19 @@ export class Federation {
     return issuer == null || this.allows(issuer, Role.admin)
   }
 
+  /** Keep a certificate; `persist` false = loading the store (nothing new to tell anyone). */
   private async keepCertificate (cert: MemberCertificate, persist = true): Promise<boolean> {
     if (this.roster.addCertificate(cert, this.now()) !== 'added') return false
-    if (persist) await this.init.store.putCertificate(cert.subject, cert.bytes)
+    if (!persist) return true
+    await this.init.store.putCertificate(cert.subject, cert.bytes)
     this.init.onChange?.()
     return true
   }
 
   private async keepRevocation (rev: MemberRevocation, persist = true): Promise<boolean> {
     if (this.roster.addRevocation(rev) !== 'added') return false
-    if (persist) await this.init.store.putRevocation(rev.subject, rev.bytes)
+    if (!persist) return true
+    await this.init.store.putRevocation(rev.subject, rev.bytes)
     this.init.onRevoked?.(rev.subject)
     this.init.onChange?.()
     return true

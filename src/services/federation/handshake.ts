@@ -73,6 +73,8 @@ export async function helloAsDialer (stream: Stream, fed: Federation, remote: st
   const ours = helloOf(fed, now)
   await pb.write({ type: RequestType.HELLO, hello: ours, inviteSecret: new Uint8Array(0), name: '' }, Request, options)
   const res = await pb.read(Response, options)
+  // A revoked node learns it from the first member that refuses it.
+  if (res.status === Status.REVOKED && res.revocation != null) await fed.acceptRevocations([res.revocation])
   if (res.status !== Status.OK) throw new MembershipRefusedError(res.status, `refused by the peer: ${res.message.slice(0, MAX_MESSAGE_CHARS)}`)
   const checked = await checkHello(fed, res.hello, remote)
   if (!checked.member) throw new MembershipRefusedError(checked.status, checked.why)
@@ -106,7 +108,8 @@ export async function serveFederationStream (stream: Stream, remote: string, dep
     case RequestType.HELLO: {
       const checked = await checkHello(fed, req.hello, remote)
       if (!checked.member) {
-        await answer(checked.status, checked.why)
+        const rev = fed.roster.revocation(remote)
+        await answer(checked.status, checked.why, rev == null ? {} : { revocation: revocationWire(rev) })
         // Closed gracefully first, so the refusal reaches the peer before its connection goes.
         await stream.close(options).catch(() => {})
         deps.onRefused(checked.why)
