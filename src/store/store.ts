@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { LevelDatastore } from 'datastore-level'
 import { MemoryLevel } from 'memory-level'
-import { StoreLockedError, StoreVersionError } from '../util/errors.js'
+import { StorageFaultError, StorageFullError, StoreLockedError, StoreVersionError } from '../util/errors.js'
 import { systemClock } from '../util/time.js'
 import { GuardedLevel } from './guarded-level.js'
+import { ResilientDatastore } from './resilient-datastore.js'
 import { StorageHealth, classifyStorageError } from './storage-health.js'
 import { StorageRecovery } from './storage-recovery.js'
 import type { StorageRecoveryInit } from './storage-recovery.js'
@@ -40,7 +40,7 @@ export interface FedStoreOptions extends StorageRecoveryInit {
  * the database and a probe write succeeded. Reads keep working meanwhile. `health` says which.
  */
 export class FedStore {
-  readonly datastore: LevelDatastore
+  readonly datastore: ResilientDatastore
   private readonly subs = new Map<SublevelName, Sublevel>()
   private readonly recovery: StorageRecovery | undefined
 
@@ -58,7 +58,8 @@ export class FedStore {
       this.subs.set(name, db.sublevel<string, Bytes>(name, { valueEncoding: 'view' }))
     }
     // LevelDatastore only uses the Level API that a sublevel shares.
-    this.datastore = new LevelDatastore(this.sublevel('libp2p') as unknown as Level<string, Bytes>)
+    this.datastore = new ResilientDatastore(this.sublevel('libp2p') as unknown as Level<string, Bytes>, health)
+    health.onChange(event => { if (event.type === 'recovered') void this.datastore.flush() })
   }
 
   /** A store that keeps nothing on disk: simulations and in-process tests. */
@@ -81,8 +82,11 @@ export class FedStore {
         throw new StoreLockedError(dir)
       }
       const fault = classifyStorageError(err)
-      // Opening writes a new log and manifest: on a full disk the daemon cannot start at all.
-      if (fault != null) throw health.failed('reopen', fault)
+      // Opening writes a new log and manifest: on a full disk the store cannot open at all.
+      if (fault != null) {
+        const message = `${fault.reason}: cannot open the store in ${path} (LevelDB writes a new log when it opens); free some space and start again`
+        throw fault.kind === 'full' ? new StorageFullError(message) : new StorageFaultError(message)
+      }
       throw err
     }
     const store = new FedStore(db as unknown as Db, dir, health, options)
