@@ -12,6 +12,8 @@ export interface RawConnection {
   ready: Promise<void>
   closed: Promise<{ response: string, afterMs: number }>
   send(text: string): void
+  /** What the server answered so far. */
+  response(): string
   /** Send one byte every `everyMs` until the server closes the connection (or `stop()`). */
   trickle(everyMs: number): void
   stop(): void
@@ -42,6 +44,7 @@ export function rawConnection (url: string): RawConnection {
     ready,
     closed,
     send (text) { if (!socket.destroyed) socket.write(text) },
+    response: () => response,
     trickle (everyMs) {
       timer = setInterval(() => { if (!socket.destroyed && socket.writable) socket.write('1') }, everyMs)
     },

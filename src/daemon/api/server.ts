@@ -4,7 +4,7 @@ import { errorMessage } from '../../util/errors.js'
 import { SECOND } from '../../util/time.js'
 import { readJsonBody } from './json-body.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
 
@@ -44,7 +44,11 @@ export interface ControlApiLimits {
   requestTimeoutMs?: number
   /** An idle keep-alive connection is closed after this, ms. Default 5 s. */
   keepAliveTimeoutMs?: number
-  /** Open connections at most; a connection beyond it is closed at once. Default 256. */
+  /**
+   * Open connections at most. Beyond it the oldest connection that has not yet made an
+   * authenticated request is closed at once (the new one, when every other has), so a flood of
+   * slow token-less clients cannot lock the CLI out. Default 256.
+   */
   maxConnections?: number
   /** Request headers at most (more are ignored). Default 64. */
   maxHeadersCount?: number
@@ -99,6 +103,10 @@ export class ControlApi {
   private readonly limits: Required<ControlApiLimits>
   private allowedHosts = new Set<string>()
   private refused = 0
+  /** Open connections, oldest first. */
+  private readonly sockets = new Set<Socket>()
+  /** Connections that made a request with the right token. */
+  private readonly trusted = new WeakSet<Socket>()
 
   constructor (private readonly init: ControlApiInit) {
     this.limits = { ...DEFAULT_API_LIMITS }
@@ -116,14 +124,26 @@ export class ControlApi {
       this.serve(req, res).catch(err => { this.init.onError?.(err, req) })
     })
     this.server.keepAliveTimeout = this.limits.keepAliveTimeoutMs
-    this.server.maxConnections = this.limits.maxConnections
     this.server.maxHeadersCount = this.limits.maxHeadersCount
-    this.server.on('drop', () => { this.refused++ })
+    this.server.on('connection', (socket: Socket) => { this.admit(socket) })
   }
 
   /** Connections closed at once because `maxConnections` were open. */
   get connectionsRefused (): number {
     return this.refused
+  }
+
+  private admit (socket: Socket): void {
+    this.sockets.add(socket)
+    socket.once('close', () => { this.sockets.delete(socket) })
+    if (this.sockets.size <= this.limits.maxConnections) return
+    for (const victim of this.sockets) {
+      if (this.trusted.has(victim)) continue
+      this.sockets.delete(victim)
+      victim.destroy()
+      this.refused++
+      return
+    }
   }
 
   /** Listen; resolves to the base URL (with the real port when port 0 was asked for). */
@@ -177,6 +197,7 @@ export class ControlApi {
     const auth = req.headers.authorization ?? ''
     const token = auth.startsWith('Bearer ') ? auth.slice(7).trim() : ''
     if (!tokensEqual(token, this.init.token)) throw new HttpError(401, 'missing or invalid bearer token')
+    this.trusted.add(req.socket)
 
     const url = new URL(req.url ?? '/', 'http://localhost')
     let pathMatched = false

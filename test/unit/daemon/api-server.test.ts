@@ -112,17 +112,31 @@ describe('control API limits', () => {
     expect(afterMs).toBeLessThan(5_000)
   })
 
-  it('closes connections beyond the cap at once and counts them', async () => {
+  it('past the connection cap closes the oldest connection without a token, so an authenticated client still gets in', async () => {
     const { url, api } = await serve({ maxConnections: 5, headersTimeoutMs: 5_000 })
+    const status = async (): Promise<number> => (await fetch(url + '/v1/status', { headers: { authorization: `Bearer ${TOKEN}` } })).status
     const held = Array.from({ length: 5 }, () => rawConnection(url))
     await Promise.all(held.map(async c => { await c.ready }))
-    // The server counts a connection once it accepts it: let it see all five.
-    await expect.poll(async () => {
-      const extra = rawConnection(url)
-      const { response } = await extra.closed
-      return response === '' && api.connectionsRefused > 0
-    }, { timeout: 5_000 }).toBe(true)
+    // Each connection counts once the server has accepted it: poll until the cap bites.
+    await expect.poll(async () => { await status(); return api.connectionsRefused }, { timeout: 5_000 }).toBeGreaterThan(0)
+    expect(await status()).toBe(200)
+    await held[0].closed
     for (const c of held) c.stop()
-    await expect.poll(async () => (await fetch(url + '/v1/status', { headers: { authorization: `Bearer ${TOKEN}` } })).status, { timeout: 5_000 }).toBe(200)
   })
+
+  it('closes a new connection at once when every open one is authenticated', async () => {
+    const { url, api } = await serve({ maxConnections: 3 })
+    const trusted = Array.from({ length: 3 }, () => rawConnection(url))
+    for (const c of trusted) {
+      await c.ready
+      c.send(`GET /v1/status HTTP/1.1\r\nHost: ${new URL(url).host}\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`)
+    }
+    await expect.poll(() => trusted.every(c => /^HTTP\/1\.1 200 /.test(c.response())), { timeout: 5_000 }).toBe(true)
+    const extra = rawConnection(url)
+    const { response } = await extra.closed
+    expect(response).toBe('')
+    expect(api.connectionsRefused).toBe(1)
+    for (const c of trusted) c.stop()
+  })
+
 })
