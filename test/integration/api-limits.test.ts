@@ -1,19 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import { metricValue } from '../helpers/metrics.js'
 import { startDaemon, stopAll } from '../helpers/daemon.js'
 import { postHead, rawConnection } from '../helpers/raw-http.js'
-import type { Daemon } from '../helpers/daemon.js'
 
 afterAll(stopAll)
 
-const HEADERS_TIMEOUT_MS = 2_000
-/** Node checks timeouts on an interval (here a quarter of the headers timeout); plus scheduling slack. */
-const CLOSE_BOUND_MS = HEADERS_TIMEOUT_MS + HEADERS_TIMEOUT_MS / 4 + 1_500
-
-async function metric (d: Daemon, name: string): Promise<number> {
-  const text = (await d.api('GET', '/metrics')).body as string
-  const line = text.split('\n').find(l => l.startsWith(name + ' '))
-  return line == null ? Number.NaN : Number(line.split(' ').at(-1))
-}
+/** Long enough that the CLI answers well within it even on a loaded 2-core CI machine. */
+const HEADERS_TIMEOUT_MS = 5_000
+/** Node checks timeouts every second; plus scheduling slack on a loaded machine. */
+const CLOSE_BOUND_MS = HEADERS_TIMEOUT_MS + 1_000 + 3_000
 
 describe('control API under hostile local clients', () => {
   it('closes 300 token-less clients trickling a body at once and 300 trickling headers within the timeout, while status answers', async () => {
@@ -41,7 +36,8 @@ describe('control API under hostile local clients', () => {
     expect(cli.code).toBe(0)
     expect(JSON.parse(cli.stdout).peerId).toMatch(/^12D3KooW/)
     expect((await d.api('PUT', '/v1/cache/mine', { value: 'ok' })).status).toBe(200)
-    expect(heads.filter(c => !c.socket.destroyed).length).toBeGreaterThan(0)
+    // ... while the slow clients still held (nearly) every slot.
+    expect(heads.filter(c => !c.socket.destroyed).length).toBeGreaterThan(200)
 
     const bodyEnds = await Promise.all(bodies.map(async c => c.closed))
     // Each was answered 401 before its body and closed, or closed unanswered to make room at the cap.
@@ -51,7 +47,7 @@ describe('control API under hostile local clients', () => {
     const slowest = Math.max(...bodyEnds.map(e => e.afterMs), ...headEnds.map(e => e.afterMs))
     expect(slowest).toBeLessThan(CLOSE_BOUND_MS)
     // 300 slow heads against a cap of 256: the oldest were closed to let newer ones in.
-    expect(await metric(d, 'fedmesh_api_connections_refused_total')).toBeGreaterThanOrEqual(44)
+    expect(await metricValue(d, 'fedmesh_api_connections_refused_total')).toBeGreaterThanOrEqual(44)
     expect((await d.api('GET', '/v1/cache/mine')).body.value).toBe('ok')
   })
 

@@ -1,14 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import { metricValue } from '../helpers/metrics.js'
 import { startDaemon, stopAll } from '../helpers/daemon.js'
 import type { Daemon } from '../helpers/daemon.js'
 
 afterAll(stopAll)
-
-async function metric (d: Daemon, name: string): Promise<number> {
-  const text = (await d.api('GET', '/metrics')).body as string
-  const line = text.split('\n').find(l => l.startsWith(name + ' '))
-  return line == null ? Number.NaN : Number(line.split(' ').at(-1))
-}
 
 /** Work that makes the daemon write: API calls, a cache write, a task. */
 async function exercise (d: Daemon): Promise<void> {
@@ -24,7 +19,7 @@ describe('a daemon whose stdout and stderr cannot be written', () => {
     const d = await startDaemon({ output: '/dev/full' })
     await exercise(d)
     // The banner and the start line at least were lost, and counted.
-    expect(await metric(d, 'fedmesh_log_dropped_total')).toBeGreaterThanOrEqual(2)
+    expect(await metricValue(d, 'fedmesh_log_dropped_total')).toBeGreaterThanOrEqual(2)
     await exercise(d)
     expect(d.alive).toBe(true)
     expect(await d.stop('SIGTERM')).toBe(0)
