@@ -181,13 +181,15 @@ export class ControlApi {
         send(res, result.status ?? 200, 'application/json', JSON.stringify(result.json ?? null))
       }
     } catch (err) {
-      const status = err instanceof HttpError ? err.status : STATUS_BY_ERROR[(err as Error)?.name] ?? 500
+      const closed = isStoreClosed(err)
+      const status = err instanceof HttpError ? err.status : closed ? 503 : STATUS_BY_ERROR[(err as Error)?.name] ?? 500
       if (status === 500) this.init.onError?.(err, req)
       if (!res.headersSent) {
         const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : {}
         // A body left unread (no token, too large) is not drained: the connection is closed.
         if (!req.complete) headers.connection = 'close'
-        send(res, status, 'application/json', JSON.stringify({ error: errorMessage(err) }), headers)
+        const message = closed ? 'the store is closed for a moment (reopening after a disk error, or the daemon is stopping); retry' : errorMessage(err)
+        send(res, status, 'application/json', JSON.stringify({ error: message }), headers)
       }
     }
   }
@@ -215,6 +217,12 @@ export class ControlApi {
     }
     throw new HttpError(pathMatched ? 405 : 404, pathMatched ? `method ${req.method ?? ''} not allowed` : `no such endpoint ${url.pathname}`)
   }
+}
+
+/** LevelDB refused because it is closed: for milliseconds while the store recovers, or at shutdown. */
+function isStoreClosed (err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code
+  return code === 'LEVEL_DATABASE_NOT_OPEN' || code === 'LEVEL_ITERATOR_NOT_OPEN'
 }
 
 function send (res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {

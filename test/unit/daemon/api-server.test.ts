@@ -19,7 +19,8 @@ async function serve (limits: ControlApiLimits = {}): Promise<{ url: string, api
   const routes: Route[] = [
     { method: 'GET', path: /^\/v1\/status$/, handle: async () => ({ json: { ok: true } }) },
     { method: 'POST', path: /^\/echo$/, handle: async ({ body }) => { bodies.push(body); return { json: { size: JSON.stringify(body).length } } } },
-    { method: 'PUT', path: /^\/full$/, handle: async () => { throw new StorageFullError('no space left on device (store in /x): the write was not made') } }
+    { method: 'PUT', path: /^\/full$/, handle: async () => { throw new StorageFullError('no space left on device (store in /x): the write was not made') } },
+    { method: 'GET', path: /^\/closed$/, handle: async () => { throw Object.assign(new Error('Database is not open'), { code: 'LEVEL_DATABASE_NOT_OPEN' }) } }
   ]
   const api = new ControlApi({ host: '127.0.0.1', port: 0, token: TOKEN, routes, ...limits })
   apis.push(api)
@@ -70,11 +71,15 @@ describe('control API limits', () => {
     expect(chunked.status).toBe(413)
   })
 
-  it('maps a full disk to 507 with the message', async () => {
+  it('maps a full disk to 507 with the message, and a store closed for a moment to 503', async () => {
     const { url } = await serve()
     const res = await fetch(url + '/full', { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` } })
     expect(res.status).toBe(507)
     expect(await res.json()).toEqual({ error: 'no space left on device (store in /x): the write was not made' })
+    // The store closed for the milliseconds of a recovery reopen: retry, not a server error.
+    const closed = await fetch(url + '/closed', { headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(closed.status).toBe(503)
+    expect(((await closed.json()) as { error: string }).error).toMatch(/^the store is closed for a moment/)
   })
 
   it('answers a client without a token 401 before its body and closes the connection', async () => {
