@@ -1,5 +1,6 @@
 import { AbstractLevel } from 'abstract-level'
 import { Level } from 'level'
+import { StorageFaultError } from '../util/errors.js'
 import { classifyStorageError } from './storage-health.js'
 import type { StorageHealth, StoreOp } from './storage-health.js'
 
@@ -64,7 +65,7 @@ export class GuardedLevel extends Level<string, Bytes> {
 
   /** One synced write past the refusal: does the disk take writes again? Throws the typed error if not. */
   async probe (): Promise<void> {
-    if (this.status !== 'open') throw this.health.refuse()
+    if (this.status !== 'open') throw new StorageFaultError('the store is not open: no probe write')
     try {
       await native._put.call(this, PROBE_KEY, new TextEncoder().encode(new Date().toISOString()), { sync: true, keyEncoding: 'utf8', valueEncoding: 'view' })
     } catch (err) {

@@ -72,17 +72,13 @@ export class StorageHealth {
   /** Writes refused because the store was failed. */
   writesRefused = 0
   /** Times the database was reopened to recover. */
-  reopens = 0
+  private reopenCount = 0
   private readonly listeners = new Set<(event: StorageEvent) => void>()
 
   constructor (private readonly clock: Clock, private readonly where: string) {}
 
   get ok (): boolean {
     return this.fault == null
-  }
-
-  get failure (): Readonly<StorageFault> | undefined {
-    return this.fault
   }
 
   /** A write failed on the disk: count it, enter the failed condition; returns the error to throw. */
@@ -104,6 +100,15 @@ export class StorageHealth {
     this.writesRefused++
     this.refusedSinceFault++
     return this.toError(this.fault ?? { kind: 'io', reason: 'I/O error', detail: '' })
+  }
+
+  get reopens (): number {
+    return this.reopenCount
+  }
+
+  /** The database was reopened (recovery): a fresh write-ahead log. */
+  reopened (): void {
+    this.reopenCount++
   }
 
   /** A probe write went through after a reopen: writes are accepted again. */

@@ -80,7 +80,7 @@ export class StorageRecovery {
     if (free < logs + this.reserveBytes) return false
     try {
       await this.store.reopen()
-      health.reopens++
+      health.reopened()
     } catch (err) {
       health.failed('reopen', classifyStorageError(err) ?? { kind: 'io', reason: 'the store could not be reopened', detail: String(err) })
       return false
