@@ -43,6 +43,7 @@ export class FedStore {
   readonly datastore: ResilientDatastore
   private readonly subs = new Map<SublevelName, Sublevel>()
   private readonly recovery: StorageRecovery | undefined
+  private closing = false
 
   private constructor (readonly db: Db, readonly dir: string, readonly health: StorageHealth, init?: StorageRecoveryInit) {
     if (db instanceof GuardedLevel) {
@@ -106,6 +107,7 @@ export class FedStore {
   }
 
   async close (): Promise<void> {
+    this.closing = true
     this.recovery?.stop()
     if (this.db.status === 'closed') return
     await this.db.close()
@@ -116,7 +118,10 @@ export class FedStore {
    * reopened at once, so operations made while the root opens wait for it instead of failing.
    */
   private async reopen (): Promise<void> {
+    // A recovery attempt still running when the daemon stops must not open the store again.
+    if (this.closing) throw new Error('the store is closing')
     if (this.db.status === 'open') await this.db.close()
+    if (this.closing) throw new Error('the store is closing')
     const root = this.db.open()
     const subs = [...this.subs.values()].map(async sub => { await sub.open() })
     await root
