@@ -57,7 +57,7 @@ export async function mountSmallDisk (sizeBytes: number): Promise<SmallDisk> {
       await rm(filler, { force: true })
     },
     async unmount () {
-      await run('umount', ['-l', dir]).catch(() => {})
+      await run('umount', [dir]).catch(async () => { await run('umount', ['-l', dir]) }).catch(() => {})
       await rm(dir, { recursive: true, force: true })
     }
   }

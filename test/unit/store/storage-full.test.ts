@@ -25,13 +25,23 @@ async function lost (store: FedStore, acked: Set<string>): Promise<string[]> {
 
 describe.skipIf(why != null)(`FedStore on a disk that fills up${why != null ? ` (skipped: ${why})` : ''}`, () => {
   let disk: SmallDisk
+  const opened: FedStore[] = []
+  const open = async (dir: string, options?: Parameters<typeof FedStore.open>[1]): Promise<FedStore> => {
+    const store = await FedStore.open(dir, options)
+    opened.push(store)
+    return store
+  }
 
   beforeAll(async () => { disk = await mountSmallDisk(8 * 1024 * 1024) })
-  afterAll(async () => { await disk?.unmount() })
+  afterAll(async () => {
+    // Closed first: a failed test must not leave a recovery timer reopening the store after the unmount.
+    for (const store of opened) await store.close().catch(() => {})
+    await disk?.unmount()
+  })
 
   it('refuses writes with StorageFullError, serves reads, recovers by itself and loses nothing acknowledged', async () => {
     const dir = join(disk.dir, 'full')
-    const store = await FedStore.open(dir, { intervalMs: 50 })
+    const store = await open(dir, { intervalMs: 50 })
     const cache = store.sublevel('cache')
     const acked = new Set<string>()
     const put = async (key: string): Promise<void> => {
@@ -77,7 +87,7 @@ describe.skipIf(why != null)(`FedStore on a disk that fills up${why != null ? ` 
     // Writes after recovery land in a fresh log: a restart replays them all.
     for (let i = 0; i < 300; i++) await put(`after-${i}`)
     await store.close()
-    const reopened = await FedStore.open(dir)
+    const reopened = await open(dir)
     try {
       expect(await lost(reopened, acked)).toEqual([])
     } finally {
@@ -87,7 +97,7 @@ describe.skipIf(why != null)(`FedStore on a disk that fills up${why != null ? ` 
 
   it('refuses to open on a full disk with StorageFullError, and opens once space is back', async () => {
     const dir = join(disk.dir, 'open')
-    const store = await FedStore.open(dir)
+    const store = await open(dir)
     await store.sublevel('cache').put('k', valueFor('k'))
     await store.close()
     await disk.fill()
@@ -96,7 +106,7 @@ describe.skipIf(why != null)(`FedStore on a disk that fills up${why != null ? ` 
     } finally {
       await disk.free()
     }
-    const again = await FedStore.open(dir)
+    const again = await open(dir)
     expect(await lost(again, new Set(['k']))).toEqual([])
     await again.close()
   })
