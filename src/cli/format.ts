@@ -40,6 +40,11 @@ export function formatStatus (s: StatusDoc): string {
   if (s.cacheSync != null) {
     lines.push(`cache sync last ${s.cacheSync.lastSyncAt ?? 'never'}, ${s.cacheSync.sessionsCompleted} sessions, ${s.cacheSync.entriesReceived} entries received`)
   }
+  if (s.storage != null) {
+    lines.push(s.storage.ok
+      ? 'storage   ok'
+      : `storage   FAILING: ${s.storage.error ?? 'error'} since ${s.storage.since ?? '?'}; writes refused (507), reads served; resumes by itself`)
+  }
   if (s.capacity != null) {
     const c = s.capacity
     lines.push(`capacity  ${c.running}/${c.concurrency} running, ${c.queueDepth} queued, load ${num(c.load, 2)}, ${c.cores} cores, ${c.freeMemoryMb} MB free`)

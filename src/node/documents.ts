@@ -13,6 +13,18 @@ export interface CapacityDoc {
   kinds: string[]
 }
 
+/** Whether the store takes writes (`status.storage`). */
+export interface StorageDoc {
+  /** false while writes are refused (disk full or failing); reads still work. */
+  ok: boolean
+  /** While failed: why, e.g. "no space left on device". */
+  error?: string
+  /** While failed: since when (ISO 8601). */
+  since?: string
+  /** Writes refused with 507 since the daemon started. */
+  writesRefused: number
+}
+
 export interface StatusDoc {
   peerId: string
   name: string
@@ -27,6 +39,8 @@ export interface StatusDoc {
   capacity: CapacityDoc | null
   /** Anti-entropy: when this node last reconciled its cache with a peer, and totals. */
   cacheSync?: { lastSyncAt: string | null, sessionsCompleted: number, sessionsFailed: number, entriesReceived: number, entriesSent: number }
+  /** The store: writes accepted or refused (disk full or failing), and why. */
+  storage?: StorageDoc
   uptimeMs: number
   version: string
 }

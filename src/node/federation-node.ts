@@ -1,7 +1,7 @@
 import { VERSION } from '../version.js'
 import { formatVersion } from '../services/cache/entry.js'
 import { encodeValue, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toTaskDoc } from './to-documents.js'
-import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
+import type { StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CacheService } from '../services/cache/cache-service.js'
 import type { CacheSyncService } from '../services/cache-sync/index.js'
@@ -83,6 +83,7 @@ export class FederationNode implements Startable {
     this.running = true
     this.wireDiscovery()
     this.wirePeerLoss()
+    this.wireStorageRecovery()
     await this.libp2p.start()
     this.startedAtMs = this.clock.now()
   }
@@ -114,6 +115,7 @@ export class FederationNode implements Startable {
       modeTransitions: connectivity.transitionCount,
       peers: this.libp2p.getPeers().length,
       cacheSync: this.cacheSyncDoc(),
+      storage: this.storageDoc(),
       capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
       version: VERSION
@@ -184,6 +186,13 @@ export class FederationNode implements Startable {
     return this.libp2p.services.tasks.route(kind).map(toRouteDoc)
   }
 
+  private storageDoc (): StorageDoc {
+    const c = this.store.health.condition()
+    return c.ok
+      ? { ok: true, writesRefused: c.writesRefused }
+      : { ok: false, error: c.error, since: new Date(c.since ?? 0).toISOString(), writesRefused: c.writesRefused }
+  }
+
   private cacheSyncDoc (): StatusDoc['cacheSync'] {
     const s = this.libp2p.services.cacheSync.stats()
     return {
@@ -244,6 +253,21 @@ export class FederationNode implements Startable {
   reputationOf (peerId: string): { score: number, state: ReputationState, components?: Record<string, number> } {
     const r = this.libp2p.services.reputation.describe(peerId)
     return { score: r.score, state: r.state, components: r.components }
+  }
+
+  /**
+   * While the store refused writes, cache entries from peers could not be kept: once it takes
+   * writes again, reconcile with every connected peer rather than wait for the periodic round.
+   */
+  private wireStorageRecovery (): void {
+    const remove = this.store.health.onChange(event => {
+      if (event.type !== 'recovered' || !this.running) return
+      const { cacheSync } = this.libp2p.services
+      for (const peer of cacheSync.peers()) {
+        cacheSync.syncWith(peer).catch(() => {})
+      }
+    })
+    this.teardown.push(remove)
   }
 
   /** When the last connection to a peer closes, its in-flight tasks fail over at once. */

@@ -59,6 +59,28 @@ export class OverloadedError extends Error {
   }
 }
 
+/**
+ * The disk holding the store is full: the write was not made (maps to HTTP 507). The store
+ * refuses writes until space is back, then resumes by itself.
+ */
+export class StorageFullError extends Error {
+  constructor (message = 'no space left on device: the write was not made; writes resume by themselves once space is freed') {
+    super(message)
+    this.name = 'StorageFullError'
+  }
+}
+
+/**
+ * The disk holding the store failed a write (an I/O error other than a full disk): the write was
+ * not made (maps to HTTP 507). Writes resume once a probe write succeeds again.
+ */
+export class StorageFaultError extends Error {
+  constructor (message = 'the store could not write to disk: the write was not made; writes resume by themselves once the disk works again') {
+    super(message)
+    this.name = 'StorageFaultError'
+  }
+}
+
 /** Message of any thrown value, for one-line user-facing reports. */
 export function errorMessage (err: unknown): string {
   if (err instanceof Error) return err.message
