@@ -129,6 +129,8 @@ export interface FederationNodeConfig {
   concurrency?: number
   /** Tasks waiting at most before new ones are refused. Default concurrency × 32. */
   queueLimit?: number
+  /** This node's own submitted tasks that may wait for a free slot in the mesh; beyond, submissions are refused (HTTP 503). Default 10,000. */
+  admissionQueueLimit?: number
   /** Owner-configured command kinds (daemon config `tasks`). */
   commandKinds?: Record<string, CommandSpec>
   /** Handlers registered in code (library API). */

@@ -28,7 +28,11 @@ import type { KadDHT } from '@libp2p/kad-dht'
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
 
-/** How each task attempt outcome moves the peer's reputation ('refused' = BUSY: no fault). */
+/**
+ * How each task attempt outcome moves the peer's reputation. A refusal (BUSY, QUEUE_FULL, a
+ * refused reservation) is a truthful answer and costs nothing; the task service reports
+ * 'broken-promise' only for a peer that repeatedly contradicts its own fresh advert.
+ */
 const ATTEMPT_ACTIONS: Record<AttemptEvent, ReputationAction | undefined> = {
   success: ReputationAction.TaskSucceeded,
   failure: ReputationAction.TaskFailed,
@@ -159,6 +163,9 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         journal,
         clock,
         random,
+        admissionQueueLimit: config.admissionQueueLimit,
+        // An advert binds its sender for one advert interval (then it is stale, and so is a promise).
+        promiseParams: { freshMs: config.capacityIntervalMs ?? profile.capacityIntervalMs },
         onAttempt: (peer, event) => {
           const action = ATTEMPT_ACTIONS[event]
           if (action != null) report(peer, action)

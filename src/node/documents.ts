@@ -68,7 +68,8 @@ export interface RunDoc {
 export interface TaskDoc {
   taskId: string
   kind: string
-  status: 'ok' | 'error' | 'running'
+  /** queued: accepted, waiting for a free slot in the mesh; running: out to a peer (or here). */
+  status: 'ok' | 'error' | 'running' | 'queued'
   peer: string
   attempts: number
   durationMs: number

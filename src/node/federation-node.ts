@@ -166,11 +166,11 @@ export class FederationNode implements Startable {
     return toRunDoc(await this.libp2p.services.tasks.run(req))
   }
 
-  /** Running tasks first, then finished ones, newest first. */
+  /** Unfinished tasks first (queued for a slot, or running), then finished ones, newest first. */
   tasks (): TaskDoc[] {
     const { tasks } = this.libp2p.services
-    const running: TaskDoc[] = tasks.runningTasks().map(r => ({
-      taskId: r.taskId, kind: r.kind, status: 'running', peer: '', attempts: 0, durationMs: this.clock.now() - r.submittedAt, submittedAt: r.submittedAt
+    const running: TaskDoc[] = tasks.activeTasks().map(({ record: r, state }) => ({
+      taskId: r.taskId, kind: r.kind, status: state, peer: '', attempts: 0, durationMs: this.clock.now() - r.submittedAt, submittedAt: r.submittedAt
     }))
     return [...running, ...tasks.recentTasks().map(toTaskDoc)]
   }

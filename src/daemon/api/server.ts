@@ -111,6 +111,8 @@ export class ControlApi {
       if (status === 500) this.init.onError?.(err, req)
       if (!res.headersSent) {
         const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : {}
+        const retryAfter = (err as { retryAfterSeconds?: unknown })?.retryAfterSeconds
+        if (status === 503 && typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter)
         send(res, status, 'application/json', JSON.stringify({ error: errorMessage(err) }), headers)
       }
     }
