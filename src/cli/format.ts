@@ -62,9 +62,15 @@ export function formatPeers (peers: PeerDoc[]): string {
       p.capacity != null ? `${p.capacity.running}/${p.capacity.concurrency}` : '-',
       p.capacity?.queueDepth ?? '-',
       num(p.reputation, 0),
-      p.connected ? 'now' : `${duration(p.lastSeenMs)} ago`
+      lastSeen(p)
     ])
   )
+}
+
+/** `now` while connected, `-` when never heard from (or unknown, as for a peer banned before a restart). */
+function lastSeen (p: PeerDoc): string {
+  if (p.connected) return 'now'
+  return p.lastSeenMs == null || p.lastSeenMs < 0 ? '-' : `${duration(p.lastSeenMs)} ago`
 }
 
 export function formatRun (r: RunDoc): string {

@@ -46,8 +46,11 @@ export interface PeerDoc {
   reputationState?: string
   /** When a ban ends (ISO 8601), for banned peers. */
   bannedUntil?: string
-  /** Milliseconds since the peer was last heard from; 0 while connected; -1 when unknown (banned peers). */
-  lastSeenMs: number
+  /**
+   * Milliseconds since the peer was last heard from; 0 while connected; null when unknown (never
+   * heard from since this node started, e.g. a peer banned before a restart).
+   */
+  lastSeenMs: number | null
 }
 
 export interface RunDoc {

@@ -1,6 +1,6 @@
 import { VERSION } from '../version.js'
 import { formatVersion } from '../services/cache/entry.js'
-import { encodeValue, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toTaskDoc } from './to-documents.js'
+import { encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toTaskDoc } from './to-documents.js'
 import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CacheService } from '../services/cache/cache-service.js'
@@ -48,6 +48,9 @@ export interface FederationNodeParts {
   clock: Clock
 }
 
+/** Banned peers whose last-seen time is remembered for `peers`. */
+const FORGOTTEN_PEERS_KEPT = 1_000
+
 /**
  * A running federation node: the libp2p host and fedmesh's services over one store. This is the
  * library API (`createFederationNode`) and what the daemon's control API calls.
@@ -61,6 +64,8 @@ export class FederationNode implements Startable {
   private startedAtMs = 0
   private running = false
   private readonly teardown: Array<() => void> = []
+  /** When banned (forgotten) peers were last heard from, so `peers` can still say (bounded). */
+  private readonly lastSeenOfForgotten = new Map<string, number>()
 
   constructor (parts: FederationNodeParts) {
     this.libp2p = parts.libp2p
@@ -155,7 +160,7 @@ export class FederationNode implements Startable {
         reputationState: r.state,
         reputationComponents: Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, Math.round(v * 10) / 10])),
         ...(r.bannedUntil != null ? { bannedUntil: new Date(r.bannedUntil).toISOString() } : {}),
-        lastSeenMs: -1
+        lastSeenMs: sinceLastSeen(false, this.lastSeenOfForgotten.get(r.peer), now)
       })
     }
     return docs
@@ -232,6 +237,12 @@ export class FederationNode implements Startable {
   /** A banned peer: stop dialling it and drop what we knew of its capacity. */
   forget (peerId: string): void {
     const id = peerIdFromString(peerId)
+    const seen = this.libp2p.services.membership.get(id)?.lastSeenMs
+    if (seen != null && seen > 0) {
+      this.lastSeenOfForgotten.delete(peerId)
+      this.lastSeenOfForgotten.set(peerId, seen)
+      if (this.lastSeenOfForgotten.size > FORGOTTEN_PEERS_KEPT) this.lastSeenOfForgotten.delete(this.lastSeenOfForgotten.keys().next().value as string)
+    }
     this.libp2p.services.membership.forget(id)
     this.libp2p.services.capacity.table.delete(peerId)
     this.libp2p.services.tasks.peerLost(id)

@@ -36,8 +36,15 @@ export function toPeerDoc (p: {
     ...(p.reputation.components != null
       ? { reputationComponents: Object.fromEntries(Object.entries(p.reputation.components).map(([k, v]) => [k, round(v, 1)])) }
       : {}),
-    lastSeenMs: p.connected ? 0 : Math.max(0, p.now - p.known.lastSeenMs)
+    lastSeenMs: sinceLastSeen(p.connected, p.known.lastSeenMs, p.now)
   }
+}
+
+/** `lastSeenMs` of a peer document: 0 while connected, null when never heard from (time 0 = never). */
+export function sinceLastSeen (connected: boolean, lastSeenAt: number | undefined, now: number): number | null {
+  if (connected) return 0
+  if (lastSeenAt == null || lastSeenAt <= 0) return null
+  return Math.max(0, now - lastSeenAt)
 }
 
 export function decodeOutput (base64: string): unknown {
