@@ -121,7 +121,7 @@ export function formatServed (runs: ServedDoc[]): string {
       r.taskId.slice(0, 8),
       r.kind,
       r.origin === 'local' ? 'this node' : shortId(r.origin),
-      r.status === 'ok' ? 'ok' : `error ${r.errorCode ?? ''}`.trim(),
+      r.status === 'error' ? `error ${r.errorCode ?? ''}`.trim() : r.status,
       duration(r.runMs),
       new Date(r.startedAt).toISOString().replace('T', ' ').slice(0, 19)
     ])

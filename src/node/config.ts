@@ -147,7 +147,7 @@ export interface FederationNodeConfig {
   cacheSync?: Pick<CacheSyncInit, 'intervalMs' | 'syncOnConnect' | 'sessionTimeoutMs' | 'maxSessions' | 'onSession'>
   /** Called for every cache entry applied (the harness measures convergence). */
   onCacheApplied?: (entry: StoredEntry, source: 'local' | 'gossip' | 'sync' | 'fetch') => void
-  /** Journal accepted tasks in the store (the daemon does; simulations need not). Default true. */
+  /** Journal accepted tasks, and the runs this node started, in the store (the daemon does; simulations need not). Default true. */
   journal?: boolean
   /** Prometheus registry for libp2p's and fedmesh's metrics; none = no metrics. */
   metricsRegistry?: Registry

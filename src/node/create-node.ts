@@ -15,6 +15,8 @@ import { Executor } from '../services/tasks/executor.js'
 import { builtinHandlers } from '../services/tasks/handlers.js'
 import { tasks } from '../services/tasks/task-service.js'
 import { loadOrCreateIdentity } from '../store/identity.js'
+import { ExecutionLog } from '../store/execution-log.js'
+import { GroupCommit } from '../store/group-commit.js'
 import { TaskJournal } from '../store/task-journal.js'
 import { PROFILES } from './config.js'
 import { FederationNode } from './federation-node.js'
@@ -59,17 +61,22 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const handlers = builtinHandlers()
   for (const [kind, spec] of Object.entries(config.commandKinds ?? {})) handlers.set(kind, commandHandler(spec))
   for (const [kind, handler] of Object.entries(config.handlers ?? {})) handlers.set(kind, handler as TaskHandler)
+  // The journal and the execution log share one group commit: a task accepted and started in the
+  // same tick costs one fsync.
+  const commit = new GroupCommit(config.store.db)
+  const persist = config.journal !== false
   const executor = new Executor({
     concurrency: config.concurrency ?? availableParallelism(),
+    executions: persist ? await ExecutionLog.open(config.store.sublevel('executions'), { commit }) : undefined,
     queueLimit: config.queueLimit,
     handlers,
     maxInputBytes: config.maxTaskBytes,
     maxOutputBytes: config.maxTaskBytes,
     clock
   })
-  const journal = config.journal === false
-    ? undefined
-    : new TaskJournal(config.store.sublevel('journal'), config.store.sublevel('results'))
+  const journal = persist
+    ? new TaskJournal(config.store.sublevel('journal'), config.store.sublevel('results'), commit)
+    : undefined
 
   // Bans must hold from the first connection on: the ledger is loaded before libp2p exists.
   const ledger = await loadLedger(config.store.sublevel('reputation'), { clock })

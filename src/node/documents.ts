@@ -101,15 +101,17 @@ export interface RouteDoc {
   reason: string
 }
 
-/** A task this node ran (`fedmesh tasks --served`). */
+/** A task this node ran, or runs (`fedmesh tasks --served`); the list survives restarts. */
 export interface ServedDoc {
   taskId: string
   kind: string
   /** 'local' or the peer id that sent it. */
   origin: string
   startedAt: number
+  /** How long it ran (so far, while running; 0 for a run cut by a crash). */
   runMs: number
-  status: 'ok' | 'error'
+  /** error with errorCode INTERRUPTED: it was running when the node crashed (it is not run again here). */
+  status: 'ok' | 'error' | 'running'
   errorCode?: string
 }
 

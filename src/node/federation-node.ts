@@ -1,6 +1,6 @@
 import { VERSION } from '../version.js'
 import { formatVersion } from '../services/cache/entry.js'
-import { encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toTaskDoc } from './to-documents.js'
+import { encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDoc } from './to-documents.js'
 import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CacheService } from '../services/cache/cache-service.js'
@@ -180,9 +180,10 @@ export class FederationNode implements Startable {
     return [...running, ...tasks.recentTasks().map(toTaskDoc)]
   }
 
-  /** Tasks this node ran, for itself or for peers, newest first. */
+  /** Tasks this node ran (or runs), for itself or for peers, newest first; kept across restarts. */
   served (): ServedDoc[] {
-    return this.executor.executed().map(e => ({ taskId: e.taskId, kind: e.kind, origin: e.origin, startedAt: e.startedAt, runMs: e.runMs, status: e.error === 'NONE' ? 'ok' : 'error', ...(e.error === 'NONE' ? {} : { errorCode: e.error }) }))
+    const now = this.clock.now()
+    return this.executor.executed().map(e => toServedDoc(e, now))
   }
 
   route (kind: string): RouteDoc[] {

@@ -1,9 +1,10 @@
 import { formatVersion } from '../services/cache/entry.js'
-import type { CacheEntryDoc, CapacityDoc, PeerDoc, RouteDoc, RunDoc, TaskDoc } from './documents.js'
+import type { CacheEntryDoc, CapacityDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, TaskDoc } from './documents.js'
 import type { StoredEntry } from '../services/cache/entry.js'
 import type { ReputationState, RttSource, ScoredCandidate } from '../core/routing/score.js'
 import type { CapacityEntry } from '../services/capacity/capacity-table.js'
 import type { KnownPeer } from '../services/membership/index.js'
+import type { ExecutionEntry } from '../store/execution-log.js'
 import type { TaskRecord } from '../store/task-journal.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -75,6 +76,14 @@ export function toTaskDoc (r: TaskRecord): TaskDoc {
 export function toRunDoc (r: TaskRecord): RunDoc {
   const { submittedAt: _submittedAt, ...doc } = toTaskDoc(r)
   return { ...doc, status: r.status, output: r.status === 'ok' ? decodeOutput(r.output) : null }
+}
+
+/** A run on this node: finished (ok/error), running, or cut by a crash (error INTERRUPTED). */
+export function toServedDoc (e: ExecutionEntry, now: number): ServedDoc {
+  const base = { taskId: e.taskId, kind: e.kind, origin: e.origin, startedAt: e.startedAt }
+  if (e.interrupted === true) return { ...base, runMs: 0, status: 'error', errorCode: 'INTERRUPTED' }
+  if (e.error == null) return { ...base, runMs: Math.max(0, now - e.startedAt), status: 'running' }
+  return { ...base, runMs: e.runMs ?? 0, status: e.error === 'NONE' ? 'ok' : 'error', ...(e.error === 'NONE' ? {} : { errorCode: e.error }) }
 }
 
 export function toRouteDoc (c: ScoredCandidate): RouteDoc {

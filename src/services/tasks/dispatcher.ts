@@ -224,6 +224,11 @@ export class Dispatcher {
         await sleep(backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
         continue
       }
+      if (code === ErrorCode.INTERRUPTED) {
+        // That peer started this id before and never runs it twice: another may (same id). Truthful: no blame.
+        exclude.add(step.peer)
+        continue
+      }
       if (REFUSALS.has(code)) {
         // The table was wrong about that peer: the next try binds late instead of guessing again.
         bounced = true

@@ -375,9 +375,13 @@ export class TaskService implements Startable {
     return done
   }
 
-  /** A resumed task that found nowhere to run stays in the journal and is tried again later. */
+  /**
+   * A resumed task that found nowhere to run stays in the journal and is tried again later: its
+   * kind's servers or its peer are not back, or it was running here when this node crashed (it
+   * never runs twice here) and no peer can take it yet.
+   */
   private resumable (record: JournalRecord, done: TaskRecord): boolean {
-    return this.resumed.has(record.taskId) && done.errorCode === ErrorCode.KIND_NOT_SERVED
+    return this.resumed.has(record.taskId) && (done.errorCode === ErrorCode.KIND_NOT_SERVED || done.errorCode === ErrorCode.INTERRUPTED)
   }
 
   private scheduleResume (ms: number): void {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { FedStore } from '../../../src/store/store.js'
 import { TaskJournal } from '../../../src/store/task-journal.js'
+import { spyOnBatches } from '../../helpers/unit-store.js'
 import type { JournalRecord, TaskRecord } from '../../../src/store/task-journal.js'
 
 const stores: FedStore[] = []
@@ -22,23 +23,6 @@ function accepted (taskId: string, submittedAt = 1_000): JournalRecord {
 
 function finished (taskId: string, submittedAt: number, over: Partial<TaskRecord> = {}): TaskRecord {
   return { taskId, kind: 'echo', status: 'ok', peer: 'local', attempts: 1, durationMs: 3, submittedAt, output: '', ...over }
-}
-
-/** Count batch writes on the root db and the options each was written with. */
-function spyOnBatches (fed: FedStore): Array<{ ops: number, options: unknown }> {
-  const writes: Array<{ ops: number, options: unknown }> = []
-  const original = fed.db.batch.bind(fed.db) as (...args: unknown[]) => any
-  vi.spyOn(fed.db, 'batch').mockImplementation(((...args: unknown[]) => {
-    if (args.length > 0) return original(...args) // array form: not what group commit uses
-    const chained = original()
-    const write = chained.write.bind(chained)
-    chained.write = async (options?: unknown) => {
-      writes.push({ ops: chained.length, options })
-      return write(options)
-    }
-    return chained
-  }) as any)
-  return writes
 }
 
 describe('TaskJournal', () => {

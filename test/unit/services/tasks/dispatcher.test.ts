@@ -141,6 +141,18 @@ describe('Dispatcher', () => {
     expect(events).toEqual([['a', 'wrong-result'], ['b', 'success']])
   })
 
+  it('a peer that answers INTERRUPTED (it started this id before a crash) is left without blame; the task runs on another under the same id', async () => {
+    const { dispatcher, fakes, events } = setup({
+      a: { request: async r => refusal(r.taskId, ErrorCode.INTERRUPTED) },
+      b: { ad: { meanRunMs: new Map([['echo', 30]]) }, request: async r => ok(r.taskId, r.input) }
+    }, { localKinds: false })
+    const r = await dispatcher.dispatch({ taskId: 'once', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    expect(r).toMatchObject({ peer: 'b', outcome: { error: ErrorCode.NONE } })
+    expect(fakes.get('a')?.requests.map(q => q.taskId)).toEqual(['once'])
+    expect(fakes.get('b')?.requests.map(q => q.taskId)).toEqual(['once'])
+    expect(events).toEqual([['b', 'success']])
+  })
+
   it('after a BUSY bounce binds late: reserves instead of guessing another free-looking peer', async () => {
     let fakes!: Map<string, FakePeer>
     const { dispatcher, events, fakes: f } = setup({
