@@ -1,5 +1,5 @@
 import Table from 'cli-table3'
-import type { CacheEntryDoc, CacheListDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, StatusDoc, TaskDoc } from '../node/documents.js'
+import type { CacheEntryDoc, CacheListDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, StatusDoc, TaskDetailDoc, TaskDoc } from '../node/documents.js'
 
 /** Human output for the CLI. Pure functions of the documents, so they are unit-tested. */
 
@@ -93,6 +93,22 @@ export function formatTasks (tasks: TaskDoc[]): string {
       new Date(t.submittedAt).toISOString().replace('T', ' ').slice(0, 19)
     ])
   )
+}
+
+export function formatTaskDetail (t: TaskDetailDoc): string {
+  const rows: Array<[string, string]> = [
+    ['task', t.taskId],
+    ['kind', t.kind],
+    ['status', t.status === 'error' ? `error ${t.errorCode ?? ''}`.trim() : t.status],
+    ['peer', t.peer === '' ? (t.pinnedPeer != null ? `- (pinned to ${shortId(t.pinnedPeer)})` : '-') : t.peer],
+    ['attempts', String(t.attempts)],
+    [t.status === 'queued' || t.status === 'running' ? 'waiting' : 'took', duration(t.durationMs)],
+    ['submitted', new Date(t.submittedAt).toISOString().replace('T', ' ').slice(0, 19)]
+  ]
+  if (t.error != null) rows.push(['error', t.error])
+  if (t.status === 'ok') rows.push(['output', typeof t.output === 'string' ? t.output : JSON.stringify(t.output)])
+  const width = Math.max(...rows.map(([k]) => k.length))
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')
 }
 
 export function formatRoute (candidates: RouteDoc[]): string {

@@ -82,6 +82,16 @@ export interface TaskDoc {
   error?: string
 }
 
+/** One task submitted here, by id (`GET /v1/tasks/{id}`, `fedmesh tasks show ID`). */
+export interface TaskDetailDoc extends TaskDoc {
+  /** Its time budget, ms. */
+  timeoutMs?: number
+  /** The peer it was pinned to (`--peer`), if any. */
+  pinnedPeer?: string
+  /** The output when it finished ok (JSON when it parses, else text); null otherwise. */
+  output: unknown
+}
+
 export interface RouteDoc {
   peerId: string
   local: boolean

@@ -1,7 +1,7 @@
 import { VERSION } from '../version.js'
 import { formatVersion } from '../services/cache/entry.js'
-import { encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDoc } from './to-documents.js'
-import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
+import { encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDetailDoc, toTaskDoc } from './to-documents.js'
+import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CacheService } from '../services/cache/cache-service.js'
 import type { CacheSyncService } from '../services/cache-sync/index.js'
@@ -178,6 +178,12 @@ export class FederationNode implements Startable {
       taskId: r.taskId, kind: r.kind, status: state, peer: '', attempts: 0, durationMs: this.clock.now() - r.submittedAt, submittedAt: r.submittedAt
     }))
     return [...running, ...tasks.recentTasks().map(toTaskDoc)]
+  }
+
+  /** One task submitted here, while the journal keeps it (undefined: unknown). */
+  async task (taskId: string): Promise<TaskDetailDoc | undefined> {
+    const found = await this.libp2p.services.tasks.lookup(taskId)
+    return found == null ? undefined : toTaskDetailDoc(found, this.clock.now())
   }
 
   /** Tasks this node ran (or runs), for itself or for peers, newest first; kept across restarts. */

@@ -1,10 +1,11 @@
 import { formatVersion } from '../services/cache/entry.js'
-import type { CacheEntryDoc, CapacityDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, TaskDoc } from './documents.js'
+import type { CacheEntryDoc, CapacityDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, TaskDetailDoc, TaskDoc } from './documents.js'
 import type { StoredEntry } from '../services/cache/entry.js'
 import type { ReputationState, RttSource, ScoredCandidate } from '../core/routing/score.js'
 import type { CapacityEntry } from '../services/capacity/capacity-table.js'
 import type { KnownPeer } from '../services/membership/index.js'
 import type { ExecutionEntry } from '../store/execution-log.js'
+import type { TaskLookup } from '../services/tasks/task-service.js'
 import type { TaskRecord } from '../store/task-journal.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -69,6 +70,27 @@ export function toTaskDoc (r: TaskRecord): TaskDoc {
     durationMs: r.durationMs,
     submittedAt: r.submittedAt,
     ...(r.status === 'error' ? { errorCode: r.errorCode, error: r.error } : {})
+  }
+}
+
+/** A task found by id: still queued or running (from its journal record), or finished. */
+export function toTaskDetailDoc (found: TaskLookup, now: number): TaskDetailDoc {
+  if (found.state === 'finished') {
+    const r = found.result
+    return { ...toTaskDoc(r), output: r.status === 'ok' ? decodeOutput(r.output) : null }
+  }
+  const r = found.record
+  return {
+    taskId: r.taskId,
+    kind: r.kind,
+    status: found.state,
+    peer: '',
+    attempts: 0,
+    durationMs: Math.max(0, now - r.submittedAt),
+    submittedAt: r.submittedAt,
+    timeoutMs: r.timeoutMs,
+    ...(r.peer != null ? { pinnedPeer: r.peer } : {}),
+    output: null
   }
 }
 
