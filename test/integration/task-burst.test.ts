@@ -49,6 +49,33 @@ describe('a burst of 1,000 tasks on one node of three', () => {
   }, 240_000)
 })
 
+describe('the admission queue', () => {
+  it('holds what does not fit, shows it as queued, and answers 503 with Retry-After beyond its limit', async () => {
+    const d = await startDaemon({ name: 'solo', args: ['--concurrency', '1'], config: { admissionQueueLimit: 4 } })
+    // One slot, depth 2: two tasks go out, four wait, the seventh is refused.
+    const ids = Array.from({ length: 6 }, (_, i) => `adm-${i}`)
+    const runs = ids.map(async (taskId, i) => d.api('POST', '/v1/tasks', { kind: 'sleep', input: { ms: i < 2 ? 1_500 : 50 }, taskId }))
+    await waitFor(async () => (await d.api('GET', '/v1/tasks/adm-5')).body.status === 'queued', 10_000, 'the last task to wait in the admission queue')
+    expect((await d.api('GET', '/v1/tasks/adm-0')).body.status).toBe('running')
+    const res = await fetch(`${await d.apiUrl()}/v1/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await d.token()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'sleep', input: { ms: 1 }, taskId: 'adm-refused' })
+    })
+    expect(res.status).toBe(503)
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(((await res.json()) as { error: string }).error).toMatch(/wait for a free slot/)
+    // Refused before it was journaled: unknown here.
+    expect((await d.api('GET', '/v1/tasks/adm-refused')).status).toBe(404)
+    expect((await d.cli('tasks', 'show', 'adm-refused')).stderr).toMatch(/not found/)
+    const done = await Promise.all(runs)
+    expect(done.map(r => [r.status, r.body.status])).toEqual(ids.map(() => [200, 'ok']))
+    const shown = await d.json<{ status: string, output: { sleptMs: number } }>('tasks', 'show', 'adm-5')
+    expect(shown.status).toBe('ok')
+    expect(shown.output.sleptMs).toBeGreaterThanOrEqual(50)
+  })
+})
+
 function countBy (values: string[]): Record<string, number> {
   const out: Record<string, number> = {}
   for (const v of values) out[v] = (out[v] ?? 0) + 1
