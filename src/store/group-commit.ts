@@ -12,17 +12,42 @@ export type BatchOp = { type: 'put', sub: Sublevel, key: string, value: Uint8Arr
  * started in the same tick costs one fsync.
  */
 export class GroupCommit {
-  private durableOps: BatchOp[] = []
-  private lazyOps: BatchOp[] = []
+  private ops: BatchOp[] = []
+  private durable = false
   private flushing: Promise<void> | undefined
   private writing: Promise<void> = Promise.resolve()
+  private deferTimer: NodeJS.Timeout | undefined
+  private readonly contributors: Array<() => BatchOp[]> = []
 
-  constructor (private readonly db: Db) {}
+  /** @param deferMs - the longest a deferred write waits for a batch to join. Default 100 ms. */
+  constructor (private readonly db: Db, private readonly deferMs = 100) {}
+
+  /**
+   * Add writes to every batch as it is written: `collect` hands over what its owner queued since
+   * (e.g. one record for all the task starts of a tick, instead of one op per task).
+   */
+  contribute (collect: () => BatchOp[]): void {
+    this.contributors.push(collect)
+  }
 
   /** Queue writes; resolves once they are on disk (synced when `durable`). */
   async write (ops: BatchOp[], durable: boolean): Promise<void> {
-    (durable ? this.durableOps : this.lazyOps).push(...ops)
+    this.ops.push(...ops)
+    if (durable) this.durable = true
     await this.flushSoon()
+  }
+
+  /**
+   * Queue writes that may wait: they go with the next batch anyone writes, or after `deferMs`
+   * at the latest (a crash before then loses them, so only for what is safe to lose).
+   */
+  defer (ops: BatchOp[] = []): void {
+    this.ops.push(...ops)
+    this.deferTimer ??= setTimeout(() => {
+      this.deferTimer = undefined
+      this.flushSoon().catch(() => {})
+    }, this.deferMs)
+    this.deferTimer.unref?.()
   }
 
   /** Resolves once everything queued so far is written. */
@@ -43,16 +68,19 @@ export class GroupCommit {
   }
 
   private async writeBatch (): Promise<void> {
-    const durable = this.durableOps
-    const ops = [...durable, ...this.lazyOps]
-    this.durableOps = []
-    this.lazyOps = []
+    clearTimeout(this.deferTimer)
+    this.deferTimer = undefined
+    const ops = this.ops
+    for (const collect of this.contributors) ops.push(...collect())
+    const durable = this.durable
+    this.ops = []
+    this.durable = false
     if (ops.length === 0) return
     const batch = this.db.batch()
     for (const op of ops) {
       if (op.type === 'put') batch.put(op.key, op.value, { sublevel: op.sub as any })
       else batch.del(op.key, { sublevel: op.sub as any })
     }
-    await batch.write(durable.length > 0 ? DURABLE : {})
+    await batch.write(durable ? DURABLE : {})
   }
 }

@@ -439,9 +439,17 @@ function dedupeKey (origin: string, taskId: string): string {
   return `${origin}\n${taskId}`
 }
 
+/** Input digests, computed once per input (dedupe and the execution log both need it). */
+const digests = new WeakMap<Uint8Array, string>()
+
 /** What a task id stands for: its kind and a digest of its input. */
 function workOf (spec: TaskSpec): string {
-  return `${spec.kind}:${createHash('sha256').update(spec.input).digest('base64')}`
+  let digest = digests.get(spec.input)
+  if (digest == null) {
+    digest = createHash('sha256').update(spec.input).digest('base64')
+    digests.set(spec.input, digest)
+  }
+  return `${spec.kind}:${digest}`
 }
 
 /** Outcomes of work that never started (refused, expired in the queue, handed back). */

@@ -22,12 +22,12 @@ function run (taskId: string, startedAt = 1_000, origin = 'peer-a'): ExecutionEn
 }
 
 describe('ExecutionLog', () => {
-  it('a start is on disk (synced) when started() resolves; all starts of one tick share one batch', async () => {
+  it('a start is on disk (synced) when started() resolves; all starts of one tick share one record in one batch', async () => {
     const fed = await store()
     const log = await ExecutionLog.open(fed.sublevel('executions'))
     const writes = spyOnBatches(fed)
     await Promise.all(Array.from({ length: 200 }, async (_, i) => log.started(run(`t${i}`, 1_000 + i))))
-    expect(writes).toEqual([{ ops: 200, options: { sync: true } }])
+    expect(writes).toEqual([{ ops: 1, options: { sync: true } }])
     // What is on disk now: a fresh log over the same store sees every start.
     const reopened = await ExecutionLog.open(fed.sublevel('executions'))
     expect(reopened.size).toBe(200)
@@ -88,6 +88,25 @@ describe('ExecutionLog', () => {
     expect(log.recent(10).map(e => e.taskId)).toEqual(['t5', 't4', 'long'])
     const reopened = await ExecutionLog.open(fed.sublevel('executions'), { keep: 3 })
     expect(reopened.recent(10).map(e => e.taskId)).toEqual(['t5', 't4', 'long'])
+  })
+
+  it('replaces its records by one snapshot of the kept runs once as many runs were written as it keeps', async () => {
+    const fed = await store()
+    const log = await ExecutionLog.open(fed.sublevel('executions'), { keep: 10 })
+    for (let i = 0; i < 35; i++) {
+      const e = run(`t${i}`, i)
+      await log.started(e)
+      if (i !== 30) log.finished(e, i % 7 === 0 ? 'FAILED' : 'NONE', i)
+    }
+    await log.flush()
+    let records = 0
+    for await (const _ of fed.sublevel('executions').keys()) records++
+    expect(records).toBeLessThanOrEqual(11) // a snapshot and the records written since
+    const reopened = await ExecutionLog.open(fed.sublevel('executions'), { keep: 10 })
+    expect(reopened.recent(100).map(e => e.taskId)).toEqual(log.recent(100).map(e => e.taskId))
+    expect(reopened.lookup('peer-a', 't28')).toMatchObject({ error: 'FAILED', runMs: 28 })
+    expect(reopened.lookup('peer-a', 't30')?.interrupted).toBe(true)
+    expect(reopened.lookup('peer-a', 't34')).toMatchObject({ error: 'NONE', runMs: 34 })
   })
 
   it('skips records it cannot read instead of failing to open', async () => {

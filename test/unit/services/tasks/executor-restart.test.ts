@@ -17,17 +17,13 @@ afterEach(async () => {
   for (const s of stores.splice(0)) await s.close()
 })
 
-async function node (fed?: FedStore): Promise<{ fed: FedStore, executor: Executor, gate: ReturnType<typeof gatedHandler> }> {
+async function node (fed?: FedStore): Promise<{ fed: FedStore, executor: Executor, gate: ReturnType<typeof gatedHandler>, log: ExecutionLog }> {
   const store = fed ?? await FedStore.memory()
   if (fed == null) stores.push(store)
   const gate = gatedHandler()
-  const executor = new Executor({
-    concurrency: 2,
-    handlers: new Map<string, TaskHandler>([['k', gate.handler]]),
-    clock: manualClock(),
-    executions: await ExecutionLog.open(store.sublevel('executions'))
-  })
-  return { fed: store, executor, gate }
+  const log = await ExecutionLog.open(store.sublevel('executions'))
+  const executor = new Executor({ concurrency: 2, handlers: new Map<string, TaskHandler>([['k', gate.handler]]), clock: manualClock(), executions: log })
+  return { fed: store, executor, gate, log }
 }
 
 describe('Executor over a persisted execution log', () => {
@@ -78,7 +74,7 @@ describe('Executor over a persisted execution log', () => {
     await settle()
     before.gate.calls[0].resolve()
     expect((await done).error).toBe(ErrorCode.NONE)
-    await settle() // the lazy "finished" write lands
+    await before.log.flush() // the lazy "finished" write lands
     const after = await node(before.fed)
     const retry = await after.executor.submit(spec('done'))
     expect(retry.error).toBe(ErrorCode.INTERRUPTED)
@@ -92,7 +88,7 @@ describe('Executor over a persisted execution log', () => {
     await settle()
     await before.executor.drain(10) // out of time: the handler is aborted through its signal
     expect((await running).error).toBe(ErrorCode.SHUTTING_DOWN)
-    await settle()
+    await before.log.flush()
     const after = await node(before.fed)
     void after.executor.submit(spec('long'))
     await settle()
@@ -106,7 +102,7 @@ describe('Executor over a persisted execution log', () => {
     await settle()
     before.gate.calls[0].resolve()
     await ok
-    await settle()
+    await before.log.flush()
     const after = await node(before.fed)
     expect(after.executor.executed().map(e => [e.taskId, e.error ?? null, e.interrupted ?? false])).toEqual([
       ['cut', null, true],
