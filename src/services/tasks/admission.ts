@@ -179,3 +179,13 @@ export class Admission {
     }
   }
 }
+
+/** Tasks queue per kind (and per pinned peer): a kind few nodes serve does not hold up the others. */
+export function admissionKey (r: { kind: string, peer?: string }): string {
+  return `${r.kind}\n${r.peer ?? ''}`
+}
+
+export function parseAdmissionKey (key: string): { kind: string, peer?: string } {
+  const [kind, peer] = key.split('\n')
+  return { kind, peer: peer === '' ? undefined : peer }
+}

@@ -1,11 +1,12 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { PromiseJudge } from '../../core/reputation/promise-judge.js'
 import { CircuitBreakers } from '../../core/routing/circuit-breaker.js'
 import { backoffDelay } from '../../core/backoff.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { ErrorCode } from '../../wire/task.js'
-import { Admission } from './admission.js'
+import { Admission, admissionKey, parseAdmissionKey } from './admission.js'
+import { toRecord, verifyBuiltin } from './task-outcome.js'
 import { Dispatcher } from './dispatcher.js'
 import { frameLimitsFor, isValidKind } from './frame-limits.js'
 import { TaskClient } from './task-client.js'
@@ -311,7 +312,8 @@ export class TaskService implements Startable {
     const work = (async () => {
       await accepted
       let entering = entered
-      let again = false
+      // A resumed task was accepted before the restart: it is never refused for a full queue.
+      let again = entered == null
       while (true) {
         const left = record.timeoutMs - (this.init.clock.now() - record.submittedAt)
         let release: Release
@@ -437,16 +439,6 @@ const REQUEUE_ON: ReadonlySet<ErrorCode> = new Set([ErrorCode.QUEUE_FULL, ErrorC
 /** Seconds a client refused during a shutdown is told to wait (Retry-After). */
 const SHUTDOWN_RETRY_AFTER_S = 5
 
-/** Tasks queue per kind (and per pinned peer): a kind few nodes serve does not hold up the others. */
-function admissionKey (r: Pick<JournalRecord, 'kind' | 'peer'>): string {
-  return `${r.kind}\n${r.peer ?? ''}`
-}
-
-function parseAdmissionKey (key: string): { kind: string, peer?: string } {
-  const [kind, peer] = key.split('\n')
-  return { kind, peer: peer === '' ? undefined : peer }
-}
-
 function refusalReason (code: ErrorCode): RefusalReason {
   if (code === ErrorCode.BUSY) return 'busy'
   if (code === ErrorCode.QUEUE_FULL) return 'full'
@@ -456,36 +448,6 @@ function refusalReason (code: ErrorCode): RefusalReason {
 
 async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
-}
-
-function toRecord (j: JournalRecord, r: DispatchResult, durationMs: number): TaskRecord {
-  const ok = r.outcome.error === ErrorCode.NONE
-  return {
-    taskId: j.taskId,
-    kind: j.kind,
-    status: ok ? 'ok' : 'error',
-    peer: r.peer,
-    attempts: r.attempts,
-    durationMs,
-    submittedAt: j.submittedAt,
-    ...(ok ? {} : { errorCode: r.outcome.error, error: r.outcome.message }),
-    output: Buffer.from(r.outcome.output).toString('base64')
-  }
-}
-
-/** Results of the built-in kinds that can be checked cheaply here; others are trusted. */
-function verifyBuiltin (kind: string, input: Uint8Array, output: Uint8Array): boolean {
-  if (kind === 'echo') return Buffer.compare(Buffer.from(input), Buffer.from(output)) === 0
-  if (kind === 'sha256') {
-    try {
-      const { data } = JSON.parse(Buffer.from(input).toString('utf8')) as { data: string }
-      const { hex } = JSON.parse(Buffer.from(output).toString('utf8')) as { hex: string }
-      return hex === createHash('sha256').update(data).digest('hex')
-    } catch {
-      return false
-    }
-  }
-  return true
 }
 
 export function tasks (init: TaskServiceInit): (components: TaskServiceComponents) => TaskService {
