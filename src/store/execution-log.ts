@@ -62,7 +62,7 @@ export class ExecutionLog {
   /** Keys of the records on disk, oldest first. */
   private records: string[] = []
   private nextRecord = 0
-  /** Runs written since the last snapshot. */
+  /** Runs written in records since the last snapshot (so the disk holds at most about twice `keep`). */
   private writtenSinceSnapshot = 0
 
   private constructor (private readonly sub: Sublevel | undefined, init: ExecutionLogInit) {
@@ -163,7 +163,7 @@ export class ExecutionLog {
     // Everything kept, as it is now (this batch's changes included), replaces the old records.
     const stale = this.records
     this.records = []
-    this.writtenSinceSnapshot = this.runs.size
+    this.writtenSinceSnapshot = 0
     return [...stale.map(key => ({ type: 'del' as const, sub, key })), this.put(sub, { s: [...this.runs.values()] })]
   }
 
