@@ -43,7 +43,7 @@ describe('bursts beyond every slot of a three-node mesh', () => {
     expect((await a.json<{ mode: string }>('status')).mode).toBe('federated')
   }, 240_000)
 
-  it('two nodes bursting at once: peers refuse each other truthfully, nobody is charged for it', async () => {
+  it('two nodes bursting at once, each also on the other node\'s slots: every task completes, nobody is charged', async () => {
     const each = 400
     const burst = (d: Daemon): Array<Promise<{ status: number, body: any }>> => Array.from({ length: each }, async (_, i) => d.api('POST', '/v1/tasks', { kind: 'sleep', input: { ms: 50 + ((i * 37) % 151) }, timeoutMs: 120_000 }))
     const started = Date.now()
