@@ -82,9 +82,9 @@ export class TaskJournal {
 
   /** A finished task by id, while it is within the kept results (newest first scan of keys). */
   async result (taskId: string): Promise<TaskRecord | undefined> {
-    const suffix = `-${taskId}`
     for await (const key of this.results.keys({ reverse: true })) {
-      if (!key.endsWith(suffix)) continue
+      // `<submittedAt, 15 digits>-<task id>`: the id is everything after the first '-'.
+      if (key.slice(key.indexOf('-') + 1) !== taskId) continue
       const value = await this.results.get(key)
       return value == null ? undefined : parse<TaskRecord>(value)
     }

@@ -47,6 +47,19 @@ describe('TaskJournal', () => {
     expect((await again.recent(5)).map(r => r.taskId)).toEqual(['b'])
   })
 
+  it('finds a task by id, journaled or finished, and only that id', async () => {
+    const { journal } = await setup()
+    await journal.accept(accepted('waiting'))
+    await journal.complete(finished('a-x', 10))
+    await journal.complete(finished('x', 5, { output: 'eA==' }))
+    expect(await journal.pendingTask('waiting')).toMatchObject({ taskId: 'waiting' })
+    expect(await journal.pendingTask('x')).toBeUndefined()
+    expect(await journal.result('x')).toMatchObject({ taskId: 'x', output: 'eA==' })
+    expect(await journal.result('a-x')).toMatchObject({ taskId: 'a-x' })
+    expect(await journal.result('-x')).toBeUndefined()
+    expect(await journal.result('nope')).toBeUndefined()
+  })
+
   it('recent() is newest submission first, up to the limit', async () => {
     const { journal } = await setup()
     // Submission times of very different magnitudes: ordering must be numeric, not textual.
