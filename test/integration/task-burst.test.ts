@@ -98,7 +98,10 @@ describe('the admission queue', () => {
     expect(((await res.json()) as { error: string }).error).toMatch(/wait for a free slot/)
     // Refused before it was journaled: unknown here.
     expect((await d.api('GET', '/v1/tasks/adm-refused')).status).toBe(404)
-    expect((await d.cli('tasks', 'show', 'adm-refused')).stderr).toMatch(/not found/)
+    const unknown = await d.cli('tasks', 'show', 'adm-refused')
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toMatch(/not found/)
+    expect((await d.cli('tasks', 'show', 'adm-0')).stdout).toMatch(/^status +(running|ok)$/m) // the table for people
     const done = await Promise.all(runs)
     expect(done.map(r => [r.status, r.body.status])).toEqual(ids.map(() => [200, 'ok']))
     const shown = await d.json<{ status: string, output: { sleptMs: number } }>('tasks', 'show', 'adm-5')
