@@ -79,7 +79,8 @@ describe('task routing across three daemons', () => {
       const addr = multiaddr(await b.address())
       const garbage = [
         new Uint8Array([0x05, 0xff, 0xff, 0xff, 0xff, 0xff]), // a frame that does not decode
-        new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]) // a length prefix far over the limit
+        new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]), // a length prefix far over the limit
+        new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]) // 2^63: a ten-byte prefix, nothing after it
       ]
       for (const bytes of garbage) {
         const stream = await raw.dialProtocol(addr, '/fedmesh/task/1.0.0')
