@@ -48,6 +48,8 @@ export const daemonConfigSchema = z.object({
   mdns: z.boolean().default(true),
   dht: z.boolean().default(true),
   concurrency: z.number().int().min(1).max(1024).default(availableParallelism()),
+  // Tasks submitted here that may wait for a free slot in the mesh; beyond, POST /v1/tasks answers 503.
+  admissionQueueLimit: z.number().int().min(1).max(1_000_000).default(10_000),
   maxConnections: z.number().int().min(1).max(10_000).default(300),
   profile: z.enum(['lan', 'local']).default('lan'),
   /** Control API bounds (README "Control API"); each defaults to DEFAULT_API_LIMITS. */

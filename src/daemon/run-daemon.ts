@@ -46,6 +46,7 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       profile: config.profile,
       limits: { maxConnections: config.maxConnections },
       concurrency: config.concurrency,
+      admissionQueueLimit: config.admissionQueueLimit,
       commandKinds: config.tasks,
       metricsRegistry: registry
     })

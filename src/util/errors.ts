@@ -51,9 +51,9 @@ export class NotFoundError extends Error {
   }
 }
 
-/** The node refuses work because it is full (maps to HTTP 503). */
+/** The node refuses work because it is full or stopping (maps to HTTP 503, with Retry-After when known). */
 export class OverloadedError extends Error {
-  constructor (message: string) {
+  constructor (message: string, readonly retryAfterSeconds?: number) {
     super(message)
     this.name = 'OverloadedError'
   }

@@ -188,6 +188,8 @@ export class ControlApi {
         const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : {}
         // A body left unread (no token, too large) is not drained: the connection is closed.
         if (!req.complete) headers.connection = 'close'
+        const retryAfter = (err as { retryAfterSeconds?: unknown })?.retryAfterSeconds
+        if (status === 503 && typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter)
         const message = closed ? 'the store is closed for a moment (reopening after a disk error, or the daemon is stopping); retry' : errorMessage(err)
         send(res, status, 'application/json', JSON.stringify({ error: message }), headers)
       }
