@@ -46,6 +46,6 @@ export function formatPeersAll (peers: PeerDoc[]): string {
   const members = formatPeers(peers.filter(p => p.membership !== 'refused'))
   if (refused.length === 0) return members
   return members + '\nrefused (not members):\n' + table(['peer', 'why', 'attempts', 'last'], refused.map(p => [
-    shortId(p.peerId), p.refusal?.reason ?? '-', p.refusal?.count ?? 0, `${duration(p.lastSeenMs)} ago`
+    shortId(p.peerId), p.refusal?.reason ?? '-', p.refusal?.count ?? 0, p.lastSeenMs == null ? '-' : `${duration(p.lastSeenMs)} ago`
   ]))
 }

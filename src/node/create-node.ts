@@ -22,6 +22,8 @@ import { Role } from '../core/federation/roles.js'
 import { CACHE_SYNC_PROTOCOL } from '../services/cache-sync/cache-sync-service.js'
 import { CAPACITY_PROTOCOL } from '../services/capacity/ad-links.js'
 import { TASK_PROTOCOL } from '../services/tasks/task-service.js'
+import { ExecutionLog } from '../store/execution-log.js'
+import { GroupCommit } from '../store/group-commit.js'
 import { TaskJournal } from '../store/task-journal.js'
 import { KAD_PROTOCOL, PROFILES, federationKadProtocol } from './config.js'
 import { FederationNode } from './federation-node.js'
@@ -39,7 +41,11 @@ const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
 /** libp2p's protocols a private federation gates from the start (the rest once registered). */
 const LIBP2P_PROTOCOLS = ['/ipfs/id/1.0.0', '/ipfs/id/push/1.0.0', '/ipfs/ping/1.0.0', '/meshsub/1.2.0', '/meshsub/1.1.0', '/meshsub/1.0.0']
 
-/** How each task attempt outcome moves the peer's reputation ('refused' = BUSY: no fault). */
+/**
+ * How each task attempt outcome moves the peer's reputation. A refusal (BUSY, QUEUE_FULL, a
+ * refused reservation) is a truthful answer and costs nothing; the task service reports
+ * 'broken-promise' only for a peer that repeatedly contradicts its own fresh advert.
+ */
 const ATTEMPT_ACTIONS: Record<AttemptEvent, ReputationAction | undefined> = {
   success: ReputationAction.TaskSucceeded,
   failure: ReputationAction.TaskFailed,
@@ -66,17 +72,22 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const handlers = builtinHandlers()
   for (const [kind, spec] of Object.entries(config.commandKinds ?? {})) handlers.set(kind, commandHandler(spec))
   for (const [kind, handler] of Object.entries(config.handlers ?? {})) handlers.set(kind, handler as TaskHandler)
+  // The journal and the execution log share one group commit: a task accepted and started in the
+  // same tick costs one fsync.
+  const commit = new GroupCommit(config.store.db)
+  const persist = config.journal !== false
   const executor = new Executor({
     concurrency: config.concurrency ?? availableParallelism(),
+    executions: persist ? await ExecutionLog.open(config.store.sublevel('executions'), { commit }) : undefined,
     queueLimit: config.queueLimit,
     handlers,
     maxInputBytes: config.maxTaskBytes,
     maxOutputBytes: config.maxTaskBytes,
     clock
   })
-  const journal = config.journal === false
-    ? undefined
-    : new TaskJournal(config.store.sublevel('journal'), config.store.sublevel('results'))
+  const journal = persist
+    ? new TaskJournal(config.store.sublevel('journal'), config.store.sublevel('results'), commit)
+    : undefined
 
   // Bans must hold from the first connection on: the ledger is loaded before libp2p exists.
   const ledger = await loadLedger(config.store.sublevel('reputation'), { clock })
@@ -198,6 +209,9 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         journal,
         clock,
         random,
+        admissionQueueLimit: config.admissionQueueLimit,
+        // An advert binds its sender for one advert interval (then it is stale, and so is a promise).
+        promiseParams: { freshMs: config.capacityIntervalMs ?? profile.capacityIntervalMs },
         onAttempt: (peer, event) => {
           const action = ATTEMPT_ACTIONS[event]
           if (action != null) report(peer, action)

@@ -1,45 +1,34 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { ALL_ROLES } from '../../src/core/federation/roles.js'
-import { federationIdentity, issueCertificate } from '../../src/services/federation/credentials.js'
 import { createFederationNode } from '../../src/node/create-node.js'
+import { localFederation } from '../../src/services/federation/seed.js'
 import { FedStore } from '../../src/store/store.js'
-import type { FederationIdentity } from '../../src/services/federation/credentials.js'
+import type { LocalFederation } from '../../src/services/federation/seed.js'
 import type { MemberCertificate } from '../../src/core/federation/roster.js'
 import type { FederationNode } from '../../src/node/federation-node.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 let counter = 0
 
-/** A federation made in-process: its root key signs members' certificates directly. */
-export interface TestFederation {
-  identity: FederationIdentity
-  root: PrivateKey
-  /** A certificate for `key`'s peer id (every role unless told otherwise), valid for an hour. */
-  certify(key: PrivateKey, roles?: number, ttlMs?: number): Promise<MemberCertificate>
-}
+export type TestFederation = LocalFederation
 
 export async function testFederation (name = 'test'): Promise<TestFederation> {
-  const root = await generateKeyPair('Ed25519')
-  const identity = federationIdentity(root.publicKey, name)
-  return {
-    identity,
-    root,
-    certify: async (key, roles = ALL_ROLES, ttlMs = 3_600_000) => await issueCertificate(identity, root, undefined, {
-      subject: peerIdFromPrivateKey(key).toString(), name: `n${counter}`, roles, issuedAt: Date.now(), expiresAt: Date.now() + ttlMs
-    })
-  }
+  return await localFederation(name)
 }
 
-/** A started in-process node on @libp2p/memory holding `chain` (its certificate first). */
+/** A certificate of `fed` for `key` (as a thief would present someone else's). */
+export async function certify (fed: TestFederation, key: PrivateKey): Promise<MemberCertificate> {
+  return (await fed.seedFor(key)).chain[0]
+}
+
+/** A started in-process node on @libp2p/memory in `fed` (or holding `chain`, its certificate first). */
 export async function memberNode (fed: TestFederation, opts: { key?: PrivateKey, chain?: MemberCertificate[], roles?: number, dht?: boolean } = {}): Promise<FederationNode> {
   const key = opts.key ?? await generateKeyPair('Ed25519')
-  const chain = opts.chain ?? [await fed.certify(key, opts.roles)]
+  const seed = opts.chain != null ? { identity: fed.identity, chain: opts.chain } : await fed.seedFor(key, { roles: opts.roles })
   const node = await createFederationNode({
     store: await FedStore.memory(),
     privateKey: key,
-    federation: { identity: fed.identity, chain },
+    federation: seed,
     transport: 'memory',
     listen: [`/memory/fed-${process.pid}-${counter++}`],
     mdns: false,

@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Role } from '../../../src/core/federation/roles.js'
-import { dial, memberNode, testFederation } from '../../helpers/federation.js'
+import { certify, dial, memberNode, testFederation } from '../../helpers/federation.js'
 import type { FederationNode } from '../../../src/node/federation-node.js'
 
 const started: FederationNode[] = []
@@ -28,7 +28,7 @@ describe('the federation boundary (in-process nodes)', () => {
     const fed = await testFederation()
     const a = await track(memberNode(fed))
     const victimKey = await generateKeyPair('Ed25519')
-    const stolen = await fed.certify(victimKey)
+    const stolen = await certify(fed, victimKey)
     // The thief has the victim's certificate but not its key: Noise authenticates the thief.
     const thief = await track(memberNode(fed, { chain: [stolen] }))
     await dial(thief, a).catch(() => {})
