@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { ConfigError } from '../util/errors.js'
 import { isValidKind } from '../services/tasks/frame-limits.js'
 import { BUILTIN_KINDS } from '../services/tasks/kinds.js'
+import { isValidAllowEntry } from '../services/tasks/allow-list.js'
 
 /**
  * The daemon's configuration: defaults < config file (JSON) < environment < flags. Everything is
@@ -34,7 +35,9 @@ export const commandKindSchema = z.object({
   // A task's input and output travel in one frame: at most the node's 1 MiB task limit.
   maxInputBytes: z.number().int().positive().max(1024 * 1024).default(1024 * 1024),
   maxOutputBytes: z.number().int().positive().max(1024 * 1024).default(1024 * 1024),
-  cwd: z.string().optional()
+  cwd: z.string().optional(),
+  // Who may run it: "self" (the owner, default), "members", a role, or peer ids.
+  allow: z.array(z.string().refine(isValidAllowEntry, { message: 'must be "self", "members", a role (submit, serve, cache-write, admin) or a peer id' })).min(1).max(256).default(['self'])
 }).strict()
 
 export type CommandKind = z.infer<typeof commandKindSchema>

@@ -142,6 +142,8 @@ export interface FederationNodeConfig {
   concurrency?: number
   /** Tasks waiting at most before new ones are refused. Default concurrency × 32. */
   queueLimit?: number
+  /** Share of this node's slots and queue places one remote submitter may hold, in (0, 1]. Default 0.75. */
+  fairShare?: number
   /** This node's own submitted tasks that may wait for a free slot in the mesh; beyond, submissions are refused (HTTP 503). Default 10,000. */
   admissionQueueLimit?: number
   /** Owner-configured command kinds (daemon config `tasks`). */

@@ -19,6 +19,8 @@ import { FederationStore } from '../store/federation-store.js'
 import { Federation } from '../services/federation/federation.js'
 import { federationService } from '../services/federation/federation-service.js'
 import { Role } from '../core/federation/roles.js'
+import { DEFAULT_ALLOW, isSelfOnly } from '../services/tasks/allow-list.js'
+import { authorizeTask } from './authorize-task.js'
 import { CACHE_SYNC_PROTOCOL } from '../services/cache-sync/cache-sync-service.js'
 import { CAPACITY_PROTOCOL } from '../services/capacity/ad-links.js'
 import { TASK_PROTOCOL } from '../services/tasks/task-service.js'
@@ -69,6 +71,11 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const clock = config.clock ?? { now: () => Date.now() }
   const random = config.random ?? Math.random
 
+  /** A command kind's allow list (only the owner by default); undefined for other kinds. */
+  const allowListOf = (kind: string): readonly string[] | undefined => {
+    const spec = config.commandKinds?.[kind]
+    return spec == null ? undefined : spec.allow ?? DEFAULT_ALLOW
+  }
   const handlers = builtinHandlers()
   for (const [kind, spec] of Object.entries(config.commandKinds ?? {})) handlers.set(kind, commandHandler(spec))
   for (const [kind, handler] of Object.entries(config.handlers ?? {})) handlers.set(kind, handler as TaskHandler)
@@ -83,6 +90,9 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     handlers,
     maxInputBytes: config.maxTaskBytes,
     maxOutputBytes: config.maxTaskBytes,
+    fairShare: config.fairShare,
+    // Called only once the node runs (tasks arrive after start).
+    authorize: (origin, kind) => authorizeTask(node?.libp2p.services.federation, allowListOf(kind), origin, kind),
     clock
   })
   const journal = persist
@@ -173,7 +183,9 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         coordinate: () => services().latency.coordinate(),
         onAdvertisement: (peer) => { peers().heard(peer) },
         onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
-        mayServe: (peer) => services().federation.allows(peer, Role.serve)
+        mayServe: (peer) => services().federation.allows(peer, Role.serve),
+        // Kinds only the owner may run are not advertised: no router elsewhere should try them.
+        advertises: (kind) => !isSelfOnly(allowListOf(kind) ?? ['members'])
       }),
       latency: latency({
         random,
@@ -217,7 +229,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
           if (action != null) report(peer, action)
         },
         onMalformed: (peer) => { report(peer, ReputationAction.InvalidMessage) },
-        onActivity: (peer) => { services().connectivity.heartbeat(peer) }
+        onActivity: (peer) => { services().connectivity.heartbeat(peer) },
+        maySubmit: () => services().federation.selfAllows(Role.submit)
       })
     }
   }) as any) as unknown as Libp2p<FedServices>

@@ -61,6 +61,21 @@ describe('a private federation of real daemons', () => {
     await open.stop()
   })
 
+  it('a member with only serve is routed to but cannot submit to others', async () => {
+    const s = await privateDaemon('serve-only')
+    const sId = await s.peerId()
+    await s.json('federation', 'join', await invite(a, '--roles', 'serve'))
+    await waitFor(async () => (await connectedPeers(a)).includes(sId), 10_000, 'S to join A')
+    const pinned = await s.cli('run', 'echo', '--input', '"x"', '--peer', aId, '--json')
+    expect(pinned.code).not.toBe(0)
+    expect(pinned.stderr).toMatch(/no submit role/)
+    // Its own tasks still run, on itself.
+    expect(await s.json<{ status: string, peer: string }>('run', 'echo', '--input', '"mine"')).toMatchObject({ status: 'ok', peer: sId })
+    // Others may send it work.
+    expect(await a.json<{ status: string, peer: string }>('run', 'echo', '--input', '"to s"', '--peer', sId)).toMatchObject({ status: 'ok', peer: sId })
+    await s.stop()
+  })
+
   it('an invite is single-use: the second redemption is refused with a clear message', async () => {
     const token = await invite(a)
     const c = await privateDaemon('c')

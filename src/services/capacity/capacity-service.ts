@@ -31,6 +31,8 @@ export interface CapacityInit {
    * entry (load, liveness) but with no kinds, so no router here picks it. Default: every peer.
    */
   mayServe?: (peer: PeerId) => boolean
+  /** Is this kind advertised to peers (a kind only the owner may run is not)? Default: every kind. */
+  advertises?: (kind: string) => boolean
   /** Local samples, replaceable in simulations. Default: the machine's own. */
   sampleHost?: () => { cores: number, freeMemoryMb: number, load: number }
   clock: Clock
@@ -146,7 +148,7 @@ export class CapacityService implements Startable {
       running: doc.running,
       concurrency: doc.concurrency,
       queueLimit: executor.load().queueLimit,
-      kinds: doc.kinds,
+      kinds: doc.kinds.filter(k => this.init.advertises?.(k) ?? true),
       coordinate: this.init.coordinate?.(),
       stats: executor.runStats().map(s => ({ kind: s.kind, meanRunMs: Math.round(s.meanRunMs) })),
       intervalMs: this.intervalMs,
@@ -155,8 +157,26 @@ export class CapacityService implements Startable {
     this.lastPublishedAt = this.init.clock.now()
     this.lastPublished = { queueDepth: doc.queueDepth, running: doc.running }
     this.current = CapacityAd.encode(ad)
-    this.links.send(this.current)
+    // Peers that see the same share get the same bytes: one encoding per distinct view.
+    const views = new Map<string, Uint8Array>()
+    this.links.send(this.current, undefined, (peer) => this.tailored(ad, peer, views))
     this.schedule(this.intervalMs)
+  }
+
+  /**
+   * The ad as `peer` may use this node: slots and queue places beyond its fair share count as
+   * taken, so its router predicts what it will get. Undefined when that is the common ad.
+   */
+  private tailored (ad: CapacityAd, peer: PeerId, views: Map<string, Uint8Array>): Uint8Array | undefined {
+    const view = this.init.executor.loadFor(peer.toString())
+    if (view.running === ad.running && view.queueLimit === ad.queueLimit) return undefined
+    const key = `${view.running}/${view.queueLimit}`
+    let bytes = views.get(key)
+    if (bytes == null) {
+      bytes = CapacityAd.encode({ ...ad, running: view.running, queueLimit: view.queueLimit })
+      views.set(key, bytes)
+    }
+    return bytes
   }
 
   private schedule (ms: number): void {
