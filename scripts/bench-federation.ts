@@ -38,8 +38,8 @@ async function tcpNode (seed: FederationSeed | undefined, key?: Awaited<ReturnTy
   return node
 }
 
-/** Dial b from a, wait until a has identified b, hang up; ms per round. */
-async function readyTimes (a: FederationNode, b: FederationNode): Promise<number[]> {
+/** Dial b from a, wait until a has identified b, hang up; ms per round (a round that never gets there is dropped and counted). */
+async function readyTimes (a: FederationNode, b: FederationNode, missed = { count: 0 }): Promise<number[]> {
   const times: number[] = []
   const addr = multiaddr(b.libp2p.getMultiaddrs()[0].toString())
   for (let i = 0; i < ROUNDS; i++) {
@@ -53,8 +53,9 @@ async function readyTimes (a: FederationNode, b: FederationNode): Promise<number
     })
     const t0 = performance.now()
     await a.libp2p.dial(addr)
-    await identified
-    times.push(performance.now() - t0)
+    const ok = await Promise.race([identified.then(() => true), new Promise<boolean>(resolve => setTimeout(() => { resolve(false) }, 10_000))])
+    if (ok) times.push(performance.now() - t0)
+    else missed.count++
     await a.libp2p.hangUp(b.peerId)
     await new Promise(resolve => setTimeout(resolve, 20))
   }
@@ -70,11 +71,13 @@ async function handshake (): Promise<Record<string, unknown>> {
     // Interleave the two so machine noise hits both alike; the first rounds warm up both.
     await readyTimes(pa, pb)
     await readyTimes(oa, ob)
-    const priv = await readyTimes(pa, pb)
-    const open = await readyTimes(oa, ob)
+    const missed = { count: 0 }
+    const priv = await readyTimes(pa, pb, missed)
+    const open = await readyTimes(oa, ob, missed)
     const summary = (t: number[]): Record<string, number> => ({ p50Ms: round(percentile(t, 0.5), 2), p90Ms: round(percentile(t, 0.9), 2), meanMs: round(t.reduce((s, x) => s + x, 0) / t.length, 2) })
     return {
       rounds: ROUNDS,
+      missedRounds: missed.count,
       federation: summary(priv),
       baseline: { name: 'open-mesh connection (no membership handshake)', ...summary(open) },
       p50Ratio: round(percentile(priv, 0.5) / percentile(open, 0.5), 3)

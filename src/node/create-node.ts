@@ -131,7 +131,6 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     mdns: config.mdns === false ? false : { ...profile.mdns, ...config.mdnsOptions },
     dht: config.dht ?? true,
     kadProtocol,
-    identifyOnConnect: federation == null,
     transport: config.transport ?? 'tcp',
     limits,
     metricsRegistry: config.metricsRegistry,
@@ -146,7 +145,6 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         federationInit: fedInit,
         clock,
         gatedProtocols: [...LIBP2P_PROTOCOLS, kadProtocol, CAPACITY_PROTOCOL, TASK_PROTOCOL, CACHE_SYNC_PROTOCOL],
-        identify: async (conn, options) => await services().identify.identify(conn, options),
         onMemberConnect: (conn) => { services().membership.memberConnected(conn) },
         onRefused: (peer) => { services().membership.refused(peer) }
       }),

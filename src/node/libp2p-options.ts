@@ -58,11 +58,6 @@ export interface Libp2pOptionsInput {
   dht: boolean
   /** The DHT's protocol id (federation-scoped in a private federation). */
   kadProtocol: string
-  /**
-   * Run identify on every new connection (an open mesh). A private federation identifies a peer
-   * only once it proved membership, so topologies (gossipsub, the DHT) never see outsiders.
-   */
-  identifyOnConnect: boolean
   transport: TransportChoice
   limits: ConnectionLimits
   metricsRegistry?: Registry
@@ -82,7 +77,10 @@ export interface Libp2pOptionsInput {
 export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<string, unknown>> {
   const { limits } = input
   const services: Record<string, (components: any) => unknown> = {
-    identify: identify({ runOnConnectionOpen: input.identifyOnConnect }),
+    // Identify starts with the connection; in a private federation its stream waits at the
+    // membership gate (both ends) until the HELLO settles, so it overlaps the handshake and an
+    // outsider gets nothing. Its timeout outlasts the handshake's (10 s).
+    identify: identify({ timeout: 15_000 }),
     ping: ping(),
     pubsub: gossipsub({
       globalSignaturePolicy: 'StrictSign',

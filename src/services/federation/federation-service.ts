@@ -29,8 +29,6 @@ export interface FederationServiceInit {
   clock: Clock
   /** Protocols gated from the start; any other protocol handled here is gated once registered. */
   gatedProtocols: string[]
-  /** Identify a peer once it proved membership (identify does not run on connection open here). */
-  identify: (conn: Connection, options: { signal: AbortSignal }) => Promise<unknown>
   /** A connection now carries a proven member (the first one for that peer). */
   onMemberConnect?: (conn: Connection) => void
   /** A peer failed HELLO (or HELLO failed): not dialled again by discovery. */
@@ -297,7 +295,8 @@ export class FederationService implements Startable {
     const fed = this.requireFederation()
     const signal = AbortSignal.timeout(this.handshakeTimeoutMs)
     try {
-      const stream = await conn.newStream(FEDERATION_PROTOCOL, { signal })
+      // Lazy protocol selection: the HELLO travels with the protocol header (one round trip less).
+      const stream = await conn.newStream(FEDERATION_PROTOCOL, { signal, negotiateFully: false })
       await helloAsDialer(stream, fed, conn.remotePeer.toString(), this.init.clock.now(), () => { this.accept(conn) }, { signal })
     } catch (err) {
       if (this.gate.state(conn) === 'member') {
@@ -330,9 +329,6 @@ export class FederationService implements Startable {
     if (conn.status !== 'open') return
     this.handshakes?.increment({ accepted: true })
     if (this.gate.accept(conn)) this.init.onMemberConnect?.(conn)
-    this.init.identify(conn, { signal: AbortSignal.timeout(this.handshakeTimeoutMs) }).catch(err => {
-      this.log('identify of member %p failed - %e', conn.remotePeer, err)
-    })
   }
 
   private refuse (conn: Connection, reason: string, outcome: 'refused' | 'failed' = 'refused'): void {
