@@ -57,6 +57,8 @@ export const daemonConfigSchema = z.object({
   profile: z.enum(['lan', 'local']).default('lan'),
   // An open mesh (labs, tests): no federation boundary, any peer that connects takes part.
   open: z.boolean().default(false),
+  // Share of this node's slots and queue places one remote submitter may hold at once.
+  fairShare: z.number().gt(0).max(1).default(0.75),
   /** Control API bounds (README "Control API"); each defaults to DEFAULT_API_LIMITS. */
   apiLimits: z.object({
     maxUnauthenticatedConnections: z.number().int().min(1).max(10_000).optional(),

@@ -54,6 +54,7 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       profile: config.profile,
       limits: { maxConnections: config.maxConnections },
       concurrency: config.concurrency,
+      fairShare: config.fairShare,
       admissionQueueLimit: config.admissionQueueLimit,
       commandKinds: config.tasks,
       metricsRegistry: registry

@@ -169,11 +169,11 @@ export class CapacityService implements Startable {
    */
   private tailored (ad: CapacityAd, peer: PeerId, views: Map<string, Uint8Array>): Uint8Array | undefined {
     const view = this.init.executor.loadFor(peer.toString())
-    if (view.running === ad.running && view.queueLimit === ad.queueLimit) return undefined
-    const key = `${view.running}/${view.queueLimit}`
+    if (view.concurrency === ad.concurrency && view.queueLimit === ad.queueLimit) return undefined
+    const key = `${view.concurrency}/${view.queueLimit}`
     let bytes = views.get(key)
     if (bytes == null) {
-      bytes = CapacityAd.encode({ ...ad, running: view.running, queueLimit: view.queueLimit })
+      bytes = CapacityAd.encode({ ...ad, concurrency: view.concurrency, queueLimit: view.queueLimit })
       views.set(key, bytes)
     }
     return bytes

@@ -181,16 +181,17 @@ export class Executor {
   }
 
   /**
-   * The load as one remote submitter may use it: slots beyond its fair share count as taken,
-   * queue places beyond it as full. What its capacity ad should say, so its router is right.
+   * The load as one remote submitter may use it: the slots it may still take beyond what runs
+   * (its fair share) are all it is told there are, and the queue ends at its share. What its
+   * capacity ad says, so its router predicts right (an idle 4-slot node shows a peer 0/3).
    */
   loadFor (origin: string): LocalLoad {
     const free = Math.max(0, this.concurrency - this.running)
     const places = Math.max(0, this.queueLimit - this.queue.length)
     return {
-      running: this.concurrency - this.fair.freeFor(origin, free, this.concurrency),
+      running: this.running,
       queueDepth: this.queue.length,
-      concurrency: this.concurrency,
+      concurrency: this.running + this.fair.freeFor(origin, free, this.concurrency),
       queueLimit: this.queue.length + this.fair.placesFor(origin, places, this.queueLimit)
     }
   }
