@@ -64,6 +64,8 @@ export type AddOutcome = 'added' | 'kept' | 'full'
 export class Roster {
   private readonly certs = new Map<string, MemberCertificate>()
   private readonly revs = new Map<string, MemberRevocation>()
+  /** Hashes of the kept certificates. */
+  private readonly hashes = new Set<string>()
   private readonly maxCertificates: number
   private readonly maxRevocations: number
   private readonly maxChainDepth: number
@@ -93,7 +95,9 @@ export class Roster {
     } else if (this.certs.size >= this.maxCertificates && !this.evictExpired(now)) {
       return 'full'
     }
+    if (current != null) this.hashes.delete(current.hash)
     this.certs.set(cert.subject, cert)
+    this.hashes.add(cert.hash)
     this.cachedDigest = undefined
     return 'added'
   }
@@ -113,6 +117,11 @@ export class Roster {
 
   revocation (subject: string): MemberRevocation | undefined {
     return this.revs.get(subject)
+  }
+
+  /** Is this exact certificate (by hash) the one kept for its subject? */
+  holds (hash: string): boolean {
+    return this.hashes.has(hash)
   }
 
   certificate (subject: string): MemberCertificate | undefined {
@@ -185,6 +194,7 @@ export class Roster {
     }
     if (oldest == null) return false
     this.certs.delete(oldest.subject)
+    this.hashes.delete(oldest.hash)
     return true
   }
 }

@@ -121,6 +121,11 @@ export async function openRevocation (fed: FederationIdentity, rev: Revocation |
   return { subject: peerIdText(body.subject), revokedAt: body.revokedAt, issuer: body.issuer.byteLength === 0 ? undefined : peerIdText(body.issuer), hash: sha256Hex(bytes), bytes }
 }
 
+/** The hash a kept certificate is known by (hex sha256 of its encoded form). */
+export function certificateHash (cert: Certificate | Uint8Array): string {
+  return sha256Hex(cert instanceof Uint8Array ? cert : Certificate.encode(cert))
+}
+
 /** The wire form of a kept certificate (for a Hello, a Roster or a join answer). */
 export function certificateWire (cert: MemberCertificate): Certificate {
   return Certificate.decode(cert.bytes)

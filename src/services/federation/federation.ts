@@ -9,7 +9,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Roster } from '../../core/federation/roster.js'
 import { ALL_ROLES, Role } from '../../core/federation/roles.js'
 import { DAY, HOUR } from '../../util/time.js'
-import { InvalidCredentialError, federationFromRootKey, federationIdentity, issueCertificate, issueRevocation, openCertificate, openRevocation } from './credentials.js'
+import { InvalidCredentialError, certificateHash, federationFromRootKey, federationIdentity, issueCertificate, issueRevocation, openCertificate, openRevocation } from './credentials.js'
 import { newInviteSecret, secretHash } from './invite-token.js'
 import type { FederationIdentity } from './credentials.js'
 import type { MemberCertificate, MemberRevocation, Standing } from '../../core/federation/roster.js'
@@ -60,6 +60,8 @@ export interface FederationSeed {
   identity: FederationIdentity
   /** The node's certificate and its issuers', as the harness issued them. */
   chain: MemberCertificate[]
+  /** Other members' certificates known from the start (a roster to begin with). */
+  members?: MemberCertificate[]
   rootPrivateKey?: PrivateKey
 }
 
@@ -99,6 +101,7 @@ export class Federation {
     fed.rootPrivateKey = seed.rootPrivateKey
     await init.store.replace({ rootKey: seed.identity.rootKey, name: seed.identity.name, rootPrivateKey: seed.rootPrivateKey, certificates: [], revocations: [] })
     for (const cert of [...seed.chain].reverse()) await fed.acceptCertificate(cert.bytes)
+    await fed.acceptCertificates((seed.members ?? []).map(c => c.bytes))
     return fed
   }
 
@@ -162,6 +165,8 @@ export class Federation {
     const opened: MemberCertificate[] = []
     let invalid = 0
     for (const w of wires) {
+      // Rosters are exchanged whole: a certificate kept already is not verified again.
+      if (this.roster.holds(certificateHash(w))) continue
       try {
         opened.push(await openCertificate(this.identity, w))
       } catch (err) {
