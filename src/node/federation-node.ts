@@ -114,6 +114,7 @@ export class FederationNode implements Startable {
       modeTransitions: connectivity.transitionCount,
       peers: this.libp2p.getPeers().length,
       cacheSync: this.cacheSyncDoc(),
+      clock: this.libp2p.services.cache.clockStatus(),
       capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
       version: VERSION
@@ -234,6 +235,7 @@ export class FederationNode implements Startable {
     const id = peerIdFromString(peerId)
     this.libp2p.services.membership.forget(id)
     this.libp2p.services.capacity.table.delete(peerId)
+    this.libp2p.services.cache.meshTime.forget(peerId)
     this.libp2p.services.tasks.peerLost(id)
   }
 

@@ -43,6 +43,8 @@ const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 /** Maps fedmesh's error classes (by name) to HTTP status codes. */
 const STATUS_BY_ERROR: Record<string, number> = {
   BadRequestError: 400,
+  CacheWriteRefusedError: 403,
+  ClockSkewError: 503,
   ConfigError: 400,
   InvalidParametersError: 400,
   NotFoundError: 404,

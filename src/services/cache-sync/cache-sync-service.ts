@@ -36,8 +36,8 @@ export interface SyncStore {
 /** What anti-entropy needs of the cache (CacheService). */
 export interface SyncableCache {
   readonly store: SyncStore
-  /** Verify, then merge entries received from a peer; forgeries are reported to reputation there. */
-  importEntries(wires: Uint8Array[], from: PeerId, source: 'sync' | 'fetch'): Promise<{ applied: number, rejected: number }>
+  /** Take in entries a peer pushed (the cache's intake: verified, checked, merged; forgeries reported there). */
+  importEntries(wires: Uint8Array[], from: PeerId, source: 'sync' | 'resync'): Promise<{ applied: number, rejected: number }>
 }
 
 export interface CacheSyncInit {
@@ -240,17 +240,17 @@ export class CacheSyncService implements Startable {
   }
 
   /**
-   * L3: ask up to `fetchPeers` connected peers for a key at once; the first valid entry's bytes
-   * (the cache verifies them again and merges), or undefined.
+   * L3: ask up to `fetchPeers` connected peers for a key at once; each answer goes to `accept`
+   * (the cache's intake). True once one was taken in.
    */
-  async fetch (key: string, signal?: AbortSignal): Promise<Uint8Array | undefined> {
-    if (!this.ready) return undefined
+  async fetch (key: string, accept: (from: PeerId, wire: Uint8Array) => Promise<boolean>, signal?: AbortSignal): Promise<boolean> {
+    if (!this.ready) return false
     const peers = shuffle([...this.speakers], this.random).slice(0, this.fetchPeers)
     return fetchFirst({
       key,
       peers,
       signal,
-      maxValueBytes: this.maxValueBytes,
+      accept,
       onInvalid: (peer, why) => { this.invalid(peer, why) },
       ask: async (peer, k, options) => {
         const stream = await this.components.connectionManager.openStream(peer, CACHE_SYNC_PROTOCOL, options)
@@ -411,7 +411,7 @@ export class CacheSyncService implements Startable {
           if (i > 0) await new Promise(resolve => setImmediate(resolve))
           const fresh = await withoutStale(wires.slice(i, i + IMPORT_SLICE), async (key) => this.store().lookup(key))
           if (fresh.length === 0) continue
-          const r = await this.init.cache().importEntries(fresh, peer, 'sync')
+          const r = await this.init.cache().importEntries(fresh, peer, this.resync.resyncing ? 'resync' : 'sync')
           total.applied += r.applied
           total.rejected += r.rejected
         }

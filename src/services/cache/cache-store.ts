@@ -1,9 +1,11 @@
 import { LRUCache } from 'lru-cache'
 import { DEFAULT_TOMBSTONE_GRACE_MS, isCollectableTombstone, isLive, mergeEntry } from '../../core/cache/merge.js'
 import { compareVersions } from '../../core/cache/version.js'
+import { compareTimestamps } from '../../core/hlc.js'
 import { ItemIndex, itemHash } from '../../core/reconcile/index.js'
 import { fromStoredBytes } from './entry.js'
 import type { StoredEntry } from './entry.js'
+import type { Timestamp } from '../../core/hlc.js'
 import type { Sublevel } from '../../store/store.js'
 import type { Clock } from '../../util/time.js'
 
@@ -22,6 +24,21 @@ export const DEFAULT_L1_BYTES = 32 * 1024 * 1024
 export type Level = 'l1' | 'l2'
 
 /**
+ * What merging an entry did: `applied` (it is now what the node holds for its key), `stale` (the
+ * node holds the same or a newer version), `beyond-horizon` (older than the tombstone horizon
+ * for a key the node does not hold: it may be a delete already forgotten).
+ */
+export type MergeOutcome = 'applied' | 'stale' | 'beyond-horizon'
+
+/** A local write did not end up as what the node holds for its key: it must not be acknowledged. */
+export class LocalWriteLostError extends Error {
+  constructor (key: string) {
+    super(`the write of ${JSON.stringify(key)} did not supersede the version held (a bug: local versions are stamped above everything held)`)
+    this.name = 'LocalWriteLostError'
+  }
+}
+
+/**
  * The two local levels of the cache and the reconciliation index over them. L1 is an LRU in
  * memory bounded in bytes; L2 is LevelDB, the source of truth. Every write goes through
  * `apply`, which merges by version (last writer wins, ties by origin) so replicas converge
@@ -33,6 +50,8 @@ export class CacheStore {
   private readonly db: Sublevel
   private readonly clock: Clock
   readonly tombstoneGraceMs: number
+  /** The newest version time among the entries loaded at start (the clock resumes above it). */
+  highest: Timestamp | undefined
   /** Keys with an apply in progress: merges of one key are serialised. */
   private readonly locks = new Map<string, Promise<unknown>>()
 
@@ -53,6 +72,7 @@ export class CacheStore {
       try {
         const e = fromStoredBytes(bytes)
         items.push({ key, hash: hashOf(e) })
+        if (this.highest == null || compareTimestamps(e.version.ts, this.highest) > 0) this.highest = e.version.ts
       } catch {}
     }
     for (const item of items) this.index.upsert(item.key, item.hash)
@@ -85,22 +105,68 @@ export class CacheStore {
    * the tombstone horizon for keys not held are refused: they may be deletes already forgotten.
    */
   async apply (incoming: StoredEntry): Promise<boolean> {
-    return this.serialise(incoming.key, async () => {
-      const current = (await this.lookup(incoming.key))?.entry
-      if (current == null && incoming.version.ts.wallMs < this.horizonMs()) return false
-      // One origin signing two different values under one version must not split replicas:
-      // the larger signed encoding wins everywhere (items hash the bytes, so sync sees it too).
-      const tie = current != null && compareVersions(current.version, incoming.version) === 0
-      if (tie) {
-        if (Buffer.compare(Buffer.from(incoming.wire), Buffer.from(current.wire)) <= 0) return false
+    return (await this.merge(incoming)) === 'applied'
+  }
+
+  /** Merge an entry in and say what it did (see MergeOutcome). */
+  async merge (incoming: StoredEntry): Promise<MergeOutcome> {
+    return this.serialise(incoming.key, async () => this.mergeHeld(incoming))
+  }
+
+  /**
+   * A local write: `make` builds the entry (stamps and signs it) while the key is locked, so no
+   * other merge of the key runs between reading what is held and storing the write. Throws
+   * LocalWriteLostError rather than acknowledge a write that did not become what is held.
+   */
+  async writeLocal (key: string, make: (held: StoredEntry | undefined) => Promise<StoredEntry>): Promise<StoredEntry> {
+    return this.serialise(key, async () => {
+      const held = (await this.lookup(key))?.entry
+      const entry = await make(held)
+      if (entry.key !== key || (held != null && compareVersions(entry.version, held.version) <= 0)) throw new LocalWriteLostError(key)
+      await this.put(entry)
+      return entry
+    })
+  }
+
+  /**
+   * Replace exactly `expected` (same signed bytes) with `next`, or remove it when `next` is
+   * undefined, whatever their versions: only re-dating does this, for versions no peer accepted.
+   * False when the key holds something else by now.
+   */
+  async replace (expected: StoredEntry, next: StoredEntry | undefined): Promise<boolean> {
+    return this.serialise(expected.key, async () => {
+      const current = (await this.lookup(expected.key))?.entry
+      if (current == null || Buffer.compare(Buffer.from(current.wire), Buffer.from(expected.wire)) !== 0) return false
+      if (next == null) {
+        await this.db.del(expected.key)
+        this.l1.delete(expected.key)
+        this.index.delete(expected.key)
+      } else {
+        await this.put(next)
       }
-      const { winner, changed } = tie ? { winner: incoming, changed: true } : mergeEntry(current, incoming)
-      if (!changed) return false
-      await this.db.put(winner.key, winner.wire)
-      this.l1.set(winner.key, winner)
-      this.index.upsert(winner.key, hashOf(winner))
       return true
     })
+  }
+
+  private async mergeHeld (incoming: StoredEntry): Promise<MergeOutcome> {
+    const current = (await this.lookup(incoming.key))?.entry
+    if (current == null && incoming.version.ts.wallMs < this.horizonMs()) return 'beyond-horizon'
+    // One origin signing two different values under one version must not split replicas:
+    // the larger signed encoding wins everywhere (items hash the bytes, so sync sees it too).
+    const tie = current != null && compareVersions(current.version, incoming.version) === 0
+    if (tie) {
+      if (Buffer.compare(Buffer.from(incoming.wire), Buffer.from(current.wire)) <= 0) return 'stale'
+    }
+    const { winner, changed } = tie ? { winner: incoming, changed: true } : mergeEntry(current, incoming)
+    if (!changed) return 'stale'
+    await this.put(winner)
+    return 'applied'
+  }
+
+  private async put (entry: StoredEntry): Promise<void> {
+    await this.db.put(entry.key, entry.wire)
+    this.l1.set(entry.key, entry)
+    this.index.upsert(entry.key, hashOf(entry))
   }
 
   /** Every entry, in key order (for `ls` and anti-entropy). */
