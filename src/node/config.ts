@@ -146,7 +146,7 @@ export interface FederationNodeConfig {
   /** Anti-entropy settings (interval, sync on connect, a session hook for the harness). */
   cacheSync?: Pick<CacheSyncInit, 'intervalMs' | 'syncOnConnect' | 'sessionTimeoutMs' | 'maxSessions' | 'onSession'>
   /** Called for every cache entry applied (the harness measures convergence). */
-  onCacheApplied?: (entry: StoredEntry, source: AppliedSource) => void
+  onCacheApplied?: (entry: StoredEntry, source: AppliedSource, replaced?: StoredEntry) => void
   /** Journal accepted tasks in the store (the daemon does; simulations need not). Default true. */
   journal?: boolean
   /** Prometheus registry for libp2p's and fedmesh's metrics; none = no metrics. */

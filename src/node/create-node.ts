@@ -131,7 +131,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
           peers().heard(peer)
           if (ad.wallMs == null) return
           meshTime.record(peer.toString(), ad.wallMs, (services().latency.rttTo(peer.toString())?.rttMs ?? 0) / 2)
-          services().cache.clockChanged()
+          void services().cache.clockChanged()
         },
         onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) }
       }),
@@ -142,7 +142,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
       }),
       cache: cache({
         // TTLs, the tombstone horizon and collection run on the mesh's time too.
-        store: new CacheStore({ db: config.store.sublevel('cache'), clock: { now: () => meshTime.view().referenceMs }, l1Bytes: config.cacheL1Bytes }),
+        store: new CacheStore({ db: config.store.sublevel('cache'), meta: config.store.sublevel('meta'), clock: { now: () => meshTime.view().referenceMs }, l1Bytes: config.cacheL1Bytes }),
         meta: config.store.sublevel('meta'),
         clock,
         meshTime,

@@ -30,9 +30,10 @@ export interface StatusDoc {
   /**
    * This node's clock against its peers' (protocols/cache.md, "Clock skew"): `offsetMs` = its
    * clock minus the median of its own and its peers' clocks (null alone), `clocks` = how many
-   * clocks that median is over, and whether a cache write now would be accepted.
+   * clocks that median is over, whether a cache write now would be accepted, and how many
+   * entries written while no peer clock was known are not shared yet.
    */
-  clock?: { offsetMs: number | null, clocks: number, cacheWrites: 'ok' | 'refused', reason?: string }
+  clock?: { offsetMs: number | null, clocks: number, cacheWrites: 'ok' | 'refused', reason?: string, unsharedEntries: number }
   uptimeMs: number
   version: string
 }

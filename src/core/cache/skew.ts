@@ -1,6 +1,6 @@
 /**
  * The clock-skew rule of the replicated cache (protocols/cache.md, "Clock skew"). Versions carry
- * the writer's wall time and the newer one wins, so a node must never stamp a version its peers
+ * the writer's wall time and the newer one wins, so a node must never share a version its peers
  * will refuse as future-dated (it would be acknowledged here and lost everywhere else), nor accept
  * one they refuse (it would stay here alone). Everything below is a pure function of what the node
  * measured of its peers' clocks (MeshTimeView) and the drift bound D (60 s by default):
@@ -9,10 +9,9 @@
  * - local versions are stamped from min(wall clock, reference): peers can hold this node's
  *   clock back to the mesh's time, never push it ahead of its own clock;
  * - a local write is acknowledged only if its version falls in the range every peer accepts,
- *   with D/2 of margin for the error of each node's measurement;
- * - with a majority of clocks known, own versions stamped beyond reference + 1.5 D (written alone,
- *   before this node knew its clock was ahead) were accepted by no peer: they are re-dated, and
- *   such versions of others are dropped.
+ *   with D/2 of margin for the error of each node's measurement; alone (no peer clock known)
+ *   there is no range, and the write stays unshared until the node knows one (services/cache/
+ *   settle.ts: released as it is when inside the range, re-dated first when not).
  */
 import type { MeshTimeView } from '../mesh-time.js'
 
@@ -23,10 +22,8 @@ export interface CacheTime {
   stampFromMs: number
   /** Remote versions whose wall time is above this are refused as future-dated. */
   acceptUpToMs: number
-  /** Local versions must fall in [lo, hi]; undefined while alone (no peer to disagree). */
+  /** Shared versions must fall in [lo, hi]; undefined while alone (no peer clock known). */
   writeRange?: { lo: number, hi: number }
-  /** Own versions above this are re-dated, others' dropped; undefined without a majority of clocks. */
-  redateAboveMs?: number
   /** Why writes may be refused, for errors and `status`. */
   basis: 'alone' | 'one peer' | 'majority'
 }
@@ -44,13 +41,7 @@ export function cacheTime (view: MeshTimeView, bounds: SkewBounds): CacheTime {
   const base = { nowMs: ref, stampFromMs: Math.min(view.wallMs, ref), acceptUpToMs: ref + d }
   if (view.clocks >= 3 && view.medianMs != null) {
     const median = view.medianMs
-    return {
-      ...base,
-      writeRange: { lo: median - bounds.maxCorrectionMs, hi: median + d / 2 },
-      // Re-dating needs a sane stamp: impossible while the correction is cut short.
-      redateAboveMs: view.capped ? undefined : median + 1.5 * d,
-      basis: 'majority'
-    }
+    return { ...base, writeRange: { lo: median - bounds.maxCorrectionMs, hi: median + d / 2 }, basis: 'majority' }
   }
   if (view.clocks === 2 && view.lowestPeerMs != null) {
     // One peer: nobody can tell whose clock is wrong. The reference stays this node's own clock

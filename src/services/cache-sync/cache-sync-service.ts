@@ -29,6 +29,8 @@ export interface SyncStore {
   readonly tombstoneGraceMs: number
   horizonMs(): number
   lookup(key: string): Promise<{ entry: StoredEntry } | undefined>
+  /** What may be given to a peer for a key (entries the node has not shared yet are not). */
+  lookupShared(key: string): Promise<{ entry: StoredEntry } | undefined>
   getMany(keys: string[]): Promise<StoredEntry[]>
   dropOlderThan(horizonMs: number): Promise<number>
 }
@@ -334,7 +336,7 @@ export class CacheSyncService implements Startable {
       const frame = first.value
       if (frame.type === 'get') {
         const signal = AbortSignal.timeout(this.sessionTimeoutMs)
-        await serveGet(channel, frame.key, async (key) => (await this.store().lookup(key))?.entry.wire, { signal })
+        await serveGet(channel, frame.key, async (key) => (await this.store().lookupShared(key))?.entry.wire, { signal })
           .catch(err => { channel.abort(err as Error) })
         await frames.return(undefined).catch(() => {})
         return

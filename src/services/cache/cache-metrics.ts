@@ -17,11 +17,11 @@ export function intakeCounters (registry: Registry | undefined): IntakeCounters 
   }
 }
 
-/** Re-dating passes' results: own entries given new versions, others' dropped. */
-export function redateCounter (registry: Registry | undefined): ((kind: 'redated' | 'dropped', n: number) => void) | undefined {
+/** Entries written alone, once settled: shared as they were, or re-dated first (settle.ts). */
+export function settleCounter (registry: Registry | undefined): ((how: 'shared' | 'redated', n: number) => void) | undefined {
   if (registry == null) return undefined
-  const c = counter(registry, 'fedmesh_cache_redated_total', 'Cache entries stamped beyond what peers accept, found once the clock offset was known: own ones re-dated, others\' dropped', ['kind'])
-  return (kind, n) => { if (n > 0) c.inc({ kind }, n) }
+  const c = counter(registry, 'fedmesh_cache_settled_total', 'Cache entries written while no peer clock was known, once peers were heard: shared as they were, or re-dated into the range peers accept', ['how'])
+  return (how, n) => { if (n > 0) c.inc({ how }, n) }
 }
 
 function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {

@@ -5,10 +5,10 @@ import { MeshTime } from '../../core/mesh-time.js'
 import { CACHE_TOPIC } from '../../node/config.js'
 import { BadRequestError, TooLargeError } from '../../util/errors.js'
 import { MINUTE } from '../../util/time.js'
-import { intakeCounters, redateCounter } from './cache-metrics.js'
+import { intakeCounters, settleCounter } from './cache-metrics.js'
 import { DEFAULT_MAX_VALUE_BYTES, MAX_KEY_BYTES, MAX_TTL_SECONDS } from './entry.js'
 import { CacheIntake, RefusalReason } from './intake.js'
-import { Redater } from './redate.js'
+import { Settler } from './settle.js'
 import type { CacheStore } from './cache-store.js'
 import type { StoredEntry } from './entry.js'
 import type { CacheAuthorizer, IntakePath, IntakeResult, IntakeTime, LocalWrite } from './intake.js'
@@ -20,8 +20,10 @@ import type { ComponentLogger, CounterGroup, Logger, Metrics, PeerId, PrivateKey
 import type { Registry } from 'prom-client'
 
 const HLC_KEY = 'cache-hlc'
+/** Key in `meta`: the clock's floor, the newest version received or shared (settle.ts). */
+const FLOOR_KEY = 'cache-hlc-floor'
 
-/** Where an applied entry came from: an intake path, or re-dating (protocols/cache.md). */
+/** Where an applied entry came from: an intake path, or re-dating an entry written alone (protocols/cache.md). */
 export type AppliedSource = IntakePath | 'redate'
 
 export interface CacheInit {
@@ -56,8 +58,11 @@ export interface CacheInit {
   fetchRemote?: (key: string, accept: (from: PeerId, wire: Uint8Array) => Promise<boolean>, signal: AbortSignal) => Promise<boolean>
   /** How long a miss may wait for peers, ms. Default 1 s. */
   fetchTimeoutMs?: number
-  /** An entry arrived or was written (the harness measures convergence). */
-  onApplied?: (entry: StoredEntry, source: AppliedSource) => void
+  /**
+   * An entry became what the node holds for its key (written, received, or re-dated), in place
+   * of `replaced` if any (the harness measures convergence; quotas can account with it).
+   */
+  onApplied?: (entry: StoredEntry, source: AppliedSource, replaced?: StoredEntry) => void
   /** Prometheus registry for the intake's counters (two labels: see cache-metrics.ts). */
   registry?: Registry
 }
@@ -79,6 +84,8 @@ export interface ClockStatus {
   /** "ok", or "refused" while a write now would be refused (the reason says why). */
   cacheWrites: 'ok' | 'refused'
   reason?: string
+  /** Entries written while no peer's clock was known, not shared yet (settle.ts). */
+  unsharedEntries: number
 }
 
 /**
@@ -94,7 +101,7 @@ export class CacheService implements Startable {
   private readonly log: Logger
   private hlc!: HybridLogicalClock
   private intake!: CacheIntake
-  private redater!: Redater
+  private settler!: Settler
   /** What the node measured of its peers' clocks (forget a banned peer's here). */
   readonly meshTime: MeshTime
   private readonly maxDriftMs: number
@@ -103,7 +110,7 @@ export class CacheService implements Startable {
   private started = false
   private readonly lookups?: CounterGroup<'l1' | 'l2' | 'l3' | 'miss'>
   private readonly gossip?: CounterGroup<'accepted' | 'stale' | 'forged' | 'invalid' | 'refused'>
-  private readonly redated?: (kind: 'redated' | 'dropped', n: number) => void
+  private readonly settled?: (how: 'shared' | 'redated', n: number) => void
 
   constructor (private readonly components: CacheComponents, private readonly init: CacheInit) {
     this.store = init.store
@@ -124,20 +131,13 @@ export class CacheService implements Startable {
       help: 'Entries held (live, tombstones and not yet collected expired ones)',
       calculate: () => this.store.index.size
     })
-    this.redated = redateCounter(init.registry)
+    this.settled = settleCounter(init.registry)
   }
 
   readonly [Symbol.toStringTag] = 'fedmesh:cache'
 
   async start (): Promise<void> {
-    const stored = await this.init.meta.get(HLC_KEY)
-    let last: Timestamp | undefined
-    if (stored != null) {
-      try {
-        const parsed = JSON.parse(new TextDecoder().decode(stored))
-        if (isValidTimestamp(parsed)) last = parsed
-      } catch {}
-    }
+    let last = readTimestamp(await this.init.meta.get(HLC_KEY))
     const n = await this.store.load()
     this.log('loaded %d entries', n)
     // The clock resumes above every version held, even if its last checkpoint was lost.
@@ -148,9 +148,14 @@ export class CacheService implements Startable {
       maxDriftMs: this.maxDriftMs,
       reference: { now: () => this.time().time.nowMs }
     })
+    // Peers may hold anything this node received or shared: the clock never goes back below it.
+    let floor = readTimestamp(await this.init.meta.get(FLOOR_KEY))
+    const shared = this.store.highestShared
+    if (shared != null && (floor == null || compareTimestamps(shared, floor) > 0)) floor = shared
     const common = { store: this.store, hlc: this.hlc, time: () => this.time(), peerId: this.components.peerId, privateKey: this.components.privateKey, log: this.log }
     this.intake = new CacheIntake({
       ...common,
+      floor,
       maxValueBytes: this.maxValueBytes,
       authorize: this.init.authorize,
       onForged: this.init.onForged,
@@ -158,15 +163,16 @@ export class CacheService implements Startable {
       onApplied: this.init.onApplied,
       counters: intakeCounters(this.init.registry)
     })
-    this.redater = new Redater({
+    this.settler = new Settler({
       ...common,
-      onRedated: (entry) => {
-        this.init.onApplied?.(entry, 'redate')
+      intake: this.intake,
+      onShared: (entry, previous) => {
+        if (previous != null) this.init.onApplied?.(entry, 'redate', previous)
         this.publish(entry)
       },
       onDone: (r) => {
-        this.redated?.('redated', r.redated)
-        this.redated?.('dropped', r.dropped)
+        this.settled?.('shared', r.shared)
+        this.settled?.('redated', r.redated)
         void this.persistClock()
       }
     })
@@ -179,11 +185,11 @@ export class CacheService implements Startable {
     this.components.pubsub.topicValidators.set(CACHE_TOPIC, this.validate)
     this.components.pubsub.subscribe(CACHE_TOPIC)
     this.timer = setInterval(() => {
-      this.clockChanged()
+      void this.clockChanged()
       this.store.collect().then(n => { if (n > 0) this.log('collected %d expired entries and old tombstones', n) })
         .catch(err => { this.log.error('collection failed - %e', err) })
     }, this.init.collectIntervalMs ?? 1 * MINUTE)
-    this.clockChanged()
+    void this.clockChanged()
   }
 
   beforeStop (): void {
@@ -195,7 +201,7 @@ export class CacheService implements Startable {
   }
 
   async stop (): Promise<void> {
-    await this.redater?.idle()
+    await this.settler?.idle()
     if (this.hlc != null) await this.persistClock()
   }
 
@@ -257,12 +263,12 @@ export class CacheService implements Startable {
   }
 
   /**
-   * A peer's clock reading arrived (or time passed): re-date versions stamped beyond what the
-   * mesh accepts, if the node now knows of any. Cheap when there is nothing to do.
+   * A peer's clock reading arrived (or time passed): settle the entries written alone, if the
+   * node now has peers' clocks to settle them against. Cheap when there is nothing to do.
    */
-  clockChanged (): void {
-    if (this.redater == null || !this.redater.needed()) return
-    this.redater.run().catch(err => { this.log.error('re-dating failed - %e', err) })
+  async clockChanged (): Promise<void> {
+    if (this.settler == null || !this.settler.needed()) return
+    await this.settler.run().catch(err => { this.log.error('settling entries written alone failed - %e', err) })
   }
 
   /** The node's clock against its peers', and whether a write now would be accepted. */
@@ -274,7 +280,8 @@ export class CacheService implements Startable {
       offsetMs: view.offsetMs ?? null,
       clocks: view.clocks,
       cacheWrites: reason == null ? 'ok' : 'refused',
-      ...(reason != null ? { reason } : {})
+      ...(reason != null ? { reason } : {}),
+      unsharedEntries: this.store.unsharedCount
     }
   }
 
@@ -284,11 +291,12 @@ export class CacheService implements Startable {
   }
 
   private async write (fields: LocalWrite): Promise<StoredEntry> {
-    // Versions stamped before the node knew its clock was ahead go first (redate.ts).
-    await this.redater.run()
-    const entry = await this.intake.write(fields)
+    // Entries written alone are shared (or re-dated) first, in order (settle.ts).
+    await this.settler.run()
+    const { entry, shared } = await this.intake.write(fields)
     void this.persistClock()
-    this.publish(entry)
+    // Written alone: shared once the node hears peers' clocks.
+    if (shared) this.publish(entry)
     return entry
   }
 
@@ -322,7 +330,10 @@ export class CacheService implements Startable {
   }
 
   private async persistClock (): Promise<void> {
-    await this.init.meta.put(HLC_KEY, new TextEncoder().encode(JSON.stringify(this.hlc.peek()))).catch(() => {})
+    await this.init.meta.batch([
+      { type: 'put', key: HLC_KEY, value: new TextEncoder().encode(JSON.stringify(this.hlc.peek())) },
+      { type: 'put', key: FLOOR_KEY, value: new TextEncoder().encode(JSON.stringify(this.intake.floor)) }
+    ]).catch(() => {})
   }
 
   /** Topic validator: never throws. Reject what the sender is blamed for (it costs them), Ignore the rest. */
@@ -351,6 +362,16 @@ function gossipOutcome (r: IntakeResult): 'accepted' | 'stale' | 'forged' | 'inv
   if (reason === RefusalReason.Forged || reason === RefusalReason.NotOrigin) return 'forged'
   if (reason === RefusalReason.Invalid) return 'invalid'
   return 'refused'
+}
+
+function readTimestamp (bytes: Uint8Array | undefined | null): Timestamp | undefined {
+  if (bytes == null) return undefined
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(bytes))
+    return isValidTimestamp(parsed) ? parsed : undefined
+  } catch {
+    return undefined
+  }
 }
 
 export function cache (init: CacheInit): (components: CacheComponents) => CacheService {

@@ -10,6 +10,10 @@
  * The HLC receive on every remote path is what makes a local write always supersede what the
  * node holds: every version held went through the clock first. Outcomes are typed (accepted,
  * stale, refused with a reason) and counted per path, per reason, and per sending peer.
+ *
+ * A write made while the node knows no peer's clock has no range to check: it is stored
+ * unshared (see CacheStore) until settle.ts releases or re-dates it. The intake also keeps the
+ * clock's floor: the newest version received or shared, below which the clock never goes back.
  */
 import { LRUCache } from 'lru-cache'
 import { writeRefusal } from '../../core/cache/skew.js'
@@ -19,7 +23,7 @@ import { InvalidEntryError, signEntry, verifyEntry } from './entry.js'
 import type { CacheStore } from './cache-store.js'
 import type { StoredEntry } from './entry.js'
 import type { CacheTime } from '../../core/cache/skew.js'
-import type { HybridLogicalClock } from '../../core/hlc.js'
+import type { HybridLogicalClock, Timestamp } from '../../core/hlc.js'
 import type { MeshTimeView } from '../../core/mesh-time.js'
 import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
 
@@ -95,9 +99,11 @@ export interface CacheIntakeInit {
   onForged?: (peer: PeerId, why: string) => void
   /** A peer sent garbage, or an entry its authorizer refusal blames it for (reputation). */
   onInvalid?: (peer: PeerId, why: string) => void
-  /** An entry became what the node holds for its key. */
-  onApplied?: (entry: StoredEntry, path: IntakePath) => void
+  /** An entry became what the node holds for its key, in place of `replaced` (quota accounting). */
+  onApplied?: (entry: StoredEntry, path: IntakePath, replaced?: StoredEntry) => void
   counters?: IntakeCounters
+  /** The clock's floor to resume from (persisted across restarts). Default (0, 0). */
+  floor?: Timestamp
   /** Peers whose refusals are counted at most (the least recently refused are forgotten). Default 1,024. */
   maxRefusingPeers?: number
   log: Logger
@@ -112,9 +118,23 @@ export interface LocalWrite {
 
 export class CacheIntake {
   private readonly byPeer: LRUCache<string, Record<string, number>>
+  private floorTs: Timestamp
 
   constructor (private readonly init: CacheIntakeInit) {
     this.byPeer = new LRUCache({ max: init.maxRefusingPeers ?? 1_024 })
+    this.floorTs = init.floor ?? { wallMs: 0, counter: 0 }
+  }
+
+  /**
+   * The newest version this node received or shared: peers may hold versions up to it, so the
+   * clock must stay above it (re-dating moves the clock back no further).
+   */
+  get floor (): Timestamp {
+    return this.floorTs
+  }
+
+  raiseFloor (ts: Timestamp): void {
+    if (compareTimestamps(ts, this.floorTs) > 0) this.floorTs = ts
   }
 
   /**
@@ -131,15 +151,16 @@ export class CacheIntake {
   /**
    * A local put or delete. Stamped above everything the node holds for the key and stored
    * before it resolves; refused (nothing stored, the clock unmoved) when the version would be
-   * one the peers refuse.
+   * one the peers refuse. `shared` is false when the node knew no peer's clock: the entry is
+   * stored unshared (not to be published).
    *
    * @throws ClockSkewError when this node's clock disagrees with its peers'
    * @throws CacheWriteRefusedError when the authorizer refuses it
    */
-  async write (fields: LocalWrite): Promise<StoredEntry> {
+  async write (fields: LocalWrite): Promise<{ entry: StoredEntry, shared: boolean }> {
     const { hlc, store } = this.init
     try {
-      const entry = await store.writeLocal(fields.key, async (held) => {
+      const { entry, shared, replaced } = await store.writeLocal(fields.key, async (held) => {
         const { view, time } = this.init.time()
         // Where the next stamp will fall: checked before the clock moves.
         const last = held != null && compareTimestamps(held.version.ts, hlc.peek()) > 0 ? held.version.ts : hlc.peek()
@@ -151,11 +172,12 @@ export class CacheIntake {
         const entry = await signEntry(this.init.privateKey, this.init.peerId, { ...fields, ts: hlc.now() })
         const denied = this.authorize(entry, { path: 'local' })
         if (denied != null) throw new CacheWriteRefusedError(denied.reason)
-        return entry
+        return { entry, shared: time.writeRange != null }
       })
+      if (shared) this.raiseFloor(entry.version.ts)
       this.count({ path: 'local' }, { outcome: 'accepted', entry })
-      this.init.onApplied?.(entry, 'local')
-      return entry
+      this.init.onApplied?.(entry, 'local', replaced)
+      return { entry, shared }
     } catch (err) {
       const reason = err instanceof ClockSkewError ? RefusalReason.ClockSkew : err instanceof CacheWriteRefusedError ? err.reason : undefined
       if (reason != null) this.count({ path: 'local' }, { outcome: 'refused', refusal: { reason, penalize: false, detail: (err as Error).message } })
@@ -192,10 +214,11 @@ export class CacheIntake {
     const denied = this.authorize(entry, { path: ctx.path, from: ctx.from })
     if (denied != null) return refused(denied.reason, denied.penalize, `refused by the authorizer: ${denied.reason}`)
     this.init.hlc.receive(entry.version.ts)
+    this.raiseFloor(entry.version.ts)
     const merged = await this.init.store.merge(entry)
-    if (merged === 'beyond-horizon') return refused(RefusalReason.BeyondHorizon, false, 'older than the tombstone horizon for a key not held')
-    if (merged === 'stale') return { outcome: 'stale', entry }
-    this.init.onApplied?.(entry, ctx.path)
+    if (merged.outcome === 'beyond-horizon') return refused(RefusalReason.BeyondHorizon, false, 'older than the tombstone horizon for a key not held')
+    if (merged.outcome === 'stale') return { outcome: 'stale', entry }
+    this.init.onApplied?.(entry, ctx.path, merged.replaced)
     return { outcome: 'accepted', entry }
   }
 
