@@ -2,7 +2,9 @@
  * The mesh's time as this node can measure it: the median of its own wall clock and the wall
  * clocks its peers report (capacity ads carry the sender's clock). A node whose clock is a day
  * off learns it from the first few ads, without trusting any single peer: with three clocks or
- * more, fewer than half of them lying cannot move the median outside the honest ones.
+ * more, fewer than half of them lying cannot move the median outside the honest ones. With an
+ * even count it is the lower of the two middle clocks: a clock ahead is the dangerous one (its
+ * versions win), so half the clocks running fast must not move the mesh's time forward.
  *
  * A peer's clock is remembered relative to this node's monotonic clock, for an hour after it was
  * last heard: a short partition does not change what the node believes the mesh's time is, and a
@@ -42,7 +44,7 @@ export interface MeshTimeView {
   wallMs: number
   /** Clocks the median is taken over: this node's and every peer's heard within the memory. */
   clocks: number
-  /** The median of those clocks now (with two, halfway between them); undefined alone. */
+  /** The median of those clocks now (the lower middle one of an even count); undefined alone. */
   medianMs?: number
   /** wallMs − medianMs: how far this node's clock is ahead (negative: behind); undefined alone. */
   offsetMs?: number
@@ -117,7 +119,7 @@ export class MeshTime {
     if (ahead.length === 1) return { wallMs, clocks: 1, referenceMs: wallMs, capped: false }
     ahead.sort((x, y) => x - y)
     const mid = ahead.length >> 1
-    const medianAhead = ahead.length % 2 === 1 ? ahead[mid] : (ahead[mid - 1] + ahead[mid]) / 2
+    const medianAhead = ahead[ahead.length % 2 === 1 ? mid : mid - 1]
     const medianMs = Math.round(wallMs + medianAhead)
     const majority = ahead.length >= 3
     const correction = Math.max(-this.maxCorrectionMs, Math.min(this.maxCorrectionMs, medianAhead))
