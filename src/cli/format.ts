@@ -1,5 +1,5 @@
 import Table from 'cli-table3'
-import type { CacheEntryDoc, CacheListDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, StatusDoc, TaskDoc } from '../node/documents.js'
+import type { CacheEntryDoc, CacheListDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, StatusDoc, TaskDetailDoc, TaskDoc } from '../node/documents.js'
 
 /** Human output for the CLI. Pure functions of the documents, so they are unit-tested. */
 
@@ -46,6 +46,11 @@ export function formatStatus (s: StatusDoc): string {
     lines.push(`clock     ${offset}; cache writes ${k.cacheWrites === 'ok' ? 'ok' : `refused: ${k.reason ?? ''}`}`)
     if (k.unsharedEntries > 0) lines.push(`          ${k.unsharedEntries} cache entries written alone, shared once peers' clocks are known`)
   }
+  if (s.storage != null) {
+    lines.push(s.storage.ok
+      ? 'storage   ok'
+      : `storage   FAILING: ${s.storage.error ?? 'error'} since ${s.storage.since ?? '?'}; writes refused (507), reads served; resumes by itself`)
+  }
   if (s.capacity != null) {
     const c = s.capacity
     lines.push(`capacity  ${c.running}/${c.concurrency} running, ${c.queueDepth} queued, load ${num(c.load, 2)}, ${c.cores} cores, ${c.freeMemoryMb} MB free`)
@@ -68,9 +73,15 @@ export function formatPeers (peers: PeerDoc[]): string {
       p.capacity != null ? `${p.capacity.running}/${p.capacity.concurrency}` : '-',
       p.capacity?.queueDepth ?? '-',
       num(p.reputation, 0),
-      p.connected ? 'now' : `${duration(p.lastSeenMs)} ago`
+      lastSeen(p)
     ])
   )
+}
+
+/** `now` while connected, `-` when never heard from (or unknown, as for a peer banned before a restart). */
+function lastSeen (p: PeerDoc): string {
+  if (p.connected) return 'now'
+  return p.lastSeenMs == null || p.lastSeenMs < 0 ? '-' : `${duration(p.lastSeenMs)} ago`
 }
 
 export function formatRun (r: RunDoc): string {
@@ -93,6 +104,22 @@ export function formatTasks (tasks: TaskDoc[]): string {
       new Date(t.submittedAt).toISOString().replace('T', ' ').slice(0, 19)
     ])
   )
+}
+
+export function formatTaskDetail (t: TaskDetailDoc): string {
+  const rows: Array<[string, string]> = [
+    ['task', t.taskId],
+    ['kind', t.kind],
+    ['status', t.status === 'error' ? `error ${t.errorCode ?? ''}`.trim() : t.status],
+    ['peer', t.peer === '' ? (t.pinnedPeer != null ? `- (pinned to ${shortId(t.pinnedPeer)})` : '-') : t.peer],
+    ['attempts', String(t.attempts)],
+    [t.status === 'queued' || t.status === 'running' ? 'waiting' : 'took', duration(t.durationMs)],
+    ['submitted', new Date(t.submittedAt).toISOString().replace('T', ' ').slice(0, 19)]
+  ]
+  if (t.error != null) rows.push(['error', t.error])
+  if (t.status === 'ok') rows.push(['output', typeof t.output === 'string' ? t.output : JSON.stringify(t.output)])
+  const width = Math.max(...rows.map(([k]) => k.length))
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')
 }
 
 export function formatRoute (candidates: RouteDoc[]): string {
@@ -121,7 +148,7 @@ export function formatServed (runs: ServedDoc[]): string {
       r.taskId.slice(0, 8),
       r.kind,
       r.origin === 'local' ? 'this node' : shortId(r.origin),
-      r.status === 'ok' ? 'ok' : `error ${r.errorCode ?? ''}`.trim(),
+      r.status === 'error' ? `error ${r.errorCode ?? ''}`.trim() : r.status,
       duration(r.runMs),
       new Date(r.startedAt).toISOString().replace('T', ' ').slice(0, 19)
     ])

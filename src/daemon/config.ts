@@ -48,8 +48,19 @@ export const daemonConfigSchema = z.object({
   mdns: z.boolean().default(true),
   dht: z.boolean().default(true),
   concurrency: z.number().int().min(1).max(1024).default(availableParallelism()),
+  // Tasks submitted here that may wait for a free slot in the mesh; beyond, POST /v1/tasks answers 503.
+  admissionQueueLimit: z.number().int().min(1).max(1_000_000).default(10_000),
   maxConnections: z.number().int().min(1).max(10_000).default(300),
   profile: z.enum(['lan', 'local']).default('lan'),
+  /** Control API bounds (README "Control API"); each defaults to DEFAULT_API_LIMITS. */
+  apiLimits: z.object({
+    maxConnections: z.number().int().min(1).max(10_000).optional(),
+    headersTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),
+    requestTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),
+    keepAliveTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),
+    maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+    maxJsonDepth: z.number().int().min(1).max(10_000).optional()
+  }).strict().default({}),
   tasks: z.record(z.string(), commandKindSchema).default({}).superRefine((tasks, ctx) => {
     for (const kind of Object.keys(tasks)) {
       if (!isValidKind(kind)) {

@@ -1,7 +1,8 @@
 import { CliError } from '../cli/client.js'
-import { ConfigError, StoreLockedError, StoreVersionError, errorMessage } from '../util/errors.js'
+import { ConfigError, StorageFaultError, StorageFullError, StoreLockedError, StoreVersionError, errorMessage } from '../util/errors.js'
 import { loadDaemonConfig } from './config.js'
-import { createDaemonLog } from './log.js'
+import { createDaemonLog, fdWriter } from './log.js'
+import { installProcessGuards } from './process-guards.js'
 import { SHUTDOWN_BUDGET_MS, banner, runDaemon } from './run-daemon.js'
 import type { DaemonFlags } from './config.js'
 
@@ -14,6 +15,8 @@ export const EXIT_CONFIG = 2
  */
 export async function daemonMain (flags: DaemonFlags): Promise<void> {
   const log = createDaemonLog()
+  // From here on a full or closed stdout/stderr costs log lines, never the process.
+  const guards = installProcessGuards({ log })
   let config
   try {
     config = await loadDaemonConfig(flags)
@@ -24,13 +27,18 @@ export async function daemonMain (flags: DaemonFlags): Promise<void> {
 
   let daemon
   try {
-    daemon = await runDaemon(config, log)
+    daemon = await runDaemon(config, log, guards)
   } catch (err) {
     if (err instanceof StoreLockedError || err instanceof StoreVersionError) throw new CliError(err.message)
+    if (err instanceof StorageFullError || err instanceof StorageFaultError) throw new CliError(err.message)
     if ((err as any)?.code === 'EADDRINUSE') throw new CliError(`address in use: ${errorMessage(err)} (choose another --listen or --api port, or 0 for any)`)
     throw err
   }
-  process.stdout.write(banner(daemon, config))
+  try {
+    fdWriter(1)(banner(daemon, config))
+  } catch {
+    log.countDropped()
+  }
   log.info('daemon started', { peerId: daemon.node.peerId.toString(), api: daemon.apiUrl, dataDir: config.dataDir })
 
   await new Promise<void>((resolve) => {

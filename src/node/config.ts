@@ -131,6 +131,8 @@ export interface FederationNodeConfig {
   concurrency?: number
   /** Tasks waiting at most before new ones are refused. Default concurrency × 32. */
   queueLimit?: number
+  /** This node's own submitted tasks that may wait for a free slot in the mesh; beyond, submissions are refused (HTTP 503). Default 10,000. */
+  admissionQueueLimit?: number
   /** Owner-configured command kinds (daemon config `tasks`). */
   commandKinds?: Record<string, CommandSpec>
   /** Handlers registered in code (library API). */
@@ -147,7 +149,7 @@ export interface FederationNodeConfig {
   cacheSync?: Pick<CacheSyncInit, 'intervalMs' | 'syncOnConnect' | 'sessionTimeoutMs' | 'maxSessions' | 'onSession'>
   /** Called for every cache entry applied (the harness measures convergence). */
   onCacheApplied?: (entry: StoredEntry, source: AppliedSource, replaced?: StoredEntry) => void
-  /** Journal accepted tasks in the store (the daemon does; simulations need not). Default true. */
+  /** Journal accepted tasks, and the runs this node started, in the store (the daemon does; simulations need not). Default true. */
   journal?: boolean
   /** Prometheus registry for libp2p's and fedmesh's metrics; none = no metrics. */
   metricsRegistry?: Registry

@@ -16,6 +16,8 @@ import { Executor } from '../services/tasks/executor.js'
 import { builtinHandlers } from '../services/tasks/handlers.js'
 import { tasks } from '../services/tasks/task-service.js'
 import { loadOrCreateIdentity } from '../store/identity.js'
+import { ExecutionLog } from '../store/execution-log.js'
+import { GroupCommit } from '../store/group-commit.js'
 import { TaskJournal } from '../store/task-journal.js'
 import { PROFILES } from './config.js'
 import { FederationNode } from './federation-node.js'
@@ -29,7 +31,11 @@ import type { KadDHT } from '@libp2p/kad-dht'
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
 
-/** How each task attempt outcome moves the peer's reputation ('refused' = BUSY: no fault). */
+/**
+ * How each task attempt outcome moves the peer's reputation. A refusal (BUSY, QUEUE_FULL, a
+ * refused reservation) is a truthful answer and costs nothing; the task service reports
+ * 'broken-promise' only for a peer that repeatedly contradicts its own fresh advert.
+ */
 const ATTEMPT_ACTIONS: Record<AttemptEvent, ReputationAction | undefined> = {
   success: ReputationAction.TaskSucceeded,
   failure: ReputationAction.TaskFailed,
@@ -60,17 +66,22 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const handlers = builtinHandlers()
   for (const [kind, spec] of Object.entries(config.commandKinds ?? {})) handlers.set(kind, commandHandler(spec))
   for (const [kind, handler] of Object.entries(config.handlers ?? {})) handlers.set(kind, handler as TaskHandler)
+  // The journal and the execution log share one group commit: a task accepted and started in the
+  // same tick costs one fsync.
+  const commit = new GroupCommit(config.store.db)
+  const persist = config.journal !== false
   const executor = new Executor({
     concurrency: config.concurrency ?? availableParallelism(),
+    executions: persist ? await ExecutionLog.open(config.store.sublevel('executions'), { commit }) : undefined,
     queueLimit: config.queueLimit,
     handlers,
     maxInputBytes: config.maxTaskBytes,
     maxOutputBytes: config.maxTaskBytes,
     clock
   })
-  const journal = config.journal === false
-    ? undefined
-    : new TaskJournal(config.store.sublevel('journal'), config.store.sublevel('results'))
+  const journal = persist
+    ? new TaskJournal(config.store.sublevel('journal'), config.store.sublevel('results'), commit)
+    : undefined
 
   // Bans must hold from the first connection on: the ledger is loaded before libp2p exists.
   const ledger = await loadLedger(config.store.sublevel('reputation'), { clock })
@@ -173,6 +184,9 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         journal,
         clock,
         random,
+        admissionQueueLimit: config.admissionQueueLimit,
+        // An advert binds its sender for one advert interval (then it is stale, and so is a promise).
+        promiseParams: { freshMs: config.capacityIntervalMs ?? profile.capacityIntervalMs },
         onAttempt: (peer, event) => {
           const action = ATTEMPT_ACTIONS[event]
           if (action != null) report(peer, action)

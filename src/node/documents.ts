@@ -13,6 +13,18 @@ export interface CapacityDoc {
   kinds: string[]
 }
 
+/** Whether the store takes writes (`status.storage`). */
+export interface StorageDoc {
+  /** false while writes are refused (disk full or failing); reads still work. */
+  ok: boolean
+  /** While failed: why, e.g. "no space left on device". */
+  error?: string
+  /** While failed: since when (ISO 8601). */
+  since?: string
+  /** Writes refused with 507 since the daemon started. */
+  writesRefused: number
+}
+
 export interface StatusDoc {
   peerId: string
   name: string
@@ -34,6 +46,8 @@ export interface StatusDoc {
    * entries written while no peer clock was known are not shared yet.
    */
   clock?: { offsetMs: number | null, clocks: number, cacheWrites: 'ok' | 'refused', reason?: string, unsharedEntries: number }
+  /** The store: writes accepted or refused (disk full or failing), and why. */
+  storage?: StorageDoc
   uptimeMs: number
   version: string
 }
@@ -53,8 +67,11 @@ export interface PeerDoc {
   reputationState?: string
   /** When a ban ends (ISO 8601), for banned peers. */
   bannedUntil?: string
-  /** Milliseconds since the peer was last heard from; 0 while connected; -1 when unknown (banned peers). */
-  lastSeenMs: number
+  /**
+   * Milliseconds since the peer was last heard from; 0 while connected; null when unknown (never
+   * heard from since this node started, e.g. a peer banned before a restart).
+   */
+  lastSeenMs: number | null
 }
 
 export interface RunDoc {
@@ -75,7 +92,8 @@ export interface RunDoc {
 export interface TaskDoc {
   taskId: string
   kind: string
-  status: 'ok' | 'error' | 'running'
+  /** queued: accepted, waiting for a free slot in the mesh; running: out to a peer (or here). */
+  status: 'ok' | 'error' | 'running' | 'queued'
   peer: string
   attempts: number
   durationMs: number
@@ -83,6 +101,16 @@ export interface TaskDoc {
   submittedAt: number
   errorCode?: string
   error?: string
+}
+
+/** One task submitted here, by id (`GET /v1/tasks/{id}`, `fedmesh tasks show ID`). */
+export interface TaskDetailDoc extends TaskDoc {
+  /** Its time budget, ms. */
+  timeoutMs?: number
+  /** The peer it was pinned to (`--peer`), if any. */
+  pinnedPeer?: string
+  /** The output when it finished ok (JSON when it parses, else text); null otherwise. */
+  output: unknown
 }
 
 export interface RouteDoc {
@@ -104,15 +132,17 @@ export interface RouteDoc {
   reason: string
 }
 
-/** A task this node ran (`fedmesh tasks --served`). */
+/** A task this node ran, or runs (`fedmesh tasks --served`); the list survives restarts. */
 export interface ServedDoc {
   taskId: string
   kind: string
   /** 'local' or the peer id that sent it. */
   origin: string
   startedAt: number
+  /** How long it ran (so far, while running; 0 for a run cut by a crash). */
   runMs: number
-  status: 'ok' | 'error'
+  /** error with errorCode INTERRUPTED: it was running when the node crashed (it is not run again here). */
+  status: 'ok' | 'error' | 'running'
   errorCode?: string
 }
 

@@ -1,7 +1,7 @@
 import { VERSION } from '../version.js'
 import { formatVersion } from '../services/cache/entry.js'
-import { encodeValue, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toTaskDoc } from './to-documents.js'
-import type { StatusDoc, PeerDoc, RunDoc, TaskDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
+import { encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDetailDoc, toTaskDoc } from './to-documents.js'
+import type { StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CacheService } from '../services/cache/cache-service.js'
 import type { CacheSyncService } from '../services/cache-sync/index.js'
@@ -48,6 +48,9 @@ export interface FederationNodeParts {
   clock: Clock
 }
 
+/** Banned peers whose last-seen time is remembered for `peers`. */
+const FORGOTTEN_PEERS_KEPT = 1_000
+
 /**
  * A running federation node: the libp2p host and fedmesh's services over one store. This is the
  * library API (`createFederationNode`) and what the daemon's control API calls.
@@ -61,6 +64,8 @@ export class FederationNode implements Startable {
   private startedAtMs = 0
   private running = false
   private readonly teardown: Array<() => void> = []
+  /** When banned (forgotten) peers were last heard from, so `peers` can still say (bounded). */
+  private readonly lastSeenOfForgotten = new Map<string, number>()
 
   constructor (parts: FederationNodeParts) {
     this.libp2p = parts.libp2p
@@ -83,6 +88,7 @@ export class FederationNode implements Startable {
     this.running = true
     this.wireDiscovery()
     this.wirePeerLoss()
+    this.wireStorageRecovery()
     await this.libp2p.start()
     this.startedAtMs = this.clock.now()
   }
@@ -115,6 +121,7 @@ export class FederationNode implements Startable {
       peers: this.libp2p.getPeers().length,
       cacheSync: this.cacheSyncDoc(),
       clock: this.libp2p.services.cache.clockStatus(),
+      storage: this.storageDoc(),
       capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
       version: VERSION
@@ -156,7 +163,7 @@ export class FederationNode implements Startable {
         reputationState: r.state,
         reputationComponents: Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, Math.round(v * 10) / 10])),
         ...(r.bannedUntil != null ? { bannedUntil: new Date(r.bannedUntil).toISOString() } : {}),
-        lastSeenMs: -1
+        lastSeenMs: sinceLastSeen(false, this.lastSeenOfForgotten.get(r.peer), now)
       })
     }
     return docs
@@ -167,22 +174,36 @@ export class FederationNode implements Startable {
     return toRunDoc(await this.libp2p.services.tasks.run(req))
   }
 
-  /** Running tasks first, then finished ones, newest first. */
+  /** Unfinished tasks first (queued for a slot, or running), then finished ones, newest first. */
   tasks (): TaskDoc[] {
     const { tasks } = this.libp2p.services
-    const running: TaskDoc[] = tasks.runningTasks().map(r => ({
-      taskId: r.taskId, kind: r.kind, status: 'running', peer: '', attempts: 0, durationMs: this.clock.now() - r.submittedAt, submittedAt: r.submittedAt
+    const running: TaskDoc[] = tasks.activeTasks().map(({ record: r, state }) => ({
+      taskId: r.taskId, kind: r.kind, status: state, peer: '', attempts: 0, durationMs: this.clock.now() - r.submittedAt, submittedAt: r.submittedAt
     }))
     return [...running, ...tasks.recentTasks().map(toTaskDoc)]
   }
 
-  /** Tasks this node ran, for itself or for peers, newest first. */
+  /** One task submitted here, while the journal keeps it (undefined: unknown). */
+  async task (taskId: string): Promise<TaskDetailDoc | undefined> {
+    const found = await this.libp2p.services.tasks.lookup(taskId)
+    return found == null ? undefined : toTaskDetailDoc(found, this.clock.now())
+  }
+
+  /** Tasks this node ran (or runs), for itself or for peers, newest first; kept across restarts. */
   served (): ServedDoc[] {
-    return this.executor.executed().map(e => ({ taskId: e.taskId, kind: e.kind, origin: e.origin, startedAt: e.startedAt, runMs: e.runMs, status: e.error === 'NONE' ? 'ok' : 'error', ...(e.error === 'NONE' ? {} : { errorCode: e.error }) }))
+    const now = this.clock.now()
+    return this.executor.executed().map(e => toServedDoc(e, now))
   }
 
   route (kind: string): RouteDoc[] {
     return this.libp2p.services.tasks.route(kind).map(toRouteDoc)
+  }
+
+  private storageDoc (): StorageDoc {
+    const c = this.store.health.condition()
+    return c.ok
+      ? { ok: true, writesRefused: c.writesRefused }
+      : { ok: false, error: c.error, since: new Date(c.since ?? 0).toISOString(), writesRefused: c.writesRefused }
   }
 
   private cacheSyncDoc (): StatusDoc['cacheSync'] {
@@ -233,6 +254,12 @@ export class FederationNode implements Startable {
   /** A banned peer: stop dialling it and drop what we knew of its capacity. */
   forget (peerId: string): void {
     const id = peerIdFromString(peerId)
+    const seen = this.libp2p.services.membership.get(id)?.lastSeenMs
+    if (seen != null && seen > 0) {
+      this.lastSeenOfForgotten.delete(peerId)
+      this.lastSeenOfForgotten.set(peerId, seen)
+      if (this.lastSeenOfForgotten.size > FORGOTTEN_PEERS_KEPT) this.lastSeenOfForgotten.delete(this.lastSeenOfForgotten.keys().next().value as string)
+    }
     this.libp2p.services.membership.forget(id)
     this.libp2p.services.capacity.table.delete(peerId)
     this.libp2p.services.cache.meshTime.forget(peerId)
@@ -246,6 +273,21 @@ export class FederationNode implements Startable {
   reputationOf (peerId: string): { score: number, state: ReputationState, components?: Record<string, number> } {
     const r = this.libp2p.services.reputation.describe(peerId)
     return { score: r.score, state: r.state, components: r.components }
+  }
+
+  /**
+   * While the store refused writes, cache entries from peers could not be kept: once it takes
+   * writes again, reconcile with every connected peer rather than wait for the periodic round.
+   */
+  private wireStorageRecovery (): void {
+    const remove = this.store.health.onChange(event => {
+      if (event.type !== 'recovered' || !this.running) return
+      const { cacheSync } = this.libp2p.services
+      for (const peer of cacheSync.peers()) {
+        cacheSync.syncWith(peer).catch(() => {})
+      }
+    })
+    this.teardown.push(remove)
   }
 
   /** When the last connection to a peer closes, its in-flight tasks fail over at once. */

@@ -1,9 +1,11 @@
 import { formatVersion } from '../services/cache/entry.js'
-import type { CacheEntryDoc, CapacityDoc, PeerDoc, RouteDoc, RunDoc, TaskDoc } from './documents.js'
+import type { CacheEntryDoc, CapacityDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, TaskDetailDoc, TaskDoc } from './documents.js'
 import type { StoredEntry } from '../services/cache/entry.js'
 import type { ReputationState, RttSource, ScoredCandidate } from '../core/routing/score.js'
 import type { CapacityEntry } from '../services/capacity/capacity-table.js'
 import type { KnownPeer } from '../services/membership/index.js'
+import type { ExecutionEntry } from '../store/execution-log.js'
+import type { TaskLookup } from '../services/tasks/task-service.js'
 import type { TaskRecord } from '../store/task-journal.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -36,8 +38,15 @@ export function toPeerDoc (p: {
     ...(p.reputation.components != null
       ? { reputationComponents: Object.fromEntries(Object.entries(p.reputation.components).map(([k, v]) => [k, round(v, 1)])) }
       : {}),
-    lastSeenMs: p.connected ? 0 : Math.max(0, p.now - p.known.lastSeenMs)
+    lastSeenMs: sinceLastSeen(p.connected, p.known.lastSeenMs, p.now)
   }
+}
+
+/** `lastSeenMs` of a peer document: 0 while connected, null when never heard from (time 0 = never). */
+export function sinceLastSeen (connected: boolean, lastSeenAt: number | undefined, now: number): number | null {
+  if (connected) return 0
+  if (lastSeenAt == null || lastSeenAt <= 0) return null
+  return Math.max(0, now - lastSeenAt)
 }
 
 export function decodeOutput (base64: string): unknown {
@@ -64,10 +73,39 @@ export function toTaskDoc (r: TaskRecord): TaskDoc {
   }
 }
 
+/** A task found by id: still queued or running (from its journal record), or finished. */
+export function toTaskDetailDoc (found: TaskLookup, now: number): TaskDetailDoc {
+  if (found.state === 'finished') {
+    const r = found.result
+    return { ...toTaskDoc(r), output: r.status === 'ok' ? decodeOutput(r.output) : null }
+  }
+  const r = found.record
+  return {
+    taskId: r.taskId,
+    kind: r.kind,
+    status: found.state,
+    peer: '',
+    attempts: 0,
+    durationMs: Math.max(0, now - r.submittedAt),
+    submittedAt: r.submittedAt,
+    timeoutMs: r.timeoutMs,
+    ...(r.peer != null ? { pinnedPeer: r.peer } : {}),
+    output: null
+  }
+}
+
 /** The `run` document: the task document without its submission time, with the output. */
 export function toRunDoc (r: TaskRecord): RunDoc {
   const { submittedAt: _submittedAt, ...doc } = toTaskDoc(r)
   return { ...doc, status: r.status, output: r.status === 'ok' ? decodeOutput(r.output) : null }
+}
+
+/** A run on this node: finished (ok/error), running, or cut by a crash (error INTERRUPTED). */
+export function toServedDoc (e: ExecutionEntry, now: number): ServedDoc {
+  const base = { taskId: e.taskId, kind: e.kind, origin: e.origin, startedAt: e.startedAt }
+  if (e.interrupted === true) return { ...base, runMs: 0, status: 'error', errorCode: 'INTERRUPTED' }
+  if (e.error == null) return { ...base, runMs: Math.max(0, now - e.startedAt), status: 'running' }
+  return { ...base, runMs: e.runMs ?? 0, status: e.error === 'NONE' ? 'ok' : 'error', ...(e.error === 'NONE' ? {} : { errorCode: e.error }) }
 }
 
 export function toRouteDoc (c: ScoredCandidate): RouteDoc {

@@ -1,4 +1,4 @@
-import { DURABLE } from './store.js'
+import { GroupCommit } from './group-commit.js'
 import type { Sublevel } from './store.js'
 
 /** A task accepted from a user, written before it is acknowledged. */
@@ -27,42 +27,39 @@ export interface TaskRecord {
   output: string
 }
 
-type Op = { type: 'put', sub: Sublevel, key: string, value: Uint8Array } | { type: 'del', sub: Sublevel, key: string }
-
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 /**
- * The durable task journal with group commit: every write made in the same tick goes into one
- * LevelDB batch, synced for acceptances (a synced put alone is ~3.5k/s here, a synced batch of
- * 1,000 ~300k/s), so durability does not cap throughput. A task stays journaled until its
- * result is recorded; after a crash the daemon resumes what is still here.
+ * The durable task journal: an accepted task is written (synced, by group commit) before it is
+ * acknowledged and stays journaled until its result is recorded; after a crash the daemon
+ * resumes what is still here. Results are kept for `fedmesh tasks` and lookups by id.
  */
 export class TaskJournal {
-  private syncOps: Op[] = []
-  private lazyOps: Op[] = []
-  private flushing: Promise<void> | undefined
-  private writing: Promise<void> = Promise.resolve()
+  private readonly commit: GroupCommit
 
-  constructor (private readonly journal: Sublevel, private readonly results: Sublevel) {}
+  constructor (private readonly journal: Sublevel, private readonly results: Sublevel, commit?: GroupCommit) {
+    this.commit = commit ?? new GroupCommit(journal.db)
+  }
 
   /** Durable once this resolves. */
   async accept (record: JournalRecord): Promise<void> {
-    this.syncOps.push({ type: 'put', sub: this.journal, key: record.taskId, value: encoder.encode(JSON.stringify(record)) })
-    await this.flushSoon()
+    await this.commit.write([{ type: 'put', sub: this.journal, key: record.taskId, value: encoder.encode(JSON.stringify(record)) }], true)
   }
 
   /** Record the result and drop the journal entry, atomically. */
   async complete (record: TaskRecord): Promise<void> {
-    this.lazyOps.push({ type: 'put', sub: this.results, key: resultKey(record), value: encoder.encode(JSON.stringify(record)) })
-    this.lazyOps.push({ type: 'del', sub: this.journal, key: record.taskId })
-    await this.flushSoon()
+    await this.commit.write([
+      { type: 'put', sub: this.results, key: resultKey(record), value: encoder.encode(JSON.stringify(record)) },
+      { type: 'del', sub: this.journal, key: record.taskId }
+    ], false)
   }
 
   async pending (): Promise<JournalRecord[]> {
     const out: JournalRecord[] = []
     for await (const value of this.journal.values()) {
-      try { out.push(JSON.parse(decoder.decode(value)) as JournalRecord) } catch {}
+      const r = parse<JournalRecord>(value)
+      if (r != null) out.push(r)
     }
     return out
   }
@@ -71,9 +68,27 @@ export class TaskJournal {
   async recent (limit: number): Promise<TaskRecord[]> {
     const out: TaskRecord[] = []
     for await (const value of this.results.values({ reverse: true, limit })) {
-      try { out.push(JSON.parse(decoder.decode(value)) as TaskRecord) } catch {}
+      const r = parse<TaskRecord>(value)
+      if (r != null) out.push(r)
     }
     return out
+  }
+
+  /** A journaled (not yet finished) task by id. */
+  async pendingTask (taskId: string): Promise<JournalRecord | undefined> {
+    const value = await this.journal.get(taskId)
+    return value == null ? undefined : parse<JournalRecord>(value)
+  }
+
+  /** A finished task by id, while it is within the kept results (newest first scan of keys). */
+  async result (taskId: string): Promise<TaskRecord | undefined> {
+    for await (const key of this.results.keys({ reverse: true })) {
+      // `<submittedAt, 15 digits>-<task id>`: the id is everything after the first '-'.
+      if (key.slice(key.indexOf('-') + 1) !== taskId) continue
+      const value = await this.results.get(key)
+      return value == null ? undefined : parse<TaskRecord>(value)
+    }
+    return undefined
   }
 
   /** Keep only the newest `keep` results. */
@@ -88,36 +103,12 @@ export class TaskJournal {
 
   /** Resolves once everything written so far is on disk. */
   async flush (): Promise<void> {
-    await this.flushSoon()
+    await this.commit.flush()
   }
+}
 
-  private async flushSoon (): Promise<void> {
-    // Everyone who wrote in this tick shares the next batch; batches are written one at a time,
-    // in order, so a flush also waits for the batch already being written.
-    this.flushing ??= this.writing.then(async () => new Promise<void>(resolve => { setImmediate(resolve) })).then(async () => {
-      this.flushing = undefined
-      const done = this.write()
-      this.writing = done.catch(() => {})
-      await done
-    })
-    await this.flushing
-  }
-
-  private async write (): Promise<void> {
-    const sync = this.syncOps
-    const lazy = this.lazyOps
-    this.syncOps = []
-    this.lazyOps = []
-    const ops = [...sync, ...lazy]
-    if (ops.length === 0) return
-    const db = this.journal.db
-    const batch = db.batch()
-    for (const op of ops) {
-      if (op.type === 'put') batch.put(op.key, op.value, { sublevel: op.sub as any })
-      else batch.del(op.key, { sublevel: op.sub as any })
-    }
-    await batch.write(sync.length > 0 ? DURABLE : {})
-  }
+function parse<T> (value: Uint8Array): T | undefined {
+  try { return JSON.parse(decoder.decode(value)) as T } catch { return undefined }
 }
 
 /** Results sort by submission time, so `recent` is a reverse range read. */

@@ -51,9 +51,9 @@ export class NotFoundError extends Error {
   }
 }
 
-/** The node refuses work because it is full (maps to HTTP 503). */
+/** The node refuses work because it is full or stopping (maps to HTTP 503, with Retry-After when known). */
 export class OverloadedError extends Error {
-  constructor (message: string) {
+  constructor (message: string, readonly retryAfterSeconds?: number) {
     super(message)
     this.name = 'OverloadedError'
   }
@@ -75,6 +75,28 @@ export class CacheWriteRefusedError extends Error {
   constructor (readonly reason: string) {
     super(`cache write refused: ${reason}`)
     this.name = 'CacheWriteRefusedError'
+  }
+}
+
+/**
+ * The disk holding the store is full: the write was not made (maps to HTTP 507). The store
+ * refuses writes until space is back, then resumes by itself.
+ */
+export class StorageFullError extends Error {
+  constructor (message = 'no space left on device: the write was not made; writes resume by themselves once space is freed') {
+    super(message)
+    this.name = 'StorageFullError'
+  }
+}
+
+/**
+ * The disk holding the store failed a write (an I/O error other than a full disk): the write was
+ * not made (maps to HTTP 507). Writes resume once a probe write succeeds again.
+ */
+export class StorageFaultError extends Error {
+  constructor (message = 'the store could not write to disk: the write was not made; writes resume by themselves once the disk works again') {
+    super(message)
+    this.name = 'StorageFaultError'
   }
 }
 

@@ -43,7 +43,8 @@ export enum ErrorCode {
   SHUTTING_DOWN = 'SHUTTING_DOWN',
   MALFORMED = 'MALFORMED',
   OUTPUT_TOO_LARGE = 'OUTPUT_TOO_LARGE',
-  BUSY = 'BUSY'
+  BUSY = 'BUSY',
+  INTERRUPTED = 'INTERRUPTED'
 }
 
 enum __ErrorCodeValues {
@@ -58,7 +59,8 @@ enum __ErrorCodeValues {
   SHUTTING_DOWN = 8,
   MALFORMED = 9,
   OUTPUT_TOO_LARGE = 10,
-  BUSY = 11
+  BUSY = 11,
+  INTERRUPTED = 12
 }
 
 export namespace ErrorCode {

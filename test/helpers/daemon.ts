@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { closeSync, openSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -28,6 +29,8 @@ export interface StartOptions {
   /** Keep mDNS on (only inside a namespace the test created). */
   mdns?: boolean
   listen?: string
+  /** Send the daemon's stdout and stderr to this file (e.g. /dev/full) instead of pipes. */
+  output?: string
 }
 
 const running = new Set<Daemon>()
@@ -138,10 +141,12 @@ export async function startDaemon (opts: StartOptions = {}): Promise<Daemon> {
   }
   const prefix = opts.prefix ?? []
   const cmd = [...prefix, process.execPath, ...args]
+  const outFd = opts.output != null ? openSync(opts.output, 'w') : undefined
   const proc = spawn(cmd[0], cmd.slice(1), {
     env: { ...process.env, FEDMESH_PROFILE: 'local', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', outFd ?? 'pipe', outFd ?? 'pipe']
   })
+  if (outFd != null) closeSync(outFd)
   const daemon = new Daemon(proc, dataDir, prefix)
   running.add(daemon)
   await waitFor(async () => {

@@ -4,7 +4,7 @@ import { createRawPeer, multiaddr } from '../helpers/raw-peer.js'
 import type { Daemon } from '../helpers/daemon.js'
 
 interface RunDoc { taskId: string, status: string, peer: string, attempts: number, durationMs: number, output: any, errorCode?: string, error?: string }
-interface ServedDoc { taskId: string, origin: string }
+interface ServedDoc { taskId: string, origin: string, status: string, errorCode?: string }
 interface PeerDoc { peerId: string, capacity: unknown, reputation: number }
 
 afterAll(stopAll)
@@ -79,7 +79,8 @@ describe('task routing across three daemons', () => {
       const addr = multiaddr(await b.address())
       const garbage = [
         new Uint8Array([0x05, 0xff, 0xff, 0xff, 0xff, 0xff]), // a frame that does not decode
-        new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]) // a length prefix far over the limit
+        new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]), // a length prefix far over the limit
+        new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]) // 2^63: a ten-byte prefix, nothing after it
       ]
       for (const bytes of garbage) {
         const stream = await raw.dialProtocol(addr, '/fedmesh/task/1.0.0')
@@ -116,19 +117,39 @@ describe('task routing across three daemons', () => {
 })
 
 describe('the task journal', () => {
-  it('a daemon killed with accepted tasks finishes them after a restart', async () => {
+  it('a daemon killed with accepted tasks finishes them after a restart; the one it was running waits for another node', async () => {
     const d = await startDaemon({ args: ['--concurrency', '1'] })
     const pending = Array.from({ length: 3 }, async () => d.api('POST', '/v1/tasks', { kind: 'sleep', input: { ms: 1500 } }).catch(() => undefined))
-    // Accepted = listed (running, or already done on a slow machine).
-    await waitFor(async () => (await d.json<Array<{ status: string }>>('tasks')).length === 3, 15_000, 'three tasks accepted')
+    // Accepted = listed; wait for one to run, so the kill cuts it.
+    await waitFor(async () => {
+      const listed = await d.json<Array<{ status: string }>>('tasks')
+      return listed.length === 3 && (await d.json<ServedDoc[]>('tasks', '--served')).length > 0
+    }, 15_000, 'three tasks accepted, one running')
     const accepted = (await d.json<Array<{ taskId: string }>>('tasks')).map(t => t.taskId)
+    const cut = (await d.json<Array<{ taskId: string, status: string }>>('tasks', '--served')).filter(s => s.status === 'running').map(s => s.taskId)
     await d.kill9()
     await Promise.all(pending)
     const again = await startDaemon({ dataDir: d.dataDir, args: ['--concurrency', '1'] })
+    const doneOn = async (daemon: Daemon): Promise<string[]> => (await daemon.json<Array<{ taskId: string, status: string }>>('tasks')).filter(t => t.status === 'ok').map(t => t.taskId)
     await waitFor(async () => {
-      const done = (await again.json<Array<{ taskId: string, status: string }>>('tasks')).filter(t => t.status === 'ok').map(t => t.taskId)
+      const done = await doneOn(again)
+      return accepted.filter(id => !cut.includes(id)).every(id => done.includes(id))
+    }, 20_000, 'the restarted daemon to finish the journaled tasks it had not started')
+    // A run cut by the crash is never repeated on this node: the task stays queued, and its
+    // cut run is in the served log as INTERRUPTED.
+    for (const id of cut) {
+      expect((await again.json<{ status: string }>('tasks', 'show', id)).status).toBe('queued')
+      expect((await again.json<ServedDoc[]>('tasks', '--served')).filter(s => s.taskId === id).map(s => [s.status, s.errorCode])).toEqual([['error', 'INTERRUPTED']])
+    }
+    // Once another node is there, it runs the cut one (same id).
+    const helper = await startDaemon({ args: ['--concurrency', '1', '--bootstrap', await again.address()] })
+    const idHelper = await helper.peerId()
+    await waitFor(async () => {
+      const done = await doneOn(again)
       return accepted.every(id => done.includes(id))
-    }, 20_000, 'the restarted daemon to finish the journaled tasks')
+    }, 30_000, 'the peer to run the task cut by the crash')
+    expect(cut).toHaveLength(1)
+    for (const id of cut) expect((await again.json<{ peer: string }>('tasks', 'show', id)).peer).toBe(idHelper)
   })
 })
 

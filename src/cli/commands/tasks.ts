@@ -1,8 +1,8 @@
-import { formatRoute, formatRun, formatServed, formatTasks } from '../format.js'
+import { formatRoute, formatRun, formatServed, formatTaskDetail, formatTasks } from '../format.js'
 import { printResult, withClientOptions } from '../output.js'
-import { CliError } from '../client.js'
+import { ApiError, CliError } from '../client.js'
 import type { CommonOptions } from '../output.js'
-import type { RouteDoc, RunDoc, ServedDoc, TaskDoc } from '../../node/documents.js'
+import type { RouteDoc, RunDoc, ServedDoc, TaskDetailDoc, TaskDoc } from '../../node/documents.js'
 import type { Command } from 'commander'
 
 interface RunOptions extends CommonOptions {
@@ -26,7 +26,7 @@ export function registerTaskCommands (program: Command): void {
       const doc = await printResult(opts, async c => c.request<RunDoc>('POST', '/v1/tasks', { kind, input, peer: opts.peer, timeoutMs }), formatRun)
       if (doc.status === 'error') process.exitCode = 1
     })
-  withClientOptions(program.command('tasks').description('recent tasks submitted here, newest first'))
+  const tasks = withClientOptions(program.command('tasks').description('recent tasks submitted here, newest first'))
     .option('--served', 'list the tasks this node ran (for itself or for peers) instead')
     .action(async (opts: CommonOptions & { served?: boolean }) => {
       if (opts.served === true) {
@@ -34,6 +34,17 @@ export function registerTaskCommands (program: Command): void {
         return
       }
       await printResult(opts, async c => c.request<TaskDoc[]>('GET', '/v1/tasks'), formatTasks)
+    })
+  withClientOptions(tasks.command('show <id>').description('one task submitted here, by id: queued, running, or its result (while the journal keeps it)'))
+    .action(async (id: string, own: CommonOptions, cmd: Command) => {
+      // `tasks` has the same options: given after `show ID` they may land on either.
+      const opts = { ...cmd.optsWithGlobals<CommonOptions>(), ...own }
+      try {
+        await printResult(opts, async c => c.request<TaskDetailDoc>('GET', `/v1/tasks/${encodeURIComponent(id)}`), formatTaskDetail)
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) throw new CliError(`not found: task ${id}`)
+        throw err
+      }
     })
   withClientOptions(program.command('route <kind>').description('how a task of KIND would be routed now, and why'))
     .action(async (kind: string, opts: CommonOptions) => {

@@ -48,6 +48,11 @@ export interface ActionEffect {
   delta: number
   /** Where the change is booked. */
   component: ReputationComponent
+  /**
+   * The action never takes its component below this (it only stops adding there). For what a
+   * merely overloaded peer can be blamed for: however often it happens, it alone cannot ban.
+   */
+  floor?: number
 }
 
 /**
@@ -65,8 +70,10 @@ export const ACTION_EFFECTS: Readonly<Record<ReputationAction, ActionEffect>> = 
   // A malformed frame is either a bug or probing; not proof of malice, so well short of a ban.
   [ReputationAction.InvalidMessage]: { delta: -10, component: 'gossip' },
   [ReputationAction.ForgedEntry]: { delta: -40, component: 'gossip' },
-  // Adverts are a second stale, so an occasional refusal is a race, not a lie.
-  [ReputationAction.BrokenPromise]: { delta: -5, component: 'promises' },
+  // Reported only for a peer that refused several times in a minute although its fresh advert
+  // showed free slots (see promise-judge.ts); a truthful BUSY or QUEUE_FULL costs nothing. Load
+  // alone can get a peer avoided (-30 < -20) but never banned (-60): the floor keeps it above.
+  [ReputationAction.BrokenPromise]: { delta: -5, component: 'promises', floor: -30 },
   [ReputationAction.SlowerThanPromised]: { delta: -1, component: 'latency' },
   // Spans the whole range: whatever the score was, it ends at the floor and the peer is banned.
   [ReputationAction.Banned]: { delta: -200, component: 'operator' }

@@ -110,7 +110,12 @@ export class ReputationLedger {
     const previousState = this.stateOf(record, now)
 
     const before = sum(record.components)
-    const after = clampScore(before + effect.delta * count)
+    let delta = effect.delta * count
+    if (effect.floor !== undefined && delta < 0) {
+      // Stop at the floor (a component already below it, from a restored snapshot, stays put).
+      delta = Math.max(delta, Math.min(0, effect.floor - record.components[effect.component]))
+    }
+    const after = clampScore(before + delta)
     record.components[effect.component] += after - before
     if (after < BAN_BELOW) {
       // At least banMs, and never shorter than the score takes to decay back over the line, so

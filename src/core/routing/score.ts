@@ -92,12 +92,19 @@ export function queueWaitMs (c: Pick<CandidateInput, 'queueDepth' | 'running' | 
   return ((ahead - free + 1) / concurrency) * runMs
 }
 
-function ineligibility (c: CandidateInput): string | undefined {
+/** Why a candidate can never take the task now, whatever its load (undefined: it can). */
+export function standingIneligibility (c: CandidateInput): string | undefined {
   if (!c.serves) return 'does not serve this kind'
   if (c.reputationState === 'banned') return 'banned'
   if (c.reputationState === 'avoid') return 'reputation too low'
   if (c.circuitOpen) return 'circuit open after repeated failures'
   if (c.concurrency <= 0) return 'advertises no slots'
+  return undefined
+}
+
+function ineligibility (c: CandidateInput): string | undefined {
+  const standing = standingIneligibility(c)
+  if (standing != null) return standing
   if (!c.local && c.queueDepth + c.sentSinceAd >= c.queueLimit && c.queueLimit > 0) return 'queue full'
   return undefined
 }

@@ -39,12 +39,24 @@ export function controlRoutes (node: FederationNode, registry: Registry): Route[
         const req = parseBody(runBody, body)
         const input = new TextEncoder().encode(JSON.stringify(req.input ?? null))
         // An accepted task always answers with its run document, failed or not (the CLI prints
-        // it and exits 1 on "error"); 503 is only for a node that refuses to accept (shutting down).
+        // it and exits 1 on "error"); 503 (with Retry-After) is only for a node that refuses to
+        // accept: shutting down, or its admission queue is full.
         return { json: await node.run({ kind: req.kind, input, peer: req.peer, timeoutMs: req.timeoutMs, taskId: req.taskId }) }
       }
     },
     { method: 'GET', path: /^\/v1\/tasks$/, handle: async () => ({ json: node.tasks() }) },
     { method: 'GET', path: /^\/v1\/tasks\/served$/, handle: async () => ({ json: node.served() }) },
+    {
+      // After /served: a task whose id is "served" cannot be looked up here.
+      method: 'GET',
+      path: /^\/v1\/tasks\/(?<id>[^/]+)$/,
+      handle: async ({ params }) => {
+        if (!isValidTaskId(params.id)) throw new BadRequestError('a task id is 1-128 of A-Z a-z 0-9 . _ : -')
+        const doc = await node.task(params.id)
+        if (doc == null) throw new NotFoundError(`not found: task ${params.id} (unknown here, or older than the journal keeps)`)
+        return { json: doc }
+      }
+    },
     { method: 'GET', path: /^\/v1\/route\/(?<kind>[^/]+)$/, handle: async ({ params }) => ({ json: node.route(params.kind) }) },
     {
       method: 'PUT',

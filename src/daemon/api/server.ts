@@ -1,8 +1,10 @@
 import { createServer } from 'node:http'
 import { tokensEqual } from '../api-files.js'
 import { errorMessage } from '../../util/errors.js'
+import { SECOND } from '../../util/time.js'
+import { readJsonBody } from './json-body.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
 
@@ -28,17 +30,50 @@ export interface Route {
   handle(ctx: RequestContext): Promise<RouteResult>
 }
 
-export interface ControlApiInit {
+export interface ControlApiLimits {
+  /** Largest request body accepted, bytes. Default 2 MiB (task inputs are capped at 1 MiB by default). */
+  maxBodyBytes?: number
+  /** Deepest nesting of arrays and objects in a JSON body (deeper: 400). Default 64. */
+  maxJsonDepth?: number
+  /** Time a client has to send its request headers, ms (then the connection is closed). Default 10 s. */
+  headersTimeoutMs?: number
+  /**
+   * Time a client has to send its whole request, headers and body, ms (then 408 and closed).
+   * Waiting for the answer is not limited: a task may run for an hour. Default 30 s.
+   */
+  requestTimeoutMs?: number
+  /** An idle keep-alive connection is closed after this, ms. Default 5 s. */
+  keepAliveTimeoutMs?: number
+  /**
+   * Open connections at most. Beyond it the oldest connection that has not yet made an
+   * authenticated request is closed at once (the new one, when every other has), so a flood of
+   * slow token-less clients cannot lock the CLI out. Default 256.
+   */
+  maxConnections?: number
+  /** Request headers at most (more are ignored). Default 64. */
+  maxHeadersCount?: number
+}
+
+export interface ControlApiInit extends ControlApiLimits {
   host: string
   port: number
   token: string
   routes: Route[]
-  /** Largest request body accepted. Default 2 MiB (task inputs are capped at 1 MiB by default). */
-  maxBodyBytes?: number
   onError?: (err: unknown, req: IncomingMessage) => void
 }
 
-const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+export const DEFAULT_API_LIMITS: Required<ControlApiLimits> = {
+  maxBodyBytes: 2 * 1024 * 1024,
+  maxJsonDepth: 64,
+  headersTimeoutMs: 10 * SECOND,
+  requestTimeoutMs: 30 * SECOND,
+  keepAliveTimeoutMs: 5 * SECOND,
+  maxConnections: 256,
+  maxHeadersCount: 64
+}
+
+/** Headers larger than this (all together) are refused by Node with 431. */
+const MAX_HEADER_BYTES = 16 * 1024
 
 /** Maps fedmesh's error classes (by name) to HTTP status codes. */
 const STATUS_BY_ERROR: Record<string, number> = {
@@ -50,7 +85,9 @@ const STATUS_BY_ERROR: Record<string, number> = {
   NotFoundError: 404,
   TooLargeError: 413,
   OverloadedError: 503,
-  TimeoutError: 504
+  TimeoutError: 504,
+  StorageFullError: 507,
+  StorageFaultError: 507
 }
 
 class HttpError extends Error {
@@ -59,19 +96,56 @@ class HttpError extends Error {
 
 /**
  * The control API: JSON over HTTP on a loopback address, bearer token compared in constant
- * time, Host header checked (defeats DNS rebinding), no CORS, bounded bodies.
+ * time, Host header checked (defeats DNS rebinding), no CORS. Bounded everywhere a client could
+ * hold it: header and request timeouts, a connection cap, body size and JSON depth; a request
+ * without a valid token is answered before its body is read and its connection closed.
  */
 export class ControlApi {
   private readonly server: Server
-  private readonly maxBodyBytes: number
+  private readonly limits: Required<ControlApiLimits>
   private allowedHosts = new Set<string>()
+  private refused = 0
+  /** Open connections, oldest first. */
+  private readonly sockets = new Set<Socket>()
+  /** Connections that made a request with the right token. */
+  private readonly trusted = new WeakSet<Socket>()
 
   constructor (private readonly init: ControlApiInit) {
-    this.maxBodyBytes = init.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
-    this.server = createServer({ requestTimeout: 0, headersTimeout: 10_000 }, (req, res) => {
+    this.limits = { ...DEFAULT_API_LIMITS }
+    for (const key of Object.keys(DEFAULT_API_LIMITS) as Array<keyof ControlApiLimits>) {
+      if (init[key] != null) this.limits[key] = init[key]
+    }
+    const { headersTimeoutMs, requestTimeoutMs } = this.limits
+    this.server = createServer({
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
+      // Node checks both timeouts on this interval (default 30 s, which let trickling clients stay ~40 s).
+      connectionsCheckingInterval: Math.max(50, Math.min(SECOND, headersTimeoutMs / 4)),
+      maxHeaderSize: MAX_HEADER_BYTES
+    }, (req, res) => {
       this.serve(req, res).catch(err => { this.init.onError?.(err, req) })
     })
-    this.server.keepAliveTimeout = 5_000
+    this.server.keepAliveTimeout = this.limits.keepAliveTimeoutMs
+    this.server.maxHeadersCount = this.limits.maxHeadersCount
+    this.server.on('connection', (socket: Socket) => { this.admit(socket) })
+  }
+
+  /** Connections closed at once because `maxConnections` were open. */
+  get connectionsRefused (): number {
+    return this.refused
+  }
+
+  private admit (socket: Socket): void {
+    this.sockets.add(socket)
+    socket.once('close', () => { this.sockets.delete(socket) })
+    if (this.sockets.size <= this.limits.maxConnections) return
+    for (const victim of this.sockets) {
+      if (this.trusted.has(victim)) continue
+      this.sockets.delete(victim)
+      victim.destroy()
+      this.refused++
+      return
+    }
   }
 
   /** Listen; resolves to the base URL (with the real port when port 0 was asked for). */
@@ -109,11 +183,17 @@ export class ControlApi {
         send(res, result.status ?? 200, 'application/json', JSON.stringify(result.json ?? null))
       }
     } catch (err) {
-      const status = err instanceof HttpError ? err.status : STATUS_BY_ERROR[(err as Error)?.name] ?? 500
+      const closed = isStoreClosed(err)
+      const status = err instanceof HttpError ? err.status : closed ? 503 : STATUS_BY_ERROR[(err as Error)?.name] ?? 500
       if (status === 500) this.init.onError?.(err, req)
       if (!res.headersSent) {
         const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : {}
-        send(res, status, 'application/json', JSON.stringify({ error: errorMessage(err) }), headers)
+        // A body left unread (no token, too large) is not drained: the connection is closed.
+        if (!req.complete) headers.connection = 'close'
+        const retryAfter = (err as { retryAfterSeconds?: unknown })?.retryAfterSeconds
+        if (status === 503 && typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter)
+        const message = closed ? 'the store is closed for a moment (reopening after a disk error, or the daemon is stopping); retry' : errorMessage(err)
+        send(res, status, 'application/json', JSON.stringify({ error: message }), headers)
       }
     }
   }
@@ -123,6 +203,7 @@ export class ControlApi {
     const auth = req.headers.authorization ?? ''
     const token = auth.startsWith('Bearer ') ? auth.slice(7).trim() : ''
     if (!tokensEqual(token, this.init.token)) throw new HttpError(401, 'missing or invalid bearer token')
+    this.trusted.add(req.socket)
 
     const url = new URL(req.url ?? '/', 'http://localhost')
     let pathMatched = false
@@ -131,7 +212,7 @@ export class ControlApi {
       if (m == null) continue
       pathMatched = true
       if (route.method !== req.method) continue
-      const body = await readJsonBody(req, this.maxBodyBytes)
+      const body = await readJsonBody(req, { maxBytes: this.limits.maxBodyBytes, maxDepth: this.limits.maxJsonDepth })
       const params: Record<string, string> = {}
       for (const [k, v] of Object.entries(m.groups ?? {})) {
         try { params[k] = decodeURIComponent(v) } catch { throw new HttpError(400, `bad escape in ${k}`) }
@@ -142,22 +223,10 @@ export class ControlApi {
   }
 }
 
-async function readJsonBody (req: IncomingMessage, max: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > max) throw new HttpError(413, `request body larger than ${max} bytes`)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > max) throw new HttpError(413, `request body larger than ${max} bytes`)
-    chunks.push(chunk as Buffer)
-  }
-  if (size === 0) return undefined
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
-  } catch {
-    throw new HttpError(400, 'request body is not valid JSON')
-  }
+/** LevelDB refused because it is closed: for milliseconds while the store recovers, or at shutdown. */
+function isStoreClosed (err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code
+  return code === 'LEVEL_DATABASE_NOT_OPEN' || code === 'LEVEL_ITERATOR_NOT_OPEN'
 }
 
 function send (res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {

@@ -1,5 +1,5 @@
-import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode } from 'it-length-prefixed'
+import { strictLengthPrefixedDecoder } from '../../util/length-prefix.js'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
@@ -151,7 +151,7 @@ export class AdLinks {
 
   private async read (stream: Stream, peer: PeerId): Promise<void> {
     // A backlog of honest ads can arrive in one read (after a stall): room for many at once.
-    const decoder = new LengthPrefixedDecoder({ maxDataLength: this.init.maxAdBytes, maxBufferSize: Math.max(this.init.maxAdBytes * 2, 256 * 1024) })
+    const decoder = strictLengthPrefixedDecoder(this.init.maxAdBytes, Math.max(this.init.maxAdBytes * 2, 256 * 1024))
     const budget = new AdBudget(this.maxAdsPerSecond, this.maxAdBurst)
     this.inbound.add(stream)
     try {

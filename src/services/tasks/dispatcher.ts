@@ -1,4 +1,5 @@
 import { backoffDelay } from '../../core/backoff.js'
+import { admissionWindow } from '../../core/routing/admission.js'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../core/routing/plan.js'
 import { DEFAULT_SCORE_PARAMS, rankCandidates } from '../../core/routing/score.js'
 import { SECOND } from '../../util/time.js'
@@ -9,14 +10,25 @@ import type { PeerView } from './candidates.js'
 import type { Executor, TaskOutcome } from './executor.js'
 import { ReservationRefused, UnreachableError } from './task-client.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
+import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { PlanParams } from '../../core/routing/plan.js'
 import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
 import type { CapacityTable } from '../capacity/capacity-table.js'
 import type { TaskRequest } from '../../wire/task.js'
 
-/** What happened on one attempt, for reputation and circuit breakers. */
+/**
+ * What happened on one attempt, for reputation and circuit breakers. The dispatcher reports every
+ * refusal as `refused` (with its code); whether one is a `broken-promise` is judged by the task
+ * service against the peer's advert (core/reputation/promise-judge.ts), never by the refusal alone.
+ */
 export type AttemptEvent = 'success' | 'failure' | 'timeout' | 'refused' | 'broken-promise' | 'wrong-result' | 'unreachable'
+
+/** Which refusal, for the judgement of `refused` events. */
+export interface AttemptDetail {
+  code: ErrorCode
+  kind: string
+}
 
 export interface DispatcherInit {
   selfId: string
@@ -44,7 +56,7 @@ export interface DispatcherInit {
   minAttemptTimeoutMs?: number
   /** Check a result where it can be checked (the built-in kinds): false = wrong answer. */
   verify?: (kind: string, input: Uint8Array, output: Uint8Array) => boolean
-  onAttempt?: (peerId: string, event: AttemptEvent) => void
+  onAttempt?: (peerId: string, event: AttemptEvent, detail?: AttemptDetail) => void
   /** A task was sent to a remote peer (counts toward its load until answered). */
   onSent?: (peerId: string) => void
   /** The peer answered it (or this node gave up on it). */
@@ -99,6 +111,11 @@ export class Dispatcher {
     return rankCandidates(inputs, this.scoreParams)
   }
 
+  /** How many of this node's tasks of `kind` may be out at once (the admission window). */
+  admissionWindow (kind: string, only?: string, params?: AdmissionParams): number {
+    return admissionWindow(gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only), params)
+  }
+
   async dispatch (req: DispatchRequest): Promise<DispatchResult> {
     const { clock } = this.init
     const deadline = clock.now() + req.timeoutMs
@@ -139,7 +156,6 @@ export class Dispatcher {
       const mayTry = !final && failures < this.maxAttempts && tries < this.maxTries && remaining > 0
       let sentTo: string | undefined
       let latest: Promise<Step> | undefined
-      let promisedFree = false
       const progress = { started: false }
       let patience = Math.max(1, Math.ceil(remaining + this.slackMs))
       if (mayTry) {
@@ -158,7 +174,6 @@ export class Dispatcher {
           latest = attempt
           // A direct send has one peer to judge for slowness; a reservation race has none yet.
           sentTo = plan.mode === 'direct' && !plan.target.local ? plan.target.peerId : undefined
-          promisedFree = plan.mode === 'direct' && plan.maxWaitMs > 0
           if (!(plan.mode === 'direct' && plan.target.local)) patience = this.attemptTimeout(expected, remaining)
         }
       }
@@ -169,14 +184,13 @@ export class Dispatcher {
         if (!mayTry) break
         // Slower than expected: try elsewhere too; the slow attempt stays open and its answer
         // counts if it comes first. A peer that said the task runs is just slow (run times vary
-        // with input): no blame. One that never even started it (a black hole, or a peer that
-        // advertised room it did not have) is blamed now.
+        // with input): no blame. One that never even started it (a black hole, or a peer far
+        // more loaded than it said) is blamed now.
         failures++
         if (sentTo != null) {
           exclude.add(sentTo)
           if (!progress.started && latest != null) {
             this.report(sentTo, 'timeout')
-            if (promisedFree) this.report(sentTo, 'broken-promise')
             blamed.add(latest)
           }
         }
@@ -210,11 +224,16 @@ export class Dispatcher {
         await sleep(backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
         continue
       }
+      if (code === ErrorCode.INTERRUPTED) {
+        // That peer started this id before and never runs it twice: another may (same id). Truthful: no blame.
+        exclude.add(step.peer)
+        continue
+      }
       if (REFUSALS.has(code)) {
         // The table was wrong about that peer: the next try binds late instead of guessing again.
         bounced = true
-        const blameless = code === ErrorCode.BUSY || code === ErrorCode.CANCELLED || code === ErrorCode.SHUTTING_DOWN
-        if (step.reported !== true) this.report(step.peer, blameless ? 'refused' : 'broken-promise')
+        // A refusal is a truthful answer; the task service judges it against the peer's advert.
+        if (step.reported !== true) this.report(step.peer, 'refused', { code, kind: req.kind })
         exclude.add(step.peer)
         continue
       }
@@ -279,10 +298,11 @@ export class Dispatcher {
     const placements = targets.map(target => {
       const placed = this.place(req, target, signal)
       placed.catch((err: Error) => { if (err instanceof UnreachableError) this.report(target.peerId, 'unreachable') })
-      // A peer that advertised room and then refused the reservation broke its promise.
+      // A refused reservation is reported as it arrives (the race goes on without it); an
+      // expiry (CANCELLED) is this node's own slowness, not the peer's refusal.
       placed.then(async res => res.ready).catch((err: unknown) => {
         const code = (err as ReservationRefused)?.outcome?.error
-        if (code === ErrorCode.QUEUE_FULL || code === ErrorCode.KIND_NOT_SERVED) this.report(target.peerId, 'broken-promise')
+        if (code === ErrorCode.QUEUE_FULL || code === ErrorCode.KIND_NOT_SERVED || code === ErrorCode.BUSY) this.report(target.peerId, 'refused', { code, kind: req.kind })
       })
       return { target, placed }
     })
@@ -340,8 +360,8 @@ export class Dispatcher {
     }
   }
 
-  private report (peerId: string, event: AttemptEvent): void {
-    if (peerId !== this.init.selfId) this.init.onAttempt?.(peerId, event)
+  private report (peerId: string, event: AttemptEvent, detail?: AttemptDetail): void {
+    if (peerId !== this.init.selfId) this.init.onAttempt?.(peerId, event, detail)
   }
 }
 

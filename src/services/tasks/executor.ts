@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { ErrorCode } from '../../wire/task.js'
+import { ExecutionLog } from '../../store/execution-log.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { TaskError, codeOf } from './task-error.js'
 import type { TaskHandler } from './handlers.js'
 import type { Clock } from '../../util/time.js'
+import type { ExecutionEntry } from '../../store/execution-log.js'
 
 export interface ExecutorInit {
   /** Tasks run at once. Default: the number of cores (the daemon passes it). */
@@ -24,6 +26,11 @@ export interface ExecutorInit {
   maxResultBytes?: number
   /** How long a READY slot is held for its reservation before it is given to the next. Default 2 s. */
   holdMs?: number
+  /**
+   * The runs this executor started (durable in the daemon: a task id never runs twice here,
+   * across crashes too). Default: in memory, the last 500.
+   */
+  executions?: ExecutionLog
   clock: Clock
 }
 
@@ -65,19 +72,8 @@ export interface TaskOutcome {
   deduped: boolean
 }
 
-/** A task this executor ran (for `fedmesh tasks --served` and the runs metric). */
-export interface ExecutionRecord {
-  taskId: string
-  kind: string
-  /** 'local' or the peer id that asked. */
-  origin: string
-  startedAt: number
-  runMs: number
-  error: ErrorCode
-}
-
-/** Executions remembered for display. */
-const EXECUTION_LOG_SIZE = 500
+/** Runs listed by `executed()` (`fedmesh tasks --served`), and kept by the default in-memory log. */
+const EXECUTIONS_LISTED = 500
 
 export interface LocalLoad {
   running: number
@@ -114,7 +110,7 @@ export class Executor {
   private readonly results: LRUCache<string, { work: string, outcome: TaskOutcome }>
   private readonly maxResults: number
   private readonly runTimes = new Map<string, number>()
-  private readonly executions: ExecutionRecord[] = []
+  private readonly executions: ExecutionLog
   private readonly clock: Clock
   private readonly holdMs: number
   readonly maxInputBytes: number
@@ -138,6 +134,7 @@ export class Executor {
     this.maxOutputBytes = init.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES
     this.holdMs = init.holdMs ?? DEFAULT_HOLD_MS
     this.clock = init.clock
+    this.executions = init.executions ?? ExecutionLog.memory({ keep: EXECUTIONS_LISTED })
     // Bounded in bytes here and in count by remember(): lru-cache's own `max` preallocates
     // ~0.5 MB of arrays per node at 10,000 (0.5 GB for a thousand simulated nodes).
     this.maxResults = init.maxResults ?? DEFAULT_MAX_RESULTS
@@ -184,9 +181,9 @@ export class Executor {
     return ((ahead - free + 1) / this.concurrency) * runMs
   }
 
-  /** Tasks that ran here, newest first. */
-  executed (): ExecutionRecord[] {
-    return [...this.executions].reverse()
+  /** Tasks that ran (or run) here, newest first; across restarts when the log is persisted. */
+  executed (): ExecutionEntry[] {
+    return this.executions.recent(EXECUTIONS_LISTED)
   }
 
   /** A finished task's remembered outcome (dedupe), if any. */
@@ -294,10 +291,17 @@ export class Executor {
     const key = dedupeKey(spec.origin, spec.taskId)
     const done = this.results.get(key)
     const running = done == null ? this.inflight.get(key) : undefined
-    const work = done?.work ?? running?.work
+    // Started here before, but neither running nor remembered: cut by a crash, or its result expired.
+    const ran = done == null && running == null ? this.executions.lookup(spec.origin, spec.taskId) : undefined
+    const work = done?.work ?? running?.work ?? ran?.work
     if (work == null) return undefined
     if (work !== workOf(spec)) return refused(spec.taskId, ErrorCode.BAD_INPUT, 'this task id was already used for different work')
     if (done != null) return { ...done.outcome, deduped: true }
+    if (ran != null) {
+      return refused(spec.taskId, ErrorCode.INTERRUPTED, ran.interrupted === true
+        ? 'this node was running the task when it crashed; it never runs a task id twice: run it elsewhere'
+        : 'this node ran the task before and no longer keeps its result; it never runs a task id twice: run it elsewhere')
+    }
     return (running as { outcome: Promise<TaskOutcome> }).outcome.then(o => ({ ...o, deduped: true }))
   }
 
@@ -367,6 +371,18 @@ export class Executor {
 
   /** Run in a slot already counted in `running`; frees it afterwards. */
   private async run (spec: TaskSpec, enqueuedAt: number): Promise<TaskOutcome> {
+    const entry: ExecutionEntry = { taskId: spec.taskId, kind: spec.kind, origin: spec.origin, work: workOf(spec), startedAt: this.clock.now() }
+    // On disk before the handler starts (group commit: one fsync for every start this tick).
+    const durable = this.executions.started(entry)
+    if (durable != null) {
+      try {
+        await durable
+      } catch (err) {
+        this.executions.handedBack(entry)
+        this.free()
+        return refused(spec.taskId, ErrorCode.BUSY, `cannot record the task durably before running it: ${(err as Error)?.message ?? String(err)}`)
+      }
+    }
     const startedAt = this.clock.now()
     spec.onStart?.()
     const handler = this.handlers.get(spec.kind) as TaskHandler
@@ -386,7 +402,8 @@ export class Executor {
       outcome = { ...base, error: ErrorCode.NONE, output, message: '', runMs }
     } catch (err) {
       if (stop.signal.aborted) {
-        // Handed back unfinished: not remembered, so a retry under the same id may run it.
+        // Handed back unfinished (stopped through its signal): a retry under the same id may run it.
+        this.executions.handedBack(entry)
         outcome = refused(spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node shut down while the task ran')
       } else {
         const code = deadline.aborted ? ErrorCode.TIMED_OUT : codeOf(err)
@@ -395,16 +412,16 @@ export class Executor {
       }
     }
     this.runningControllers.delete(stop)
-    this.logExecution(spec, startedAt, outcome)
-    this.running--
-    this.pump()
-    this.notifyIdle()
+    this.executions.finished(entry, outcome.error, outcome.runMs)
+    this.free()
     return outcome
   }
 
-  private logExecution (spec: TaskSpec, startedAt: number, outcome: TaskOutcome): void {
-    this.executions.push({ taskId: spec.taskId, kind: spec.kind, origin: spec.origin, startedAt, runMs: outcome.runMs, error: outcome.error })
-    if (this.executions.length > EXECUTION_LOG_SIZE) this.executions.shift()
+  /** A slot counted in `running` is free again. */
+  private free (): void {
+    this.running--
+    this.pump()
+    this.notifyIdle()
   }
 
   private recordRunTime (kind: string, ms: number): void {
@@ -422,9 +439,17 @@ function dedupeKey (origin: string, taskId: string): string {
   return `${origin}\n${taskId}`
 }
 
+/** Input digests, computed once per input (dedupe and the execution log both need it). */
+const digests = new WeakMap<Uint8Array, string>()
+
 /** What a task id stands for: its kind and a digest of its input. */
 function workOf (spec: TaskSpec): string {
-  return `${spec.kind}:${createHash('sha256').update(spec.input).digest('base64')}`
+  let digest = digests.get(spec.input)
+  if (digest == null) {
+    digest = createHash('sha256').update(spec.input).digest('base64')
+    digests.set(spec.input, digest)
+  }
+  return `${spec.kind}:${digest}`
 }
 
 /** Outcomes of work that never started (refused, expired in the queue, handed back). */

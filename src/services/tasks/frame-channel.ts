@@ -1,5 +1,5 @@
-import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
+import { strictLengthPrefixedDecoder } from '../../util/length-prefix.js'
 import { waitForDrain } from '../../util/stream-drain.js'
 import { TaskFrame } from '../../wire/task.js'
 import { validateFrame } from './frame-limits.js'
@@ -93,10 +93,7 @@ export class FrameChannel {
 
   /** Frames as they arrive; throws MalformedFrameError on the first bad one. */
   async * frames (): AsyncGenerator<TaskFrame> {
-    const decoder = new LengthPrefixedDecoder({
-      maxDataLength: this.limits.maxFrameBytes,
-      maxBufferSize: this.limits.maxFrameBytes * 2
-    })
+    const decoder = strictLengthPrefixedDecoder(this.limits.maxFrameBytes, this.limits.maxFrameBytes * 2)
     for await (const chunk of this.stream) {
       let messages
       try {

@@ -1,15 +1,22 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { PromiseJudge } from '../../core/reputation/promise-judge.js'
 import { CircuitBreakers } from '../../core/routing/circuit-breaker.js'
+import { backoffDelay } from '../../core/backoff.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { ErrorCode } from '../../wire/task.js'
+import { Admission, admissionKey, parseAdmissionKey } from './admission.js'
+import { toRecord, verifyBuiltin } from './task-outcome.js'
 import { Dispatcher } from './dispatcher.js'
 import { frameLimitsFor, isValidKind } from './frame-limits.js'
 import { TaskClient } from './task-client.js'
 import { serveTaskStream } from './task-server.js'
 import { BadRequestError, OverloadedError, TooLargeError } from '../../util/errors.js'
 import type { PeerView } from './candidates.js'
-import type { AttemptEvent, DispatchResult } from './dispatcher.js'
+import type { Release } from './admission.js'
+import type { AttemptDetail, AttemptEvent, DispatchResult } from './dispatcher.js'
+import type { AdvertView, PromiseJudgeParams, RefusalReason } from '../../core/reputation/promise-judge.js'
+import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { Executor } from './executor.js'
 import type { FrameLimits } from './frame-limits.js'
 import type { BreakerParams } from '../../core/routing/circuit-breaker.js'
@@ -51,7 +58,14 @@ export interface TaskServiceInit {
   scoreParams?: ScoreParams
   planParams?: PlanParams
   breakerParams?: BreakerParams
-  /** Attempt outcomes (reputation). */
+  /** This node's tasks waiting for a free slot in the mesh at most; beyond, `run` throws OverloadedError (HTTP 503). Default 10,000. */
+  admissionQueueLimit?: number
+  /** Input bytes of waiting tasks at most. Default 256 MiB. */
+  admissionQueueBytes?: number
+  admissionParams?: AdmissionParams
+  /** When a peer's refusal counts against it (its advert's freshness follows the advert interval). */
+  promiseParams?: Partial<PromiseJudgeParams>
+  /** Attempt outcomes (reputation); a refusal arrives as `broken-promise` only when judged so. */
   onAttempt?: (peerId: string, event: AttemptEvent) => void
   /** A peer sent a malformed task frame (reputation). */
   onMalformed?: (peerId: string, why: string) => void
@@ -67,6 +81,18 @@ export interface TaskServiceComponents {
   logger: ComponentLogger
 }
 
+/** A task submitted here, wherever it is now (`GET /v1/tasks/{id}`). */
+export type TaskLookup =
+  | { state: 'queued' | 'running', record: JournalRecord }
+  | { state: 'finished', result: TaskRecord }
+
+interface ActiveTask {
+  record: JournalRecord
+  done: Promise<TaskRecord>
+  /** queued: waiting for a free slot in the mesh (admission); running: out to a peer or here. */
+  state: 'queued' | 'running'
+}
+
 /** What a user submits (control API `POST /v1/tasks`, library `run`). */
 export interface RunRequest {
   kind: string
@@ -80,11 +106,13 @@ export interface RunRequest {
 /**
  * `/fedmesh/task/1.0.0`: serves tasks to peers, and runs this node's tasks on the best peer with
  * failover. Accepted tasks are journaled before they are acknowledged and resumed after a
- * restart.
+ * restart; while every slot in the mesh is taken they wait in the admission queue.
  */
 export class TaskService implements Startable {
   readonly dispatcher: Dispatcher
   readonly breakers: CircuitBreakers
+  readonly admission: Admission
+  private readonly judge: PromiseJudge
   private readonly log: Logger
   private readonly limits: FrameLimits
   private readonly clients = new Map<string, TaskClient>()
@@ -95,7 +123,7 @@ export class TaskService implements Startable {
   /** Peers with an open connection (a task to another pays for a dial). */
   private readonly connected = new Set<string>()
   private readonly recent: TaskRecord[] = []
-  private readonly running = new Map<string, { record: JournalRecord, done: Promise<TaskRecord> }>()
+  private readonly running = new Map<string, ActiveTask>()
   private readonly defaultTimeoutMs: number
   private readonly maxTimeoutMs: number
   private readonly recentLimit: number
@@ -114,6 +142,7 @@ export class TaskService implements Startable {
     this.keepResults = init.keepResults ?? 10_000
     this.resumeDelayMs = init.resumeDelayMs ?? 3 * SECOND
     this.breakers = new CircuitBreakers(init.breakerParams)
+    this.judge = new PromiseJudge(init.clock, init.promiseParams)
     this.dispatcher = new Dispatcher({
       selfId: components.peerId.toString(),
       executor: init.executor,
@@ -127,14 +156,32 @@ export class TaskService implements Startable {
       verify: verifyBuiltin,
       onSent: (p) => { init.table().noteSent(p) },
       onDone: (p) => { init.table().noteDone(p) },
-      onAttempt: (p, event) => {
+      onAttempt: (p, event, detail) => {
         if (event === 'success') this.breakers.success(p)
         if (event === 'failure' || event === 'unreachable') this.breakers.failure(p, init.clock.now())
         // A peer that sat on a task past its patience is not sent more until the cooldown.
         if (event === 'timeout') this.breakers.trip(p, init.clock.now())
-        init.onAttempt?.(p, event)
+        init.onAttempt?.(p, event === 'refused' ? this.judgeRefusal(p, detail) : event)
       }
     })
+    this.admission = new Admission({
+      maxWaiting: init.admissionQueueLimit,
+      maxWaitingBytes: init.admissionQueueBytes,
+      window: (key) => {
+        const { kind, peer } = parseAdmissionKey(key)
+        return this.dispatcher.admissionWindow(kind, peer, init.admissionParams)
+      }
+    })
+  }
+
+  /** A refusal is truthful unless the peer keeps contradicting its own fresh advert. */
+  private judgeRefusal (peer: string, detail: AttemptDetail | undefined): AttemptEvent {
+    if (detail == null) return 'refused'
+    const e = this.init.table().get(peer)
+    const ad: AdvertView | undefined = e == null
+      ? undefined
+      : { receivedAtMs: e.receivedAtMs, concurrency: e.ad.concurrency, running: e.ad.running, queueDepth: e.ad.queueDepth, sentSinceAd: e.sentSinceAd, servesKind: e.ad.kinds.includes(detail.kind) }
+    return this.judge.refused(peer, refusalReason(detail.code), ad) === 'broken-promise' ? 'broken-promise' : 'refused'
   }
 
   readonly [Symbol.toStringTag] = 'fedmesh:tasks'
@@ -157,6 +204,7 @@ export class TaskService implements Startable {
       })
     }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
     this.stopping = false
+    this.admission.open()
     if (this.init.journal != null) {
       this.recent.push(...await this.init.journal.recent(this.recentLimit))
       // Resume once peers had a chance to connect and advertise: a task of a kind only a
@@ -169,6 +217,8 @@ export class TaskService implements Startable {
   beginStop (): void {
     this.stopping = true
     clearTimeout(this.resumeTimer)
+    // Tasks still waiting for a slot stay journaled and run after the restart.
+    this.admission.close(new OverloadedError('the node is shutting down; submit again once it is back', SHUTDOWN_RETRY_AFTER_S))
   }
 
   async stop (): Promise<void> {
@@ -198,9 +248,24 @@ export class TaskService implements Startable {
     return this.dispatcher.rank(kind)
   }
 
-  /** Tasks still running, newest first. */
-  runningTasks (): JournalRecord[] {
-    return [...this.running.values()].map(r => r.record).sort((a, b) => b.submittedAt - a.submittedAt)
+  /** Tasks not finished yet (waiting for a slot, or running), newest first. */
+  activeTasks (): Array<{ record: JournalRecord, state: 'queued' | 'running' }> {
+    return [...this.running.values()].map(({ record, state }) => ({ record, state })).sort((a, b) => b.record.submittedAt - a.record.submittedAt)
+  }
+
+  /** A task submitted here, while it is in the journal's retention; undefined when unknown. */
+  async lookup (taskId: string): Promise<TaskLookup | undefined> {
+    const active = this.running.get(taskId)
+    if (active != null) return { state: active.state, record: active.record }
+    const recent = this.recent.find(r => r.taskId === taskId)
+    if (recent != null) return { state: 'finished', result: recent }
+    const journal = this.init.journal
+    if (journal == null) return undefined
+    // Journaled but not picked up yet (a restart's resume is pending, or nowhere to run it yet).
+    const pending = await journal.pendingTask(taskId)
+    if (pending != null) return { state: 'queued', record: pending }
+    const result = await journal.result(taskId)
+    return result == null ? undefined : { state: 'finished', result }
   }
 
   recentTasks (): TaskRecord[] {
@@ -209,7 +274,7 @@ export class TaskService implements Startable {
 
   /** Accept (journal), run with failover, record. Resolves with the finished task. */
   async run (req: RunRequest): Promise<TaskRecord> {
-    if (this.stopping || !this.started) throw new OverloadedError('the node is shutting down; submit again once it is back')
+    if (this.stopping || !this.started) throw new OverloadedError('the node is shutting down; submit again once it is back', SHUTDOWN_RETRY_AFTER_S)
     if (!isValidKind(req.kind)) throw new BadRequestError(`"${req.kind}" is not a valid task kind`)
     if (req.input.byteLength > this.init.executor.maxInputBytes) {
       throw new TooLargeError(`task input of ${req.input.byteLength} bytes is larger than the limit of ${this.init.executor.maxInputBytes}`)
@@ -229,45 +294,96 @@ export class TaskService implements Startable {
     const record: JournalRecord = {
       taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now()
     }
-    // Claim the id before the journal write: a concurrent resubmission joins this run.
-    const accepted = this.init.journal?.accept(record) ?? Promise.resolve()
-    return this.execute(record, req.input, accepted)
+    // A place in the admission queue first: a full queue refuses (503) before anything is
+    // journaled. Then claim the id before the journal write: a concurrent resubmission joins.
+    const cancel = new AbortController()
+    const entered = this.admission.enter(admissionKey(record), req.input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel.signal]) })
+    entered.catch(() => {})
+    const accepted = (this.init.journal?.accept(record) ?? Promise.resolve()).catch((err: Error) => {
+      cancel.abort(err)
+      entered.then(release => { release() }, () => {})
+      throw err
+    })
+    return this.execute(record, req.input, accepted, entered)
   }
 
-  private execute (record: JournalRecord, input: Uint8Array = Buffer.from(record.input, 'base64'), accepted: Promise<void> = Promise.resolve()): Promise<TaskRecord> {
+  private execute (record: JournalRecord, input: Uint8Array = Buffer.from(record.input, 'base64'), accepted: Promise<void> = Promise.resolve(), entered?: Promise<Release>): Promise<TaskRecord> {
+    const active: ActiveTask = { record, state: 'queued', done: Promise.resolve() as unknown as Promise<TaskRecord> }
     const work = (async () => {
       await accepted
-      const started = this.init.clock.now()
-      const result = await this.dispatcher.dispatch({
-        taskId: record.taskId,
-        kind: record.kind,
-        input,
-        timeoutMs: Math.max(1, record.timeoutMs - (started - record.submittedAt)),
-        peer: record.peer
-      })
-      const done = toRecord(record, result, this.init.clock.now() - record.submittedAt)
-      if (this.stopping && done.status === 'error') {
-        // Cut short by the shutdown: it stays journaled and runs again after the restart.
-        return { ...done, errorCode: ErrorCode.SHUTTING_DOWN, error: 'the node shut down before the task finished; it resumes when the node restarts' }
+      let entering = entered
+      // A resumed task was accepted before the restart: it is never refused for a full queue.
+      let again = entered == null
+      while (true) {
+        const left = record.timeoutMs - (this.init.clock.now() - record.submittedAt)
+        let release: Release
+        try {
+          release = await (entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: AbortSignal.timeout(Math.max(1, left)), again }))
+        } catch (err) {
+          return this.finish(record, this.waitFailed(record, err))
+        }
+        entering = undefined
+        active.state = 'running'
+        let result: DispatchResult
+        try {
+          result = await this.dispatcher.dispatch({
+            taskId: record.taskId,
+            kind: record.kind,
+            input,
+            timeoutMs: Math.max(1, record.timeoutMs - (this.init.clock.now() - record.submittedAt)),
+            peer: record.peer
+          })
+        } finally {
+          release()
+        }
+        // Every peer refused it (others' load filled the mesh): back to the head of the line.
+        if (!REQUEUE_ON.has(result.outcome.error) || this.stopping || this.init.clock.now() - record.submittedAt >= record.timeoutMs) {
+          return this.finish(record, result)
+        }
+        active.state = 'queued'
+        again = true
+        await sleep(backoffDelay(0, { minMs: 20, maxMs: 200 }, this.init.random))
       }
-      if (this.resumable(record, done)) {
-        // Nothing can run it yet (its kind's servers or its peer are not back): keep it.
-        this.scheduleResume(RESUME_RETRY_MS)
-        return done
-      }
-      this.remember(done)
-      await this.init.journal?.complete(done)
-      if (++this.completions % PRUNE_EVERY === 0) void this.init.journal?.prune(this.keepResults).catch(() => {})
-      return done
     })()
-    this.running.set(record.taskId, { record, done: work })
+    active.done = work
+    this.running.set(record.taskId, active)
     work.finally(() => { this.running.delete(record.taskId) }).catch(() => {})
     return work
   }
 
-  /** A resumed task that found nowhere to run stays in the journal and is tried again later. */
+  /** The task's end when it never got a slot: its budget ran out, or the node is stopping. */
+  private waitFailed (record: JournalRecord, err: unknown): DispatchResult {
+    const waited = this.init.clock.now() - record.submittedAt
+    const code = this.stopping ? ErrorCode.SHUTTING_DOWN : ErrorCode.TIMED_OUT
+    const message = this.stopping ? 'the node shut down before the task got a slot' : `no slot in the mesh came free within the task's ${record.timeoutMs} ms (waited ${waited} ms): ${(err as Error)?.message ?? String(err)}`
+    return { outcome: { taskId: record.taskId, error: code, output: new Uint8Array(0), message, queuedMs: waited, runMs: 0, deduped: false }, peer: this.components.peerId.toString(), attempts: 0 }
+  }
+
+  /** Record a task's end (or keep it journaled when it can run later). */
+  private async finish (record: JournalRecord, result: DispatchResult): Promise<TaskRecord> {
+    const done = toRecord(record, result, this.init.clock.now() - record.submittedAt)
+    if (this.stopping && done.status === 'error') {
+      // Cut short by the shutdown: it stays journaled and runs again after the restart.
+      return { ...done, errorCode: ErrorCode.SHUTTING_DOWN, error: 'the node shut down before the task finished; it resumes when the node restarts' }
+    }
+    if (this.resumable(record, done)) {
+      // Nothing can run it yet (its kind's servers or its peer are not back): keep it.
+      this.scheduleResume(RESUME_RETRY_MS)
+      return done
+    }
+    this.remember(done)
+    await this.init.journal?.complete(done)
+    if (++this.completions % PRUNE_EVERY === 0) void this.init.journal?.prune(this.keepResults).catch(() => {})
+    return done
+  }
+
+  /**
+   * A resumed task that found nowhere to run stays in the journal and is tried again later: its
+   * kind's servers or its peer are not back, or it was running here when this node crashed (it
+   * never runs twice here) and no peer can take it yet.
+   */
   private resumable (record: JournalRecord, done: TaskRecord): boolean {
-    return this.resumed.has(record.taskId) && done.errorCode === ErrorCode.KIND_NOT_SERVED
+    return this.resumed.has(record.taskId) && (done.errorCode === ErrorCode.KIND_NOT_SERVED || done.errorCode === ErrorCode.INTERRUPTED)
   }
 
   private scheduleResume (ms: number): void {
@@ -317,34 +433,21 @@ export class TaskService implements Startable {
   }
 }
 
-function toRecord (j: JournalRecord, r: DispatchResult, durationMs: number): TaskRecord {
-  const ok = r.outcome.error === ErrorCode.NONE
-  return {
-    taskId: j.taskId,
-    kind: j.kind,
-    status: ok ? 'ok' : 'error',
-    peer: r.peer,
-    attempts: r.attempts,
-    durationMs,
-    submittedAt: j.submittedAt,
-    ...(ok ? {} : { errorCode: r.outcome.error, error: r.outcome.message }),
-    output: Buffer.from(r.outcome.output).toString('base64')
-  }
+/** Refusals that mean "the mesh is full right now": the task waits for a slot again. */
+const REQUEUE_ON: ReadonlySet<ErrorCode> = new Set([ErrorCode.QUEUE_FULL, ErrorCode.BUSY, ErrorCode.CANCELLED, ErrorCode.SHUTTING_DOWN])
+
+/** Seconds a client refused during a shutdown is told to wait (Retry-After). */
+const SHUTDOWN_RETRY_AFTER_S = 5
+
+function refusalReason (code: ErrorCode): RefusalReason {
+  if (code === ErrorCode.BUSY) return 'busy'
+  if (code === ErrorCode.QUEUE_FULL) return 'full'
+  if (code === ErrorCode.KIND_NOT_SERVED) return 'not-served'
+  return 'other'
 }
 
-/** Results of the built-in kinds that can be checked cheaply here; others are trusted. */
-function verifyBuiltin (kind: string, input: Uint8Array, output: Uint8Array): boolean {
-  if (kind === 'echo') return Buffer.compare(Buffer.from(input), Buffer.from(output)) === 0
-  if (kind === 'sha256') {
-    try {
-      const { data } = JSON.parse(Buffer.from(input).toString('utf8')) as { data: string }
-      const { hex } = JSON.parse(Buffer.from(output).toString('utf8')) as { hex: string }
-      return hex === createHash('sha256').update(data).digest('hex')
-    } catch {
-      return false
-    }
-  }
-  return true
+async function sleep (ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 export function tasks (init: TaskServiceInit): (components: TaskServiceComponents) => TaskService {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { duration, formatPeers, formatStatus, shortId } from '../../../src/cli/format.js'
+import { sinceLastSeen } from '../../../src/node/to-documents.js'
 import { VERSION } from '../../../src/version.js'
 import pkg from '../../../package.json' with { type: 'json' }
 import type { PeerDoc, StatusDoc } from '../../../src/node/documents.js'
@@ -62,5 +63,22 @@ describe('CLI output', () => {
     expect(row).toMatch(/-12/)
     expect(row).toMatch(/1m5s ago/)
     expect(formatPeers([])).toBe('no peers known yet')
+  })
+
+  it('shows a peer never heard from (a banned one after a restart) as "-", not "seen -1ms ago"', () => {
+    const banned: PeerDoc = { ...peer, reputation: -80, reputationState: 'banned', lastSeenMs: null }
+    const row = formatPeers([banned]).split('\n').find(l => l.includes('12D3Ko…XYZ123')) ?? ''
+    expect(row).not.toMatch(/ago/)
+    expect(row).toMatch(/│ -\s*│$/)
+    // A document from an older daemon (-1 meant unknown) reads the same.
+    expect(formatPeers([{ ...banned, lastSeenMs: -1 }])).not.toMatch(/-1ms/)
+    expect(formatPeers([{ ...peer, connected: true }])).toMatch(/now/)
+  })
+
+  it('says when a peer was last seen: 0 while connected, null when never, else the time since', () => {
+    expect(sinceLastSeen(true, 5, 100)).toBe(0)
+    expect(sinceLastSeen(false, 0, 100)).toBeNull() // membership's "never heard from"
+    expect(sinceLastSeen(false, undefined, 100)).toBeNull()
+    expect(sinceLastSeen(false, 40, 100)).toBe(60)
   })
 })

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { FedStore } from '../../../src/store/store.js'
 import { TaskJournal } from '../../../src/store/task-journal.js'
+import { spyOnBatches } from '../../helpers/unit-store.js'
 import type { JournalRecord, TaskRecord } from '../../../src/store/task-journal.js'
 
 const stores: FedStore[] = []
@@ -24,23 +25,6 @@ function finished (taskId: string, submittedAt: number, over: Partial<TaskRecord
   return { taskId, kind: 'echo', status: 'ok', peer: 'local', attempts: 1, durationMs: 3, submittedAt, output: '', ...over }
 }
 
-/** Count batch writes on the root db and the options each was written with. */
-function spyOnBatches (fed: FedStore): Array<{ ops: number, options: unknown }> {
-  const writes: Array<{ ops: number, options: unknown }> = []
-  const original = fed.db.batch.bind(fed.db) as (...args: unknown[]) => any
-  vi.spyOn(fed.db, 'batch').mockImplementation(((...args: unknown[]) => {
-    if (args.length > 0) return original(...args) // array form: not what group commit uses
-    const chained = original()
-    const write = chained.write.bind(chained)
-    chained.write = async (options?: unknown) => {
-      writes.push({ ops: chained.length, options })
-      return write(options)
-    }
-    return chained
-  }) as any)
-  return writes
-}
-
 describe('TaskJournal', () => {
   it('keeps an accepted task pending until it is completed, then lists its result', async () => {
     const { journal } = await setup()
@@ -61,6 +45,19 @@ describe('TaskJournal', () => {
     const again = new TaskJournal(fed.sublevel('journal'), fed.sublevel('results'))
     expect((await again.pending()).map(r => r.taskId)).toEqual(['a'])
     expect((await again.recent(5)).map(r => r.taskId)).toEqual(['b'])
+  })
+
+  it('finds a task by id, journaled or finished, and only that id', async () => {
+    const { journal } = await setup()
+    await journal.accept(accepted('waiting'))
+    await journal.complete(finished('a-x', 10))
+    await journal.complete(finished('x', 5, { output: 'eA==' }))
+    expect(await journal.pendingTask('waiting')).toMatchObject({ taskId: 'waiting' })
+    expect(await journal.pendingTask('x')).toBeUndefined()
+    expect(await journal.result('x')).toMatchObject({ taskId: 'x', output: 'eA==' })
+    expect(await journal.result('a-x')).toMatchObject({ taskId: 'a-x' })
+    expect(await journal.result('-x')).toBeUndefined()
+    expect(await journal.result('nope')).toBeUndefined()
   })
 
   it('recent() is newest submission first, up to the limit', async () => {

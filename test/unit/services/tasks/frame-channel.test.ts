@@ -83,6 +83,34 @@ describe('FrameChannel', () => {
     expect((error as Error).message).toMatch(/length/)
   })
 
+  it('rejects a 2^63 length prefix (ten varint bytes) at once, without waiting for more bytes', async () => {
+    const [a, b] = await pair()
+    const reading = readAll(new FrameChannel(b, limits))
+    // 2^63 as an unsigned varint: nine bytes with the continuation bit, then 0x01. The stream stays open.
+    a.send(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]))
+    const { error } = await reading
+    expect(error).toBeInstanceOf(MalformedFrameError)
+    expect((error as Error).message).toMatch(/length prefix longer than/)
+  })
+
+  it('rejects an over-long prefix as soon as its bytes are in, even one byte at a time and with nothing after', async () => {
+    // maxFrameBytes fits in 2 varint bytes here: a third byte with the continuation bit is over-long.
+    for (const chunks of [[[0xff], [0xff], [0xff]], [[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]], [[0x80], [0x80, 0x80, 0x80]]]) {
+      const { frames, error } = await readAll(new FrameChannel(chunkStream(chunks.map(c => new Uint8Array(c))), limits))
+      expect(frames).toEqual([])
+      expect(error).toBeInstanceOf(MalformedFrameError)
+    }
+  })
+
+  it('rejects a length prefix padded with continuation bytes (not minimal)', async () => {
+    const body = TaskFrame.encode({ type: FrameType.CANCEL, id: 1 })
+    const padded = concat(new Uint8Array([0x80 | body.byteLength, 0x00]), body)
+    const { frames, error } = await readAll(new FrameChannel(chunkStream([padded]), limits))
+    expect(frames).toEqual([])
+    expect(error).toBeInstanceOf(MalformedFrameError)
+    expect((error as Error).message).toMatch(/minimal/)
+  })
+
   it('rejects an undecodable frame', async () => {
     const [a, b] = await pair()
     const reading = readAll(new FrameChannel(b, limits))

@@ -76,6 +76,22 @@ function request (taskId: string, over: Partial<TaskRequest> = {}): TaskRequest 
   return { taskId, kind: 'k', input: bytes(taskId) as Uint8Array<ArrayBuffer>, deadlineMs: 30_000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ...over }
 }
 
+describe('the task server against a raw stream', () => {
+  it('resets the stream at once and charges the sender for a 2^63 length prefix', async () => {
+    const executor = new Executor({ concurrency: 1, handlers: new Map([['echo', echo]]), clock: manualClock() })
+    const onMalformed = vi.fn()
+    const [client, server] = await pair()
+    const served = serveTaskStream(server, remote, { executor, limits, log, onMalformed })
+    client.send(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]))
+    await served
+    expect(onMalformed).toHaveBeenCalledTimes(1)
+    expect(onMalformed.mock.calls[0][0]).toBe(remote)
+    expect(onMalformed.mock.calls[0][1]).toMatch(/length prefix/)
+    expect(server.status).not.toBe('open')
+    await vi.waitFor(() => { expect(client.status).not.toBe('open') }) // the reset reached the sender
+  })
+})
+
 describe('TaskClient ⇄ task server over one stream', () => {
   it('matches many requests in flight with their results', async () => {
     const { client, opened } = await setup({ concurrency: 8 })

@@ -1,0 +1,191 @@
+import { OverloadedError } from '../../util/errors.js'
+
+/**
+ * The admission queue for this node's own tasks (API, CLI, `node.run`). A task goes out to the
+ * mesh only while fewer than `window(key)` tasks of its key (kind, or kind and pinned peer) are
+ * out; the rest wait here, FIFO per key, and go as tasks finish. So a burst far beyond every slot
+ * in the mesh queues locally and drains at the mesh's pace, instead of being pushed at peers
+ * that can only refuse it. The queue is bounded (count and input bytes): beyond, submissions are
+ * refused at once with an `OverloadedError` (HTTP 503 with Retry-After).
+ */
+
+export interface AdmissionInit {
+  /** How many tasks of this key may be out at once now; 0 = nowhere to run them (they go, and the dispatcher says why). */
+  window: (key: string) => number
+  /** Tasks waiting at most; beyond, new submissions are refused. Default 10,000. */
+  maxWaiting?: number
+  /** Input bytes of waiting tasks at most. Default 256 MiB. */
+  maxWaitingBytes?: number
+  /** While tasks wait, the windows are read again this often (adverts and breakers move them), ms. Default 250. */
+  recheckMs?: number
+  /** Seconds a refused client is told to wait before trying again (Retry-After). Default 1. */
+  retryAfterSeconds?: number
+}
+
+export const DEFAULT_MAX_WAITING = 10_000
+export const DEFAULT_MAX_WAITING_BYTES = 256 * 1024 * 1024
+const DEFAULT_RECHECK_MS = 250
+
+/** Frees the task's place among those out; idempotent. */
+export type Release = () => void
+
+interface Waiter {
+  key: string
+  bytes: number
+  admit: (release: Release) => void
+  fail: (err: Error) => void
+}
+
+export interface EnterOptions {
+  /** Give up waiting (the task's deadline). */
+  signal?: AbortSignal
+  /** A task coming back after every peer refused it: first in line, and not refused for a full queue (it was accepted). */
+  again?: boolean
+}
+
+export class Admission {
+  private readonly out = new Map<string, number>()
+  private readonly waiting = new Map<string, Waiter[]>()
+  private waitingCount = 0
+  private waitingBytes = 0
+  private readonly maxWaiting: number
+  private readonly maxWaitingBytes: number
+  private readonly recheckMs: number
+  private readonly retryAfterSeconds: number
+  private timer: NodeJS.Timeout | undefined
+  private closed: Error | undefined
+
+  constructor (private readonly init: AdmissionInit) {
+    this.maxWaiting = init.maxWaiting ?? DEFAULT_MAX_WAITING
+    this.maxWaitingBytes = init.maxWaitingBytes ?? DEFAULT_MAX_WAITING_BYTES
+    this.recheckMs = init.recheckMs ?? DEFAULT_RECHECK_MS
+    this.retryAfterSeconds = init.retryAfterSeconds ?? 1
+  }
+
+  /** Tasks waiting now. */
+  get queued (): number {
+    return this.waitingCount
+  }
+
+  /** Tasks out now, all keys. */
+  get outstanding (): number {
+    let n = 0
+    for (const v of this.out.values()) n += v
+    return n
+  }
+
+  /**
+   * Check that a task can be queued (throws OverloadedError synchronously, before anything is
+   * journaled), then wait for its turn. Resolves with the release to call when it is done.
+   */
+  enter (key: string, bytes: number, options: EnterOptions = {}): Promise<Release> {
+    if (this.closed != null) throw this.closed
+    const full = this.waitingCount >= this.maxWaiting || (this.waitingCount > 0 && this.waitingBytes + bytes > this.maxWaitingBytes)
+    if (full && options.again !== true) {
+      throw new OverloadedError(`${this.waitingCount} tasks already wait for a free slot in the mesh (limit ${this.maxWaiting} tasks, ${this.maxWaitingBytes} bytes of input); try again shortly`, this.retryAfterSeconds)
+    }
+    return new Promise<Release>((resolve, reject) => {
+      const { signal } = options
+      const onAbort = (): void => {
+        if (this.remove(waiter)) reject(signal?.reason ?? new Error('aborted'))
+      }
+      const waiter: Waiter = {
+        key,
+        bytes,
+        admit: (release) => { signal?.removeEventListener('abort', onAbort); resolve(release) },
+        fail: (err) => { signal?.removeEventListener('abort', onAbort); reject(err) }
+      }
+      if (signal?.aborted === true) { reject(signal.reason); return }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const line = this.waiting.get(key) ?? []
+      if (options.again === true) line.unshift(waiter)
+      else line.push(waiter)
+      this.waiting.set(key, line)
+      this.waitingCount++
+      this.waitingBytes += bytes
+      this.pump()
+    })
+  }
+
+  /** Admit what the windows allow now. Called on every release, and on a timer while tasks wait. */
+  pump (): void {
+    for (const [key, line] of this.waiting) {
+      const window = this.init.window(key)
+      while (line.length > 0 && (window === 0 || (this.out.get(key) ?? 0) < window)) {
+        const waiter = line.shift() as Waiter
+        this.forget(waiter)
+        this.out.set(key, (this.out.get(key) ?? 0) + 1)
+        waiter.admit(this.releaser(key))
+      }
+      if (line.length === 0) this.waiting.delete(key)
+    }
+    this.schedule()
+  }
+
+  /** Refuse everything waiting and everything new (shutdown). */
+  close (reason: Error): void {
+    this.closed = reason
+    clearInterval(this.timer)
+    this.timer = undefined
+    for (const line of this.waiting.values()) {
+      for (const waiter of line) waiter.fail(reason)
+    }
+    this.waiting.clear()
+    this.waitingCount = 0
+    this.waitingBytes = 0
+  }
+
+  /** Take new tasks again (a node started after a stop). */
+  open (): void {
+    this.closed = undefined
+  }
+
+  private releaser (key: string): Release {
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const n = (this.out.get(key) ?? 1) - 1
+      if (n > 0) this.out.set(key, n)
+      else this.out.delete(key)
+      this.pump()
+    }
+  }
+
+  private remove (waiter: Waiter): boolean {
+    const line = this.waiting.get(waiter.key)
+    const i = line?.indexOf(waiter) ?? -1
+    if (line == null || i < 0) return false
+    line.splice(i, 1)
+    if (line.length === 0) this.waiting.delete(waiter.key)
+    this.forget(waiter)
+    this.schedule()
+    return true
+  }
+
+  private forget (waiter: Waiter): void {
+    this.waitingCount--
+    this.waitingBytes -= waiter.bytes
+  }
+
+  /** A timer runs only while tasks wait: windows grow when peers advertise or breakers close. */
+  private schedule (): void {
+    if (this.waitingCount > 0 && this.timer == null && this.closed == null) {
+      this.timer = setInterval(() => { this.pump() }, this.recheckMs)
+      this.timer.unref?.()
+    } else if (this.waitingCount === 0 && this.timer != null) {
+      clearInterval(this.timer)
+      this.timer = undefined
+    }
+  }
+}
+
+/** Tasks queue per kind (and per pinned peer): a kind few nodes serve does not hold up the others. */
+export function admissionKey (r: { kind: string, peer?: string }): string {
+  return `${r.kind}\n${r.peer ?? ''}`
+}
+
+export function parseAdmissionKey (key: string): { kind: string, peer?: string } {
+  const [kind, peer] = key.split('\n')
+  return { kind, peer: peer === '' ? undefined : peer }
+}

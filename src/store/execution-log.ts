@@ -1,0 +1,207 @@
+import { GroupCommit } from './group-commit.js'
+import type { BatchOp } from './group-commit.js'
+import type { Sublevel } from './store.js'
+
+/**
+ * The tasks this node's executor started, bounded: what makes "a task id never runs twice on one
+ * node" hold across crashes, and what `fedmesh tasks --served` lists. A run is recorded durably
+ * before its handler starts and marked finished lazily; a run found at start without an end was
+ * cut by a crash and is not run again here.
+ *
+ * On disk it is a log of records, one per batch rather than one per task (LevelDB's per-op cost
+ * was most of a task's cost at 10k tasks/s): every start, end and forget since the last batch,
+ * in one synced write shared with the task journal (group commit). Once as many runs were
+ * written as are kept, the records are replaced by one snapshot of the kept runs.
+ *
+ * Without a sublevel the log is kept in memory only (simulations, tests): same rules, one life.
+ */
+
+/** One task run on this node. */
+export interface ExecutionEntry {
+  taskId: string
+  kind: string
+  /** 'local' or the peer id that asked. */
+  origin: string
+  /** What the id stands for (kind and a digest of the input): the same id with other work is refused. */
+  work: string
+  startedAt: number
+  /** Set when it finished (task.proto ErrorCode, NONE = ok); absent while it runs. */
+  error?: string
+  runMs?: number
+  /** It was running when the node crashed (found unfinished at start). */
+  interrupted?: true
+}
+
+export interface ExecutionLogInit {
+  /** Runs remembered at most (oldest finished ones go first). Default 10,000. */
+  keep?: number
+  /** Shared with the task journal: a task accepted and started in the same tick costs one fsync. */
+  commit?: GroupCommit
+}
+
+export const DEFAULT_EXECUTIONS_KEPT = 10_000
+
+/** One record on disk: starts, ends (origin, task id, error code, run ms) and forgotten runs. */
+interface LogRecord {
+  s?: ExecutionEntry[]
+  f?: Array<[string, string, string, number]>
+  d?: Array<[string, string]>
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export class ExecutionLog {
+  /** By origin and task id, in start order (a Map keeps insertion order). */
+  private readonly runs = new Map<string, ExecutionEntry>()
+  private readonly keep: number
+  private readonly commit: GroupCommit | undefined
+  private starts: ExecutionEntry[] = []
+  private ends: Array<[string, string, string, number]> = []
+  private drops: Array<[string, string]> = []
+  /** Keys of the records on disk, oldest first. */
+  private records: string[] = []
+  private nextRecord = 0
+  /** Runs written in records since the last snapshot (so the disk holds at most about twice `keep`). */
+  private writtenSinceSnapshot = 0
+
+  private constructor (private readonly sub: Sublevel | undefined, init: ExecutionLogInit) {
+    this.keep = Math.max(1, init.keep ?? DEFAULT_EXECUTIONS_KEPT)
+    if (sub != null) {
+      this.commit = init.commit ?? new GroupCommit(sub.db)
+      this.commit.contribute(() => this.collect(sub))
+    }
+  }
+
+  /** A log kept in memory only. */
+  static memory (init: ExecutionLogInit = {}): ExecutionLog {
+    return new ExecutionLog(undefined, init)
+  }
+
+  /** Open the persisted log; runs found unfinished were cut by a crash. */
+  static async open (sub: Sublevel, init: ExecutionLogInit = {}): Promise<ExecutionLog> {
+    const log = new ExecutionLog(sub, init)
+    for await (const [key, value] of sub.iterator()) {
+      log.records.push(key)
+      log.nextRecord = Math.max(log.nextRecord, parseInt(key, 36) + 1 || 0)
+      let record: LogRecord
+      try { record = JSON.parse(decoder.decode(value)) as LogRecord } catch { continue }
+      log.replay(record)
+    }
+    for (const entry of log.runs.values()) {
+      if (entry.error == null) entry.interrupted = true
+    }
+    log.prune()
+    return log
+  }
+
+  get size (): number {
+    return this.runs.size
+  }
+
+  /** The run of this submitter's task id, if this node started it (within the kept runs). */
+  lookup (origin: string, taskId: string): ExecutionEntry | undefined {
+    return this.runs.get(runKey(origin, taskId))
+  }
+
+  /**
+   * Record a start. Persisted: resolves once it is on disk (the handler must not start before);
+   * in memory: undefined (nothing to wait for, so starting stays synchronous).
+   */
+  started (entry: ExecutionEntry): Promise<void> | undefined {
+    const key = runKey(entry.origin, entry.taskId)
+    this.runs.delete(key)
+    this.runs.set(key, entry)
+    this.prune()
+    if (this.commit == null) return undefined
+    this.starts.push(entry)
+    return this.commit.write([], true)
+  }
+
+  /** Record the end of a run (lazily: a crash before it is written leaves the run marked cut). */
+  finished (entry: ExecutionEntry, error: string, runMs: number): void {
+    if (this.runs.get(runKey(entry.origin, entry.taskId)) !== entry) return
+    entry.error = error
+    entry.runMs = runMs
+    if (this.commit == null) return
+    this.ends.push([entry.origin, entry.taskId, error, runMs])
+    this.commit.defer()
+  }
+
+  /** Forget a run that was stopped through its abort signal (a graceful stop): it may run again. */
+  handedBack (entry: ExecutionEntry): void {
+    const key = runKey(entry.origin, entry.taskId)
+    if (this.runs.get(key) !== entry) return
+    this.runs.delete(key)
+    if (this.commit == null) return
+    this.drops.push([entry.origin, entry.taskId])
+    this.commit.defer()
+  }
+
+  /** The newest runs first. */
+  recent (limit: number): ExecutionEntry[] {
+    const all = [...this.runs.values()]
+    return all.slice(Math.max(0, all.length - limit)).reverse()
+  }
+
+  /** Resolves once every write so far is on disk. */
+  async flush (): Promise<void> {
+    await this.commit?.flush()
+  }
+
+  /** What this log adds to the batch being written: one record, or a snapshot replacing them all. */
+  private collect (sub: Sublevel): BatchOp[] {
+    if (this.starts.length + this.ends.length + this.drops.length === 0) return []
+    this.writtenSinceSnapshot += this.starts.length
+    const record: LogRecord = { s: this.starts, f: this.ends, d: this.drops }
+    this.starts = []
+    this.ends = []
+    this.drops = []
+    if (this.writtenSinceSnapshot < this.keep || this.records.length === 0) {
+      return [this.put(sub, record)]
+    }
+    // Everything kept, as it is now (this batch's changes included), replaces the old records.
+    const stale = this.records
+    this.records = []
+    this.writtenSinceSnapshot = 0
+    return [...stale.map(key => ({ type: 'del' as const, sub, key })), this.put(sub, { s: [...this.runs.values()] })]
+  }
+
+  private put (sub: Sublevel, record: LogRecord): BatchOp {
+    const key = (this.nextRecord++).toString(36).padStart(12, '0')
+    this.records.push(key)
+    return { type: 'put', sub, key, value: encoder.encode(JSON.stringify(record)) }
+  }
+
+  private replay (record: LogRecord): void {
+    for (const entry of Array.isArray(record.s) ? record.s : []) {
+      if (typeof entry?.taskId !== 'string' || typeof entry.origin !== 'string') continue
+      const key = runKey(entry.origin, entry.taskId)
+      this.runs.delete(key)
+      this.runs.set(key, entry)
+    }
+    for (const end of Array.isArray(record.f) ? record.f : []) {
+      const entry = Array.isArray(end) ? this.runs.get(runKey(String(end[0]), String(end[1]))) : undefined
+      if (entry == null) continue
+      entry.error = String(end[2])
+      entry.runMs = Number(end[3]) || 0
+    }
+    for (const drop of Array.isArray(record.d) ? record.d : []) {
+      if (Array.isArray(drop)) this.runs.delete(runKey(String(drop[0]), String(drop[1])))
+    }
+  }
+
+  /** Drop the oldest finished runs beyond `keep` (a run still going is never dropped). */
+  private prune (): void {
+    if (this.runs.size <= this.keep) return
+    for (const [key, entry] of this.runs) {
+      if (this.runs.size <= this.keep) break
+      if (entry.error == null && entry.interrupted !== true) continue
+      this.runs.delete(key)
+    }
+  }
+}
+
+function runKey (origin: string, taskId: string): string {
+  return `${origin}\n${taskId}`
+}

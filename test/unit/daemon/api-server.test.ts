@@ -1,0 +1,147 @@
+import fc from 'fast-check'
+import { afterEach, describe, expect, it } from 'vitest'
+import { jsonDepth } from '../../../src/daemon/api/json-body.js'
+import { ControlApi } from '../../../src/daemon/api/server.js'
+import { StorageFullError } from '../../../src/util/errors.js'
+import { postHead, rawConnection } from '../../helpers/raw-http.js'
+import type { ControlApiLimits, Route } from '../../../src/daemon/api/server.js'
+
+const TOKEN = 'a'.repeat(64)
+const apis: ControlApi[] = []
+
+afterEach(async () => {
+  for (const api of apis.splice(0)) await api.close()
+})
+
+/** A control API on 127.0.0.1 with an echo route, a status route and one that hits a full disk. */
+async function serve (limits: ControlApiLimits = {}): Promise<{ url: string, api: ControlApi, bodies: unknown[] }> {
+  const bodies: unknown[] = []
+  const routes: Route[] = [
+    { method: 'GET', path: /^\/v1\/status$/, handle: async () => ({ json: { ok: true } }) },
+    { method: 'POST', path: /^\/echo$/, handle: async ({ body }) => { bodies.push(body); return { json: { size: JSON.stringify(body).length } } } },
+    { method: 'PUT', path: /^\/full$/, handle: async () => { throw new StorageFullError('no space left on device (store in /x): the write was not made') } },
+    { method: 'GET', path: /^\/closed$/, handle: async () => { throw Object.assign(new Error('Database is not open'), { code: 'LEVEL_DATABASE_NOT_OPEN' }) } }
+  ]
+  const api = new ControlApi({ host: '127.0.0.1', port: 0, token: TOKEN, routes, ...limits })
+  apis.push(api)
+  return { url: await api.listen(), api, bodies }
+}
+
+async function post (url: string, body: string, token = TOKEN): Promise<{ status: number, body: any }> {
+  const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body })
+  return { status: res.status, body: await res.json() }
+}
+
+describe('jsonDepth', () => {
+  it('equals the nesting of any JSON value, and ignores brackets inside strings', () => {
+    const depthOf = (v: unknown): number => (v !== null && typeof v === 'object')
+      ? 1 + Math.max(0, ...Object.values(v as object).map(depthOf))
+      : 0
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 12 }), (v) => {
+      expect(jsonDepth(Buffer.from(JSON.stringify(v)))).toBe(depthOf(v))
+    }))
+    expect(jsonDepth(Buffer.from('{"a":"[[[{{{\\"]]]","b":[1]}'))).toBe(2)
+  })
+
+  it('stops counting past the limit', () => {
+    expect(jsonDepth(Buffer.from('['.repeat(1_000)), 10)).toBe(11)
+  })
+})
+
+describe('control API limits', () => {
+  it('answers a 500,000-level nested body 400 without parsing it, and a normal one 200', async () => {
+    const { url, bodies } = await serve()
+    const deep = '{"input":' + '['.repeat(500_000) + ']'.repeat(500_000) + '}'
+    const res = await post(url + '/echo', deep)
+    expect(res).toEqual({ status: 400, body: { error: 'request body is nested deeper than 64 levels' } })
+    expect(bodies).toEqual([])
+    const ok = await post(url + '/echo', JSON.stringify({ input: [[[[1]]]] }))
+    expect(ok.status).toBe(200)
+  })
+
+  it('answers 413 past the body size, declared or streamed', async () => {
+    const { url } = await serve({ maxBodyBytes: 1024 })
+    expect((await post(url + '/echo', JSON.stringify({ v: 'x'.repeat(2_000) }))).status).toBe(413)
+    const chunked = await fetch(url + '/echo', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: new ReadableStream({ start (c) { c.enqueue(new TextEncoder().encode('"' + 'y'.repeat(4_000) + '"')); c.close() } }),
+      duplex: 'half'
+    } as RequestInit)
+    expect(chunked.status).toBe(413)
+  })
+
+  it('maps a full disk to 507 with the message, and a store closed for a moment to 503', async () => {
+    const { url } = await serve()
+    const res = await fetch(url + '/full', { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(res.status).toBe(507)
+    expect(await res.json()).toEqual({ error: 'no space left on device (store in /x): the write was not made' })
+    // The store closed for the milliseconds of a recovery reopen: retry, not a server error.
+    const closed = await fetch(url + '/closed', { headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(closed.status).toBe(503)
+    expect(((await closed.json()) as { error: string }).error).toMatch(/^the store is closed for a moment/)
+  })
+
+  it('answers a client without a token 401 before its body and closes the connection', async () => {
+    const { url, bodies } = await serve()
+    const conn = rawConnection(url)
+    await conn.ready
+    conn.send(postHead(url, '/echo', 100_000))
+    conn.trickle(50)
+    const { response } = await conn.closed
+    expect(response).toMatch(/^HTTP\/1\.1 401 /)
+    expect(response).toMatch(/connection: close/i)
+    expect(bodies).toEqual([])
+  })
+
+  it('cuts off a client that trickles its body past the request timeout with 408', async () => {
+    const { url, bodies } = await serve({ headersTimeoutMs: 200, requestTimeoutMs: 500 })
+    const conn = rawConnection(url)
+    await conn.ready
+    conn.send(postHead(url, '/echo', 100_000, TOKEN))
+    conn.trickle(20)
+    const { response, afterMs } = await conn.closed
+    expect(response).toMatch(/^HTTP\/1\.1 408 /)
+    expect(afterMs).toBeGreaterThanOrEqual(500)
+    expect(afterMs).toBeLessThan(5_000)
+    expect(bodies).toEqual([])
+  })
+
+  it('closes a connection whose headers never end after the headers timeout', async () => {
+    const { url } = await serve({ headersTimeoutMs: 300, requestTimeoutMs: 1_000 })
+    const conn = rawConnection(url)
+    await conn.ready
+    conn.send('GET /v1/status HTTP/1.1\r\nHost: x\r\n')
+    const { afterMs } = await conn.closed
+    expect(afterMs).toBeGreaterThanOrEqual(300)
+    expect(afterMs).toBeLessThan(5_000)
+  })
+
+  it('past the connection cap closes the oldest connection without a token, so an authenticated client still gets in', async () => {
+    const { url, api } = await serve({ maxConnections: 5, headersTimeoutMs: 5_000 })
+    const status = async (): Promise<number> => (await fetch(url + '/v1/status', { headers: { authorization: `Bearer ${TOKEN}` } })).status
+    const held = Array.from({ length: 5 }, () => rawConnection(url))
+    await Promise.all(held.map(async c => { await c.ready }))
+    // Each connection counts once the server has accepted it: poll until the cap bites.
+    await expect.poll(async () => { await status(); return api.connectionsRefused }, { timeout: 5_000 }).toBeGreaterThan(0)
+    expect(await status()).toBe(200)
+    await held[0].closed
+    for (const c of held) c.stop()
+  })
+
+  it('closes a new connection at once when every open one is authenticated', async () => {
+    const { url, api } = await serve({ maxConnections: 3 })
+    const trusted = Array.from({ length: 3 }, () => rawConnection(url))
+    for (const c of trusted) {
+      await c.ready
+      c.send(`GET /v1/status HTTP/1.1\r\nHost: ${new URL(url).host}\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`)
+    }
+    await expect.poll(() => trusted.every(c => /^HTTP\/1\.1 200 /.test(c.response())), { timeout: 5_000 }).toBe(true)
+    const extra = rawConnection(url)
+    const { response } = await extra.closed
+    expect(response).toBe('')
+    expect(api.connectionsRefused).toBe(1)
+    for (const c of trusted) c.stop()
+  })
+
+})

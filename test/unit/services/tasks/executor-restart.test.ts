@@ -1,0 +1,112 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { Executor } from '../../../../src/services/tasks/executor.js'
+import { ExecutionLog } from '../../../../src/store/execution-log.js'
+import { FedStore } from '../../../../src/store/store.js'
+import { ErrorCode } from '../../../../src/wire/task.js'
+import { bytes, gatedHandler, manualClock, settle, spec } from '../../../helpers/unit-tasks.js'
+import type { TaskHandler } from '../../../../src/services/tasks/handlers.js'
+
+/**
+ * "A task id never runs twice on one node", across crashes: an executor over a persisted
+ * execution log, "crashed" (dropped without finishing) and built again over the same store.
+ */
+
+const stores: FedStore[] = []
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close()
+})
+
+async function node (fed?: FedStore): Promise<{ fed: FedStore, executor: Executor, gate: ReturnType<typeof gatedHandler>, log: ExecutionLog }> {
+  const store = fed ?? await FedStore.memory()
+  if (fed == null) stores.push(store)
+  const gate = gatedHandler()
+  const log = await ExecutionLog.open(store.sublevel('executions'))
+  const executor = new Executor({ concurrency: 2, handlers: new Map<string, TaskHandler>([['k', gate.handler]]), clock: manualClock(), executions: log })
+  return { fed: store, executor, gate, log }
+}
+
+describe('Executor over a persisted execution log', () => {
+  it('records a start durably before the handler runs', async () => {
+    const fed = await FedStore.memory()
+    stores.push(fed)
+    let onDiskWhenStarted: number | undefined
+    const executor = new Executor({
+      concurrency: 1,
+      handlers: new Map<string, TaskHandler>([['k', async (input) => {
+        onDiskWhenStarted = (await ExecutionLog.open(fed.sublevel('executions'))).size
+        return input
+      }]]),
+      clock: manualClock(),
+      executions: await ExecutionLog.open(fed.sublevel('executions'))
+    })
+    expect((await executor.submit(spec('a'))).error).toBe(ErrorCode.NONE)
+    expect(onDiskWhenStarted).toBe(1)
+  })
+
+  it('a task cut by a crash is not run again after the restart: its retry answers INTERRUPTED', async () => {
+    const before = await node()
+    void before.executor.submit(spec('cut', { origin: 'peer-a' }))
+    await settle()
+    expect(before.gate.started('cut')).toBe(true)
+    // kill -9: the run never finishes; a new executor starts over the same store.
+    const after = await node(before.fed)
+    const retry = await after.executor.submit(spec('cut', { origin: 'peer-a' }))
+    await settle()
+    expect(retry).toMatchObject({ error: ErrorCode.INTERRUPTED, deduped: false })
+    expect(retry.message).toMatch(/crashed/)
+    expect(after.gate.calls).toHaveLength(0)
+    // A reservation bound to it answers the same, and the id stays refused.
+    const res = after.executor.reserve('cut', 'k', () => {}, () => {})
+    if (typeof res === 'string') throw new Error(`refused: ${res}`)
+    expect((await after.executor.bind(res, spec('cut', { origin: 'peer-a' }))).error).toBe(ErrorCode.INTERRUPTED)
+    expect(after.gate.calls).toHaveLength(0)
+    // Other submitters' ids are theirs; other work under that id is an input error.
+    void after.executor.submit(spec('cut', { origin: 'peer-b' }))
+    await settle()
+    expect(after.gate.started('cut')).toBe(true)
+    expect((await after.executor.submit(spec('cut', { origin: 'peer-a', input: bytes('other') }))).error).toBe(ErrorCode.BAD_INPUT)
+  })
+
+  it('a task that finished before the restart is not run again either', async () => {
+    const before = await node()
+    const done = before.executor.submit(spec('done'))
+    await settle()
+    before.gate.calls[0].resolve()
+    expect((await done).error).toBe(ErrorCode.NONE)
+    await before.log.flush() // the lazy "finished" write lands
+    const after = await node(before.fed)
+    const retry = await after.executor.submit(spec('done'))
+    expect(retry.error).toBe(ErrorCode.INTERRUPTED)
+    expect(retry.message).toMatch(/no longer keeps its result/)
+    expect(after.gate.calls).toHaveLength(0)
+  })
+
+  it('a run handed back by a graceful stop may run again after the restart', async () => {
+    const before = await node()
+    const running = before.executor.submit(spec('long'))
+    await settle()
+    await before.executor.drain(10) // out of time: the handler is aborted through its signal
+    expect((await running).error).toBe(ErrorCode.SHUTTING_DOWN)
+    await before.log.flush()
+    const after = await node(before.fed)
+    void after.executor.submit(spec('long'))
+    await settle()
+    expect(after.gate.started('long')).toBe(true)
+  })
+
+  it('lists the runs of the previous life in executed(), a cut one as interrupted', async () => {
+    const before = await node()
+    const ok = before.executor.submit(spec('ok'))
+    void before.executor.submit(spec('cut'))
+    await settle()
+    before.gate.calls[0].resolve()
+    await ok
+    await before.log.flush()
+    const after = await node(before.fed)
+    expect(after.executor.executed().map(e => [e.taskId, e.error ?? null, e.interrupted ?? false])).toEqual([
+      ['cut', null, true],
+      ['ok', ErrorCode.NONE, false]
+    ])
+  })
+})

@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ExecutionLog } from '../../../src/store/execution-log.js'
+import { FedStore } from '../../../src/store/store.js'
+import { spyOnBatches } from '../../helpers/unit-store.js'
+import type { ExecutionEntry } from '../../../src/store/execution-log.js'
+
+const stores: FedStore[] = []
+
+afterEach(async () => {
+  vi.restoreAllMocks()
+  for (const s of stores.splice(0)) await s.close()
+})
+
+async function store (): Promise<FedStore> {
+  const fed = await FedStore.memory()
+  stores.push(fed)
+  return fed
+}
+
+function run (taskId: string, startedAt = 1_000, origin = 'peer-a'): ExecutionEntry {
+  return { taskId, kind: 'sleep', origin, work: `sleep:${taskId}`, startedAt }
+}
+
+describe('ExecutionLog', () => {
+  it('a start is on disk (synced) when started() resolves; all starts of one tick share one record in one batch', async () => {
+    const fed = await store()
+    const log = await ExecutionLog.open(fed.sublevel('executions'))
+    const writes = spyOnBatches(fed)
+    await Promise.all(Array.from({ length: 200 }, async (_, i) => log.started(run(`t${i}`, 1_000 + i))))
+    expect(writes).toEqual([{ ops: 1, options: { sync: true } }])
+    // What is on disk now: a fresh log over the same store sees every start.
+    const reopened = await ExecutionLog.open(fed.sublevel('executions'))
+    expect(reopened.size).toBe(200)
+  })
+
+  it('a run found unfinished at open was cut by a crash; a finished one keeps its outcome', async () => {
+    const fed = await store()
+    const log = await ExecutionLog.open(fed.sublevel('executions'))
+    const cut = run('cut', 1_000)
+    const done = run('done', 2_000)
+    await log.started(cut)
+    await log.started(done)
+    log.finished(done, 'NONE', 40)
+    await log.flush()
+    // The "crash": the first log is dropped without finishing `cut`.
+    const after = await ExecutionLog.open(fed.sublevel('executions'))
+    expect(after.lookup('peer-a', 'cut')).toMatchObject({ taskId: 'cut', interrupted: true })
+    expect(after.lookup('peer-a', 'done')).toMatchObject({ error: 'NONE', runMs: 40 })
+    expect(after.lookup('peer-a', 'done')?.interrupted).toBeUndefined()
+    expect(after.lookup('peer-b', 'done')).toBeUndefined() // per submitter
+    expect(after.recent(10).map(e => e.taskId)).toEqual(['done', 'cut']) // newest start first
+  })
+
+  it('finishing is not synced (a crash before it is written leaves the run marked cut, the safe side)', async () => {
+    const fed = await store()
+    const log = await ExecutionLog.open(fed.sublevel('executions'))
+    const e = run('x')
+    await log.started(e)
+    const writes = spyOnBatches(fed)
+    log.finished(e, 'FAILED', 3)
+    await log.flush()
+    expect(writes).toHaveLength(1)
+    expect((writes[0].options as { sync?: boolean }).sync ?? false).toBe(false)
+  })
+
+  it('a run handed back by a graceful stop is forgotten, on disk too: it may run again', async () => {
+    const fed = await store()
+    const log = await ExecutionLog.open(fed.sublevel('executions'))
+    const e = run('stopped')
+    await log.started(e)
+    log.handedBack(e)
+    await log.flush()
+    expect(log.lookup('peer-a', 'stopped')).toBeUndefined()
+    expect((await ExecutionLog.open(fed.sublevel('executions'))).lookup('peer-a', 'stopped')).toBeUndefined()
+  })
+
+  it('keeps the newest `keep` runs, never dropping one that still runs', async () => {
+    const fed = await store()
+    const log = await ExecutionLog.open(fed.sublevel('executions'), { keep: 3 })
+    const long = run('long', 1)
+    await log.started(long) // never finishes
+    for (let i = 0; i < 6; i++) {
+      const e = run(`t${i}`, 10 + i)
+      await log.started(e)
+      log.finished(e, 'NONE', 1)
+    }
+    await log.flush()
+    expect(log.recent(10).map(e => e.taskId)).toEqual(['t5', 't4', 'long'])
+    // After a restart 'long' is a run cut by the crash, no longer running: the oldest goes first.
+    const reopened = await ExecutionLog.open(fed.sublevel('executions'), { keep: 3 })
+    expect(reopened.recent(10).map(e => e.taskId)).toEqual(['t5', 't4', 't3'])
+  })
+
+  it('replaces its records by one snapshot of the kept runs once as many runs were written as it keeps', async () => {
+    const fed = await store()
+    const log = await ExecutionLog.open(fed.sublevel('executions'), { keep: 10 })
+    for (let i = 0; i < 35; i++) {
+      const e = run(`t${i}`, i)
+      await log.started(e)
+      if (i !== 30) log.finished(e, i % 7 === 0 ? 'FAILED' : 'NONE', i)
+    }
+    await log.flush()
+    let records = 0
+    for await (const _ of fed.sublevel('executions').keys()) records++
+    expect(records).toBeLessThanOrEqual(11) // a snapshot and the records written since
+    const reopened = await ExecutionLog.open(fed.sublevel('executions'), { keep: 10 })
+    expect(reopened.recent(100).map(e => e.taskId)).toEqual(log.recent(100).map(e => e.taskId))
+    expect(reopened.lookup('peer-a', 't28')).toMatchObject({ error: 'FAILED', runMs: 28 })
+    expect(reopened.lookup('peer-a', 't30')?.interrupted).toBe(true)
+    expect(reopened.lookup('peer-a', 't34')).toMatchObject({ error: 'NONE', runMs: 34 })
+  })
+
+  it('skips records it cannot read instead of failing to open', async () => {
+    const fed = await store()
+    await fed.sublevel('executions').put('000000000000001-x', new TextEncoder().encode('{not json'))
+    await fed.sublevel('executions').put('000000000000002-y', new TextEncoder().encode('[]'))
+    const log = await ExecutionLog.open(fed.sublevel('executions'))
+    expect(log.size).toBe(0)
+  })
+
+  it('in memory: the same rules, nothing to wait for', () => {
+    const log = ExecutionLog.memory({ keep: 2 })
+    const e = run('m')
+    expect(log.started(e)).toBeUndefined()
+    log.finished(e, 'NONE', 1)
+    expect(log.lookup('peer-a', 'm')).toMatchObject({ error: 'NONE' })
+  })
+})
