@@ -22,7 +22,7 @@ import { Mesh, vkey } from './replicas.js'
 import type { Identity } from '../../../helpers/unit-cache.js'
 import type { Version } from '../../../../src/core/cache/version.js'
 
-const RUNS = Number(process.env.FEDMESH_PROPERTY_RUNS ?? 120)
+const RUNS = Number(process.env.FEDMESH_PROPERTY_RUNS ?? 300)
 const SEED = process.env.FEDMESH_PROPERTY_SEED != null ? Number(process.env.FEDMESH_PROPERTY_SEED) : (Date.now() ^ Math.floor(Math.random() * 2 ** 30)) >>> 0
 const KEYS = ['k0', 'k1', 'k2']
 const MAX_NODES = 5
