@@ -20,7 +20,7 @@ export interface Timestamp {
 export const MAX_COUNTER = 0xffff
 /** Largest wallMs: the high 48 bits of the uint64 wire form (the year 10889). */
 export const MAX_WALL_MS = 2 ** 48 - 1
-/** How far ahead of our physical clock a remote timestamp may be before it is refused. */
+/** How far ahead of the reference clock (by default the physical clock) a remote timestamp may be before it is refused. */
 export const DEFAULT_MAX_DRIFT_MS = 1 * MINUTE
 
 const COUNTER_RANGE = BigInt(MAX_COUNTER + 1)
@@ -44,7 +44,7 @@ export class InvalidTimestampError extends Error {
 
 export interface HybridLogicalClockInit {
   /**
-   * A remote timestamp whose wallMs is more than this ahead of the local physical clock is
+   * A remote timestamp whose wallMs is more than this ahead of the reference clock is
    * refused with ClockDriftError, so one peer with a wild clock cannot drag every later version
    * into the future (under last-writer-wins its writes would then beat everyone's for as long as
    * the drift). Default 60 s: far above NTP error, far below "forever".

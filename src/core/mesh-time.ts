@@ -74,6 +74,8 @@ export class MeshTime {
   readonly maxCorrectionMs: number
   /** Map order = order last heard (re-inserted on every sample), so the stalest come first. */
   private readonly peers = new Map<string, PeerClock>()
+  /** The peers' minusMonotonic values in ascending order; undefined after any change. */
+  private sorted: number[] | undefined
 
   constructor (init: MeshTimeInit) {
     this.wall = init.wall
@@ -95,40 +97,48 @@ export class MeshTime {
     this.peers.delete(peer)
     this.peers.set(peer, { minusMonotonic: peerWallMs + transit - now, heardAt: now })
     if (this.peers.size > this.maxPeers) this.peers.delete(this.peers.keys().next().value as string)
+    this.sorted = undefined
   }
 
   forget (peer: string): void {
-    this.peers.delete(peer)
+    if (this.peers.delete(peer)) this.sorted = undefined
   }
 
   view (): MeshTimeView {
     const wallMs = this.wall.now()
     const mono = this.monotonic.now()
-    // How far each peer's clock is ahead of ours now; ours counts as 0.
-    const ahead = [0]
-    let lowest = Infinity
+    // Map order is the order peers were last heard: the stalest come first.
     for (const [id, p] of this.peers) {
-      if (mono - p.heardAt > this.memoryMs) {
-        this.peers.delete(id)
-        continue
-      }
-      const a = p.minusMonotonic + mono - wallMs
-      ahead.push(a)
-      lowest = Math.min(lowest, a)
+      if (mono - p.heardAt <= this.memoryMs) break
+      this.peers.delete(id)
+      this.sorted = undefined
     }
-    if (ahead.length === 1) return { wallMs, clocks: 1, referenceMs: wallMs, capped: false }
-    ahead.sort((x, y) => x - y)
-    const mid = ahead.length >> 1
-    const medianAhead = ahead[ahead.length % 2 === 1 ? mid : mid - 1]
+    if (this.peers.size === 0) return { wallMs, clocks: 1, referenceMs: wallMs, capped: false }
+    // Every clock as (its wall time − this node's monotonic clock): peers' stay put between
+    // readings, so they are sorted once per change; this node's own goes in by binary search.
+    this.sorted ??= [...this.peers.values()].map(p => p.minusMonotonic).sort((x, y) => x - y)
+    const sorted = this.sorted
+    const own = wallMs - mono
+    let below = 0
+    for (let hi = sorted.length; below < hi;) {
+      const mid = (below + hi) >> 1
+      if (sorted[mid] < own) below = mid + 1
+      else hi = mid
+    }
+    const clocks = sorted.length + 1
+    // The middle clock, or the lower middle one of an even count.
+    const k = (clocks - 1) >> 1
+    const median = k < below ? sorted[k] : k === below ? own : sorted[k - 1]
+    const medianAhead = median - own
     const medianMs = Math.round(wallMs + medianAhead)
-    const majority = ahead.length >= 3
+    const majority = clocks >= 3
     const correction = Math.max(-this.maxCorrectionMs, Math.min(this.maxCorrectionMs, medianAhead))
     return {
       wallMs,
-      clocks: ahead.length,
+      clocks,
       medianMs,
       offsetMs: wallMs - medianMs,
-      lowestPeerMs: Math.round(wallMs + lowest),
+      lowestPeerMs: Math.round(wallMs + sorted[0] - own),
       referenceMs: majority ? Math.round(wallMs + correction) : wallMs,
       capped: majority && correction !== medianAhead
     }

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { MeshTime } from '../../../src/core/mesh-time.js'
 import { DAY, HOUR, MINUTE, SECOND } from '../../../src/util/time.js'
@@ -111,5 +112,40 @@ describe('MeshTime', () => {
     mesh.forget('b')
     expect(mesh.view().clocks).toBe(2)
     expect(() => new MeshTime({ ...c, memoryMs: 0 })).toThrow(RangeError)
+  })
+
+  it('matches the median computed the slow way, whatever is recorded, forgotten, stepped or expired (property)', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('record' as const), peer: fc.nat(6), aheadMs: fc.integer({ min: -2 * DAY, max: 2 * DAY }) }),
+      fc.record({ kind: fc.constant('forget' as const), peer: fc.nat(6) }),
+      fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 40 * MINUTE }) }),
+      fc.record({ kind: fc.constant('step' as const), ms: fc.integer({ min: -DAY, max: DAY }) })
+    )
+    fc.assert(fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+      const c = clocks()
+      const mesh = new MeshTime({ ...c, maxPeers: 5 })
+      // The slow way: every peer's clock now, kept while heard within the hour, the 5 newest.
+      const model = new Map<string, { peerWall: number, heardAt: number }>()
+      for (const o of ops) {
+        if (o.kind === 'record') {
+          mesh.record(`p${o.peer}`, c.true() + o.aheadMs)
+          model.delete(`p${o.peer}`)
+          model.set(`p${o.peer}`, { peerWall: c.true() + o.aheadMs, heardAt: c.true() })
+          if (model.size > 5) model.delete(model.keys().next().value as string)
+        } else if (o.kind === 'forget') {
+          mesh.forget(`p${o.peer}`)
+          model.delete(`p${o.peer}`)
+        } else if (o.kind === 'advance') {
+          c.advance(o.ms)
+        } else {
+          c.step(o.ms)
+        }
+        const live = [...model.values()].filter(p => c.true() - p.heardAt <= HOUR)
+        const all = [c.wall.now(), ...live.map(p => p.peerWall + (c.true() - p.heardAt))].sort((x, y) => x - y)
+        const view = mesh.view()
+        expect(view.clocks).toBe(all.length)
+        if (all.length > 1) expect(view.medianMs).toBe(all[(all.length - 1) >> 1])
+      }
+    }))
   })
 })
