@@ -54,7 +54,8 @@ export const daemonConfigSchema = z.object({
   profile: z.enum(['lan', 'local']).default('lan'),
   /** Control API bounds (README "Control API"); each defaults to DEFAULT_API_LIMITS. */
   apiLimits: z.object({
-    maxConnections: z.number().int().min(1).max(10_000).optional(),
+    maxUnauthenticatedConnections: z.number().int().min(1).max(10_000).optional(),
+    maxConnections: z.number().int().min(1).max(60_000).optional(),
     headersTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),
     requestTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),
     keepAliveTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),

@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { metricValue } from '../helpers/metrics.js'
 import { startDaemon, stopAll } from '../helpers/daemon.js'
 import { postHead, rawConnection } from '../helpers/raw-http.js'
 
@@ -46,8 +45,6 @@ describe('control API under hostile local clients', () => {
     const headEnds = await Promise.all(heads.map(async c => c.closed))
     const slowest = Math.max(...bodyEnds.map(e => e.afterMs), ...headEnds.map(e => e.afterMs))
     expect(slowest).toBeLessThan(CLOSE_BOUND_MS)
-    // 300 slow heads against a cap of 256: the oldest were closed to let newer ones in.
-    expect(await metricValue(d, 'fedmesh_api_connections_refused_total')).toBeGreaterThanOrEqual(44)
     expect((await d.api('GET', '/v1/cache/mine')).body.value).toBe('ok')
   })
 
