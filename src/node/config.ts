@@ -4,6 +4,8 @@ import type { MembershipInit } from '../services/membership/index.js'
 import type { CommandSpec } from '../services/tasks/command-handler.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { StoredEntry } from '../services/cache/entry.js'
+import type { AppliedSource } from '../services/cache/cache-service.js'
+import type { CacheAuthorizer } from '../services/cache/intake.js'
 import type { CacheSyncInit } from '../services/cache-sync/cache-sync-service.js'
 import type { Clock } from '../util/time.js'
 import type { FederationSeed } from '../services/federation/federation.js'
@@ -161,7 +163,7 @@ export interface FederationNodeConfig {
   /** Anti-entropy settings (interval, sync on connect, a session hook for the harness). */
   cacheSync?: Pick<CacheSyncInit, 'intervalMs' | 'syncOnConnect' | 'sessionTimeoutMs' | 'maxSessions' | 'onSession'>
   /** Called for every cache entry applied (the harness measures convergence). */
-  onCacheApplied?: (entry: StoredEntry, source: 'local' | 'gossip' | 'sync' | 'fetch') => void
+  onCacheApplied?: (entry: StoredEntry, source: AppliedSource, replaced?: StoredEntry) => void
   /** Journal accepted tasks, and the runs this node started, in the store (the daemon does; simulations need not). Default true. */
   journal?: boolean
   /** Prometheus registry for libp2p's and fedmesh's metrics; none = no metrics. */
@@ -171,5 +173,15 @@ export interface FederationNodeConfig {
   /** Per-node logger (the harness gives each peer a prefix). */
   logger?: ComponentLogger
   clock?: Clock
+  /**
+   * A clock that never steps, for remembering peers' clock readings (core/mesh-time.ts).
+   * Default: `clock` when one is given (virtual time never steps), else performance.now().
+   */
+  monotonic?: Clock
+  /**
+   * Decides whether a cache entry may be stored, on every path (local writes, gossip, sync,
+   * fetch), after the signature and skew checks (services/cache/intake.ts). Default: all allowed.
+   */
+  cacheAuthorize?: CacheAuthorizer
   random?: () => number
 }

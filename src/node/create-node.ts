@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
+import { MeshTime } from '../core/mesh-time.js'
 import { toGossipsubAppScore, ReputationAction } from '../core/reputation/index.js'
 import { cache } from '../services/cache/cache-service.js'
 import { CacheStore } from '../services/cache/cache-store.js'
@@ -70,6 +71,10 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const privateKey = config.privateKey ?? await loadOrCreateIdentity(config.store.sublevel('identity'))
   const clock = config.clock ?? { now: () => Date.now() }
   const random = config.random ?? Math.random
+  // Virtual time never steps, so it is its own monotonic clock.
+  const monotonic = config.monotonic ?? (config.clock ?? { now: () => performance.now() })
+  // What the node measures of its peers' clocks (capacity ads carry them): the cache runs on it.
+  const meshTime = new MeshTime({ wall: clock, monotonic })
 
   /** A command kind's allow list (only the owner by default); undefined for other kinds. */
   const allowListOf = (kind: string): readonly string[] | undefined => {
@@ -179,7 +184,12 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         minGapMs: profile.capacityMinGapMs,
         clock,
         coordinate: () => services().latency.coordinate(),
-        onAdvertisement: (peer) => { peers().heard(peer) },
+        onAdvertisement: (peer, ad) => {
+          peers().heard(peer)
+          if (ad.wallMs == null) return
+          meshTime.record(peer.toString(), ad.wallMs, (services().latency.rttTo(peer.toString())?.rttMs ?? 0) / 2)
+          void services().cache.clockChanged()
+        },
         onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
         mayServe: (peer) => services().federation.allows(peer, Role.serve),
         // Kinds only the owner may run are not advertised: no router elsewhere should try them.
@@ -191,14 +201,18 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         coordinateOf: (peerId) => services().capacity.table.last(peerId)?.ad.coordinate
       }),
       cache: cache({
-        store: new CacheStore({ db: config.store.sublevel('cache'), clock, l1Bytes: config.cacheL1Bytes }),
+        // TTLs, the tombstone horizon and collection run on the mesh's time too.
+        store: new CacheStore({ db: config.store.sublevel('cache'), meta: config.store.sublevel('meta'), clock: { now: () => meshTime.view().referenceMs }, l1Bytes: config.cacheL1Bytes }),
         meta: config.store.sublevel('meta'),
         clock,
+        meshTime,
+        authorize: config.cacheAuthorize,
+        registry: config.metricsRegistry,
         maxValueBytes: config.maxCacheValueBytes,
         onForged: (peer) => { report(peer.toString(), ReputationAction.ForgedEntry) },
         onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
         onApplied: config.onCacheApplied,
-        fetchRemote: (key, signal) => services().cacheSync.fetch(key, signal)
+        fetchRemote: async (key, accept, signal) => services().cacheSync.fetch(key, accept, signal)
       }),
       cacheSync: cacheSync({
         cache: () => services().cache,

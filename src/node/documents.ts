@@ -39,6 +39,13 @@ export interface StatusDoc {
   capacity: CapacityDoc | null
   /** Anti-entropy: when this node last reconciled its cache with a peer, and totals. */
   cacheSync?: { lastSyncAt: string | null, sessionsCompleted: number, sessionsFailed: number, entriesReceived: number, entriesSent: number }
+  /**
+   * This node's clock against its peers' (protocols/cache.md, "Clock skew"): `offsetMs` = its
+   * clock minus the median of its own and its peers' clocks (null alone), `clocks` = how many
+   * clocks that median is over, whether a cache write now would be accepted, and how many
+   * entries written while no peer clock was known are not shared yet.
+   */
+  clock?: { offsetMs: number | null, clocks: number, cacheWrites: 'ok' | 'refused', reason?: string, unsharedEntries: number }
   /** The store: writes accepted or refused (disk full or failing), and why. */
   storage?: StorageDoc
   uptimeMs: number

@@ -127,6 +127,7 @@ export class FederationNode implements Startable {
       modeTransitions: connectivity.transitionCount,
       peers: this.libp2p.services.federation.memberPeers().length,
       cacheSync: this.cacheSyncDoc(),
+      clock: this.libp2p.services.cache.clockStatus(),
       storage: this.storageDoc(),
       capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
@@ -284,6 +285,7 @@ export class FederationNode implements Startable {
     }
     this.libp2p.services.membership.forget(id)
     this.libp2p.services.capacity.table.delete(peerId)
+    this.libp2p.services.cache.meshTime.forget(peerId)
     this.libp2p.services.tasks.peerLost(id)
   }
 

@@ -68,6 +68,25 @@ export class ForbiddenError extends Error {
 }
 
 /**
+ * A cache write was refused because this node's clock disagrees with its peers' (maps to HTTP
+ * 503: it succeeds once the clock is fixed, or in a moment when the node is re-dating).
+ */
+export class ClockSkewError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ClockSkewError'
+  }
+}
+
+/** A cache write was refused by the node's authorization policy (maps to HTTP 403). */
+export class CacheWriteRefusedError extends Error {
+  constructor (readonly reason: string) {
+    super(`cache write refused: ${reason}`)
+    this.name = 'CacheWriteRefusedError'
+  }
+}
+
+/**
  * The disk holding the store is full: the write was not made (maps to HTTP 507). The store
  * refuses writes until space is back, then resumes by itself.
  */

@@ -88,6 +88,8 @@ const MAX_HEADER_BYTES = 16 * 1024
 /** Maps fedmesh's error classes (by name) to HTTP status codes. */
 const STATUS_BY_ERROR: Record<string, number> = {
   BadRequestError: 400,
+  CacheWriteRefusedError: 403,
+  ClockSkewError: 503,
   ConfigError: 400,
   InvalidParametersError: 400,
   NotFoundError: 404,

@@ -85,12 +85,13 @@ export class CapacityService implements Startable {
       maxAdBytes: MAX_AD_BYTES,
       onAd: (peer, bytes) => { this.receive(peer, bytes) },
       onInvalid: (peer, why) => { this.invalid(peer, why) },
-      onConnect: (peer) => { if (this.current != null) this.links.send(this.current, peer) }
+      // The last ad again, with the clock read now (receivers measure their offset from it).
+      onConnect: (peer) => { if (this.current != null) this.links.send(CapacityAd.encode({ ...this.current, wallMs: this.init.clock.now() }), peer) }
     })
   }
 
   /** The last ad sent, for peers that connect between two. */
-  private current: Uint8Array | undefined
+  private current: CapacityAd | undefined
 
   readonly [Symbol.toStringTag] = 'fedmesh:capacity'
 
@@ -152,14 +153,15 @@ export class CapacityService implements Startable {
       coordinate: this.init.coordinate?.(),
       stats: executor.runStats().map(s => ({ kind: s.kind, meanRunMs: Math.round(s.meanRunMs) })),
       intervalMs: this.intervalMs,
-      addrs: this.components.addressManager.getAddresses().slice(0, 8).map(a => a.decapsulateCode(421).bytes as Uint8Array<ArrayBuffer>)
+      addrs: this.components.addressManager.getAddresses().slice(0, 8).map(a => a.decapsulateCode(421).bytes as Uint8Array<ArrayBuffer>),
+      wallMs: this.init.clock.now()
     }
-    this.lastPublishedAt = this.init.clock.now()
+    this.lastPublishedAt = ad.wallMs
     this.lastPublished = { queueDepth: doc.queueDepth, running: doc.running }
-    this.current = CapacityAd.encode(ad)
+    this.current = ad
     // Peers that see the same share get the same bytes: one encoding per distinct view.
     const views = new Map<string, Uint8Array>()
-    this.links.send(this.current, undefined, (peer) => this.tailored(ad, peer, views))
+    this.links.send(CapacityAd.encode(ad), undefined, (peer) => this.tailored(ad, peer, views))
     this.schedule(this.intervalMs)
   }
 
