@@ -59,6 +59,11 @@ export const daemonConfigSchema = z.object({
   open: z.boolean().default(false),
   // Share of this node's slots and queue places one remote submitter may hold at once.
   fairShare: z.number().gt(0).max(1).default(0.75),
+  // What one writer may keep in this node's cache (keep it the same on every member).
+  cacheQuota: z.strictObject({
+    entries: z.number().int().min(1).max(100_000_000).default(10_000),
+    bytes: z.number().int().min(1024).max(1024 ** 4).default(16 * 1024 * 1024)
+  }).prefault({}),
   /** Control API bounds (README "Control API"); each defaults to DEFAULT_API_LIMITS. */
   apiLimits: z.object({
     maxUnauthenticatedConnections: z.number().int().min(1).max(10_000).optional(),

@@ -55,6 +55,7 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       limits: { maxConnections: config.maxConnections },
       concurrency: config.concurrency,
       fairShare: config.fairShare,
+      cacheQuota: config.cacheQuota,
       admissionQueueLimit: config.admissionQueueLimit,
       commandKinds: config.tasks,
       metricsRegistry: registry

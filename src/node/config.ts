@@ -9,6 +9,7 @@ import type { CacheAuthorizer } from '../services/cache/intake.js'
 import type { CacheSyncInit } from '../services/cache-sync/cache-sync-service.js'
 import type { Clock } from '../util/time.js'
 import type { FederationSeed } from '../services/federation/federation.js'
+import type { WriterQuota } from '../services/cache/writer-usage.js'
 import type { ComponentLogger, PrivateKey, Transport } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 
@@ -158,6 +159,8 @@ export interface FederationNodeConfig {
   capacityIntervalMs?: number
   /** Cache L1 (memory) size, bytes. Default 32 MiB. */
   cacheL1Bytes?: number
+  /** What one writer may keep in this node's cache. Default 10,000 entries, 16 MiB. */
+  cacheQuota?: WriterQuota
   /** Largest cache value, bytes. Default 256 KiB. */
   maxCacheValueBytes?: number
   /** Anti-entropy settings (interval, sync on connect, a session hook for the harness). */

@@ -22,6 +22,8 @@ import { federationService } from '../services/federation/federation-service.js'
 import { Role } from '../core/federation/roles.js'
 import { DEFAULT_ALLOW, isSelfOnly } from '../services/tasks/allow-list.js'
 import { authorizeTask } from './authorize-task.js'
+import { cachePolicy } from './cache-policy.js'
+import { DEFAULT_WRITER_QUOTA, WriterUsage } from '../services/cache/writer-usage.js'
 import { CACHE_SYNC_PROTOCOL } from '../services/cache-sync/cache-sync-service.js'
 import { CAPACITY_PROTOCOL } from '../services/capacity/ad-links.js'
 import { TASK_PROTOCOL } from '../services/tasks/task-service.js'
@@ -128,6 +130,19 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     : config.federation != null ? await Federation.seeded(fedInit, config.federation) : await Federation.open(fedInit)
   const kadProtocol = federation == null ? KAD_PROTOCOL : federationKadProtocol(federation.identity.id)
 
+  // Each writer's share of this node's cache, counted from what is stored and kept exact.
+  const writerUsage = new WriterUsage(config.cacheQuota ?? DEFAULT_WRITER_QUOTA)
+  // TTLs, the tombstone horizon and collection run on the mesh's time too.
+  const cacheStore = new CacheStore({
+    db: config.store.sublevel('cache'),
+    meta: config.store.sublevel('meta'),
+    clock: { now: () => meshTime.view().referenceMs },
+    l1Bytes: config.cacheL1Bytes,
+    onRemoved: (entry) => { writerUsage.removed(entry.key) }
+  })
+  await writerUsage.load(cacheStore.entries())
+  const policy = cachePolicy(() => node?.libp2p.services.federation, writerUsage)
+
   const libp2p = await createLibp2p(libp2pOptions({
     privateKey,
     datastore: config.store.datastore,
@@ -201,17 +216,20 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         coordinateOf: (peerId) => services().capacity.table.last(peerId)?.ad.coordinate
       }),
       cache: cache({
-        // TTLs, the tombstone horizon and collection run on the mesh's time too.
-        store: new CacheStore({ db: config.store.sublevel('cache'), meta: config.store.sublevel('meta'), clock: { now: () => meshTime.view().referenceMs }, l1Bytes: config.cacheL1Bytes }),
+        store: cacheStore,
         meta: config.store.sublevel('meta'),
         clock,
         meshTime,
-        authorize: config.cacheAuthorize,
+        // Roles, owned keys and writers' quotas first, then the embedder's own rule if any.
+        authorize: (entry, ctx) => policy(entry, ctx) ?? config.cacheAuthorize?.(entry, ctx),
         registry: config.metricsRegistry,
         maxValueBytes: config.maxCacheValueBytes,
         onForged: (peer) => { report(peer.toString(), ReputationAction.ForgedEntry) },
         onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
-        onApplied: config.onCacheApplied,
+        onApplied: (entry, source, replaced) => {
+          writerUsage.applied(entry)
+          config.onCacheApplied?.(entry, source, replaced)
+        },
         fetchRemote: async (key, accept, signal) => services().cacheSync.fetch(key, accept, signal)
       }),
       cacheSync: cacheSync({

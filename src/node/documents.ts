@@ -76,6 +76,8 @@ export interface PeerDoc {
   membership?: 'member' | 'refused'
   /** Why a refused peer was refused, how often, when last (epoch ms). */
   refusal?: { reason: string, count: number, lastAt: number }
+  /** Cache entries this node refused from the peer, by reason (e.g. `not-a-writer`, `writer-quota`); absent when none. */
+  cacheRefusals?: Record<string, number>
 }
 
 export interface RunDoc {

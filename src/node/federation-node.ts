@@ -167,7 +167,8 @@ export class FederationNode implements Startable {
         rtt: this.rttTo(id),
         reputation: this.reputationOf(id)
       })
-      docs.push({ ...doc, membership: 'member' })
+      const refusals = this.libp2p.services.cache.refusals(id)
+      docs.push({ ...doc, membership: 'member', ...(Object.keys(refusals).length > 0 ? { cacheRefusals: refusals } : {}) })
     }
     // Banned peers are no longer dialled or remembered by membership, but users ask "why is X
     // gone?": they stay listed, disconnected, with their score and its reasons.

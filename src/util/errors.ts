@@ -80,8 +80,8 @@ export class ClockSkewError extends Error {
 
 /** A cache write was refused by the node's authorization policy (maps to HTTP 403). */
 export class CacheWriteRefusedError extends Error {
-  constructor (readonly reason: string) {
-    super(`cache write refused: ${reason}`)
+  constructor (readonly reason: string, detail?: string) {
+    super(`cache write refused: ${detail ?? reason}`)
     this.name = 'CacheWriteRefusedError'
   }
 }

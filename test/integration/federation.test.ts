@@ -76,6 +76,28 @@ describe('a private federation of real daemons', () => {
     await s.stop()
   })
 
+  it('cache writes: refused without cache-write, under another writer\'s @prefix, and past the writer quota', async () => {
+    const r = await privateDaemon('reader')
+    await r.json('federation', 'join', await invite(a, '--roles', 'submit,serve'))
+    const denied = await r.cli('cache', 'put', 'anything', 'x')
+    expect(denied.code).not.toBe(0)
+    expect(denied.stderr).toMatch(/no cache-write role/)
+    const foreign = await b.cli('cache', 'put', `@${aId}/settings`, 'x')
+    expect(foreign.code).not.toBe(0)
+    expect(foreign.stderr).toMatch(/belong to that peer/)
+    expect((await b.json<{ key: string }>('cache', 'put', `@${bId}/settings`, 'mine')).key).toBe(`@${bId}/settings`)
+    await waitFor(async () => (await a.api('GET', `/v1/cache/${encodeURIComponent(`@${bId}/settings`)}`)).body?.value === 'mine', 10_000, 'A to hold B\'s own key')
+    const q = await startDaemon({ name: 'quota', open: false, config: { cacheQuota: { entries: 2 } } })
+    await q.json('federation', 'join', await invite(a))
+    await q.json('cache', 'put', 'q1', 'x')
+    await q.json('cache', 'put', 'q2', 'x')
+    const over = await q.cli('cache', 'put', 'q3', 'x')
+    expect(over.code).not.toBe(0)
+    expect(over.stderr).toMatch(/quota is 2/)
+    expect((await q.api('GET', '/metrics')).body).toMatch(/fedmesh_cache_refused_total\{reason="writer-quota"\} [1-9]/)
+    await Promise.all([r.stop(), q.stop()])
+  })
+
   it('an invite is single-use: the second redemption is refused with a clear message', async () => {
     const token = await invite(a)
     const c = await privateDaemon('c')
