@@ -3,6 +3,7 @@ import { VERSION } from '../version.js'
 import { CliError } from './client.js'
 import { registerCacheCommands } from './commands/cache.js'
 import { registerDaemonCommand } from './commands/daemon.js'
+import { registerFederationCommands } from './commands/federation.js'
 import { registerSimCommand } from './commands/sim.js'
 import { registerStatusCommands } from './commands/status.js'
 import { registerTaskCommands } from './commands/tasks.js'
@@ -18,6 +19,7 @@ export async function main (argv: string[]): Promise<number> {
   registerStatusCommands(program)
   registerTaskCommands(program)
   registerCacheCommands(program)
+  registerFederationCommands(program)
   registerSimCommand(program)
   try {
     await program.parseAsync(argv)

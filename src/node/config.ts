@@ -8,6 +8,8 @@ import type { AppliedSource } from '../services/cache/cache-service.js'
 import type { CacheAuthorizer } from '../services/cache/intake.js'
 import type { CacheSyncInit } from '../services/cache-sync/cache-sync-service.js'
 import type { Clock } from '../util/time.js'
+import type { FederationSeed } from '../services/federation/federation.js'
+import type { WriterQuota } from '../services/cache/writer-usage.js'
 import type { ComponentLogger, PrivateKey, Transport } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 
@@ -15,6 +17,10 @@ export type TransportChoice = 'tcp' | 'memory' | ((components: any) => Transport
 
 /** Wire names (CONTRACT.md "Wire names"). */
 export const KAD_PROTOCOL = '/fedmesh/kad/1.0.0'
+/** A private federation's DHT: members of two federations on one LAN never share routing tables. */
+export function federationKadProtocol (federationId: string): string {
+  return `/fedmesh/kad/${federationId}/1.0.0`
+}
 export const CACHE_TOPIC = '/fedmesh/cache/1'
 export const MDNS_SERVICE_TAG = '_fedmesh._udp.local'
 
@@ -105,8 +111,16 @@ export const PROFILES = {
 export type ProfileName = keyof typeof PROFILES
 
 export interface FederationNodeConfig {
-  /** Where identity, peer store, journal, cache and reputation live. */
+  /** Where identity, peer store, journal, cache, reputation and the federation roster live. */
   store: FedStore
+  /**
+   * An open mesh: no federation, every peer that connects takes part (labs, tests). Default
+   * false: the node is a member of the federation in its store, founding one of its own (with
+   * itself the first admin) when the store has none.
+   */
+  open?: boolean
+  /** Start in this federation instead of the store's (the harness gives its nodes one). */
+  federation?: FederationSeed
   /** A human name shown to peers and in the CLI. Default: the peer id's last 8 characters. */
   name?: string
   /** Multiaddrs to listen on. Default `/ip4/127.0.0.1/tcp/0` (the daemon passes its own). */
@@ -131,6 +145,8 @@ export interface FederationNodeConfig {
   concurrency?: number
   /** Tasks waiting at most before new ones are refused. Default concurrency × 32. */
   queueLimit?: number
+  /** Share of this node's slots and queue places one remote submitter may hold, in (0, 1]. Default 0.75. */
+  fairShare?: number
   /** This node's own submitted tasks that may wait for a free slot in the mesh; beyond, submissions are refused (HTTP 503). Default 10,000. */
   admissionQueueLimit?: number
   /** Owner-configured command kinds (daemon config `tasks`). */
@@ -143,6 +159,8 @@ export interface FederationNodeConfig {
   capacityIntervalMs?: number
   /** Cache L1 (memory) size, bytes. Default 32 MiB. */
   cacheL1Bytes?: number
+  /** What one writer may keep in this node's cache. Default 10,000 entries, 16 MiB. */
+  cacheQuota?: WriterQuota
   /** Largest cache value, bytes. Default 256 KiB. */
   maxCacheValueBytes?: number
   /** Anti-entropy settings (interval, sync on connect, a session hook for the harness). */

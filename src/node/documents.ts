@@ -72,6 +72,12 @@ export interface PeerDoc {
    * heard from since this node started, e.g. a peer banned before a restart).
    */
   lastSeenMs: number | null
+  /** `member` (proved membership, or any peer in an open mesh) or, with `peers --all`, `refused`. */
+  membership?: 'member' | 'refused'
+  /** Why a refused peer was refused, how often, when last (epoch ms). */
+  refusal?: { reason: string, count: number, lastAt: number }
+  /** Cache entries this node refused from the peer, by reason (e.g. `not-a-writer`, `writer-quota`); absent when none. */
+  cacheRefusals?: Record<string, number>
 }
 
 export interface RunDoc {

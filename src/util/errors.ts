@@ -59,6 +59,14 @@ export class OverloadedError extends Error {
   }
 }
 
+/** This node or the asking peer lacks the role or permission (maps to HTTP 403). */
+export class ForbiddenError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ForbiddenError'
+  }
+}
+
 /**
  * A cache write was refused because this node's clock disagrees with its peers' (maps to HTTP
  * 503: it succeeds once the clock is fixed, or in a moment when the node is re-dating).
@@ -72,8 +80,8 @@ export class ClockSkewError extends Error {
 
 /** A cache write was refused by the node's authorization policy (maps to HTTP 403). */
 export class CacheWriteRefusedError extends Error {
-  constructor (readonly reason: string) {
-    super(`cache write refused: ${reason}`)
+  constructor (readonly reason: string, detail?: string) {
+    super(`cache write refused: ${detail ?? reason}`)
     this.name = 'CacheWriteRefusedError'
   }
 }

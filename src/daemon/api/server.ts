@@ -95,6 +95,13 @@ const STATUS_BY_ERROR: Record<string, number> = {
   NotFoundError: 404,
   TooLargeError: 413,
   OverloadedError: 503,
+  ForbiddenError: 403,
+  NotAdminError: 403,
+  InvalidInviteError: 400,
+  InvalidRolesError: 400,
+  AlreadyMemberError: 409,
+  NotFederatedError: 409,
+  JoinFailedError: 502,
   TimeoutError: 504,
   StorageFullError: 507,
   StorageFaultError: 507

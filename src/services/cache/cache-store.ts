@@ -22,6 +22,8 @@ export interface CacheStoreInit {
   l1Bytes?: number
   /** Tombstones are kept this long before they are collected, ms. Default 7 days. */
   tombstoneGraceMs?: number
+  /** An entry was removed (collected, or dropped by a full resync): writers' usage goes down. */
+  onRemoved?: (entry: StoredEntry) => void
 }
 
 export const DEFAULT_L1_BYTES = 32 * 1024 * 1024
@@ -74,7 +76,7 @@ export class CacheStore {
   /** Keys with an apply in progress: merges of one key are serialised. */
   private readonly locks = new Map<string, Promise<unknown>>()
 
-  constructor (init: CacheStoreInit) {
+  constructor (private readonly init: CacheStoreInit) {
     this.db = init.db
     this.meta = init.meta
     this.clock = init.clock
@@ -292,7 +294,10 @@ export class CacheStore {
         await this.markUnshared(e.key, false)
         return true
       })
-      if (done) removed++
+      if (done) {
+        removed++
+        this.init.onRemoved?.(e)
+      }
     }
     return removed
   }

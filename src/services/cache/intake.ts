@@ -73,7 +73,7 @@ export interface IntakeContext {
  * (a refusal then fails the write with CacheWriteRefusedError, HTTP 403). Must not throw (a throw
  * counts as a refusal, reason "authorizer-error", no penalty).
  */
-export type CacheAuthorizer = (entry: StoredEntry, ctx: IntakeContext) => undefined | { reason: string, penalize: boolean }
+export type CacheAuthorizer = (entry: StoredEntry, ctx: IntakeContext) => undefined | { reason: string, penalize: boolean, detail?: string }
 
 /** The clock state the intake checks against, read fresh for every entry. */
 export interface IntakeTime {
@@ -171,7 +171,7 @@ export class CacheIntake {
         if (last !== hlc.peek()) hlc.rebase(last)
         const entry = await signEntry(this.init.privateKey, this.init.peerId, { ...fields, ts: hlc.now() })
         const denied = this.authorize(entry, { path: 'local' })
-        if (denied != null) throw new CacheWriteRefusedError(denied.reason)
+        if (denied != null) throw new CacheWriteRefusedError(denied.reason, denied.detail)
         return { entry, shared: time.writeRange != null }
       })
       if (shared) this.raiseFloor(entry.version.ts)
@@ -212,7 +212,7 @@ export class CacheIntake {
       throw err
     }
     const denied = this.authorize(entry, { path: ctx.path, from: ctx.from })
-    if (denied != null) return refused(denied.reason, denied.penalize, `refused by the authorizer: ${denied.reason}`)
+    if (denied != null) return refused(denied.reason, denied.penalize, `refused: ${denied.detail ?? denied.reason}`)
     this.init.hlc.receive(entry.version.ts)
     this.raiseFloor(entry.version.ts)
     const merged = await this.init.store.merge(entry)
@@ -222,7 +222,7 @@ export class CacheIntake {
     return { outcome: 'accepted', entry }
   }
 
-  private authorize (entry: StoredEntry, ctx: IntakeContext): { reason: string, penalize: boolean } | undefined {
+  private authorize (entry: StoredEntry, ctx: IntakeContext): { reason: string, penalize: boolean, detail?: string } | undefined {
     if (this.init.authorize == null) return undefined
     try {
       return this.init.authorize(entry, ctx)

@@ -26,6 +26,13 @@ export interface CapacityInit {
   onAdvertisement?: (peer: PeerId, ad: ValidatedAd) => void
   /** A peer sent a malformed ad or flooded them (reputation). */
   onInvalid?: (peer: PeerId, why: string) => void
+  /**
+   * May this peer be routed to (its federation role `serve`)? A peer that may not keeps its
+   * entry (load, liveness) but with no kinds, so no router here picks it. Default: every peer.
+   */
+  mayServe?: (peer: PeerId) => boolean
+  /** Is this kind advertised to peers (a kind only the owner may run is not)? Default: every kind. */
+  advertises?: (kind: string) => boolean
   /** Local samples, replaceable in simulations. Default: the machine's own. */
   sampleHost?: () => { cores: number, freeMemoryMb: number, load: number }
   clock: Clock
@@ -142,7 +149,7 @@ export class CapacityService implements Startable {
       running: doc.running,
       concurrency: doc.concurrency,
       queueLimit: executor.load().queueLimit,
-      kinds: doc.kinds,
+      kinds: doc.kinds.filter(k => this.init.advertises?.(k) ?? true),
       coordinate: this.init.coordinate?.(),
       stats: executor.runStats().map(s => ({ kind: s.kind, meanRunMs: Math.round(s.meanRunMs) })),
       intervalMs: this.intervalMs,
@@ -152,8 +159,26 @@ export class CapacityService implements Startable {
     this.lastPublishedAt = ad.wallMs
     this.lastPublished = { queueDepth: doc.queueDepth, running: doc.running }
     this.current = ad
-    this.links.send(CapacityAd.encode(ad))
+    // Peers that see the same share get the same bytes: one encoding per distinct view.
+    const views = new Map<string, Uint8Array>()
+    this.links.send(CapacityAd.encode(ad), undefined, (peer) => this.tailored(ad, peer, views))
     this.schedule(this.intervalMs)
+  }
+
+  /**
+   * The ad as `peer` may use this node: slots and queue places beyond its fair share count as
+   * taken, so its router predicts what it will get. Undefined when that is the common ad.
+   */
+  private tailored (ad: CapacityAd, peer: PeerId, views: Map<string, Uint8Array>): Uint8Array | undefined {
+    const view = this.init.executor.loadFor(peer.toString())
+    if (view.concurrency === ad.concurrency && view.queueLimit === ad.queueLimit) return undefined
+    const key = `${view.concurrency}/${view.queueLimit}`
+    let bytes = views.get(key)
+    if (bytes == null) {
+      bytes = CapacityAd.encode({ ...ad, concurrency: view.concurrency, queueLimit: view.queueLimit })
+      views.set(key, bytes)
+    }
+    return bytes
   }
 
   private schedule (ms: number): void {
@@ -190,8 +215,9 @@ export class CapacityService implements Startable {
         this.invalid(from, `undecodable advertisement: ${(err as Error).message}`)
         return
       }
-      const checked = validateAd(ad)
-      if (typeof checked === 'string') { this.invalid(from, checked); return }
+      const valid = validateAd(ad)
+      if (typeof valid === 'string') { this.invalid(from, valid); return }
+      const checked = this.init.mayServe?.(from) === false ? { ...valid, kinds: [] } : valid
       const known = this.table.last(from.toString())
       if (!this.table.update(from.toString(), checked)) return
       // Addresses are hints for re-dialling the peer later; store them once.
