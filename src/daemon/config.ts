@@ -66,7 +66,6 @@ export const daemonConfigSchema = z.object({
   }).prefault({}),
   /** Control API bounds (README "Control API"); each defaults to DEFAULT_API_LIMITS. */
   apiLimits: z.object({
-    maxUnauthenticatedConnections: z.number().int().min(1).max(10_000).optional(),
     maxConnections: z.number().int().min(1).max(60_000).optional(),
     headersTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),
     requestTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),
