@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startDaemon, stopAll, waitFor } from '../helpers/daemon.js'
+import { FedStore } from '../../src/store/store.js'
+import { FederationStore } from '../../src/store/federation-store.js'
+import { startDaemon, stopAll, tempDir, waitFor } from '../helpers/daemon.js'
 import { createRawPeer, multiaddr } from '../helpers/raw-peer.js'
 import type { Daemon } from '../helpers/daemon.js'
 
@@ -13,6 +15,16 @@ interface MemberDoc { peerId: string, name: string, roles: string[], expiresAt: 
 interface FederationDoc { federationId: string, name: string, open: boolean, roles: string[], certificateExpiresAt: string, members: number, founder: boolean }
 
 afterAll(stopAll)
+
+/** Open a (stopped) daemon's store from the test, as the library would. */
+async function withStore<T> (dataDir: string, fn: (store: FedStore) => Promise<T>): Promise<T> {
+  const store = await FedStore.open(dataDir)
+  try {
+    return await fn(store)
+  } finally {
+    await store.close()
+  }
+}
 
 /** A private daemon (a federation of one until it joins). */
 async function privateDaemon (name: string, args: string[] = []): Promise<Daemon> {
@@ -96,6 +108,24 @@ describe('a private federation of real daemons', () => {
     expect(over.stderr).toMatch(/quota is 2/)
     expect((await q.api('GET', '/metrics')).body).toMatch(/fedmesh_cache_refused_total\{reason="writer-quota"\} [1-9]/)
     await Promise.all([r.stop(), q.stop()])
+  })
+
+  it('a certificate replayed by another peer id is refused', async () => {
+    // The thief's data dir holds its own identity but B's certificate (copied while B is down).
+    await b.stop()
+    const stolen = await withStore(b.dataDir, async store => await new FederationStore(store.sublevel('federation')).load())
+    b = await startDaemon({ name: 'b', open: false, dataDir: b.dataDir, args: ['--bootstrap', await a.address()] })
+    const thiefDir = await tempDir()
+    await withStore(thiefDir, async store => {
+      const certs = stolen!.certificates.map(bytes => ({ subject: bId, bytes }))
+      await new FederationStore(store.sublevel('federation')).replace({ rootKey: stolen!.rootKey, name: stolen!.name, certificates: certs, revocations: [] })
+    })
+    const thief = await startDaemon({ name: 'thief', open: false, dataDir: thiefDir, args: ['--bootstrap', await a.address()] })
+    const thiefId = await thief.peerId()
+    await waitFor(async () => (await a.json<PeerDoc[]>('peers', '--all')).some(p => p.peerId === thiefId && p.membership === 'refused'), 10_000, 'A to refuse the thief')
+    expect(await connectedPeers(a)).not.toContain(thiefId)
+    expect(await connectedPeers(thief)).toEqual([])
+    await thief.stop()
   })
 
   it('an invite is single-use: the second redemption is refused with a clear message', async () => {
