@@ -1,89 +1,114 @@
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createFederationNode } from '../src/node/create-node.js'
 import { localFederation } from '../src/services/federation/seed.js'
 import { FedStore } from '../src/store/store.js'
-import { percentile, round } from './bench-util.js'
+import { BIN, percentile, round, spawnUntil } from './bench-util.js'
 import type { FederationNode } from '../src/node/federation-node.js'
-import type { FederationSeed } from '../src/services/federation/federation.js'
+import type { ChildProcess } from 'node:child_process'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const execFileP = promisify(execFile)
 
 /**
  * `npm run bench -- federation`:
  * - handshake: time from dial until a peer is ready for protocol traffic (identified, so
- *   gossipsub, the DHT and cache-sync see it) between two nodes of one private federation on
- *   loopback TCP, against the same with two open-mesh nodes (no membership handshake) in the
- *   same run. Goal ≤ 1.2x.
+ *   gossipsub, the DHT and cache-sync see it), from a node in this process to a daemon process
+ *   on loopback: the daemon and this node in one private federation (this node joined it with an
+ *   invite), against an `--open` daemon and an open node measured in the same run, interleaved.
+ *   Goal ≤ 1.2x.
  * - revocation: 50 in-process members (memory transport, each dialling 4 others); an admin
  *   revokes one; time until every other member holds the revocation and none is connected to it.
  */
-const ROUNDS = 40
+const ROUNDS = 30
 const MEMBERS = 50
 
-async function tcpNode (seed: FederationSeed | undefined, key?: Awaited<ReturnType<typeof generateKeyPair>>): Promise<FederationNode> {
-  const node = await createFederationNode({
-    store: await FedStore.memory(),
-    privateKey: key,
-    open: seed == null,
-    federation: seed,
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    mdns: false,
-    dht: false,
-    journal: false,
-    profile: 'local',
-    // Each round hangs up: a re-dial by the other side would hand the next round an old connection.
-    membership: { redial: { minMs: 3_600_000, maxMs: 3_600_000 } },
-    concurrency: 1
-  })
-  await node.start()
-  return node
+interface Side { node: FederationNode, daemon: ChildProcess, addr: Multiaddr, remote: PeerId, dataDir: string }
+
+/** A daemon process (private, or `--open`) and an in-process node that can reach it. */
+async function side (open: boolean): Promise<Side> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'fedmesh-bench-fed-'))
+  const args = [BIN, 'daemon', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--no-dht', ...(open ? ['--open'] : [])]
+  // The local profile: one host dialling many times a second is this benchmark, not an attack.
+  const { proc, match } = await spawnUntil(process.execPath, args, /listen\s+(\S+)/, { FEDMESH_PROFILE: 'local' })
+  const addr = multiaddr(match[1])
+  const store = await FedStore.memory()
+  // No listen address: the daemon cannot dial back between rounds (each round is a fresh dial).
+  const make = async (): Promise<FederationNode> => {
+    const n = await createFederationNode({ store, open, listen: [], mdns: false, dht: false, journal: false, profile: 'local', concurrency: 1 })
+    await n.start()
+    return n
+  }
+  let node = await make()
+  if (!open) {
+    const { stdout } = await execFileP(process.execPath, [BIN, 'federation', 'invite', '--data-dir', dataDir])
+    await node.federation.join(JSON.parse(stdout).token as string)
+    await node.stop()
+    node = await make()
+  }
+  return { node, daemon: proc, addr, remote: peerIdFromString(match[1].split('/p2p/')[1]), dataDir }
 }
 
-/** Dial b from a, wait until a has identified b, hang up; ms per round (a round that never gets there is dropped and counted). */
-async function readyTimes (a: FederationNode, b: FederationNode, missed = { count: 0 }): Promise<number[]> {
+/** Dial, wait until this node has identified the daemon, hang up; ms per round (a round that never gets there is dropped and counted). */
+async function readyTimes (s: Side, rounds: number, missed = { count: 0 }): Promise<number[]> {
   const times: number[] = []
-  const addr = multiaddr(b.libp2p.getMultiaddrs()[0].toString())
-  for (let i = 0; i < ROUNDS; i++) {
+  for (let i = 0; i < rounds; i++) {
     const identified = new Promise<void>(resolve => {
-      const on = (evt: CustomEvent<{ peerId: { equals(p: unknown): boolean } }>): void => {
-        if (!evt.detail.peerId.equals(b.peerId)) return
-        a.libp2p.removeEventListener('peer:identify', on as any)
+      const on = (evt: CustomEvent<{ peerId: PeerId }>): void => {
+        if (!evt.detail.peerId.equals(s.remote)) return
+        s.node.libp2p.removeEventListener('peer:identify', on as any)
         resolve()
       }
-      a.libp2p.addEventListener('peer:identify', on as any)
+      s.node.libp2p.addEventListener('peer:identify', on as any)
     })
     const t0 = performance.now()
-    await a.libp2p.dial(addr)
+    await s.node.libp2p.dial(s.addr)
     const ok = await Promise.race([identified.then(() => true), new Promise<boolean>(resolve => setTimeout(() => { resolve(false) }, 10_000))])
     if (ok) times.push(performance.now() - t0)
     else missed.count++
-    await a.libp2p.hangUp(b.peerId)
-    await new Promise(resolve => setTimeout(resolve, 20))
+    await s.node.libp2p.hangUp(s.remote)
+    await new Promise(resolve => setTimeout(resolve, 30))
   }
-  return times.sort((x, y) => x - y)
+  return times
 }
 
 async function handshake (): Promise<Record<string, unknown>> {
-  const fed = await localFederation('bench')
-  const [ka, kb] = await Promise.all([generateKeyPair('Ed25519'), generateKeyPair('Ed25519')])
-  const [pa, pb] = await Promise.all([tcpNode(await fed.seedFor(ka), ka), tcpNode(await fed.seedFor(kb), kb)])
-  const [oa, ob] = await Promise.all([tcpNode(undefined), tcpNode(undefined)])
+  const [priv, open] = [await side(false), await side(true)]
   try {
-    // Interleave the two so machine noise hits both alike; the first rounds warm up both.
-    await readyTimes(pa, pb)
-    await readyTimes(oa, ob)
-    const missed = { count: 0 }
-    const priv = await readyTimes(pa, pb, missed)
-    const open = await readyTimes(oa, ob, missed)
-    const summary = (t: number[]): Record<string, number> => ({ p50Ms: round(percentile(t, 0.5), 2), p90Ms: round(percentile(t, 0.9), 2), meanMs: round(t.reduce((s, x) => s + x, 0) / t.length, 2) })
+    // Warm both up, then interleave halves so machine noise hits both alike.
+    await readyTimes(priv, 5)
+    await readyTimes(open, 5)
+    const missed = { federation: { count: 0 }, baseline: { count: 0 } }
+    const p: number[] = []
+    const o: number[] = []
+    for (let half = 0; half < 2; half++) {
+      p.push(...await readyTimes(priv, ROUNDS / 2, missed.federation))
+      o.push(...await readyTimes(open, ROUNDS / 2, missed.baseline))
+    }
+    p.sort((x, y) => x - y)
+    o.sort((x, y) => x - y)
+    const summary = (t: number[]): Record<string, number> => ({ p50Ms: round(percentile(t, 0.5), 2), p90Ms: round(percentile(t, 0.9), 2), meanMs: round(t.reduce((sum, x) => sum + x, 0) / t.length, 2) })
     return {
       rounds: ROUNDS,
-      missedRounds: missed.count,
-      federation: summary(priv),
-      baseline: { name: 'open-mesh connection (no membership handshake)', ...summary(open) },
-      p50Ratio: round(percentile(priv, 0.5) / percentile(open, 0.5), 3)
+      missedRounds: { federation: missed.federation.count, baseline: missed.baseline.count },
+      federation: summary(p),
+      baseline: { name: 'open-mesh connection (no membership handshake)', ...summary(o) },
+      p50Ratio: round(percentile(p, 0.5) / percentile(o, 0.5), 3)
     }
   } finally {
-    await Promise.all([pa, pb, oa, ob].map(async n => { await n.stop() }))
+    for (const s of [priv, open]) {
+      await s.node.stop()
+      s.daemon.kill('SIGTERM')
+      await new Promise(resolve => s.daemon.once('exit', resolve))
+      await rm(s.dataDir, { recursive: true, force: true })
+    }
   }
 }
 

@@ -45,6 +45,8 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10 * SECOND
 export const DEFAULT_SWEEP_INTERVAL_MS = 5 * SECOND
 export const DEFAULT_RENEW_CHECK_MS = 1 * MINUTE
 const MAX_REFUSALS_REMEMBERED = 1_000
+/** A connection to a peer this node already knows reconciles rosters this long after it opens. */
+const ROSTER_SYNC_DELAY_MS = 100
 
 export interface FederationServiceComponents {
   peerId: PeerId
@@ -277,11 +279,27 @@ export class FederationService implements Startable {
     }
     const peer = conn.remotePeer.toString()
     this.gate.track(conn)
-    this.deadlines.set(conn.id, setTimeout(() => {
-      this.deadlines.delete(conn.id)
-      if (this.gate.state(conn) === 'pending') this.refuse(conn, 'no membership handshake in time', 'failed')
-    }, this.handshakeTimeoutMs))
-    if (conn.direction === 'outbound' && !this.joining.has(peer)) void this.hello(conn)
+    // A peer whose certificate this node holds and finds valid needs no round trip first: Noise
+    // authenticated its peer id, the roster vouches for it. The HELLO still runs (the other side
+    // may not know this node yet; rosters reconcile), and a revocation it brings cuts the peer.
+    const known = this.federation.standing(peer).member
+    if (known) {
+      this.accept(conn)
+    } else {
+      this.deadlines.set(conn.id, setTimeout(() => {
+        this.deadlines.delete(conn.id)
+        if (this.gate.state(conn) === 'pending') this.refuse(conn, 'no membership handshake in time', 'failed')
+      }, this.handshakeTimeoutMs))
+    }
+    if (conn.direction !== 'outbound' || this.joining.has(peer)) return
+    // With a known peer the HELLO only reconciles rosters: it waits until the connection's own
+    // start-up traffic (identify, ads) is under way instead of competing with it.
+    if (known) {
+      const timer = setTimeout(() => { this.timers = this.timers.filter(t => t !== timer); void this.hello(conn) }, ROSTER_SYNC_DELAY_MS)
+      this.timers.push(timer)
+    } else {
+      void this.hello(conn)
+    }
   }
 
   private onConnectionClose (evt: CustomEvent<Connection>): void {
@@ -292,6 +310,7 @@ export class FederationService implements Startable {
   }
 
   private async hello (conn: Connection): Promise<void> {
+    if (conn.status !== 'open') return
     const fed = this.requireFederation()
     const signal = AbortSignal.timeout(this.handshakeTimeoutMs)
     try {
@@ -299,11 +318,15 @@ export class FederationService implements Startable {
       const stream = await conn.newStream(FEDERATION_PROTOCOL, { signal, negotiateFully: false })
       await helloAsDialer(stream, fed, conn.remotePeer.toString(), this.init.clock.now(), () => { this.accept(conn) }, { signal })
     } catch (err) {
-      if (this.gate.state(conn) === 'member') {
+      // A refusal (either way) ends the connection; a transient failure after this node already
+      // accepted the peer (from its roster) only costs the roster exchange.
+      if (err instanceof MembershipRefusedError) {
+        this.refuse(conn, err.message, 'refused')
+      } else if (this.gate.state(conn) === 'member') {
         this.log('roster exchange with %p failed - %e', conn.remotePeer, err)
-        return
+      } else {
+        this.refuse(conn, `handshake failed: ${(err as Error).message}`, 'failed')
       }
-      this.refuse(conn, err instanceof MembershipRefusedError ? err.message : `handshake failed: ${(err as Error).message}`, err instanceof MembershipRefusedError ? 'refused' : 'failed')
     }
   }
 
@@ -326,7 +349,7 @@ export class FederationService implements Startable {
   private accept (conn: Connection): void {
     clearTimeout(this.deadlines.get(conn.id))
     this.deadlines.delete(conn.id)
-    if (conn.status !== 'open') return
+    if (conn.status !== 'open' || this.gate.state(conn) === 'member') return
     this.handshakes?.increment({ accepted: true })
     if (this.gate.accept(conn)) this.init.onMemberConnect?.(conn)
   }
