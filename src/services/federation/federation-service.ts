@@ -135,7 +135,8 @@ export class FederationService implements Startable {
     for (const p of this.init.gatedProtocols) this.gateProtocol(p)
     await this.components.registrar.handle(FEDERATION_PROTOCOL, (stream: Stream, conn: Connection) => {
       this.onStream(stream, conn).catch(err => { this.log('federation stream from %p failed - %e', conn.remotePeer, err) })
-    }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
+    // One HELLO and one JOIN or RENEW at a time: what an outsider can open is bounded.
+    }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
     const every = (ms: number, fn: () => void): void => { this.timers.push(setInterval(fn, ms)) }
     every(this.init.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, () => { this.sweep() })
     this.scheduleRenewal()

@@ -8,8 +8,8 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Roster } from '../../core/federation/roster.js'
 import { ALL_ROLES, Role } from '../../core/federation/roles.js'
-import { DAY, HOUR } from '../../util/time.js'
-import { InvalidCredentialError, certificateHash, federationFromRootKey, federationIdentity, issueCertificate, issueRevocation, openCertificate, openRevocation } from './credentials.js'
+import { DAY, HOUR, MINUTE } from '../../util/time.js'
+import { InvalidCredentialError, MAX_NAME_CHARS, certificateHash, federationFromRootKey, federationIdentity, issueCertificate, issueRevocation, openCertificate, openRevocation } from './credentials.js'
 import { newInviteSecret, secretHash } from './invite-token.js'
 import type { FederationIdentity } from './credentials.js'
 import type { MemberCertificate, MemberRevocation, Standing } from '../../core/federation/roster.js'
@@ -24,6 +24,15 @@ export const DEFAULT_CERTIFICATE_TTL_MS = 30 * DAY
 export const DEFAULT_INVITE_TTL_MS = 24 * HOUR
 /** Pending invites kept at most (each is a few dozen bytes). */
 export const MAX_PENDING_INVITES = 1_000
+/** One renewal per member at most this often (or a sixth of its lifetime when shorter), per admin. */
+const RENEW_INTERVAL_MS = 10 * MINUTE
+const MAX_RENEWALS_REMEMBERED = 10_000
+
+/** A name fit for a certificate: no control or format characters, at most 64 characters; else the id's end. */
+export function cleanName (name: string, subject: string): string {
+  const clean = [...name.replace(/[\p{Cc}\p{Cf}]/gu, '')].slice(0, MAX_NAME_CHARS).join('').trim()
+  return clean === '' ? subject.slice(-8) : clean
+}
 
 export class NotAdminError extends Error {
   constructor (message = 'this node is not an admin of its federation') {
@@ -74,6 +83,10 @@ export class Federation {
   identity!: FederationIdentity
   rootPrivateKey: PrivateKey | undefined
   roster = new Roster()
+  /** Invite secrets (hashes) being redeemed now. */
+  private readonly redeeming = new Set<string>()
+  /** When each member was last renewed here. */
+  private readonly renewedAt = new Map<string, number>()
 
   constructor (private readonly init: FederationInit) {}
 
@@ -116,7 +129,7 @@ export class Federation {
   /** A new federation of one: a fresh root key, this node its first admin with every role. */
   private async found (name: string): Promise<void> {
     const root = await generateKeyPair('Ed25519')
-    this.identity = federationIdentity(root.publicKey, `${name}'s federation`)
+    this.identity = federationIdentity(root.publicKey, `${cleanName(name, this.selfId)}'s federation`)
     this.rootPrivateKey = root
     this.roster = new Roster()
     await this.init.store.replace({ rootKey: root.publicKey, name: this.identity.name, rootPrivateKey: root, certificates: [], revocations: [] })
@@ -128,7 +141,7 @@ export class Federation {
     if (this.rootPrivateKey == null) throw new NotAdminError('only the founder can renew its own certificate without another admin')
     const now = this.now()
     const cert = await issueCertificate(this.identity, this.rootPrivateKey, undefined, {
-      subject: this.selfId, name: this.init.self.name, roles: ALL_ROLES, issuedAt: now, expiresAt: now + DEFAULT_CERTIFICATE_TTL_MS
+      subject: this.selfId, name: cleanName(this.init.self.name, this.selfId), roles: ALL_ROLES, issuedAt: now, expiresAt: now + DEFAULT_CERTIFICATE_TTL_MS
     })
     await this.keepCertificate(cert)
     return cert
@@ -286,21 +299,38 @@ export class Federation {
   async redeemInvite (secret: Uint8Array, subject: string, name: string): Promise<MemberCertificate[]> {
     if (!this.isAdmin()) throw new NotAdminError()
     const hash = secretHash(secret)
-    const invite = await this.init.store.getInvite(hash)
-    if (invite == null) throw new InviteRefusedError('no such invite')
-    if (invite.usedBy != null) throw new InviteRefusedError('the invite was used already')
-    if (invite.expiresAt <= this.now()) throw new InviteRefusedError('the invite expired')
-    if (this.roster.isRevoked(subject)) throw new InviteRefusedError('this peer id was revoked from the federation')
-    await this.init.store.putInvite({ ...invite, usedBy: subject, usedAt: this.now() })
-    const cert = await this.issue({ subject, name, roles: invite.roles, ttlMs: invite.certificateTtlMs })
-    return [cert, ...this.selfChain().filter(c => c.subject !== subject)]
+    // Claimed before the first await: concurrent redemptions of one secret cannot both pass.
+    if (this.redeeming.has(hash)) throw new InviteRefusedError('the invite was used already')
+    this.redeeming.add(hash)
+    try {
+      const invite = await this.init.store.getInvite(hash)
+      if (invite == null) throw new InviteRefusedError('no such invite')
+      if (invite.usedBy != null) throw new InviteRefusedError('the invite was used already')
+      if (invite.expiresAt <= this.now()) throw new InviteRefusedError('the invite expired')
+      if (this.roster.isRevoked(subject)) throw new InviteRefusedError('this peer id was revoked from the federation')
+      await this.init.store.putInvite({ ...invite, usedBy: subject, usedAt: this.now() })
+      const cert = await this.issue({ subject, name: cleanName(name, subject), roles: invite.roles, ttlMs: invite.certificateTtlMs })
+      return [cert, ...this.selfChain().filter(c => c.subject !== subject)]
+    } finally {
+      this.redeeming.delete(hash)
+    }
   }
 
-  /** Renew a member's certificate (same roles and name, a fresh lifetime), as an admin. */
+  /**
+   * Renew a member's certificate (same roles and name, a fresh lifetime), as an admin: only in
+   * the last third of its lifetime, and at most once per member every RENEW_INTERVAL_MS (each
+   * renewal is signed, stored and gossiped to every member).
+   */
   async renewFor (subject: string): Promise<MemberCertificate[]> {
     const standing = this.standing(subject)
     const current = this.roster.certificate(subject)
     if (!standing.member || current == null) throw new InviteRefusedError('only a member in good standing can renew')
+    const now = this.now()
+    if (current.expiresAt - now > (current.expiresAt - current.issuedAt) / 3) throw new InviteRefusedError('renewal is for the last third of a certificate\'s lifetime')
+    const interval = Math.min(RENEW_INTERVAL_MS, (current.expiresAt - current.issuedAt) / 6)
+    if ((this.renewedAt.get(subject) ?? -Infinity) > now - interval) throw new InviteRefusedError('renewed a moment ago; ask again later')
+    this.renewedAt.set(subject, now)
+    if (this.renewedAt.size > MAX_RENEWALS_REMEMBERED) this.renewedAt.delete(this.renewedAt.keys().next().value as string)
     const lifetime = Math.min(Math.max(current.expiresAt - current.issuedAt, HOUR), 365 * DAY)
     const cert = await this.issue({ subject, name: current.name, roles: current.roles, ttlMs: lifetime })
     return [cert, ...this.selfChain().filter(c => c.subject !== subject)]
