@@ -76,6 +76,12 @@ export interface TaskServiceInit {
    * run here only, and a task pinned to a peer is refused. Default: yes.
    */
   maySubmit?: () => boolean
+  /**
+   * Subscribe to the store taking writes again after a full or failing disk; returns the
+   * unsubscribe. Results the journal held meanwhile are written then, and journaled tasks not
+   * running are picked up. Default: none (held results stay in memory until the process ends).
+   */
+  storageRecovered?: (listener: () => void) => () => void
 }
 
 export interface TaskServiceComponents {
@@ -137,6 +143,7 @@ export class TaskService implements Startable {
   private stopping = false
   private resumeTimer: NodeJS.Timeout | undefined
   private completions = 0
+  private offRecovered: (() => void) | undefined
 
   constructor (private readonly components: TaskServiceComponents, private readonly init: TaskServiceInit) {
     this.log = components.logger.forComponent('fedmesh:tasks')
@@ -210,6 +217,7 @@ export class TaskService implements Startable {
     }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
     this.stopping = false
     this.admission.open()
+    this.offRecovered = this.init.storageRecovered?.(() => { void this.catchUp() })
     if (this.init.journal != null) {
       this.recent.push(...await this.init.journal.recent(this.recentLimit))
       // Resume once peers had a chance to connect and advertise: a task of a kind only a
@@ -230,6 +238,8 @@ export class TaskService implements Startable {
     if (!this.started) return
     this.beginStop()
     this.started = false
+    this.offRecovered?.()
+    this.offRecovered = undefined
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.connected.clear()
@@ -382,9 +392,26 @@ export class TaskService implements Startable {
       return done
     }
     this.remember(done)
-    await this.init.journal?.complete(done)
+    // The task ran: a result the disk refuses is held (it counts as written here) and written
+    // once the store recovers. Never a 507 for work that was done: the client would run it again.
+    const written = await this.init.journal?.complete(done)
+    if (written?.written === false) this.log.error('the result of task %s could not be written (%s): held in memory until the store takes writes again', done.taskId, written.error.message)
     if (++this.completions % PRUNE_EVERY === 0) void this.init.journal?.prune(this.keepResults).catch(() => {})
     return done
+  }
+
+  /** The store takes writes again: write the results held meanwhile, then pick up what is journaled and idle. */
+  private async catchUp (): Promise<void> {
+    const journal = this.init.journal
+    if (journal == null || this.stopping) return
+    try {
+      const n = await journal.writeHeld()
+      if (n > 0) this.log('wrote %d task results held while the store refused writes', n)
+    } catch (err) {
+      this.log.error('writing held task results failed - %e', err)
+      return
+    }
+    this.scheduleResume(0)
   }
 
   /**
