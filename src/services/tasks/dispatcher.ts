@@ -77,6 +77,8 @@ export interface DispatchResult {
   /** Where it ran (or last tried). */
   peer: string
   attempts: number
+  /** Nothing was sent: no candidate was eligible (the outcome is KIND_NOT_SERVED with the reason). */
+  unplaced?: true
 }
 
 /**
@@ -114,6 +116,18 @@ export class Dispatcher {
   /** How many of this node's tasks of `kind` may be out at once (the admission window). */
   admissionWindow (kind: string, only?: string, params?: AdmissionParams): number {
     return admissionWindow(gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only), params)
+  }
+
+  /**
+   * No node is known that could ever run `kind` (pinned to `only`): this one does not serve it
+   * and no peer advertises it; or the pinned peer has no capacity entry and no connection. A
+   * candidate that is merely ineligible now (circuit open, reputation, no slots offered) is known.
+   */
+  unplaceable (kind: string, only?: string): boolean {
+    const { selfId, executor, table, view } = this.init
+    if (only === selfId) return !executor.serves(kind)
+    if (only != null) return table().last(only) == null && !view.connected(only)
+    return !executor.serves(kind) && !table().fresh().some(e => e.ad.kinds.includes(kind))
   }
 
   async dispatch (req: DispatchRequest): Promise<DispatchResult> {
@@ -163,7 +177,7 @@ export class Dispatcher {
         const plan = this.plan(req, exclude, bounced)
         if (plan.mode === 'none') {
           if (inflight.size === 0) {
-            return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1 }
+            return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1, unplaced: true }
           }
         } else {
           const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))

@@ -182,6 +182,10 @@ export class TaskService implements Startable {
       window: (key) => {
         const { kind, peer } = parseAdmissionKey(key)
         return this.dispatcher.admissionWindow(kind, peer, init.admissionParams)
+      },
+      unplaceable: (key) => {
+        const { kind, peer } = parseAdmissionKey(key)
+        return this.dispatcher.unplaceable(kind, peer)
       }
     })
   }
@@ -356,8 +360,10 @@ export class TaskService implements Startable {
         } finally {
           release()
         }
-        // Every peer refused it (others' load filled the mesh): back to the head of the line.
-        if (!REQUEUE_ON.has(result.outcome.error) || this.stopping || this.init.clock.now() - record.submittedAt >= record.timeoutMs) {
+        // Every peer refused it (others' load filled the mesh), or no candidate was eligible just
+        // now (a breaker opened meanwhile): back to the head of the line.
+        const waitable = REQUEUE_ON.has(result.outcome.error) || (result.unplaced === true && !this.dispatcher.unplaceable(record.kind, record.peer))
+        if (!waitable || this.stopping || this.init.clock.now() - record.submittedAt >= record.timeoutMs) {
           return this.finish(record, result)
         }
         active.state = 'queued'
