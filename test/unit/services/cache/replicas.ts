@@ -169,6 +169,8 @@ export interface MeshStats {
   policyRefused: number
   /** Steps run concurrently with another. */
   concurrent: number
+  /** Writes of a key by a node whose policy had refused a version of it (its write must beat that version). */
+  overRefused: number
   /** Entries applied, by path. */
   appliedBy: Record<string, number>
 }
@@ -191,7 +193,7 @@ export class Mesh {
   readonly replacedBy = new Map<string, Set<string>>()
   /** What each local write replaced where it was written (by node and version). */
   private readonly localReplaced = new Map<string, StoredEntry | undefined>()
-  readonly stats: MeshStats = { acked: 0, refused: 0, redated: 0, delivered: 0, tampered: 0, fetched: 0, synced: 0, sessions: 0, policyRefused: 0, concurrent: 0, appliedBy: {} }
+  readonly stats: MeshStats = { acked: 0, refused: 0, redated: 0, delivered: 0, tampered: 0, fetched: 0, synced: 0, sessions: 0, policyRefused: 0, concurrent: 0, overRefused: 0, appliedBy: {} }
   readonly violations: string[] = []
   policy: PolicyRefusal | undefined
   /** Capacity ads are being taken in: a node's reference time may move mid-step. */
@@ -363,6 +365,7 @@ export class Mesh {
       throw err
     }
     this.stats.acked++
+    if (r.refuses != null && [...knownBefore.values()].some(v => v.origin === r.refuses)) this.stats.overRefused++
     this.writeOf.set(vkey(entry.version), id)
     this.currentOf.set(id, entry.version)
     const replacedKey = `${at}/${vkey(entry.version)}`

@@ -37,11 +37,18 @@ const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4']
 const MAX_NODES = 5
 const QUIESCENCE_ROUNDS = 60
 /** Least per interleaving, on average, of each path (about a third of what 300 interleavings give). */
-const PER_RUN_MINIMUM = { fetched: 0.5, sessions: 2, synced: 0.5, gossip: 2, policyRefused: 0.3, redated: 0.1, concurrent: 2 }
+const PER_RUN_MINIMUM = { fetched: 0.3, sessions: 2, synced: 0.5, gossip: 2, policyRefused: 0.3, overRefused: 0.05, redated: 0.1, concurrent: 2 }
 
 /** Steps that may run two at a time (clock steps and partitions stay between them). */
 type ConcurrentOp =
   | { kind: 'put' | 'del' | 'get', node: number, key: number }
+  /** Read a key the node does not hold, then write it; `refuser`: at the node with a policy, if any. */
+  | { kind: 'update', node: number, key: number, refuser: boolean }
+  /**
+   * Node `a` writes a key, node `b` hears of it by `via`, then writes it too (with a policy: `a`
+   * is the writer it refuses, `b` the refusing node, whose write must still beat `a`'s).
+   */
+  | { kind: 'contend', a: number, b: number, key: number, via: 'gossip' | 'fetch' | 'sync' }
   | { kind: 'deliver', pick: number, duplicate: boolean, tamper: boolean }
   | { kind: 'sync' | 'resync', a: number, b: number }
   | { kind: 'ads' }
@@ -70,6 +77,8 @@ const arbConcurrent: fc.Arbitrary<ConcurrentOp> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('put' as const), node, key: fc.nat(KEYS.length - 1) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('del' as const), node, key: fc.nat(KEYS.length - 1) }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('get' as const), node, key: fc.nat(KEYS.length - 1) }) },
+  // Read a key the node does not hold (from its peers), then write it: read-modify-write.
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('update' as const), node, key: fc.nat(KEYS.length - 1), refuser: fc.boolean() }) },
   {
     weight: 8,
     arbitrary: fc.record({
@@ -79,6 +88,7 @@ const arbConcurrent: fc.Arbitrary<ConcurrentOp> = fc.oneof(
       tamper: fc.oneof({ weight: 12, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) })
     })
   },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('contend' as const), a: node, b: node, key: fc.nat(KEYS.length - 1), via: fc.constantFrom('gossip' as const, 'fetch' as const, 'sync' as const) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('sync' as const), a: node, b: node }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('resync' as const), a: node, b: node }) },
   { weight: 3, arbitrary: fc.constant({ kind: 'ads' as const }) }
@@ -122,6 +132,13 @@ async function step (mesh: Mesh, op: Op, n: number, noise: () => number, concurr
   switch (op.kind) {
     case 'put': case 'del': return mesh.write(op.node % n, KEYS[op.key], op.kind === 'del', concurrent)
     case 'get': return mesh.get(op.node % n, await keyToRead(mesh, op.node % n, op.key))
+    case 'update': {
+      const at = op.refuser && mesh.policy != null ? mesh.policy.node : op.node % n
+      const key = await keyToRead(mesh, at, op.key)
+      await mesh.get(at, key)
+      return mesh.write(at, key, false, concurrent)
+    }
+    case 'contend': return contend(mesh, op, n, concurrent)
     case 'deliver': return mesh.deliver(op.pick, op.duplicate, op.tamper)
     case 'sync': case 'resync': return mesh.sync(op.a % n, op.b % n, op.kind === 'resync')
     case 'ads': return mesh.ads(noise)
@@ -137,24 +154,51 @@ async function step (mesh: Mesh, op: Op, n: number, noise: () => number, concurr
   }
 }
 
+async function contend (mesh: Mesh, op: Extract<Op, { kind: 'contend' }>, n: number, concurrent: boolean): Promise<void> {
+  const [a, b] = mesh.policy != null ? [mesh.policy.writer, mesh.policy.node] : [op.a % n, op.b % n]
+  if (a === b) return
+  // By fetch: a key `b` does not hold (else its read would not go to its peers), if there is one.
+  const lacking = []
+  for (const k of KEYS) if (await mesh.replicas[b].service.store.lookup(k) == null) lacking.push(k)
+  const key = op.via === 'fetch' && lacking.length > 0 ? lacking[op.key % lacking.length] : KEYS[op.key]
+  const before = mesh.pool.length
+  await mesh.write(a, key, false, concurrent)
+  if (op.via === 'gossip') {
+    const i = mesh.pool.findIndex((m, j) => j >= before && m.publisher === a && m.to === b)
+    if (i >= 0) await mesh.deliver(i)
+  } else if (op.via === 'fetch' && await mesh.replicas[b].service.store.lookup(key) == null) {
+    await mesh.get(b, key)
+  } else {
+    await mesh.sync(b, a)
+  }
+  await mesh.write(b, key, false, concurrent)
+}
+
 /**
  * A key the node does not hold (so the read goes to its peers): one a connected peer may give it
- * when there is one, else one nobody near holds, else any.
+ * when there is one, else one nobody near holds, else any. At a node with a policy, first a key
+ * a connected peer holds in a newer version the policy refuses (held here or not): its write must
+ * beat that version.
  */
 async function keyToRead (mesh: Mesh, at: number, pick: number): Promise<string> {
   const missing: string[] = []
   const offered: string[] = []
+  const refusable: string[] = []
+  const self = mesh.replicas[at]
   for (const key of KEYS) {
-    if (await mesh.replicas[at].service.store.lookup(key) != null) continue
-    missing.push(key)
+    const held = (await self.service.store.lookup(key))?.entry
+    if (held == null) missing.push(key)
     for (const peer of mesh.neighbours(at)) {
-      if (await peer.service.store.lookupShared(key) != null) {
-        offered.push(key)
+      const entry = (await peer.service.store.lookupShared(key))?.entry
+      if (entry == null) continue
+      if (held == null && !offered.includes(key)) offered.push(key)
+      if (entry.version.origin === self.refuses && (held == null || compareVersions(entry.version, held.version) > 0)) {
+        refusable.push(key)
         break
       }
     }
   }
-  const from = offered.length > 0 ? offered : missing.length > 0 ? missing : KEYS
+  const from = refusable.length > 0 ? refusable : offered.length > 0 ? offered : missing.length > 0 ? missing : KEYS
   return from[pick % from.length]
 }
 
@@ -224,7 +268,7 @@ describe('replicated cache under clock skew (property, fake time)', () => {
   const identities: Identity[] = []
   const totals = {
     interleavings: 0, nodes: 0, acked: 0, refused: 0, redated: 0, delivered: 0, tampered: 0, synced: 0, sessions: 0, fetched: 0,
-    policyRefused: 0, withPolicy: 0, concurrent: 0, lost: 0, rounds: 0, waitedMs: 0, waited: 0, appliedBy: {} as Record<string, number>
+    policyRefused: 0, withPolicy: 0, concurrent: 0, overRefused: 0, lost: 0, rounds: 0, waitedMs: 0, waited: 0, appliedBy: {} as Record<string, number>
   }
 
   beforeAll(async () => {
@@ -234,7 +278,7 @@ describe('replicated cache under clock skew (property, fake time)', () => {
   afterAll(() => {
     console.info(`[skew property] seed ${SEED}: ${totals.interleavings} interleavings of 3-${MAX_NODES} replicas (clocks off by up to ±1 day; ${totals.withPolicy} with a node refusing a writer by policy): ` +
       `${totals.acked} writes acknowledged, ${totals.refused} refused for clock skew, ${totals.redated} re-dated, ${totals.delivered} gossip deliveries (${totals.tampered} tampered with, all refused), ` +
-      `${totals.sessions} anti-entropy sessions pushing ${totals.synced} entries, ${totals.fetched} read-through fetches taken in, ${totals.policyRefused} entries refused by policy, ${totals.concurrent} steps run two at a time; ` +
+      `${totals.sessions} anti-entropy sessions pushing ${totals.synced} entries, ${totals.fetched} read-through fetches taken in, ${totals.policyRefused} entries refused by policy (${totals.overRefused} writes by the refusing node of a key it had refused a version of), ${totals.concurrent} steps run two at a time; ` +
       `entries applied by path ${JSON.stringify(totals.appliedBy)}; converged after ${(totals.rounds / Math.max(1, totals.interleavings)).toFixed(1)} rounds on average ` +
       `(${totals.waited} interleavings waited for time to reach versions shared among nodes that agreed on a wrong clock, ${(totals.waitedMs / HOUR / Math.max(1, totals.waited)).toFixed(1)} h on average); lost acknowledged writes: ${totals.lost}`)
   })
@@ -258,7 +302,7 @@ describe('replicated cache under clock skew (property, fake time)', () => {
             totals.waited++
             totals.waitedMs += waitedMs
           }
-          for (const k of ['acked', 'refused', 'redated', 'delivered', 'tampered', 'synced', 'sessions', 'fetched', 'policyRefused', 'concurrent'] as const) totals[k] += mesh.stats[k]
+          for (const k of ['acked', 'refused', 'redated', 'delivered', 'tampered', 'synced', 'sessions', 'fetched', 'policyRefused', 'overRefused', 'concurrent'] as const) totals[k] += mesh.stats[k]
           for (const [path, n] of Object.entries(mesh.stats.appliedBy)) totals.appliedBy[path] = (totals.appliedBy[path] ?? 0) + n
           totals.lost += verdict.lost.length
           expect(verdict.violations).toEqual([])
@@ -280,6 +324,7 @@ describe('replicated cache under clock skew (property, fake time)', () => {
     expect(per(totals.appliedBy.sync ?? 0), 'entries applied by anti-entropy per interleaving').toBeGreaterThan(PER_RUN_MINIMUM.synced)
     expect(per(totals.appliedBy.gossip ?? 0), 'entries applied from gossip per interleaving').toBeGreaterThan(PER_RUN_MINIMUM.gossip)
     expect(per(totals.policyRefused), 'entries refused by policy per interleaving').toBeGreaterThan(PER_RUN_MINIMUM.policyRefused)
+    expect(per(totals.overRefused), 'writes by a refusing node over a version it refused, per interleaving').toBeGreaterThan(PER_RUN_MINIMUM.overRefused)
     expect(per(totals.redated), 're-datings per interleaving').toBeGreaterThan(PER_RUN_MINIMUM.redated)
     expect(per(totals.concurrent), 'steps run two at a time per interleaving').toBeGreaterThan(PER_RUN_MINIMUM.concurrent)
   }, 600_000)
