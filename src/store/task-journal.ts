@@ -11,6 +11,8 @@ export interface JournalRecord {
   timeoutMs: number
   peer?: string
   submittedAt: number
+  /** When it was first accepted, if before `submittedAt` (a task resumed after a restart). */
+  acceptedAt?: number
 }
 
 /** A finished task as `fedmesh tasks` lists it. */

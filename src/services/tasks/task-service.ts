@@ -355,7 +355,8 @@ export class TaskService implements Startable {
             kind: record.kind,
             input,
             timeoutMs: Math.max(1, record.timeoutMs - (this.init.clock.now() - record.submittedAt)),
-            peer: record.peer
+            peer: record.peer,
+            acceptedAt: record.acceptedAt ?? record.submittedAt
           })
         } finally {
           release()
@@ -444,8 +445,9 @@ export class TaskService implements Startable {
     this.log('resuming %d journaled tasks', pending.length)
     for (const record of pending) {
       this.resumed.add(record.taskId)
-      // The budget restarts: the user's acceptance stands even though the clock ran on.
-      this.execute({ ...record, submittedAt: this.init.clock.now() }).catch(err => {
+      // The budget restarts: the user's acceptance stands even though the clock ran on (executors
+      // are still told when it was accepted: they may have forgotten runs since).
+      this.execute({ ...record, acceptedAt: record.acceptedAt ?? record.submittedAt, submittedAt: this.init.clock.now() }).catch(err => {
         this.log.error('resumed task %s failed - %e', record.taskId, err)
       })
     }
