@@ -251,6 +251,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
           reputation: (peerId) => ({ score: ledger.score(peerId), state: ledger.state(peerId) })
         },
         journal,
+        storageRecovered: (listener) => config.store.health.onChange(e => { if (e.type === 'recovered') listener() }),
         clock,
         random,
         admissionQueueLimit: config.admissionQueueLimit,

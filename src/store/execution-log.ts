@@ -13,6 +13,13 @@ import type { Sublevel } from './store.js'
  * in one synced write shared with the task journal (group commit). Once as many runs were
  * written as are kept, the records are replaced by one snapshot of the kept runs.
  *
+ * It is bounded by count, so it cannot remember every run for ever: for each submitter it keeps
+ * the start time of the newest run it forgot (persisted too). A task of that submitter accepted
+ * before then may have run here and been forgotten: `mayHaveForgotten` says so, and the executor
+ * refuses it (INTERRUPTED, it runs elsewhere) rather than risk running it twice. So the guarantee
+ * is exact: a task id never runs twice on one node; at worst a node too busy to remember a task's
+ * whole life refuses it.
+ *
  * Without a sublevel the log is kept in memory only (simulations, tests): same rules, one life.
  */
 
@@ -35,18 +42,25 @@ export interface ExecutionEntry {
 export interface ExecutionLogInit {
   /** Runs remembered at most (oldest finished ones go first). Default 10,000. */
   keep?: number
+  /** Submitters whose forgotten runs are tracked one by one; beyond, they share one bound. Default 10,000. */
+  maxOrigins?: number
   /** Shared with the task journal: a task accepted and started in the same tick costs one fsync. */
   commit?: GroupCommit
 }
 
 export const DEFAULT_EXECUTIONS_KEPT = 10_000
 
-/** One record on disk: starts, ends (origin, task id, error code, run ms) and forgotten runs. */
+/** One record on disk: starts, ends (origin, task id, error code, run ms), runs handed back, and forgetting bounds (origin, ms). */
 interface LogRecord {
   s?: ExecutionEntry[]
   f?: Array<[string, string, string, number]>
   d?: Array<[string, string]>
+  g?: Array<[string, number]>
 }
+
+/** The forgetting bound shared by submitters not tracked one by one. */
+const ANY_ORIGIN = '*'
+const DEFAULT_MAX_ORIGINS = 10_000
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -59,6 +73,10 @@ export class ExecutionLog {
   private starts: ExecutionEntry[] = []
   private ends: Array<[string, string, string, number]> = []
   private drops: Array<[string, string]> = []
+  /** Per submitter (ANY_ORIGIN: the rest), the start time of the newest run forgotten. */
+  private readonly forgotten = new Map<string, number>()
+  private forgottenChanged: Array<[string, number]> = []
+  private readonly maxOrigins: number
   /** Keys of the records on disk, oldest first. */
   private records: string[] = []
   private nextRecord = 0
@@ -67,6 +85,7 @@ export class ExecutionLog {
 
   private constructor (private readonly sub: Sublevel | undefined, init: ExecutionLogInit) {
     this.keep = Math.max(1, init.keep ?? DEFAULT_EXECUTIONS_KEPT)
+    this.maxOrigins = Math.max(1, init.maxOrigins ?? DEFAULT_MAX_ORIGINS)
     if (sub != null) {
       this.commit = init.commit ?? new GroupCommit(sub.db)
       this.commit.contribute(() => this.collect(sub))
@@ -102,6 +121,15 @@ export class ExecutionLog {
   /** The run of this submitter's task id, if this node started it (within the kept runs). */
   lookup (origin: string, taskId: string): ExecutionEntry | undefined {
     return this.runs.get(runKey(origin, taskId))
+  }
+
+  /**
+   * Could a task of `origin` accepted at `acceptedAt` (this node's clock) have run here and been
+   * forgotten? True when a run of that submitter started since then was forgotten.
+   */
+  mayHaveForgotten (origin: string, acceptedAt: number): boolean {
+    const bound = Math.max(this.forgotten.get(origin) ?? 0, this.forgotten.get(ANY_ORIGIN) ?? 0)
+    return bound > 0 && bound >= acceptedAt
   }
 
   /**
@@ -151,12 +179,13 @@ export class ExecutionLog {
 
   /** What this log adds to the batch being written: one record, or a snapshot replacing them all. */
   private collect (sub: Sublevel): BatchOp[] {
-    if (this.starts.length + this.ends.length + this.drops.length === 0) return []
+    if (this.starts.length + this.ends.length + this.drops.length + this.forgottenChanged.length === 0) return []
     this.writtenSinceSnapshot += this.starts.length
-    const record: LogRecord = { s: this.starts, f: this.ends, d: this.drops }
+    const record: LogRecord = { s: this.starts, f: this.ends, d: this.drops, g: this.forgottenChanged }
     this.starts = []
     this.ends = []
     this.drops = []
+    this.forgottenChanged = []
     if (this.writtenSinceSnapshot < this.keep || this.records.length === 0) {
       return [this.put(sub, record)]
     }
@@ -164,7 +193,7 @@ export class ExecutionLog {
     const stale = this.records
     this.records = []
     this.writtenSinceSnapshot = 0
-    return [...stale.map(key => ({ type: 'del' as const, sub, key })), this.put(sub, { s: [...this.runs.values()] })]
+    return [...stale.map(key => ({ type: 'del' as const, sub, key })), this.put(sub, { s: [...this.runs.values()], g: [...this.forgotten] })]
   }
 
   private put (sub: Sublevel, record: LogRecord): BatchOp {
@@ -189,6 +218,20 @@ export class ExecutionLog {
     for (const drop of Array.isArray(record.d) ? record.d : []) {
       if (Array.isArray(drop)) this.runs.delete(runKey(String(drop[0]), String(drop[1])))
     }
+    for (const bound of Array.isArray(record.g) ? record.g : []) {
+      if (Array.isArray(bound) && Number.isFinite(Number(bound[1]))) this.forget(String(bound[0]), Number(bound[1]), false)
+    }
+  }
+
+  /**
+   * A run of `origin` that started at `startedAt` is forgotten: raise that submitter's bound
+   * (beyond `maxOrigins` submitters tracked, new ones share one bound, which applies to all).
+   */
+  private forget (origin: string, startedAt: number, persist = true): void {
+    const key = this.forgotten.has(origin) || this.forgotten.size < this.maxOrigins ? origin : ANY_ORIGIN
+    if ((this.forgotten.get(key) ?? 0) >= startedAt) return
+    this.forgotten.set(key, startedAt)
+    if (persist) this.forgottenChanged.push([key, startedAt])
   }
 
   /** Drop the oldest finished runs beyond `keep` (a run still going is never dropped). */
@@ -198,6 +241,7 @@ export class ExecutionLog {
       if (this.runs.size <= this.keep) break
       if (entry.error == null && entry.interrupted !== true) continue
       this.runs.delete(key)
+      this.forget(entry.origin, entry.startedAt, this.commit != null)
     }
   }
 }

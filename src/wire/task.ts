@@ -79,6 +79,7 @@ export interface TaskRequest {
   attempt: number
   maxWaitMs: number
   expectedRunMs: number
+  ageMs: number
 }
 
 export namespace TaskRequest {
@@ -126,6 +127,11 @@ export namespace TaskRequest {
           w.uint32(obj.expectedRunMs)
         }
 
+        if ((obj.ageMs != null && obj.ageMs !== 0)) {
+          w.uint32(64)
+          w.uint32(obj.ageMs)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -137,7 +143,8 @@ export namespace TaskRequest {
           deadlineMs: 0,
           attempt: 0,
           maxWaitMs: 0,
-          expectedRunMs: 0
+          expectedRunMs: 0,
+          ageMs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -172,6 +179,10 @@ export namespace TaskRequest {
             }
             case 7: {
               obj.expectedRunMs = reader.uint32()
+              break
+            }
+            case 8: {
+              obj.ageMs = reader.uint32()
               break
             }
             default: {
@@ -238,6 +249,13 @@ export namespace TaskRequest {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.ageMs`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -285,6 +303,11 @@ export namespace TaskRequest {
     value: number
   }
 
+  export interface TaskRequestAgeMsFieldEvent {
+    field: '$.ageMs'
+    value: number
+  }
+
   export function encode (obj: Partial<TaskRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskRequest.codec())
   }
@@ -293,7 +316,7 @@ export namespace TaskRequest {
     return decodeMessage(buf, TaskRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskRequest>): Generator<TaskRequestTaskIdFieldEvent | TaskRequestKindFieldEvent | TaskRequestInputFieldEvent | TaskRequestDeadlineMsFieldEvent | TaskRequestAttemptFieldEvent | TaskRequestMaxWaitMsFieldEvent | TaskRequestExpectedRunMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskRequest>): Generator<TaskRequestTaskIdFieldEvent | TaskRequestKindFieldEvent | TaskRequestInputFieldEvent | TaskRequestDeadlineMsFieldEvent | TaskRequestAttemptFieldEvent | TaskRequestMaxWaitMsFieldEvent | TaskRequestExpectedRunMsFieldEvent | TaskRequestAgeMsFieldEvent> {
     return streamMessage(buf, TaskRequest.codec(), opts)
   }
 }
@@ -751,6 +774,11 @@ export namespace TaskFrame {
     value: number
   }
 
+  export interface TaskFrameRequestAgeMsFieldEvent {
+    field: '$.request.ageMs'
+    value: number
+  }
+
   export interface TaskFrameResultTaskIdFieldEvent {
     field: '$.result.taskId'
     value: string
@@ -809,7 +837,7 @@ export namespace TaskFrame {
     return decodeMessage(buf, TaskFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameRequestAgeMsFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent> {
     return streamMessage(buf, TaskFrame.codec(), opts)
   }
 }

@@ -218,6 +218,11 @@ export class CacheSyncService implements Startable {
     return { ...this.totals, lastSyncAt: this.resync.lastSyncAt }
   }
 
+  /** Sessions running now, both directions. */
+  get activeSessions (): number {
+    return this.sessions.size
+  }
+
   /** Peers connected now that speak the protocol. */
   peers (): PeerId[] {
     return [...this.speakers]

@@ -17,7 +17,7 @@
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import { timestampToBigInt } from '../../core/hlc.js'
-import { InvalidReconcileMessageError, Reconciler } from '../../core/reconcile/index.js'
+import { InvalidReconcileMessageError, Reconciler, itemHash } from '../../core/reconcile/index.js'
 import { CacheEntry } from '../../wire/cache.js'
 import { InvalidSyncMessageError, SessionIncompleteError } from './errors.js'
 import { MAX_ENTRIES_PER_MESSAGE } from './codec.js'
@@ -92,8 +92,11 @@ class Session {
   private readonly result: SessionResult
   /** What the writer sends, in order: each round's pushes, then its reply (or DONE). */
   private readonly outbox: Outgoing[] = []
-  /** Versions the peer pushed in this session, by key: it holds them, so ours are not sent unless newer. */
-  private readonly received = new Map<string, { hlc: bigint, origin: Uint8Array }>()
+  /**
+   * Versions the peer pushed in this session, by key: it holds them, so ours are not sent unless
+   * newer (`hash`: the item hash of the bytes it pushed, for a version held in two encodings).
+   */
+  private readonly received = new Map<string, { hlc: bigint, origin: Uint8Array, hash: Uint8Array }>()
   private wakeWriter: PromiseWithResolvers<void> | undefined
   /** Imports of received entries, in order. */
   private importing: Promise<void> = Promise.resolve()
@@ -240,17 +243,24 @@ class Session {
     await flush()
   }
 
-  /** The peer pushed us this key in a version at least as new as ours in this session. */
+  /**
+   * The peer pushed us this key in this session in a newer version than ours, or in ours with the
+   * same bytes. The same version in other bytes is sent: the larger encoding wins the store's tie
+   * rule, and the peer's filter drops ours if it is not that one.
+   */
   private peerHolds (entry: StoredEntry): boolean {
     const theirs = this.received.get(entry.key)
     if (theirs == null) return false
     const ours = timestampToBigInt(entry.version.ts)
     if (theirs.hlc !== ours) return theirs.hlc > ours
+    let origin: string
     try {
-      return peerIdFromMultihash(Digest.decode(theirs.origin)).toString() >= entry.version.origin
+      origin = peerIdFromMultihash(Digest.decode(theirs.origin)).toString()
     } catch {
       return false
     }
+    if (origin !== entry.version.origin) return origin > entry.version.origin
+    return equalBytes(theirs.hash, itemHash(entry.key, entry.wire))
   }
 
   /** Hand entries to the import worker; wait (reading paused) while too many bytes are queued. */
@@ -260,7 +270,7 @@ class Session {
     for (const wire of entries) {
       try {
         const { key, hlc, origin } = CacheEntry.decode(wire)
-        this.received.set(key, { hlc, origin })
+        this.received.set(key, { hlc, origin, hash: itemHash(key, wire) })
       } catch {} // the import rejects it and blames the peer
     }
     this.pendingImportBytes += size
@@ -298,4 +308,8 @@ class Session {
   private throwIfFailed (): void {
     if (this.failure != null) throw this.failure
   }
+}
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0
 }

@@ -3,8 +3,9 @@
  * held in two versions is pushed by both sides of a session (item hashes cannot tell which is
  * newer), so about half of those pushes lose the merge on arrival; verifying them first is the
  * most expensive no-op anti-entropy does. An entry is skipped only when this node holds the same
- * key in the same or a newer version than the one the entry claims: a false claim can only make
- * an entry be skipped, never stored, so nothing unverified reaches the store.
+ * key in a newer version than the one the entry claims, or in the same version with signed bytes
+ * at least as large (the store's tie rule): a false claim can only make an entry be skipped,
+ * never stored, so nothing unverified reaches the store.
  */
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
@@ -32,9 +33,14 @@ async function isStale (wire: Uint8Array, lookup: (key: string) => Promise<{ ent
   if (held == null) return false
   const heldHlc = timestampToBigInt(held.version.ts)
   if (claimed.hlc !== heldHlc) return claimed.hlc < heldHlc
+  let origin: string
   try {
-    return peerIdFromMultihash(Digest.decode(claimed.origin)).toString() <= held.version.origin
+    origin = peerIdFromMultihash(Digest.decode(claimed.origin)).toString()
   } catch {
     return false
   }
+  if (origin !== held.version.origin) return origin < held.version.origin
+  // One version, two encodings (an origin signed two values under it): the store keeps the
+  // larger signed bytes (cache-store.ts), so only those that are not larger cannot change it.
+  return Buffer.compare(Buffer.from(wire), Buffer.from(held.wire)) <= 0
 }

@@ -79,6 +79,10 @@ export async function verifyEntry (bytes: Uint8Array, maxValueBytes: number): Pr
   }
   const problem = checkLimits(entry, maxValueBytes)
   if (problem != null) throw new InvalidEntryError(problem)
+  // One encoding per signed content: the signature covers the decoded fields, so without this a
+  // relay could change the bytes (a bool sent as 3, a longer varint, an unknown field) and the
+  // entry would still verify, in bytes its origin never produced (and the larger bytes win a tie).
+  if (Buffer.compare(Buffer.from(WireEntry.encode(entry)), Buffer.from(bytes)) !== 0) throw new InvalidEntryError('entry is not in its canonical encoding')
   let origin: PeerId
   try {
     origin = peerIdFromMultihash(Digest.decode(entry.origin))

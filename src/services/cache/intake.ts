@@ -3,12 +3,15 @@
  * (gossip, anti-entropy sessions, full resync, read-through fetch) all pass the same checks, in
  * the same order, before anything reaches the store:
  *
- *   remote: size, schema, signature → publisher/asked-key checks → skew bound → authorize →
- *           HLC receive → merge
+ *   remote: size, schema, signature → publisher/asked-key checks → skew bound → HLC receive →
+ *           authorize → merge
  *   local:  write range (clock skew) → HLC stamp → sign → authorize → store (above what is held)
  *
  * The HLC receive on every remote path is what makes a local write always supersede what the
- * node holds: every version held went through the clock first. Outcomes are typed (accepted,
+ * node holds: every version held went through the clock first. It comes before the authorizer:
+ * an entry this node's policy refuses (a quota, a role, a revocation its peers have not heard
+ * of yet) may still be what its peers hold, and this node's next write of that key must beat it
+ * there, or the write would be acknowledged here and ignored as stale everywhere else. Outcomes are typed (accepted,
  * stale, refused with a reason) and counted per path, per reason, and per sending peer.
  *
  * A write made while the node knows no peer's clock has no range to check: it is stored
@@ -69,9 +72,10 @@ export interface IntakeContext {
 /**
  * Decide whether an entry may be stored: undefined to allow, else a refusal reason (counted per
  * reason and per sending peer) and whether the sender is at fault. Called after the signature,
- * publisher and skew checks, before the clock moves or anything is stored; on local writes too
- * (a refusal then fails the write with CacheWriteRefusedError, HTTP 403). Must not throw (a throw
- * counts as a refusal, reason "authorizer-error", no penalty).
+ * publisher and skew checks and the clock's receive (a refused entry still moves the clock: peers
+ * may hold it), before anything is stored; on local writes too, once the write is stamped and
+ * signed (a refusal then fails the write with CacheWriteRefusedError, HTTP 403). Must not throw
+ * (a throw counts as a refusal, reason "authorizer-error", no penalty).
  */
 export type CacheAuthorizer = (entry: StoredEntry, ctx: IntakeContext) => undefined | { reason: string, penalize: boolean, detail?: string }
 
@@ -151,8 +155,10 @@ export class CacheIntake {
   /**
    * A local put or delete. Stamped above everything the node holds for the key and stored
    * before it resolves; refused (nothing stored, the clock unmoved) when the version would be
-   * one the peers refuse. `shared` is false when the node knew no peer's clock: the entry is
-   * stored unshared (not to be published).
+   * one the peers refuse. An authorization refusal comes after the stamp (the authorizer sees the
+   * signed entry): nothing is stored, and the clock has moved one tick, which loses nothing (a
+   * clock only ever has to stay above what it saw). `shared` is false when the node knew no
+   * peer's clock: the entry is stored unshared (not to be published).
    *
    * @throws ClockSkewError when this node's clock disagrees with its peers'
    * @throws CacheWriteRefusedError when the authorizer refuses it
@@ -211,10 +217,11 @@ export class CacheIntake {
       if (err instanceof ClockDriftError) return refused(RefusalReason.ClockSkew, false, err.message)
       throw err
     }
-    const denied = this.authorize(entry, { path: ctx.path, from: ctx.from })
-    if (denied != null) return refused(denied.reason, denied.penalize, `refused: ${denied.detail ?? denied.reason}`)
+    // Before the policy: peers may hold what this node refuses (see the header).
     this.init.hlc.receive(entry.version.ts)
     this.raiseFloor(entry.version.ts)
+    const denied = this.authorize(entry, { path: ctx.path, from: ctx.from })
+    if (denied != null) return refused(denied.reason, denied.penalize, `refused: ${denied.detail ?? denied.reason}`)
     const merged = await this.init.store.merge(entry)
     if (merged.outcome === 'beyond-horizon') return refused(RefusalReason.BeyondHorizon, false, 'older than the tombstone horizon for a key not held')
     if (merged.outcome === 'stale') return { outcome: 'stale', entry }

@@ -10,8 +10,16 @@ import { OverloadedError } from '../../util/errors.js'
  */
 
 export interface AdmissionInit {
-  /** How many tasks of this key may be out at once now; 0 = nowhere to run them (they go, and the dispatcher says why). */
+  /**
+   * How many tasks of this key may be out at once now. 0 = no eligible slot now (circuit open,
+   * reputation, a peer offering no slots): the tasks wait, each until its deadline.
+   */
   window: (key: string) => number
+  /**
+   * Is no node known that could ever take this key's tasks (a kind nobody serves, a pinned peer
+   * unknown)? Then a window of 0 lets them go at once, and the dispatcher says why. Default: never.
+   */
+  unplaceable?: (key: string) => boolean
   /** Tasks waiting at most; beyond, new submissions are refused. Default 10,000. */
   maxWaiting?: number
   /** Input bytes of waiting tasks at most. Default 256 MiB. */
@@ -111,7 +119,8 @@ export class Admission {
   pump (): void {
     for (const [key, line] of this.waiting) {
       const window = this.init.window(key)
-      while (line.length > 0 && (window === 0 || (this.out.get(key) ?? 0) < window)) {
+      const nowhere = window === 0 && this.init.unplaceable?.(key) === true
+      while (line.length > 0 && (nowhere || (this.out.get(key) ?? 0) < window)) {
         const waiter = line.shift() as Waiter
         this.forget(waiter)
         this.out.set(key, (this.out.get(key) ?? 0) + 1)

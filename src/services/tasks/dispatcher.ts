@@ -70,6 +70,8 @@ export interface DispatchRequest {
   timeoutMs: number
   /** Run only there (a peer id, or this node's own). */
   peer?: string
+  /** When this node accepted the task (clock ms; before a restart for a resumed task). Default: now. */
+  acceptedAt?: number
 }
 
 export interface DispatchResult {
@@ -77,6 +79,8 @@ export interface DispatchResult {
   /** Where it ran (or last tried). */
   peer: string
   attempts: number
+  /** Nothing was sent: no candidate was eligible (the outcome is KIND_NOT_SERVED with the reason). */
+  unplaced?: true
 }
 
 /**
@@ -114,6 +118,18 @@ export class Dispatcher {
   /** How many of this node's tasks of `kind` may be out at once (the admission window). */
   admissionWindow (kind: string, only?: string, params?: AdmissionParams): number {
     return admissionWindow(gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only), params)
+  }
+
+  /**
+   * No node is known that could ever run `kind` (pinned to `only`): this one does not serve it
+   * and no peer advertises it; or the pinned peer has no capacity entry and no connection. A
+   * candidate that is merely ineligible now (circuit open, reputation, no slots offered) is known.
+   */
+  unplaceable (kind: string, only?: string): boolean {
+    const { selfId, executor, table, view } = this.init
+    if (only === selfId) return !executor.serves(kind)
+    if (only != null) return table().last(only) == null && !view.connected(only)
+    return !executor.serves(kind) && !table().fresh().some(e => e.ad.kinds.includes(kind))
   }
 
   async dispatch (req: DispatchRequest): Promise<DispatchResult> {
@@ -163,7 +179,7 @@ export class Dispatcher {
         const plan = this.plan(req, exclude, bounced)
         if (plan.mode === 'none') {
           if (inflight.size === 0) {
-            return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1 }
+            return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1, unplaced: true }
           }
         } else {
           const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))
@@ -255,7 +271,12 @@ export class Dispatcher {
   }
 
   private request (req: DispatchRequest, budgetMs: number, maxWaitMs: number, expectedRunMs: number): TaskRequest {
-    return { taskId: req.taskId, kind: req.kind, input: req.input as Uint8Array<ArrayBuffer>, deadlineMs: Math.max(1, Math.round(budgetMs)), attempt: 1, maxWaitMs, expectedRunMs: Math.round(expectedRunMs) }
+    return { taskId: req.taskId, kind: req.kind, input: req.input as Uint8Array<ArrayBuffer>, deadlineMs: Math.max(1, Math.round(budgetMs)), attempt: 1, maxWaitMs, expectedRunMs: Math.round(expectedRunMs), ageMs: this.ageOf(req) }
+  }
+
+  /** How long ago the task was accepted, ms (the wire's age_ms: a uint32). */
+  private ageOf (req: DispatchRequest): number {
+    return Math.min(MAX_AGE_MS, Math.max(0, Math.round(this.init.clock.now() - (req.acceptedAt ?? this.init.clock.now()))))
   }
 
   /** How long to wait for one attempt before giving up on the peer, ms. */
@@ -266,7 +287,7 @@ export class Dispatcher {
 
   private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, progress: { started: boolean } = { started: false }): Promise<Step> {
     if (target.local) {
-      const outcome = await this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, origin: 'local' })
+      const outcome = await this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local' })
       return { outcome, peer: target.peerId, lost: false }
     }
     this.init.onSent?.(target.peerId)
@@ -352,7 +373,7 @@ export class Dispatcher {
     if (typeof res === 'string') throw new Error(`local reservation refused: ${res}`)
     return {
       ready,
-      bind: async (request) => executor.bind(res, { taskId: request.taskId, kind: request.kind, input: request.input, deadlineMs: request.deadlineMs, origin: 'local' }),
+      bind: async (request) => executor.bind(res, { taskId: request.taskId, kind: request.kind, input: request.input, deadlineMs: request.deadlineMs, ageMs: request.ageMs, origin: 'local' }),
       cancel: () => {
         executor.cancel(res)
         reject(new Error('local reservation cancelled'))
@@ -364,6 +385,9 @@ export class Dispatcher {
     if (peerId !== this.init.selfId) this.init.onAttempt?.(peerId, event, detail)
   }
 }
+
+/** The largest age_ms the wire carries (a uint32, about 49 days). */
+const MAX_AGE_MS = 0xffff_ffff
 
 /** Weight of one direct send in the BUSY rate, and the rate above which tasks bind late at once. */
 const BUSY_RATE_ALPHA = 0.1

@@ -51,6 +51,8 @@ export const DEFAULT_RESULT_TTL_MS = 10 * MINUTE
 export const DEFAULT_MAX_RESULTS = 10_000
 export const DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
 export const DEFAULT_HOLD_MS = 2 * SECOND
+/** A request's age is measured at the submitter: its transit and queueing here make it look younger by up to this, ms. */
+const AGE_SLACK_MS = 5 * SECOND
 /** Run-time EWMA weight of a new sample. */
 const RUN_TIME_ALPHA = 0.2
 
@@ -70,6 +72,8 @@ export interface TaskSpec {
   onStart?: () => void
   /** Who asked: 'local' or the peer id. */
   origin: string
+  /** How long ago the submitter accepted the task, ms (its request's age). Default 0. */
+  ageMs?: number
 }
 
 export interface TaskOutcome {
@@ -340,7 +344,13 @@ export class Executor {
     // Started here before, but neither running nor remembered: cut by a crash, or its result expired.
     const ran = done == null && running == null ? this.executions.lookup(spec.origin, spec.taskId) : undefined
     const work = done?.work ?? running?.work ?? ran?.work
-    if (work == null) return undefined
+    if (work == null) {
+      // Never heard of here; but a run of this submitter started since the task was accepted has
+      // been forgotten, so it may have been this one.
+      const acceptedAt = this.clock.now() - (spec.ageMs ?? 0) - AGE_SLACK_MS
+      if (!this.executions.mayHaveForgotten(spec.origin, acceptedAt)) return undefined
+      return refused(spec.taskId, ErrorCode.INTERRUPTED, 'this node no longer remembers every run it started since this task was accepted, so it cannot tell whether it ran it; it never runs a task id twice: run it elsewhere')
+    }
     if (work !== workOf(spec)) return refused(spec.taskId, ErrorCode.BAD_INPUT, 'this task id was already used for different work')
     if (done != null) return { ...done.outcome, deduped: true }
     if (ran != null) {

@@ -53,6 +53,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
     attempt: r.attempt,
     maxWaitMs: r.maxWaitMs,
     expectedRunMs: r.expectedRunMs,
+    ageMs: r.ageMs,
     origin,
     // Tells the client its task runs (so a long run is not mistaken for a black hole).
     onStart: () => { channel.send({ type: FrameType.STARTED, id }).catch(() => {}) }

@@ -76,6 +76,12 @@ export interface TaskServiceInit {
    * run here only, and a task pinned to a peer is refused. Default: yes.
    */
   maySubmit?: () => boolean
+  /**
+   * Subscribe to the store taking writes again after a full or failing disk; returns the
+   * unsubscribe. Results the journal held meanwhile are written then, and journaled tasks not
+   * running are picked up. Default: none (held results stay in memory until the process ends).
+   */
+  storageRecovered?: (listener: () => void) => () => void
 }
 
 export interface TaskServiceComponents {
@@ -137,6 +143,7 @@ export class TaskService implements Startable {
   private stopping = false
   private resumeTimer: NodeJS.Timeout | undefined
   private completions = 0
+  private offRecovered: (() => void) | undefined
 
   constructor (private readonly components: TaskServiceComponents, private readonly init: TaskServiceInit) {
     this.log = components.logger.forComponent('fedmesh:tasks')
@@ -175,6 +182,10 @@ export class TaskService implements Startable {
       window: (key) => {
         const { kind, peer } = parseAdmissionKey(key)
         return this.dispatcher.admissionWindow(kind, peer, init.admissionParams)
+      },
+      unplaceable: (key) => {
+        const { kind, peer } = parseAdmissionKey(key)
+        return this.dispatcher.unplaceable(kind, peer)
       }
     })
   }
@@ -210,6 +221,7 @@ export class TaskService implements Startable {
     }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
     this.stopping = false
     this.admission.open()
+    this.offRecovered = this.init.storageRecovered?.(() => { void this.catchUp() })
     if (this.init.journal != null) {
       this.recent.push(...await this.init.journal.recent(this.recentLimit))
       // Resume once peers had a chance to connect and advertise: a task of a kind only a
@@ -230,6 +242,8 @@ export class TaskService implements Startable {
     if (!this.started) return
     this.beginStop()
     this.started = false
+    this.offRecovered?.()
+    this.offRecovered = undefined
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.connected.clear()
@@ -341,13 +355,16 @@ export class TaskService implements Startable {
             kind: record.kind,
             input,
             timeoutMs: Math.max(1, record.timeoutMs - (this.init.clock.now() - record.submittedAt)),
-            peer: record.peer
+            peer: record.peer,
+            acceptedAt: record.acceptedAt ?? record.submittedAt
           })
         } finally {
           release()
         }
-        // Every peer refused it (others' load filled the mesh): back to the head of the line.
-        if (!REQUEUE_ON.has(result.outcome.error) || this.stopping || this.init.clock.now() - record.submittedAt >= record.timeoutMs) {
+        // Every peer refused it (others' load filled the mesh), or no candidate was eligible just
+        // now (a breaker opened meanwhile): back to the head of the line.
+        const waitable = REQUEUE_ON.has(result.outcome.error) || (result.unplaced === true && !this.dispatcher.unplaceable(record.kind, record.peer))
+        if (!waitable || this.stopping || this.init.clock.now() - record.submittedAt >= record.timeoutMs) {
           return this.finish(record, result)
         }
         active.state = 'queued'
@@ -382,9 +399,26 @@ export class TaskService implements Startable {
       return done
     }
     this.remember(done)
-    await this.init.journal?.complete(done)
+    // The task ran: a result the disk refuses is held (it counts as written here) and written
+    // once the store recovers. Never a 507 for work that was done: the client would run it again.
+    const written = await this.init.journal?.complete(done)
+    if (written?.written === false) this.log.error('the result of task %s could not be written (%s): held in memory until the store takes writes again', done.taskId, written.error.message)
     if (++this.completions % PRUNE_EVERY === 0) void this.init.journal?.prune(this.keepResults).catch(() => {})
     return done
+  }
+
+  /** The store takes writes again: write the results held meanwhile, then pick up what is journaled and idle. */
+  private async catchUp (): Promise<void> {
+    const journal = this.init.journal
+    if (journal == null || this.stopping) return
+    try {
+      const n = await journal.writeHeld()
+      if (n > 0) this.log('wrote %d task results held while the store refused writes', n)
+    } catch (err) {
+      this.log.error('writing held task results failed - %e', err)
+      return
+    }
+    this.scheduleResume(0)
   }
 
   /**
@@ -411,8 +445,9 @@ export class TaskService implements Startable {
     this.log('resuming %d journaled tasks', pending.length)
     for (const record of pending) {
       this.resumed.add(record.taskId)
-      // The budget restarts: the user's acceptance stands even though the clock ran on.
-      this.execute({ ...record, submittedAt: this.init.clock.now() }).catch(err => {
+      // The budget restarts: the user's acceptance stands even though the clock ran on (executors
+      // are still told when it was accepted: they may have forgotten runs since).
+      this.execute({ ...record, acceptedAt: record.acceptedAt ?? record.submittedAt, submittedAt: this.init.clock.now() }).catch(err => {
         this.log.error('resumed task %s failed - %e', record.taskId, err)
       })
     }

@@ -91,6 +91,41 @@ describe('ExecutionLog', () => {
     expect(reopened.recent(10).map(e => e.taskId)).toEqual(['t5', 't4', 't3'])
   })
 
+  it('remembers, per submitter, when the newest run it forgot started (on disk too, snapshots included)', async () => {
+    const fed = await store()
+    const log = await ExecutionLog.open(fed.sublevel('executions'), { keep: 3 })
+    for (let i = 0; i < 12; i++) {
+      const e = run(`t${i}`, 100 + i, i % 4 === 3 ? 'peer-b' : 'peer-a')
+      await log.started(e)
+      log.finished(e, 'NONE', 1)
+    }
+    await log.flush()
+    // Kept: t9, t10, t11. Forgotten: peer-a up to t8 (started at 108), peer-b up to t7 (107).
+    expect(log.recent(10).map(e => e.taskId)).toEqual(['t11', 't10', 't9'])
+    for (const l of [log, await ExecutionLog.open(fed.sublevel('executions'), { keep: 3 })]) {
+      expect(l.mayHaveForgotten('peer-a', 108)).toBe(true)
+      expect(l.mayHaveForgotten('peer-a', 109)).toBe(false)
+      expect(l.mayHaveForgotten('peer-b', 107)).toBe(true)
+      expect(l.mayHaveForgotten('peer-b', 108)).toBe(false)
+      expect(l.mayHaveForgotten('peer-c', 0)).toBe(false)
+    }
+  })
+
+  it('beyond maxOrigins submitters, the forgotten runs of new ones raise one bound shared by all', () => {
+    const log = ExecutionLog.memory({ keep: 1, maxOrigins: 2 })
+    for (const [i, origin] of ['a', 'b', 'c', 'd'].entries()) {
+      const e = run(`t${i}`, 10 + i, origin)
+      log.started(e)
+      log.finished(e, 'NONE', 1)
+    }
+    // a (10) and b (11) are tracked; c (12) is forgotten into the shared bound, which counts for
+    // everyone; d is kept.
+    expect(log.mayHaveForgotten('a', 12)).toBe(true)
+    expect(log.mayHaveForgotten('a', 13)).toBe(false)
+    expect(log.mayHaveForgotten('d', 12)).toBe(true)
+    expect(log.mayHaveForgotten('d', 13)).toBe(false)
+  })
+
   it('replaces its records by one snapshot of the kept runs once as many runs were written as it keeps', async () => {
     const fed = await store()
     const log = await ExecutionLog.open(fed.sublevel('executions'), { keep: 10 })

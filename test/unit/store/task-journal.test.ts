@@ -110,6 +110,30 @@ describe('TaskJournal', () => {
     expect((writes[0].options as { sync?: boolean } | undefined)?.sync ?? false).toBe(false)
   })
 
+  it('a result the store refuses is held: not pending, found by id, written by writeHeld() once the store takes writes', async () => {
+    const { journal, fed } = await setup()
+    await journal.accept(accepted('x'))
+    const original = fed.db.batch.bind(fed.db) as () => any
+    const refusing = vi.spyOn(fed.db, 'batch').mockImplementation((() => {
+      const chained = original()
+      chained.write = async () => { throw new Error('no space left on device') }
+      return chained
+    }) as any)
+    expect(await journal.complete(finished('x', 1_000, { output: 'eA==' }))).toMatchObject({ written: false })
+    expect(journal.heldResults).toBe(1)
+    expect(await journal.pending()).toEqual([])
+    expect(await journal.pendingTask('x')).toBeUndefined()
+    expect(await journal.result('x')).toMatchObject({ taskId: 'x', output: 'eA==' })
+    await expect(journal.writeHeld()).rejects.toThrow('no space left')
+    expect(journal.heldResults).toBe(1)
+    refusing.mockRestore()
+    expect(await journal.writeHeld()).toBe(1)
+    expect(journal.heldResults).toBe(0)
+    const reopened = new TaskJournal(fed.sublevel('journal'), fed.sublevel('results'))
+    expect(await reopened.pending()).toEqual([])
+    expect(await reopened.result('x')).toMatchObject({ output: 'eA==' })
+  })
+
   it('flush() with nothing to write resolves', async () => {
     const { journal } = await setup()
     await expect(journal.flush()).resolves.toBeUndefined()

@@ -98,6 +98,23 @@ describe('cache-sync sessions between two nodes over @libp2p/memory', () => {
     ), { numRuns: 12 })
   }, 180_000)
 
+  it('converge when one version is held in two encodings (an origin signed two values under it): the larger signed bytes win on both sides', async () => {
+    const [writer] = [await origin()]
+    const wallMs = NOW - 5_000
+    const x = await sign(writer, { key: 'twice', wallMs, value: 'x' })
+    const y = await sign(writer, { key: 'twice', wallMs, value: 'y' })
+    const [small, large] = Buffer.compare(Buffer.from(x.wire), Buffer.from(y.wire)) < 0 ? [x, y] : [y, x]
+    const [a, b] = await pair()
+    // Whichever side initiates, the larger encoding must travel to the side holding the smaller.
+    await Promise.all([seed(a, [small]), seed(b, [large])])
+    await connect(a, b)
+    const want = hex(new Map([['twice', large]]))
+    await expect.poll(async () => contents(a), { timeout: 40_000, interval: 50 }).toEqual(want)
+    await expect.poll(async () => contents(b), { timeout: 40_000, interval: 50 }).toEqual(want)
+    const again = await retryBusy(async () => a.libp2p.services.cacheSync.syncWith(b.peerId))
+    expect(again.entriesSent + again.entriesReceived).toBe(0)
+  }, 60_000)
+
   it.each([
     ['empty on both sides', 0, 0, 0, 0],
     ['one side empty', 0, 400, 0, 0],

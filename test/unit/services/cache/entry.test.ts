@@ -62,6 +62,23 @@ describe('signEntry / verifyEntry', () => {
     expect(v.expiresAtMs).toBeUndefined()
   })
 
+  it('refuses the same signed content in other bytes (a relay cannot re-encode an entry)', async () => {
+    const e = await signed(alice, { key: 'k', wallMs: NOW, tombstone: true })
+    // The tombstone flag (field 6, varint) sent as 3 instead of 1: it decodes to the same entry.
+    const flag = Buffer.from(e.wire).indexOf(Buffer.from([0x30, 0x01]))
+    expect(flag).toBeGreaterThanOrEqual(0)
+    const as3 = Uint8Array.from(e.wire)
+    as3[flag + 1] = 0x03
+    expect(WireEntry.decode(as3).tombstone).toBe(true)
+    // An unknown field appended: the decoder skips it.
+    const extra = Uint8Array.from([...e.wire, 0x78, 0x01])
+    for (const bytes of [as3, extra]) {
+      const err = await rejection(bytes)
+      expect(err.forged).toBe(false)
+      expect(err.message).toMatch(/canonical/)
+    }
+  })
+
   describe('forgeries are rejected with forged: true', () => {
     it('a flipped value byte', async () => {
       const e = await signed(alice, { key: 'k', value: 'pay alice 10', wallMs: NOW })

@@ -40,7 +40,7 @@ interface Setup {
 }
 
 /** A real intake over a real store and clock; `skewMs` is this node's clock error. */
-async function setup (authorize?: CacheAuthorizer, skewMs = 0): Promise<Setup> {
+async function setup (authorize?: CacheAuthorizer, skewMs = 0, me: Identity = self): Promise<Setup> {
   const fed = await FedStore.memory()
   stores.push(fed)
   const wall = { now: () => NOW + skewMs }
@@ -57,8 +57,8 @@ async function setup (authorize?: CacheAuthorizer, skewMs = 0): Promise<Setup> {
     hlc,
     time,
     maxValueBytes: DEFAULT_MAX_VALUE_BYTES,
-    peerId: self.peerId,
-    privateKey: self.key,
+    peerId: me.peerId,
+    privateKey: me.key,
     authorize: authorize == null
       ? undefined
       : (entry, ctx) => {
@@ -162,21 +162,38 @@ describe('CacheIntake', () => {
       expect(s.asked).toHaveLength(4)
     })
 
-    it('refuses before anything is stored or the clock moves; counts per reason and per sender; blames only when asked', async () => {
+    it('refuses before anything is stored (the clock has moved past the entry: peers may hold it); counts per reason and per sender; blames only when asked', async () => {
       const s = await setup(deny)
-      const before = s.hlc.peek()
       const squat = await signed(bob, { key: '@alice/profile', value: 'bob was here', wallMs: NOW + 30 * SECOND })
-      const big = await signed(bob, { key: 'big', value: 'x'.repeat(100), wallMs: NOW + 30 * SECOND })
+      const big = await signed(bob, { key: 'big', value: 'x'.repeat(100), wallMs: NOW + 40 * SECOND })
       expect(await s.intake.receive(squat.wire, { path: 'gossip', from: bob.peerId, publisher: bob.peerId })).toMatchObject({ outcome: 'refused', refusal: { reason: 'not-owner', penalize: true } })
       expect(await s.intake.receive(big.wire, { path: 'sync', from: bob.peerId })).toMatchObject({ outcome: 'refused', refusal: { reason: 'quota', penalize: false } })
       expect(await s.intake.receive(big.wire, { path: 'fetch', from: bob.peerId, expectedKey: 'big' })).toMatchObject({ outcome: 'refused' })
-      expect(s.hlc.peek()).toEqual(before)
+      expect(s.hlc.peek().wallMs).toBe(NOW + 40 * SECOND)
+      expect(s.intake.floor.wallMs).toBe(NOW + 40 * SECOND)
       expect(await s.store.lookup('@alice/profile')).toBeUndefined()
       expect(await s.store.lookup('big')).toBeUndefined()
       expect(s.intake.refusals(bob.peerId)).toEqual({ 'not-owner': 1, quota: 2 })
       expect(s.intake.refusals(alice.peerId)).toEqual({})
       expect(s.blamed).toEqual([['invalid', bob.peerId]])
       expect(s.refusedReasons).toEqual(['not-owner', 'quota', 'quota'])
+    })
+
+    it('a write made after refusing a peer\'s entry by policy beats that entry where it was accepted (no divergence)', async () => {
+      // Node A refuses bob's entries (a quota, a revoked role its peers have not heard of yet);
+      // node B accepts them. Bob's clock is 20 s ahead, inside the skew bound.
+      const refuseBob: CacheAuthorizer = (entry) => entry.version.origin === bob.peerId.toString() ? { reason: 'writer-quota', penalize: false } : undefined
+      const a = await setup(refuseBob, 0, self)
+      const b = await setup(undefined, 0, alice)
+      const bobs = await signed(bob, { key: 'k', value: 'from bob', wallMs: NOW + 20 * SECOND })
+      expect((await a.intake.receive(bobs.wire, { path: 'gossip', from: bob.peerId, publisher: bob.peerId })).outcome).toBe('refused')
+      expect((await b.intake.receive(bobs.wire, { path: 'gossip', from: bob.peerId, publisher: bob.peerId })).outcome).toBe('accepted')
+      // A writes k (acknowledged: A held nothing for it), and its write reaches B.
+      const { entry } = await a.intake.write({ key: 'k', value: new TextEncoder().encode('from A'), ttlSeconds: 0, tombstone: false })
+      expect(entry.version.ts.wallMs).toBeGreaterThanOrEqual(NOW + 20 * SECOND)
+      expect((await b.intake.receive(entry.wire, { path: 'gossip', from: self.peerId, publisher: self.peerId })).outcome).toBe('accepted')
+      expect(await value(b, 'k')).toBe('from A')
+      expect(await value(a, 'k')).toBe('from A')
     })
 
     it('is asked about local writes too: a refusal fails the write (CacheWriteRefusedError) and stores nothing', async () => {

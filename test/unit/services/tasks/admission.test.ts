@@ -32,11 +32,27 @@ describe('Admission', () => {
     admission.close(new Error('test over'))
   })
 
-  it('a window of 0 (nowhere to run) lets tasks through: the dispatcher says why', async () => {
-    const admission = new Admission({ window: () => 0 })
+  it('a window of 0 where no node could ever run them (kind or pinned peer unknown) lets tasks through: the dispatcher says why', async () => {
+    const admission = new Admission({ window: () => 0, unplaceable: () => true })
     const got = enterMany(admission, 'no-such-kind', 3)
     await settle()
     expect(admitted(got)).toBe(3)
+  })
+
+  it('a window of 0 with a known but ineligible candidate (circuit open) keeps tasks waiting until the window opens or their deadline', async () => {
+    vi.useFakeTimers()
+    let window = 0
+    const admission = new Admission({ window: () => window, unplaceable: () => false, recheckMs: 100 })
+    const got = enterMany(admission, 'pinned', 3)
+    const expiring = admission.enter('pinned', 10, { signal: AbortSignal.timeout(1_000) })
+    const expired = expiring.then(() => 'admitted', (err: Error) => err.name)
+    await vi.advanceTimersByTimeAsync(1_500)
+    expect(admitted(got)).toBe(0)
+    expect(await expired).toBe('TimeoutError')
+    window = 2
+    await vi.advanceTimersByTimeAsync(100)
+    expect(admitted(got)).toBe(2)
+    admission.close(new Error('test over'))
   })
 
   it('keys wait independently: a kind few nodes serve does not hold up the others', async () => {

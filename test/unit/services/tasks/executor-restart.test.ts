@@ -95,6 +95,38 @@ describe('Executor over a persisted execution log', () => {
     expect(after.gate.started('long')).toBe(true)
   })
 
+  it('a retry of a task it ran and no longer remembers (more runs since than it keeps) is refused, not run again', async () => {
+    const clock = manualClock()
+    const fed = await FedStore.memory()
+    stores.push(fed)
+    const ran: string[] = []
+    const executor = new Executor({
+      concurrency: 1,
+      handlers: new Map<string, TaskHandler>([['k', async (input, ctx) => { ran.push(ctx.taskId); return input }]]),
+      clock,
+      maxResults: 3,
+      executions: await ExecutionLog.open(fed.sublevel('executions'), { keep: 5 })
+    })
+    // The submitter accepted `first` at t0 and sent it here; it ran. Then many other runs.
+    const t0 = clock.now()
+    expect((await executor.submit(spec('first', { origin: 'peer-a', ageMs: 0 }))).error).toBe(ErrorCode.NONE)
+    for (let i = 0; i < 20; i++) {
+      clock.advance(1_000)
+      expect((await executor.submit(spec(`other-${i}`, { origin: 'peer-a', ageMs: 0 }))).error).toBe(ErrorCode.NONE)
+    }
+    clock.advance(1_000)
+    // Its result long gone and its run forgotten: the retry (same id, its age since t0) is refused.
+    const retry = await executor.submit(spec('first', { origin: 'peer-a', ageMs: clock.now() - t0 }))
+    expect(retry.error).toBe(ErrorCode.INTERRUPTED)
+    expect(retry.message).toMatch(/cannot tell/)
+    expect(ran.filter(id => id === 'first')).toHaveLength(1)
+    // A task accepted after the newest forgotten run is known never to have run here: it runs.
+    expect((await executor.submit(spec('fresh', { origin: 'peer-a', ageMs: 0 }))).error).toBe(ErrorCode.NONE)
+    // And after a restart the bound still holds.
+    const again = new Executor({ concurrency: 1, handlers: new Map<string, TaskHandler>([['k', async (input) => input]]), clock, executions: await ExecutionLog.open(fed.sublevel('executions'), { keep: 5 }) })
+    expect((await again.submit(spec('first', { origin: 'peer-a', ageMs: clock.now() - t0 }))).error).toBe(ErrorCode.INTERRUPTED)
+  })
+
   it('lists the runs of the previous life in executed(), a cut one as interrupted', async () => {
     const before = await node()
     const ok = before.executor.submit(spec('ok'))
