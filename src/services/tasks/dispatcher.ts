@@ -3,6 +3,7 @@ import { admissionWindow } from '../../core/routing/admission.js'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../core/routing/plan.js'
 import { DEFAULT_SCORE_PARAMS, rankCandidates } from '../../core/routing/score.js'
 import { SECOND } from '../../util/time.js'
+import { sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
 import { gatherCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
@@ -14,6 +15,7 @@ import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { PlanParams } from '../../core/routing/plan.js'
 import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
+import type { Timers } from '../../util/timers.js'
 import type { CapacityTable } from '../capacity/capacity-table.js'
 import type { TaskRequest } from '../../wire/task.js'
 
@@ -38,6 +40,8 @@ export interface DispatcherInit {
   view: PeerView
   client: (peerId: string) => TaskClient
   clock: Clock
+  /** Patience, deadlines and backoff run on these. Default: the event loop's. */
+  timers?: Timers
   random: () => number
   /** Attempts that fail (peer died, timed out) before the task fails. Default 4. */
   maxAttempts?: number
@@ -92,6 +96,7 @@ export class Dispatcher {
   private readonly planParams: PlanParams
   private readonly attemptTimeoutFactor: number
   private readonly minAttemptTimeoutMs: number
+  private readonly timers: Timers
   private busyRate = 0
 
   constructor (private readonly init: DispatcherInit) {
@@ -102,6 +107,7 @@ export class Dispatcher {
     this.planParams = init.planParams ?? DEFAULT_PLAN_PARAMS
     this.attemptTimeoutFactor = init.attemptTimeoutFactor ?? 4
     this.minAttemptTimeoutMs = init.minAttemptTimeoutMs ?? 5 * SECOND
+    this.timers = init.timers ?? systemTimers
   }
 
   /** The ranked candidates for a kind (what `fedmesh route` shows). */
@@ -178,7 +184,7 @@ export class Dispatcher {
         }
       }
       if (inflight.size === 0) break
-      const next = await firstSettled(inflight, patience)
+      const next = await firstSettled(inflight, patience, this.timers)
       if (next === 'timeout') {
         // Past the task's deadline: nothing more to wait for.
         if (!mayTry) break
@@ -221,7 +227,7 @@ export class Dispatcher {
         if (!blamed.has(next.attempt)) this.report(step.peer, code === ErrorCode.TIMED_OUT ? 'timeout' : 'failure')
         exclude.add(step.peer)
         failures++
-        await sleep(backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
+        await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
         continue
       }
       if (code === ErrorCode.INTERRUPTED) {
@@ -261,7 +267,7 @@ export class Dispatcher {
   /** How long to wait for one attempt before giving up on the peer, ms. */
   private attemptTimeout (expectedMs: number, remaining: number): number {
     const patience = Math.max(this.minAttemptTimeoutMs, this.attemptTimeoutFactor * expectedMs)
-    return Math.ceil(Math.min(remaining + this.slackMs, patience)) // AbortSignal.timeout takes whole ms only
+    return Math.ceil(Math.min(remaining + this.slackMs, patience)) // timeout signals take whole ms only
   }
 
   private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, progress: { started: boolean } = { started: false }): Promise<Step> {
@@ -274,7 +280,7 @@ export class Dispatcher {
     const budget = Math.max(1, remaining - target.rttMs)
     try {
       const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), {
-        signal: AbortSignal.timeout(Math.ceil(remaining + this.slackMs)),
+        signal: this.timers.timeout(Math.ceil(remaining + this.slackMs)),
         onStarted: () => { progress.started = true }
       })
       if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
@@ -294,7 +300,7 @@ export class Dispatcher {
   private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, ended: AbortSignal): Promise<Step> {
     const startedAt = this.init.clock.now()
     // The race ends at the task's deadline, or when another (hedged) attempt already answered.
-    const signal = AbortSignal.any([AbortSignal.timeout(Math.ceil(remaining + this.slackMs)), ended])
+    const signal = AbortSignal.any([this.timers.timeout(Math.ceil(remaining + this.slackMs)), ended])
     const placements = targets.map(target => {
       const placed = this.place(req, target, signal)
       placed.catch((err: Error) => { if (err instanceof UnreachableError) this.report(target.peerId, 'unreachable') })
@@ -370,13 +376,13 @@ const BUSY_RATE_ALPHA = 0.1
 const BUSY_RATE_RESERVE = 0.5
 
 /** The first attempt to settle, or 'timeout' after `ms`. */
-async function firstSettled (inflight: Map<Promise<Step>, number>, ms: number): Promise<{ attempt: Promise<Step>, step: Step } | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<'timeout'>(resolve => { timer = setTimeout(() => { resolve('timeout') }, ms) })
+async function firstSettled (inflight: Map<Promise<Step>, number>, ms: number, timers: Timers): Promise<{ attempt: Promise<Step>, step: Step } | 'timeout'> {
+  let timer: unknown
+  const timeout = new Promise<'timeout'>(resolve => { timer = timers.setTimeout(() => { resolve('timeout') }, ms) })
   try {
     return await Promise.race([timeout, ...[...inflight.keys()].map(async attempt => ({ attempt, step: await attempt }))])
   } finally {
-    clearTimeout(timer)
+    timers.clearTimeout(timer)
   }
 }
 
@@ -409,6 +415,3 @@ function failed (taskId: string, error: ErrorCode, message: string): TaskOutcome
   return { taskId, error, output: new Uint8Array(0), message, queuedMs: 0, runMs: 0, deduped: false }
 }
 
-async function sleep (ms: number): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
-}

@@ -9,7 +9,7 @@ import { Admission, admissionKey, parseAdmissionKey } from './admission.js'
 import { toRecord, verifyBuiltin } from './task-outcome.js'
 import { Dispatcher } from './dispatcher.js'
 import { frameLimitsFor, isValidKind } from './frame-limits.js'
-import { TaskClient } from './task-client.js'
+import { StreamTaskClient } from './task-client.js'
 import { serveTaskStream } from './task-server.js'
 import { BadRequestError, OverloadedError, TooLargeError } from '../../util/errors.js'
 import type { PeerView } from './candidates.js'
@@ -115,7 +115,7 @@ export class TaskService implements Startable {
   private readonly judge: PromiseJudge
   private readonly log: Logger
   private readonly limits: FrameLimits
-  private readonly clients = new Map<string, TaskClient>()
+  private readonly clients = new Map<string, StreamTaskClient>()
   /** Ids of tasks taken from the journal after a restart. */
   private readonly resumed = new Set<string>()
   private readonly keepResults: number
@@ -413,11 +413,11 @@ export class TaskService implements Startable {
     if (this.recent.length > this.recentLimit) this.recent.length = this.recentLimit
   }
 
-  private client (peerId: string): TaskClient {
+  private client (peerId: string): StreamTaskClient {
     let c = this.clients.get(peerId)
     if (c == null) {
       const id = peerIdFromString(peerId)
-      c = new TaskClient({
+      c = new StreamTaskClient({
         openStream: async (options) => {
           const conn = await this.components.connectionManager.openConnection(id, options)
           return conn.newStream(TASK_PROTOCOL, { ...options, runOnLimitedConnection: false })
