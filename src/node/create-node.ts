@@ -10,6 +10,7 @@ import { connectivity } from '../services/connectivity/connectivity-service.js'
 import { latency } from '../services/latency/latency-service.js'
 import { loadLedger, reputation } from '../services/reputation/reputation-service.js'
 import { membership } from '../services/membership/index.js'
+import { ATTEMPT_ACTIONS } from '../services/tasks/attempt-reports.js'
 import { commandHandler } from '../services/tasks/command-handler.js'
 import { Executor } from '../services/tasks/executor.js'
 import { builtinHandlers } from '../services/tasks/handlers.js'
@@ -24,7 +25,6 @@ import { libp2pOptions } from './libp2p-options.js'
 import type { FedServices } from './federation-node.js'
 import type { FederationNodeConfig } from './config.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
-import type { AttemptEvent } from '../services/tasks/dispatcher.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 
@@ -35,17 +35,6 @@ const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
  * refused reservation) is a truthful answer and costs nothing; the task service reports
  * 'broken-promise' only for a peer that repeatedly contradicts its own fresh advert.
  */
-const ATTEMPT_ACTIONS: Record<AttemptEvent, ReputationAction | undefined> = {
-  success: ReputationAction.TaskSucceeded,
-  failure: ReputationAction.TaskFailed,
-  timeout: ReputationAction.TaskTimedOut,
-  refused: undefined,
-  'broken-promise': ReputationAction.BrokenPromise,
-  'wrong-result': ReputationAction.WrongResult,
-  // Could not even connect: not the peer's fault as far as we know (the breaker still counts it).
-  unreachable: undefined
-}
-
 /**
  * Compose a federation node: libp2p with fedmesh's services over one store. The node is created
  * stopped; `start()` it. The daemon, the tests and the simulation harness all build nodes here,

@@ -8,6 +8,9 @@
  * sent it since (the advertisement cannot know them yet).
  */
 
+import { DEFAULT_SPREAD_RUNS } from './plan.js'
+import type { PlanParams } from './plan.js'
+
 export type RttSource = 'local' | 'ping' | 'vivaldi' | 'default'
 export type ReputationState = 'healthy' | 'avoid' | 'banned'
 
@@ -135,12 +138,40 @@ export function scoreCandidate (c: CandidateInput, params: ScoreParams = DEFAULT
   }
 }
 
+/** What `planDispatch` will do with the ranking: only the candidates it can look at are kept. */
+export interface Shortlist {
+  plan: Pick<PlanParams, 'nearTieMs' | 'nearTieFraction' | 'spreadRuns'>
+  /** The plan binds late whatever the best looks like (planDispatch's `bounced`). */
+  bounced: boolean
+}
+
 /**
  * Score every candidate and sort best first (ties: local first, then by peer id so the order is
  * deterministic). Ineligible candidates stay in the list, last, with their reason.
+ *
+ * With `shortlist`, only the candidates `planDispatch` can look at are sorted and returned: this
+ * node, and every eligible candidate scored at most the line it draws from (the best's score for
+ * a free local node, the near-tie margin for a direct send, `spreadRuns` run times of the best
+ * for reservations). Their order, and so every random draw the plan makes by position, is the
+ * same as in the full ranking; sorting a handful instead of every known peer is what keeps
+ * routing cheap with thousands of peers. With no eligible candidate the full list is returned
+ * (for its reasons).
  */
-export function rankCandidates (candidates: CandidateInput[], params: ScoreParams = DEFAULT_SCORE_PARAMS): ScoredCandidate[] {
-  return candidates.map(c => scoreCandidate(c, params)).sort(compareScored)
+export function rankCandidates (candidates: CandidateInput[], params: ScoreParams = DEFAULT_SCORE_PARAMS, shortlist?: Shortlist): ScoredCandidate[] {
+  const scored = candidates.map(c => scoreCandidate(c, params))
+  if (shortlist == null) return scored.sort(compareScored)
+  let best: ScoredCandidate | undefined
+  for (const s of scored) if (s.eligible && (best == null || compareScored(s, best) < 0)) best = s
+  if (best == null) return scored.sort(compareScored)
+  const line = shortlistLine(best, shortlist)
+  return scored.filter(s => s.local || (s.eligible && s.score <= line)).sort(compareScored)
+}
+
+/** The worst score planDispatch can pick given the best eligible candidate (plan.ts's rules). */
+function shortlistLine (best: ScoredCandidate, { plan, bounced }: Shortlist): number {
+  if (best.local && best.queueWaitMs === 0) return best.score
+  if (best.queueWaitMs === 0 && !bounced) return best.score + Math.max(plan.nearTieMs, best.score * plan.nearTieFraction)
+  return best.score + (plan.spreadRuns ?? DEFAULT_SPREAD_RUNS) * best.runMs
 }
 
 function compareScored (a: ScoredCandidate, b: ScoredCandidate): number {

@@ -12,8 +12,8 @@ import type { Executor, TaskOutcome } from './executor.js'
 import { ReservationRefused, UnreachableError } from './task-client.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
-import type { PlanParams } from '../../core/routing/plan.js'
-import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
+import type { Plan, PlanContext, PlanParams } from '../../core/routing/plan.js'
+import type { CandidateInput, ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
 import type { Timers } from '../../util/timers.js'
 import type { CapacityTable } from '../capacity/capacity-table.js'
@@ -58,6 +58,25 @@ export interface DispatcherInit {
   attemptTimeoutFactor?: number
   /** ... but never sooner than this, ms. Default 5 s. */
   minAttemptTimeoutMs?: number
+  /**
+   * An attempt past its patience stays open while the task is tried elsewhere too: a long task
+   * there may still answer first, and its result counts. Default true. `false`: the slow attempt
+   * is abandoned (its late answer ignored, its reservations cancelled) and the retry waits a
+   * backoff first — the rule before hedging, kept to measure what hedging is worth.
+   */
+  hedge?: boolean
+  /**
+   * New tasks bind late from the first try while this node's recent share of BUSY answers to
+   * its predicted-free direct sends (an EWMA, weight 0.1) is above this. Default 0.5; `false`:
+   * never (each task bounces once before it binds late).
+   */
+  reserveWhenBouncing?: number | false
+  /**
+   * Where a task goes, given the ranked candidates (their inputs by peer id) and whether this
+   * task was refused before. Default: `planDispatch` with `planParams`, over a ranking pruned to
+   * what it can pick. The simulator's baselines (random, round-robin, power of two) plug in here.
+   */
+  planner?: (ranked: ScoredCandidate[], inputs: ReadonlyMap<string, CandidateInput>, random: () => number, context: PlanContext) => Plan
   /** Check a result where it can be checked (the built-in kinds): false = wrong answer. */
   verify?: (kind: string, input: Uint8Array, output: Uint8Array) => boolean
   onAttempt?: (peerId: string, event: AttemptEvent, detail?: AttemptDetail) => void
@@ -97,6 +116,8 @@ export class Dispatcher {
   private readonly attemptTimeoutFactor: number
   private readonly minAttemptTimeoutMs: number
   private readonly timers: Timers
+  private readonly hedge: boolean
+  private readonly reserveWhenBouncing: number
   private busyRate = 0
 
   constructor (private readonly init: DispatcherInit) {
@@ -108,13 +129,19 @@ export class Dispatcher {
     this.attemptTimeoutFactor = init.attemptTimeoutFactor ?? 4
     this.minAttemptTimeoutMs = init.minAttemptTimeoutMs ?? 5 * SECOND
     this.timers = init.timers ?? systemTimers
+    this.hedge = init.hedge ?? true
+    const bouncing = init.reserveWhenBouncing ?? BUSY_RATE_RESERVE
+    this.reserveWhenBouncing = bouncing === false ? Infinity : bouncing
   }
 
   /** The ranked candidates for a kind (what `fedmesh route` shows). */
   rank (kind: string, exclude: ReadonlySet<string> = new Set(), only?: string): ScoredCandidate[] {
+    return rankCandidates(this.candidates(kind, exclude, only), this.scoreParams)
+  }
+
+  private candidates (kind: string, exclude: ReadonlySet<string>, only?: string): CandidateInput[] {
     const inputs = gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only)
-      .filter(c => !exclude.has(c.peerId))
-    return rankCandidates(inputs, this.scoreParams)
+    return exclude.size === 0 ? inputs : inputs.filter(c => !exclude.has(c.peerId))
   }
 
   /** How many of this node's tasks of `kind` may be out at once (the admission window). */
@@ -153,7 +180,7 @@ export class Dispatcher {
     const { clock } = this.init
     let failures = 0
     let tries = 0
-    let bounced = this.busyRate > BUSY_RATE_RESERVE
+    let bounced = this.busyRate > this.reserveWhenBouncing
     let final = false
     let last: DispatchResult | undefined
 
@@ -164,6 +191,8 @@ export class Dispatcher {
       let latest: Promise<Step> | undefined
       const progress = { started: false }
       let patience = Math.max(1, Math.ceil(remaining + this.slackMs))
+      // Without hedging, an attempt past its patience is stopped through this.
+      let abandon: AbortController | undefined
       if (mayTry) {
         tries++
         const plan = this.plan(req, exclude, bounced)
@@ -173,9 +202,10 @@ export class Dispatcher {
           }
         } else {
           const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))
+          abandon = this.hedge ? undefined : new AbortController()
           const attempt = plan.mode === 'direct'
-            ? this.direct(req, plan.target, plan.maxWaitMs, remaining, progress)
-            : this.reserve(req, plan.targets, remaining, ended)
+            ? this.direct(req, plan.target, plan.maxWaitMs, remaining, progress, abandon?.signal)
+            : this.reserve(req, plan.targets, remaining, abandon == null ? ended : AbortSignal.any([ended, abandon.signal]))
           inflight.set(attempt, tries)
           latest = attempt
           // A direct send has one peer to judge for slowness; a reservation race has none yet.
@@ -199,6 +229,12 @@ export class Dispatcher {
             this.report(sentTo, 'timeout')
             blamed.add(latest)
           }
+        }
+        if (!this.hedge && latest != null) {
+          // Not hedging: the slow attempt is given up (its answer no longer counts), then a backoff.
+          inflight.delete(latest)
+          abandon?.abort()
+          await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
         }
         continue
       }
@@ -251,13 +287,18 @@ export class Dispatcher {
     return last ?? { outcome: failed(req.taskId, ErrorCode.TIMED_OUT, `no result within ${req.timeoutMs} ms`), peer: this.init.selfId, attempts: tries }
   }
 
-  private plan (req: DispatchRequest, exclude: Set<string>, bounced: boolean): ReturnType<typeof planDispatch> {
-    const ranked = this.rank(req.kind, exclude, req.peer)
+  private plan (req: DispatchRequest, exclude: Set<string>, bounced: boolean): Plan {
     if (req.peer != null) {
+      const ranked = this.rank(req.kind, exclude, req.peer)
       if (ranked.length === 0) return { mode: 'none', reason: `peer ${req.peer} is not known to serve anything right now` }
       return ranked[0].eligible ? { mode: 'direct', target: ranked[0], maxWaitMs: 0 } : { mode: 'none', reason: `peer ${req.peer}: ${ranked[0].reason}` }
     }
-    return planDispatch(ranked, this.init.random, this.planParams, { bounced })
+    const inputs = this.candidates(req.kind, exclude)
+    const planner = this.init.planner
+    if (planner != null) {
+      return planner(rankCandidates(inputs, this.scoreParams), new Map(inputs.map(c => [c.peerId, c])), this.init.random, { bounced })
+    }
+    return planDispatch(rankCandidates(inputs, this.scoreParams, { plan: this.planParams, bounced }), this.init.random, this.planParams, { bounced })
   }
 
   private request (req: DispatchRequest, budgetMs: number, maxWaitMs: number, expectedRunMs: number): TaskRequest {
@@ -270,7 +311,7 @@ export class Dispatcher {
     return Math.ceil(Math.min(remaining + this.slackMs, patience)) // timeout signals take whole ms only
   }
 
-  private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, progress: { started: boolean } = { started: false }): Promise<Step> {
+  private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
     if (target.local) {
       const outcome = await this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, origin: 'local' })
       return { outcome, peer: target.peerId, lost: false }
@@ -280,7 +321,7 @@ export class Dispatcher {
     const budget = Math.max(1, remaining - target.rttMs)
     try {
       const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), {
-        signal: this.timers.timeout(Math.ceil(remaining + this.slackMs)),
+        signal: abandon == null ? this.timers.timeout(Math.ceil(remaining + this.slackMs)) : AbortSignal.any([this.timers.timeout(Math.ceil(remaining + this.slackMs)), abandon]),
         onStarted: () => { progress.started = true }
       })
       if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
