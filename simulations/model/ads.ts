@@ -32,7 +32,10 @@ export class AdRing {
   private readonly running = new Int32Array(RING)
   private readonly meanRun = new Float64Array(RING)
   private readonly seqs = new Int32Array(RING)
-  private count = 0
+  /** Per advert, one decoded form shared by every reader (built on first read). */
+  private readonly decoded: unknown[] = new Array(RING)
+  /** Adverts published so far: the newest one's seq. */
+  count = 0
   lastQueueDepth = 0
   lastRunning = 0
   lastAt = -Infinity
@@ -48,9 +51,22 @@ export class AdRing {
     // The advert carries Math.round(meanRunMs); 0 or absent reads as "not observed".
     this.meanRun[i] = meanRunMs === undefined ? 0 : Math.round(meanRunMs)
     this.seqs[i] = this.count
+    this.decoded[i] = undefined
     this.lastQueueDepth = queueDepth
     this.lastRunning = running
     this.lastAt = at
+  }
+
+  /** The decoded form of advert `seq` (still in the ring), made once by `make` and shared. */
+  decodedAs<T> (seq: number, make: () => T): T {
+    const i = (seq - 1) % RING
+    if (this.seqs[i] !== seq) return make()
+    let d = this.decoded[i] as T | undefined
+    if (d === undefined) {
+      d = make()
+      this.decoded[i] = d
+    }
+    return d
   }
 
   /**

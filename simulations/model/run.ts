@@ -13,7 +13,6 @@ import { Rng } from '../prng.js'
 import { runCacheModel } from './cache.js'
 import { runEngine } from './engine.js'
 import { runIdeal } from './ideal.js'
-import { baselinePolicy, fedmeshPolicy } from './policies.js'
 import { modelReconcile } from './reconcile.js'
 import { HONEST, buildWorld } from './world.js'
 import type { Scenario, ScenarioVariant } from '../scenario.js'
@@ -24,6 +23,17 @@ import type { World } from './world.js'
 export interface ModelRunOptions {
   /** Progress lines (to stderr in the CLI). */
   log?: (line: string) => void
+  /** Where the run is, now and then (the CLI's progress line). */
+  progress?: (p: ModelProgress) => void
+}
+
+/** Engine run `run` of `runs` (fedmesh, each baseline, each variant), at virtual time `virtualMs` of `endMs`. */
+export interface ModelProgress {
+  label: string
+  run: number
+  runs: number
+  virtualMs: number
+  endMs: number
 }
 
 export const MODEL_NOTES = [
@@ -97,38 +107,56 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
     return out
   }
 
-  const fed = runEngine(world, {
-    policy: fedmeshPolicy({ ...DEFAULT_SCORE_PARAMS, ...r.score }, { ...DEFAULT_PLAN_PARAMS, ...r.plan }),
-    label: 'fedmesh',
-    breaker: r.breaker as never,
+  // One progress line per engine run: the whole model is every policy and variant in turn.
+  const runs = 1 + r.baselines.length + r.variants.length
+  let runIndex = 0
+  const end = scenario.durationMs
+  const progressOf = (label: string): (virtualMs: number) => void => {
+    const index = runIndex++
+    return (virtualMs) => {
+      sampleRss()
+      options.progress?.({ label, run: index, runs, virtualMs: Math.min(virtualMs, end), endMs: end })
+    }
+  }
+  const base = {
+    score: { ...DEFAULT_SCORE_PARAMS, ...r.score },
+    plan: { ...DEFAULT_PLAN_PARAMS, ...r.plan },
+    breaker: r.breaker,
     earlyAds: r.earlyAds,
     earlyAdGapMs: r.earlyAdGapMs,
     attemptTimeoutFactor: r.attemptTimeoutFactor,
     minAttemptTimeoutMs: r.minAttemptTimeoutMs,
-    rules: r.rules,
+    rules: r.rules
+  }
+  const fed = await runEngine(world, {
+    ...base,
+    label: 'fedmesh',
     trackReputation: malicious,
     trackModes: partitioned,
-    onProgress: sampleRss,
+    onProgress: progressOf('fedmesh'),
     rng: root.fork('fedmesh')
   })
   const fedmesh = fromEngine(fed)
 
   const baselines: Record<string, PolicySummary> = {}
   for (const name of r.baselines) {
-    baselines[name] = fromEngine(runEngine(world, { policy: baselinePolicy(name), label: name, onProgress: sampleRss, rng: root.fork(name) }))
+    baselines[name] = fromEngine(await runEngine(world, { ...base, baseline: name, label: name, onProgress: progressOf(name), rng: root.fork(name) }))
   }
-  const variants: PolicySummary[] = r.variants.map((v: ScenarioVariant) => fromEngine(runEngine(world, {
-    policy: fedmeshPolicy({ ...DEFAULT_SCORE_PARAMS, ...r.score, ...v.score }, { ...DEFAULT_PLAN_PARAMS, ...r.plan, ...v.plan }),
-    label: v.name,
-    breaker: r.breaker as never,
-    earlyAds: v.earlyAds ?? r.earlyAds,
-    earlyAdGapMs: r.earlyAdGapMs,
-    attemptTimeoutFactor: v.attemptTimeoutFactor ?? r.attemptTimeoutFactor,
-    minAttemptTimeoutMs: v.minAttemptTimeoutMs ?? r.minAttemptTimeoutMs,
-    rules: { ...r.rules, ...v.rules },
-    onProgress: sampleRss,
-    rng: root.fork('fedmesh') // the same decision stream as fedmesh: only the parameters differ
-  }), variantParams(v)))
+  const variants: PolicySummary[] = []
+  for (const v of r.variants) {
+    variants.push(fromEngine(await runEngine(world, {
+      ...base,
+      score: { ...base.score, ...v.score },
+      plan: { ...base.plan, ...v.plan },
+      label: v.name,
+      earlyAds: v.earlyAds ?? r.earlyAds,
+      attemptTimeoutFactor: v.attemptTimeoutFactor ?? r.attemptTimeoutFactor,
+      minAttemptTimeoutMs: v.minAttemptTimeoutMs ?? r.minAttemptTimeoutMs,
+      rules: { ...r.rules, ...v.rules },
+      onProgress: progressOf(v.name),
+      rng: root.fork('fedmesh') // the same decision stream as fedmesh: only the parameters differ
+    }), variantParams(v)))
+  }
 
   const result: RunResult = {
     mode: 'model',

@@ -13,7 +13,7 @@ export type TransportChoice = 'tcp' | 'memory' | ((components: any) => Transport
 
 /** Wire names (CONTRACT.md "Wire names"). */
 export const KAD_PROTOCOL = '/fedmesh/kad/1.0.0'
-export const CACHE_TOPIC = '/fedmesh/cache/1'
+export { CACHE_TOPIC } from '../services/cache/topic.js'
 export const MDNS_SERVICE_TAG = '_fedmesh._udp.local'
 
 /** What one remote peer may cost this node, whatever it sends. */

@@ -99,7 +99,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         isDenied: (p) => ledger.isBanned(p.toString()),
         // Peers found by the walk reach membership as DHT discoveries.
         walk: config.dht === false ? undefined : async (signal) => {
-          for await (const _ of (services().dht as KadDHT).getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) {}
+          for await (const _ of (services().dht as KadDHT).getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) { /* the walk itself is the point: it discovers peers */ }
         }
       }),
       reputation: reputation({

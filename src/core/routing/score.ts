@@ -112,12 +112,23 @@ function ineligibility (c: CandidateInput): string | undefined {
   return undefined
 }
 
+/** The expected completion time of an eligible candidate, ms (scoreCandidate's `score`). */
+function expectedMs (c: CandidateInput, params: ScoreParams): number {
+  const runMs = c.meanRunMs ?? params.defaultRunMs
+  const rttMs = c.local ? 0 : c.rttMs ?? params.defaultRttMs
+  return queueWaitMs(c, runMs) + rttMs + dialMsOf(c, rttMs, params) + runMs + Math.max(0, -c.reputation) * params.penaltyMsPerPoint
+}
+
+function dialMsOf (c: CandidateInput, rttMs: number, params: ScoreParams): number {
+  return c.local || c.connected !== false ? 0 : rttMs * (params.dialRtts ?? DEFAULT_SCORE_PARAMS.dialRtts) + (params.dialFixedMs ?? 20)
+}
+
 export function scoreCandidate (c: CandidateInput, params: ScoreParams = DEFAULT_SCORE_PARAMS): ScoredCandidate {
   const runMs = c.meanRunMs ?? params.defaultRunMs
   const rttMs = c.local ? 0 : c.rttMs ?? params.defaultRttMs
   const wait = queueWaitMs(c, runMs)
   const penalty = Math.max(0, -c.reputation) * params.penaltyMsPerPoint
-  const dialMs = c.local || c.connected !== false ? 0 : rttMs * (params.dialRtts ?? DEFAULT_SCORE_PARAMS.dialRtts) + (params.dialFixedMs ?? 20)
+  const dialMs = dialMsOf(c, rttMs, params)
   const why = ineligibility(c)
   const load = Math.max(0, c.queueDepth + c.running + c.sentSinceAd - c.concurrency)
   // (load: tasks beyond its slots, as this node estimates them)
@@ -158,13 +169,29 @@ export interface Shortlist {
  * (for its reasons).
  */
 export function rankCandidates (candidates: CandidateInput[], params: ScoreParams = DEFAULT_SCORE_PARAMS, shortlist?: Shortlist): ScoredCandidate[] {
-  const scored = candidates.map(c => scoreCandidate(c, params))
-  if (shortlist == null) return scored.sort(compareScored)
-  let best: ScoredCandidate | undefined
-  for (const s of scored) if (s.eligible && (best == null || compareScored(s, best) < 0)) best = s
-  if (best == null) return scored.sort(compareScored)
-  const line = shortlistLine(best, shortlist)
-  return scored.filter(s => s.local || (s.eligible && s.score <= line)).sort(compareScored)
+  if (shortlist == null) return candidates.map(c => scoreCandidate(c, params)).sort(compareScored)
+  // Scores first (no objects), then only the kept candidates in full.
+  const scores = new Float64Array(candidates.length)
+  let best = -1
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]
+    scores[i] = ineligibility(c) == null ? expectedMs(c, params) : Infinity
+    if (scores[i] !== Infinity && (best < 0 || before(c, scores[i], candidates[best], scores[best]))) best = i
+  }
+  if (best < 0) return candidates.map(c => scoreCandidate(c, params)).sort(compareScored)
+  const line = shortlistLine(scoreCandidate(candidates[best], params), shortlist)
+  const kept: ScoredCandidate[] = []
+  for (let i = 0; i < candidates.length; i++) {
+    if (candidates[i].local || scores[i] <= line) kept.push(scoreCandidate(candidates[i], params))
+  }
+  return kept.sort(compareScored)
+}
+
+/** compareScored's order between two eligible candidates. */
+function before (a: CandidateInput, aScore: number, b: CandidateInput, bScore: number): boolean {
+  if (aScore !== bScore) return aScore < bScore
+  if (a.local !== b.local) return a.local
+  return a.peerId < b.peerId
 }
 
 /** The worst score planDispatch can pick given the best eligible candidate (plan.ts's rules). */

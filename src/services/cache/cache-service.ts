@@ -1,6 +1,6 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { ClockDriftError, HybridLogicalClock, isValidTimestamp } from '../../core/hlc.js'
-import { CACHE_TOPIC } from '../../node/config.js'
+import { CACHE_TOPIC } from './topic.js'
 import { BadRequestError, TooLargeError } from '../../util/errors.js'
 import { MINUTE } from '../../util/time.js'
 import { DEFAULT_MAX_VALUE_BYTES, InvalidEntryError, MAX_KEY_BYTES, MAX_TTL_SECONDS, signEntry, verifyEntry } from './entry.js'

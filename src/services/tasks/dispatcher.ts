@@ -1,7 +1,7 @@
 import { backoffDelay } from '../../core/backoff.js'
 import { admissionWindow } from '../../core/routing/admission.js'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../core/routing/plan.js'
-import { DEFAULT_SCORE_PARAMS, rankCandidates } from '../../core/routing/score.js'
+import { DEFAULT_SCORE_PARAMS, rankCandidates, scoreCandidate } from '../../core/routing/score.js'
 import { SECOND } from '../../util/time.js'
 import { sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
@@ -72,11 +72,12 @@ export interface DispatcherInit {
    */
   reserveWhenBouncing?: number | false
   /**
-   * Where a task goes, given the ranked candidates (their inputs by peer id) and whether this
-   * task was refused before. Default: `planDispatch` with `planParams`, over a ranking pruned to
-   * what it can pick. The simulator's baselines (random, round-robin, power of two) plug in here.
+   * Where a task goes, given the candidates (not excluded for this task), how this node scores
+   * one, and whether this task was refused before. Default: `planDispatch` with `planParams`
+   * over the ranking (pruned to what it can pick). The simulator's baselines (random,
+   * round-robin, power of two) plug in here.
    */
-  planner?: (ranked: ScoredCandidate[], inputs: ReadonlyMap<string, CandidateInput>, random: () => number, context: PlanContext) => Plan
+  planner?: (candidates: CandidateInput[], score: (c: CandidateInput) => ScoredCandidate, random: () => number, context: PlanContext) => Plan
   /** Check a result where it can be checked (the built-in kinds): false = wrong answer. */
   verify?: (kind: string, input: Uint8Array, output: Uint8Array) => boolean
   onAttempt?: (peerId: string, event: AttemptEvent, detail?: AttemptDetail) => void
@@ -296,7 +297,7 @@ export class Dispatcher {
     const inputs = this.candidates(req.kind, exclude)
     const planner = this.init.planner
     if (planner != null) {
-      return planner(rankCandidates(inputs, this.scoreParams), new Map(inputs.map(c => [c.peerId, c])), this.init.random, { bounced })
+      return planner(inputs, (c) => scoreCandidate(c, this.scoreParams), this.init.random, { bounced })
     }
     return planDispatch(rankCandidates(inputs, this.scoreParams, { plan: this.planParams, bounced }), this.init.random, this.planParams, { bounced })
   }
@@ -455,4 +456,3 @@ function lostCode (err: unknown): ErrorCode {
 function failed (taskId: string, error: ErrorCode, message: string): TaskOutcome {
   return { taskId, error, output: new Uint8Array(0), message, queuedMs: 0, runMs: 0, deduped: false }
 }
-

@@ -160,7 +160,7 @@ export class StreamTaskClient implements TaskClient {
     return this.nextId
   }
 
-  private async connect (options: AbortOptions): Promise<FrameChannel> {
+  private async connect (_options: AbortOptions): Promise<FrameChannel> {
     if (this.channel != null) return this.channel
     // The stream is shared: open it under its own deadline, not the first caller's signal (one
     // caller giving up must not fail everyone waiting for the same stream).
