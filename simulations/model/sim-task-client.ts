@@ -83,7 +83,10 @@ export class SimTaskClient implements TaskClient {
         readyFailed(new ReservationRefused(refusal(taskId, code, message)))
       })
     }
-    options.signal?.addEventListener('abort', () => { settle(() => { readyFailed(options.signal?.reason) }) }, { once: true })
+    const onAbort = (): void => { settle(() => { readyFailed(options.signal?.reason) }) }
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    const unlisten = (): void => { options.signal?.removeEventListener('abort', onAbort) }
+    ready.then(unlisten, unlisten)
     origin.outbound.add(placed)
     sim.links.send(origin.index, target, () => {
       const peer = sim.peer(target)
@@ -164,8 +167,14 @@ class Call implements Inbound {
     this.origin = from.index
     this.inc = from.life.incarnation
     if (signal?.aborted === true) { this.settle(() => { reject(signal.reason) }); return }
-    signal?.addEventListener('abort', () => { this.settle(() => { reject(signal.reason) }) }, { once: true })
+    if (signal == null) return
+    // As StreamTaskClient: the listener goes when the call settles (a settled call holds nothing).
+    const onAbort = (): void => { this.settle(() => { reject(signal.reason) }) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    this.unlisten = () => { signal.removeEventListener('abort', onAbort) }
   }
+
+  private unlisten: (() => void) | undefined
 
   /** The frame reached the target: run it there (or bind it to the held reservation). */
   serve (request: TaskRequest, reservation: Reservation | undefined): void {
@@ -222,6 +231,8 @@ class Call implements Inbound {
   private settle (fn: () => void): void {
     if (this.done || this.from.life.incarnation !== this.inc) return
     this.done = true
+    this.unlisten?.()
+    this.unlisten = undefined
     fn()
   }
 }
