@@ -69,7 +69,10 @@ export class CapacityTable {
 
   /** Every fresh entry. */
   fresh (): CapacityEntry[] {
-    return [...this.entries.values()].filter(e => this.isFresh(e))
+    const now = this.clock.now()
+    const out: CapacityEntry[] = []
+    for (const e of this.entries.values()) if (this.isFresh(e, now)) out.push(e)
+    return out
   }
 
   /** Last entry whether fresh or not (for display). */
@@ -113,8 +116,8 @@ export class CapacityTable {
     return this.entries.size
   }
 
-  private isFresh (e: CapacityEntry): boolean {
-    return this.clock.now() - e.receivedAtMs <= e.ad.intervalMs * this.expiryIntervals
+  private isFresh (e: CapacityEntry, now = this.clock.now()): boolean {
+    return now - e.receivedAtMs <= e.ad.intervalMs * this.expiryIntervals
   }
 
   /** Only when the table is full (rare): a scan for the entry heard from longest ago. */
