@@ -10,6 +10,7 @@ import { CapacityTable } from '../../src/services/capacity/capacity-table.js'
 import type { CapacityEntry } from '../../src/services/capacity/capacity-table.js'
 import type { ValidatedAd } from '../../src/services/capacity/validate-ad.js'
 import type { Clock } from '../../src/util/time.js'
+import { positionInView } from './world.js'
 import type { VisibleAd } from './ads.js'
 
 export interface LazyTableInit {
@@ -66,7 +67,7 @@ export class LazyCapacityTable extends CapacityTable {
   private pullId (peerId: string): void {
     const p = this.lazy.indexOf(peerId)
     if (p === undefined) return
-    const k = positionIn(this.known, p)
+    const k = positionInView(this.known, p)
     if (k >= 0) this.pull(p, k)
   }
 
@@ -105,15 +106,3 @@ export class LazyCapacityTable extends CapacityTable {
 }
 
 const EMPTY_RUNS = new Map<string, number>()
-
-/** Where `p` is in the sorted `known`, or -1. */
-function positionIn (known: ArrayLike<number>, p: number): number {
-  let lo = 0
-  let hi = known.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if (known[mid] < p) lo = mid + 1
-    else hi = mid
-  }
-  return lo < known.length && known[lo] === p ? lo : -1
-}
