@@ -35,6 +35,7 @@ async function replication (): Promise<Record<string, unknown>> {
   for (let i = 0; i < NODES; i++) {
     const index = i
     nodes.push(await createFederationNode({
+      open: true,
       store: await FedStore.memory(),
       transport: 'memory',
       listen: [`/memory/bench-cache-${process.pid}-${i}`],

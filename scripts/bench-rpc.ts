@@ -24,11 +24,11 @@ const PAYLOAD = { hello: 'fedmesh', n: 42 }
  */
 export async function benchRpc (): Promise<Record<string, unknown>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fedmesh-bench-'))
-  const daemon = await spawnUntil(process.execPath, [BIN, 'daemon', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--no-dht', '--concurrency', '128'], /listen\s+(\S+)/)
+  const daemon = await spawnUntil(process.execPath, [BIN, 'daemon', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--no-dht', '--open', '--concurrency', '128'], /listen\s+(\S+)/)
   const http = await spawnUntil(process.execPath, [join(ROOT, 'dist', 'scripts', 'http-echo-server.js')], /listening (\d+)/)
   let node: FederationNode | undefined
   try {
-    node = await createFederationNode({ store: await FedStore.memory(), mdns: false, dht: false, bootstrap: [daemon.match[1]], journal: false, profile: 'local' })
+    node = await createFederationNode({ store: await FedStore.memory(), open: true, mdns: false, dht: false, bootstrap: [daemon.match[1]], journal: false, profile: 'local' })
     await node.start()
     const remote = daemon.match[1].split('/p2p/')[1]
     const n = node

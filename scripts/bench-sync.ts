@@ -179,6 +179,7 @@ async function node (entries: StoredEntry[], antiEntropy: boolean): Promise<Fede
     await cache.batch(entries.slice(i, i + 10_000).map(e => ({ type: 'put' as const, key: e.key, value: e.wire })))
   }
   const n = await createFederationNode({
+    open: true,
     store, mdns: false, dht: false, profile: 'local', journal: false, listen: ['/ip4/127.0.0.1/tcp/0'],
     // The full-state baseline pair runs without anti-entropy: the baseline alone moves the data.
     cacheSync: antiEntropy ? undefined : { syncOnConnect: false, intervalMs: 3_600_000 }

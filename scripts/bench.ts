@@ -1,5 +1,6 @@
 import { benchCache } from './bench-cache.js'
 import { benchDiscovery } from './bench-discovery.js'
+import { benchFederation } from './bench-federation.js'
 import { benchRoute } from './bench-route.js'
 import { benchRpc } from './bench-rpc.js'
 import { benchSync } from './bench-sync.js'
@@ -13,7 +14,8 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   route: benchRoute,
   cache: benchCache,
   sync: benchSync,
-  discovery: benchDiscovery
+  discovery: benchDiscovery,
+  federation: benchFederation
 }
 
 const asked = process.argv.slice(2)

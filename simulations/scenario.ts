@@ -209,7 +209,12 @@ export const scenarioSchema = z.strictObject({
     /** Capacity advertisement interval of the real nodes, ms. Default: the sim profile's (5 s; ads also go at once on a load change). */
     adIntervalMs: num().min(200).optional(),
     /** Cache entries written during the run (one every 500 ms). Default 20. */
-    cacheWrites: z.number().int().min(0).default(20)
+    cacheWrites: z.number().int().min(0).default(20),
+    /**
+     * Run the nodes as one private federation (every connection proves membership, as daemons
+     * do by default) instead of an open mesh. Default false.
+     */
+    federation: z.boolean().default(false)
   }).prefault({}),
   /** Goals this scenario is judged against (the others are reported as n/a). */
   goals: z.array(z.enum(GOALS)).default(['routing', 'fairness', 'cache'])

@@ -1,3 +1,4 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createFederationNode } from '../../src/node/create-node.js'
 import { FedStore } from '../../src/store/store.js'
@@ -7,6 +8,9 @@ import type { SimNetwork } from './sim-transport.js'
 import type { FederationNode } from '../../src/node/federation-node.js'
 import type { StoredEntry } from '../../src/services/cache/entry.js'
 import type { TaskHandler } from '../../src/services/tasks/handlers.js'
+import type { LocalFederation } from '../../src/services/federation/seed.js'
+import type { FederationSeed } from '../../src/services/federation/federation.js'
+import type { MemberCertificate } from '../../src/core/federation/roster.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /**
@@ -32,6 +36,8 @@ export interface ClusterInit {
   dialsPerPeer?: number
   /** Capacity advertisement interval of every node, ms. Default: the sim profile's. */
   capacityIntervalMs?: number
+  /** One federation for every node (each proves membership on every connection); none = an open mesh. */
+  federation?: LocalFederation
   /** Nodes started at once (Noise handshakes are CPU-bound). Default 16. */
   startBatch?: number
   random: () => number
@@ -102,9 +108,30 @@ export class Cluster {
     }))
   }
 
+  /** Every member's certificate, issued once: each node starts knowing the whole roster. */
+  private members?: Promise<Array<{ key: PrivateKey, cert: MemberCertificate }>>
+
+  private async seed (p: ClusterPeer): Promise<FederationSeed | undefined> {
+    const fed = this.init.federation
+    if (fed == null) return undefined
+    this.members ??= Promise.all(this.peers.map(async () => {
+      const key = await generateKeyPair('Ed25519')
+      return { key, cert: (await fed.seedFor(key)).chain[0] }
+    }))
+    const members = await this.members
+    p.key = members[p.index].key
+    const certs = members.map(m => m.cert)
+    return { identity: fed.identity, chain: [certs[p.index]], members: certs }
+  }
+
   private async boot (p: ClusterPeer): Promise<FederationNode> {
+    // A restarted node finds its federation in its store.
+    const seed = p.store == null ? await this.seed(p) : undefined
     p.store ??= await FedStore.memory()
     const node = await createFederationNode({
+      open: this.init.federation == null,
+      federation: seed,
+      privateKey: p.key,
       store: p.store,
       name: `peer-${p.index}`,
       transport: simTransport(this.init.net, p.index, p.address),

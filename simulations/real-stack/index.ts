@@ -7,6 +7,7 @@ import { coverageSeries, pct } from '../model/cache.js'
 import { CACHE_TOPIC } from '../../src/node/config.js'
 import { HONEST, buildWorld, isUp } from '../model/world.js'
 import { Cluster } from './cluster.js'
+import { localFederation } from '../../src/services/federation/seed.js'
 import { SimNetwork } from './sim-transport.js'
 import { observeModes } from './modes.js'
 import type { Scenario } from '../scenario.js'
@@ -58,6 +59,7 @@ export async function runRealStack (scenario: Scenario, options: RealStackOption
       if (!m.has(i)) m.set(i, performance.now())
     },
     dialsPerPeer: scenario.realStack.dialsPerPeer,
+    federation: scenario.realStack.federation ? await localFederation('simulation') : undefined,
     capacityIntervalMs: scenario.realStack.adIntervalMs,
     random: () => rng.float(),
     log

@@ -40,6 +40,12 @@ export function formatStatus (s: StatusDoc): string {
   if (s.cacheSync != null) {
     lines.push(`cache sync last ${s.cacheSync.lastSyncAt ?? 'never'}, ${s.cacheSync.sessionsCompleted} sessions, ${s.cacheSync.entriesReceived} entries received`)
   }
+  if (s.clock != null) {
+    const k = s.clock
+    const offset = k.offsetMs == null ? 'no peer clock to compare with' : `${k.offsetMs >= 0 ? '+' : ''}${num(k.offsetMs / 1000, 1)} s against the median of ${k.clocks} clocks`
+    lines.push(`clock     ${offset}; cache writes ${k.cacheWrites === 'ok' ? 'ok' : `refused: ${k.reason ?? ''}`}`)
+    if (k.unsharedEntries > 0) lines.push(`          ${k.unsharedEntries} cache entries written alone, shared once peers' clocks are known`)
+  }
   if (s.storage != null) {
     lines.push(s.storage.ok
       ? 'storage   ok'

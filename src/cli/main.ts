@@ -3,6 +3,7 @@ import { VERSION } from '../version.js'
 import { CliError } from './client.js'
 import { registerCacheCommands } from './commands/cache.js'
 import { registerDaemonCommand } from './commands/daemon.js'
+import { registerFederationCommands } from './commands/federation.js'
 import { registerSimCommand } from './commands/sim.js'
 import type { Simulator } from './commands/sim.js'
 import { registerStatusCommands } from './commands/status.js'
@@ -24,6 +25,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
   registerStatusCommands(program)
   registerTaskCommands(program)
   registerCacheCommands(program)
+  registerFederationCommands(program)
   registerSimCommand(program, options.simulator)
   try {
     await program.parseAsync(argv)

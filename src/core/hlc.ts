@@ -20,7 +20,7 @@ export interface Timestamp {
 export const MAX_COUNTER = 0xffff
 /** Largest wallMs: the high 48 bits of the uint64 wire form (the year 10889). */
 export const MAX_WALL_MS = 2 ** 48 - 1
-/** How far ahead of our physical clock a remote timestamp may be before it is refused. */
+/** How far ahead of the reference clock (by default the physical clock) a remote timestamp may be before it is refused. */
 export const DEFAULT_MAX_DRIFT_MS = 1 * MINUTE
 
 const COUNTER_RANGE = BigInt(MAX_COUNTER + 1)
@@ -44,7 +44,7 @@ export class InvalidTimestampError extends Error {
 
 export interface HybridLogicalClockInit {
   /**
-   * A remote timestamp whose wallMs is more than this ahead of the local physical clock is
+   * A remote timestamp whose wallMs is more than this ahead of the reference clock is
    * refused with ClockDriftError, so one peer with a wild clock cannot drag every later version
    * into the future (under last-writer-wins its writes would then beat everyone's for as long as
    * the drift). Default 60 s: far above NTP error, far below "forever".
@@ -56,16 +56,24 @@ export interface HybridLogicalClockInit {
    * our own. Default: (0, 0), nothing issued yet.
    */
   last?: Timestamp
+  /**
+   * The time remote timestamps are checked against (maxDriftMs ahead of it at most). Default: the
+   * clock itself. The cache passes the mesh's time here, so a node whose clock is behind still
+   * accepts its peers' versions (protocols/cache.md, "Clock skew").
+   */
+  reference?: Clock
 }
 
 export class HybridLogicalClock {
   private readonly clock: Clock
+  private readonly reference: Clock
   private readonly maxDriftMs: number
   /** Starts at (0, 0), which is never returned: it sorts before every timestamp of this clock. */
   private last: Timestamp = { wallMs: 0, counter: 0 }
 
   constructor (clock: Clock, init: HybridLogicalClockInit = {}) {
     this.clock = clock
+    this.reference = init.reference ?? clock
     this.maxDriftMs = init.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS
     if (!(this.maxDriftMs >= 0)) throw new RangeError('maxDriftMs must be >= 0')
     if (init.last !== undefined) {
@@ -89,13 +97,12 @@ export class HybridLogicalClock {
    * strictly greater than both `remote` and every timestamp returned before.
    *
    * @throws InvalidTimestampError if `remote` is not a valid timestamp
-   * @throws ClockDriftError if `remote` is more than maxDriftMs ahead of our physical clock
+   * @throws ClockDriftError if `remote` is more than maxDriftMs ahead of the reference clock
    *   (the clock is left unchanged)
    */
   receive (remote: Timestamp): Timestamp {
-    if (!isValidTimestamp(remote)) throw new InvalidTimestampError('the remote timestamp is not a valid (wallMs, counter) pair')
+    this.checkDrift(remote)
     const physical = this.physicalNow()
-    if (remote.wallMs - physical > this.maxDriftMs) throw new ClockDriftError(remote, physical, this.maxDriftMs)
 
     const last = this.last
     const wallMs = Math.max(last.wallMs, remote.wallMs, physical)
@@ -108,17 +115,43 @@ export class HybridLogicalClock {
     return this.last
   }
 
+  /**
+   * Throw what `receive` would throw for `remote`, without changing the clock.
+   *
+   * @throws InvalidTimestampError if `remote` is not a valid timestamp
+   * @throws ClockDriftError if `remote` is more than maxDriftMs ahead of the reference clock
+   */
+  checkDrift (remote: Timestamp): void {
+    if (!isValidTimestamp(remote)) throw new InvalidTimestampError('the remote timestamp is not a valid (wallMs, counter) pair')
+    const reference = readMs(this.reference)
+    if (remote.wallMs - reference > this.maxDriftMs) throw new ClockDriftError(remote, reference, this.maxDriftMs)
+  }
+
+  /**
+   * Move the clock back to `to` (or forward). This breaks monotonicity on purpose, so only the
+   * cache's re-dating calls it, after removing every version above `to` it holds (versions it
+   * issued before it knew its clock was ahead, which no peer accepted).
+   */
+  rebase (to: Timestamp): void {
+    if (!isValidTimestamp(to)) throw new InvalidTimestampError('cannot rebase onto an invalid timestamp')
+    this.last = { wallMs: to.wallMs, counter: to.counter }
+  }
+
   /** The last timestamp returned, (0, 0) before the first; does not advance the clock. */
   peek (): Timestamp {
     return this.last
   }
 
   private physicalNow (): number {
-    const ms = Math.floor(this.clock.now())
-    if (!Number.isFinite(ms)) throw new InvalidTimestampError('the physical clock returned a non-finite time')
-    // A clock before the epoch reads as the epoch: the logical part still keeps order.
-    return Math.min(Math.max(ms, 0), MAX_WALL_MS)
+    return readMs(this.clock)
   }
+}
+
+function readMs (clock: Clock): number {
+  const ms = Math.floor(clock.now())
+  if (!Number.isFinite(ms)) throw new InvalidTimestampError('the physical clock returned a non-finite time')
+  // A clock before the epoch reads as the epoch: the logical part still keeps order.
+  return Math.min(Math.max(ms, 0), MAX_WALL_MS)
 }
 
 /**

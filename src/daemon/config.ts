@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { ConfigError } from '../util/errors.js'
 import { isValidKind } from '../services/tasks/frame-limits.js'
 import { BUILTIN_KINDS } from '../services/tasks/kinds.js'
+import { isValidAllowEntry } from '../services/tasks/allow-list.js'
 
 /**
  * The daemon's configuration: defaults < config file (JSON) < environment < flags. Everything is
@@ -34,7 +35,9 @@ export const commandKindSchema = z.object({
   // A task's input and output travel in one frame: at most the node's 1 MiB task limit.
   maxInputBytes: z.number().int().positive().max(1024 * 1024).default(1024 * 1024),
   maxOutputBytes: z.number().int().positive().max(1024 * 1024).default(1024 * 1024),
-  cwd: z.string().optional()
+  cwd: z.string().optional(),
+  // Who may run it: "self" (the owner, default), "members", a role, or peer ids.
+  allow: z.array(z.string().refine(isValidAllowEntry, { message: 'must be "self", "members", a role (submit, serve, cache-write, admin) or a peer id' })).min(1).max(256).default(['self'])
 }).strict()
 
 export type CommandKind = z.infer<typeof commandKindSchema>
@@ -52,9 +55,17 @@ export const daemonConfigSchema = z.object({
   admissionQueueLimit: z.number().int().min(1).max(1_000_000).default(10_000),
   maxConnections: z.number().int().min(1).max(10_000).default(300),
   profile: z.enum(['lan', 'local']).default('lan'),
+  // An open mesh (labs, tests): no federation boundary, any peer that connects takes part.
+  open: z.boolean().default(false),
+  // Share of this node's slots and queue places one remote submitter may hold at once.
+  fairShare: z.number().gt(0).max(1).default(0.75),
+  // What one writer may keep in this node's cache (keep it the same on every member).
+  cacheQuota: z.strictObject({
+    entries: z.number().int().min(1).max(100_000_000).default(10_000),
+    bytes: z.number().int().min(1024).max(1024 ** 4).default(16 * 1024 * 1024)
+  }).prefault({}),
   /** Control API bounds (README "Control API"); each defaults to DEFAULT_API_LIMITS. */
   apiLimits: z.object({
-    maxUnauthenticatedConnections: z.number().int().min(1).max(10_000).optional(),
     maxConnections: z.number().int().min(1).max(60_000).optional(),
     headersTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),
     requestTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),
@@ -86,6 +97,9 @@ export interface DaemonFlags {
   name?: string
   concurrency?: string
   config?: string
+  open?: boolean
+  /** An invite token to redeem at start (ignored when already a member of its federation). */
+  join?: string
 }
 
 export function parseHostPort (s: string): { host: string, port: number } | undefined {
@@ -116,6 +130,7 @@ function fromEnv (env: NodeJS.ProcessEnv): Record<string, unknown> {
   set('dht', envBool('FEDMESH_DHT', env.FEDMESH_DHT))
   set('concurrency', envInt('FEDMESH_CONCURRENCY', env.FEDMESH_CONCURRENCY))
   set('profile', nonEmpty(env.FEDMESH_PROFILE))
+  set('open', envBool('FEDMESH_OPEN', env.FEDMESH_OPEN))
   return out
 }
 
@@ -129,6 +144,7 @@ function fromFlags (flags: DaemonFlags): Record<string, unknown> {
   set('mdns', flags.mdns)
   set('dht', flags.dht)
   set('concurrency', flags.concurrency == null ? undefined : intFrom('--concurrency', flags.concurrency))
+  set('open', flags.open)
   return out
 }
 

@@ -5,6 +5,8 @@ import { createDaemonLog, fdWriter } from './log.js'
 import { installProcessGuards } from './process-guards.js'
 import { SHUTDOWN_BUDGET_MS, banner, runDaemon } from './run-daemon.js'
 import type { DaemonFlags } from './config.js'
+import type { DaemonLog } from './log.js'
+import type { RunningDaemon } from './run-daemon.js'
 
 /** Exit code for bad configuration (CONTRACT.md: the daemon refuses to start half-configured). */
 export const EXIT_CONFIG = 2
@@ -34,6 +36,7 @@ export async function daemonMain (flags: DaemonFlags): Promise<void> {
     if ((err as any)?.code === 'EADDRINUSE') throw new CliError(`address in use: ${errorMessage(err)} (choose another --listen or --api port, or 0 for any)`)
     throw err
   }
+  if (flags.join != null) await joinAtStart(daemon, flags.join, log)
   try {
     fdWriter(1)(banner(daemon, config))
   } catch {
@@ -64,4 +67,22 @@ export async function daemonMain (flags: DaemonFlags): Promise<void> {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
   })
+}
+
+/**
+ * `daemon --join TOKEN`: redeem the invite unless this node is a member of that federation
+ * already (a service unit may keep the flag across restarts). A failed join stops the daemon.
+ */
+async function joinAtStart (daemon: RunningDaemon, token: string, log: DaemonLog): Promise<void> {
+  try {
+    const doc = await daemon.join(token)
+    log.info('joined the federation', { federationId: doc.federationId })
+  } catch (err) {
+    if ((err as Error).name === 'AlreadyMemberError') {
+      log.info('already a member of the invite\'s federation; --join ignored')
+      return
+    }
+    await daemon.shutdown('join failed')
+    throw new CliError(`could not join: ${errorMessage(err)}`)
+  }
 }

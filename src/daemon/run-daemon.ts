@@ -13,13 +13,17 @@ import type { DaemonLog } from './log.js'
 import type { ProcessGuards } from './process-guards.js'
 import type { StorageEvent } from '../store/storage-health.js'
 import type { FederationNode } from '../node/federation-node.js'
+import type { JoinDoc } from '../node/federation-api.js'
 
 /** SIGINT/SIGTERM must end the process within this (CONTRACT.md: 10 s). */
 export const SHUTDOWN_BUDGET_MS = 9 * SECOND
 
 export interface RunningDaemon {
-  node: FederationNode
+  /** The node now: joining a federation restarts it in the new one. */
+  readonly node: FederationNode
   apiUrl: string
+  /** Redeem an invite and restart the node in that federation. */
+  join(token: string): Promise<JoinDoc>
   shutdown(reason: string): Promise<void>
 }
 
@@ -34,11 +38,15 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
   await removeApiFiles(config.dataDir)
 
   const registry = new Registry()
-  let node: FederationNode
-  try {
-    node = await createFederationNode({
+  /** The daemon's own metrics; everything else in the registry is the node's. */
+  const daemonMetrics = new Set<string>()
+  const startNode = async (): Promise<FederationNode> => {
+    // A restarted node (after a join) registers its metrics again.
+    for (const m of registry.getMetricsAsArray()) if (!daemonMetrics.has(m.name)) registry.removeSingleMetric(m.name)
+    const n = await createFederationNode({
       store,
       name: config.name,
+      open: config.open,
       listen: config.listen,
       bootstrap: config.bootstrap,
       mdns: config.mdns,
@@ -46,14 +54,29 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       profile: config.profile,
       limits: { maxConnections: config.maxConnections },
       concurrency: config.concurrency,
+      fairShare: config.fairShare,
+      cacheQuota: config.cacheQuota,
       admissionQueueLimit: config.admissionQueueLimit,
       commandKinds: config.tasks,
       metricsRegistry: registry
     })
-    await node.start()
+    await n.start()
+    return n
+  }
+  let node: FederationNode
+  try {
+    node = await startNode()
   } catch (err) {
     await store.close()
     throw err
+  }
+
+  const join = async (token: string): Promise<JoinDoc> => {
+    const { doc } = await node.federation.join(token)
+    log.info('joined a federation, restarting the node in it', { federationId: doc.federationId, roles: doc.roles.join(',') })
+    await node.stop(SHUTDOWN_BUDGET_MS / 2)
+    node = await startNode()
+    return doc
   }
 
   const { host, port } = parseHostPort(config.api) as { host: string, port: number }
@@ -62,11 +85,13 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
     host,
     port,
     token,
-    routes: controlRoutes(node, registry),
+    routes: controlRoutes({ node: () => node, join }, registry),
     ...config.apiLimits,
     onError: (err, req) => { log.error('api request failed', { method: req.method, url: req.url, error: String(err) }) }
   })
+  const nodeMetrics = new Set(registry.getMetricsAsArray().map(m => m.name))
   registerDaemonMetrics(registry, { log, storage: store.health, api, guards })
+  for (const m of registry.getMetricsAsArray()) if (!nodeMetrics.has(m.name)) daemonMetrics.add(m.name)
   let apiUrl: string
   try {
     apiUrl = await api.listen()
@@ -96,7 +121,7 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
     return stopping
   }
 
-  return { node, apiUrl, shutdown }
+  return { get node () { return node }, apiUrl, join, shutdown }
 }
 
 /** One line when the store starts refusing writes, one when it takes them again. */
@@ -111,6 +136,7 @@ function logStorageEvent (log: DaemonLog, event: StorageEvent): void {
 /** The start banner: what a user needs to reach this node. */
 export function banner (daemon: RunningDaemon, config: DaemonConfig): string {
   const status = daemon.node.status()
+  const fed = daemon.node.federation.status()
   return [
     `fedmesh ${status.version} daemon running`,
     `  peer id   ${status.peerId}`,
@@ -118,6 +144,9 @@ export function banner (daemon: RunningDaemon, config: DaemonConfig): string {
     ...status.addresses.map((a, i) => `  ${i === 0 ? 'listen   ' : '         '} ${a}`),
     `  api       ${daemon.apiUrl}`,
     `  data dir  ${config.dataDir}`,
+    fed.open
+      ? '  WARNING   open mesh (--open): any peer that can reach this node joins, reads the cache and runs tasks'
+      : `  federation ${fed.federationId} "${fed.name}" (roles ${fed.roles.join(',')}${fed.founder ? '; founder' : ''})`,
     ''
   ].join('\n')
 }

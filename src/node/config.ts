@@ -4,8 +4,12 @@ import type { MembershipInit } from '../services/membership/index.js'
 import type { CommandSpec } from '../services/tasks/command-handler.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { StoredEntry } from '../services/cache/entry.js'
+import type { AppliedSource } from '../services/cache/cache-service.js'
+import type { CacheAuthorizer } from '../services/cache/intake.js'
 import type { CacheSyncInit } from '../services/cache-sync/cache-sync-service.js'
 import type { Clock } from '../util/time.js'
+import type { FederationSeed } from '../services/federation/federation.js'
+import type { WriterQuota } from '../services/cache/writer-usage.js'
 import type { ComponentLogger, PrivateKey, Transport } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 
@@ -14,6 +18,10 @@ export type TransportChoice = 'tcp' | 'memory' | ((components: any) => Transport
 /** Wire names (CONTRACT.md "Wire names"). */
 export const KAD_PROTOCOL = '/fedmesh/kad/1.0.0'
 export { CACHE_TOPIC } from '../services/cache/topic.js'
+/** A private federation's DHT: members of two federations on one LAN never share routing tables. */
+export function federationKadProtocol (federationId: string): string {
+  return `/fedmesh/kad/${federationId}/1.0.0`
+}
 export const MDNS_SERVICE_TAG = '_fedmesh._udp.local'
 
 /** What one remote peer may cost this node, whatever it sends. */
@@ -103,8 +111,16 @@ export const PROFILES = {
 export type ProfileName = keyof typeof PROFILES
 
 export interface FederationNodeConfig {
-  /** Where identity, peer store, journal, cache and reputation live. */
+  /** Where identity, peer store, journal, cache, reputation and the federation roster live. */
   store: FedStore
+  /**
+   * An open mesh: no federation, every peer that connects takes part (labs, tests). Default
+   * false: the node is a member of the federation in its store, founding one of its own (with
+   * itself the first admin) when the store has none.
+   */
+  open?: boolean
+  /** Start in this federation instead of the store's (the harness gives its nodes one). */
+  federation?: FederationSeed
   /** A human name shown to peers and in the CLI. Default: the peer id's last 8 characters. */
   name?: string
   /** Multiaddrs to listen on. Default `/ip4/127.0.0.1/tcp/0` (the daemon passes its own). */
@@ -129,6 +145,8 @@ export interface FederationNodeConfig {
   concurrency?: number
   /** Tasks waiting at most before new ones are refused. Default concurrency × 32. */
   queueLimit?: number
+  /** Share of this node's slots and queue places one remote submitter may hold, in (0, 1]. Default 0.75. */
+  fairShare?: number
   /** This node's own submitted tasks that may wait for a free slot in the mesh; beyond, submissions are refused (HTTP 503). Default 10,000. */
   admissionQueueLimit?: number
   /** Owner-configured command kinds (daemon config `tasks`). */
@@ -141,12 +159,14 @@ export interface FederationNodeConfig {
   capacityIntervalMs?: number
   /** Cache L1 (memory) size, bytes. Default 32 MiB. */
   cacheL1Bytes?: number
+  /** What one writer may keep in this node's cache. Default 10,000 entries, 16 MiB. */
+  cacheQuota?: WriterQuota
   /** Largest cache value, bytes. Default 256 KiB. */
   maxCacheValueBytes?: number
   /** Anti-entropy settings (interval, sync on connect, a session hook for the harness). */
   cacheSync?: Pick<CacheSyncInit, 'intervalMs' | 'syncOnConnect' | 'sessionTimeoutMs' | 'maxSessions' | 'onSession'>
   /** Called for every cache entry applied (the harness measures convergence). */
-  onCacheApplied?: (entry: StoredEntry, source: 'local' | 'gossip' | 'sync' | 'fetch') => void
+  onCacheApplied?: (entry: StoredEntry, source: AppliedSource, replaced?: StoredEntry) => void
   /** Journal accepted tasks, and the runs this node started, in the store (the daemon does; simulations need not). Default true. */
   journal?: boolean
   /** Prometheus registry for libp2p's and fedmesh's metrics; none = no metrics. */
@@ -156,5 +176,15 @@ export interface FederationNodeConfig {
   /** Per-node logger (the harness gives each peer a prefix). */
   logger?: ComponentLogger
   clock?: Clock
+  /**
+   * A clock that never steps, for remembering peers' clock readings (core/mesh-time.ts).
+   * Default: `clock` when one is given (virtual time never steps), else performance.now().
+   */
+  monotonic?: Clock
+  /**
+   * Decides whether a cache entry may be stored, on every path (local writes, gossip, sync,
+   * fetch), after the signature and skew checks (services/cache/intake.ts). Default: all allowed.
+   */
+  cacheAuthorize?: CacheAuthorizer
   random?: () => number
 }

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
+import { MeshTime } from '../core/mesh-time.js'
 import { toGossipsubAppScore, ReputationAction } from '../core/reputation/index.js'
 import { cache } from '../services/cache/cache-service.js'
 import { CacheStore } from '../services/cache/cache-store.js'
@@ -16,19 +17,34 @@ import { Executor } from '../services/tasks/executor.js'
 import { builtinHandlers } from '../services/tasks/handlers.js'
 import { tasks } from '../services/tasks/task-service.js'
 import { loadOrCreateIdentity } from '../store/identity.js'
+import { FederationStore } from '../store/federation-store.js'
+import { Federation } from '../services/federation/federation.js'
+import { federationService } from '../services/federation/federation-service.js'
+import { Role } from '../core/federation/roles.js'
+import { DEFAULT_ALLOW, isSelfOnly } from '../services/tasks/allow-list.js'
+import { authorizeTask } from './authorize-task.js'
+import { cachePolicy } from './cache-policy.js'
+import { DEFAULT_WRITER_QUOTA, WriterUsage } from '../services/cache/writer-usage.js'
+import { CACHE_SYNC_PROTOCOL } from '../services/cache-sync/cache-sync-service.js'
+import { CAPACITY_PROTOCOL } from '../services/capacity/ad-links.js'
+import { TASK_PROTOCOL } from '../services/tasks/task-service.js'
 import { ExecutionLog } from '../store/execution-log.js'
 import { GroupCommit } from '../store/group-commit.js'
 import { TaskJournal } from '../store/task-journal.js'
-import { PROFILES } from './config.js'
+import { KAD_PROTOCOL, PROFILES, federationKadProtocol } from './config.js'
 import { FederationNode } from './federation-node.js'
 import { libp2pOptions } from './libp2p-options.js'
 import type { FedServices } from './federation-node.js'
 import type { FederationNodeConfig } from './config.js'
+import type { FederationInit } from '../services/federation/federation.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
+
+/** libp2p's protocols a private federation gates from the start (the rest once registered). */
+const LIBP2P_PROTOCOLS = ['/ipfs/id/1.0.0', '/ipfs/id/push/1.0.0', '/ipfs/ping/1.0.0', '/meshsub/1.2.0', '/meshsub/1.1.0', '/meshsub/1.0.0']
 
 /**
  * How each task attempt outcome moves the peer's reputation. A refusal (BUSY, QUEUE_FULL, a
@@ -46,7 +62,16 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const privateKey = config.privateKey ?? await loadOrCreateIdentity(config.store.sublevel('identity'))
   const clock = config.clock ?? { now: () => Date.now() }
   const random = config.random ?? Math.random
+  // Virtual time never steps, so it is its own monotonic clock.
+  const monotonic = config.monotonic ?? (config.clock ?? { now: () => performance.now() })
+  // What the node measures of its peers' clocks (capacity ads carry them): the cache runs on it.
+  const meshTime = new MeshTime({ wall: clock, monotonic })
 
+  /** A command kind's allow list (only the owner by default); undefined for other kinds. */
+  const allowListOf = (kind: string): readonly string[] | undefined => {
+    const spec = config.commandKinds?.[kind]
+    return spec == null ? undefined : spec.allow ?? DEFAULT_ALLOW
+  }
   const handlers = builtinHandlers()
   for (const [kind, spec] of Object.entries(config.commandKinds ?? {})) handlers.set(kind, commandHandler(spec))
   for (const [kind, handler] of Object.entries(config.handlers ?? {})) handlers.set(kind, handler as TaskHandler)
@@ -61,6 +86,9 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     handlers,
     maxInputBytes: config.maxTaskBytes,
     maxOutputBytes: config.maxTaskBytes,
+    fairShare: config.fairShare,
+    // Called only once the node runs (tasks arrive after start).
+    authorize: (origin, kind) => authorizeTask(node?.libp2p.services.federation, allowListOf(kind), origin, kind),
     clock
   })
   const journal = persist
@@ -75,7 +103,34 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const peers = (): FederationNode => node as FederationNode
   const services = (): FedServices => peers().libp2p.services
   const report = (peer: string, action: ReputationAction): void => { services().reputation.report(peer, action) }
-  const name = config.name ?? peerIdFromPrivateKey(privateKey).toString().slice(-8)
+  const selfId = peerIdFromPrivateKey(privateKey).toString()
+  const name = config.name ?? selfId.slice(-8)
+
+  // Membership first: nothing but the membership handshake reaches a peer before it proves it.
+  const fedInit: FederationInit = {
+    store: new FederationStore(config.store.sublevel('federation')),
+    self: { peerId: selfId, privateKey, name },
+    clock,
+    // Before libp2p exists (the store loading) there are no connections to cut.
+    onRevoked: (subject) => { node?.libp2p.services.federation.revoked(subject) }
+  }
+  const federation = config.open === true
+    ? undefined
+    : config.federation != null ? await Federation.seeded(fedInit, config.federation) : await Federation.open(fedInit)
+  const kadProtocol = federation == null ? KAD_PROTOCOL : federationKadProtocol(federation.identity.id)
+
+  // Each writer's share of this node's cache, counted from what is stored and kept exact.
+  const writerUsage = new WriterUsage(config.cacheQuota ?? DEFAULT_WRITER_QUOTA)
+  // TTLs, the tombstone horizon and collection run on the mesh's time too.
+  const cacheStore = new CacheStore({
+    db: config.store.sublevel('cache'),
+    meta: config.store.sublevel('meta'),
+    clock: { now: () => meshTime.view().referenceMs },
+    l1Bytes: config.cacheL1Bytes,
+    onRemoved: (entry) => { writerUsage.removed(entry.key) }
+  })
+  await writerUsage.load(cacheStore.entries())
+  const policy = cachePolicy(() => node?.libp2p.services.federation, writerUsage)
 
   const libp2p = await createLibp2p(libp2pOptions({
     privateKey,
@@ -84,19 +139,30 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     bootstrap: config.bootstrap ?? [],
     mdns: config.mdns === false ? false : { ...profile.mdns, ...config.mdnsOptions },
     dht: config.dht ?? true,
+    kadProtocol,
     transport: config.transport ?? 'tcp',
     limits,
     metricsRegistry: config.metricsRegistry,
     logger: config.logger,
+    // A revoked peer is not denied here: its handshake is refused with the revocation, so it
+    // learns why (membership does not dial it again).
     isDenied: (peer) => ledger.isBanned(peer),
     appScore: (peer) => toGossipsubAppScore(ledger.score(peer)),
     services: {
+      federation: federationService({
+        federation,
+        federationInit: fedInit,
+        clock,
+        gatedProtocols: [...LIBP2P_PROTOCOLS, kadProtocol, CAPACITY_PROTOCOL, TASK_PROTOCOL, CACHE_SYNC_PROTOCOL],
+        onMemberConnect: (conn) => { services().membership.memberConnected(conn) },
+        onRefused: (peer) => { services().membership.refused(peer) }
+      }),
       membership: membership({
         ...profile.membership,
         ...config.membership,
         clock,
         random,
-        isDenied: (p) => ledger.isBanned(p.toString()),
+        isDenied: (p) => ledger.isBanned(p.toString()) || services().federation.shouldNotDial(p),
         // Peers found by the walk reach membership as DHT discoveries.
         walk: config.dht === false ? undefined : async (signal) => {
           for await (const _ of (services().dht as KadDHT).getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) { /* the walk itself is the point: it discovers peers */ }
@@ -122,8 +188,16 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         minGapMs: profile.capacityMinGapMs,
         clock,
         coordinate: () => services().latency.coordinate(),
-        onAdvertisement: (peer) => { peers().heard(peer) },
-        onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) }
+        onAdvertisement: (peer, ad) => {
+          peers().heard(peer)
+          if (ad.wallMs == null) return
+          meshTime.record(peer.toString(), ad.wallMs, (services().latency.rttTo(peer.toString())?.rttMs ?? 0) / 2)
+          void services().cache.clockChanged()
+        },
+        onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
+        mayServe: (peer) => services().federation.allows(peer, Role.serve),
+        // Kinds only the owner may run are not advertised: no router elsewhere should try them.
+        advertises: (kind) => !isSelfOnly(allowListOf(kind) ?? ['members'])
       }),
       latency: latency({
         random,
@@ -131,14 +205,21 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         coordinateOf: (peerId) => services().capacity.table.last(peerId)?.ad.coordinate
       }),
       cache: cache({
-        store: new CacheStore({ db: config.store.sublevel('cache'), clock, l1Bytes: config.cacheL1Bytes }),
+        store: cacheStore,
         meta: config.store.sublevel('meta'),
         clock,
+        meshTime,
+        // Roles, owned keys and writers' quotas first, then the embedder's own rule if any.
+        authorize: (entry, ctx) => policy(entry, ctx) ?? config.cacheAuthorize?.(entry, ctx),
+        registry: config.metricsRegistry,
         maxValueBytes: config.maxCacheValueBytes,
         onForged: (peer) => { report(peer.toString(), ReputationAction.ForgedEntry) },
         onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
-        onApplied: config.onCacheApplied,
-        fetchRemote: (key, signal) => services().cacheSync.fetch(key, signal)
+        onApplied: (entry, source, replaced) => {
+          writerUsage.applied(entry)
+          config.onCacheApplied?.(entry, source, replaced)
+        },
+        fetchRemote: async (key, accept, signal) => services().cacheSync.fetch(key, accept, signal)
       }),
       cacheSync: cacheSync({
         cache: () => services().cache,
@@ -167,7 +248,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
           if (action != null) report(peer, action)
         },
         onMalformed: (peer) => { report(peer, ReputationAction.InvalidMessage) },
-        onActivity: (peer) => { services().connectivity.heartbeat(peer) }
+        onActivity: (peer) => { services().connectivity.heartbeat(peer) },
+        maySubmit: () => services().federation.selfAllows(Role.submit)
       })
     }
   }) as any) as unknown as Libp2p<FedServices>

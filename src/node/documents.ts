@@ -39,6 +39,13 @@ export interface StatusDoc {
   capacity: CapacityDoc | null
   /** Anti-entropy: when this node last reconciled its cache with a peer, and totals. */
   cacheSync?: { lastSyncAt: string | null, sessionsCompleted: number, sessionsFailed: number, entriesReceived: number, entriesSent: number }
+  /**
+   * This node's clock against its peers' (protocols/cache.md, "Clock skew"): `offsetMs` = its
+   * clock minus the median of its own and its peers' clocks (null alone), `clocks` = how many
+   * clocks that median is over, whether a cache write now would be accepted, and how many
+   * entries written while no peer clock was known are not shared yet.
+   */
+  clock?: { offsetMs: number | null, clocks: number, cacheWrites: 'ok' | 'refused', reason?: string, unsharedEntries: number }
   /** The store: writes accepted or refused (disk full or failing), and why. */
   storage?: StorageDoc
   uptimeMs: number
@@ -65,6 +72,12 @@ export interface PeerDoc {
    * heard from since this node started, e.g. a peer banned before a restart).
    */
   lastSeenMs: number | null
+  /** `member` (proved membership, or any peer in an open mesh) or, with `peers --all`, `refused`. */
+  membership?: 'member' | 'refused'
+  /** Why a refused peer was refused, how often, when last (epoch ms). */
+  refusal?: { reason: string, count: number, lastAt: number }
+  /** Cache entries this node refused from the peer, by reason (e.g. `not-a-writer`, `writer-quota`); absent when none. */
+  cacheRefusals?: Record<string, number>
 }
 
 export interface RunDoc {

@@ -3,6 +3,7 @@ import { formatVersion } from '../services/cache/entry.js'
 import { encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDetailDoc, toTaskDoc } from './to-documents.js'
 import type { StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { FederationApi } from './federation-api.js'
 import type { CacheService } from '../services/cache/cache-service.js'
 import type { CacheSyncService } from '../services/cache-sync/index.js'
 import type { CapacityService } from '../services/capacity/capacity-service.js'
@@ -20,11 +21,14 @@ import type { Libp2p, PeerId, PeerInfo, Startable } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
+import type { Identify } from '@libp2p/identify'
+import type { FederationService } from '../services/federation/federation-service.js'
 
 /** The services every federation node's libp2p carries (mdns, dht and bootstrap are optional). */
 // A type alias, not an interface: libp2p's ServiceMap needs an index signature.
 export type FedServices = {
-  identify: unknown
+  identify: Identify
+  federation: FederationService
   ping: Ping
   pubsub: GossipSub
   membership: Membership
@@ -60,6 +64,8 @@ export class FederationNode implements Startable {
   readonly store: FedStore
   readonly name: string
   readonly executor: Executor
+  /** Membership: status, invites, joining, members, revocation. */
+  readonly federation: FederationApi
   private readonly clock: Clock
   private startedAtMs = 0
   private running = false
@@ -73,6 +79,7 @@ export class FederationNode implements Startable {
     this.name = parts.name
     this.executor = parts.executor
     this.clock = parts.clock
+    this.federation = new FederationApi(parts.libp2p, parts.name, parts.clock)
   }
 
   get peerId (): PeerId {
@@ -118,8 +125,9 @@ export class FederationNode implements Startable {
       mode: connectivity.mode,
       modeSince: connectivity.since,
       modeTransitions: connectivity.transitionCount,
-      peers: this.libp2p.getPeers().length,
+      peers: this.libp2p.services.federation.memberPeers().length,
       cacheSync: this.cacheSyncDoc(),
+      clock: this.libp2p.services.cache.clockStatus(),
       storage: this.storageDoc(),
       capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
@@ -127,15 +135,30 @@ export class FederationNode implements Startable {
     }
   }
 
-  async peers (): Promise<PeerDoc[]> {
+  /** Members this node knows (any peer in an open mesh); with `all`, refused peers too. */
+  async peers (options: { all?: boolean } = {}): Promise<PeerDoc[]> {
+    const docs = await this.memberPeers()
+    if (options.all !== true) return docs
+    const now = this.clock.now()
+    for (const r of this.libp2p.services.federation.refused()) {
+      if (docs.some(d => d.peerId === r.peer)) continue
+      docs.push({ peerId: r.peer, name: '', addresses: [], connected: false, discoveredVia: [], rttMs: null, capacity: null, reputation: 0, lastSeenMs: now - r.lastAtMs, membership: 'refused', refusal: { reason: r.reason, count: r.count, lastAt: r.lastAtMs } })
+    }
+    return docs
+  }
+
+  private async memberPeers (): Promise<PeerDoc[]> {
     const now = this.clock.now()
     const table = this.libp2p.services.capacity.table
     const docs: PeerDoc[] = []
+    const { federation } = this.libp2p.services
     for (const known of this.libp2p.services.membership.list()) {
       const id = known.id.toString()
+      // Only members are peers: a discovered peer that has not proved membership is not listed.
+      if (!federation.isMember(id)) continue
       const connections = this.libp2p.getConnections(known.id)
       const stored = connections.length > 0 ? undefined : await this.libp2p.peerStore.get(known.id).catch(() => undefined)
-      docs.push(toPeerDoc({
+      const doc = toPeerDoc({
         known,
         now,
         addresses: connections.length > 0 ? connections.map(c => c.remoteAddr) : (stored?.addresses ?? []).map(a => a.multiaddr),
@@ -143,7 +166,9 @@ export class FederationNode implements Startable {
         capacity: table.last(id),
         rtt: this.rttTo(id),
         reputation: this.reputationOf(id)
-      }))
+      })
+      const refusals = this.libp2p.services.cache.refusals(id)
+      docs.push({ ...doc, membership: 'member', ...(Object.keys(refusals).length > 0 ? { cacheRefusals: refusals } : {}) })
     }
     // Banned peers are no longer dialled or remembered by membership, but users ask "why is X
     // gone?": they stay listed, disconnected, with their score and its reasons.
@@ -261,6 +286,7 @@ export class FederationNode implements Startable {
     }
     this.libp2p.services.membership.forget(id)
     this.libp2p.services.capacity.table.delete(peerId)
+    this.libp2p.services.cache.meshTime.forget(peerId)
     this.libp2p.services.tasks.peerLost(id)
   }
 

@@ -10,7 +10,8 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { VERSION } from '../version.js'
-import { CACHE_TOPIC, KAD_PROTOCOL } from './config.js'
+import { CACHE_TOPIC } from './config.js'
+import { FEDERATION_TOPIC } from '../services/federation/federation-service.js'
 import type { ConnectionLimits, MdnsOptions, TransportChoice } from './config.js'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
@@ -18,7 +19,7 @@ import type { Datastore } from 'interface-datastore'
 import type { Registry } from 'prom-client'
 
 /**
- * Score parameters of the cache topic (fedmesh's only one). Writes are sporadic, so mesh-delivery deficits must not
+ * Score parameters of fedmesh's topics (the cache's and the federation roster's). Writes are sporadic, so mesh-delivery deficits must not
  * count against honest peers (their weights are 0); invalid messages cost a lot; first
  * deliveries earn a little.
  */
@@ -55,6 +56,8 @@ export interface Libp2pOptionsInput {
   bootstrap: string[]
   mdns: MdnsOptions | false
   dht: boolean
+  /** The DHT's protocol id (federation-scoped in a private federation). */
+  kadProtocol: string
   transport: TransportChoice
   limits: ConnectionLimits
   metricsRegistry?: Registry
@@ -74,12 +77,15 @@ export interface Libp2pOptionsInput {
 export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<string, unknown>> {
   const { limits } = input
   const services: Record<string, (components: any) => unknown> = {
-    identify: identify(),
+    // Identify starts with the connection; in a private federation its stream waits at the
+    // membership gate (both ends) until the HELLO settles, so it overlaps the handshake and an
+    // outsider gets nothing. Its timeout outlasts the handshake's (10 s).
+    identify: identify({ timeout: 15_000 }),
     ping: ping(),
     pubsub: gossipsub({
       globalSignaturePolicy: 'StrictSign',
       fallbackToFloodsub: false,
-      allowedTopics: [CACHE_TOPIC],
+      allowedTopics: [CACHE_TOPIC, FEDERATION_TOPIC],
       // A node alone (solo mode) must still be able to publish; gossip catches up on heal.
       allowPublishToZeroTopicPeers: true,
       ignoreDuplicatePublishError: true,
@@ -98,7 +104,8 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
         appSpecificScore: input.appScore,
         appSpecificWeight: 1,
         topics: {
-          [CACHE_TOPIC]: TOPIC_SCORE
+          [CACHE_TOPIC]: TOPIC_SCORE,
+          [FEDERATION_TOPIC]: TOPIC_SCORE
         }
       }
     }),
@@ -106,7 +113,7 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
   }
   if (input.dht) {
     services.dht = kadDHT({
-      protocol: KAD_PROTOCOL,
+      protocol: input.kadProtocol,
       clientMode: false,
       // The default mapper drops private and loopback addresses, which makes a LAN federation
       // (or several daemons on one host) invisible to each other. Discovery results are hints:

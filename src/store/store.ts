@@ -23,7 +23,7 @@ export type Db = AbstractLevel<string | Bytes | Buffer, string, Bytes>
 export type Sublevel = AbstractSublevel<Db, string | Bytes | Buffer, string, Bytes>
 
 /** The sublevels, one per concern. Keep names stable: they are the on-disk layout. */
-export const SUBLEVELS = ['meta', 'identity', 'libp2p', 'journal', 'results', 'cache', 'reputation', 'bans', 'executions'] as const
+export const SUBLEVELS = ['meta', 'identity', 'libp2p', 'journal', 'results', 'cache', 'reputation', 'bans', 'executions', 'federation'] as const
 export type SublevelName = typeof SUBLEVELS[number]
 
 export interface FedStoreOptions extends StorageRecoveryInit {

@@ -59,6 +59,33 @@ export class OverloadedError extends Error {
   }
 }
 
+/** This node or the asking peer lacks the role or permission (maps to HTTP 403). */
+export class ForbiddenError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ForbiddenError'
+  }
+}
+
+/**
+ * A cache write was refused because this node's clock disagrees with its peers' (maps to HTTP
+ * 503: it succeeds once the clock is fixed, or in a moment when the node is re-dating).
+ */
+export class ClockSkewError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ClockSkewError'
+  }
+}
+
+/** A cache write was refused by the node's authorization policy (maps to HTTP 403). */
+export class CacheWriteRefusedError extends Error {
+  constructor (readonly reason: string, detail?: string) {
+    super(`cache write refused: ${detail ?? reason}`)
+    this.name = 'CacheWriteRefusedError'
+  }
+}
+
 /**
  * The disk holding the store is full: the write was not made (maps to HTTP 507). The store
  * refuses writes until space is back, then resumes by itself.

@@ -316,6 +316,7 @@ export interface CapacityAd {
   stats: KindStat[]
   intervalMs: number
   addrs: Uint8Array<ArrayBuffer>[]
+  wallMs: number
 }
 
 export namespace CapacityAd {
@@ -404,6 +405,11 @@ export namespace CapacityAd {
           }
         }
 
+        if ((obj.wallMs != null && obj.wallMs !== 0)) {
+          w.uint32(120)
+          w.uint64Number(obj.wallMs)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -421,7 +427,8 @@ export namespace CapacityAd {
           kinds: [],
           stats: [],
           intervalMs: 0,
-          addrs: []
+          addrs: [],
+          wallMs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -512,6 +519,10 @@ export namespace CapacityAd {
               }
 
               obj.addrs.push(reader.bytes())
+              break
+            }
+            case 15: {
+              obj.wallMs = reader.uint64Number()
               break
             }
             default: {
@@ -672,6 +683,13 @@ export namespace CapacityAd {
 
               break
             }
+            case 15: {
+              yield {
+                field: `${prefix}.wallMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -779,6 +797,11 @@ export namespace CapacityAd {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface CapacityAdWallMsFieldEvent {
+    field: '$.wallMs'
+    value: number
+  }
+
   export function encode (obj: Partial<CapacityAd>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CapacityAd.codec())
   }
@@ -787,7 +810,7 @@ export namespace CapacityAd {
     return decodeMessage(buf, CapacityAd.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAd>): Generator<CapacityAdSeqFieldEvent | CapacityAdNameFieldEvent | CapacityAdCoresFieldEvent | CapacityAdFreeMemoryMbFieldEvent | CapacityAdLoadFieldEvent | CapacityAdQueueDepthFieldEvent | CapacityAdRunningFieldEvent | CapacityAdConcurrencyFieldEvent | CapacityAdQueueLimitFieldEvent | CapacityAdKindsFieldEvent | CapacityAdCoordinateVecFieldEvent | CapacityAdCoordinateHeightFieldEvent | CapacityAdCoordinateErrorFieldEvent | CapacityAdCoordinateAdjustmentFieldEvent | CapacityAdStatsKindFieldEvent | CapacityAdStatsMeanRunMsFieldEvent | CapacityAdIntervalMsFieldEvent | CapacityAdAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAd>): Generator<CapacityAdSeqFieldEvent | CapacityAdNameFieldEvent | CapacityAdCoresFieldEvent | CapacityAdFreeMemoryMbFieldEvent | CapacityAdLoadFieldEvent | CapacityAdQueueDepthFieldEvent | CapacityAdRunningFieldEvent | CapacityAdConcurrencyFieldEvent | CapacityAdQueueLimitFieldEvent | CapacityAdKindsFieldEvent | CapacityAdCoordinateVecFieldEvent | CapacityAdCoordinateHeightFieldEvent | CapacityAdCoordinateErrorFieldEvent | CapacityAdCoordinateAdjustmentFieldEvent | CapacityAdStatsKindFieldEvent | CapacityAdStatsMeanRunMsFieldEvent | CapacityAdIntervalMsFieldEvent | CapacityAdAddrsFieldEvent | CapacityAdWallMsFieldEvent> {
     return streamMessage(buf, CapacityAd.codec(), opts)
   }
 }

@@ -44,7 +44,8 @@ export enum ErrorCode {
   MALFORMED = 'MALFORMED',
   OUTPUT_TOO_LARGE = 'OUTPUT_TOO_LARGE',
   BUSY = 'BUSY',
-  INTERRUPTED = 'INTERRUPTED'
+  INTERRUPTED = 'INTERRUPTED',
+  FORBIDDEN = 'FORBIDDEN'
 }
 
 enum __ErrorCodeValues {
@@ -60,7 +61,8 @@ enum __ErrorCodeValues {
   MALFORMED = 9,
   OUTPUT_TOO_LARGE = 10,
   BUSY = 11,
-  INTERRUPTED = 12
+  INTERRUPTED = 12,
+  FORBIDDEN = 13
 }
 
 export namespace ErrorCode {

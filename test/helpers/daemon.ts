@@ -29,6 +29,11 @@ export interface StartOptions {
   /** Keep mDNS on (only inside a namespace the test created). */
   mdns?: boolean
   listen?: string
+  /**
+   * Run an open mesh (`--open`). Default true: the older tests run lab meshes; federation tests
+   * pass false to get a private daemon (a federation of one until it joins another).
+   */
+  open?: boolean
   /** Send the daemon's stdout and stderr to this file (e.g. /dev/full) instead of pipes. */
   output?: string
 }
@@ -131,6 +136,7 @@ export async function startDaemon (opts: StartOptions = {}): Promise<Daemon> {
     '--listen', opts.listen ?? '/ip4/127.0.0.1/tcp/0',
     '--api', '127.0.0.1:0',
     ...(opts.mdns === true ? [] : ['--no-mdns']),
+    ...(opts.open === false ? [] : ['--open']),
     ...(opts.name != null ? ['--name', opts.name] : []),
     ...(opts.args ?? [])
   ]

@@ -7,14 +7,15 @@ import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
 /**
  * A stock libp2p peer built only from libp2p packages (no fedmesh code), for tests that play a
  * misbehaving or foreign peer against real daemons. Listens on 127.0.0.1 only.
  */
-export async function createRawPeer (options: { signaturePolicy?: 'StrictSign' | 'StrictNoSign' } = {}): Promise<Libp2p<{ pubsub: GossipSub, identify: unknown, ping: unknown }>> {
+export async function createRawPeer (options: { signaturePolicy?: 'StrictSign' | 'StrictNoSign', privateKey?: PrivateKey } = {}): Promise<Libp2p<{ pubsub: GossipSub, identify: unknown, ping: unknown }>> {
   return createLibp2p({
+    privateKey: options.privateKey,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],

@@ -173,12 +173,12 @@ describe('graceful shutdown', () => {
 })
 
 describe('owner-configured command kinds', () => {
-  it('run only where configured; a task submitted elsewhere is routed there', async () => {
+  it('run only where configured; a task submitted elsewhere is routed there (allow: members)', async () => {
     const a = await startDaemon({ name: 'plain' })
     const b = await startDaemon({
       name: 'tools',
       args: ['--bootstrap', await a.address()],
-      config: { tasks: { upper: { command: ['tr', 'a-z', 'A-Z'], timeoutMs: 5_000 } } }
+      config: { tasks: { upper: { command: ['tr', 'a-z', 'A-Z'], timeoutMs: 5_000, allow: ['members'] } } }
     })
     const idB = await b.peerId()
     await waitFor(async () => ((await a.json<Array<{ peerId: string, capacity: { kinds: string[] } | null }>>('peers')).find(p => p.peerId === idB)?.capacity?.kinds ?? []).includes('upper'), 15_000, 'A to see B advertise the kind')
@@ -187,5 +187,22 @@ describe('owner-configured command kinds', () => {
     const route = await a.json<Array<{ peerId: string, eligible: boolean, reason: string }>>('route', 'upper')
     expect(route.find(r => r.peerId === idB)?.eligible).toBe(true)
     expect(route.find(r => r.peerId !== idB)).toMatchObject({ eligible: false, reason: 'does not serve this kind' })
+  })
+
+  it('by default run only for the owner: not advertised, so no peer sends it there', async () => {
+    const a = await startDaemon({ name: 'asker' })
+    const b = await startDaemon({
+      name: 'owner',
+      args: ['--bootstrap', await a.address()],
+      config: { tasks: { upper: { command: ['tr', 'a-z', 'A-Z'], timeoutMs: 5_000 } } }
+    })
+    const idB = await b.peerId()
+    await waitFor(async () => (await a.json<Array<{ peerId: string, capacity: unknown }>>('peers')).find(p => p.peerId === idB)?.capacity != null, 15_000, 'A to hear B')
+    expect((await a.json<Array<{ peerId: string, capacity: { kinds: string[] } }>>('peers')).find(p => p.peerId === idB)?.capacity.kinds).not.toContain('upper')
+    expect(await b.json<RunDoc>('run', 'upper', '--input', '"mine"')).toMatchObject({ status: 'ok', output: 'MINE' })
+    const asked = await a.cli('run', 'upper', '--input', '"yours"', '--peer', idB, '--json')
+    expect(asked.code).toBe(1)
+    expect(JSON.parse(asked.stdout)).toMatchObject({ status: 'error', error: expect.stringMatching(/does not serve this kind/) })
+    // (A peer that sends it anyway is answered FORBIDDEN by B's executor: unit-tested.)
   })
 })

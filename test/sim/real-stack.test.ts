@@ -60,3 +60,13 @@ describe('real-stack mode, 8 nodes', () => {
     expect(html).not.toMatch(/<script|<link|src="http|href="http/)
   })
 })
+
+describe('real-stack mode, 8 nodes in one private federation', () => {
+  it('every connection proves membership and the run still loses nothing', async () => {
+    const run = await runRealStack(parseScenario({ ...small, name: 'test-real-stack-federation', realStack: { cacheWrites: 3, federation: true } }))
+    const r = run.routing!
+    expect(r.fedmesh.completed).toBe(r.fedmesh.tasks)
+    expect(r.fedmesh.lost).toBe(0)
+    expect(run.cache!.coverage).toBe(1)
+  }, 60_000)
+})

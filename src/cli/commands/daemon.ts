@@ -14,6 +14,8 @@ export function registerDaemonCommand (program: Command): void {
     .option('--name <name>', 'a human name for this node (default: the end of its peer id)')
     .option('--concurrency <n>', 'tasks run at once (default: the number of cores)')
     .option('--config <file>', 'JSON config file; flags override it (default: $FEDMESH_CONFIG)')
+    .option('--open', 'run an open mesh: no federation, any peer that connects takes part (labs and tests only)')
+    .option('--join <token>', 'redeem an invite token from `fedmesh federation invite` at start')
     .action(async (opts: Record<string, unknown>) => {
       // Loaded on demand: the other commands must start fast and never load libp2p.
       const { daemonMain } = await import('../../daemon/main.js')
@@ -27,7 +29,9 @@ export function registerDaemonCommand (program: Command): void {
         dht: opts.dht === false ? false : undefined,
         name: opts.name as string | undefined,
         concurrency: opts.concurrency as string | undefined,
-        config: opts.config as string | undefined
+        config: opts.config as string | undefined,
+        open: opts.open === true ? true : undefined,
+        join: opts.join as string | undefined
       })
       // Stopped: leave now, whatever a third-party handle would keep alive.
       process.exit(0)

@@ -1,8 +1,11 @@
 import { z } from 'zod'
 import { isValidTaskId } from '../../services/tasks/frame-limits.js'
 import { BadRequestError, NotFoundError } from '../../util/errors.js'
+import { parseRoles } from '../../core/federation/roles.js'
+import { SECOND } from '../../util/time.js'
 import type { Route } from './server.js'
 import type { FederationNode } from '../../node/federation-node.js'
+import type { JoinDoc } from '../../node/federation-api.js'
 import type { Registry } from 'prom-client'
 
 const runBody = z.object({
@@ -27,11 +30,28 @@ export function parseBody<T> (schema: z.ZodType<T>, body: unknown): T {
   throw new BadRequestError(issue.code === 'unrecognized_keys' ? `unknown field "${field}"` : `"${field}": ${issue.message}`)
 }
 
+const inviteBody = z.object({
+  roles: z.string().max(100).optional(),
+  ttlSeconds: z.number().int().positive().optional(),
+  certificateTtlSeconds: z.number().int().positive().optional()
+}).strict()
+
+const joinBody = z.object({ token: z.string().min(1).max(4096) }).strict()
+const revokeBody = z.object({ peerId: z.string().min(1).max(128) }).strict()
+
+/** What the routes reach: the node now (a join restarts it) and the daemon's join. */
+export interface RouteHost {
+  node: () => FederationNode
+  join: (token: string) => Promise<JoinDoc>
+}
+
 /** The control API's endpoints (CONTRACT.md "Control API"), each a thin call into the node. */
-export function controlRoutes (node: FederationNode, registry: Registry): Route[] {
+export function controlRoutes (host: RouteHost, registry: Registry): Route[] {
+  const node = (): FederationNode => host.node()
   return [
-    { method: 'GET', path: /^\/v1\/status$/, handle: async () => ({ json: node.status() }) },
-    { method: 'GET', path: /^\/v1\/peers$/, handle: async () => ({ json: await node.peers() }) },
+    ...federationRoutes(host, node),
+    { method: 'GET', path: /^\/v1\/status$/, handle: async () => ({ json: node().status() }) },
+    { method: 'GET', path: /^\/v1\/peers$/, handle: async ({ query }) => ({ json: await node().peers({ all: query.get('all') === '1' }) }) },
     {
       method: 'POST',
       path: /^\/v1\/tasks$/,
@@ -41,48 +61,48 @@ export function controlRoutes (node: FederationNode, registry: Registry): Route[
         // An accepted task always answers with its run document, failed or not (the CLI prints
         // it and exits 1 on "error"); 503 (with Retry-After) is only for a node that refuses to
         // accept: shutting down, or its admission queue is full.
-        return { json: await node.run({ kind: req.kind, input, peer: req.peer, timeoutMs: req.timeoutMs, taskId: req.taskId }) }
+        return { json: await node().run({ kind: req.kind, input, peer: req.peer, timeoutMs: req.timeoutMs, taskId: req.taskId }) }
       }
     },
-    { method: 'GET', path: /^\/v1\/tasks$/, handle: async () => ({ json: node.tasks() }) },
-    { method: 'GET', path: /^\/v1\/tasks\/served$/, handle: async () => ({ json: node.served() }) },
+    { method: 'GET', path: /^\/v1\/tasks$/, handle: async () => ({ json: node().tasks() }) },
+    { method: 'GET', path: /^\/v1\/tasks\/served$/, handle: async () => ({ json: node().served() }) },
     {
       // After /served: a task whose id is "served" cannot be looked up here.
       method: 'GET',
       path: /^\/v1\/tasks\/(?<id>[^/]+)$/,
       handle: async ({ params }) => {
         if (!isValidTaskId(params.id)) throw new BadRequestError('a task id is 1-128 of A-Z a-z 0-9 . _ : -')
-        const doc = await node.task(params.id)
+        const doc = await node().task(params.id)
         if (doc == null) throw new NotFoundError(`not found: task ${params.id} (unknown here, or older than the journal keeps)`)
         return { json: doc }
       }
     },
-    { method: 'GET', path: /^\/v1\/route\/(?<kind>[^/]+)$/, handle: async ({ params }) => ({ json: node.route(params.kind) }) },
+    { method: 'GET', path: /^\/v1\/route\/(?<kind>[^/]+)$/, handle: async ({ params }) => ({ json: node().route(params.kind) }) },
     {
       method: 'PUT',
       path: /^\/v1\/cache\/(?<key>.+)$/,
       handle: async ({ params, body }) => {
         const req = parseBody(putBody, body)
-        return { json: await node.cachePut(params.key, req.value, req.ttlSeconds) }
+        return { json: await node().cachePut(params.key, req.value, req.ttlSeconds) }
       }
     },
     {
       method: 'GET',
       path: /^\/v1\/cache\/(?<key>.+)$/,
       handle: async ({ params }) => {
-        const doc = await node.cacheGet(params.key)
+        const doc = await node().cacheGet(params.key)
         if (doc == null) throw new NotFoundError(`not found: ${params.key}`)
         return { json: doc }
       }
     },
-    { method: 'DELETE', path: /^\/v1\/cache\/(?<key>.+)$/, handle: async ({ params }) => ({ json: await node.cacheDel(params.key) }) },
+    { method: 'DELETE', path: /^\/v1\/cache\/(?<key>.+)$/, handle: async ({ params }) => ({ json: await node().cacheDel(params.key) }) },
     {
       method: 'GET',
       path: /^\/v1\/cache$/,
       handle: async ({ query }) => {
         const limit = query.get('limit')
         if (limit != null && !/^\d{1,6}$/.test(limit)) throw new BadRequestError('limit must be a positive integer')
-        return { json: await node.cacheList({ prefix: query.get('prefix') ?? undefined, limit: limit != null ? Number(limit) : undefined }) }
+        return { json: await node().cacheList({ prefix: query.get('prefix') ?? undefined, limit: limit != null ? Number(limit) : undefined }) }
       }
     },
     {
@@ -90,5 +110,29 @@ export function controlRoutes (node: FederationNode, registry: Registry): Route[
       path: /^\/metrics$/,
       handle: async () => ({ text: await registry.metrics(), contentType: registry.contentType })
     }
+  ]
+}
+
+/** `fedmesh federation …`: status, invites, joining, members, revocation. */
+function federationRoutes (host: RouteHost, node: () => FederationNode): Route[] {
+  return [
+    { method: 'GET', path: /^\/v1\/federation$/, handle: async () => ({ json: node().federation.status() }) },
+    { method: 'GET', path: /^\/v1\/federation\/members$/, handle: async () => ({ json: node().federation.members() }) },
+    {
+      method: 'POST',
+      path: /^\/v1\/federation\/invites$/,
+      handle: async ({ body }) => {
+        const req = parseBody(inviteBody, body)
+        return {
+          json: await node().federation.invite({
+            roles: req.roles == null ? undefined : parseRoles(req.roles),
+            ttlMs: req.ttlSeconds == null ? undefined : req.ttlSeconds * SECOND,
+            certificateTtlMs: req.certificateTtlSeconds == null ? undefined : req.certificateTtlSeconds * SECOND
+          })
+        }
+      }
+    },
+    { method: 'POST', path: /^\/v1\/federation\/join$/, handle: async ({ body }) => ({ json: await host.join(parseBody(joinBody, body).token) }) },
+    { method: 'POST', path: /^\/v1\/federation\/revocations$/, handle: async ({ body }) => ({ json: await node().federation.revoke(parseBody(revokeBody, body).peerId) }) }
   ]
 }

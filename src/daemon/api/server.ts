@@ -45,15 +45,10 @@ export interface ControlApiLimits {
   /** An idle keep-alive connection is closed after this, ms. Default 5 s. */
   keepAliveTimeoutMs?: number
   /**
-   * Connections that have not made an authenticated request yet, at most. Beyond it the oldest
-   * of them that is more than a second old is closed at once, so a flood of slow token-less
-   * clients cannot lock the CLI out while a burst of fresh requests still gets in. Default 256.
-   */
-  maxUnauthenticatedConnections?: number
-  /**
-   * Open connections at most, authenticated or not (a file-descriptor budget): a new one beyond
-   * it is closed at once. The owner's scripts may hold many requests open (each submitted task
-   * waits for its answer), so it is far above the unauthenticated cap. Default 4,096.
+   * Open connections at most (a file-descriptor budget). At the cap a new connection closes the
+   * oldest one that has not made an authenticated request yet (so a flood of slow token-less
+   * clients cannot lock the CLI out), or itself when every open one has. The owner's scripts may
+   * hold many requests open (each submitted task waits for its answer). Default 4,096.
    */
   maxConnections?: number
   /** Request headers at most (more are ignored). Default 64. */
@@ -74,13 +69,9 @@ export const DEFAULT_API_LIMITS: Required<ControlApiLimits> = {
   headersTimeoutMs: 10 * SECOND,
   requestTimeoutMs: 30 * SECOND,
   keepAliveTimeoutMs: 5 * SECOND,
-  maxUnauthenticatedConnections: 256,
   maxConnections: 4_096,
   maxHeadersCount: 64
 }
-
-/** A new connection has this long to make an authenticated request before the cap may close it. */
-const UNAUTHENTICATED_GRACE_MS = 1 * SECOND
 
 /** Headers larger than this (all together) are refused by Node with 431. */
 const MAX_HEADER_BYTES = 16 * 1024
@@ -88,11 +79,20 @@ const MAX_HEADER_BYTES = 16 * 1024
 /** Maps fedmesh's error classes (by name) to HTTP status codes. */
 const STATUS_BY_ERROR: Record<string, number> = {
   BadRequestError: 400,
+  CacheWriteRefusedError: 403,
+  ClockSkewError: 503,
   ConfigError: 400,
   InvalidParametersError: 400,
   NotFoundError: 404,
   TooLargeError: 413,
   OverloadedError: 503,
+  ForbiddenError: 403,
+  NotAdminError: 403,
+  InvalidInviteError: 400,
+  InvalidRolesError: 400,
+  AlreadyMemberError: 409,
+  NotFederatedError: 409,
+  JoinFailedError: 502,
   TimeoutError: 504,
   StorageFullError: 507,
   StorageFaultError: 507
@@ -114,8 +114,8 @@ export class ControlApi {
   private allowedHosts = new Set<string>()
   private refused = 0
   /** Open connections, oldest first. */
-  /** Open connections and when each was accepted (insertion order = oldest first). */
-  private readonly sockets = new Map<Socket, number>()
+  /** Open connections, oldest first. */
+  private readonly sockets = new Set<Socket>()
   /** Connections that made a request with the right token. */
   private readonly trusted = new WeakSet<Socket>()
 
@@ -145,24 +145,15 @@ export class ControlApi {
   }
 
   private admit (socket: Socket): void {
-    this.sockets.set(socket, performance.now())
+    this.sockets.add(socket)
     socket.once('close', () => { this.sockets.delete(socket) })
-    if (this.sockets.size > this.limits.maxConnections) {
-      this.drop(socket)
-      return
-    }
-    let untrusted = 0
-    for (const s of this.sockets.keys()) if (!this.trusted.has(s)) untrusted++
-    if (untrusted <= this.limits.maxUnauthenticatedConnections) return
-    // The oldest connection still without a token goes, once it had a moment to send one: a
-    // burst of the owner's own requests (all new) passes, a flood of slow clients does not.
-    const cutoff = performance.now() - UNAUTHENTICATED_GRACE_MS
-    for (const [victim, since] of this.sockets) {
-      if (since > cutoff) return
-      if (this.trusted.has(victim)) continue
+    if (this.sockets.size <= this.limits.maxConnections) return
+    for (const victim of this.sockets.keys()) {
+      if (victim === socket || this.trusted.has(victim)) continue
       this.drop(victim)
       return
     }
+    this.drop(socket)
   }
 
   private drop (socket: Socket): void {

@@ -29,6 +29,8 @@ export interface SyncStore {
   readonly tombstoneGraceMs: number
   horizonMs(): number
   lookup(key: string): Promise<{ entry: StoredEntry } | undefined>
+  /** What may be given to a peer for a key (entries the node has not shared yet are not). */
+  lookupShared(key: string): Promise<{ entry: StoredEntry } | undefined>
   getMany(keys: string[]): Promise<StoredEntry[]>
   dropOlderThan(horizonMs: number): Promise<number>
 }
@@ -36,8 +38,8 @@ export interface SyncStore {
 /** What anti-entropy needs of the cache (CacheService). */
 export interface SyncableCache {
   readonly store: SyncStore
-  /** Verify, then merge entries received from a peer; forgeries are reported to reputation there. */
-  importEntries(wires: Uint8Array[], from: PeerId, source: 'sync' | 'fetch'): Promise<{ applied: number, rejected: number }>
+  /** Take in entries a peer pushed (the cache's intake: verified, checked, merged; forgeries reported there). */
+  importEntries(wires: Uint8Array[], from: PeerId, source: 'sync' | 'resync'): Promise<{ applied: number, rejected: number }>
 }
 
 export interface CacheSyncInit {
@@ -240,17 +242,17 @@ export class CacheSyncService implements Startable {
   }
 
   /**
-   * L3: ask up to `fetchPeers` connected peers for a key at once; the first valid entry's bytes
-   * (the cache verifies them again and merges), or undefined.
+   * L3: ask up to `fetchPeers` connected peers for a key at once; each answer goes to `accept`
+   * (the cache's intake). True once one was taken in.
    */
-  async fetch (key: string, signal?: AbortSignal): Promise<Uint8Array | undefined> {
-    if (!this.ready) return undefined
+  async fetch (key: string, accept: (from: PeerId, wire: Uint8Array) => Promise<boolean>, signal?: AbortSignal): Promise<boolean> {
+    if (!this.ready) return false
     const peers = shuffle([...this.speakers], this.random).slice(0, this.fetchPeers)
     return fetchFirst({
       key,
       peers,
       signal,
-      maxValueBytes: this.maxValueBytes,
+      accept,
       onInvalid: (peer, why) => { this.invalid(peer, why) },
       ask: async (peer, k, options) => {
         const stream = await this.components.connectionManager.openStream(peer, CACHE_SYNC_PROTOCOL, options)
@@ -334,7 +336,7 @@ export class CacheSyncService implements Startable {
       const frame = first.value
       if (frame.type === 'get') {
         const signal = AbortSignal.timeout(this.sessionTimeoutMs)
-        await serveGet(channel, frame.key, async (key) => (await this.store().lookup(key))?.entry.wire, { signal })
+        await serveGet(channel, frame.key, async (key) => (await this.store().lookupShared(key))?.entry.wire, { signal })
           .catch(err => { channel.abort(err as Error) })
         await frames.return(undefined).catch(() => {})
         return
@@ -411,7 +413,7 @@ export class CacheSyncService implements Startable {
           if (i > 0) await new Promise(resolve => setImmediate(resolve))
           const fresh = await withoutStale(wires.slice(i, i + IMPORT_SLICE), async (key) => this.store().lookup(key))
           if (fresh.length === 0) continue
-          const r = await this.init.cache().importEntries(fresh, peer, 'sync')
+          const r = await this.init.cache().importEntries(fresh, peer, this.resync.resyncing ? 'resync' : 'sync')
           total.applied += r.applied
           total.rejected += r.rejected
         }

@@ -2,7 +2,6 @@
  * L3 of the cache: GET one key from peers, FOUND with the entry held for it (if any). One short
  * stream per question: GET → FOUND, then both sides close.
  */
-import { verifyEntry } from '../cache/entry.js'
 import { InvalidSyncMessageError } from './errors.js'
 import type { SyncChannel } from './channel.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
@@ -34,40 +33,34 @@ export interface FetchInit {
   /** Peers to ask, in order of preference (all asked at once). */
   peers: PeerId[]
   ask: (peer: PeerId, key: string, options: AbortOptions) => Promise<Uint8Array | undefined>
-  maxValueBytes: number
-  /** A peer answered with something that is not a valid entry for the key. */
+  /**
+   * Take in one answer (the cache's intake, path `fetch`: verified, skew-checked, authorized,
+   * merged); true when it was usable. The intake blames the peer for a bad entry.
+   */
+  accept: (peer: PeerId, wire: Uint8Array) => Promise<boolean>
+  /** A peer broke the protocol (not FOUND in answer to GET, undecodable). */
   onInvalid: (peer: PeerId, why: string) => void
   signal?: AbortSignal
 }
 
 /**
- * Ask every peer at once; the first answer that is a valid, correctly signed entry for the key
- * wins and the other questions are cancelled. Undefined when nobody holds the key (or every
- * answer was bad, or the signal fired first).
+ * Ask every peer at once; the first answer the cache takes in wins and the other questions are
+ * cancelled. False when nobody holds the key (or every answer was refused, or the signal fired
+ * first).
  */
-export async function fetchFirst (init: FetchInit): Promise<Uint8Array | undefined> {
-  if (init.peers.length === 0) return undefined
+export async function fetchFirst (init: FetchInit): Promise<boolean> {
+  if (init.peers.length === 0) return false
   const controller = new AbortController()
   const signal = init.signal != null ? AbortSignal.any([init.signal, controller.signal]) : controller.signal
   try {
-    return await new Promise<Uint8Array | undefined>((resolve) => {
+    return await new Promise<boolean>((resolve) => {
       let left = init.peers.length
-      const settle = (): void => { if (--left === 0) resolve(undefined) }
-      signal.addEventListener('abort', () => { resolve(undefined) }, { once: true })
+      const settle = (): void => { if (--left === 0) resolve(false) }
+      signal.addEventListener('abort', () => { resolve(false) }, { once: true })
       for (const peer of init.peers) {
         init.ask(peer, init.key, { signal })
           .then(async (wire) => {
-            if (wire == null) return
-            const entry = await verifyEntry(wire, init.maxValueBytes).catch((err: Error) => {
-              init.onInvalid(peer, err.message)
-              return undefined
-            })
-            if (entry == null) return
-            if (entry.key !== init.key) {
-              init.onInvalid(peer, 'answered GET with an entry for another key')
-              return
-            }
-            resolve(wire)
+            if (wire != null && await init.accept(peer, wire)) resolve(true)
           })
           .catch((err: Error) => {
             if (err instanceof InvalidSyncMessageError) init.onInvalid(peer, err.message)

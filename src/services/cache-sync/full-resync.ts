@@ -55,6 +55,11 @@ export class FullResync {
     }
   }
 
+  /** True from a drop until the next completed session: the sessions in between are the full resync. */
+  get resyncing (): boolean {
+    return this.dropped
+  }
+
   /** True when the next session must be a full resync. */
   isStale (): boolean {
     return this.init.clock.now() - this.lastSyncAtMs > this.init.graceMs()

@@ -1,20 +1,29 @@
 import { LRUCache } from 'lru-cache'
 import { DEFAULT_TOMBSTONE_GRACE_MS, isCollectableTombstone, isLive, mergeEntry } from '../../core/cache/merge.js'
 import { compareVersions } from '../../core/cache/version.js'
+import { compareTimestamps } from '../../core/hlc.js'
 import { ItemIndex, itemHash } from '../../core/reconcile/index.js'
 import { fromStoredBytes } from './entry.js'
 import type { StoredEntry } from './entry.js'
+import type { Timestamp } from '../../core/hlc.js'
 import type { Sublevel } from '../../store/store.js'
 import type { Clock } from '../../util/time.js'
 
 export interface CacheStoreInit {
   /** L2: the LevelDB sublevel holding every entry's signed bytes. */
   db: Sublevel
+  /**
+   * Where the keys of unshared entries are listed (the `meta` sublevel, under `cache-unshared/`),
+   * so they stay unshared across a restart. Default: in memory only.
+   */
+  meta?: Sublevel
   clock: Clock
   /** L1 size in bytes. Default 32 MiB. */
   l1Bytes?: number
   /** Tombstones are kept this long before they are collected, ms. Default 7 days. */
   tombstoneGraceMs?: number
+  /** An entry was removed (collected, or dropped by a full resync): writers' usage goes down. */
+  onRemoved?: (entry: StoredEntry) => void
 }
 
 export const DEFAULT_L1_BYTES = 32 * 1024 * 1024
@@ -22,10 +31,34 @@ export const DEFAULT_L1_BYTES = 32 * 1024 * 1024
 export type Level = 'l1' | 'l2'
 
 /**
+ * What merging an entry did: `applied` (it is now what the node holds for its key), `stale` (the
+ * node holds the same or a newer version), `beyond-horizon` (older than the tombstone horizon
+ * for a key the node does not hold: it may be a delete already forgotten).
+ */
+export type MergeOutcome = 'applied' | 'stale' | 'beyond-horizon'
+
+/** A local write did not end up as what the node holds for its key: it must not be acknowledged. */
+export class LocalWriteLostError extends Error {
+  constructor (key: string) {
+    super(`the write of ${JSON.stringify(key)} did not supersede the version held (a bug: local versions are stamped above everything held)`)
+    this.name = 'LocalWriteLostError'
+  }
+}
+
+const UNSHARED_PREFIX = 'cache-unshared/'
+/** Just above every key with the prefix ('0' follows '/'). */
+const UNSHARED_END = 'cache-unshared0'
+
+/**
  * The two local levels of the cache and the reconciliation index over them. L1 is an LRU in
  * memory bounded in bytes; L2 is LevelDB, the source of truth. Every write goes through
  * `apply`, which merges by version (last writer wins, ties by origin) so replicas converge
  * whatever order entries arrive in.
+ *
+ * An entry written while the node knew no peer's clock is **unshared**: served here, but kept
+ * out of the reconciliation index and out of `lookupShared`/`getMany`, so no peer gets it until
+ * the node has settled it (services/cache/settle.ts). Nobody else having it is what makes
+ * re-dating it safe.
  */
 export class CacheStore {
   readonly index = new ItemIndex()
@@ -33,11 +66,19 @@ export class CacheStore {
   private readonly db: Sublevel
   private readonly clock: Clock
   readonly tombstoneGraceMs: number
+  /** The newest version time among the entries loaded at start (the clock resumes above it). */
+  highest: Timestamp | undefined
+  /** The newest version time among the shared entries loaded at start. */
+  highestShared: Timestamp | undefined
+  /** Keys whose held entry is unshared. */
+  private readonly unshared = new Set<string>()
+  private readonly meta: Sublevel | undefined
   /** Keys with an apply in progress: merges of one key are serialised. */
   private readonly locks = new Map<string, Promise<unknown>>()
 
-  constructor (init: CacheStoreInit) {
+  constructor (private readonly init: CacheStoreInit) {
     this.db = init.db
+    this.meta = init.meta
     this.clock = init.clock
     this.tombstoneGraceMs = init.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS
     this.l1 = new LRUCache({
@@ -48,15 +89,49 @@ export class CacheStore {
 
   /** Build the index from L2 (at start). */
   async load (): Promise<number> {
+    if (this.meta != null) {
+      for await (const key of this.meta.keys({ gte: UNSHARED_PREFIX, lt: UNSHARED_END })) this.unshared.add(key.slice(UNSHARED_PREFIX.length))
+    }
     const items = []
     for await (const [key, bytes] of this.db.iterator()) {
       try {
         const e = fromStoredBytes(bytes)
+        if (this.highest == null || compareTimestamps(e.version.ts, this.highest) > 0) this.highest = e.version.ts
+        if (this.unshared.has(key)) continue
         items.push({ key, hash: hashOf(e) })
+        if (this.highestShared == null || compareTimestamps(e.version.ts, this.highestShared) > 0) this.highestShared = e.version.ts
       } catch {}
     }
     for (const item of items) this.index.upsert(item.key, item.hash)
-    return items.length
+    return items.length + this.unshared.size
+  }
+
+  /** How many entries are unshared. */
+  get unsharedCount (): number {
+    return this.unshared.size
+  }
+
+  /** The unshared entries. */
+  async unsharedEntries (): Promise<StoredEntry[]> {
+    return this.getMany([...this.unshared], { includeUnshared: true })
+  }
+
+  /** The entry held for a key, unless it is unshared: what peers may be given. */
+  async lookupShared (key: string): Promise<{ entry: StoredEntry, level: Level } | undefined> {
+    return this.unshared.has(key) ? undefined : this.lookup(key)
+  }
+
+  /**
+   * Share exactly `expected` (same signed bytes) as it is: it enters the index. False when the
+   * key holds something else by now.
+   */
+  async share (expected: StoredEntry): Promise<boolean> {
+    return this.serialise(expected.key, async () => {
+      const current = (await this.lookup(expected.key))?.entry
+      if (current == null || !this.unshared.has(expected.key) || Buffer.compare(Buffer.from(current.wire), Buffer.from(expected.wire)) !== 0) return false
+      await this.put(current, true)
+      return true
+    })
   }
 
   /** Tombstones older than this may have been collected (ms since epoch). */
@@ -85,22 +160,79 @@ export class CacheStore {
    * the tombstone horizon for keys not held are refused: they may be deletes already forgotten.
    */
   async apply (incoming: StoredEntry): Promise<boolean> {
-    return this.serialise(incoming.key, async () => {
-      const current = (await this.lookup(incoming.key))?.entry
-      if (current == null && incoming.version.ts.wallMs < this.horizonMs()) return false
-      // One origin signing two different values under one version must not split replicas:
-      // the larger signed encoding wins everywhere (items hash the bytes, so sync sees it too).
-      const tie = current != null && compareVersions(current.version, incoming.version) === 0
-      if (tie) {
-        if (Buffer.compare(Buffer.from(incoming.wire), Buffer.from(current.wire)) <= 0) return false
-      }
-      const { winner, changed } = tie ? { winner: incoming, changed: true } : mergeEntry(current, incoming)
-      if (!changed) return false
-      await this.db.put(winner.key, winner.wire)
-      this.l1.set(winner.key, winner)
-      this.index.upsert(winner.key, hashOf(winner))
+    return (await this.merge(incoming)).outcome === 'applied'
+  }
+
+  /** Merge an entry in and say what it did (see MergeOutcome), and which entry it replaced. */
+  async merge (incoming: StoredEntry): Promise<{ outcome: MergeOutcome, replaced?: StoredEntry }> {
+    return this.serialise(incoming.key, async () => this.mergeHeld(incoming))
+  }
+
+  /**
+   * A local write: `make` builds the entry (stamps and signs it) while the key is locked, so no
+   * other merge of the key runs between reading what is held and storing the write. Throws
+   * LocalWriteLostError rather than acknowledge a write that did not become what is held.
+   */
+  async writeLocal (key: string, make: (held: StoredEntry | undefined) => Promise<{ entry: StoredEntry, shared: boolean }>): Promise<{ entry: StoredEntry, shared: boolean, replaced?: StoredEntry }> {
+    return this.serialise(key, async () => {
+      const held = (await this.lookup(key))?.entry
+      const { entry, shared } = await make(held)
+      if (entry.key !== key || (held != null && compareVersions(entry.version, held.version) <= 0)) throw new LocalWriteLostError(key)
+      await this.put(entry, shared)
+      return { entry, shared, replaced: held }
+    })
+  }
+
+  /**
+   * Replace exactly `expected`, an unshared entry, with `next` (shared), whatever their versions:
+   * only re-dating does this, for a version nobody else holds. False when the key holds
+   * something else by now.
+   */
+  async redate (expected: StoredEntry, next: StoredEntry): Promise<boolean> {
+    return this.serialise(expected.key, async () => {
+      const current = (await this.lookup(expected.key))?.entry
+      if (current == null || !this.unshared.has(expected.key) || Buffer.compare(Buffer.from(current.wire), Buffer.from(expected.wire)) !== 0) return false
+      await this.put(next, true)
       return true
     })
+  }
+
+  private async mergeHeld (incoming: StoredEntry): Promise<{ outcome: MergeOutcome, replaced?: StoredEntry }> {
+    const current = (await this.lookup(incoming.key))?.entry
+    if (current == null && incoming.version.ts.wallMs < this.horizonMs()) return { outcome: 'beyond-horizon' }
+    // One origin signing two different values under one version must not split replicas:
+    // the larger signed encoding wins everywhere (items hash the bytes, so sync sees it too).
+    const tie = current != null && compareVersions(current.version, incoming.version) === 0
+    if (tie) {
+      if (Buffer.compare(Buffer.from(incoming.wire), Buffer.from(current.wire)) <= 0) return { outcome: 'stale' }
+    }
+    const { winner, changed } = tie ? { winner: incoming, changed: true } : mergeEntry(current, incoming)
+    if (!changed) return { outcome: 'stale' }
+    await this.put(winner)
+    return { outcome: 'applied', replaced: current }
+  }
+
+  private async put (entry: StoredEntry, shared = true): Promise<void> {
+    await this.db.put(entry.key, entry.wire)
+    this.l1.set(entry.key, entry)
+    if (shared) {
+      this.index.upsert(entry.key, hashOf(entry))
+      await this.markUnshared(entry.key, false)
+    } else {
+      this.index.delete(entry.key)
+      await this.markUnshared(entry.key, true)
+    }
+  }
+
+  private async markUnshared (key: string, unshared: boolean): Promise<void> {
+    if (this.unshared.has(key) === unshared) return
+    if (unshared) {
+      this.unshared.add(key)
+      await this.meta?.put(UNSHARED_PREFIX + key, new Uint8Array(0))
+    } else {
+      this.unshared.delete(key)
+      await this.meta?.del(UNSHARED_PREFIX + key)
+    }
   }
 
   /** Every entry, in key order (for `ls` and anti-entropy). */
@@ -110,9 +242,11 @@ export class CacheStore {
     }
   }
 
-  async getMany (keys: string[]): Promise<StoredEntry[]> {
+  /** The entries of these keys, unshared ones left out unless asked for (anti-entropy pushes what this returns). */
+  async getMany (keys: string[], options: { includeUnshared?: boolean } = {}): Promise<StoredEntry[]> {
     const out: StoredEntry[] = []
     for (const key of keys) {
+      if (options.includeUnshared !== true && this.unshared.has(key)) continue
       const found = await this.lookup(key)
       if (found != null) out.push(found.entry)
     }
@@ -157,9 +291,13 @@ export class CacheStore {
         await this.db.del(e.key)
         this.l1.delete(e.key)
         this.index.delete(e.key)
+        await this.markUnshared(e.key, false)
         return true
       })
-      if (done) removed++
+      if (done) {
+        removed++
+        this.init.onRemoved?.(e)
+      }
     }
     return removed
   }

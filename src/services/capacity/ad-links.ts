@@ -80,14 +80,15 @@ export class AdLinks {
     this.inbound.clear()
   }
 
-  /** Send `ad` to every connected peer (or only to `to`). */
-  send (ad: Uint8Array, to?: PeerId): void {
+  /** Send `ad` to every connected peer (or only to `to`); `tailor` may give a peer its own version. */
+  send (ad: Uint8Array, to?: PeerId, tailor?: (peer: PeerId) => Uint8Array | undefined): void {
     if (!this.started) return
     const frame = encode.single(ad).subarray()
     const peers = to != null ? [to] : uniquePeers(this.components.connectionManager.getConnections())
     for (const peer of peers) {
       try {
-        this.sendTo(peer, frame)
+        const own = tailor?.(peer)
+        this.sendTo(peer, own == null ? frame : encode.single(own).subarray())
       } catch (err) {
         // One broken stream must not stop the others (or the heartbeat): reopen next time.
         this.drop(peer.toString())

@@ -25,6 +25,13 @@ export interface CapacityInit {
   onAdvertisement?: (peer: PeerId, ad: ValidatedAd) => void
   /** A peer sent a malformed ad or flooded them (reputation). */
   onInvalid?: (peer: PeerId, why: string) => void
+  /**
+   * May this peer be routed to (its federation role `serve`)? A peer that may not keeps its
+   * entry (load, liveness) but with no kinds, so no router here picks it. Default: every peer.
+   */
+  mayServe?: (peer: PeerId) => boolean
+  /** Is this kind advertised to peers (a kind only the owner may run is not)? Default: every kind. */
+  advertises?: (kind: string) => boolean
   /** Local samples, replaceable in simulations. Default: the machine's own. */
   sampleHost?: () => { cores: number, freeMemoryMb: number, load: number }
   clock: Clock
@@ -89,12 +96,13 @@ export class CapacityService implements Startable {
       maxAdBytes: MAX_AD_BYTES,
       onAd: (peer, bytes) => { this.receive(peer, bytes) },
       onInvalid: (peer, why) => { this.invalid(peer, why) },
-      onConnect: (peer) => { if (this.current != null) this.links.send(this.current, peer) }
+      // The last ad again, with the clock read now (receivers measure their offset from it).
+      onConnect: (peer) => { if (this.current != null) this.links.send(CapacityAd.encode({ ...this.current, wallMs: this.init.clock.now() }), peer) }
     })
   }
 
   /** The last ad sent, for peers that connect between two. */
-  private current: Uint8Array | undefined
+  private current: CapacityAd | undefined
 
   readonly [Symbol.toStringTag] = 'fedmesh:capacity'
 
@@ -152,17 +160,36 @@ export class CapacityService implements Startable {
       running: doc.running,
       concurrency: doc.concurrency,
       queueLimit: executor.load().queueLimit,
-      kinds: doc.kinds,
+      kinds: doc.kinds.filter(k => this.init.advertises?.(k) ?? true),
       coordinate: this.init.coordinate?.(),
       stats: executor.runStats().map(s => ({ kind: s.kind, meanRunMs: Math.round(s.meanRunMs) })),
       intervalMs: this.intervalMs,
-      addrs: this.components.addressManager.getAddresses().slice(0, 8).map(a => a.decapsulateCode(421).bytes as Uint8Array<ArrayBuffer>)
+      addrs: this.components.addressManager.getAddresses().slice(0, 8).map(a => a.decapsulateCode(421).bytes as Uint8Array<ArrayBuffer>),
+      wallMs: this.init.clock.now()
     }
-    this.lastPublishedAt = this.init.clock.now()
+    this.lastPublishedAt = ad.wallMs
     this.lastPublished = { queueDepth: doc.queueDepth, running: doc.running }
-    this.current = CapacityAd.encode(ad)
-    this.links.send(this.current)
+    this.current = ad
+    // Peers that see the same share get the same bytes: one encoding per distinct view.
+    const views = new Map<string, Uint8Array>()
+    this.links.send(CapacityAd.encode(ad), undefined, (peer) => this.tailored(ad, peer, views))
     this.schedule(this.intervalMs)
+  }
+
+  /**
+   * The ad as `peer` may use this node: slots and queue places beyond its fair share count as
+   * taken, so its router predicts what it will get. Undefined when that is the common ad.
+   */
+  private tailored (ad: CapacityAd, peer: PeerId, views: Map<string, Uint8Array>): Uint8Array | undefined {
+    const view = this.init.executor.loadFor(peer.toString())
+    if (view.concurrency === ad.concurrency && view.queueLimit === ad.queueLimit) return undefined
+    const key = `${view.concurrency}/${view.queueLimit}`
+    let bytes = views.get(key)
+    if (bytes == null) {
+      bytes = CapacityAd.encode({ ...ad, concurrency: view.concurrency, queueLimit: view.queueLimit })
+      views.set(key, bytes)
+    }
+    return bytes
   }
 
   private schedule (ms: number): void {
@@ -199,8 +226,9 @@ export class CapacityService implements Startable {
         this.invalid(from, `undecodable advertisement: ${(err as Error).message}`)
         return
       }
-      const checked = validateAd(ad)
-      if (typeof checked === 'string') { this.invalid(from, checked); return }
+      const valid = validateAd(ad)
+      if (typeof valid === 'string') { this.invalid(from, valid); return }
+      const checked = this.init.mayServe?.(from) === false ? { ...valid, kinds: [] } : valid
       const known = this.table.last(from.toString())
       if (!this.table.update(from.toString(), checked)) return
       // Addresses are hints for re-dialling the peer later; store them once.

@@ -1,4 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
+import { MAX_WALL_MS } from '../../core/hlc.js'
 import { isValidKind } from '../tasks/frame-limits.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CapacityAd } from '../../wire/capacity.js'
@@ -39,6 +40,8 @@ export interface ValidatedAd {
   intervalMs: number
   /** Dialable addresses the peer announced (hints: bad ones are dropped). */
   addrs: Multiaddr[]
+  /** The sender's wall clock when it sent the ad (ms since the epoch); absent when not sent or not a plausible time. */
+  wallMs?: number
   /** Fields that were out of bounds and clamped. */
   clamped: string[]
 }
@@ -82,6 +85,7 @@ export function validateAd (ad: CapacityAd): ValidatedAd | string {
     meanRunMs,
     intervalMs: Math.min(CAPACITY_BOUNDS.maxIntervalMs, Math.max(CAPACITY_BOUNDS.minIntervalMs, ad.intervalMs || 1000)),
     addrs,
+    ...(Number.isSafeInteger(ad.wallMs) && ad.wallMs > 0 && ad.wallMs <= MAX_WALL_MS ? { wallMs: ad.wallMs } : {}),
     clamped
   }
 }

@@ -116,7 +116,6 @@ export class Membership implements Startable {
       }
     })
     this.task = repeatingTask(() => { this.dialDue() }, init.tickMs ?? DEFAULT_TICK_MS)
-    this.onConnectionOpen = this.onConnectionOpen.bind(this)
     this.onPeerDisconnect = this.onPeerDisconnect.bind(this)
   }
 
@@ -125,7 +124,6 @@ export class Membership implements Startable {
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
-    this.components.events.addEventListener('connection:open', this.onConnectionOpen)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
     await this.loadRemembered()
     this.task.start()
@@ -152,7 +150,6 @@ export class Membership implements Startable {
     this.started = false
     this.task.stop()
     clearTimeout(this.walkTimer)
-    this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     for (const controller of this.dialing.values()) controller.abort()
     this.dialing.clear()
@@ -160,7 +157,8 @@ export class Membership implements Startable {
 
   /** A discovery mechanism reports a peer. Dials it when the node wants more connections. */
   discovered (info: PeerInfo, via: Via): void {
-    if (!this.started || info.id.equals(this.components.peerId)) return
+    // A peer that failed the membership handshake (or is banned) is not dialled again.
+    if (!this.started || info.id.equals(this.components.peerId) || this.isDenied(info.id)) return
     const connected = this.isConnected(info.id)
     // kad-dht also reports peers that are already connected (its topology listener) or that
     // another mechanism just put in the peer store: only a peer new to us counts as found by it.
@@ -196,8 +194,23 @@ export class Membership implements Startable {
     this.dialing.get(peer)?.abort()
   }
 
-  private onConnectionOpen (evt: CustomEvent<Connection>): void {
-    const conn = evt.detail
+  /**
+   * The peer failed the membership handshake: forget it here and in the peer store, so neither
+   * discovery nor a restart dials it again (it may still dial in, and pass once it is a member).
+   */
+  refused (peer: PeerId): void {
+    if (!this.peers.has(peer)) return
+    this.forget(peer)
+    this.components.peerStore.merge(peer, { metadata: { [VIA_METADATA_KEY]: undefined } })
+      .catch(err => { this.log.trace('could not unmark refused peer %p - %e', peer, err) })
+  }
+
+  /**
+   * A connection now carries a member (in an open mesh: any connection). Only then is the peer
+   * remembered and re-dialled later: an outsider that connects is never kept.
+   */
+  memberConnected (conn: Connection): void {
+    if (!this.started) return
     const known = this.peers.get(conn.remotePeer)
     // An outbound connection to a peer no discovery reported (a dial by address, a task sent to
     // a peer known from gossip) is remembered without a source.

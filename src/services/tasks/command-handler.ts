@@ -10,6 +10,8 @@ export interface CommandSpec {
   maxInputBytes?: number
   maxOutputBytes: number
   cwd?: string
+  /** Who may run it (allow-list.ts). Default `["self"]`: only the node's owner. */
+  allow?: string[]
 }
 
 /** After SIGTERM at the deadline, a child gets this long before SIGKILL. */

@@ -5,6 +5,7 @@ import { ExecutionLog } from '../../store/execution-log.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { systemTimers } from '../../util/timers.js'
 import { TaskError, codeOf } from './task-error.js'
+import { DEFAULT_FAIR_SHARE, FairShare, LOCAL_ORIGIN } from './fair-share.js'
 import type { TaskHandler } from './handlers.js'
 import type { Clock } from '../../util/time.js'
 import type { TimerHandle, Timers } from '../../util/timers.js'
@@ -33,6 +34,16 @@ export interface ExecutorInit {
    * across crashes too). Default: in memory, the last 500.
    */
   executions?: ExecutionLog
+  /**
+   * Share of the slots and of the queue places one remote submitter may hold at once, in (0, 1]
+   * (at least one of each). The node's own submissions are not limited. Default 0.75.
+   */
+  fairShare?: number
+  /**
+   * May `origin` ('local' or a peer id) run `kind` here? A refusal is returned as the task's
+   * outcome (roles, command kinds' `allow` lists). Default: everyone may run every served kind.
+   */
+  authorize?: (origin: string, kind: string) => { code: ErrorCode, message: string } | undefined
   clock: Clock
   /** Hold times, run deadlines and drains run on these. Default: the event loop's. */
   timers?: Timers
@@ -91,6 +102,8 @@ export interface Reservation {
   readonly id: number
   readonly taskId: string
   readonly kind: string
+  /** Who holds it: 'local' or the peer id (its fair share counts it). */
+  readonly origin: string
 }
 
 interface QueuedTask { type: 'task', spec: TaskSpec, enqueuedAt: number, resolve: (o: TaskOutcome) => void }
@@ -130,6 +143,8 @@ export class Executor {
   private readonly runningControllers = new Set<AbortController>()
   /** Called whenever the load changes (capacity advertises significant changes at once). */
   onLoadChange?: () => void
+  private readonly fair: FairShare
+  private readonly authorize: NonNullable<ExecutorInit['authorize']>
 
   constructor (init: ExecutorInit) {
     this.handlers = init.handlers
@@ -140,6 +155,8 @@ export class Executor {
     this.holdMs = init.holdMs ?? DEFAULT_HOLD_MS
     this.clock = init.clock
     this.timers = init.timers ?? systemTimers
+    this.fair = new FairShare(init.fairShare ?? DEFAULT_FAIR_SHARE)
+    this.authorize = init.authorize ?? (() => undefined)
     this.executions = init.executions ?? ExecutionLog.memory({ keep: EXECUTIONS_LISTED })
     // Bounded in bytes here and in count by remember(): lru-cache's own `max` preallocates
     // ~0.5 MB of arrays per node at 10,000 (0.5 GB for a thousand simulated nodes).
@@ -170,6 +187,27 @@ export class Executor {
 
   load (): LocalLoad {
     return { running: this.running, queueDepth: this.queue.length, concurrency: this.concurrency, queueLimit: this.queueLimit }
+  }
+
+  /**
+   * The load as one remote submitter may use it: the slots it may still take beyond what runs
+   * (its fair share) are all it is told there are, and the queue ends at its share. What its
+   * capacity ad says, so its router predicts right (an idle 4-slot node shows a peer 0/3).
+   */
+  loadFor (origin: string): LocalLoad {
+    const free = Math.max(0, this.concurrency - this.running)
+    const places = Math.max(0, this.queueLimit - this.queue.length)
+    return {
+      running: this.running,
+      queueDepth: this.queue.length,
+      concurrency: this.running + this.fair.freeFor(origin, free, this.concurrency),
+      queueLimit: this.queue.length + this.fair.placesFor(origin, places, this.queueLimit)
+    }
+  }
+
+  /** Remote submitters holding slots or queue places here now (their view differs from others'). */
+  holders (): string[] {
+    return this.fair.origins()
   }
 
   /** Mean observed run time of a kind here, ms (undefined until one ran). */
@@ -210,9 +248,14 @@ export class Executor {
       return refused(spec.taskId, ErrorCode.BUSY, 'would wait longer than the caller allows')
     }
     return this.track(spec, new Promise<TaskOutcome>(resolve => {
-      this.queue.push({ type: 'task', spec, enqueuedAt: this.clock.now(), resolve })
-      this.pump()
+      this.enqueue({ type: 'task', spec, enqueuedAt: this.clock.now(), resolve })
     }))
+  }
+
+  private enqueue (item: Queued): void {
+    this.fair.queued(originOf(item))
+    this.queue.push(item)
+    this.pump()
   }
 
   /**
@@ -220,13 +263,14 @@ export class Executor {
    * `cancel` it); `onExpired` if nobody bound it within the hold time. Returns a refusal code
    * instead when the kind is not served or the queue is full.
    */
-  reserve (taskId: string, kind: string, onReady: () => void, onExpired: () => void): Reservation | ErrorCode {
+  reserve (taskId: string, kind: string, onReady: () => void, onExpired: () => void, origin = LOCAL_ORIGIN): Reservation | ErrorCode {
     if (!this.accepting) return ErrorCode.SHUTTING_DOWN
     if (!this.handlers.has(kind)) return ErrorCode.KIND_NOT_SERVED
-    if (this.queue.length >= this.queueLimit) return ErrorCode.QUEUE_FULL
-    const res: Reservation = { id: this.nextReservation++, taskId, kind }
-    this.queue.push({ type: 'reservation', res, enqueuedAt: this.clock.now(), onReady, onExpired })
-    this.pump()
+    const denied = this.authorize(origin, kind)
+    if (denied != null) return denied.code
+    if (this.queue.length >= this.queueLimit || !this.fair.mayQueue(origin, this.queueLimit)) return ErrorCode.QUEUE_FULL
+    const res: Reservation = { id: this.nextReservation++, taskId, kind, origin }
+    this.enqueue({ type: 'reservation', res, enqueuedAt: this.clock.now(), onReady, onExpired })
     return res
   }
 
@@ -238,7 +282,7 @@ export class Executor {
       if (held != null) this.release(res.id)
       return known
     }
-    if (held == null) {
+    if (held == null || spec.origin !== res.origin) {
       this.cancel(res)
       return this.submit(spec)
     }
@@ -263,6 +307,7 @@ export class Executor {
     const i = this.queue.findIndex(q => q.type === 'reservation' && q.res.id === res.id)
     if (i >= 0) {
       this.queue.splice(i, 1)
+      this.fair.dequeued(res.origin)
       this.onLoadChange?.()
     }
   }
@@ -271,6 +316,7 @@ export class Executor {
   async drain (timeoutMs: number): Promise<void> {
     this.accepting = false
     for (const q of this.queue.splice(0)) {
+      this.fair.dequeued(originOf(q))
       if (q.type === 'task') q.resolve(refused(q.spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node is shutting down'))
       else q.onExpired()
     }
@@ -319,10 +365,14 @@ export class Executor {
   private admit (spec: TaskSpec, options: { ignoreQueue?: boolean } = {}): TaskOutcome | undefined {
     if (!this.accepting) return refused(spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node is shutting down')
     if (!this.handlers.has(spec.kind)) return refused(spec.taskId, ErrorCode.KIND_NOT_SERVED, `kind not served: ${spec.kind}`)
+    const denied = this.authorize(spec.origin, spec.kind)
+    if (denied != null) return refused(spec.taskId, denied.code, denied.message)
     if (spec.input.byteLength > this.maxInputBytes) {
       return refused(spec.taskId, ErrorCode.INPUT_TOO_LARGE, `input of ${spec.input.byteLength} bytes is larger than ${this.maxInputBytes}`)
     }
-    if (options.ignoreQueue !== true && this.queue.length >= this.queueLimit) return refused(spec.taskId, ErrorCode.QUEUE_FULL, 'queue full')
+    if (options.ignoreQueue === true) return undefined
+    if (this.queue.length >= this.queueLimit) return refused(spec.taskId, ErrorCode.QUEUE_FULL, 'queue full')
+    if (!this.fair.mayQueue(spec.origin, this.queueLimit)) return refused(spec.taskId, ErrorCode.QUEUE_FULL, 'this submitter holds its whole share of the queue here')
     return undefined
   }
 
@@ -343,15 +393,22 @@ export class Executor {
     }
   }
 
-  /** Start queued work while slots are free. */
+  /**
+   * Start queued work while slots are free, first come first served among submitters within
+   * their fair share (a submitter at its share waits for one of its own to finish).
+   */
   private pump (): void {
     while (this.running < this.concurrency && this.queue.length > 0) {
-      const next = this.queue.shift() as Queued
+      const i = this.queue.findIndex(q => this.fair.mayStart(originOf(q), this.concurrency))
+      if (i < 0) break
+      const next = this.queue.splice(i, 1)[0]
       this.running++
+      this.fair.started(originOf(next))
       if (next.type === 'task') {
         const waited = this.clock.now() - next.enqueuedAt
         if (waited >= next.spec.deadlineMs) {
           this.running--
+          this.fair.finished(next.spec.origin)
           next.resolve(refused(next.spec.taskId, ErrorCode.TIMED_OUT, `waited ${waited} ms in the queue, past its deadline`))
           continue
         }
@@ -375,9 +432,7 @@ export class Executor {
     if (held == null) return
     this.timers.clearTimeout(held.timer)
     this.held.delete(id)
-    this.running--
-    this.pump()
-    this.notifyIdle()
+    this.free(held.res.origin)
   }
 
   /** Run in a slot already counted in `running`; frees it afterwards. */
@@ -390,7 +445,7 @@ export class Executor {
         await durable
       } catch (err) {
         this.executions.handedBack(entry)
-        this.free()
+        this.free(spec.origin)
         return refused(spec.taskId, ErrorCode.BUSY, `cannot record the task durably before running it: ${(err as Error)?.message ?? String(err)}`)
       }
     }
@@ -424,12 +479,13 @@ export class Executor {
     }
     this.runningControllers.delete(stop)
     this.executions.finished(entry, outcome.error, outcome.runMs)
-    this.free()
+    this.free(spec.origin)
     return outcome
   }
 
-  /** A slot counted in `running` is free again. */
-  private free (): void {
+  /** A slot counted in `running` (held by `origin`) is free again. */
+  private free (origin: string): void {
+    this.fair.finished(origin)
     this.running--
     this.pump()
     this.notifyIdle()
@@ -444,6 +500,10 @@ export class Executor {
     if (this.running > 0) return
     for (const resolve of this.idleWaiters.splice(0)) resolve()
   }
+}
+
+function originOf (q: Queued): string {
+  return q.type === 'task' ? q.spec.origin : q.res.origin
 }
 
 function dedupeKey (origin: string, taskId: string): string {

@@ -14,6 +14,8 @@ export const REFUSALS: ReadonlySet<ErrorCode> = new Set([
   ErrorCode.QUEUE_FULL,
   ErrorCode.BUSY,
   ErrorCode.SHUTTING_DOWN,
+  // Not allowed here (roles, the kind's allow list): another peer may allow it.
+  ErrorCode.FORBIDDEN,
   // A reservation that expired or was cancelled before a task was bound to it.
   ErrorCode.CANCELLED
 ])

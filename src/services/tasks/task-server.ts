@@ -81,7 +81,8 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
             () => {
               reservations.delete(id)
               channel.send({ type: FrameType.RESULT, id, result: toWire(refusal(frame, ErrorCode.CANCELLED, 'reservation expired')) }).catch(() => {})
-            })
+            },
+            origin)
           if (typeof res === 'string') {
             channel.send({ type: FrameType.RESULT, id, result: toWire(refusal(frame, res, `reservation refused: ${res}`)) }).catch(() => {})
           } else {

@@ -12,7 +12,7 @@ import { Dispatcher } from './dispatcher.js'
 import { frameLimitsFor, isValidKind } from './frame-limits.js'
 import { StreamTaskClient } from './task-client.js'
 import { serveTaskStream } from './task-server.js'
-import { BadRequestError, OverloadedError, TooLargeError } from '../../util/errors.js'
+import { BadRequestError, ForbiddenError, OverloadedError, TooLargeError } from '../../util/errors.js'
 import type { PeerView } from './candidates.js'
 import type { Release } from './admission.js'
 import type { AttemptEvent, DispatchResult } from './dispatcher.js'
@@ -72,6 +72,11 @@ export interface TaskServiceInit {
   onMalformed?: (peerId: string, why: string) => void
   /** Task traffic arrived from a peer: it is alive (liveness beyond the capacity heartbeat). */
   onActivity?: (peerId: string) => void
+  /**
+   * May this node ask peers to run its tasks (its federation role `submit`)? When not, its tasks
+   * run here only, and a task pinned to a peer is refused. Default: yes.
+   */
+  maySubmit?: () => boolean
 }
 
 export interface TaskServiceComponents {
@@ -270,6 +275,11 @@ export class TaskService implements Startable {
     }
     if (req.peer != null) {
       try { peerIdFromString(req.peer) } catch { throw new BadRequestError(`"${req.peer}" is not a peer id`) }
+    }
+    if (this.init.maySubmit?.() === false) {
+      const self = this.components.peerId.toString()
+      if (req.peer != null && req.peer !== self) throw new ForbiddenError('this node may not submit tasks to peers (its certificate has no submit role); it runs its own tasks itself')
+      req = { ...req, peer: self }
     }
     const taskId = req.taskId ?? randomUUID()
     const existing = this.running.get(taskId)

@@ -96,6 +96,32 @@ describe('HybridLogicalClock', () => {
   })
 })
 
+describe('HybridLogicalClock against a reference time (the cache runs on the mesh\'s time)', () => {
+  it('checks drift against the reference, not its own clock: a node behind accepts its peers\' versions', () => {
+    const hlc = new HybridLogicalClock(manualClock(T0 - 3_600_000), { reference: manualClock(T0) })
+    expect(() => { hlc.checkDrift({ wallMs: T0 + 30 * SECOND, counter: 0 }) }).not.toThrow()
+    expect(hlc.receive({ wallMs: T0 + 30 * SECOND, counter: 0 })).toEqual({ wallMs: T0 + 30 * SECOND, counter: 1 })
+    expect(() => hlc.receive({ wallMs: T0 + 61 * SECOND, counter: 0 })).toThrow(ClockDriftError)
+  })
+
+  it('checkDrift throws what receive would, and never moves the clock', () => {
+    const hlc = new HybridLogicalClock(manualClock(T0))
+    const before = hlc.now()
+    expect(() => { hlc.checkDrift({ wallMs: T0 + 2 * MINUTE, counter: 0 }) }).toThrow(ClockDriftError)
+    expect(() => { hlc.checkDrift({ wallMs: -1, counter: 0 }) }).toThrow(InvalidTimestampError)
+    hlc.checkDrift({ wallMs: T0 + 30 * SECOND, counter: 9 })
+    expect(hlc.peek()).toEqual(before)
+  })
+
+  it('rebase moves the clock where it is told (re-dating only), and refuses an invalid timestamp', () => {
+    const hlc = new HybridLogicalClock(manualClock(T0))
+    hlc.receive({ wallMs: T0 + 50 * SECOND, counter: 3 })
+    hlc.rebase({ wallMs: T0 - SECOND, counter: 0 })
+    expect(hlc.now()).toEqual({ wallMs: T0, counter: 0 })
+    expect(() => { hlc.rebase({ wallMs: 1.5, counter: 0 }) }).toThrow(InvalidTimestampError)
+  })
+})
+
 describe('HybridLogicalClock properties', () => {
   /** A step of a simulated node: the physical clock moves (maybe backwards), then an event. */
   const arbStep = fc.record({

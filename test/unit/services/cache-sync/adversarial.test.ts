@@ -107,8 +107,12 @@ describe('cache-sync against a misbehaving peer', () => {
     await b.libp2p.dial(multiaddr(a.libp2p.getMultiaddrs()[0].toString()))
     await expect.poll(() => b.libp2p.services.cacheSync.peers().length).toBe(1)
     // Before any session could copy it: ask B, which fetches from A.
-    const got = await b.libp2p.services.cacheSync.fetch('only-on-a', AbortSignal.timeout(5_000))
-    expect(got).toEqual(e.wire)
-    expect(await b.libp2p.services.cacheSync.fetch('nowhere', AbortSignal.timeout(5_000))).toBeUndefined()
+    const answers: Uint8Array[] = []
+    const accept = async (_from: unknown, wire: Uint8Array): Promise<boolean> => { answers.push(wire); return true }
+    expect(await b.libp2p.services.cacheSync.fetch('only-on-a', accept, AbortSignal.timeout(5_000))).toBe(true)
+    expect(answers).toEqual([e.wire])
+    expect(await b.libp2p.services.cacheSync.fetch('nowhere', accept, AbortSignal.timeout(5_000))).toBe(false)
+    // Through the cache: the entry is taken in (path fetch) and served.
+    expect((await b.libp2p.services.cache.get('only-on-a'))?.wire).toEqual(e.wire)
   })
 })

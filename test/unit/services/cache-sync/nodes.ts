@@ -13,6 +13,7 @@ let counter = 0
 /** An in-process fedmesh node on @libp2p/memory (no mDNS, no DHT). Stop it with `node.stop()`. */
 export async function memoryNode (name = 'n', store?: FedStore): Promise<FederationNode> {
   const node = await createFederationNode({
+    open: true,
     store: store ?? await FedStore.memory(),
     transport: 'memory',
     listen: [`/memory/cache-sync-${process.pid}-${name}-${counter++}`],

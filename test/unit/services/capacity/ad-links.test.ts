@@ -16,6 +16,7 @@ afterEach(async () => {
 let counter = 0
 async function node (capacityIntervalMs?: number): Promise<FederationNode> {
   const n = await createFederationNode({
+    open: true,
     store: await FedStore.memory(),
     transport: 'memory',
     listen: [`/memory/ad-links-${process.pid}-${counter++}`],

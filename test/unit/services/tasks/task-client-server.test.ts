@@ -52,6 +52,8 @@ async function setup (over: Partial<ExecutorInit> = {}, maxOutstandingPerStream?
     concurrency: 4,
     handlers: new Map([['k', gate.handler], ['echo', echo], ['huge-error', async () => { throw new Error('x'.repeat(5_000)) }]]),
     clock: manualClock(),
+    // The protocol's mechanics, not fairness: the one client may use every slot.
+    fairShare: 1,
     ...over
   })
   const serverMalformed = vi.fn()

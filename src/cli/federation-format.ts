@@ -1,0 +1,51 @@
+import { duration, formatPeers, shortId, table } from './format.js'
+import type { PeerDoc } from '../node/documents.js'
+import type { FederationStatusDoc, InviteDoc, JoinDoc, MemberDoc, RevokeDoc } from '../node/federation-api.js'
+
+/** Human output of `fedmesh federation …` (pure, unit-tested with the other formatters). */
+
+export function formatFederationStatus (s: FederationStatusDoc): string {
+  if (s.open) return 'open mesh (--open): no federation; any peer that connects takes part'
+  return [
+    `federation   ${s.federationId} "${s.name}"`,
+    `roles        ${s.roles.length > 0 ? s.roles.join(', ') : 'none'}${s.founder ? ' (founder: holds the root key)' : ''}`,
+    `certificate  expires ${s.certificateExpiresAt ?? '-'}`,
+    `members      ${s.members} known, ${s.connectedMembers} connected`,
+    ...(s.problem != null ? [`problem      ${s.problem}`] : [])
+  ].join('\n')
+}
+
+/** The one line `federation invite` prints is the JSON document: a person copies the token. */
+export function formatInvite (i: InviteDoc): string {
+  return JSON.stringify(i)
+}
+
+export function formatJoin (j: JoinDoc): string {
+  return `joined federation ${j.federationId} "${j.name}" as ${j.roles.join(', ')} (certificate expires ${j.certificateExpiresAt})`
+}
+
+export function formatMembers (members: MemberDoc[]): string {
+  if (members.length === 0) return 'no members'
+  return table(['peer', 'name', 'roles', 'expires', 'standing', 'connected'], members.map(m => [
+    shortId(m.peerId),
+    m.name,
+    m.roles.join(',') || '-',
+    m.expiresAt === '' ? '-' : m.expiresAt.slice(0, 16).replace('T', ' '),
+    m.revoked ? 'revoked' : m.standing,
+    m.connected ? 'yes' : 'no'
+  ]))
+}
+
+export function formatRevoke (r: RevokeDoc): string {
+  return `${r.peerId} revoked at ${r.revokedAt}; members cut it off as they learn it`
+}
+
+/** `peers --all`: the members as `peers` shows them, then the peers refused at the boundary. */
+export function formatPeersAll (peers: PeerDoc[]): string {
+  const refused = peers.filter(p => p.membership === 'refused')
+  const members = formatPeers(peers.filter(p => p.membership !== 'refused'))
+  if (refused.length === 0) return members
+  return members + '\nrefused (not members):\n' + table(['peer', 'why', 'attempts', 'last'], refused.map(p => [
+    shortId(p.peerId), p.refusal?.reason ?? '-', p.refusal?.count ?? 0, p.lastSeenMs == null ? '-' : `${duration(p.lastSeenMs)} ago`
+  ]))
+}
