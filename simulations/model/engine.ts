@@ -27,6 +27,7 @@ import type { DispatcherInit } from '../../src/services/tasks/dispatcher.js'
 import type { TaskHandler } from '../../src/services/tasks/handlers.js'
 import type { Rng } from '../prng.js'
 import type { BaselineName } from './baselines.js'
+import type { AdView } from './ads.js'
 import type { ModeTimeline } from './mode-tracker.js'
 import type { ReputationSeries } from './reputation-tracker.js'
 import type { NodeSetup } from './sim-node.js'
@@ -91,6 +92,9 @@ interface TaskState {
   input: Uint8Array
   measured: boolean
 }
+
+/** A submitter holding nothing anywhere: what every other remote peer is told. */
+const NOBODY = 'nobody'
 
 const RIGHT = Uint8Array.of(1)
 const WRONG_OUTPUT = Uint8Array.of(0)
@@ -345,8 +349,16 @@ class Engine {
       // Advertise idle and fast: they look like the best peer anywhere.
       node.ring.publish(this.vt.q.now, 0, 0, this.s.workload.service.meanMs * (this.s.faults.malicious?.advertisedRunFraction ?? 1))
     } else {
-      const load = node.executor.load()
-      node.ring.publish(this.vt.q.now, load.queueDepth, load.running, node.executor.meanRunMs(KIND))
+      // As the capacity service: each peer is told the slots and queue places its fair share
+      // leaves it (Executor.loadFor), peers holding work here their own.
+      const e = node.executor
+      const load = e.load()
+      const tailored = new Map<number, AdView>()
+      for (const holder of e.holders()) {
+        const p = peerIndex(holder)
+        if (p !== undefined) tailored.set(p, e.loadFor(holder))
+      }
+      node.ring.publish(this.vt.q.now, load.queueDepth, load.running, e.meanRunMs(KIND), e.loadFor(NOBODY), tailored)
     }
     this.latestSeq[i] = node.ring.count
     this.modes?.published(i)

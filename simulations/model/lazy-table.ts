@@ -79,7 +79,7 @@ export class LazyCapacityTable extends CapacityTable {
     this.recorded[k] = ad.seq
     this.arrival = ad.receivedAt
     try {
-      this.update(this.lazy.idOf(peer), this.lazy.shared(peer, ad.seq, () => this.validated(ad)))
+      this.update(this.lazy.idOf(peer), ad.tailored ? this.validated(ad) : this.lazy.shared(peer, ad.seq, () => this.validated(ad)))
     } finally {
       this.arrival = undefined
     }

@@ -97,7 +97,8 @@ export class SimTaskClient implements TaskClient {
       const executor = peer.executor as Executor
       const res = executor.reserve(taskId, kind,
         () => { reply(() => { onReady() }) },
-        () => { peer.inbound.delete(inbound); sim.count('hold-expired'); refuse(ErrorCode.CANCELLED, 'reservation expired') })
+        () => { peer.inbound.delete(inbound); sim.count('hold-expired'); refuse(ErrorCode.CANCELLED, 'reservation expired') },
+        origin.id)
       if (typeof res === 'string') {
         peer.inbound.delete(inbound)
         sim.count('reserve-refused')
