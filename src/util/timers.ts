@@ -29,13 +29,3 @@ export const systemTimers: Timers = {
 export async function sleepOn (timers: Timers, ms: number): Promise<void> {
   await new Promise<void>(resolve => { timers.setTimeout(resolve, ms) })
 }
-
-/**
- * A signal that aborts after `ms` on `timers`, with the same `TimeoutError` reason as
- * `AbortSignal.timeout` (for timers that are not the event loop's).
- */
-export function timeoutSignal (timers: Pick<Timers, 'setTimeout'>, ms: number): AbortSignal {
-  const controller = new AbortController()
-  timers.setTimeout(() => { controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')) }, ms)
-  return controller.signal
-}
