@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createFederationNode } from '../src/node/create-node.js'
+import { adoptFederation, createFederationNode } from '../src/node/create-node.js'
 import { localFederation } from '../src/services/federation/seed.js'
 import { FedStore } from '../src/store/store.js'
 import { BIN, percentile, round, spawnUntil } from './bench-util.js'
@@ -49,8 +49,9 @@ async function side (open: boolean): Promise<Side> {
   let node = await make()
   if (!open) {
     const { stdout } = await execFileP(process.execPath, [BIN, 'federation', 'invite', '--data-dir', dataDir])
-    await node.federation.join(JSON.parse(stdout).token as string)
+    const { answer } = await node.federation.join(JSON.parse(stdout).token as string)
     await node.stop()
+    await adoptFederation(store, answer)
     node = await make()
   }
   return { node, daemon: proc, addr, remote: peerIdFromString(match[1].split('/p2p/')[1]), dataDir }
