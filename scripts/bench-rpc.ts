@@ -6,7 +6,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { createFederationNode } from '../src/node/create-node.js'
 import { frameLimitsFor } from '../src/services/tasks/frame-limits.js'
 import { TASK_PROTOCOL } from '../src/services/tasks/task-service.js'
-import { TaskClient } from '../src/services/tasks/task-client.js'
+import { StreamTaskClient } from '../src/services/tasks/task-client.js'
 import { FedStore } from '../src/store/store.js'
 import { BIN, ROOT, measure, round, spawnUntil } from './bench-util.js'
 import type { FederationNode } from '../src/node/federation-node.js'
@@ -39,7 +39,7 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
       if (r.status !== 'ok') throw new Error(`echo failed: ${r.error}`)
     }
     const remoteId = peerIdFromString(remote)
-    const client = new TaskClient({
+    const client = new StreamTaskClient({
       openStream: async (options) => (await n.libp2p.dial(remoteId, options)).newStream(TASK_PROTOCOL, options),
       limits: frameLimitsFor(1024 * 1024),
       log: n.libp2p.logger.forComponent('bench')

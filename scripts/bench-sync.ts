@@ -233,4 +233,3 @@ async function receiveAll (to: FederationNode, stream: Stream, from: PeerId): Pr
   }
   await channel.close()
 }
-

@@ -4,6 +4,7 @@
  * code: 0 when every applicable goal is met, 1 when one is missed (the seed is printed so the run
  * can be replayed), 2 when the run could not happen (bad scenario, real-stack mode missing).
  */
+import { ProgressLine } from './progress.js'
 import { parseScenario, loadScenario, realStackScenario } from './scenario.js'
 import { renderTerminal, toJson, writeReport } from './report/index.js'
 import type { RunResult } from './report/types.js'
@@ -73,7 +74,12 @@ export async function runSimulation (opts: SimOptions = {}): Promise<number> {
   const scaledNote = scaled.length > 0 ? [`Workload scaled for real-stack (scenario.realStack): ${scaled.join('; ')}.`] : []
   if (mode !== 'real-stack') {
     const { runModel } = await import('./model/run.js')
-    const r = await runModel(scenario, { log })
+    // A progress line only where a person watches stderr (the CLI's own), never with --json.
+    const progress = opts.json === true || opts.stderr != null
+      ? undefined
+      : new ProgressLine({ write: err, tty: process.stderr.isTTY === true, colour: process.stderr.isTTY === true && process.env.NO_COLOR == null })
+    const r = await runModel(scenario, { log: (line) => { progress?.done(); log(line) }, progress: (p) => { progress?.update(p) } })
+    progress?.done()
     r.notes.push(...scaledNote)
     runs.push(r)
   }

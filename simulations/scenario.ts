@@ -46,28 +46,14 @@ const planParams = z.strictObject({
 const breakerParams = z.strictObject({ threshold: z.number().int().min(1), cooldownMs: num().min(0), maxCooldownMs: num().min(0), maxPeers: z.number().int().min(1) }).partial()
 
 /**
- * The dispatcher's rules (f05da5e), each default as in the code: a variant switches one to show
- * what it is worth; the values marked 68dbbe5 give back that dispatcher (model/engine.ts SimRules).
+ * Dispatcher rules worth comparing, as `DispatcherInit` options (each default is the code's): a
+ * variant switches one to show what it is worth.
  */
 const rules = z.strictObject({
-  /** Hedged attempts: an attempt past its patience stays open and its late correct result still counts. false: abandoned (before 68dbbe5). */
+  /** Hedged attempts: an attempt past its patience stays open and its late correct result still counts (the code). false: abandoned, then a backoff. */
   hedge: z.boolean(),
-  /** Blame at the patience mark: none (the code); 'timeout' (before 68dbbe5); 'broken-promise' (68dbbe5: timeout, plus broken-promise if the send was predicted free); 'unstarted' (not in the code: as 68dbbe5, only while the peer has not said the task started there). */
-  blameOnPatience: z.union([z.literal(false), z.literal('timeout'), z.literal('broken-promise'), z.literal('unstarted')]),
   /** New tasks bind late from the first try while the node's EWMA of BUSY answers to its predicted-free direct sends is above this (the code: 0.5); false: never. */
-  reserveWhenBouncing: z.union([frac(), z.literal(false)]),
-  /** A timeout trips the peer's breaker at once (the code); false: it counts toward the threshold like a failure. */
-  tripOnTimeout: z.boolean(),
-  /** After a final error with hedges open, no new attempt starts (the code); false: keep trying (68dbbe5). */
-  stopAfterFinal: z.boolean(),
-  /** Each reservation refused QUEUE_FULL is reported broken-promise as it arrives, inside races too (the code); false: only the best target of a race that failed as a whole (68dbbe5). */
-  blameRefusedReservations: z.boolean(),
-  /** A task's still-open reservation races are cancelled when it settles (the code); false: they bind their first READY anyway (68dbbe5). */
-  cancelOnFinish: z.boolean(),
-  /** Not in the code: a direct send still open when its task settles is reported (timeout / failure) if it never answers. */
-  reportAfterSettle: z.boolean(),
-  /** Not in the code: shared evidence; a node announces peers it starts to avoid, receivers count reports from reporters they score at least this much. false: none (the code). */
-  hearsay: z.union([z.literal(false), num()])
+  reserveWhenBouncing: z.union([frac(), z.literal(false)])
 }).partial()
 
 /** A variant of the fedmesh policy with other routing parameters, compared in the same run. */

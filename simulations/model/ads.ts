@@ -24,7 +24,12 @@ export interface VisibleAd {
   concurrency: number
   queueLimit: number
   meanRunMs: number | undefined
+  /** Slots and queue places were tailored to this reader (its fair share there): not shared. */
+  tailored: boolean
 }
+
+/** Slots and queue places as one reader may use them (`Executor.loadFor`). */
+export interface AdView { concurrency: number, queueLimit: number }
 
 export class AdRing {
   private readonly at = new Float64Array(RING).fill(-Infinity)
@@ -32,15 +37,27 @@ export class AdRing {
   private readonly running = new Int32Array(RING)
   private readonly meanRun = new Float64Array(RING)
   private readonly seqs = new Int32Array(RING)
-  private count = 0
+  /** What every remote reader is told, and what each reader holding work there is told instead. */
+  private readonly remote: AdView[] = new Array(RING)
+  private readonly tailoredFor: Array<ReadonlyMap<number, AdView> | undefined> = new Array(RING)
+  /** Per advert, one decoded form shared by every reader (built on first read). */
+  private readonly decoded: unknown[] = new Array(RING)
+  /** Adverts published so far: the newest one's seq. */
+  count = 0
   lastQueueDepth = 0
   lastRunning = 0
   lastAt = -Infinity
 
   constructor (readonly concurrency: number, readonly queueLimit: number) {}
 
-  publish (at: number, queueDepth: number, running: number, meanRunMs: number | undefined): void {
+  /**
+   * `remote`: slots and queue places as a remote peer may use them (the capacity service tailors
+   * each peer's ad to its fair share; default: the node's own); `tailored`: readers told otherwise.
+   */
+  publish (at: number, queueDepth: number, running: number, meanRunMs: number | undefined, remote?: AdView, tailored?: ReadonlyMap<number, AdView>): void {
     const i = this.count % RING
+    this.remote[i] = remote ?? this
+    this.tailoredFor[i] = tailored !== undefined && tailored.size > 0 ? tailored : undefined
     this.count++
     this.at[i] = at
     this.queueDepth[i] = queueDepth
@@ -48,9 +65,22 @@ export class AdRing {
     // The advert carries Math.round(meanRunMs); 0 or absent reads as "not observed".
     this.meanRun[i] = meanRunMs === undefined ? 0 : Math.round(meanRunMs)
     this.seqs[i] = this.count
+    this.decoded[i] = undefined
     this.lastQueueDepth = queueDepth
     this.lastRunning = running
     this.lastAt = at
+  }
+
+  /** The decoded form of advert `seq` (still in the ring), made once by `make` and shared. */
+  decodedAs<T> (seq: number, make: () => T): T {
+    const i = (seq - 1) % RING
+    if (this.seqs[i] !== seq) return make()
+    let d = this.decoded[i] as T | undefined
+    if (d === undefined) {
+      d = make()
+      this.decoded[i] = d
+    }
+    return d
   }
 
   /**
@@ -68,15 +98,18 @@ export class AdRing {
       if (cut && !net.reachable(self, reader, received)) continue
       if (now - received > intervalMs * EXPIRY_INTERVALS) return undefined
       const mr = this.meanRun[i]
+      const own = this.tailoredFor[i]?.get(reader)
+      const view = own ?? this.remote[i]
       return {
         seq: this.seqs[i],
         receivedAt: received,
         publishedAt: this.at[i],
         queueDepth: this.queueDepth[i],
         running: this.running[i],
-        concurrency: this.concurrency,
-        queueLimit: this.queueLimit,
-        meanRunMs: mr > 0 ? mr : undefined
+        concurrency: view.concurrency,
+        queueLimit: view.queueLimit,
+        meanRunMs: mr > 0 ? mr : undefined,
+        tailored: own !== undefined
       }
     }
     return undefined

@@ -22,14 +22,47 @@ export class EventQueue {
     return this.heap.length
   }
 
-  /** Run `fn` at virtual time `at` (never earlier than now). */
-  at (at: number, run: () => void): void {
-    this.push({ at: Math.max(at, this.now), seq: this.seq++, run })
+  /** Run `fn` at virtual time `at` (never earlier than now). The event can be cancelled. */
+  at (at: number, run: () => void): SimEvent {
+    const e = { at: Math.max(at, this.now), seq: this.seq++, run }
+    this.push(e)
+    return e
   }
 
   /** Run `fn` after `delayMs` of virtual time. */
-  after (delayMs: number, run: () => void): void {
-    this.at(this.now + Math.max(0, delayMs), run)
+  after (delayMs: number, run: () => void): SimEvent {
+    return this.at(this.now + Math.max(0, delayMs), run)
+  }
+
+  /**
+   * This process stalled until `until`: every event due before then runs late, at `until`, in
+   * the order it would have run (for tests of code that notices its own stalls).
+   */
+  stall (until: number): void {
+    for (const e of this.heap) if (e.at < until) e.at = until
+    this.heap.sort((a, b) => (less(a, b) ? -1 : less(b, a) ? 1 : 0))
+    this.now = Math.max(this.now, until)
+  }
+
+  /** The event will not run (it stays in the heap until its time, as a no-op). */
+  cancel (e: SimEvent): void {
+    e.run = NOOP
+  }
+
+  /** Time of the next event (Infinity when none). */
+  nextAt (): number {
+    return this.heap.length > 0 ? this.heap[0].at : Infinity
+  }
+
+  /** Run every event due at exactly `at` (the clock set to it), including ones they schedule for then. */
+  runAt (at: number): void {
+    const h = this.heap
+    this.now = at
+    while (h.length > 0 && h[0].at === at) {
+      const e = this.pop()
+      this.processed++
+      e.run()
+    }
   }
 
   /** Run events in order until the queue is empty or the next one is after `until`. */
@@ -79,6 +112,8 @@ export class EventQueue {
     return top
   }
 }
+
+function NOOP (): void {}
 
 function less (a: SimEvent, b: SimEvent): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq)

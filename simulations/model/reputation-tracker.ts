@@ -8,7 +8,7 @@
 import type { ReputationLedger } from '../../src/core/reputation/index.js'
 import type { Rng } from '../prng.js'
 import type { EventQueue } from './heap.js'
-import { HONEST, MALICE_NAMES } from './world.js'
+import { HONEST, MALICE_NAMES, positionInView } from './world.js'
 import type { World } from './world.js'
 
 export interface ReputationSeries {
@@ -71,14 +71,7 @@ export class ReputationTracker {
   private knows (o: number, p: number): boolean {
     const view = this.w.views?.[o]
     if (view === undefined) return o !== p
-    let lo = 0
-    let hi = view.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (view[mid] < p) lo = mid + 1
-      else hi = mid
-    }
-    return lo < view.length && view[lo] === p
+    return positionInView(view, p) >= 0
   }
 
   private sample (): void {

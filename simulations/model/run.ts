@@ -13,7 +13,6 @@ import { Rng } from '../prng.js'
 import { runCacheModel } from './cache.js'
 import { runEngine } from './engine.js'
 import { runIdeal } from './ideal.js'
-import { baselinePolicy, fedmeshPolicy } from './policies.js'
 import { modelReconcile } from './reconcile.js'
 import { HONEST, buildWorld } from './world.js'
 import type { Scenario, ScenarioVariant } from '../scenario.js'
@@ -24,16 +23,26 @@ import type { World } from './world.js'
 export interface ModelRunOptions {
   /** Progress lines (to stderr in the CLI). */
   log?: (line: string) => void
+  /** Where the run is, now and then (the CLI's progress line). */
+  progress?: (p: ModelProgress) => void
+}
+
+/** Engine run `run` of `runs` (fedmesh, each baseline, each variant), at virtual time `virtualMs` of `endMs`. */
+export interface ModelProgress {
+  label: string
+  run: number
+  runs: number
+  virtualMs: number
+  endMs: number
 }
 
 export const MODEL_NOTES = [
-  'Model mode: a discrete-event simulation in virtual time driving the real core decisions (rankCandidates, planDispatch, CircuitBreakers, ReputationLedger, ConnectivityMonitor, Reconciler).',
-  'Adverts reach a peer one link latency after publication (as the node sends them: one hop, straight to each connected peer); they are never lost.',
-  'RTTs are known exactly (a converged ping EWMA); Vivaldi estimates are not modelled.',
-  'Message loss is a TCP retransmission delay, not a dropped message.',
+  'Model mode: a discrete-event simulation in virtual time in which every node runs the real services: Executor, CapacityTable, Dispatcher (ranking, plans, patience, hedging, late binding, failover), circuit breakers, promise judge and reputation ledger, on virtual timers; and the real ConnectivityMonitor and Reconciler for partitions.',
+  'Simulated: links (latency, TCP retransmission as delay, partitions), crashes (a node loses its queue, running work and open attempts; its execution log, ledger and task journal survive), the task handler (holds its slot for the service time), liars, black holes and wrong-result peers.',
+  'Adverts reach a peer one link latency after publication (one hop, to each peer that knows the sender); they are never lost. RTTs are known exactly (a converged ping EWMA); Vivaldi estimates are not modelled.',
   'A crashed peer is noticed after one-way latency (connection reset) or liveness (2.75 s) per churn.detect; a cut link after liveness.',
-  'Executors, reservations (READY/BIND/CANCEL), BUSY bounces and failover follow executor.ts and dispatcher.ts as of f05da5e: any refusal makes the next try bind late, and so does every new task while the node\'s EWMA (0.1) of BUSY answers to its predicted-free direct sends is above 0.5; a peer without a measured run time gets the median advertised one; the request carries expectedRunMs for a cold executor\'s BUSY check; an attempt past its patience, min(budget + slack, max(5 s, 4 x its expected completion)), is hedged without blame: the task is tried elsewhere while the slow attempt stays open (its correct result wins if it comes first); one that never answers is reported timeout (tripping the breaker) at its own deadline, if the task still waits for it; after a final error with hedges open nothing new starts; late binding binds the first READY as it arrives and cancels every other reservation, late ones included; each reservation refused QUEUE_FULL is reported broken-promise as it arrives; races still open when the task settles are cancelled. Every peer is connected (no dial cost); peers crash rather than drain, so SHUTTING_DOWN never occurs. Task journals survive crashes and resume with a fresh budget.',
-  'Variants with `rules` switch one of those dispatcher rules (hedge, blameOnPatience, reserveWhenBouncing, tripOnTimeout, stopAfterFinal, blameRefusedReservations, cancelOnFinish) to show what it is worth; the 68dbbe5 variants set the four that changed since back to that dispatcher; the fedmesh row is always the code as it is.',
+  'Not modelled: the admission queue in front of the dispatcher (tasks dispatch as they arrive), SHUTTING_DOWN (peers crash, they do not drain), dial costs (every peer is connected).',
+  'Variants with `rules` switch DispatcherInit options (hedge, reserveWhenBouncing); the baselines are DispatcherInit planners on the same dispatcher, without reputation or breakers.',
   'Malicious liars and black holes advertise an idle queue and a short run time (faults.malicious.advertisedRunFraction of the mean); wrong-result peers run the work and are caught by verification.',
   'The ideal books slots centrally with exact knowledge (earliest finish time); it still pays the round trip to where a task runs.'
 ]
@@ -97,38 +106,56 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
     return out
   }
 
-  const fed = runEngine(world, {
-    policy: fedmeshPolicy({ ...DEFAULT_SCORE_PARAMS, ...r.score }, { ...DEFAULT_PLAN_PARAMS, ...r.plan }),
-    label: 'fedmesh',
-    breaker: r.breaker as never,
+  // One progress line per engine run: the whole model is every policy and variant in turn.
+  const runs = 1 + r.baselines.length + r.variants.length
+  let runIndex = 0
+  const end = scenario.durationMs
+  const progressOf = (label: string): (virtualMs: number) => void => {
+    const index = runIndex++
+    return (virtualMs) => {
+      sampleRss()
+      options.progress?.({ label, run: index, runs, virtualMs: Math.min(virtualMs, end), endMs: end })
+    }
+  }
+  const base = {
+    score: { ...DEFAULT_SCORE_PARAMS, ...r.score },
+    plan: { ...DEFAULT_PLAN_PARAMS, ...r.plan },
+    breaker: r.breaker,
     earlyAds: r.earlyAds,
     earlyAdGapMs: r.earlyAdGapMs,
     attemptTimeoutFactor: r.attemptTimeoutFactor,
     minAttemptTimeoutMs: r.minAttemptTimeoutMs,
-    rules: r.rules,
+    rules: r.rules
+  }
+  const fed = await runEngine(world, {
+    ...base,
+    label: 'fedmesh',
     trackReputation: malicious,
     trackModes: partitioned,
-    onProgress: sampleRss,
+    onProgress: progressOf('fedmesh'),
     rng: root.fork('fedmesh')
   })
   const fedmesh = fromEngine(fed)
 
   const baselines: Record<string, PolicySummary> = {}
   for (const name of r.baselines) {
-    baselines[name] = fromEngine(runEngine(world, { policy: baselinePolicy(name), label: name, onProgress: sampleRss, rng: root.fork(name) }))
+    baselines[name] = fromEngine(await runEngine(world, { ...base, baseline: name, label: name, onProgress: progressOf(name), rng: root.fork(name) }))
   }
-  const variants: PolicySummary[] = r.variants.map((v: ScenarioVariant) => fromEngine(runEngine(world, {
-    policy: fedmeshPolicy({ ...DEFAULT_SCORE_PARAMS, ...r.score, ...v.score }, { ...DEFAULT_PLAN_PARAMS, ...r.plan, ...v.plan }),
-    label: v.name,
-    breaker: r.breaker as never,
-    earlyAds: v.earlyAds ?? r.earlyAds,
-    earlyAdGapMs: r.earlyAdGapMs,
-    attemptTimeoutFactor: v.attemptTimeoutFactor ?? r.attemptTimeoutFactor,
-    minAttemptTimeoutMs: v.minAttemptTimeoutMs ?? r.minAttemptTimeoutMs,
-    rules: { ...r.rules, ...v.rules },
-    onProgress: sampleRss,
-    rng: root.fork('fedmesh') // the same decision stream as fedmesh: only the parameters differ
-  }), variantParams(v)))
+  const variants: PolicySummary[] = []
+  for (const v of r.variants) {
+    variants.push(fromEngine(await runEngine(world, {
+      ...base,
+      score: { ...base.score, ...v.score },
+      plan: { ...base.plan, ...v.plan },
+      label: v.name,
+      earlyAds: v.earlyAds ?? r.earlyAds,
+      attemptTimeoutFactor: v.attemptTimeoutFactor ?? r.attemptTimeoutFactor,
+      minAttemptTimeoutMs: v.minAttemptTimeoutMs ?? r.minAttemptTimeoutMs,
+      rules: { ...r.rules, ...v.rules },
+      onProgress: progressOf(v.name),
+      rng: root.fork('fedmesh') // the same decision stream as fedmesh: only the parameters differ
+    }), variantParams(v)))
+  }
 
   const result: RunResult = {
     mode: 'model',

@@ -163,3 +163,15 @@ function weighted (values: number[], weights: number[], rng: Rng): number {
 export function isUp (w: World, p: number, t: number): boolean {
   return t < w.downAt[p] || t >= w.upAt[p]
 }
+
+/** Where peer `p` is in a sorted view, or -1 when the view does not hold it. */
+export function positionInView (view: ArrayLike<number>, p: number): number {
+  let lo = 0
+  let hi = view.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (view[mid] < p) lo = mid + 1
+    else hi = mid
+  }
+  return lo < view.length && view[lo] === p ? lo : -1
+}

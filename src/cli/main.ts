@@ -5,11 +5,17 @@ import { registerCacheCommands } from './commands/cache.js'
 import { registerDaemonCommand } from './commands/daemon.js'
 import { registerFederationCommands } from './commands/federation.js'
 import { registerSimCommand } from './commands/sim.js'
+import type { Simulator } from './commands/sim.js'
 import { registerStatusCommands } from './commands/status.js'
 import { registerTaskCommands } from './commands/tasks.js'
 
 /** `fedmesh` — the daemon and the commands that inspect it (CONTRACT.md "CLI"). */
-export async function main (argv: string[]): Promise<number> {
+export interface MainOptions {
+  /** Loads the simulation harness for `fedmesh sim` (bin/fedmesh.js passes simulations/cli.js). */
+  simulator?: () => Promise<Simulator>
+}
+
+export async function main (argv: string[], options: MainOptions = {}): Promise<number> {
   const program = new Command('fedmesh')
     .description('peer-to-peer federation node: discovery, capacity, task routing and a replicated cache')
     .version(VERSION)
@@ -20,7 +26,7 @@ export async function main (argv: string[]): Promise<number> {
   registerTaskCommands(program)
   registerCacheCommands(program)
   registerFederationCommands(program)
-  registerSimCommand(program)
+  registerSimCommand(program, options.simulator)
   try {
     await program.parseAsync(argv)
     // A command may report failure without throwing (`run` of a task that failed exits 1).

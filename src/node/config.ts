@@ -17,11 +17,11 @@ export type TransportChoice = 'tcp' | 'memory' | ((components: any) => Transport
 
 /** Wire names (CONTRACT.md "Wire names"). */
 export const KAD_PROTOCOL = '/fedmesh/kad/1.0.0'
+export { CACHE_TOPIC } from '../services/cache/topic.js'
 /** A private federation's DHT: members of two federations on one LAN never share routing tables. */
 export function federationKadProtocol (federationId: string): string {
   return `/fedmesh/kad/${federationId}/1.0.0`
 }
-export const CACHE_TOPIC = '/fedmesh/cache/1'
 export const MDNS_SERVICE_TAG = '_fedmesh._udp.local'
 
 /** What one remote peer may cost this node, whatever it sends. */

@@ -11,6 +11,7 @@ import { connectivity } from '../services/connectivity/connectivity-service.js'
 import { latency } from '../services/latency/latency-service.js'
 import { loadLedger, reputation } from '../services/reputation/reputation-service.js'
 import { membership } from '../services/membership/index.js'
+import { ATTEMPT_ACTIONS } from '../services/tasks/attempt-reports.js'
 import { commandHandler } from '../services/tasks/command-handler.js'
 import { Executor } from '../services/tasks/executor.js'
 import { builtinHandlers } from '../services/tasks/handlers.js'
@@ -39,7 +40,6 @@ import type { FederationInit, JoinAnswer } from '../services/federation/federati
 import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
 import type { TaskHandler } from '../services/tasks/handlers.js'
-import type { AttemptEvent } from '../services/tasks/dispatcher.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 
@@ -53,17 +53,6 @@ const LIBP2P_PROTOCOLS = ['/ipfs/id/1.0.0', '/ipfs/id/push/1.0.0', '/ipfs/ping/1
  * refused reservation) is a truthful answer and costs nothing; the task service reports
  * 'broken-promise' only for a peer that repeatedly contradicts its own fresh advert.
  */
-const ATTEMPT_ACTIONS: Record<AttemptEvent, ReputationAction | undefined> = {
-  success: ReputationAction.TaskSucceeded,
-  failure: ReputationAction.TaskFailed,
-  timeout: ReputationAction.TaskTimedOut,
-  refused: undefined,
-  'broken-promise': ReputationAction.BrokenPromise,
-  'wrong-result': ReputationAction.WrongResult,
-  // Could not even connect: not the peer's fault as far as we know (the breaker still counts it).
-  unreachable: undefined
-}
-
 /**
  * Compose a federation node: libp2p with fedmesh's services over one store. The node is created
  * stopped; `start()` it. The daemon, the tests and the simulation harness all build nodes here,
@@ -178,7 +167,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         isDenied: (p) => ledger.isBanned(p.toString()) || services().federation.shouldNotDial(p),
         // Peers found by the walk reach membership as DHT discoveries.
         walk: config.dht === false ? undefined : async (signal) => {
-          for await (const _ of (services().dht as KadDHT).getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) {}
+          for await (const _ of (services().dht as KadDHT).getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) { /* the walk itself is the point: it discovers peers */ }
         }
       }),
       reputation: reputation({

@@ -102,7 +102,6 @@ describe('replicated cache across three daemons', () => {
       expect(banned).toMatchObject({ connected: false, reputationState: 'banned' })
       expect(banned?.reputationComponents?.gossip ?? 0).toBeLessThan(-60)
 
-
       for (const d of [a, b, c]) {
         const keys = (await d.json<Array<{ key: string }>>('cache', 'ls')).map(e => e.key)
         expect(keys).not.toContain('forged')

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RULES_68DBBE5, runEngine } from '../../simulations/model/engine.js'
-import { fedmeshPolicy } from '../../simulations/model/policies.js'
+import { runEngine } from '../../simulations/model/engine.js'
+import type { DispatcherRules, EngineResult } from '../../simulations/model/engine.js'
 import { runModel } from '../../simulations/model/run.js'
 import { buildWorld } from '../../simulations/model/world.js'
 import { Rng } from '../../simulations/prng.js'
@@ -131,33 +131,30 @@ describe('model mode, faults', () => {
   })
 })
 
-describe('model mode, dispatcher rules (f05da5e vs 68dbbe5)', () => {
-  // Liars refuse every reservation; black holes sit on tasks (patience 1 s so hedges happen).
+describe('model mode drives the real dispatcher: rules worth comparing are DispatcherInit options', () => {
+  // Black holes sit on tasks (patience 1 s, so attempts pass it); liars refuse what they attract.
   const s = parseScenario({
     name: 'test-rules', seed: 4, peers: 30, durationMs: 8_000, warmupMs: 500, workload: { load: 0.85, taskTimeoutMs: 4_000 },
     faults: { malicious: { fraction: 0.2, kinds: ['liar', 'blackhole'] } }, cache: { enabled: false }, goals: []
   })
   const world = buildWorld(s, s.seed)
-  const run = (rules: Parameters<typeof runEngine>[1]['rules']): ReturnType<typeof runEngine> => runEngine(world, {
-    policy: fedmeshPolicy(DEFAULT_SCORE_PARAMS, DEFAULT_PLAN_PARAMS), label: 'x', rules, minAttemptTimeoutMs: 1_000, rng: new Rng(s.seed).fork('fedmesh')
+  const run = async (rules: DispatcherRules | undefined): Promise<EngineResult> => await runEngine(world, {
+    label: 'x', score: DEFAULT_SCORE_PARAMS, plan: DEFAULT_PLAN_PARAMS, rules, minAttemptTimeoutMs: 1_000, rng: new Rng(s.seed).fork('fedmesh')
   })
 
-  it('the code: refused reservations blamed inside races, races cancelled when the task settles', () => {
-    const d = run(undefined).decisions
-    expect(d['reserve-refusal-blamed']).toBeGreaterThan(0)
-    expect(d['bound-after-done'] ?? 0).toBe(0)
-    expect(d.hedged).toBeGreaterThan(0)
+  it('the code: slow attempts stay open (hedged), refusals are judged against the advert, liars and black holes are met', async () => {
+    const d = (await run(undefined)).decisions
+    expect(d['liar-refusal']).toBeGreaterThan(0)
+    expect(d['black-holed']).toBeGreaterThan(0)
+    // A black hole is blamed when its patience passes and it never said the task started.
+    expect(d['report-timeout']).toBeGreaterThan(0)
+    expect(d['report-refused']).toBeGreaterThan(0)
   })
 
-  it('68dbbe5: no refusal blamed inside races', () => {
-    const d = run(RULES_68DBBE5).decisions
-    expect(d['reserve-refusal-blamed'] ?? 0).toBe(0)
-    expect(d['race-cancelled-on-finish'] ?? 0).toBe(0)
-  })
-
-  it('prototypes run: blame only unstarted attempts at patience, report sends still open after the task settled', () => {
-    const d = run({ blameOnPatience: 'unstarted', reportAfterSettle: true }).decisions
-    expect(d.hedged).toBeGreaterThan(0)
-    expect(d['reported-after-settle'] ?? 0).toBeGreaterThan(0)
+  it('hedge: false and reserveWhenBouncing: false change what the dispatcher does on the same trace', async () => {
+    const code = await run(undefined)
+    const off = await run({ hedge: false, reserveWhenBouncing: false })
+    expect(off.decisions).not.toEqual(code.decisions)
+    expect(off.measured).toBe(code.measured)
   })
 })

@@ -2,11 +2,21 @@ import { InvalidArgumentError } from 'commander'
 import type { Command } from 'commander'
 
 /**
- * `fedmesh sim`: run a simulation scenario and write report.json and report.html (CONTRACT.md
- * "Simulation report"). The simulator is loaded with a dynamic import, so other commands do not
- * pay for it at start.
+ * The simulation harness as `fedmesh sim` runs it. It lives in simulations/ (which imports src,
+ * never the other way round): the program's entry point passes a loader in, so other commands
+ * do not pay for it at start.
  */
-export function registerSimCommand (program: Command): void {
+export interface Simulator {
+  runSimulation: (opts: { scenario: string, peers?: number, seed?: number, out: string, mode: 'model' | 'real-stack' | 'both', json?: boolean }) => Promise<number>
+  /** The run could not happen for a reason the message says in full (bad scenario, mode missing): its exit code. */
+  usageExitCode: (err: unknown) => number | undefined
+}
+
+/**
+ * `fedmesh sim`: run a simulation scenario and write report.json and report.html (CONTRACT.md
+ * "Simulation report").
+ */
+export function registerSimCommand (program: Command, load?: () => Promise<Simulator>): void {
   program
     .command('sim')
     .description('simulate a federation (hundreds to thousands of virtual peers) and report routing, cache, reputation and partition figures')
@@ -17,17 +27,19 @@ export function registerSimCommand (program: Command): void {
     .option('--mode <mode>', 'model (discrete-event, virtual time), real-stack (real nodes on @libp2p/memory) or both', modeChoice, 'model')
     .option('--json', 'print report.json on stdout instead of tables')
     .action(async (opts: { scenario: string, peers?: number, seed?: number, out: string, mode: 'model' | 'real-stack' | 'both', json?: boolean }) => {
-      const { runSimulation, SimUsageError } = await import('../../../simulations/run-sim.js')
-      const { ScenarioError } = await import('../../../simulations/scenario.js')
+      if (load == null) {
+        process.stderr.write('fedmesh sim: the simulation harness is not part of this build\n')
+        process.exitCode = 2
+        return
+      }
+      const simulator = await load()
       try {
-        process.exitCode = await runSimulation({ scenario: opts.scenario, peers: opts.peers, seed: opts.seed, out: opts.out, mode: opts.mode, json: opts.json })
+        process.exitCode = await simulator.runSimulation({ scenario: opts.scenario, peers: opts.peers, seed: opts.seed, out: opts.out, mode: opts.mode, json: opts.json })
       } catch (err) {
-        if (err instanceof SimUsageError || err instanceof ScenarioError) {
-          process.stderr.write(`fedmesh sim: ${err.message}\n`)
-          process.exitCode = err instanceof SimUsageError ? err.exitCode : 2
-          return
-        }
-        throw err
+        const code = simulator.usageExitCode(err)
+        if (code == null) throw err
+        process.stderr.write(`fedmesh sim: ${(err as Error).message}\n`)
+        process.exitCode = code
       }
     })
 }

@@ -22,4 +22,3 @@ export function boundBetween (a: string, b: string): string {
   if (code >= 0xd800 && code <= 0xdbff && end < b.length) end++
   return b.slice(0, end)
 }
-

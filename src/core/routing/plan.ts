@@ -31,11 +31,14 @@ export interface PlanParams {
   maxWaitFraction: number
 }
 
+/** Default `spreadRuns`. */
+export const DEFAULT_SPREAD_RUNS = 8
+
 export const DEFAULT_PLAN_PARAMS: PlanParams = {
   // Measured in the harness (300 peers, adverts 1 s stale): probes 4 / spread 8 with hedged
   // timeouts and late binding while bouncing gave 1.06x the ideal's mean at 80 % load.
   probes: 4,
-  spreadRuns: 8,
+  spreadRuns: DEFAULT_SPREAD_RUNS,
   nearTieMs: 5,
   nearTieFraction: 0.1,
   minMaxWaitMs: 20,
@@ -66,7 +69,7 @@ export function planDispatch (ranked: ScoredCandidate[], random: () => number, p
     const target = ties[Math.min(ties.length - 1, Math.floor(random() * ties.length))]
     return { mode: 'direct', target, maxWaitMs: maxWaitFor(target, params) }
   }
-  const line = best.score + (params.spreadRuns ?? DEFAULT_PLAN_PARAMS.spreadRuns ?? 8) * best.runMs
+  const line = best.score + (params.spreadRuns ?? DEFAULT_SPREAD_RUNS) * best.runMs
   const pool = eligible.filter(c => !c.local && c.score <= line)
   const targets: ScoredCandidate[] = []
   while (targets.length < Math.max(1, params.probes) && pool.length > 0) {

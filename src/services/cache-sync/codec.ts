@@ -183,4 +183,3 @@ function toWireRange (range: Range): SyncRange {
     case 'need': return { ...base, mode: RangeMode.NEED, data: range.bitfield as Uint8Array<ArrayBuffer> }
   }
 }
-

@@ -1,5 +1,7 @@
 import { encode } from 'it-length-prefixed'
 import { strictLengthPrefixedDecoder } from '../../util/length-prefix.js'
+import { systemTimers } from '../../util/timers.js'
+import type { Timers } from '../../util/timers.js'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
@@ -26,6 +28,8 @@ export interface AdLinksInit {
   onInvalid: (peer: PeerId, why: string) => void
   /** A peer connected: it should get the current ad now, not an interval later. */
   onConnect: (peer: PeerId) => void
+  /** Timers for stream opening and the flood budget. Default: the event loop's. */
+  timers?: Timers
 }
 
 /**
@@ -43,9 +47,11 @@ export class AdLinks {
   private readonly maxAdsPerSecond: number
   private readonly maxAdBurst: number
   private started = false
+  private readonly timers: Timers
 
   constructor (private readonly components: AdLinksComponents, private readonly init: AdLinksInit) {
     this.log = components.logger.forComponent('fedmesh:capacity:links')
+    this.timers = init.timers ?? systemTimers
     this.maxAdsPerSecond = init.maxAdsPerSecond ?? 20
     this.maxAdBurst = init.maxAdBurst ?? 200
   }
@@ -118,7 +124,7 @@ export class AdLinks {
     if (conn == null) return
     const attempt = new Opening()
     this.out.set(key, attempt)
-    const signal = AbortSignal.any([attempt.controller.signal, AbortSignal.timeout(10_000)])
+    const signal = AbortSignal.any([attempt.controller.signal, this.timers.timeout(10_000)])
     conn.newStream(CAPACITY_PROTOCOL, { runOnLimitedConnection: false, signal })
       .then(stream => {
         if (!this.started || this.out.get(key) !== attempt || stream.status !== 'open') {
@@ -153,7 +159,7 @@ export class AdLinks {
   private async read (stream: Stream, peer: PeerId): Promise<void> {
     // A backlog of honest ads can arrive in one read (after a stall): room for many at once.
     const decoder = strictLengthPrefixedDecoder(this.init.maxAdBytes, Math.max(this.init.maxAdBytes * 2, 256 * 1024))
-    const budget = new AdBudget(this.maxAdsPerSecond, this.maxAdBurst)
+    const budget = new AdBudget(this.maxAdsPerSecond, this.maxAdBurst, this.timers)
     this.inbound.add(stream)
     try {
       for await (const chunk of stream) {
@@ -188,11 +194,14 @@ class AdStreamError extends Error {}
 /** A token bucket: `perSecond` ads a second on average, `burst` at once. */
 class AdBudget {
   private tokens: number
-  private at = performance.now()
-  constructor (private readonly perSecond: number, private readonly burst: number) { this.tokens = burst }
+  private at: number
+  constructor (private readonly perSecond: number, private readonly burst: number, private readonly timers: Timers) {
+    this.tokens = burst
+    this.at = timers.now()
+  }
 
   take (): boolean {
-    const now = performance.now()
+    const now = this.timers.now()
     this.tokens = Math.min(this.burst, this.tokens + (now - this.at) / 1000 * this.perSecond)
     this.at = now
     if (this.tokens < 1) return false

@@ -5,7 +5,6 @@ import { AdLinks } from './ad-links.js'
 import { CapacityTable } from './capacity-table.js'
 import { MAX_AD_BYTES, validateAd } from './validate-ad.js'
 import type { ValidatedAd } from './validate-ad.js'
-import type { CapacityDoc } from '../../node/documents.js'
 import type { Clock } from '../../util/time.js'
 import type { Executor } from '../tasks/executor.js'
 import type { Coordinate } from '../../wire/capacity.js'
@@ -49,6 +48,18 @@ export interface CapacityComponents extends AdLinksComponents {
 export function sampleHost (): { cores: number, freeMemoryMb: number, load: number } {
   const cores = availableParallelism()
   return { cores, freeMemoryMb: Math.round(freemem() / (1024 * 1024)), load: loadavg()[0] / cores }
+}
+
+/** This node's capacity now (the control API shows it as `CapacityDoc`). */
+export interface LocalCapacity {
+  cores: number
+  freeMemoryMb: number
+  /** One-minute load average. */
+  load: number
+  queueDepth: number
+  running: number
+  concurrency: number
+  kinds: string[]
 }
 
 /**
@@ -120,7 +131,7 @@ export class CapacityService implements Startable {
   }
 
   /** This node's capacity as the CLI shows it. */
-  local (): CapacityDoc {
+  local (): LocalCapacity {
     const host = (this.init.sampleHost ?? sampleHost)()
     const load = this.init.executor.load()
     return {

@@ -48,10 +48,16 @@ export class CapacityTable {
     // have restarted with a clock set back, which restarts its sequence lower).
     if (current != null && current.ad.seq >= ad.seq && this.isFresh(current)) return false
     if (current == null && this.entries.size >= this.maxPeers) this.evictStalest()
-    this.entries.delete(peerId) // re-insert: Map order = freshness order
     const ours = this.outstanding.get(peerId)
     if (ours != null) ours.atAd = ours.now
-    this.entries.set(peerId, { peerId, ad, receivedAtMs: this.clock.now(), sentSinceAd: 0 })
+    if (current == null) {
+      this.entries.set(peerId, { peerId, ad, receivedAtMs: this.clock.now(), sentSinceAd: 0 })
+    } else {
+      // In place: no garbage per advert (each peer sends one every interval).
+      current.ad = ad
+      current.receivedAtMs = this.clock.now()
+      current.sentSinceAd = 0
+    }
     return true
   }
 
@@ -63,7 +69,10 @@ export class CapacityTable {
 
   /** Every fresh entry. */
   fresh (): CapacityEntry[] {
-    return [...this.entries.values()].filter(e => this.isFresh(e))
+    const now = this.clock.now()
+    const out: CapacityEntry[] = []
+    for (const e of this.entries.values()) if (this.isFresh(e, now)) out.push(e)
+    return out
   }
 
   /** Last entry whether fresh or not (for display). */
@@ -107,12 +116,14 @@ export class CapacityTable {
     return this.entries.size
   }
 
-  private isFresh (e: CapacityEntry): boolean {
-    return this.clock.now() - e.receivedAtMs <= e.ad.intervalMs * this.expiryIntervals
+  private isFresh (e: CapacityEntry, now = this.clock.now()): boolean {
+    return now - e.receivedAtMs <= e.ad.intervalMs * this.expiryIntervals
   }
 
+  /** Only when the table is full (rare): a scan for the entry heard from longest ago. */
   private evictStalest (): void {
-    const first = this.entries.keys().next().value
-    if (first != null) this.entries.delete(first)
+    let stalest: CapacityEntry | undefined
+    for (const e of this.entries.values()) if (stalest == null || e.receivedAtMs < stalest.receivedAtMs) stalest = e
+    if (stalest != null) this.entries.delete(stalest.peerId)
   }
 }

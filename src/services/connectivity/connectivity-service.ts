@@ -1,6 +1,8 @@
 import { ConnectivityMonitor, DEFAULT_LIVENESS_MS, RECOMMENDED_TICK_MS } from '../../core/connectivity.js'
 import type { ConnectivityMode, ConnectivityTransition } from '../../core/connectivity.js'
+import { systemTimers } from '../../util/timers.js'
 import type { Clock } from '../../util/time.js'
+import type { TimerHandle, Timers } from '../../util/timers.js'
 import type { ComponentLogger, CounterGroup, Libp2pEvents, Logger, Metrics, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { Ping } from '@libp2p/ping'
@@ -14,6 +16,8 @@ export interface ConnectivityInit {
   /** How long a silent peer gets to answer a ping before its connections are closed, ms. Default 700. */
   confirmTimeoutMs?: number
   onTransition?: (t: ConnectivityTransition) => void
+  /** Timers and the monotonic clock that detects stalls of this process. Default: the event loop's. */
+  timers?: Timers
 }
 
 export interface ConnectivityComponents {
@@ -35,7 +39,8 @@ export interface ConnectivityComponents {
 export class ConnectivityService implements Startable {
   private readonly monitor: ConnectivityMonitor
   private readonly log: Logger
-  private timer: NodeJS.Timeout | undefined
+  private timer: TimerHandle | undefined
+  private readonly timers: Timers
   private readonly transitions?: CounterGroup<ConnectivityMode>
   private live = new Set<string>()
   private readonly confirming = new Set<string>()
@@ -48,10 +53,11 @@ export class ConnectivityService implements Startable {
 
   constructor (private readonly components: ConnectivityComponents, private readonly init: ConnectivityInit) {
     this.log = components.logger.forComponent('fedmesh:connectivity')
+    this.timers = init.timers ?? systemTimers
     this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
     this.tickMs = Math.max(RECOMMENDED_TICK_MS, this.livenessMs / 10)
     this.monitor = new ConnectivityMonitor({ livenessMs: this.livenessMs, now: init.clock.now() })
-    this.lastTickAt = performance.now()
+    this.lastTickAt = this.timers.now()
     this.onDisconnect = this.onDisconnect.bind(this)
     this.transitions = components.metrics?.registerCounterGroup('fedmesh_connectivity_transitions_total', {
       label: 'to',
@@ -84,15 +90,23 @@ export class ConnectivityService implements Startable {
 
   start (): void {
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
-    this.lastTickAt = performance.now()
-    this.timer = setInterval(() => { this.tick() }, this.tickMs)
+    this.lastTickAt = this.timers.now()
+    this.schedule()
   }
 
   stop (): void {
-    clearInterval(this.timer)
+    this.timers.clearTimeout(this.timer)
+    this.timer = undefined
     clearImmediate(this.judging)
     this.judging = undefined
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
+  }
+
+  private schedule (): void {
+    this.timer = this.timers.setTimeout(() => {
+      this.tick()
+      if (this.timer != null) this.schedule()
+    }, this.tickMs)
   }
 
   /** A capacity advertisement (or another sign of life) arrived. */
@@ -113,7 +127,7 @@ export class ConnectivityService implements Startable {
    */
   private tick (): void {
     this.forgiveStall()
-    this.lastTickAt = performance.now()
+    this.lastTickAt = this.timers.now()
     if (this.judging != null) return
     this.judging = setImmediate(() => {
       this.judging = undefined
@@ -142,14 +156,14 @@ export class ConnectivityService implements Startable {
     // A ping whose timeout fired much later than asked timed out on this process's stall, not
     // the peer's silence: one more try.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const started = performance.now()
+      const started = this.timers.now()
       try {
-        await this.components.ping.ping(conns[0].remotePeer, { signal: AbortSignal.timeout(timeoutMs) })
+        await this.components.ping.ping(conns[0].remotePeer, { signal: this.timers.timeout(timeoutMs) })
         // Alive after all: its heartbeat was just late.
         this.heartbeatId(peer)
         return
       } catch {}
-      if (performance.now() - started < 2 * timeoutMs) break
+      if (this.timers.now() - started < 2 * timeoutMs) break
     }
     this.log('peer %s went silent and missed a ping; closing its %d connection(s)', peer, conns.length)
     this.init.onPeerSilent?.(peer)
@@ -164,7 +178,7 @@ export class ConnectivityService implements Startable {
 
   /** The tick timer is overdue: this process stalled. Whichever callback runs first after it says so. */
   private forgiveStall (): void {
-    const at = performance.now()
+    const at = this.timers.now()
     const late = at - this.lastTickAt - this.tickMs
     if (late <= this.livenessMs / 4) return
     this.monitor.forgive(late, this.init.clock.now())

@@ -20,7 +20,9 @@ export function gatherCandidates (kind: string, selfId: string, executor: Execut
   const fresh = table.fresh()
   // A peer that has not run this kind yet (just started) is assumed as fast as the others'
   // median, not as the optimistic default: else it looks idle-and-fast and gets buried.
-  const typical = medianRunMs(kind, executor, fresh)
+  // (Computed only when someone needs it: sorting every run time per task is not free.)
+  let median: { value: number | undefined } | undefined
+  const typical = (): number | undefined => (median ??= { value: medianRunMs(kind, executor, fresh) }).value
   const out: CandidateInput[] = []
   if (only == null || only === selfId) {
     out.push({
@@ -32,7 +34,7 @@ export function gatherCandidates (kind: string, selfId: string, executor: Execut
       concurrency: local.concurrency,
       queueLimit: local.queueLimit,
       sentSinceAd: 0,
-      meanRunMs: executor.meanRunMs(kind) ?? typical,
+      meanRunMs: executor.meanRunMs(kind) ?? typical(),
       rttMs: 0,
       rttSource: 'local',
       reputation: 0,
@@ -53,7 +55,7 @@ export function gatherCandidates (kind: string, selfId: string, executor: Execut
       concurrency: e.ad.concurrency,
       queueLimit: e.ad.queueLimit,
       sentSinceAd: e.sentSinceAd,
-      meanRunMs: e.ad.meanRunMs.get(kind) || typical,
+      meanRunMs: e.ad.meanRunMs.get(kind) || typical(),
       rttMs: rtt?.rttMs,
       rttSource: rtt?.source ?? 'default',
       reputation: rep.score,
@@ -74,6 +76,7 @@ function medianRunMs (kind: string, executor: Executor, entries: CapacityEntry[]
     if (v != null && v > 0) values.push(v)
   }
   if (values.length === 0) return undefined
-  values.sort((a, b) => a - b)
-  return values[values.length >> 1]
+  // A typed array sorts numbers natively (no comparator call per comparison).
+  const sorted = Float64Array.from(values).sort()
+  return sorted[sorted.length >> 1]
 }

@@ -1,8 +1,9 @@
 import { backoffDelay } from '../../core/backoff.js'
 import { admissionWindow } from '../../core/routing/admission.js'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../core/routing/plan.js'
-import { DEFAULT_SCORE_PARAMS, rankCandidates } from '../../core/routing/score.js'
+import { DEFAULT_SCORE_PARAMS, rankCandidates, scoreCandidate } from '../../core/routing/score.js'
 import { SECOND } from '../../util/time.js'
+import { sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
 import { gatherCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
@@ -11,9 +12,10 @@ import type { Executor, TaskOutcome } from './executor.js'
 import { ReservationRefused, UnreachableError } from './task-client.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
-import type { PlanParams } from '../../core/routing/plan.js'
-import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
+import type { Plan, PlanContext, PlanParams } from '../../core/routing/plan.js'
+import type { CandidateInput, ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
+import type { Timers } from '../../util/timers.js'
 import type { CapacityTable } from '../capacity/capacity-table.js'
 import type { TaskRequest } from '../../wire/task.js'
 
@@ -38,6 +40,8 @@ export interface DispatcherInit {
   view: PeerView
   client: (peerId: string) => TaskClient
   clock: Clock
+  /** Patience, deadlines and backoff run on these. Default: the event loop's. */
+  timers?: Timers
   random: () => number
   /** Attempts that fail (peer died, timed out) before the task fails. Default 4. */
   maxAttempts?: number
@@ -54,6 +58,26 @@ export interface DispatcherInit {
   attemptTimeoutFactor?: number
   /** ... but never sooner than this, ms. Default 5 s. */
   minAttemptTimeoutMs?: number
+  /**
+   * An attempt past its patience stays open while the task is tried elsewhere too: a long task
+   * there may still answer first, and its result counts. Default true. `false`: the slow attempt
+   * is abandoned (its late answer ignored, its reservations cancelled) and the retry waits a
+   * backoff first — the rule before hedging, kept to measure what hedging is worth.
+   */
+  hedge?: boolean
+  /**
+   * New tasks bind late from the first try while this node's recent share of BUSY answers to
+   * its predicted-free direct sends (an EWMA, weight 0.1) is above this. Default 0.5; `false`:
+   * never (each task bounces once before it binds late).
+   */
+  reserveWhenBouncing?: number | false
+  /**
+   * Where a task goes, given the candidates (not excluded for this task), how this node scores
+   * one, and whether this task was refused before. Default: `planDispatch` with `planParams`
+   * over the ranking (pruned to what it can pick). The simulator's baselines (random,
+   * round-robin, power of two) plug in here.
+   */
+  planner?: (candidates: CandidateInput[], score: (c: CandidateInput) => ScoredCandidate, random: () => number, context: PlanContext) => Plan
   /** Check a result where it can be checked (the built-in kinds): false = wrong answer. */
   verify?: (kind: string, input: Uint8Array, output: Uint8Array) => boolean
   onAttempt?: (peerId: string, event: AttemptEvent, detail?: AttemptDetail) => void
@@ -96,6 +120,9 @@ export class Dispatcher {
   private readonly planParams: PlanParams
   private readonly attemptTimeoutFactor: number
   private readonly minAttemptTimeoutMs: number
+  private readonly timers: Timers
+  private readonly hedge: boolean
+  private readonly reserveWhenBouncing: number
   private busyRate = 0
 
   constructor (private readonly init: DispatcherInit) {
@@ -106,13 +133,20 @@ export class Dispatcher {
     this.planParams = init.planParams ?? DEFAULT_PLAN_PARAMS
     this.attemptTimeoutFactor = init.attemptTimeoutFactor ?? 4
     this.minAttemptTimeoutMs = init.minAttemptTimeoutMs ?? 5 * SECOND
+    this.timers = init.timers ?? systemTimers
+    this.hedge = init.hedge ?? true
+    const bouncing = init.reserveWhenBouncing ?? BUSY_RATE_RESERVE
+    this.reserveWhenBouncing = bouncing === false ? Infinity : bouncing
   }
 
   /** The ranked candidates for a kind (what `fedmesh route` shows). */
   rank (kind: string, exclude: ReadonlySet<string> = new Set(), only?: string): ScoredCandidate[] {
+    return rankCandidates(this.candidates(kind, exclude, only), this.scoreParams)
+  }
+
+  private candidates (kind: string, exclude: ReadonlySet<string>, only?: string): CandidateInput[] {
     const inputs = gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only)
-      .filter(c => !exclude.has(c.peerId))
-    return rankCandidates(inputs, this.scoreParams)
+    return exclude.size === 0 ? inputs : inputs.filter(c => !exclude.has(c.peerId))
   }
 
   /** How many of this node's tasks of `kind` may be out at once (the admission window). */
@@ -163,7 +197,7 @@ export class Dispatcher {
     const { clock } = this.init
     let failures = 0
     let tries = 0
-    let bounced = this.busyRate > BUSY_RATE_RESERVE
+    let bounced = this.busyRate > this.reserveWhenBouncing
     let final = false
     let last: DispatchResult | undefined
 
@@ -174,6 +208,8 @@ export class Dispatcher {
       let latest: Promise<Step> | undefined
       const progress = { started: false }
       let patience = Math.max(1, Math.ceil(remaining + this.slackMs))
+      // Without hedging, an attempt past its patience is stopped through this.
+      let abandon: AbortController | undefined
       if (mayTry) {
         tries++
         const plan = this.plan(req, exclude, bounced)
@@ -183,9 +219,10 @@ export class Dispatcher {
           }
         } else {
           const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))
+          abandon = this.hedge ? undefined : new AbortController()
           const attempt = plan.mode === 'direct'
-            ? this.direct(req, plan.target, plan.maxWaitMs, remaining, progress)
-            : this.reserve(req, plan.targets, remaining, ended)
+            ? this.direct(req, plan.target, plan.maxWaitMs, remaining, progress, abandon?.signal)
+            : this.reserve(req, plan.targets, remaining, abandon == null ? ended : AbortSignal.any([ended, abandon.signal]))
           inflight.set(attempt, tries)
           latest = attempt
           // A direct send has one peer to judge for slowness; a reservation race has none yet.
@@ -194,7 +231,7 @@ export class Dispatcher {
         }
       }
       if (inflight.size === 0) break
-      const next = await firstSettled(inflight, patience)
+      const next = await firstSettled(inflight, patience, this.timers)
       if (next === 'timeout') {
         // Past the task's deadline: nothing more to wait for.
         if (!mayTry) break
@@ -209,6 +246,12 @@ export class Dispatcher {
             this.report(sentTo, 'timeout')
             blamed.add(latest)
           }
+        }
+        if (!this.hedge && latest != null) {
+          // Not hedging: the slow attempt is given up (its answer no longer counts), then a backoff.
+          inflight.delete(latest)
+          abandon?.abort()
+          await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
         }
         continue
       }
@@ -237,7 +280,7 @@ export class Dispatcher {
         if (!blamed.has(next.attempt)) this.report(step.peer, code === ErrorCode.TIMED_OUT ? 'timeout' : 'failure')
         exclude.add(step.peer)
         failures++
-        await sleep(backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
+        await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
         continue
       }
       if (code === ErrorCode.INTERRUPTED) {
@@ -261,13 +304,18 @@ export class Dispatcher {
     return last ?? { outcome: failed(req.taskId, ErrorCode.TIMED_OUT, `no result within ${req.timeoutMs} ms`), peer: this.init.selfId, attempts: tries }
   }
 
-  private plan (req: DispatchRequest, exclude: Set<string>, bounced: boolean): ReturnType<typeof planDispatch> {
-    const ranked = this.rank(req.kind, exclude, req.peer)
+  private plan (req: DispatchRequest, exclude: Set<string>, bounced: boolean): Plan {
     if (req.peer != null) {
+      const ranked = this.rank(req.kind, exclude, req.peer)
       if (ranked.length === 0) return { mode: 'none', reason: `peer ${req.peer} is not known to serve anything right now` }
       return ranked[0].eligible ? { mode: 'direct', target: ranked[0], maxWaitMs: 0 } : { mode: 'none', reason: `peer ${req.peer}: ${ranked[0].reason}` }
     }
-    return planDispatch(ranked, this.init.random, this.planParams, { bounced })
+    const inputs = this.candidates(req.kind, exclude)
+    const planner = this.init.planner
+    if (planner != null) {
+      return planner(inputs, (c) => scoreCandidate(c, this.scoreParams), this.init.random, { bounced })
+    }
+    return planDispatch(rankCandidates(inputs, this.scoreParams, { plan: this.planParams, bounced }), this.init.random, this.planParams, { bounced })
   }
 
   private request (req: DispatchRequest, budgetMs: number, maxWaitMs: number, expectedRunMs: number): TaskRequest {
@@ -282,10 +330,10 @@ export class Dispatcher {
   /** How long to wait for one attempt before giving up on the peer, ms. */
   private attemptTimeout (expectedMs: number, remaining: number): number {
     const patience = Math.max(this.minAttemptTimeoutMs, this.attemptTimeoutFactor * expectedMs)
-    return Math.ceil(Math.min(remaining + this.slackMs, patience)) // AbortSignal.timeout takes whole ms only
+    return Math.ceil(Math.min(remaining + this.slackMs, patience)) // timeout signals take whole ms only
   }
 
-  private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, progress: { started: boolean } = { started: false }): Promise<Step> {
+  private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
     if (target.local) {
       const outcome = await this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local' })
       return { outcome, peer: target.peerId, lost: false }
@@ -295,7 +343,7 @@ export class Dispatcher {
     const budget = Math.max(1, remaining - target.rttMs)
     try {
       const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), {
-        signal: AbortSignal.timeout(Math.ceil(remaining + this.slackMs)),
+        signal: abandon == null ? this.timers.timeout(Math.ceil(remaining + this.slackMs)) : AbortSignal.any([this.timers.timeout(Math.ceil(remaining + this.slackMs)), abandon]),
         onStarted: () => { progress.started = true }
       })
       if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
@@ -315,7 +363,7 @@ export class Dispatcher {
   private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, ended: AbortSignal): Promise<Step> {
     const startedAt = this.init.clock.now()
     // The race ends at the task's deadline, or when another (hedged) attempt already answered.
-    const signal = AbortSignal.any([AbortSignal.timeout(Math.ceil(remaining + this.slackMs)), ended])
+    const signal = AbortSignal.any([this.timers.timeout(Math.ceil(remaining + this.slackMs)), ended])
     const placements = targets.map(target => {
       const placed = this.place(req, target, signal)
       placed.catch((err: Error) => { if (err instanceof UnreachableError) this.report(target.peerId, 'unreachable') })
@@ -394,13 +442,13 @@ const BUSY_RATE_ALPHA = 0.1
 const BUSY_RATE_RESERVE = 0.5
 
 /** The first attempt to settle, or 'timeout' after `ms`. */
-async function firstSettled (inflight: Map<Promise<Step>, number>, ms: number): Promise<{ attempt: Promise<Step>, step: Step } | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<'timeout'>(resolve => { timer = setTimeout(() => { resolve('timeout') }, ms) })
+async function firstSettled (inflight: Map<Promise<Step>, number>, ms: number, timers: Timers): Promise<{ attempt: Promise<Step>, step: Step } | 'timeout'> {
+  let timer: unknown
+  const timeout = new Promise<'timeout'>(resolve => { timer = timers.setTimeout(() => { resolve('timeout') }, ms) })
   try {
     return await Promise.race([timeout, ...[...inflight.keys()].map(async attempt => ({ attempt, step: await attempt }))])
   } finally {
-    clearTimeout(timer)
+    timers.clearTimeout(timer)
   }
 }
 
@@ -431,8 +479,4 @@ function lostCode (err: unknown): ErrorCode {
 
 function failed (taskId: string, error: ErrorCode, message: string): TaskOutcome {
   return { taskId, error, output: new Uint8Array(0), message, queuedMs: 0, runMs: 0, deduped: false }
-}
-
-async function sleep (ms: number): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }

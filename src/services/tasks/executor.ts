@@ -3,10 +3,12 @@ import { LRUCache } from 'lru-cache'
 import { ErrorCode } from '../../wire/task.js'
 import { ExecutionLog } from '../../store/execution-log.js'
 import { SECOND, MINUTE } from '../../util/time.js'
+import { systemTimers } from '../../util/timers.js'
 import { TaskError, codeOf } from './task-error.js'
 import { DEFAULT_FAIR_SHARE, FairShare, LOCAL_ORIGIN } from './fair-share.js'
 import type { TaskHandler } from './handlers.js'
 import type { Clock } from '../../util/time.js'
+import type { TimerHandle, Timers } from '../../util/timers.js'
 import type { ExecutionEntry } from '../../store/execution-log.js'
 
 export interface ExecutorInit {
@@ -43,6 +45,8 @@ export interface ExecutorInit {
    */
   authorize?: (origin: string, kind: string) => { code: ErrorCode, message: string } | undefined
   clock: Clock
+  /** Hold times, run deadlines and drains run on these. Default: the event loop's. */
+  timers?: Timers
 }
 
 export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024
@@ -110,7 +114,7 @@ interface QueuedTask { type: 'task', spec: TaskSpec, enqueuedAt: number, resolve
 interface QueuedReservation { type: 'reservation', res: Reservation, enqueuedAt: number, onReady: () => void, onExpired: () => void }
 type Queued = QueuedTask | QueuedReservation
 
-interface Held { res: Reservation, timer: NodeJS.Timeout, onExpired: () => void }
+interface Held { res: Reservation, timer: TimerHandle, onExpired: () => void }
 
 /**
  * Runs tasks in a fixed number of slots behind a bounded FIFO queue. Dedupes by task id (a retry
@@ -129,6 +133,7 @@ export class Executor {
   private readonly runTimes = new Map<string, number>()
   private readonly executions: ExecutionLog
   private readonly clock: Clock
+  private readonly timers: Timers
   private readonly holdMs: number
   readonly maxInputBytes: number
   readonly maxOutputBytes: number
@@ -153,6 +158,7 @@ export class Executor {
     this.maxOutputBytes = init.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES
     this.holdMs = init.holdMs ?? DEFAULT_HOLD_MS
     this.clock = init.clock
+    this.timers = init.timers ?? systemTimers
     this.fair = new FairShare(init.fairShare ?? DEFAULT_FAIR_SHARE)
     this.authorize = init.authorize ?? (() => undefined)
     this.executions = init.executions ?? ExecutionLog.memory({ keep: EXECUTIONS_LISTED })
@@ -162,7 +168,10 @@ export class Executor {
     this.results = new LRUCache({
       maxSize: init.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
       sizeCalculation: (r) => r.outcome.output.byteLength + r.outcome.message.length + 256,
-      ttl: init.resultTtlMs ?? DEFAULT_RESULT_TTL_MS
+      ttl: init.resultTtlMs ?? DEFAULT_RESULT_TTL_MS,
+      // Expiry in the executor's time (virtual in the simulator), read at every lookup: no timer.
+      perf: this.timers,
+      ttlResolution: 0
     })
   }
 
@@ -287,7 +296,7 @@ export class Executor {
       this.release(res.id)
       return refusal
     }
-    clearTimeout(held.timer)
+    this.timers.clearTimeout(held.timer)
     this.held.delete(res.id)
     // The held slot is already counted in `running`: start directly.
     return this.track(spec, this.run(spec, this.clock.now()))
@@ -320,17 +329,19 @@ export class Executor {
       held.onExpired()
     }
     if (this.running === 0) return
-    let timer: NodeJS.Timeout | undefined
+    let timer: TimerHandle | undefined
     const idle = new Promise<void>(resolve => { this.idleWaiters.push(resolve) })
     const late = await Promise.race([
       idle.then(() => false),
-      new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(true) }, timeoutMs) })
+      new Promise<boolean>(resolve => { timer = this.timers.setTimeout(() => { resolve(true) }, timeoutMs) })
     ])
-    clearTimeout(timer)
+    this.timers.clearTimeout(timer)
     if (!late) return
     // Out of time: stop what still runs (its submitter retries it elsewhere under the same id).
     for (const c of this.runningControllers) c.abort(new TaskError(ErrorCode.SHUTTING_DOWN, 'the node is shutting down'))
-    await Promise.race([idle, new Promise<void>(resolve => setTimeout(resolve, 1_000).unref())])
+    let grace: TimerHandle | undefined
+    await Promise.race([idle, new Promise<void>(resolve => { grace = this.timers.setTimeout(resolve, 1_000) })])
+    this.timers.clearTimeout(grace)
   }
 
   /**
@@ -434,7 +445,7 @@ export class Executor {
         }
         void this.run({ ...next.spec, deadlineMs: next.spec.deadlineMs - waited }, next.enqueuedAt).then(next.resolve)
       } else {
-        const timer = setTimeout(() => {
+        const timer = this.timers.setTimeout(() => {
           const held = this.held.get(next.res.id)
           if (held == null) return
           this.release(next.res.id)
@@ -450,7 +461,7 @@ export class Executor {
   private release (id: number): void {
     const held = this.held.get(id)
     if (held == null) return
-    clearTimeout(held.timer)
+    this.timers.clearTimeout(held.timer)
     this.held.delete(id)
     this.free(held.res.origin)
   }
@@ -474,7 +485,7 @@ export class Executor {
     const handler = this.handlers.get(spec.kind) as TaskHandler
     const stop = new AbortController()
     this.runningControllers.add(stop)
-    const deadline = AbortSignal.timeout(Math.max(1, Math.ceil(spec.deadlineMs)))
+    const deadline = this.timers.timeout(Math.max(1, Math.ceil(spec.deadlineMs)))
     const signal = AbortSignal.any([deadline, stop.signal])
     const base = { taskId: spec.taskId, queuedMs: startedAt - enqueuedAt, deduped: false }
     let outcome: TaskOutcome

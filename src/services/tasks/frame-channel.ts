@@ -123,4 +123,3 @@ export class FrameChannel {
     await this.stream.close().catch(() => { this.stream.abort(new Error('close failed')) })
   }
 }
-

@@ -54,10 +54,21 @@ export interface RemoteReservation {
 }
 
 /**
+ * What the dispatcher asks of one peer: run a task, or hold a place for one (late binding).
+ * `StreamTaskClient` speaks the wire protocol; the simulator has its own over virtual links.
+ */
+export interface TaskClient {
+  /** Run `request` there; rejects `UnreachableError` when nothing was sent, anything else when the answer was lost. */
+  request(request: TaskRequest, options?: RequestOptions): Promise<TaskOutcome>
+  /** Reserve a place there; rejects `ReservationRefused` with the peer's refusal. */
+  reserve(taskId: string, kind: string, options?: AbortOptions): Promise<RemoteReservation>
+}
+
+/**
  * The client half of `/fedmesh/task/1.0.0` towards one peer: one long-lived stream, opened on
  * first use and again after it ends, carrying many requests at once matched by id.
  */
-export class TaskClient {
+export class StreamTaskClient implements TaskClient {
   private channel: FrameChannel | undefined
   private opening: Promise<FrameChannel> | undefined
   private readonly pending = new Map<number, Pending>()
@@ -149,7 +160,7 @@ export class TaskClient {
     return this.nextId
   }
 
-  private async connect (options: AbortOptions): Promise<FrameChannel> {
+  private async connect (_options: AbortOptions): Promise<FrameChannel> {
     if (this.channel != null) return this.channel
     // The stream is shared: open it under its own deadline, not the first caller's signal (one
     // caller giving up must not fail everyone waiting for the same stream).

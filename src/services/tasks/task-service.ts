@@ -6,16 +6,17 @@ import { backoffDelay } from '../../core/backoff.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { ErrorCode } from '../../wire/task.js'
 import { Admission, admissionKey, parseAdmissionKey } from './admission.js'
+import { attemptReports } from './attempt-reports.js'
 import { toRecord, verifyBuiltin } from './task-outcome.js'
 import { Dispatcher } from './dispatcher.js'
 import { frameLimitsFor, isValidKind } from './frame-limits.js'
-import { TaskClient } from './task-client.js'
+import { StreamTaskClient } from './task-client.js'
 import { serveTaskStream } from './task-server.js'
 import { BadRequestError, ForbiddenError, OverloadedError, TooLargeError } from '../../util/errors.js'
 import type { PeerView } from './candidates.js'
 import type { Release } from './admission.js'
-import type { AttemptDetail, AttemptEvent, DispatchResult } from './dispatcher.js'
-import type { AdvertView, PromiseJudgeParams, RefusalReason } from '../../core/reputation/promise-judge.js'
+import type { AttemptEvent, DispatchResult } from './dispatcher.js'
+import type { PromiseJudgeParams } from '../../core/reputation/promise-judge.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { Executor } from './executor.js'
 import type { FrameLimits } from './frame-limits.js'
@@ -126,7 +127,7 @@ export class TaskService implements Startable {
   private readonly judge: PromiseJudge
   private readonly log: Logger
   private readonly limits: FrameLimits
-  private readonly clients = new Map<string, TaskClient>()
+  private readonly clients = new Map<string, StreamTaskClient>()
   /** Ids of tasks taken from the journal after a restart. */
   private readonly resumed = new Set<string>()
   private readonly keepResults: number
@@ -168,13 +169,7 @@ export class TaskService implements Startable {
       verify: verifyBuiltin,
       onSent: (p) => { init.table().noteSent(p) },
       onDone: (p) => { init.table().noteDone(p) },
-      onAttempt: (p, event, detail) => {
-        if (event === 'success') this.breakers.success(p)
-        if (event === 'failure' || event === 'unreachable') this.breakers.failure(p, init.clock.now())
-        // A peer that sat on a task past its patience is not sent more until the cooldown.
-        if (event === 'timeout') this.breakers.trip(p, init.clock.now())
-        init.onAttempt?.(p, event === 'refused' ? this.judgeRefusal(p, detail) : event)
-      }
+      onAttempt: attemptReports({ breakers: this.breakers, judge: this.judge, table: init.table, clock: init.clock, onAttempt: init.onAttempt })
     })
     this.admission = new Admission({
       maxWaiting: init.admissionQueueLimit,
@@ -188,16 +183,6 @@ export class TaskService implements Startable {
         return this.dispatcher.unplaceable(kind, peer)
       }
     })
-  }
-
-  /** A refusal is truthful unless the peer keeps contradicting its own fresh advert. */
-  private judgeRefusal (peer: string, detail: AttemptDetail | undefined): AttemptEvent {
-    if (detail == null) return 'refused'
-    const e = this.init.table().get(peer)
-    const ad: AdvertView | undefined = e == null
-      ? undefined
-      : { receivedAtMs: e.receivedAtMs, concurrency: e.ad.concurrency, running: e.ad.running, queueDepth: e.ad.queueDepth, sentSinceAd: e.sentSinceAd, servesKind: e.ad.kinds.includes(detail.kind) }
-    return this.judge.refused(peer, refusalReason(detail.code), ad) === 'broken-promise' ? 'broken-promise' : 'refused'
   }
 
   readonly [Symbol.toStringTag] = 'fedmesh:tasks'
@@ -458,11 +443,11 @@ export class TaskService implements Startable {
     if (this.recent.length > this.recentLimit) this.recent.length = this.recentLimit
   }
 
-  private client (peerId: string): TaskClient {
+  private client (peerId: string): StreamTaskClient {
     let c = this.clients.get(peerId)
     if (c == null) {
       const id = peerIdFromString(peerId)
-      c = new TaskClient({
+      c = new StreamTaskClient({
         openStream: async (options) => {
           const conn = await this.components.connectionManager.openConnection(id, options)
           return conn.newStream(TASK_PROTOCOL, { ...options, runOnLimitedConnection: false })
@@ -483,13 +468,6 @@ const REQUEUE_ON: ReadonlySet<ErrorCode> = new Set([ErrorCode.QUEUE_FULL, ErrorC
 
 /** Seconds a client refused during a shutdown is told to wait (Retry-After). */
 const SHUTDOWN_RETRY_AFTER_S = 5
-
-function refusalReason (code: ErrorCode): RefusalReason {
-  if (code === ErrorCode.BUSY) return 'busy'
-  if (code === ErrorCode.QUEUE_FULL) return 'full'
-  if (code === ErrorCode.KIND_NOT_SERVED) return 'not-served'
-  return 'other'
-}
 
 async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))

@@ -149,5 +149,4 @@ describe('control API limits', () => {
     expect(api.connectionsRefused).toBe(1)
     for (const c of trusted) c.stop()
   })
-
 })

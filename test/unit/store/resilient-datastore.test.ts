@@ -36,9 +36,7 @@ describe('ResilientDatastore', () => {
       const model = new Map<string, string>()
       for (const o of ops) {
         if (o.type === 'fail') health.failed('put', FULL)
-        else if (o.type === 'recover') { health.recovered(); await ds.flush() }
-        else if (o.type === 'put') { await ds.put(new Key(o.key), Buffer.from(o.value)); model.set(o.key, o.value) }
-        else { await ds.delete(new Key(o.key)); model.delete(o.key) }
+        else if (o.type === 'recover') { health.recovered(); await ds.flush() } else if (o.type === 'put') { await ds.put(new Key(o.key), Buffer.from(o.value)); model.set(o.key, o.value) } else { await ds.delete(new Key(o.key)); model.delete(o.key) }
         for (const [k, v] of model) expect(Buffer.from(await ds.get(new Key(k))).toString()).toBe(v)
       }
       const expected = [...model.entries()]

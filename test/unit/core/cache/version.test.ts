@@ -5,7 +5,6 @@ import { MAX_COUNTER } from '../../../../src/core/hlc.js'
 import { arbVersion } from './arbitraries.js'
 import type { Version } from '../../../../src/core/cache/version.js'
 
-
 describe('versions', () => {
   it('order by timestamp, then origin', () => {
     const v = (wallMs: number, counter: number, origin: string): Version => ({ ts: { wallMs, counter }, origin })

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest'
 import { boundBetween, compareKeys } from '../../../../src/core/reconcile/bounds.js'
 import { arbKey } from './arbitraries.js'
 
-
 describe('bounds', () => {
   it('compares keys as JavaScript strings', () => {
     expect(compareKeys('a', 'b')).toBe(-1)

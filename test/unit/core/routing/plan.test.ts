@@ -139,3 +139,42 @@ describe('planDispatch', () => {
     })
   })
 })
+
+describe('rankCandidates with a shortlist', () => {
+  const candidate = fc.record({
+    local: fc.boolean(),
+    queueDepth: fc.integer({ min: 0, max: 12 }),
+    running: fc.integer({ min: 0, max: 4 }),
+    concurrency: fc.integer({ min: 0, max: 4 }),
+    meanRunMs: fc.option(fc.integer({ min: 1, max: 2_000 }), { nil: undefined }),
+    rttMs: fc.integer({ min: 0, max: 150 }),
+    reputation: fc.integer({ min: -30, max: 5 }),
+    state: fc.constantFrom('healthy', 'healthy', 'healthy', 'avoid', 'banned'),
+    circuitOpen: fc.boolean(),
+    serves: fc.boolean()
+  })
+
+  it('plans exactly as over the full ranking, with the same random draws', () => {
+    fc.assert(fc.property(fc.array(candidate, { maxLength: 40 }), fc.boolean(), fc.array(fc.double({ min: 0, max: 0.999 }), { minLength: 12, maxLength: 12 }), (cs, bounced, draws) => {
+      let localSeen = false
+      const inputs = cs.map((c, i) => {
+        const local = c.local && !localSeen
+        localSeen ||= local
+        return local
+          ? self({ queueDepth: c.queueDepth, running: c.running, concurrency: Math.max(1, c.concurrency), meanRunMs: c.meanRunMs })
+          : peer(`p${i}`, { queueDepth: c.queueDepth, running: c.running, concurrency: c.concurrency, meanRunMs: c.meanRunMs, rttMs: c.rttMs, reputation: c.reputation, reputationState: c.state as CandidateInput['reputationState'], circuitOpen: c.circuitOpen, serves: c.serves })
+      })
+      const stream = (): (() => number) => { let k = 0; return () => draws[k++ % draws.length] }
+      const full = planDispatch(rankCandidates(inputs), stream(), DEFAULT_PLAN_PARAMS, { bounced })
+      const short = rankCandidates(inputs, undefined, { plan: DEFAULT_PLAN_PARAMS, bounced })
+      expect(planDispatch(short, stream(), DEFAULT_PLAN_PARAMS, { bounced })).toEqual(full)
+      expect(short.length).toBeLessThanOrEqual(inputs.length)
+    }), { numRuns: 500 })
+  })
+
+  it('keeps only what the plan can pick: a far-off crowd is not sorted', () => {
+    const crowd = Array.from({ length: 50 }, (_, i) => peer(`far${i}`, { rttMs: 140, ...busy }))
+    const short = rankCandidates([peer('near', { rttMs: 2 }), ...crowd, self(busy)], undefined, { plan: DEFAULT_PLAN_PARAMS, bounced: false })
+    expect(short.map(c => c.peerId)).toEqual(['near', 'self'])
+  })
+})

@@ -143,7 +143,7 @@ describe('CacheIntake', () => {
   })
 
   describe('the authorization hook (a fake authorizer)', () => {
-    const deny: CacheAuthorizer = (entry, ctx) => {
+    const deny: CacheAuthorizer = (entry, _ctx) => {
       if (entry.key.startsWith('@alice/') && entry.version.origin !== alice.peerId.toString()) return { reason: 'not-owner', penalize: true }
       if (utf8(entry.value).length > 10) return { reason: 'quota', penalize: false }
       return undefined

@@ -1,13 +1,17 @@
 import { TypedEventEmitter } from 'main-event'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ConnectivityService } from '../../../../src/services/connectivity/connectivity-service.js'
-import { systemClock } from '../../../../src/util/time.js'
+import { VirtualTime } from '../../../../simulations/model/virtual-time.js'
 
 /**
  * Service-level behaviour around this process's own stalls, with stand-ins for libp2p's parts:
  * one connected peer whose heartbeats we feed by hand, a ping that always fails (a truly
- * silent peer), and a connection whose abort we watch.
+ * silent peer), and a connection whose abort we watch. Time is virtual: a stall is time that
+ * passes while nothing runs (every timer due meanwhile fires late, at its end).
  */
+let time = new VirtualTime()
+beforeEach(() => { time = new VirtualTime() })
+
 function harness (livenessMs: number): { service: ConnectivityService, aborted: () => number, peer: string } {
   const peer = '12D3KooWStallTestPeer'
   let aborts = 0
@@ -17,26 +21,19 @@ function harness (livenessMs: number): { service: ConnectivityService, aborted: 
     events: new TypedEventEmitter(),
     connectionManager: { getConnections: () => [connection] },
     logger: { forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false, newScope: () => undefined }) }
-  } as any, { clock: systemClock, livenessMs, confirmTimeoutMs: 50 })
+  } as any, { clock: time.clock, timers: time.timers, livenessMs, confirmTimeoutMs: 50 })
   return { service, aborted: () => aborts, peer }
 }
-
-function blockFor (ms: number): void {
-  const end = Date.now() + ms
-  while (Date.now() < end) { /* this process stalls */ }
-}
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 let stop: (() => void) | undefined
 afterEach(() => { stop?.(); stop = undefined })
 
-/** A running service (liveness 1 s) that has heard three heartbeats from its one peer. */
+/** A running service (liveness 1 s, ticks every 250 ms from 0) that heard three heartbeats from its one peer, at 300 ms. */
 async function federatedWithOnePeer (): Promise<ReturnType<typeof harness>> {
   const h = harness(1_000)
   h.service.start()
   stop = () => { h.service.stop() }
-  for (let i = 0; i < 3; i++) { h.service.heartbeat(h.peer); await sleep(100) }
+  for (let i = 0; i < 3; i++) { h.service.heartbeat(h.peer); await time.advance(100) }
   return h
 }
 
@@ -44,27 +41,26 @@ describe('connectivity and this process\'s own stalls', () => {
   it('a heartbeat read right after a stall keeps the peer: its silence was ours', async () => {
     const { service, aborted, peer } = await federatedWithOnePeer()
     expect(service.mode).toBe('federated')
-    // The heartbeat "arrives" during the stall: it is read after timers, in the I/O phase.
-    setImmediate(() => { service.heartbeat(peer) })
-    blockFor(2_500)
-    await sleep(400)
+    time.q.stall(time.q.now + 2_500)
+    // The heartbeat "arrived" during the stall: it is read after the late timers, before the judgment.
+    time.q.at(time.q.now, () => { service.heartbeat(peer) })
+    await time.advance(400)
     expect(aborted()).toBe(0)
     expect(service.mode).toBe('federated')
   })
 
   it('a peer that stays silent with this process running freely is still cut off', async () => {
-    const { service, aborted, peer } = await federatedWithOnePeer()
-    await sleep(1_800)
+    const { service, aborted } = await federatedWithOnePeer()
+    await time.advance(1_800)
     expect(aborted()).toBeGreaterThan(0)
     expect(service.mode).toBe('solo')
   })
 
   it('a stop while a judgment is pending does not stop judging after the next start', async () => {
-    const { service, aborted, peer } = await federatedWithOnePeer()
-    ;(service as unknown as { tick: () => void }).tick() // a judgment is now pending
-    service.stop()
-    service.start()
-    await sleep(1_800)
+    const { service, aborted } = await federatedWithOnePeer()
+    // Right after the tick at 500 ms (its judgment is pending until the next turn): stop, start.
+    time.q.at(500, () => { service.stop(); service.start() })
+    await time.advance(1_800)
     expect(aborted()).toBeGreaterThan(0)
     expect(service.mode).toBe('solo')
   })

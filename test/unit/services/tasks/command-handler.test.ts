@@ -114,7 +114,7 @@ describe('commandHandler', () => {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
         return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))
       } catch {
-        try { process.kill(pid, 0); return existsSync('/proc') ? false : true } catch { return false }
+        try { process.kill(pid, 0); return !existsSync('/proc') } catch { return false }
       }
     }
 

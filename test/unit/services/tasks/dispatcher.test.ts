@@ -1,22 +1,33 @@
-import { describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { CapacityTable } from '../../../../src/services/capacity/capacity-table.js'
 import { Dispatcher } from '../../../../src/services/tasks/dispatcher.js'
 import { Executor } from '../../../../src/services/tasks/executor.js'
 import { builtinHandlers } from '../../../../src/services/tasks/handlers.js'
 import { ConnectionLostError, ReservationRefused, UnreachableError } from '../../../../src/services/tasks/task-client.js'
 import { ErrorCode } from '../../../../src/wire/task.js'
+import { VirtualTime } from '../../../../simulations/model/virtual-time.js'
 import type { AttemptEvent } from '../../../../src/services/tasks/dispatcher.js'
 import type { TaskOutcome } from '../../../../src/services/tasks/executor.js'
 import type { RemoteReservation, TaskClient } from '../../../../src/services/tasks/task-client.js'
 import type { ValidatedAd } from '../../../../src/services/capacity/validate-ad.js'
 import type { TaskRequest } from '../../../../src/wire/task.js'
+import type { CandidateInput, ScoredCandidate } from '../../../../src/core/routing/score.js'
 
 /**
  * The dispatcher against scripted peers: each fake peer decides what its `request` and
- * `reserve` do, so failover, hedging, late binding and blame can be checked exactly.
+ * `reserve` do, so failover, hedging, late binding and blame can be checked exactly. Time is
+ * virtual (the dispatcher's clock and timers, and the peers' delays): a test takes no wall time
+ * and its timings are exact.
  */
 
-const clock = { now: () => Date.now() }
+let time = new VirtualTime()
+const clock = { now: () => time.clock.now() }
+beforeEach(() => { time = new VirtualTime() })
+
+/** Run the dispatch in virtual time until it returns. */
+async function run<T> (p: Promise<T>): Promise<T> {
+  return await time.settle(p)
+}
 const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
 
 function ok (taskId: string, output: Uint8Array): TaskOutcome {
@@ -37,7 +48,7 @@ interface FakePeer {
 
 function ad (over: Partial<ValidatedAd> = {}): ValidatedAd {
   return {
-    seq: Date.now(), name: 'p', cores: 4, freeMemoryMb: 1024, load: 0, queueDepth: 0, running: 0, concurrency: 2, queueLimit: 64,
+    seq: 1, name: 'p', cores: 4, freeMemoryMb: 1024, load: 0, queueDepth: 0, running: 0, concurrency: 2, queueLimit: 64,
     kinds: ['echo', 'sleep'], meanRunMs: new Map([['echo', 10]]), intervalMs: 60_000, addrs: [], clamped: [], ...over
   }
 }
@@ -50,7 +61,7 @@ function setup (peers: Record<string, { ad?: Partial<ValidatedAd> } & Partial<Fa
     fakes.set(id, { requests: [], reserves: 0, cancels: 0, request: p.request, reserve: p.reserve })
   }
   const handlers = options.localKinds === false ? new Map() : builtinHandlers()
-  const executor = new Executor({ concurrency: options.localSlots ?? 1, handlers, clock })
+  const executor = new Executor({ concurrency: options.localSlots ?? 1, handlers, clock, timers: time.timers })
   const events: Array<[string, AttemptEvent]> = []
   const client = (id: string): TaskClient => {
     const f = fakes.get(id) as FakePeer
@@ -74,6 +85,7 @@ function setup (peers: Record<string, { ad?: Partial<ValidatedAd> } & Partial<Fa
     view: { rtt: () => ({ rttMs: 5, source: 'ping' }), reputation: () => ({ score: 0, state: 'healthy' }), circuitOpen: () => false, connected: () => true },
     client,
     clock,
+    timers: time.timers,
     random: () => 0,
     minAttemptTimeoutMs: 100,
     onAttempt: (p, e) => { events.push([p, e]) }
@@ -84,7 +96,7 @@ function setup (peers: Record<string, { ad?: Partial<ValidatedAd> } & Partial<Fa
 /** A reservation that is READY after `readyAfterMs` and runs `bind` with `run`. */
 function reservation (f: () => FakePeer, readyAfterMs: number, run: (r: TaskRequest) => Promise<TaskOutcome>): () => Promise<RemoteReservation> {
   return async () => {
-    const ready = new Promise<void>(resolve => setTimeout(resolve, readyAfterMs))
+    const ready = time.sleep(readyAfterMs)
     return {
       ready,
       bind: async (r: TaskRequest) => run(r),
@@ -96,7 +108,7 @@ function reservation (f: () => FakePeer, readyAfterMs: number, run: (r: TaskRequ
 describe('Dispatcher', () => {
   it('sends to a peer predicted free and reports success', async () => {
     const { dispatcher, fakes, events } = setup({ a: { request: async r => ok(r.taskId, r.input) } }, { localKinds: false })
-    const r = await dispatcher.dispatch({ taskId: 't1', kind: 'echo', input: enc('hi'), timeoutMs: 5_000 })
+    const r = await run(dispatcher.dispatch({ taskId: 't1', kind: 'echo', input: enc('hi'), timeoutMs: 5_000 }))
     expect(r).toMatchObject({ peer: 'a', attempts: 1, outcome: { error: ErrorCode.NONE } })
     expect(fakes.get('a')?.requests[0]).toMatchObject({ taskId: 't1', kind: 'echo' })
     expect(events).toEqual([['a', 'success']])
@@ -104,7 +116,7 @@ describe('Dispatcher', () => {
 
   it('runs everything locally when no peer is known', async () => {
     const { dispatcher } = setup({})
-    const r = await dispatcher.dispatch({ taskId: 't2', kind: 'sha256', input: enc({ data: 'abc' }), timeoutMs: 5_000 })
+    const r = await run(dispatcher.dispatch({ taskId: 't2', kind: 'sha256', input: enc({ data: 'abc' }), timeoutMs: 5_000 }))
     expect(r.peer).toBe('self')
     expect(JSON.parse(new TextDecoder().decode(r.outcome.output)).hex).toMatch(/^ba7816bf/)
   })
@@ -114,7 +126,7 @@ describe('Dispatcher', () => {
       a: { request: async () => { throw new ConnectionLostError() } },
       b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => ok(r.taskId, r.input) }
     }, { localKinds: false })
-    const r = await dispatcher.dispatch({ taskId: 't3', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    const r = await run(dispatcher.dispatch({ taskId: 't3', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
     expect(r).toMatchObject({ peer: 'b', attempts: 2, outcome: { error: ErrorCode.NONE } })
     expect(fakes.get('b')?.requests[0].taskId).toBe('t3')
     expect(events).toEqual([['a', 'failure'], ['b', 'success']])
@@ -125,7 +137,7 @@ describe('Dispatcher', () => {
       a: { request: async () => { throw new UnreachableError('no route') } },
       b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => ok(r.taskId, r.input) }
     }, { localKinds: false })
-    const r = await dispatcher.dispatch({ taskId: 't4', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    const r = await run(dispatcher.dispatch({ taskId: 't4', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
     expect(r.peer).toBe('b')
     expect(events).toEqual([['a', 'unreachable'], ['b', 'success']])
   })
@@ -136,7 +148,7 @@ describe('Dispatcher', () => {
       b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => ok(r.taskId, r.input) }
     }, { localKinds: false })
     const d = new Dispatcher({ ...(dispatcher as any).init, verify: (_k: string, input: Uint8Array, output: Uint8Array) => Buffer.compare(Buffer.from(input), Buffer.from(output)) === 0 })
-    const r = await d.dispatch({ taskId: 't5', kind: 'echo', input: enc('real'), timeoutMs: 5_000 })
+    const r = await run(d.dispatch({ taskId: 't5', kind: 'echo', input: enc('real'), timeoutMs: 5_000 }))
     expect(r.peer).toBe('b')
     expect(events).toEqual([['a', 'wrong-result'], ['b', 'success']])
   })
@@ -146,7 +158,7 @@ describe('Dispatcher', () => {
       a: { request: async r => refusal(r.taskId, ErrorCode.INTERRUPTED) },
       b: { ad: { meanRunMs: new Map([['echo', 30]]) }, request: async r => ok(r.taskId, r.input) }
     }, { localKinds: false })
-    const r = await dispatcher.dispatch({ taskId: 'once', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    const r = await run(dispatcher.dispatch({ taskId: 'once', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
     expect(r).toMatchObject({ peer: 'b', outcome: { error: ErrorCode.NONE } })
     expect(fakes.get('a')?.requests.map(q => q.taskId)).toEqual(['once'])
     expect(fakes.get('b')?.requests.map(q => q.taskId)).toEqual(['once'])
@@ -161,18 +173,19 @@ describe('Dispatcher', () => {
       c: { ad: { meanRunMs: new Map([['echo', 20]]) }, reserve: reservation(() => fakes.get('c') as FakePeer, 200, async r => ok(r.taskId, r.input)) }
     }, { localKinds: false })
     fakes = f
-    const r = await dispatcher.dispatch({ taskId: 't6', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    const r = await run(dispatcher.dispatch({ taskId: 't6', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
     expect(r).toMatchObject({ peer: 'b', outcome: { error: ErrorCode.NONE } })
     expect(fakes.get('b')?.requests).toHaveLength(0) // bound, not requested
     expect(fakes.get('c')?.reserves).toBe(1)
-    await expect.poll(() => fakes.get('c')?.cancels).toBe(1) // the slower reservation is cancelled
+    await time.advance(200)
+    expect(fakes.get('c')?.cancels).toBe(1) // the slower reservation is cancelled
     expect(events).toEqual([['a', 'refused'], ['b', 'success']])
   })
 
   it('binds to the first READY even while another reservation is still being placed', async () => {
     let fakes!: Map<string, FakePeer>
     const slowPlacement = async (): Promise<RemoteReservation> => {
-      await new Promise(resolve => setTimeout(resolve, 300))
+      await time.sleep(300)
       return { ready: Promise.resolve(), bind: async r => ok(r.taskId, r.input), cancel: () => { (fakes.get('slow') as FakePeer).cancels++ } }
     }
     const busy = { queueDepth: 5, running: 2 }
@@ -181,11 +194,13 @@ describe('Dispatcher', () => {
       slow: { ad: busy, reserve: slowPlacement }
     }, { localKinds: false })
     fakes = f
-    const started = Date.now()
-    const r = await dispatcher.dispatch({ taskId: 't7', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    const started = clock.now()
+    const r = await run(dispatcher.dispatch({ taskId: 't7', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
     expect(r.peer).toBe('fast')
-    expect(Date.now() - started).toBeLessThan(300) // did not wait for the slow placement
-    await expect.poll(() => fakes.get('slow')?.cancels, { timeout: 2_000 }).toBe(1) // cancelled once it was placed
+    expect(clock.now() - started).toBe(10) // READY after 10 ms: it did not wait for the 300 ms placement
+    expect(fakes.get('slow')?.cancels).toBe(0)
+    await time.advance(300)
+    expect(fakes.get('slow')?.cancels).toBe(1) // cancelled once it was placed
   })
 
   it('hedges a peer that never started the task, and blames it: tries elsewhere, the first correct result wins', async () => {
@@ -194,7 +209,7 @@ describe('Dispatcher', () => {
       hole: { request: async () => late.promise },
       b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => ok(r.taskId, r.input) }
     }, { localKinds: false })
-    const r = await dispatcher.dispatch({ taskId: 't8', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    const r = await run(dispatcher.dispatch({ taskId: 't8', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
     expect(r.peer).toBe('b')
     // Blamed for the timeout only: whether it broke a promise is judged against its advert, by the service.
     expect(events).toEqual([['hole', 'timeout'], ['b', 'success']])
@@ -207,7 +222,7 @@ describe('Dispatcher', () => {
       long: { request: async (_r: TaskRequest, opts?: { onStarted?: () => void }) => { opts?.onStarted?.(); return late.promise } },
       b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
     } as any, { localKinds: false })
-    const r = await dispatcher.dispatch({ taskId: 't8b', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    const r = await run(dispatcher.dispatch({ taskId: 't8b', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
     expect(r.peer).toBe('b')
     expect(events).toEqual([['b', 'success']])
     late.resolve(ok('t8b', enc(1)))
@@ -215,19 +230,20 @@ describe('Dispatcher', () => {
 
   it('keeps listening to the slow attempt: if it answers first, its result counts', async () => {
     const { dispatcher } = setup({
-      slow: { request: async r => new Promise(resolve => setTimeout(() => { resolve(ok(r.taskId, r.input)) }, 250)) },
-      slower: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => new Promise(resolve => setTimeout(() => { resolve(ok(r.taskId, r.input)) }, 2_000)) }
+      slow: { request: async r => { await time.sleep(250); return ok(r.taskId, r.input) } },
+      slower: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => { await time.sleep(2_000); return ok(r.taskId, r.input) } }
     }, { localKinds: false })
-    const started = Date.now()
-    const r = await dispatcher.dispatch({ taskId: 't9', kind: 'echo', input: enc(1), timeoutMs: 5_000 })
+    const started = clock.now()
+    const r = await run(dispatcher.dispatch({ taskId: 't9', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
     expect(r.peer).toBe('slow')
-    expect(Date.now() - started).toBeLessThan(1_500)
+    // Patience 100 ms (the floor here): hedged to `slower` then, but `slow` answered at 250 ms.
+    expect(clock.now() - started).toBe(250)
   })
 
   it('gives up at the deadline when nobody answers', async () => {
     const never = new Promise<TaskOutcome>(() => {})
     const { dispatcher } = setup({ a: { request: async () => never } }, { localKinds: false })
-    const r = await dispatcher.dispatch({ taskId: 't10', kind: 'echo', input: enc(1), timeoutMs: 300 })
+    const r = await run(dispatcher.dispatch({ taskId: 't10', kind: 'echo', input: enc(1), timeoutMs: 300 }))
     expect(r.outcome.error).not.toBe(ErrorCode.NONE)
   })
 
@@ -240,9 +256,59 @@ describe('Dispatcher', () => {
     const busy = { queueDepth: 5, running: 2 }
     const full = async (r: TaskRequest): Promise<TaskOutcome> => refusal(r.taskId, ErrorCode.QUEUE_FULL)
     const { dispatcher, events } = setup({ a: { ad: busy, reserve: refused, request: full }, b: { ad: busy, reserve: refused, request: full } }, { localKinds: false })
-    const r = await dispatcher.dispatch({ taskId: 't11', kind: 'echo', input: enc(1), timeoutMs: 2_000 })
+    const r = await run(dispatcher.dispatch({ taskId: 't11', kind: 'echo', input: enc(1), timeoutMs: 2_000 }))
     expect(r.outcome.error).toBe(ErrorCode.QUEUE_FULL)
     expect(events.length).toBeGreaterThan(0)
     expect(events.every(([, e]) => e === 'refused')).toBe(true)
+  })
+})
+
+describe('Dispatcher options: rules worth comparing (what the simulator switches)', () => {
+  it('hedge: false gives up a slow attempt: its late answer no longer counts', async () => {
+    const { dispatcher } = setup({ slow: { request: async r => { await time.sleep(250); return ok(r.taskId, r.input) } } }, { localKinds: false })
+    // Hedging (the default): past its patience (100 ms) the attempt stays open, and its answer at 250 ms wins.
+    expect(await run(dispatcher.dispatch({ taskId: 'h1', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))).toMatchObject({ peer: 'slow', outcome: { error: ErrorCode.NONE } })
+    const notHedging = new Dispatcher({ ...(dispatcher as any).init, hedge: false })
+    const started = clock.now()
+    const r = await run(notHedging.dispatch({ taskId: 'h2', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
+    expect(r.outcome.error).not.toBe(ErrorCode.NONE)
+    expect(clock.now() - started).toBeLessThan(250)
+  })
+
+  it('reserveWhenBouncing: after enough BUSY answers new tasks bind late at once; false: every task guesses first', async () => {
+    const peers = (): Parameters<typeof setup>[0] => {
+      const bind = reservation(() => ({ requests: [], reserves: 0, cancels: 0 }), 1, async r => ok(r.taskId, r.input))
+      // Predicted-free sends (maxWaitMs > 0) bounce; a send after a bounce, or a bound reservation, runs.
+      const request = async (r: TaskRequest): Promise<TaskOutcome> => r.maxWaitMs > 0 ? refusal(r.taskId, ErrorCode.BUSY) : ok(r.taskId, r.input)
+      return { a: { request, reserve: bind }, b: { request, reserve: bind } }
+    }
+    const guesses = async (options: { reserveWhenBouncing?: number | false }): Promise<number> => {
+      const { dispatcher, fakes } = setup(peers(), { localKinds: false })
+      const d = new Dispatcher({ ...(dispatcher as any).init, ...options })
+      for (let i = 0; i < 10; i++) await run(d.dispatch({ taskId: `b${i}`, kind: 'echo', input: enc(i), timeoutMs: 5_000 }))
+      return [...fakes.values()].flatMap(f => f.requests).filter(q => q.maxWaitMs > 0).length
+    }
+    // An EWMA of weight 0.1 passes one half after 7 bounces: tasks 8-10 reserve first.
+    expect(await guesses({})).toBe(7)
+    expect(await guesses({ reserveWhenBouncing: false })).toBe(10)
+  })
+
+  it('a planner replaces planDispatch (the simulator\'s baselines): it sees every candidate and scores the one it picks', async () => {
+    const { dispatcher } = setup({
+      near: { ad: { meanRunMs: new Map([['echo', 10]]) }, request: async r => ok(r.taskId, r.input) },
+      far: { ad: { meanRunMs: new Map([['echo', 90]]) }, request: async r => ok(r.taskId, r.input) }
+    }, { localKinds: false })
+    const seen: string[][] = []
+    const worst = new Dispatcher({
+      ...(dispatcher as any).init,
+      planner: (candidates: CandidateInput[], score: (c: CandidateInput) => ScoredCandidate) => {
+        seen.push(candidates.map(c => c.peerId).sort())
+        const scored = candidates.map(score).filter(c => c.eligible).sort((a, b) => b.score - a.score)
+        return { mode: 'direct', target: scored[0], maxWaitMs: 0 }
+      }
+    })
+    const r = await run(worst.dispatch({ taskId: 'p1', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
+    expect(r.peer).toBe('far')
+    expect(seen).toEqual([['far', 'near', 'self']])
   })
 })

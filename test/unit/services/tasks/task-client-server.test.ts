@@ -8,7 +8,7 @@ import { Executor } from '../../../../src/services/tasks/executor.js'
 import { FrameChannel } from '../../../../src/services/tasks/frame-channel.js'
 import { frameLimitsFor } from '../../../../src/services/tasks/frame-limits.js'
 import { echo } from '../../../../src/services/tasks/handlers.js'
-import { ConnectionLostError, ReservationRefused, TaskClient } from '../../../../src/services/tasks/task-client.js'
+import { ConnectionLostError, ReservationRefused, StreamTaskClient } from '../../../../src/services/tasks/task-client.js'
 import { serveTaskStream } from '../../../../src/services/tasks/task-server.js'
 import { bytes, gatedHandler, manualClock, settle, text } from '../../../helpers/unit-tasks.js'
 import { lengthPrefixed } from '../../../helpers/unit-frames.js'
@@ -36,7 +36,7 @@ async function pair (): Promise<[Stream, Stream]> {
 }
 
 interface Setup {
-  client: TaskClient
+  client: StreamTaskClient
   executor: Executor
   gate: ReturnType<typeof gatedHandler>
   /** The client's end and the server's end of the current stream. */
@@ -60,7 +60,7 @@ async function setup (over: Partial<ExecutorInit> = {}, maxOutstandingPerStream?
   const clientMalformed = vi.fn()
   let current: [Stream, Stream] | undefined
   let opened = 0
-  const client = new TaskClient({
+  const client = new StreamTaskClient({
     openStream: async () => {
       current = await pair()
       opened++
@@ -271,7 +271,7 @@ describe('TaskClient ⇄ task server over one stream', () => {
   it('a server that answers with a client-only frame is malformed: the client resets and fails its requests', async () => {
     const [clientEnd, serverEnd] = await pair()
     const clientMalformed = vi.fn()
-    const client = new TaskClient({ openStream: async () => clientEnd, limits, log, onMalformed: clientMalformed })
+    const client = new StreamTaskClient({ openStream: async () => clientEnd, limits, log, onMalformed: clientMalformed })
     const server = new FrameChannel(serverEnd, limits)
     void (async () => {
       for await (const f of server.frames()) await server.send({ type: FrameType.REQUEST, id: f.id, request: request('evil') })

@@ -1,0 +1,191 @@
+/**
+ * One simulated fedmesh node: the real `Executor`, `CapacityTable` (fed lazily), `Dispatcher`,
+ * `CircuitBreakers`, `PromiseJudge` and `ReputationLedger`, wired as the task service wires them,
+ * on timers that die with the process. A crash loses the executor's queue and running work, the
+ * dispatcher with every attempt it had open, the breakers and the judge; the execution log
+ * (a task id never runs twice here, across crashes too), the reputation ledger and the journal
+ * of the node's own tasks survive, as they are on disk in the daemon.
+ */
+import { ReputationLedger } from '../../src/core/reputation/index.js'
+import { PromiseJudge } from '../../src/core/reputation/promise-judge.js'
+import { CircuitBreakers, DEFAULT_BREAKER_PARAMS } from '../../src/core/routing/circuit-breaker.js'
+import { ATTEMPT_ACTIONS, attemptReports } from '../../src/services/tasks/attempt-reports.js'
+import { Dispatcher } from '../../src/services/tasks/dispatcher.js'
+import { Executor } from '../../src/services/tasks/executor.js'
+import { ExecutionLog } from '../../src/store/execution-log.js'
+import { AdRing } from './ads.js'
+import { LazyCapacityTable } from './lazy-table.js'
+import { SimTaskClient } from './sim-task-client.js'
+import type { BreakerParams } from '../../src/core/routing/circuit-breaker.js'
+import type { PlanParams } from '../../src/core/routing/plan.js'
+import type { ReputationState, ScoreParams } from '../../src/core/routing/score.js'
+import type { AttemptEvent, DispatcherInit } from '../../src/services/tasks/dispatcher.js'
+import type { TaskHandler } from '../../src/services/tasks/handlers.js'
+import type { Timers } from '../../src/util/timers.js'
+import type { Planner } from './baselines.js'
+import type { Inbound, Outbound, SimPeer, SimProtocol } from './sim-task-client.js'
+import type { VirtualTime } from './virtual-time.js'
+import type { VisibleAd } from './ads.js'
+import type { ValidatedAd } from '../../src/services/capacity/validate-ad.js'
+
+/** The one task kind of the model. */
+export const KIND = 'sim'
+
+/** How one node is built (the same for every node of a run). */
+export interface NodeSetup {
+  vt: VirtualTime
+  protocol: SimProtocol
+  ids: readonly string[]
+  indexOf: (id: string) => number | undefined
+  known: (node: number) => ArrayLike<number>
+  visible: (peer: number, reader: number) => VisibleAd | undefined
+  sharedAd: (peer: number, seq: number, make: () => ValidatedAd) => ValidatedAd
+  latestSeq: (peer: number) => number
+  rttMs: (a: number, b: number) => number
+  intervalMs: number
+  holdMs: number
+  queueLimitFactor: number
+  score: ScoreParams
+  plan: PlanParams
+  breaker?: BreakerParams
+  attemptTimeoutFactor?: number
+  minAttemptTimeoutMs?: number
+  maxAttempts: number
+  maxTries: number
+  slackMs: number
+  /** DispatcherInit options compared by variants. */
+  rules: Pick<DispatcherInit, 'hedge' | 'reserveWhenBouncing'>
+  /** A baseline's choice instead of fedmesh's (no reputation, no breakers). */
+  planner?: (selfId: string) => Planner
+  /** Reputation and breakers matter (fedmesh). */
+  judged: boolean
+  random: () => number
+  verify: (output: Uint8Array) => boolean
+  handler: (node: SimNode) => TaskHandler
+  onAttempt: (event: AttemptEvent) => void
+  onSent: (node: SimNode, peer: string) => void
+}
+
+export class SimNode implements SimPeer {
+  readonly id: string
+  readonly life = { incarnation: 0 }
+  readonly inbound = new Set<Inbound>()
+  readonly outbound = new Set<Outbound>()
+  readonly timers: Timers
+  readonly ring: AdRing
+  /** On disk in the daemon: survives crashes. */
+  readonly executions = ExecutionLog.memory({ keep: 500 })
+  readonly ledger: ReputationLedger | undefined
+  alive = true
+  executor: Executor | undefined
+  dispatcher: Dispatcher | undefined
+  table: LazyCapacityTable | undefined
+  /** Slot time spent on tasks within the measured window, ms. */
+  workMs = 0
+
+  constructor (readonly index: number, readonly malice: number, readonly concurrency: number, private readonly setup: NodeSetup) {
+    this.id = setup.ids[index]
+    this.timers = setup.vt.timersOf(this.life)
+    this.ring = new AdRing(concurrency, this.queueLimit)
+    this.ledger = setup.judged ? new ReputationLedger({ clock: setup.vt.clock, maxPeers: Math.max(2_000, setup.ids.length) }) : undefined
+    this.boot()
+  }
+
+  get queueLimit (): number {
+    return Math.max(1, Math.round(this.concurrency * this.setup.queueLimitFactor))
+  }
+
+  /** Start (or restart) the process: fresh executor, table, breakers, judge and dispatcher. */
+  boot (): void {
+    const s = this.setup
+    const clock = s.vt.clock
+    this.alive = true
+    this.executor = new Executor({
+      concurrency: this.concurrency,
+      queueLimit: this.queueLimit,
+      handlers: new Map([[KIND, s.handler(this)]]),
+      holdMs: s.holdMs,
+      executions: this.executions,
+      clock,
+      timers: this.timers
+    })
+    const table = new LazyCapacityTable({
+      clock,
+      known: () => s.known(this.index),
+      idOf: (p) => s.ids[p],
+      indexOf: s.indexOf,
+      visible: (p) => s.visible(p, this.index),
+      shared: s.sharedAd,
+      latestSeq: s.latestSeq,
+      intervalMs: s.intervalMs,
+      kind: KIND
+    })
+    this.table = table
+    const breakers = new CircuitBreakers({ ...DEFAULT_BREAKER_PARAMS, ...s.breaker })
+    const judge = new PromiseJudge(clock, { freshMs: s.intervalMs })
+    const ledger = this.ledger
+    const report = attemptReports({
+      breakers,
+      judge,
+      table: () => table,
+      clock,
+      onAttempt: (peer, event) => {
+        s.onAttempt(event)
+        const action = ATTEMPT_ACTIONS[event]
+        if (action != null) ledger?.apply(peer, action)
+      }
+    })
+    const self = this.index
+    const planner = s.planner?.(this.id)
+    // The dispatcher reads these at once: one object each, reused (no garbage per candidate).
+    const rtt = { rttMs: 0, source: 'ping' as const }
+    const rep = { score: 0, state: 'healthy' as ReputationState }
+    this.dispatcher = new Dispatcher({
+      selfId: this.id,
+      executor: this.executor,
+      table: () => table,
+      view: {
+        rtt: (peer) => {
+          rtt.rttMs = s.rttMs(self, s.indexOf(peer) as number)
+          return rtt
+        },
+        reputation: (peer) => {
+          if (ledger === undefined) return NEUTRAL
+          rep.score = ledger.score(peer)
+          rep.state = ledger.state(peer)
+          return rep
+        },
+        circuitOpen: (peer) => s.judged && breakers.isOpen(peer, clock.now()),
+        connected: () => true
+      },
+      client: (peer) => new SimTaskClient(s.protocol, this, s.indexOf(peer) as number),
+      clock,
+      timers: this.timers,
+      random: s.random,
+      maxAttempts: s.maxAttempts,
+      maxTries: s.maxTries,
+      slackMs: s.slackMs,
+      scoreParams: s.score,
+      planParams: s.plan,
+      attemptTimeoutFactor: s.attemptTimeoutFactor,
+      minAttemptTimeoutMs: s.minAttemptTimeoutMs,
+      ...s.rules,
+      planner,
+      verify: (_kind, _input, output) => s.verify(output),
+      onAttempt: s.judged ? report : (_peer, event) => { s.onAttempt(event) },
+      onSent: (peer) => { table.noteSent(peer); s.onSent(this, peer) },
+      onDone: (peer) => { table.noteDone(peer) }
+    })
+  }
+
+  /** The process dies: everything in memory goes, and every timer it had set. */
+  crash (): void {
+    this.alive = false
+    this.life.incarnation++
+    this.executor = undefined
+    this.dispatcher = undefined
+    this.table = undefined
+  }
+}
+
+const NEUTRAL = { score: 0, state: 'healthy' } as const

@@ -1,0 +1,2 @@
+/** The gossipsub topic cache entries travel on (CONTRACT.md "Wire names"). */
+export const CACHE_TOPIC = '/fedmesh/cache/1'

@@ -1,0 +1,31 @@
+/**
+ * Timers that can be replaced by fake or virtual time, beside `Clock`. Services that make
+ * decisions in time (the dispatcher, the executor, connectivity, ad links) take one, so the same
+ * code runs on the event loop in the daemon and on the simulator's event queue in model mode.
+ */
+
+/** An opaque handle for `clearTimeout`. */
+export type TimerHandle = unknown
+
+export interface Timers {
+  /** Monotonic time, ms (for measuring how late something ran, not for dates). */
+  now(): number
+  /** Run `fn` once after `ms` (whole or fractional ms; never sooner than the next turn). */
+  setTimeout(fn: () => void, ms: number): TimerHandle
+  clearTimeout(handle: TimerHandle | undefined): void
+  /** A signal that aborts with a `TimeoutError` after `ms` (whole ms: fractions are rounded up). */
+  timeout(ms: number): AbortSignal
+}
+
+/** The event loop's timers. */
+export const systemTimers: Timers = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => { clearTimeout(handle as NodeJS.Timeout | undefined) },
+  timeout: (ms) => AbortSignal.timeout(Math.max(0, Math.ceil(ms)))
+}
+
+/** Wait `ms` on `timers`. */
+export async function sleepOn (timers: Timers, ms: number): Promise<void> {
+  await new Promise<void>(resolve => { timers.setTimeout(resolve, ms) })
+}
