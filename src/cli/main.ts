@@ -4,6 +4,7 @@ import { CliError } from './client.js'
 import { registerCacheCommands } from './commands/cache.js'
 import { registerDaemonCommand } from './commands/daemon.js'
 import { registerFederationCommands } from './commands/federation.js'
+import { registerMonitorCommand } from './commands/monitor.js'
 import { registerSimCommand } from './commands/sim.js'
 import { registerStatusCommands } from './commands/status.js'
 import { registerTaskCommands } from './commands/tasks.js'
@@ -20,6 +21,7 @@ export async function main (argv: string[]): Promise<number> {
   registerTaskCommands(program)
   registerCacheCommands(program)
   registerFederationCommands(program)
+  registerMonitorCommand(program)
   registerSimCommand(program)
   try {
     await program.parseAsync(argv)

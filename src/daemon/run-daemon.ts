@@ -4,6 +4,10 @@ import { FedStore } from '../store/store.js'
 import { SECOND } from '../util/time.js'
 import { removeApiFiles, newToken, writeApiFiles } from './api-files.js'
 import { controlRoutes } from './api/routes.js'
+import { eventStreamRoute } from './api/event-stream.js'
+import { uiRoutes } from './api/ui-routes.js'
+import { NodeEvents } from '../node/events.js'
+import { registerNodeMetrics } from '../node/node-metrics.js'
 import { ControlApi } from './api/server.js'
 import { parseHostPort } from './config.js'
 import { registerDaemonMetrics } from './daemon-metrics.js'
@@ -37,6 +41,10 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
   // We hold the lock now: files left by a daemon that was killed are stale.
   await removeApiFiles(config.dataDir)
 
+  // One event stream for the daemon's life: a node restarted by a join emits on it too, so log,
+  // metrics and open event streams carry on.
+  const events = new NodeEvents()
+  events.subscribe(e => { log.event(e) })
   const registry = new Registry()
   /** The daemon's own metrics; everything else in the registry is the node's. */
   const daemonMetrics = new Set<string>()
@@ -58,7 +66,8 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       cacheQuota: config.cacheQuota,
       admissionQueueLimit: config.admissionQueueLimit,
       commandKinds: config.tasks,
-      metricsRegistry: registry
+      metricsRegistry: registry,
+      events
     })
     await n.start()
     return n
@@ -85,12 +94,13 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
     host,
     port,
     token,
-    routes: controlRoutes({ node: () => node, join }, registry),
+    routes: [...controlRoutes({ node: () => node, join }, registry), eventStreamRoute(events), ...uiRoutes()],
     ...config.apiLimits,
     onError: (err, req) => { log.error('api request failed', { method: req.method, url: req.url, error: String(err) }) }
   })
   const nodeMetrics = new Set(registry.getMetricsAsArray().map(m => m.name))
   registerDaemonMetrics(registry, { log, storage: store.health, api, guards })
+  registerNodeMetrics(registry, { events, node: () => node })
   for (const m of registry.getMetricsAsArray()) if (!nodeMetrics.has(m.name)) daemonMetrics.add(m.name)
   let apiUrl: string
   try {

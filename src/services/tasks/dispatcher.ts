@@ -11,7 +11,7 @@ import type { Executor, TaskOutcome } from './executor.js'
 import { ReservationRefused, UnreachableError } from './task-client.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
-import type { PlanParams } from '../../core/routing/plan.js'
+import type { Plan, PlanParams } from '../../core/routing/plan.js'
 import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
 import type { CapacityTable } from '../capacity/capacity-table.js'
@@ -61,6 +61,8 @@ export interface DispatcherInit {
   onSent?: (peerId: string) => void
   /** The peer answered it (or this node gave up on it). */
   onDone?: (peerId: string) => void
+  /** Where attempt `attempt` (from 1) of a task goes: events and routing metrics. */
+  onPlan?: (req: DispatchRequest, plan: Plan, attempt: number) => void
 }
 
 export interface DispatchRequest {
@@ -161,6 +163,7 @@ export class Dispatcher {
       if (mayTry) {
         tries++
         const plan = this.plan(req, exclude, bounced)
+        this.init.onPlan?.(req, plan, tries)
         if (plan.mode === 'none') {
           if (inflight.size === 0) {
             return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1 }

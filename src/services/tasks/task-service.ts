@@ -14,7 +14,8 @@ import { serveTaskStream } from './task-server.js'
 import { BadRequestError, ForbiddenError, OverloadedError, TooLargeError } from '../../util/errors.js'
 import type { PeerView } from './candidates.js'
 import type { Release } from './admission.js'
-import type { AttemptDetail, AttemptEvent, DispatchResult } from './dispatcher.js'
+import type { AttemptDetail, AttemptEvent, DispatchRequest, DispatchResult } from './dispatcher.js'
+import type { Plan } from '../../core/routing/plan.js'
 import type { AdvertView, PromiseJudgeParams, RefusalReason } from '../../core/reputation/promise-judge.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { Executor } from './executor.js'
@@ -76,7 +77,16 @@ export interface TaskServiceInit {
    * run here only, and a task pinned to a peer is refused. Default: yes.
    */
   maySubmit?: () => boolean
+  /** A task submitted here was accepted, got a slot, was placed (each attempt), or finished: events and metrics. */
+  onTask?: (event: TaskLifecycle) => void
 }
+
+/** What happens to a task submitted here, as `onTask` reports it. */
+export type TaskLifecycle =
+  | { type: 'submitted', record: JournalRecord }
+  | { type: 'started', record: JournalRecord, waitedMs: number }
+  | { type: 'routed', request: DispatchRequest, plan: Plan, attempt: number }
+  | { type: 'finished', record: TaskRecord }
 
 export interface TaskServiceComponents {
   peerId: PeerId
@@ -158,6 +168,7 @@ export class TaskService implements Startable {
       random: init.random,
       scoreParams: init.scoreParams,
       planParams: init.planParams,
+      onPlan: (request, plan, attempt) => { init.onTask?.({ type: 'routed', request, plan, attempt }) },
       verify: verifyBuiltin,
       onSent: (p) => { init.table().noteSent(p) },
       onDone: (p) => { init.table().noteDone(p) },
@@ -314,6 +325,7 @@ export class TaskService implements Startable {
       entered.then(release => { release() }, () => {})
       throw err
     })
+    accepted.then(() => { this.init.onTask?.({ type: 'submitted', record }) }, () => {})
     return this.execute(record, req.input, accepted, entered)
   }
 
@@ -334,6 +346,7 @@ export class TaskService implements Startable {
         }
         entering = undefined
         active.state = 'running'
+        this.init.onTask?.({ type: 'started', record, waitedMs: this.init.clock.now() - record.submittedAt })
         let result: DispatchResult
         try {
           result = await this.dispatcher.dispatch({
@@ -382,6 +395,7 @@ export class TaskService implements Startable {
       return done
     }
     this.remember(done)
+    this.init.onTask?.({ type: 'finished', record: done })
     await this.init.journal?.complete(done)
     if (++this.completions % PRUNE_EVERY === 0) void this.init.journal?.prune(this.keepResults).catch(() => {})
     return done
