@@ -56,13 +56,13 @@ export function eventMessage (e: EventDraft, self?: string): string {
     case 'peer:refused': return `refused peer ${peer(e.peer)}: ${e.reason}`
     case 'peer:banned': return `banned peer ${peer(e.peer, e.name)} (reputation ${e.score.toFixed(0)})${e.until != null ? ` until ${e.until}` : ''}`
     case 'member:revoked': return `member ${peer(e.peer)} revoked: cut off`
-    case 'mode:changed': return e.to === 'solo' ? 'no live peer: running solo' : 'a peer is live again: federated'
+    case 'mode:changed': return e.to === 'solo' ? 'no live peer: running solo' : 'a peer is live: federated'
     case 'task:submitted': return `${task(e.taskId, e.kind)} submitted${e.pinnedPeer != null ? ` for ${peer(e.pinnedPeer)}` : ''}`
     case 'task:started': return `${task(e.taskId, e.kind)} got a slot after ${ms(e.waitedMs)}`
     case 'task:routed': return `${task(e.taskId, e.kind)} attempt ${e.attempt}: ${e.reason}${e.peers.length > 0 ? ` → ${e.peers.map(p => peer(p)).join(', ')}` : ''}`
     case 'task:failed-over': return `${task(e.taskId, e.kind)} failed over from ${e.from.map(p => peer(p)).join(', ')} (attempt ${e.attempt})`
     case 'task:finished': return e.status === 'ok'
-      ? `${task(e.taskId, e.kind)} done on ${peer(e.peer)} in ${ms(e.durationMs)}`
+      ? `${task(e.taskId, e.kind)} done on ${peer(e.peer, e.peerName)} in ${ms(e.durationMs)}`
       : `${task(e.taskId, e.kind)} failed (${e.errorCode ?? 'error'}) after ${ms(e.durationMs)}: ${e.error ?? ''}`
     case 'task:served': return `ran ${task(e.taskId, e.kind)} for ${e.origin === 'local' ? 'this node' : peer(e.origin, e.originName)}: ${e.status === 'ok' ? 'ok' : e.errorCode ?? 'error'} in ${ms(e.runMs)}`
     case 'cache:conflict': return `cache key "${e.key}": ${peer(e.winner)}'s version replaced ${peer(e.loser)}'s (last writer wins)`

@@ -93,7 +93,7 @@ export class EventWiring {
       case 'finished': {
         const r = e.record
         this.placements.delete(r.taskId)
-        this.events.emit('task:finished', { taskId: r.taskId, kind: r.kind, status: r.status, peer: r.peer, attempts: r.attempts, durationMs: r.durationMs, errorCode: r.errorCode, error: r.error })
+        this.events.emit('task:finished', { taskId: r.taskId, kind: r.kind, status: r.status, peer: r.peer, peerName: this.lookups.name(r.peer), attempts: r.attempts, durationMs: r.durationMs, errorCode: r.errorCode, error: r.error })
       }
     }
   }

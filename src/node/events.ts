@@ -41,7 +41,7 @@ export interface EventFields {
   /** An attempt did not settle the task (refused, failed, timed out, unreachable, slow): it is tried elsewhere. */
   'task:failed-over': { taskId: string, kind: string, attempt: number, from: string[] }
   /** A task submitted here finished (ok or error) and was recorded. */
-  'task:finished': { taskId: string, kind: string, status: 'ok' | 'error', peer: string, attempts: number, durationMs: number, errorCode?: string, error?: string }
+  'task:finished': { taskId: string, kind: string, status: 'ok' | 'error', peer: string, peerName?: string, attempts: number, durationMs: number, errorCode?: string, error?: string }
   /** This node ran a task, for itself (`origin` "local") or for a peer. */
   'task:served': { taskId: string, kind: string, origin: string, originName?: string, status: 'ok' | 'error', errorCode?: string, queuedMs: number, runMs: number }
   /** A cache key held with one writer's version now holds another writer's (last writer wins). */
