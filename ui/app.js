@@ -1,3 +1,4 @@
+/* global document, sessionStorage */
 // fedmesh dashboard: plain DOM, no framework, no network beyond this daemon's control API.
 // Everything shown comes from GET /v1/status, /v1/peers, /v1/tasks and the event stream
 // GET /v1/events; all text is set with textContent (never parsed as HTML).
@@ -219,7 +220,10 @@ function principalAxes (points) {
     let v = Array.from({ length: dims }, (_, i) => (i === k ? 1 : 0.1))
     for (let it = 0; it < 60; it++) {
       let next = cov.map(row => row.reduce((s, c, j) => s + c * v[j], 0))
-      for (const a of axes) { const d = next.reduce((s, x, i) => s + x * a[i], 0); next = next.map((x, i) => x - d * a[i]) }
+      for (const a of axes) {
+        const d = next.reduce((s, x, i) => s + x * a[i], 0)
+        next = next.map((x, i) => x - d * a[i])
+      }
       const norm = Math.hypot(...next)
       if (norm < 1e-9) break
       v = next.map(x => x / norm)
@@ -324,7 +328,10 @@ async function followEvents () {
   while (!controller.signal.aborted) {
     try {
       const res = await fetch(`/v1/events?level=info&since=${lastEventId}`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: controller.signal })
-      if (res.status === 401) { showLogin('The daemon no longer accepts this token.'); return }
+      if (res.status === 401) {
+        showLogin('The daemon no longer accepts this token.')
+        return
+      }
       if (!res.ok || res.body == null) throw new Error(`HTTP ${res.status}`)
       setLive('live')
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()

@@ -26,7 +26,13 @@ export async function openEvents (d: Daemon, query = '', headers: Record<string,
   let closed = false
   let req: ClientRequest | undefined
   let markClosed: () => void = () => {}
-  const closedPromise = new Promise<void>(resolve => { markClosed = () => { closed = true; resolve(); for (const w of waiters) w() } })
+  const closedPromise = new Promise<void>(resolve => {
+    markClosed = () => {
+      closed = true
+      resolve()
+      for (const w of waiters) w()
+    }
+  })
   const head = await new Promise<{ status: number, headers: EventStream['headers'] }>((resolve, reject) => {
     req = request(url, { headers: { authorization: `Bearer ${token}`, ...headers } }, (res) => {
       resolve({ status: res.statusCode ?? 0, headers: res.headers })
@@ -41,17 +47,27 @@ export async function openEvents (d: Daemon, query = '', headers: Record<string,
       res.on('close', markClosed)
       res.on('error', () => {})
     })
-    req.on('error', (err) => { markClosed(); reject(err) })
+    req.on('error', (err) => {
+      markClosed()
+      reject(err)
+    })
     req.end()
   })
   const next = async <E extends NodeEvent>(match: (e: NodeEvent) => boolean, timeoutMs = 15_000): Promise<E> => {
     return new Promise<E>((resolve, reject) => {
+      const got = (): string => events.map(e => e.type).join(', ')
+      const settle = (result: E | Error): void => {
+        clearTimeout(timer)
+        waiters.delete(check)
+        if (result instanceof Error) reject(result)
+        else resolve(result)
+      }
       const check = (): void => {
         const found = events.find(match)
-        if (found != null) { done(); resolve(found as E) } else if (closed) { done(); reject(new Error(`event stream closed before the event came (got ${events.map(e => e.type).join(', ')})`)) }
+        if (found != null) settle(found as E)
+        else if (closed) settle(new Error(`event stream closed before the event came (got ${got()})`))
       }
-      const timer = setTimeout(() => { done(); reject(new Error(`no such event within ${timeoutMs} ms (got ${events.map(e => e.type).join(', ')})`)) }, timeoutMs)
-      const done = (): void => { clearTimeout(timer); waiters.delete(check) }
+      const timer = setTimeout(() => { settle(new Error(`no such event within ${timeoutMs} ms (got ${got()})`)) }, timeoutMs)
       waiters.add(check)
       check()
     })

@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Role } from '../../../src/core/federation/roles.js'
+import { ReputationAction } from '../../../src/core/reputation/index.js'
 import { certify, dial, memberNode, testFederation } from '../../helpers/federation.js'
 import type { FederationNode } from '../../../src/node/federation-node.js'
 import type { EventType, NodeEvent } from '../../../src/node/events.js'
@@ -72,5 +73,20 @@ describe('node events (library API)', () => {
     await expect(reader.cachePut('k', 'v')).rejects.toThrow()
     expect(refusals).toHaveLength(1)
     expect(refusals[0]).toMatchObject({ key: 'k', writer: reader.peerId.toString(), path: 'local', reason: 'not-a-writer', level: 'warn' })
+  })
+
+  it('a peer banned for its reputation: banned, with its score and until when, then disconnected', async () => {
+    const fed = await testFederation()
+    const [a, b] = await Promise.all([track(memberNode(fed)), track(memberNode(fed))])
+    const onA = record(a)
+    await dial(a, b)
+    await expect.poll(() => types(onA), { timeout: 5_000 }).toContain('peer:connected')
+    const peer = b.peerId.toString()
+    for (let i = 0; i < 20 && !a.libp2p.services.reputation.isBanned(peer); i++) a.libp2p.services.reputation.report(peer, ReputationAction.ForgedEntry)
+    const banned = onA.find(e => e.type === 'peer:banned')
+    expect(banned).toMatchObject({ peer, level: 'warn' })
+    expect((banned as NodeEvent<'peer:banned'>).score).toBeLessThan(0)
+    expect(Date.parse((banned as NodeEvent<'peer:banned'>).until ?? '')).toBeGreaterThan(Date.now())
+    await expect.poll(() => onA.find(e => e.type === 'peer:disconnected'), { timeout: 5_000 }).toMatchObject({ peer })
   })
 })
