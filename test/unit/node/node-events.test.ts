@@ -2,19 +2,14 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Role } from '../../../src/core/federation/roles.js'
 import { ReputationAction } from '../../../src/core/reputation/index.js'
-import { certify, dial, memberNode, testFederation } from '../../helpers/federation.js'
+import { certify, dial, memberNode, nodeTracker, testFederation } from '../../helpers/federation.js'
 import type { FederationNode } from '../../../src/node/federation-node.js'
 import type { EventType, NodeEvent } from '../../../src/node/events.js'
 
 /** What a library user sees on `node.events`, from in-process members on @libp2p/memory. */
 
-const started: FederationNode[] = []
-async function track (n: Promise<FederationNode>): Promise<FederationNode> {
-  const node = await n
-  started.push(node)
-  return node
-}
-afterEach(async () => { await Promise.all(started.splice(0).map(async n => { await n.stop() })) })
+const { track, stopTracked } = nodeTracker()
+afterEach(stopTracked)
 
 /** Every event `node` emits from now on. */
 function record (node: FederationNode): NodeEvent[] {
