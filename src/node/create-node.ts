@@ -121,9 +121,11 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const name = config.name ?? selfId.slice(-8)
   // What happens, as events: services report through callbacks, the wiring turns them into events.
   const events = config.events ?? new NodeEvents({ clock, recentLimit: config.recentEvents })
+  const nameOf = (peer: string): string | undefined => node?.libp2p.services.capacity.table.last(peer)?.ad.name
   events.self = selfId
+  events.nameOf = nameOf
   const wiring = new EventWiring(events, {
-    name: (peer) => node?.libp2p.services.capacity.table.last(peer)?.ad.name,
+    name: nameOf,
     ban: (peer) => ({ score: ledger.score(peer), until: ledger.bannedUntil(peer) })
   })
 

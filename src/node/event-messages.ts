@@ -47,9 +47,9 @@ function task (taskId: string, kind: string): string {
   return `${kind} task ${taskId.slice(0, 8)}`
 }
 
-/** The sentence an event reads as; `self` is this node's peer id. */
-export function eventMessage (e: EventDraft, self?: string): string {
-  const peer = (id: string, name?: string): string => peerLabel(id, name, self)
+/** The sentence an event reads as; `self` is this node's peer id, `nameOf` finds peers' names. */
+export function eventMessage (e: EventDraft, self?: string, nameOf?: (peer: string) => string | undefined): string {
+  const peer = (id: string, name?: string): string => peerLabel(id, name ?? nameOf?.(id), self)
   switch (e.type) {
     case 'peer:connected': return `peer ${peer(e.peer, e.name)} connected (${e.direction}, ${e.connection})`
     case 'peer:disconnected': return `peer ${peer(e.peer, e.name)} disconnected`

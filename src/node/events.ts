@@ -104,6 +104,8 @@ export class NodeEvents extends TypedEventEmitter<NodeEventMap> {
   private nextId = 1
   /** This node's peer id, so messages say "this node" (set by createFederationNode). */
   self: string | undefined
+  /** Peers' names for messages, when known (set by createFederationNode: names from capacity ads). */
+  nameOf: ((peer: string) => string | undefined) | undefined
 
   constructor (init: NodeEventsInit = {}) {
     super()
@@ -118,7 +120,7 @@ export class NodeEvents extends TypedEventEmitter<NodeEventMap> {
 
   emit<T extends EventType> (type: T, fields: EventFields[T]): NodeEvent<T> {
     const draft = { type, ...fields } as unknown as EventDraft
-    const event = { id: this.nextId++, type, time: this.clock.now(), level: eventLevel(draft), message: eventMessage(draft, this.self), ...fields } as unknown as NodeEvent<T>
+    const event = { id: this.nextId++, type, time: this.clock.now(), level: eventLevel(draft), message: eventMessage(draft, this.self, this.nameOf), ...fields } as unknown as NodeEvent<T>
     if (this.ring.length < this.recentLimit) {
       this.ring.push(event as NodeEvent)
     } else if (this.recentLimit > 0) {

@@ -73,6 +73,14 @@ describe('NodeEvents', () => {
     expect(bus.lastId).toBe(3)
   })
 
+  it('names peers it knows in messages, and this node as "this node"', () => {
+    const bus = new NodeEvents()
+    bus.self = P2
+    bus.nameOf = (peer) => peer === P1 ? 'bravo' : undefined
+    expect(bus.emit('task:failed-over', { taskId: 'abcdef12', kind: 'echo', attempt: 2, from: [P1, P2] }).message)
+      .toBe(`echo task abcdef12 failed over from bravo (12D3Ko…${P1.slice(-6)}), this node (attempt 2)`)
+  })
+
   it('remembers the newest events only, and replays those after an id', () => {
     const bus = new NodeEvents({ recentLimit: 3 })
     for (let i = 0; i < 7; i++) bus.emit('member:revoked', { peer: `p${i}` })
