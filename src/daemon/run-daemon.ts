@@ -15,7 +15,6 @@ import { createDaemonLog } from './log.js'
 import type { DaemonConfig } from './config.js'
 import type { DaemonLog } from './log.js'
 import type { ProcessGuards } from './process-guards.js'
-import type { StorageEvent } from '../store/storage-health.js'
 import type { FederationNode } from '../node/federation-node.js'
 import type { JoinDoc } from '../node/federation-api.js'
 
@@ -36,8 +35,8 @@ export interface RunningDaemon {
  * holds), start the node, serve the control API, then announce readiness by writing `api`.
  */
 export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDaemonLog(), guards?: ProcessGuards): Promise<RunningDaemon> {
+  // The store's condition reaches the log as the node's storage:failed / storage:recovered events.
   const store = await FedStore.open(config.dataDir)
-  store.health.onChange(event => { logStorageEvent(log, event) })
   // We hold the lock now: files left by a daemon that was killed are stale.
   await removeApiFiles(config.dataDir)
 
@@ -132,15 +131,6 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
   }
 
   return { get node () { return node }, apiUrl, join, shutdown }
-}
-
-/** One line when the store starts refusing writes, one when it takes them again. */
-function logStorageEvent (log: DaemonLog, event: StorageEvent): void {
-  if (event.type === 'failed') {
-    log.error('storage failed, refusing writes until it recovers', { error: event.fault.reason, op: event.op, detail: event.fault.detail })
-  } else {
-    log.info('storage recovered, writes accepted again', { after: `${event.downMs}ms`, writesRefused: event.writesRefused })
-  }
 }
 
 /** The start banner: what a user needs to reach this node. */

@@ -67,7 +67,7 @@ export function eventMessage (e: EventDraft, self?: string, nameOf?: (peer: stri
     case 'task:served': return `ran ${task(e.taskId, e.kind)} for ${e.origin === 'local' ? 'this node' : peer(e.origin, e.originName)}: ${e.status === 'ok' ? 'ok' : e.errorCode ?? 'error'} in ${ms(e.runMs)}`
     case 'cache:conflict': return `cache key "${e.key}": ${peer(e.winner)}'s version replaced ${peer(e.loser)}'s (last writer wins)`
     case 'cache:refused': return `refused cache entry "${e.key}" by ${peer(e.writer)}${e.from != null && e.from !== e.writer ? ` from ${peer(e.from)}` : ''} (${e.reason})`
-    case 'storage:failed': return `storage failed (${e.error}): refusing writes until it recovers`
-    case 'storage:recovered': return `storage recovered after ${ms(e.downMs)}: writes accepted again`
+    case 'storage:failed': return `storage failed, refusing writes until it recovers: ${e.error}`
+    case 'storage:recovered': return `storage recovered, writes accepted again after ${ms(e.downMs)}`
   }
 }

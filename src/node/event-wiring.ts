@@ -121,7 +121,7 @@ export class EventWiring {
     }
     libp2p.addEventListener('peer:disconnect', onDisconnect)
     const removeStorage = storage.onChange((event: StorageEvent) => {
-      if (event.type === 'failed') this.events.emit('storage:failed', { error: event.fault.reason, op: event.op })
+      if (event.type === 'failed') this.events.emit('storage:failed', { error: event.fault.reason, op: event.op, detail: event.fault.detail })
       else this.events.emit('storage:recovered', { downMs: event.downMs, writesRefused: event.writesRefused })
     })
     return () => {

@@ -49,7 +49,7 @@ export interface EventFields {
   /** A cache entry or write was refused by authorization (roles, owned keys) or a writer's quota. */
   'cache:refused': { key: string, writer: string, from?: string, path: string, reason: string, detail?: string }
   /** The store stopped taking writes (disk full or failing). */
-  'storage:failed': { error: string, op: string }
+  'storage:failed': { error: string, op: string, detail?: string }
   /** The store takes writes again. */
   'storage:recovered': { downMs: number, writesRefused: number }
 }

@@ -25,7 +25,7 @@ export interface TestBrowser {
 
 export async function launchBrowser (): Promise<TestBrowser> {
   const profile = await mkdtemp(join(tmpdir(), 'fedmesh-chromium-'))
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, userDataDir: profile, args: [...FLAGS, `--user-data-dir=${profile}`] })
+  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: [...FLAGS, `--user-data-dir=${profile}`] })
   return {
     browser,
     close: async () => {

@@ -24,6 +24,6 @@ describe('fedmesh monitor', () => {
   it('prints one readable line per event', () => {
     const bus = new NodeEvents({ clock: { now: () => Date.UTC(2030, 0, 2, 3, 4, 5, 678) } })
     expect(formatEventLine(bus.emit('mode:changed', { from: 'federated', to: 'solo' }))).toBe('03:04:05.678 info  mode:changed      no live peer: running solo')
-    expect(formatEventLine(bus.emit('storage:failed', { error: 'EIO', op: 'put' }))).toBe('03:04:05.678 error storage:failed    storage failed (EIO): refusing writes until it recovers')
+    expect(formatEventLine(bus.emit('storage:failed', { error: 'EIO', op: 'put' }))).toBe('03:04:05.678 error storage:failed    storage failed, refusing writes until it recovers: EIO')
   })
 })

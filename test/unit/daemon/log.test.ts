@@ -129,7 +129,7 @@ describe('daemon log formats and levels', () => {
     expect(written.every(l => l.endsWith('}\n') && !l.slice(0, -1).includes('\n'))).toBe(true)
     expect(lines).toEqual([
       { level: 40, time: 0, pid: process.pid, hostname: expect.any(String), msg: 'disk slow', ms: 12 },
-      { level: 50, time: 0, pid: process.pid, hostname: expect.any(String), msg: 'storage failed (no space left on device): refusing writes until it recovers', event: 'storage:failed', eventId: 1, error: 'no space left on device', op: 'put' }
+      { level: 50, time: 0, pid: process.pid, hostname: expect.any(String), msg: 'storage failed, refusing writes until it recovers: no space left on device', event: 'storage:failed', eventId: 1, error: 'no space left on device', op: 'put' }
     ])
     // Fields never replace pino's own keys.
     log.error('x', { level: 'mine', msg: 'mine too', time: 5 })
