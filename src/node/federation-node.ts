@@ -159,7 +159,7 @@ export class FederationNode implements Startable {
     const now = this.clock.now()
     for (const r of this.libp2p.services.federation.refused()) {
       if (docs.some(d => d.peerId === r.peer)) continue
-      docs.push({ peerId: r.peer, name: '', addresses: [], connected: false, discoveredVia: [], rttMs: null, capacity: null, reputation: 0, lastSeenMs: now - r.lastAtMs, membership: 'refused', refusal: { reason: r.reason, count: r.count, lastAt: r.lastAtMs } })
+      docs.push({ peerId: r.peer, name: '', addresses: [], connected: false, connection: null, discoveredVia: [], rttMs: null, capacity: null, reputation: 0, lastSeenMs: now - r.lastAtMs, membership: 'refused', refusal: { reason: r.reason, count: r.count, lastAt: r.lastAtMs } })
     }
     return docs
   }
