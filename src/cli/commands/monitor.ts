@@ -21,7 +21,10 @@ interface MonitorOptions extends CommonOptions {
  * readable one, or with `--json` one JSON object per line — until Ctrl-C.
  */
 export function registerMonitorCommand (program: Command): void {
-  withClientOptions(program.command('monitor').description('print the node\'s events as they happen (peers, mode, tasks, cache refusals) until Ctrl-C'))
+  const cmd = withClientOptions(program.command('monitor').description('print the node\'s events as they happen (peers, mode, tasks, cache refusals) until Ctrl-C'))
+  const json = cmd.options.find(o => o.long === '--json')
+  if (json != null) json.description = 'print each event as one JSON object per line'
+  cmd
     .option('--types <list>', 'only these event types, comma-separated; a prefix such as task:* takes a family (default: all)')
     .addOption(new Option('--level <level>', 'lowest level shown').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--since <id>', 'first replay the events the daemon still remembers after this event id')
