@@ -4,6 +4,7 @@ import { CliError } from './client.js'
 import { registerCacheCommands } from './commands/cache.js'
 import { registerDaemonCommand } from './commands/daemon.js'
 import { registerFederationCommands } from './commands/federation.js'
+import { registerMonitorCommand } from './commands/monitor.js'
 import { registerSimCommand } from './commands/sim.js'
 import type { Simulator } from './commands/sim.js'
 import { registerStatusCommands } from './commands/status.js'
@@ -26,6 +27,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
   registerTaskCommands(program)
   registerCacheCommands(program)
   registerFederationCommands(program)
+  registerMonitorCommand(program)
   registerSimCommand(program, options.simulator)
   try {
     await program.parseAsync(argv)

@@ -26,6 +26,7 @@ export async function daemonMain (flags: DaemonFlags): Promise<void> {
     if (err instanceof ConfigError) throw new CliError(err.message, EXIT_CONFIG)
     throw err
   }
+  log.configure({ format: config.logFormat, level: config.logLevel })
 
   let daemon
   try {

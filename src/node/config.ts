@@ -12,6 +12,7 @@ import type { FederationSeed } from '../services/federation/federation.js'
 import type { WriterQuota } from '../services/cache/writer-usage.js'
 import type { ComponentLogger, PrivateKey, Transport } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
+import type { NodeEvents } from './events.js'
 
 export type TransportChoice = 'tcp' | 'memory' | ((components: any) => Transport)
 
@@ -171,6 +172,10 @@ export interface FederationNodeConfig {
   journal?: boolean
   /** Prometheus registry for libp2p's and fedmesh's metrics; none = no metrics. */
   metricsRegistry?: Registry
+  /** The event bus to emit on (the daemon keeps one across node restarts). Default: a new one. */
+  events?: NodeEvents
+  /** Events a new bus remembers for late subscribers. Default 500. */
+  recentEvents?: number
   /** Identity override (simulation); default: the store's persistent key. */
   privateKey?: PrivateKey
   /** Per-node logger (the harness gives each peer a prefix). */

@@ -13,6 +13,18 @@ export interface CapacityDoc {
   kinds: string[]
 }
 
+/**
+ * A Vivaldi network coordinate (core/vivaldi.ts): the estimated round trip between two nodes is
+ * the distance between their `vec`s plus both `height`s (and adjustments), ms. Rotation is
+ * arbitrary: only distances mean something (the dashboard draws a 2-D projection).
+ */
+export interface CoordinateDoc {
+  vec: number[]
+  height: number
+  /** Confidence: ~0 certain, 1.5 knows nothing yet. */
+  error: number
+}
+
 /** Whether the store takes writes (`status.storage`). */
 export interface StorageDoc {
   /** false while writes are refused (disk full or failing); reads still work. */
@@ -48,6 +60,10 @@ export interface StatusDoc {
   clock?: { offsetMs: number | null, clocks: number, cacheWrites: 'ok' | 'refused', reason?: string, unsharedEntries: number }
   /** The store: writes accepted or refused (disk full or failing), and why. */
   storage?: StorageDoc
+  /** The replicated cache held here: entries (tombstones included) and bytes of keys and values. */
+  cache?: { entries: number, bytes: number }
+  /** This node's Vivaldi coordinate. */
+  coordinate?: CoordinateDoc
   uptimeMs: number
   version: string
 }
@@ -57,6 +73,8 @@ export interface PeerDoc {
   name: string
   addresses: string[]
   connected: boolean
+  /** How this node reaches it while connected: `direct`, or `relayed` through a circuit relay; null when not connected. */
+  connection?: 'direct' | 'relayed' | null
   discoveredVia: string[]
   rttMs: number | null
   capacity: CapacityDoc | null
@@ -78,6 +96,8 @@ export interface PeerDoc {
   refusal?: { reason: string, count: number, lastAt: number }
   /** Cache entries this node refused from the peer, by reason (e.g. `not-a-writer`, `writer-quota`); absent when none. */
   cacheRefusals?: Record<string, number>
+  /** Its advertised Vivaldi coordinate, when an ad carried one. */
+  coordinate?: CoordinateDoc
 }
 
 export interface RunDoc {

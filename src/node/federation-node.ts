@@ -1,9 +1,12 @@
 import { VERSION } from '../version.js'
 import { formatVersion } from '../services/cache/entry.js'
-import { encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDetailDoc, toTaskDoc } from './to-documents.js'
+import { coordinateDoc, encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDetailDoc, toTaskDoc } from './to-documents.js'
 import type { StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { FederationApi } from './federation-api.js'
+import { connectionKind } from './event-wiring.js'
+import type { EventWiring } from './event-wiring.js'
+import type { NodeEvents } from './events.js'
 import type { CacheService } from '../services/cache/cache-service.js'
 import type { CacheSyncService } from '../services/cache-sync/index.js'
 import type { CapacityService } from '../services/capacity/capacity-service.js'
@@ -50,6 +53,10 @@ export interface FederationNodeParts {
   name: string
   executor: Executor
   clock: Clock
+  /** Turns services' callbacks into `events`; follows libp2p and the store while the node runs. */
+  events: EventWiring
+  /** The cache held here, all writers together. */
+  cacheSize: () => { entries: number, bytes: number }
 }
 
 /** Banned peers whose last-seen time is remembered for `peers`. */
@@ -66,6 +73,10 @@ export class FederationNode implements Startable {
   readonly executor: Executor
   /** Membership: status, invites, joining, members, revocation. */
   readonly federation: FederationApi
+  /** What happens on this node, as typed events (docs/CONTRACT.md "Events"). */
+  readonly events: NodeEvents
+  private readonly wiring: EventWiring
+  private readonly cacheSize: () => { entries: number, bytes: number }
   private readonly clock: Clock
   private startedAtMs = 0
   private running = false
@@ -79,6 +90,9 @@ export class FederationNode implements Startable {
     this.name = parts.name
     this.executor = parts.executor
     this.clock = parts.clock
+    this.wiring = parts.events
+    this.events = parts.events.events
+    this.cacheSize = parts.cacheSize
     this.federation = new FederationApi(parts.libp2p, parts.name, parts.clock)
   }
 
@@ -96,6 +110,7 @@ export class FederationNode implements Startable {
     this.wireDiscovery()
     this.wirePeerLoss()
     this.wireStorageRecovery()
+    this.teardown.push(this.wiring.attach(this.libp2p, this.store.health))
     await this.libp2p.start()
     this.startedAtMs = this.clock.now()
   }
@@ -129,6 +144,8 @@ export class FederationNode implements Startable {
       cacheSync: this.cacheSyncDoc(),
       clock: this.libp2p.services.cache.clockStatus(),
       storage: this.storageDoc(),
+      cache: this.cacheSize(),
+      coordinate: coordinateDoc(this.libp2p.services.latency.coordinate()),
       capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
       version: VERSION
@@ -142,7 +159,7 @@ export class FederationNode implements Startable {
     const now = this.clock.now()
     for (const r of this.libp2p.services.federation.refused()) {
       if (docs.some(d => d.peerId === r.peer)) continue
-      docs.push({ peerId: r.peer, name: '', addresses: [], connected: false, discoveredVia: [], rttMs: null, capacity: null, reputation: 0, lastSeenMs: now - r.lastAtMs, membership: 'refused', refusal: { reason: r.reason, count: r.count, lastAt: r.lastAtMs } })
+      docs.push({ peerId: r.peer, name: '', addresses: [], connected: false, connection: null, discoveredVia: [], rttMs: null, capacity: null, reputation: 0, lastSeenMs: now - r.lastAtMs, membership: 'refused', refusal: { reason: r.reason, count: r.count, lastAt: r.lastAtMs } })
     }
     return docs
   }
@@ -163,6 +180,7 @@ export class FederationNode implements Startable {
         now,
         addresses: connections.length > 0 ? connections.map(c => c.remoteAddr) : (stored?.addresses ?? []).map(a => a.multiaddr),
         connected: connections.length > 0,
+        connection: connections.some(c => connectionKind(c) === 'direct') ? 'direct' : 'relayed',
         capacity: table.last(id),
         rtt: this.rttTo(id),
         reputation: this.reputationOf(id)
@@ -180,6 +198,7 @@ export class FederationNode implements Startable {
         name: table.last(r.peer)?.ad.name ?? '',
         addresses: [],
         connected: false,
+        connection: null,
         discoveredVia: [],
         rttMs: null,
         capacity: null,

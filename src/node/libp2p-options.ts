@@ -10,6 +10,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { VERSION } from '../version.js'
+import { keepHelpText } from './metrics-help.js'
 import { CACHE_TOPIC } from './config.js'
 import { FEDERATION_TOPIC } from '../services/federation/federation-service.js'
 import type { ConnectionLimits, MdnsOptions, TransportChoice } from './config.js'
@@ -160,7 +161,7 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
       inboundConnectionThreshold: limits.inboundConnectionThreshold
     },
     metrics: input.metricsRegistry != null
-      ? prometheusMetrics({ registry: input.metricsRegistry, collectDefaultMetrics: true })
+      ? keepHelpText(prometheusMetrics({ registry: input.metricsRegistry, collectDefaultMetrics: true }), input.metricsRegistry)
       : undefined,
     logger: input.logger,
     services

@@ -85,6 +85,8 @@ export interface DispatcherInit {
   onSent?: (peerId: string) => void
   /** The peer answered it (or this node gave up on it). */
   onDone?: (peerId: string) => void
+  /** Where attempt `attempt` (from 1) of a task goes: events and routing metrics. */
+  onPlan?: (req: DispatchRequest, plan: Plan, attempt: number) => void
 }
 
 export interface DispatchRequest {
@@ -213,6 +215,7 @@ export class Dispatcher {
       if (mayTry) {
         tries++
         const plan = this.plan(req, exclude, bounced)
+        this.init.onPlan?.(req, plan, tries)
         if (plan.mode === 'none') {
           if (inflight.size === 0) {
             return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1, unplaced: true }

@@ -15,7 +15,8 @@ import { serveTaskStream } from './task-server.js'
 import { BadRequestError, ForbiddenError, OverloadedError, TooLargeError } from '../../util/errors.js'
 import type { PeerView } from './candidates.js'
 import type { Release } from './admission.js'
-import type { AttemptEvent, DispatchResult } from './dispatcher.js'
+import type { AttemptEvent, DispatchRequest, DispatchResult } from './dispatcher.js'
+import type { Plan } from '../../core/routing/plan.js'
 import type { PromiseJudgeParams } from '../../core/reputation/promise-judge.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { Executor } from './executor.js'
@@ -83,7 +84,16 @@ export interface TaskServiceInit {
    * running are picked up. Default: none (held results stay in memory until the process ends).
    */
   storageRecovered?: (listener: () => void) => () => void
+  /** A task submitted here was accepted, got a slot, was placed (each attempt), or finished: events and metrics. */
+  onTask?: (event: TaskLifecycle) => void
 }
+
+/** What happens to a task submitted here, as `onTask` reports it. */
+export type TaskLifecycle =
+  | { type: 'submitted', record: JournalRecord }
+  | { type: 'started', record: JournalRecord, waitedMs: number }
+  | { type: 'routed', request: DispatchRequest, plan: Plan, attempt: number }
+  | { type: 'finished', record: TaskRecord }
 
 export interface TaskServiceComponents {
   peerId: PeerId
@@ -166,6 +176,7 @@ export class TaskService implements Startable {
       random: init.random,
       scoreParams: init.scoreParams,
       planParams: init.planParams,
+      onPlan: (request, plan, attempt) => { init.onTask?.({ type: 'routed', request, plan, attempt }) },
       verify: verifyBuiltin,
       onSent: (p) => { init.table().noteSent(p) },
       onDone: (p) => { init.table().noteDone(p) },
@@ -313,6 +324,7 @@ export class TaskService implements Startable {
       entered.then(release => { release() }, () => {})
       throw err
     })
+    accepted.then(() => { this.init.onTask?.({ type: 'submitted', record }) }, () => {})
     return this.execute(record, req.input, accepted, entered)
   }
 
@@ -333,6 +345,7 @@ export class TaskService implements Startable {
         }
         entering = undefined
         active.state = 'running'
+        this.init.onTask?.({ type: 'started', record, waitedMs: this.init.clock.now() - record.submittedAt })
         let result: DispatchResult
         try {
           result = await this.dispatcher.dispatch({
@@ -384,6 +397,7 @@ export class TaskService implements Startable {
       return done
     }
     this.remember(done)
+    this.init.onTask?.({ type: 'finished', record: done })
     // The task ran: a result the disk refuses is held (it counts as written here) and written
     // once the store recovers. Never a 507 for work that was done: the client would run it again.
     const written = await this.init.journal?.complete(done)
