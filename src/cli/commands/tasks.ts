@@ -63,13 +63,13 @@ export function registerTaskCommands (program: Command): void {
     .action(async (id: string, own: CommonOptions, cmd: Command) => {
       // `tasks` has the same options: given after `show ID` they may land on either.
       const opts = mergedOptions(own, cmd)
-      await printResult(opts, async c => c.request<TaskDetailDoc>('GET', `/v1/tasks/${encodeURIComponent(await resolveTaskId(c, id))}`), formatTaskDetail)
+      await printResult(opts, async c => byTaskId(c, id, async taskId => c.request<TaskDetailDoc>('GET', `/v1/tasks/${encodeURIComponent(taskId)}`)), formatTaskDetail)
         .catch(notFound(`not found: task ${id}`))
     })
   withClientOptions(tasks.command('cancel <id>').description('cancel a task submitted here: dropped if it has not started; says if it may still finish on a peer'))
     .action(async (id: string, own: CommonOptions, cmd: Command) => {
       const opts = mergedOptions(own, cmd)
-      await printResult(opts, async c => c.request<CancelDoc>('POST', `/v1/tasks/${encodeURIComponent(await resolveTaskId(c, id))}/cancel`), formatCancel)
+      await printResult(opts, async c => byTaskId(c, id, async taskId => c.request<CancelDoc>('POST', `/v1/tasks/${encodeURIComponent(taskId)}/cancel`)), formatCancel)
         .catch(notFound(`not found: task ${id}`))
     })
   withClientOptions(program.command('route <kind>').description('how a task of KIND would be routed now, and why (exit 4 when nobody serves KIND)'))
@@ -96,14 +96,19 @@ function notFound (message: string): (err: unknown) => never {
 }
 
 /**
- * A task id as given, or the one task among the recent ones (what `tasks` lists, by the first 8
- * characters) that it starts. An id matching none is asked for as it is (the journal keeps older ones).
+ * Call with the task id as given; when the daemon knows no such id, with the one recent task
+ * (what `tasks` lists, by the first 8 characters) whose id it starts.
  */
-export async function resolveTaskId (client: ApiClient, given: string): Promise<string> {
-  const recent = await client.request<TaskDoc[]>('GET', '/v1/tasks')
-  if (recent.some(t => t.taskId === given)) return given
-  const matches = [...new Set(recent.filter(t => t.taskId.startsWith(given)).map(t => t.taskId))]
-  if (matches.length > 1) throw new UsageError(`"${given}" starts ${matches.length} recent tasks (${matches.slice(0, 3).join(', ')}${matches.length > 3 ? ', …' : ''}); give more of the id`)
-  return matches[0] ?? given
+async function byTaskId<T> (client: ApiClient, given: string, call: (taskId: string) => Promise<T>): Promise<T> {
+  try {
+    return await call(given)
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err
+    const recent = await client.request<TaskDoc[]>('GET', '/v1/tasks')
+    const matches = [...new Set(recent.filter(t => t.taskId.startsWith(given)).map(t => t.taskId))]
+    if (matches.length > 1) throw new UsageError(`"${given}" starts ${matches.length} recent tasks (${matches.slice(0, 3).join(', ')}${matches.length > 3 ? ', …' : ''}); give more of the id`)
+    if (matches.length === 0) throw err
+    return call(matches[0])
+  }
 }
 
