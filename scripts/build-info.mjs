@@ -25,11 +25,13 @@ function installedVersion (name) {
   }
 }
 
-const commit = git('rev-parse', 'HEAD')
+const checkout = git('rev-parse', 'HEAD')
+// Outside a checkout (a container build) the builder may pass the commit in FEDMESH_COMMIT.
+const commit = checkout ?? (process.env.FEDMESH_COMMIT || null)
 const info = {
   version: pkg.version,
   commit,
-  dirty: commit == null ? null : git('status', '--porcelain', '--untracked-files=no') !== '',
+  dirty: checkout == null ? null : git('status', '--porcelain', '--untracked-files=no') !== '',
   builtAt: new Date().toISOString(),
   libp2p: installedVersion('libp2p'),
   builtWithNode: process.versions.node

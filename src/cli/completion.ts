@@ -79,15 +79,20 @@ function fishScript (nodes: Node[]): string {
     const words = n.path === '' ? [] : n.path.split(' ')
     // fish's condition: exactly this command path has been typed (and nothing deeper).
     const seen = words.length === 0 ? '__fish_use_subcommand' : `__fish_seen_subcommand_from ${words[words.length - 1]}`
-    const deeper = n.subcommands.length > 0 ? `; and not __fish_seen_subcommand_from ${n.subcommands.join(' ')}` : ''
+    const deeper = words.length > 0 && n.subcommands.length > 0 ? `; and not __fish_seen_subcommand_from ${n.subcommands.join(' ')}` : ''
     if (n.subcommands.length > 0) lines.push(`complete -c fedmesh -n '${seen}${deeper}' -a '${n.subcommands.join(' ')}'`)
     for (const o of n.options) {
       const flags = [o.long != null ? `-l ${o.long.replace(/^--/, '')}` : '', o.short != null ? `-s ${o.short.replace(/^-/, '')}` : ''].filter(f => f !== '').join(' ')
       const value = o.argChoices != null ? ` -x -a '${o.argChoices.join(' ')}'` : takesPath(o) ? ' -r -F' : (o.required || o.optional) ? ' -x' : ''
-      lines.push(`complete -c fedmesh -n '${seen}' ${flags}${value} -d ${JSON.stringify(o.description.slice(0, 60))}`)
+      lines.push(`complete -c fedmesh -n '${seen}' ${flags}${value} -d ${fishQuote(o.description.slice(0, 60))}`)
     }
   }
   return lines.join('\n') + '\n'
+}
+
+/** A single-quoted fish string (no variable expansion inside). */
+function fishQuote (text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 }
 
 function unique (words: string[]): string[] {
