@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { renderLaunchdPlist, renderSystemdUnit, serviceFilePath, systemdQuote } from '../../../src/install/service-files.js'
 import { BIN } from '../../helpers/daemon.js'
+import { execStartWords } from '../../helpers/service-unit.js'
 import type { ServiceSpec } from '../../../src/install/service-files.js'
 
 /**
@@ -26,18 +27,6 @@ afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, forc
 
 function has (cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
-}
-
-/** ExecStart split the way systemd splits it (quotes, backslash escapes, %% and $$). */
-function execStartWords (unit: string): string[] {
-  const line = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? ''
-  const words: string[] = []
-  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g
-  for (const m of line.matchAll(re)) {
-    const raw = m[1] != null ? m[1].replace(/\\(.)/g, '$1') : m[2]
-    words.push(raw.replace(/%%/g, '%').replace(/\$\$/g, '$'))
-  }
-  return words
 }
 
 describe('systemd user unit', () => {
