@@ -195,7 +195,8 @@ describe('about the CLI itself', () => {
 
   // Plain `node` on this machine's PATH is Node 20; CI images may have none older than 22.
   const old = spawnSync('sh', ['-c', 'for n in $(which -a node nodejs 2>/dev/null); do v=$("$n" -p "process.versions.node.split(\'.\')[0]" 2>/dev/null); [ -n "$v" ] && [ "$v" -lt 22 ] && { echo "$n"; exit 0; }; done; exit 1'], { encoding: 'utf8', env: { PATH: (process.env.PATH ?? '').split(':').filter(p => !p.includes('node_modules')).join(':') } })
-  it.skipIf(old.status !== 0)('on a Node older than 22 says what to do instead of failing deep inside libp2p', () => {
+  it('on a Node older than 22 says what to do instead of failing deep inside libp2p', (ctx) => {
+    ctx.skip(old.status !== 0, 'no Node.js older than 22 on the PATH to run the CLI with')
     const r = spawnSync(old.stdout.trim(), [BIN, 'status'], { encoding: 'utf8' })
     expect(r.status).toBe(1)
     expect(r.stderr).toMatch(/^fedmesh needs Node\.js 22 or newer; this is Node\.js \d+\./)

@@ -65,7 +65,8 @@ describe('fedmesh service on Linux (systemd user unit)', () => {
 
 const hasPython = spawnSync('sh', ['-c', 'command -v python3']).status === 0
 describe('fedmesh service on macOS (launchd agent)', () => {
-  it.skipIf(!hasPython)('install writes ~/Library/LaunchAgents/dev.fedmesh.NAME.plist that runs the daemon', async () => {
+  it('install writes ~/Library/LaunchAgents/dev.fedmesh.NAME.plist that runs the daemon', async (ctx) => {
+    ctx.skip(!hasPython, 'python3 (plistlib) is not installed to parse the property list')
     const home = await tempDir('fedmesh-home-')
     const dataDir = join(home, 'data')
     const r = await runCli(['service', 'install', '--no-start', '--platform', 'darwin', '--data-dir', dataDir, '--', '--no-mdns'], { HOME: home })

@@ -91,7 +91,8 @@ describe('Ctrl-C on run', () => {
   })
 
   const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0
-  it.skipIf(!hasScript)('in a terminal: a progress line, then Ctrl-C asks; "y" cancels the task (here before it started)', async () => {
+  it('in a terminal: a progress line, then Ctrl-C asks; "y" cancels the task (here before it started)', async (ctx) => {
+    ctx.skip(!hasScript, 'util-linux `script` (Debian package bsdutils) is not installed to give the CLI a terminal')
     // Keep B's slot busy so the task waits in B's queue.
     const blocker = sleepOnWorker(4_000)
     await waitFor(async () => (await b.json<ServedRow[]>('tasks', '--served')).some(r => r.status === 'running'), 10_000, 'B to be busy')
@@ -107,7 +108,8 @@ describe('Ctrl-C on run', () => {
     await blocker.done
   })
 
-  it.skipIf(!hasScript)('in a terminal: "n" (or Enter) keeps waiting and the task completes', async () => {
+  it('in a terminal: "n" (or Enter) keeps waiting and the task completes', async (ctx) => {
+    ctx.skip(!hasScript, 'util-linux `script` (Debian package bsdutils) is not installed to give the CLI a terminal')
     const tty = spawnInTty(['run', 'sleep', '--input', '{"ms":1500}', '--data-dir', a.dataDir])
     await waitFor(() => /sleep +task \w{8} +(running|queued)/.test(tty.stdout()), 10_000, 'the progress line')
     tty.proc.stdin?.write('\u0003')

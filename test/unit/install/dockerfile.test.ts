@@ -66,7 +66,8 @@ describe('Dockerfile', () => {
     expect(existsSync(join(ROOT, 'bin', 'fedmesh.js'))).toBe(true)
   })
 
-  it.skipIf(spawnSync('sh', ['-c', 'command -v hadolint']).status !== 0)('passes hadolint', () => {
+  it('passes hadolint', (ctx) => {
+    ctx.skip(spawnSync('sh', ['-c', 'command -v hadolint']).status !== 0, 'hadolint is not installed (not packaged in Debian 12)')
     const r = spawnSync('hadolint', [join(ROOT, 'Dockerfile')], { encoding: 'utf8' })
     expect(r.stdout + r.stderr).toBe('')
   })
