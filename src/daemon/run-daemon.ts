@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client'
-import { createFederationNode } from '../node/create-node.js'
+import { adoptFederation, createFederationNode } from '../node/create-node.js'
 import { FedStore } from '../store/store.js'
 import { SECOND } from '../util/time.js'
 import { removeApiFiles, newToken, writeApiFiles } from './api-files.js'
@@ -22,8 +22,8 @@ export interface RunningDaemon {
   /** The node now: joining a federation restarts it in the new one. */
   readonly node: FederationNode
   apiUrl: string
-  /** Redeem an invite and restart the node in that federation. */
-  join(token: string): Promise<JoinDoc>
+  /** Redeem an invite and restart the node in that federation (`force`: even as a founder with members). */
+  join(token: string, force?: boolean): Promise<JoinDoc>
   shutdown(reason: string): Promise<void>
 }
 
@@ -71,12 +71,26 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
     throw err
   }
 
-  const join = async (token: string): Promise<JoinDoc> => {
-    const { doc } = await node.federation.join(token)
-    log.info('joined a federation, restarting the node in it', { federationId: doc.federationId, roles: doc.roles.join(',') })
-    await node.stop(SHUTDOWN_BUDGET_MS / 2)
-    node = await startNode()
-    return doc
+  // One join at a time; the node is stopped before the store changes federation.
+  let joining: Promise<unknown> = Promise.resolve()
+  const join = async (token: string, force = false): Promise<JoinDoc> => {
+    const run = joining.then(async () => {
+      const { doc, answer } = await node.federation.join(token, { force })
+      log.info('joined a federation, restarting the node in it', { federationId: doc.federationId, roles: doc.roles.join(',') })
+      await node.stop(SHUTDOWN_BUDGET_MS / 2)
+      try {
+        await adoptFederation(store, answer)
+        node = await startNode()
+      } catch (err) {
+        // No node runs now: a supervisor's restart starts cleanly from the store.
+        log.error('restarting the node after a join failed; the daemon exits', { error: String(err) })
+        void shutdown('restart after join failed').finally(() => process.exit(1))
+        throw err
+      }
+      return doc
+    })
+    joining = run.catch(() => {})
+    return await run
   }
 
   const { host, port } = parseHostPort(config.api) as { host: string, port: number }

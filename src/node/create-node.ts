@@ -35,7 +35,9 @@ import { FederationNode } from './federation-node.js'
 import { libp2pOptions } from './libp2p-options.js'
 import type { FedServices } from './federation-node.js'
 import type { FederationNodeConfig } from './config.js'
-import type { FederationInit } from '../services/federation/federation.js'
+import type { FederationInit, JoinAnswer } from '../services/federation/federation.js'
+import type { FedStore } from '../store/store.js'
+import type { Clock } from '../util/time.js'
 import { fromBytesHandler } from './task-payload.js'
 import type { AttemptEvent } from '../services/tasks/dispatcher.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -273,4 +275,13 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     clock
   })
   return node
+}
+
+/**
+ * Make a stopped node's store a member of the federation a verified join answer names
+ * (`node.federation.join(token)` gives it): the next node created on the store starts in it.
+ */
+export async function adoptFederation (store: FedStore, answer: JoinAnswer, clock: Clock = { now: () => Date.now() }): Promise<void> {
+  const privateKey = await loadOrCreateIdentity(store.sublevel('identity'))
+  await Federation.adopt({ store: new FederationStore(store.sublevel('federation')), self: { peerId: peerIdFromPrivateKey(privateKey).toString(), privateKey, name: '' }, clock }, answer)
 }

@@ -9,7 +9,8 @@ import { decodeInviteToken, encodeInviteToken } from '../services/federation/inv
 import { BadRequestError } from '../util/errors.js'
 import { SECOND } from '../util/time.js'
 import type { FedServices } from './federation-node.js'
-import type { Federation } from '../services/federation/federation.js'
+import type { Federation, JoinAnswer } from '../services/federation/federation.js'
+import type { MemberCertificate } from '../core/federation/roster.js'
 import type { Clock } from '../util/time.js'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -64,6 +65,14 @@ export interface JoinDoc {
   certificateExpiresAt: string
 }
 
+/** Joining would throw away a federation that has members (maps to HTTP 409). */
+export class FederationConflictError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'FederationConflictError'
+  }
+}
+
 export class NotFederatedError extends Error {
   constructor (message = 'this node runs an open mesh (--open): it has no federation') {
     super(message)
@@ -96,9 +105,9 @@ export class FederationApi {
       return { federationId: null, name: 'open mesh', open: true, roles: roleNames(Role.submit | Role.serve | Role.cacheWrite | Role.admin), certificateExpiresAt: null, members: 0, connectedMembers, founder: false }
     }
     const self = fed.selfStanding()
-    const cert = fed.roster.certificate(fed.selfId)
+    const cert = fed.roster.certificate(fed.selfId, this.clock.now())
     const now = this.clock.now()
-    const members = fed.roster.certificates().filter(c => fed.roster.standing(c.subject, now).member).length
+    const members = fed.roster.subjects().filter(subject => fed.roster.standing(subject, now).member).length
     return {
       federationId: fed.identity.id,
       name: fed.identity.name,
@@ -130,17 +139,25 @@ export class FederationApi {
   }
 
   /**
-   * Redeem an invite. The node must then be restarted in the new federation (the daemon does it
-   * at once): its DHT protocol and everything its connections proved change.
+   * Redeem an invite: the inviter's answer, checked, and what it makes this node. Nothing is
+   * stored yet: stop the node, `adoptFederation(store, answer)`, and start a new node on the
+   * store (the daemon does all three at once). A founder whose federation has other members must
+   * pass `force` (joining drops its root key for good).
    */
-  async join (tokenText: string, signal: AbortSignal = AbortSignal.timeout(10 * SECOND)): Promise<{ doc: JoinDoc, federation: Federation }> {
+  async join (tokenText: string, options: { force?: boolean, signal?: AbortSignal } = {}): Promise<{ doc: JoinDoc, answer: JoinAnswer }> {
     const token = decodeInviteToken(tokenText)
     if (this.service.open) throw new NotFederatedError('this node runs an open mesh (--open): restart it without --open to join a federation')
-    const federation = await this.service.join(token, this.nodeName, signal)
+    const current = this.service.federation
+    if (current?.rootPrivateKey != null && options.force !== true) {
+      const now = this.clock.now()
+      const others = current.roster.subjects().filter(s => s !== current.selfId && current.roster.standing(s, now).member).length
+      if (others > 0) throw new FederationConflictError(`this node founded a federation with ${others} other member(s) and holds its root key; joining another drops that key for good (join with force to do it anyway)`)
+    }
+    const { answer, federation } = await this.service.join(token, this.nodeName, options.signal ?? AbortSignal.timeout(10 * SECOND))
     const self = federation.selfStanding()
-    const cert = federation.roster.certificate(federation.selfId)
+    const cert = federation.roster.certificate(federation.selfId, this.clock.now())
     return {
-      federation,
+      answer,
       doc: {
         federationId: federation.identity.id,
         name: federation.identity.name,
@@ -154,7 +171,8 @@ export class FederationApi {
     const fed = this.fed()
     const now = this.clock.now()
     const connected = new Set(this.service.memberPeers().map(String))
-    const docs: MemberDoc[] = fed.roster.certificates().map(c => {
+    const docs: MemberDoc[] = fed.roster.subjects().map(subject => {
+      const c = fed.roster.certificate(subject, now) as MemberCertificate
       const s = fed.roster.standing(c.subject, now)
       return {
         peerId: c.subject,
@@ -168,7 +186,7 @@ export class FederationApi {
       }
     })
     for (const r of fed.roster.revocations()) {
-      if (fed.roster.certificate(r.subject) != null) continue
+      if (fed.roster.certificate(r.subject, now) != null) continue
       docs.push({ peerId: r.subject, name: '', roles: [], expiresAt: '', revoked: true, issuer: r.issuer ?? 'root', standing: 'revoked', connected: false })
     }
     return docs.sort((a, b) => a.name.localeCompare(b.name) || a.peerId.localeCompare(b.peerId))

@@ -26,8 +26,8 @@ export interface StoredFederation {
   revocations: Uint8Array[]
 }
 
-/** A certificate or revocation with the subject it is stored under. */
-export interface Keyed { subject: string, bytes: Uint8Array }
+/** A certificate or revocation with the subject (and hash) it is stored under. */
+export interface Keyed { subject: string, hash: string, bytes: Uint8Array }
 
 const STATE = 'state'
 const ROOT_PRIVATE = 'root-private-key'
@@ -60,17 +60,22 @@ export class FederationStore {
 
   /** Replace everything: a new federation (founded here or joined). */
   async replace (fed: Omit<StoredFederation, 'certificates' | 'revocations'> & { certificates: Keyed[], revocations: Keyed[] }): Promise<void> {
-    await this.db.clear()
+    // One batch: a crash leaves the old federation or the new one, never a mix.
     const batch = this.db.batch()
+    for await (const key of this.db.keys()) batch.del(key)
     batch.put(STATE, new TextEncoder().encode(JSON.stringify({ rootKey: Buffer.from(publicKeyToProtobuf(fed.rootKey)).toString('base64'), name: fed.name })))
     if (fed.rootPrivateKey != null) batch.put(ROOT_PRIVATE, privateKeyToProtobuf(fed.rootPrivateKey))
-    for (const c of fed.certificates) batch.put(`${CERT}${c.subject}`, c.bytes)
+    for (const c of fed.certificates) batch.put(`${CERT}${c.subject}/${c.hash}`, c.bytes)
     for (const r of fed.revocations) batch.put(`${REV}${r.subject}`, r.bytes)
     await batch.write(DURABLE)
   }
 
-  async putCertificate (subject: string, bytes: Uint8Array): Promise<void> {
-    await this.db.put(`${CERT}${subject}`, bytes)
+  async putCertificate (subject: string, hash: string, bytes: Uint8Array): Promise<void> {
+    await this.db.put(`${CERT}${subject}/${hash}`, bytes)
+  }
+
+  async deleteCertificate (subject: string, hash: string): Promise<void> {
+    await this.db.del(`${CERT}${subject}/${hash}`)
   }
 
   async putRevocation (subject: string, bytes: Uint8Array): Promise<void> {

@@ -804,6 +804,7 @@ export interface Hello {
   chain: Certificate[]
   rosterDigest: Uint8Array<ArrayBuffer>
   nowMs: number
+  federation: Uint8Array<ArrayBuffer>
 }
 
 export namespace Hello {
@@ -838,6 +839,11 @@ export namespace Hello {
           w.uint64Number(obj.nowMs)
         }
 
+        if ((obj.federation != null && obj.federation.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.federation)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -846,7 +852,8 @@ export namespace Hello {
           rootKey: uint8ArrayAlloc(0),
           chain: [],
           rosterDigest: uint8ArrayAlloc(0),
-          nowMs: 0
+          nowMs: 0,
+          federation: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -879,6 +886,10 @@ export namespace Hello {
             }
             case 4: {
               obj.nowMs = reader.uint64Number()
+              break
+            }
+            case 5: {
+              obj.federation = reader.bytes()
               break
             }
             default: {
@@ -943,6 +954,13 @@ export namespace Hello {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.federation`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -982,6 +1000,11 @@ export namespace Hello {
     value: number
   }
 
+  export interface HelloFederationFieldEvent {
+    field: '$.federation'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Hello>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Hello.codec())
   }
@@ -990,7 +1013,7 @@ export namespace Hello {
     return decodeMessage(buf, Hello.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloRootKeyFieldEvent | HelloChainBodyFieldEvent | HelloChainSignatureFieldEvent | HelloRosterDigestFieldEvent | HelloNowMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloRootKeyFieldEvent | HelloChainBodyFieldEvent | HelloChainSignatureFieldEvent | HelloRosterDigestFieldEvent | HelloNowMsFieldEvent | HelloFederationFieldEvent> {
     return streamMessage(buf, Hello.codec(), opts)
   }
 }
@@ -1171,6 +1194,11 @@ export namespace Request {
     value: number
   }
 
+  export interface RequestHelloFederationFieldEvent {
+    field: '$.hello.federation'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface RequestInviteSecretFieldEvent {
     field: '$.inviteSecret'
     value: Uint8Array<ArrayBuffer>
@@ -1189,7 +1217,7 @@ export namespace Request {
     return decodeMessage(buf, Request.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestTypeFieldEvent | RequestHelloRootKeyFieldEvent | RequestHelloChainBodyFieldEvent | RequestHelloChainSignatureFieldEvent | RequestHelloRosterDigestFieldEvent | RequestHelloNowMsFieldEvent | RequestInviteSecretFieldEvent | RequestNameFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestTypeFieldEvent | RequestHelloRootKeyFieldEvent | RequestHelloChainBodyFieldEvent | RequestHelloChainSignatureFieldEvent | RequestHelloRosterDigestFieldEvent | RequestHelloNowMsFieldEvent | RequestHelloFederationFieldEvent | RequestInviteSecretFieldEvent | RequestNameFieldEvent> {
     return streamMessage(buf, Request.codec(), opts)
   }
 }
@@ -1467,6 +1495,11 @@ export namespace Response {
     value: number
   }
 
+  export interface ResponseHelloFederationFieldEvent {
+    field: '$.hello.federation'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface ResponseChainBodyFieldEvent {
     field: '$.chain[].body'
     value: Uint8Array<ArrayBuffer>
@@ -1507,7 +1540,7 @@ export namespace Response {
     return decodeMessage(buf, Response.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Response>): Generator<ResponseStatusFieldEvent | ResponseMessageFieldEvent | ResponseHelloRootKeyFieldEvent | ResponseHelloChainBodyFieldEvent | ResponseHelloChainSignatureFieldEvent | ResponseHelloRosterDigestFieldEvent | ResponseHelloNowMsFieldEvent | ResponseChainBodyFieldEvent | ResponseChainSignatureFieldEvent | ResponseRootKeyFieldEvent | ResponseFederationNameFieldEvent | ResponseRevocationBodyFieldEvent | ResponseRevocationSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Response>): Generator<ResponseStatusFieldEvent | ResponseMessageFieldEvent | ResponseHelloRootKeyFieldEvent | ResponseHelloChainBodyFieldEvent | ResponseHelloChainSignatureFieldEvent | ResponseHelloRosterDigestFieldEvent | ResponseHelloNowMsFieldEvent | ResponseHelloFederationFieldEvent | ResponseChainBodyFieldEvent | ResponseChainSignatureFieldEvent | ResponseRootKeyFieldEvent | ResponseFederationNameFieldEvent | ResponseRevocationBodyFieldEvent | ResponseRevocationSignatureFieldEvent> {
     return streamMessage(buf, Response.codec(), opts)
   }
 }

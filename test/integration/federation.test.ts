@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FedStore } from '../../src/store/store.js'
 import { FederationStore } from '../../src/store/federation-store.js'
+import { certificateHash } from '../../src/services/federation/credentials.js'
 import { startDaemon, stopAll, tempDir, waitFor } from '../helpers/daemon.js'
 import { createRawPeer, multiaddr } from '../helpers/raw-peer.js'
 import type { Daemon } from '../helpers/daemon.js'
@@ -117,7 +118,7 @@ describe('a private federation of real daemons', () => {
     b = await startDaemon({ name: 'b', open: false, dataDir: b.dataDir, args: ['--bootstrap', await a.address()] })
     const thiefDir = await tempDir()
     await withStore(thiefDir, async store => {
-      const certs = stolen!.certificates.map(bytes => ({ subject: bId, bytes }))
+      const certs = stolen!.certificates.map(bytes => ({ subject: bId, hash: certificateHash(bytes), bytes }))
       await new FederationStore(store.sublevel('federation')).replace({ rootKey: stolen!.rootKey, name: stolen!.name, certificates: certs, revocations: [] })
     })
     const thief = await startDaemon({ name: 'thief', open: false, dataDir: thiefDir, args: ['--bootstrap', await a.address()] })

@@ -29,8 +29,9 @@ export function registerFederationCommands (program: Command): void {
       await printResult({ ...opts, json: true }, async c => c.request<InviteDoc>('POST', '/v1/federation/invites', body), formatInvite)
     })
   withClientOptions(fed.command('join <token>').description('redeem an invite: this node leaves its own federation and joins the inviter\'s'))
-    .action(async (token: string, opts: CommonOptions) => {
-      await printResult(opts, async c => c.request<JoinDoc>('POST', '/v1/federation/join', { token }), formatJoin)
+    .option('--force', 'join even if this node founded a federation that has other members (its root key is dropped)')
+    .action(async (token: string, opts: CommonOptions & { force?: boolean }) => {
+      await printResult(opts, async c => c.request<JoinDoc>('POST', '/v1/federation/join', { token, ...(opts.force === true ? { force: true } : {}) }), formatJoin)
     })
   withClientOptions(fed.command('members').description('every member this node knows: roles, expiry, standing'))
     .action(async (opts: CommonOptions) => {

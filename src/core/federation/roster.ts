@@ -3,10 +3,14 @@
  * everything else asks of it — is this peer a member now, and with which roles?
  *
  * Pure: entries arrive here already decoded and signature-checked (services/federation/
- * credentials.ts); time is passed in. A certificate is valid while it has not expired, its
- * subject is not revoked, and its issuer is the root key or a member that is itself a valid
- * admin now (recursively, up to `maxChainDepth`). So revoking an admin also invalidates what it
- * issued — the members it invited need a certificate from another admin.
+ * credentials.ts); time is passed in. A certificate is valid while it has not expired (nor its
+ * issuer's: a certificate never outlives the one that vouches for it), its subject is not
+ * revoked, and its issuer is the root key or a member that is itself a valid admin now
+ * (recursively, up to `maxChainDepth`). So revoking an admin also invalidates what it issued —
+ * its members need a certificate from another admin, which the roster then prefers.
+ *
+ * A few certificates are kept per subject (the valid ones win over newer invalid ones), and each
+ * admin may fill only part of the roster, so a rogue or mistaken admin cannot lock members out.
  */
 import { createHash } from 'node:crypto'
 import { Role, hasRole } from './roles.js'
@@ -44,9 +48,13 @@ export type Standing =
   | { member: false, reason: NotMemberReason }
 
 export interface RosterLimits {
-  /** Certificates kept at most (one per subject). Default 4,096 (the wire limit of a Roster). */
+  /** Certificates kept at most. Default 4,096 (the wire limit of a Roster). */
   maxCertificates?: number
-  /** Revocations kept at most. Default 4,096. */
+  /** Certificates kept per subject at most. Default 4. */
+  maxPerSubject?: number
+  /** Certificates (and revocations) one admin's signature may fill at most; the root's are not limited. Default 1,024. */
+  maxPerIssuer?: number
+  /** Revocations signed by admins kept at most (the root's are always kept). Default 4,096. */
   maxRevocations?: number
   /** Issuers followed from a certificate towards the root at most. Default 8. */
   maxChainDepth?: number
@@ -55,57 +63,87 @@ export interface RosterLimits {
 }
 
 export const DEFAULT_MAX_CERTIFICATES = 4_096
+export const DEFAULT_MAX_PER_SUBJECT = 4
+export const DEFAULT_MAX_PER_ISSUER = 1_024
 export const DEFAULT_MAX_REVOCATIONS = 4_096
 export const DEFAULT_MAX_CHAIN_DEPTH = 8
 export const DEFAULT_MAX_SKEW_MS = 60 * SECOND
 
+/** `full`: no room (this issuer's share, or the roster); `kept`: already held or not better. */
 export type AddOutcome = 'added' | 'kept' | 'full'
 
+type Evaluated = { ok: true, cert: MemberCertificate, expiresAt: number } | { ok: false, reason: NotMemberReason }
+
 export class Roster {
-  private readonly certs = new Map<string, MemberCertificate>()
+  private readonly certs = new Map<string, MemberCertificate[]>()
   private readonly revs = new Map<string, MemberRevocation>()
-  /** Hashes of the kept certificates. */
   private readonly hashes = new Set<string>()
+  private readonly perIssuer = new Map<string, number>()
+  private certCount = 0
+  private adminRevocations = 0
   private readonly maxCertificates: number
+  private readonly maxPerSubject: number
+  private readonly maxPerIssuer: number
   private readonly maxRevocations: number
   private readonly maxChainDepth: number
   private readonly maxSkewMs: number
   private cachedDigest: Uint8Array | undefined
+  private evicted: MemberCertificate[] = []
 
   constructor (limits: RosterLimits = {}) {
     this.maxCertificates = limits.maxCertificates ?? DEFAULT_MAX_CERTIFICATES
+    this.maxPerSubject = limits.maxPerSubject ?? DEFAULT_MAX_PER_SUBJECT
+    this.maxPerIssuer = limits.maxPerIssuer ?? DEFAULT_MAX_PER_ISSUER
     this.maxRevocations = limits.maxRevocations ?? DEFAULT_MAX_REVOCATIONS
     this.maxChainDepth = limits.maxChainDepth ?? DEFAULT_MAX_CHAIN_DEPTH
     this.maxSkewMs = limits.maxSkewMs ?? DEFAULT_MAX_SKEW_MS
   }
 
   get size (): number {
-    return this.certs.size
+    return this.certCount
   }
 
   /**
-   * Keep the certificate if it is the subject's best: the one that expires last (ties: issued
-   * last, then the larger hash, so every node keeps the same one). When full, certificates that
-   * expired longest ago make room; `now` says which.
+   * Keep a certificate. Up to `maxPerSubject` are kept per subject; beyond, the one that is not
+   * valid now, else the one that expires first, makes room. When the roster is full, certificates
+   * that are not valid now (revoked, expired, orphaned by their issuer) make room first.
    */
   addCertificate (cert: MemberCertificate, now: number): AddOutcome {
-    const current = this.certs.get(cert.subject)
-    if (current != null) {
-      if (!isBetter(cert, current)) return 'kept'
-    } else if (this.certs.size >= this.maxCertificates && !this.evictExpired(now)) {
-      return 'full'
+    if (this.hashes.has(cert.hash)) return 'kept'
+    if (cert.issuer != null && (this.perIssuer.get(cert.issuer) ?? 0) >= this.maxPerIssuer) return 'full'
+    const list = this.certs.get(cert.subject) ?? []
+    if (list.length >= this.maxPerSubject) {
+      const worst = this.worst([...list, cert], now)
+      if (worst === cert) return 'kept'
+      this.remove(worst)
+      this.evicted.push(worst)
+    } else if (this.certCount >= this.maxCertificates) {
+      const victim = this.evictable(now)
+      if (victim == null) return 'full'
+      this.remove(victim)
+      this.evicted.push(victim)
     }
-    if (current != null) this.hashes.delete(current.hash)
-    this.certs.set(cert.subject, cert)
+    const current = this.certs.get(cert.subject) ?? []
+    current.push(cert)
+    this.certs.set(cert.subject, current)
     this.hashes.add(cert.hash)
+    this.certCount++
+    if (cert.issuer != null) this.perIssuer.set(cert.issuer, (this.perIssuer.get(cert.issuer) ?? 0) + 1)
     this.cachedDigest = undefined
     return 'added'
   }
 
-  /** Revocations are permanent; the first one seen for a subject is kept. */
+  /**
+   * Revocations are permanent; the first one seen for a subject is kept. The root's are always
+   * kept; admins' count against their issuer's share and the roster's.
+   */
   addRevocation (rev: MemberRevocation): AddOutcome {
     if (this.revs.has(rev.subject)) return 'kept'
-    if (this.revs.size >= this.maxRevocations) return 'full'
+    if (rev.issuer != null) {
+      if ((this.perIssuer.get(rev.issuer) ?? 0) >= this.maxPerIssuer || this.adminRevocations >= this.maxRevocations) return 'full'
+      this.perIssuer.set(rev.issuer, (this.perIssuer.get(rev.issuer) ?? 0) + 1)
+      this.adminRevocations++
+    }
     this.revs.set(rev.subject, rev)
     this.cachedDigest = undefined
     return 'added'
@@ -119,18 +157,30 @@ export class Roster {
     return this.revs.get(subject)
   }
 
-  /** Is this exact certificate (by hash) the one kept for its subject? */
+  /** Certificates dropped to make room since the last call (to delete from storage). */
+  takeEvicted (): MemberCertificate[] {
+    const out = this.evicted
+    this.evicted = []
+    return out
+  }
+
+  /** Is this exact certificate (by hash) kept? */
   holds (hash: string): boolean {
     return this.hashes.has(hash)
   }
 
-  certificate (subject: string): MemberCertificate | undefined {
-    return this.certs.get(subject)
+  /** The subject's certificate that counts now (else the one expiring last, for display). */
+  certificate (subject: string, now: number): MemberCertificate | undefined {
+    const e = this.evaluate(subject, now, 0)
+    if (e.ok) return e.cert
+    return [...(this.certs.get(subject) ?? [])].sort((a, b) => b.expiresAt - a.expiresAt)[0]
   }
 
   /** Is `subject` a member at `now`, and with which roles? */
   standing (subject: string, now: number): Standing {
-    return this.evaluate(subject, now, 0)
+    const e = this.evaluate(subject, now, 0)
+    if (!e.ok) return { member: false, reason: e.reason }
+    return { member: true, roles: e.cert.roles, name: e.cert.name, expiresAt: e.expiresAt, issuer: e.cert.issuer }
   }
 
   /** Does `subject` hold `role` now? */
@@ -139,20 +189,39 @@ export class Roster {
     return s.member && hasRole(s.roles, role)
   }
 
-  /** The subject's certificate, then its issuers' towards the root (what a Hello carries). */
-  chain (subject: string): MemberCertificate[] {
+  /**
+   * Could `issuer` (undefined = the root) revoke at `at`? An admin whose certificate was valid
+   * then, and who had not been revoked before it: a revocation an admin signed stays in force
+   * after the admin's own certificate lapses or is revoked, on every node alike.
+   */
+  couldRevoke (issuer: string | undefined, at: number, now: number, depth = 0): boolean {
+    if (issuer == null) return true
+    if (at > now + this.maxSkewMs || depth >= this.maxChainDepth) return false
+    const own = this.revs.get(issuer)
+    if (own != null && own.revokedAt <= at) return false
+    return (this.certs.get(issuer) ?? []).some(c => hasRole(c.roles, Role.admin) && c.issuedAt - this.maxSkewMs <= at && at < c.expiresAt &&
+      c.issuer !== issuer && (c.issuer == null || this.couldRevoke(c.issuer, Math.min(at, c.issuedAt), now, depth + 1)))
+  }
+
+  /** The subject's certificate that counts, then its issuers' towards the root (what a Hello carries). */
+  chain (subject: string, now: number): MemberCertificate[] {
     const out: MemberCertificate[] = []
-    let cert = this.certs.get(subject)
+    let cert = this.certificate(subject, now)
     while (cert != null && out.length < this.maxChainDepth) {
       out.push(cert)
       if (cert.issuer == null || out.some(c => c.subject === cert?.issuer)) break
-      cert = this.certs.get(cert.issuer)
+      cert = this.certificate(cert.issuer, now)
     }
     return out
   }
 
   certificates (): MemberCertificate[] {
-    return [...this.certs.values()]
+    return [...this.certs.values()].flat()
+  }
+
+  /** One certificate per subject (the one that counts now), for listings. */
+  subjects (): string[] {
+    return [...this.certs.keys()]
   }
 
   revocations (): MemberRevocation[] {
@@ -160,51 +229,91 @@ export class Roster {
   }
 
   /**
-   * sha256 over every kept certificate and revocation, in subject order: two nodes with the
+   * sha256 over every kept certificate and revocation, in a fixed order: two nodes with the
    * same digest hold the same roster, so a handshake exchanges rosters only when they differ.
    */
   digest (): Uint8Array {
     if (this.cachedDigest == null) {
       const h = createHash('sha256')
-      for (const c of [...this.certs.values()].sort(bySubject)) h.update(`c${c.hash}`)
-      for (const r of [...this.revs.values()].sort(bySubject)) h.update(`r${r.hash}`)
+      for (const c of this.certificates().map(c => `c${c.subject}${c.hash}`).sort()) h.update(c)
+      for (const r of [...this.revs.values()].map(r => `r${r.subject}${r.hash}`).sort()) h.update(r)
       this.cachedDigest = new Uint8Array(h.digest())
     }
     return this.cachedDigest
   }
 
-  private evaluate (subject: string, now: number, depth: number): Standing {
-    if (this.revs.has(subject)) return { member: false, reason: 'revoked' }
-    const cert = this.certs.get(subject)
-    if (cert == null) return { member: false, reason: 'unknown' }
-    if (now >= cert.expiresAt) return { member: false, reason: 'expired' }
-    if (cert.issuedAt - this.maxSkewMs > now) return { member: false, reason: 'not-yet-valid' }
+  /** The subject's best valid certificate: the root's first, then the one that lasts longest. */
+  private evaluate (subject: string, now: number, depth: number): Evaluated {
+    if (this.revs.has(subject)) return { ok: false, reason: 'revoked' }
+    const list = this.certs.get(subject)
+    if (list == null || list.length === 0) return { ok: false, reason: 'unknown' }
+    let best: Evaluated | undefined
+    let why: NotMemberReason = 'unknown'
+    for (const cert of list) {
+      const e = this.evaluateOne(cert, now, depth)
+      if (!e.ok) {
+        why = rank(e.reason) > rank(why) ? e.reason : why
+        continue
+      }
+      if (best == null || !best.ok || isPreferred(e, best)) best = e
+    }
+    return best ?? { ok: false, reason: why }
+  }
+
+  private evaluateOne (cert: MemberCertificate, now: number, depth: number): Evaluated {
+    if (now >= cert.expiresAt) return { ok: false, reason: 'expired' }
+    if (cert.issuedAt - this.maxSkewMs > now) return { ok: false, reason: 'not-yet-valid' }
+    if (cert.issuer == null) return { ok: true, cert, expiresAt: cert.expiresAt }
+    if (cert.issuer === cert.subject || depth >= this.maxChainDepth) return { ok: false, reason: 'issuer-invalid' }
+    const issuer = this.evaluate(cert.issuer, now, depth + 1)
+    if (!issuer.ok || !hasRole(issuer.cert.roles, Role.admin)) return { ok: false, reason: 'issuer-invalid' }
+    return { ok: true, cert, expiresAt: Math.min(cert.expiresAt, issuer.expiresAt) }
+  }
+
+  /** Of a subject's certificates, the one to drop: not valid now, else the one that ends first. */
+  private worst (list: MemberCertificate[], now: number): MemberCertificate {
+    const invalid = list.find(c => !this.evaluateOne(c, now, 0).ok)
+    if (invalid != null) return invalid
+    return [...list].sort((a, b) => a.expiresAt - b.expiresAt || (a.hash < b.hash ? -1 : 1))[0]
+  }
+
+  /** A certificate the full roster may drop: a revoked subject's, then one not valid now. */
+  private evictable (now: number): MemberCertificate | undefined {
+    for (const [subject, list] of this.certs) if (this.revs.has(subject)) return list[0]
+    for (const list of this.certs.values()) {
+      const invalid = list.find(c => !this.evaluateOne(c, now, 0).ok)
+      if (invalid != null) return invalid
+    }
+    return undefined
+  }
+
+  private remove (cert: MemberCertificate): void {
+    const list = this.certs.get(cert.subject)
+    if (list == null) return
+    const i = list.indexOf(cert)
+    if (i < 0) return
+    list.splice(i, 1)
+    if (list.length === 0) this.certs.delete(cert.subject)
+    this.hashes.delete(cert.hash)
+    this.certCount--
     if (cert.issuer != null) {
-      if (cert.issuer === subject || depth >= this.maxChainDepth) return { member: false, reason: 'issuer-invalid' }
-      const issuer = this.evaluate(cert.issuer, now, depth + 1)
-      if (!issuer.member || !hasRole(issuer.roles, Role.admin)) return { member: false, reason: 'issuer-invalid' }
+      const n = (this.perIssuer.get(cert.issuer) ?? 1) - 1
+      if (n <= 0) this.perIssuer.delete(cert.issuer)
+      else this.perIssuer.set(cert.issuer, n)
     }
-    return { member: true, roles: cert.roles, name: cert.name, expiresAt: cert.expiresAt, issuer: cert.issuer }
-  }
-
-  private evictExpired (now: number): boolean {
-    let oldest: MemberCertificate | undefined
-    for (const c of this.certs.values()) {
-      if (c.expiresAt <= now && (oldest == null || c.expiresAt < oldest.expiresAt)) oldest = c
-    }
-    if (oldest == null) return false
-    this.certs.delete(oldest.subject)
-    this.hashes.delete(oldest.hash)
-    return true
+    this.cachedDigest = undefined
   }
 }
 
-function isBetter (a: MemberCertificate, b: MemberCertificate): boolean {
+/** Which reason explains best why none of a subject's certificates is valid. */
+function rank (reason: NotMemberReason): number {
+  return ['unknown', 'not-yet-valid', 'expired', 'issuer-invalid', 'revoked'].indexOf(reason)
+}
+
+function isPreferred (a: Evaluated & { ok: true }, b: Evaluated & { ok: true }): boolean {
+  const aRoot = a.cert.issuer == null
+  const bRoot = b.cert.issuer == null
+  if (aRoot !== bRoot) return aRoot
   if (a.expiresAt !== b.expiresAt) return a.expiresAt > b.expiresAt
-  if (a.issuedAt !== b.issuedAt) return a.issuedAt > b.issuedAt
-  return a.hash > b.hash
-}
-
-function bySubject (a: { subject: string }, b: { subject: string }): number {
-  return a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0
+  return a.cert.hash > b.cert.hash
 }

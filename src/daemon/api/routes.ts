@@ -44,13 +44,13 @@ const inviteBody = z.object({
   certificateTtlSeconds: z.number().int().positive().optional()
 }).strict()
 
-const joinBody = z.object({ token: z.string().min(1).max(4096) }).strict()
+const joinBody = z.object({ token: z.string().min(1).max(4096), force: z.boolean().optional() }).strict()
 const revokeBody = z.object({ peerId: z.string().min(1).max(128) }).strict()
 
 /** What the routes reach: the node now (a join restarts it) and the daemon's join. */
 export interface RouteHost {
   node: () => FederationNode
-  join: (token: string) => Promise<JoinDoc>
+  join: (token: string, force?: boolean) => Promise<JoinDoc>
 }
 
 /** The control API's endpoints (CONTRACT.md "Control API"), each a thin call into the node. */
@@ -167,7 +167,14 @@ function federationRoutes (host: RouteHost, node: () => FederationNode): Route[]
         }
       }
     },
-    { method: 'POST', path: /^\/v1\/federation\/join$/, handle: async ({ body }) => ({ json: await host.join(parseBody(joinBody, body).token) }) },
+    {
+      method: 'POST',
+      path: /^\/v1\/federation\/join$/,
+      handle: async ({ body }) => {
+        const req = parseBody(joinBody, body)
+        return { json: await host.join(req.token, req.force) }
+      }
+    },
     { method: 'POST', path: /^\/v1\/federation\/revocations$/, handle: async ({ body }) => ({ json: await node().federation.revoke(parseBody(revokeBody, body).peerId) }) }
   ]
 }

@@ -92,6 +92,8 @@ const STATUS_BY_ERROR: Record<string, number> = {
   InvalidRolesError: 400,
   AlreadyMemberError: 409,
   NotFederatedError: 409,
+  FederationConflictError: 409,
+  RevocationRefusedError: 409,
   JoinFailedError: 502,
   TimeoutError: 504,
   StorageFullError: 507,

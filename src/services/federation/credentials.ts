@@ -69,7 +69,7 @@ export async function issueCertificate (fed: FederationIdentity, signer: Private
   const body = CertificateBody.encode({
     federation: fed.hash as Uint8Array<ArrayBuffer>,
     subject: peerIdBytes(fields.subject),
-    name: fields.name.slice(0, MAX_NAME_CHARS),
+    name: fields.name,
     roles: fields.roles,
     issuedAt: fields.issuedAt,
     expiresAt: fields.expiresAt,
@@ -77,7 +77,8 @@ export async function issueCertificate (fed: FederationIdentity, signer: Private
   })
   const signature = await signer.sign(concat(CERTIFICATE_DOMAIN, body))
   const bytes = Certificate.encode({ body, signature: signature as Uint8Array<ArrayBuffer> })
-  return openCertificateUnchecked(bytes, body)
+  // What this node issues must open everywhere: checked by the same rules every receiver applies.
+  return await openCertificate(fed, bytes)
 }
 
 /** Sign a revocation of `subject`, as the root key or an admin. */

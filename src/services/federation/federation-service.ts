@@ -10,7 +10,7 @@ import { VIA_METADATA_KEY, encodeVia } from '../membership/via.js'
 import { Federation } from './federation.js'
 import { FEDERATION_PROTOCOL, MAX_FEDERATION_FRAME_BYTES, MembershipRefusedError, helloAsDialer, requestCertificate, serveFederationStream } from './handshake.js'
 import { MemberGate } from './member-gate.js'
-import type { FederationInit } from './federation.js'
+import type { FederationInit, JoinAnswer } from './federation.js'
 import type { InviteToken } from './invite-token.js'
 import type { MemberCertificate, MemberRevocation, Standing } from '../../core/federation/roster.js'
 import type { Clock } from '../../util/time.js'
@@ -45,6 +45,8 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10 * SECOND
 export const DEFAULT_SWEEP_INTERVAL_MS = 5 * SECOND
 export const DEFAULT_RENEW_CHECK_MS = 1 * MINUTE
 const MAX_REFUSALS_REMEMBERED = 1_000
+/** Peer-store tag of proven members (the connection manager prunes untagged peers first). */
+const MEMBER_TAG = 'fedmesh-member'
 /** A connection to a peer this node already knows reconciles rosters this long after it opens. */
 const ROSTER_SYNC_DELAY_MS = 100
 
@@ -135,7 +137,8 @@ export class FederationService implements Startable {
     for (const p of this.init.gatedProtocols) this.gateProtocol(p)
     await this.components.registrar.handle(FEDERATION_PROTOCOL, (stream: Stream, conn: Connection) => {
       this.onStream(stream, conn).catch(err => { this.log('federation stream from %p failed - %e', conn.remotePeer, err) })
-    }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
+    // One HELLO and one JOIN or RENEW at a time: what an outsider can open is bounded.
+    }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
     const every = (ms: number, fn: () => void): void => { this.timers.push(setInterval(fn, ms)) }
     every(this.init.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, () => { this.sweep() })
     this.scheduleRenewal()
@@ -144,7 +147,7 @@ export class FederationService implements Startable {
   /** Check often enough that a short-lived certificate (tests, short invites) renews in time. */
   private scheduleRenewal (): void {
     if (!this.started || this.federation == null) return
-    const cert = this.federation.roster.certificate(this.federation.selfId)
+    const cert = this.federation.roster.certificate(this.federation.selfId, this.init.clock.now())
     const lifetime = cert == null ? Infinity : cert.expiresAt - cert.issuedAt
     const delay = Math.max(SECOND, Math.min(this.init.renewCheckMs ?? DEFAULT_RENEW_CHECK_MS, lifetime / 6))
     const timer = setTimeout(() => {
@@ -180,8 +183,8 @@ export class FederationService implements Startable {
     this.deadlines.clear()
     if (this.federation == null) return
     await this.components.registrar.unhandle(FEDERATION_PROTOCOL)
-    for (const p of this.gated) this.components.registrar.unuse(p)
-    this.gated.clear()
+    // The gate stays on the protocols: handlers of services stopping alongside may still take
+    // streams until libp2p closes every connection.
   }
 
   /** Is `peer` a member now (open mesh: yes)? */
@@ -229,7 +232,8 @@ export class FederationService implements Startable {
   async revoke (subject: string): Promise<MemberRevocation> {
     const fed = this.requireFederation()
     const rev = await fed.revoke(subject)
-    this.publish({ revocations: [rev] })
+    // With the signer's chain, so every receiver can check the signer was an admin.
+    this.publish({ certificates: fed.selfChain(), revocations: [rev] })
     return rev
   }
 
@@ -238,7 +242,7 @@ export class FederationService implements Startable {
    * and return the federation the answer makes this node a member of. The caller restarts the
    * node in it (its DHT protocol and roster change).
    */
-  async join (token: InviteToken, name: string, signal: AbortSignal): Promise<Federation> {
+  async join (token: InviteToken, name: string, signal: AbortSignal): Promise<{ answer: JoinAnswer, federation: Federation }> {
     const fedInit = this.init.federationInit
     if (fedInit == null) throw new JoinFailedError('this node cannot join a federation (no federation store)')
     if (this.federation?.identity.id === token.federation && this.federation.selfStanding().member) throw new AlreadyMemberError()
@@ -257,10 +261,13 @@ export class FederationService implements Startable {
         throw new JoinFailedError(err instanceof MembershipRefusedError ? `the inviter refused: ${err.message}` : `the join failed: ${err.message}`)
       })
       if (federationFromRootKey(res.rootKey, res.federationName).id !== token.federation) throw new JoinFailedError('the inviter answered for another federation than the token names')
-      const fed = await Federation.adopt(fedInit, res.rootKey, res.federationName, res.chain)
+      const answer: JoinAnswer = { rootKey: res.rootKey, federationName: res.federationName, chain: res.chain }
+      const federation = await Federation.verifyJoinAnswer(fedInit.self, answer, fedInit.clock).catch((err: Error) => {
+        throw new JoinFailedError(`the inviter's answer does not hold: ${err.message}`)
+      })
       // The inviter is this node's way in: dialled first after the restart, like a bootstrap peer.
       await this.components.peerStore.merge(inviter, { metadata: { [VIA_METADATA_KEY]: encodeVia(['bootstrap']) } }).catch(() => {})
-      return fed
+      return { answer, federation }
     } finally {
       this.joining.delete(inviter.toString())
     }
@@ -351,7 +358,11 @@ export class FederationService implements Startable {
     this.deadlines.delete(conn.id)
     if (conn.status !== 'open' || this.gate.state(conn) === 'member') return
     this.handshakes?.increment({ accepted: true })
-    if (this.gate.accept(conn)) this.init.onMemberConnect?.(conn)
+    if (this.gate.accept(conn)) {
+      // Pruning drops the least valued peers first: members outrank connections still proving themselves.
+      this.components.peerStore.merge(conn.remotePeer, { tags: { [MEMBER_TAG]: { value: 50 } } }).catch(() => {})
+      this.init.onMemberConnect?.(conn)
+    }
   }
 
   private refuse (conn: Connection, reason: string, outcome: 'refused' | 'failed' = 'refused'): void {
@@ -382,24 +393,25 @@ export class FederationService implements Startable {
   private async renewIfDue (): Promise<void> {
     const fed = this.federation
     if (fed == null || !this.started || !fed.needsRenewal()) return
-    try {
-      if (fed.rootPrivateKey != null) {
-        this.publish({ certificates: [await fed.renewSelf()] })
-        return
-      }
-      for (const peer of this.gate.memberPeers()) {
-        if (!fed.allows(peer.toString(), Role.admin)) continue
-        const conn = this.components.connectionManager.getConnections(peer).find(c => this.gate.state(c) === 'member')
-        if (conn == null) continue
+    if (fed.rootPrivateKey != null) {
+      this.publish({ certificates: [await fed.renewSelf()] })
+      return
+    }
+    // Any connected admin will do; one that refuses or fails does not stop the next.
+    for (const peer of this.gate.memberPeers()) {
+      if (!fed.allows(peer.toString(), Role.admin)) continue
+      const conn = this.components.connectionManager.getConnections(peer).find(c => this.gate.state(c) === 'member')
+      if (conn == null) continue
+      try {
         const signal = AbortSignal.timeout(this.handshakeTimeoutMs)
         const res = await requestCertificate(await conn.newStream(FEDERATION_PROTOCOL, { signal }), { type: RequestType.RENEW }, { signal })
         await fed.acceptCertificates(res.chain)
         this.log('certificate renewed by %p', peer)
-        this.publish({ certificates: fed.selfChain().slice(0, 1) })
+        this.publish({ certificates: fed.selfChain() })
         return
+      } catch (err) {
+        this.log('certificate renewal by %p failed - %e', peer, err)
       }
-    } catch (err) {
-      this.log('certificate renewal failed - %e', err)
     }
   }
 
@@ -421,7 +433,9 @@ export class FederationService implements Startable {
     }
     const certs = await fed.acceptCertificates(roster.certificates)
     const revs = await fed.acceptRevocations(roster.revocations)
-    if (certs.invalid + revs.invalid > 0) return TopicValidatorResult.Reject
+    // Only a forgery is the sender's fault; an entry this node cannot vouch for yet (an issuer
+    // it has not heard of, one just revoked) is ignored, not held against an honest relay.
+    if (certs.forged + revs.forged > 0) return TopicValidatorResult.Reject
     return certs.added + revs.added > 0 ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
   }
 

@@ -4,16 +4,20 @@
  * redeems an invite; RENEW asks an admin for a fresh certificate. See protocols/federation.md.
  */
 import { pbStream } from '@libp2p/utils'
-import { Request, RequestType, Response, Roster, Status } from '../../wire/federation.js'
+import { Hello, Request, RequestType, Response, Roster, Status } from '../../wire/federation.js'
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { certificateWire, revocationWire, InvalidCredentialError } from './credentials.js'
 import type { Federation } from './federation.js'
 import type { Standing } from '../../core/federation/roster.js'
-import type { Hello } from '../../wire/federation.js'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
 export const FEDERATION_PROTOCOL = '/fedmesh/federation/1.0.0'
-/** Largest frame: a Roster of 4,096 certificates and 4,096 revocations fits. */
+/**
+ * Largest frame before membership is proved (a Hello with 8 certificates, a join or renewal
+ * answer): an outsider can make a node buffer this much per stream, no more.
+ */
+export const MAX_HANDSHAKE_FRAME_BYTES = 64 * 1024
+/** Largest Roster frame (4,096 certificates and 4,096 revocations fit), read only from an accepted member. */
 export const MAX_FEDERATION_FRAME_BYTES = 4 * 1024 * 1024
 const MAX_MESSAGE_CHARS = 256
 
@@ -25,13 +29,20 @@ export class MembershipRefusedError extends Error {
   }
 }
 
+/** A full Hello: root key and this node's certificate chain. */
 export function helloOf (fed: Federation, now: number): Hello {
   return {
     rootKey: publicKeyToProtobuf(fed.identity.rootKey) as Uint8Array<ArrayBuffer>,
     chain: fed.selfChain().map(certificateWire),
     rosterDigest: fed.roster.digest() as Uint8Array<ArrayBuffer>,
-    nowMs: now
+    nowMs: now,
+    federation: fed.identity.hash as Uint8Array<ArrayBuffer>
   }
+}
+
+/** The dialer's opening Hello: only which federation, no key, no certificate. */
+function openingHelloOf (fed: Federation, now: number): Hello {
+  return { rootKey: new Uint8Array(0), chain: [], rosterDigest: fed.roster.digest() as Uint8Array<ArrayBuffer>, nowMs: now, federation: fed.identity.hash as Uint8Array<ArrayBuffer> }
 }
 
 export function rosterOf (fed: Federation): Roster {
@@ -54,9 +65,13 @@ export async function checkHello (fed: Federation, hello: Hello | undefined, rem
   return { ...standing, status: standing.reason === 'revoked' ? Status.REVOKED : Status.NOT_MEMBER, why: `certificate ${standing.reason}` }
 }
 
-/** Exchange rosters when the digests differ: both sides send theirs, then read the other's. */
-async function syncRosters (fed: Federation, pb: ReturnType<typeof pbStream>, ours: Uint8Array, theirs: Uint8Array, options: AbortOptions): Promise<void> {
+/**
+ * Exchange rosters when the digests differ: both sides send theirs, then read the other's. Only
+ * between accepted members: Roster frames may be large.
+ */
+async function syncRosters (fed: Federation, small: ReturnType<typeof pbStream>, ours: Uint8Array, theirs: Uint8Array, options: AbortOptions): Promise<void> {
   if (sameBytes(ours, theirs)) return
+  const pb = pbStream(small.unwrap(), { maxDataLength: MAX_FEDERATION_FRAME_BYTES })
   await pb.write(rosterOf(fed), Roster, options)
   const roster = await pb.read(Roster, options)
   await fed.acceptCertificates(roster.certificates)
@@ -64,22 +79,27 @@ async function syncRosters (fed: Federation, pb: ReturnType<typeof pbStream>, ou
 }
 
 /**
- * The dialer's side of HELLO. Resolves with the listener's standing once both accepted each
- * other (rosters reconciled); throws MembershipRefusedError when either side refuses.
- * `onAccepted` runs as soon as both sides accepted, before the rosters are reconciled.
+ * The dialer's side of HELLO. The dialer names the federation only; the listener shows its
+ * chain only to a dialer of the same federation; the dialer shows its own only once the
+ * listener proved membership. So a peer that is not a member learns no key, name or role.
+ * Resolves once both accepted each other (rosters reconciled); throws MembershipRefusedError
+ * when either side refuses. `onAccepted` runs as soon as both accepted.
  */
 export async function helloAsDialer (stream: Stream, fed: Federation, remote: string, now: number, onAccepted: () => void, options: AbortOptions): Promise<void> {
-  const pb = pbStream(stream, { maxDataLength: MAX_FEDERATION_FRAME_BYTES })
-  const ours = helloOf(fed, now)
-  await pb.write({ type: RequestType.HELLO, hello: ours, inviteSecret: new Uint8Array(0), name: '' }, Request, options)
+  const pb = pbStream(stream, { maxDataLength: MAX_HANDSHAKE_FRAME_BYTES })
+  const opening = openingHelloOf(fed, now)
+  await pb.write({ type: RequestType.HELLO, hello: opening, inviteSecret: new Uint8Array(0), name: '' }, Request, options)
   const res = await pb.read(Response, options)
-  // A revoked node learns it from the first member that refuses it.
-  if (res.status === Status.REVOKED && res.revocation != null) await fed.acceptRevocations([res.revocation])
   if (res.status !== Status.OK) throw new MembershipRefusedError(res.status, `refused by the peer: ${res.message.slice(0, MAX_MESSAGE_CHARS)}`)
   const checked = await checkHello(fed, res.hello, remote)
   if (!checked.member) throw new MembershipRefusedError(checked.status, checked.why)
+  await pb.write(helloOf(fed, now), Hello, options)
+  const verdict = await pb.read(Response, options)
+  // A revoked node learns it from the first member that refuses it.
+  if (verdict.status === Status.REVOKED && verdict.revocation != null) await fed.acceptRevocations([verdict.revocation])
+  if (verdict.status !== Status.OK) throw new MembershipRefusedError(verdict.status, `refused by the peer: ${verdict.message.slice(0, MAX_MESSAGE_CHARS)}`)
   onAccepted()
-  await syncRosters(fed, pb, ours.rosterDigest, res.hello?.rosterDigest ?? new Uint8Array(0), options)
+  await syncRosters(fed, pb, opening.rosterDigest, res.hello?.rosterDigest ?? new Uint8Array(0), options)
   await stream.close(options)
 }
 
@@ -99,26 +119,36 @@ export interface ListenerDeps {
 /** The listener's side: one request, one response (and for HELLO, the roster exchange). */
 export async function serveFederationStream (stream: Stream, remote: string, deps: ListenerDeps, options: AbortOptions): Promise<void> {
   const { fed } = deps
-  const pb = pbStream(stream, { maxDataLength: MAX_FEDERATION_FRAME_BYTES })
+  const pb = pbStream(stream, { maxDataLength: MAX_HANDSHAKE_FRAME_BYTES })
   const answer = async (status: Status, message: string, extra: Partial<Response> = {}): Promise<void> => {
     await pb.write({ status, message: message.slice(0, MAX_MESSAGE_CHARS), chain: [], rootKey: new Uint8Array(0), federationName: '', ...extra }, Response, options)
   }
   const req = await pb.read(Request, options)
   switch (req.type) {
     case RequestType.HELLO: {
-      const checked = await checkHello(fed, req.hello, remote)
-      if (!checked.member) {
-        const rev = fed.roster.revocation(remote)
-        await answer(checked.status, checked.why, rev == null ? {} : { revocation: revocationWire(rev) })
+      const refuse = async (status: Status, why: string, extra: Partial<Response> = {}): Promise<void> => {
+        await answer(status, why, extra)
         // Closed gracefully first, so the refusal reaches the peer before its connection goes.
         await stream.close(options).catch(() => {})
-        deps.onRefused(checked.why)
+        deps.onRefused(why)
+      }
+      // Only a dialer of this federation sees this node's chain.
+      if (req.hello == null || !sameBytes(req.hello.federation, fed.identity.hash)) {
+        await refuse(Status.NOT_MEMBER, 'a member of another federation (or none)')
         return
       }
       const ours = helloOf(fed, deps.now())
       await answer(Status.OK, '', { hello: ours })
+      const theirs = await pb.read(Hello, options)
+      const checked = await checkHello(fed, theirs, remote)
+      if (!checked.member) {
+        const rev = fed.roster.revocation(remote)
+        await refuse(checked.status, checked.why, rev == null ? {} : { revocation: revocationWire(rev) })
+        return
+      }
+      await answer(Status.OK, '')
       deps.onAccepted()
-      await syncRosters(fed, pb, ours.rosterDigest, req.hello?.rosterDigest ?? new Uint8Array(0), options)
+      await syncRosters(fed, pb, ours.rosterDigest, req.hello.rosterDigest, options)
       break
     }
     case RequestType.JOIN:
@@ -158,7 +188,7 @@ export async function serveFederationStream (stream: Stream, remote: string, dep
 
 /** The asking side of JOIN or RENEW: the new certificate chain, and the federation it is of. */
 export async function requestCertificate (stream: Stream, req: { type: RequestType, inviteSecret?: Uint8Array, name?: string }, options: AbortOptions): Promise<Response> {
-  const pb = pbStream(stream, { maxDataLength: MAX_FEDERATION_FRAME_BYTES })
+  const pb = pbStream(stream, { maxDataLength: MAX_HANDSHAKE_FRAME_BYTES })
   await pb.write({ type: req.type, inviteSecret: (req.inviteSecret ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>, name: req.name ?? '' }, Request, options)
   const res = await pb.read(Response, options)
   await stream.close(options).catch(() => {})

@@ -398,12 +398,33 @@ export class Executor {
   }
 
   /**
-   * Start queued work while slots are free, first come first served among submitters within
-   * their fair share (a submitter at its share waits for one of its own to finish).
+   * The queue position to start next: among submitters within their fair share, the one that
+   * runs the fewest tasks here now, first come first served between equals (the owner's tasks
+   * count as running none). -1 when nothing may start.
+   */
+  private nextStartable (): number {
+    let best = -1
+    let fewest = Infinity
+    for (let i = 0; i < this.queue.length; i++) {
+      const origin = originOf(this.queue[i])
+      if (!this.fair.mayStart(origin, this.concurrency)) continue
+      const running = this.fair.runningOf(origin)
+      if (running === 0) return i
+      if (running < fewest) {
+        best = i
+        fewest = running
+      }
+    }
+    return best
+  }
+
+  /**
+   * Start queued work while slots are free, fairly between submitters within their share (a
+   * submitter at its share waits for one of its own to finish).
    */
   private pump (): void {
     while (this.running < this.concurrency && this.queue.length > 0) {
-      const i = this.queue.findIndex(q => this.fair.mayStart(originOf(q), this.concurrency))
+      const i = this.nextStartable()
       if (i < 0) break
       const next = this.queue.splice(i, 1)[0]
       this.running++

@@ -82,10 +82,12 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
           break
         case FrameType.RESERVE: {
           const id = frame.id
+          // A second RESERVE under a live id would orphan the first (never cancelled, never counted).
+          if (reservations.has(id)) throw new MalformedFrameError(`RESERVE reuses the id ${id} of a live reservation`)
           const res = init.executor.reserve(frame.taskId, frame.kind,
             () => { channel.send({ type: FrameType.READY, id }).catch(() => {}) },
             () => {
-              reservations.delete(id)
+              if (reservations.get(id) === res) reservations.delete(id)
               channel.send({ type: FrameType.RESULT, id, result: toWire(refusal(frame, ErrorCode.CANCELLED, 'reservation expired')) }).catch(() => {})
             },
             origin)

@@ -48,10 +48,10 @@ describe('roster standing', () => {
     r.addCertificate(cert('x', { roles: ALL, issuer: 'y' }), NOW)
     r.addCertificate(cert('y', { roles: ALL, issuer: 'x' }), NOW)
     expect(r.standing('x', NOW)).toEqual({ member: false, reason: 'issuer-invalid' })
-    expect(r.chain('x').map(c => c.subject)).toEqual(['x', 'y'])
+    expect(r.chain('x', NOW).map(c => c.subject)).toEqual(['x', 'y'])
   })
 
-  it('keeps the certificate that expires last, the same choice on every node', () => {
+  it('keeps a few certificates per subject and counts the valid one that lasts longest, the same on every node', () => {
     const r1 = new Roster()
     const r2 = new Roster()
     const early = cert('a', { expiresAt: NOW + 10_000 })
@@ -59,9 +59,51 @@ describe('roster standing', () => {
     expect(r1.addCertificate(early, NOW)).toBe('added')
     expect(r1.addCertificate(late, NOW)).toBe('added')
     expect(r2.addCertificate(late, NOW)).toBe('added')
-    expect(r2.addCertificate(early, NOW)).toBe('kept')
-    expect(r1.certificate('a')).toBe(late)
+    expect(r2.addCertificate(early, NOW)).toBe('added')
+    expect(r1.certificate('a', NOW)).toBe(late)
     expect(Buffer.from(r1.digest()).equals(Buffer.from(r2.digest()))).toBe(true)
+    expect(r1.addCertificate(late, NOW)).toBe('kept')
+  })
+
+  it('a newer certificate that is not valid (its issuer revoked) does not lock the member out', () => {
+    const r = new Roster()
+    r.addCertificate(cert('rogue', { roles: ALL }), NOW)
+    r.addCertificate(cert('m', { issuer: 'rogue', expiresAt: NOW + 365 * 86_400_000 }), NOW)
+    r.addRevocation(revocation('rogue'))
+    r.addCertificate(cert('m', { expiresAt: NOW + 30_000 }), NOW)
+    expect(r.standing('m', NOW)).toMatchObject({ member: true, expiresAt: NOW + 30_000 })
+  })
+
+  it('a certificate never outlives its issuer\'s', () => {
+    const r = new Roster()
+    r.addCertificate(cert('admin', { roles: ALL, expiresAt: NOW + 5_000 }), NOW)
+    r.addCertificate(cert('m', { issuer: 'admin', expiresAt: NOW + 50_000 }), NOW)
+    expect(r.standing('m', NOW)).toMatchObject({ member: true, expiresAt: NOW + 5_000 })
+    expect(r.standing('m', NOW + 5_000)).toEqual({ member: false, reason: 'issuer-invalid' })
+  })
+
+  it('one admin fills only its share of the roster; root-signed revocations are always kept', () => {
+    const r = new Roster({ maxPerIssuer: 2, maxRevocations: 2 })
+    r.addCertificate(cert('admin', { roles: ALL }), NOW)
+    expect(r.addCertificate(cert('x1', { issuer: 'admin' }), NOW)).toBe('added')
+    expect(r.addCertificate(cert('x2', { issuer: 'admin' }), NOW)).toBe('added')
+    expect(r.addCertificate(cert('x3', { issuer: 'admin' }), NOW)).toBe('full')
+    expect(r.addRevocation(revocation('y1', 'other'))).toBe('added')
+    expect(r.addRevocation(revocation('y2', 'other'))).toBe('added')
+    expect(r.addRevocation(revocation('y3', 'other'))).toBe('full')
+    expect(r.addRevocation(revocation('admin'))).toBe('added')
+    expect(r.standing('admin', NOW)).toEqual({ member: false, reason: 'revoked' })
+  })
+
+  it('a revocation counts if its signer was an admin when it signed, whatever happened since', () => {
+    const r = new Roster()
+    r.addCertificate(cert('admin', { roles: ALL, issuedAt: NOW - 10_000, expiresAt: NOW + 10_000 }), NOW)
+    expect(r.couldRevoke('admin', NOW - 5_000, NOW + 60_000)).toBe(true)
+    expect(r.couldRevoke('admin', NOW + 20_000, NOW + 60_000)).toBe(false)
+    expect(r.couldRevoke('nobody', NOW, NOW)).toBe(false)
+    expect(r.couldRevoke(undefined, NOW, NOW)).toBe(true)
+    r.addRevocation({ ...revocation('admin'), revokedAt: NOW - 6_000 })
+    expect(r.couldRevoke('admin', NOW - 5_000, NOW)).toBe(false)
   })
 
   it('revocations are permanent and change the digest', () => {
@@ -74,14 +116,13 @@ describe('roster standing', () => {
     expect(r.standing('a', NOW)).toEqual({ member: false, reason: 'revoked' })
   })
 
-  it('is bounded: when full, only certificates that expired make room', () => {
-    const r = new Roster({ maxCertificates: 2, maxRevocations: 1 })
+  it('is bounded: when full, certificates that are not valid make room, valid ones never', () => {
+    const r = new Roster({ maxCertificates: 2 })
     r.addCertificate(cert('a', { expiresAt: NOW - 1 }), NOW)
     r.addCertificate(cert('b'), NOW)
     expect(r.addCertificate(cert('c'), NOW)).toBe('added')
-    expect(r.certificate('a')).toBeUndefined()
+    expect(r.certificate('a', NOW)).toBeUndefined()
+    expect(r.takeEvicted().map(c => c.subject)).toEqual(['a'])
     expect(r.addCertificate(cert('d'), NOW)).toBe('full')
-    expect(r.addRevocation(revocation('x'))).toBe('added')
-    expect(r.addRevocation(revocation('y'))).toBe('full')
   })
 })

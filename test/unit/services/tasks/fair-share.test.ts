@@ -14,21 +14,21 @@ function executor (over: { concurrency?: number, queueLimit?: number, fairShare?
 }
 
 describe('fair share per submitter', () => {
-  it('one peer holds at most its share of the slots; others and the owner get the rest', async () => {
+  it('one peer holds at most its share of the slots; the owner gets the rest; a freed slot goes to the peer running fewest', async () => {
     const { executor: ex, gate } = executor({ concurrency: 4, fairShare: 0.5 })
     for (const id of ['p1', 'p2', 'p3', 'p4']) void ex.submit({ ...spec(id), origin: 'peer-p' })
     await settle()
     // p3 and p4 wait for p's own tasks although two slots are free...
     expect(gate.calls.map(c => c.ctx.taskId)).toEqual(['p1', 'p2'])
     expect(ex.load()).toMatchObject({ running: 2, queueDepth: 2 })
-    // ... which another peer and the owner take, ahead of p's backlog.
+    // ... another peer waits too (peers together keep to the share), the owner does not.
     void ex.submit({ ...spec('q1'), origin: 'peer-q' })
     void ex.submit({ ...spec('mine'), origin: 'local' })
     await settle()
-    expect(gate.calls.map(c => c.ctx.taskId)).toEqual(['p1', 'p2', 'q1', 'mine'])
+    expect(gate.calls.map(c => c.ctx.taskId)).toEqual(['p1', 'p2', 'mine'])
     gate.calls[0].resolve()
     await settle()
-    expect(gate.calls.map(c => c.ctx.taskId)).toContain('p3')
+    expect(gate.calls.map(c => c.ctx.taskId)).toEqual(['p1', 'p2', 'mine', 'q1'])
   })
 
   it('refuses QUEUE_FULL past a peer\'s share of the queue, truthfully, while others still queue', async () => {
@@ -38,18 +38,31 @@ describe('fair share per submitter', () => {
     // a runs, b and c take p's two queue places, d is refused.
     expect((await outcomes[3]).error).toBe(ErrorCode.QUEUE_FULL)
     expect(ex.reserve('r', 'k', () => {}, () => {}, 'peer-p')).toBe(ErrorCode.QUEUE_FULL)
-    expect(typeof ex.reserve('s', 'k', () => {}, () => {}, 'peer-q')).toBe('object')
+    // Peers together hold the share of the queue now; the owner still queues.
+    expect(ex.reserve('s', 'k', () => {}, () => {}, 'peer-q')).toBe(ErrorCode.QUEUE_FULL)
+    expect(typeof ex.reserve('t', 'k', () => {}, () => {})).toBe('object')
   })
 
   it('tells each peer what it may use (its capacity ad)', async () => {
     const { executor: ex } = executor({ concurrency: 4, queueLimit: 8, fairShare: 0.5 })
     void ex.submit({ ...spec('p1'), origin: 'peer-p' })
     await settle()
-    // p runs 1 of its 2: it may take one more slot; q may take two of the three free.
+    // Peers may hold 2 of the 4 slots together and p runs one: one more for either of them.
     expect(ex.loadFor('peer-p')).toMatchObject({ running: 1, concurrency: 2, queueLimit: 4 })
-    expect(ex.loadFor('peer-q')).toMatchObject({ running: 1, concurrency: 3, queueLimit: 4 })
+    expect(ex.loadFor('peer-q')).toMatchObject({ running: 1, concurrency: 2, queueLimit: 4 })
     expect(ex.loadFor('local')).toEqual(ex.load())
     expect(ex.holders()).toEqual(['peer-p'])
+  })
+
+  it('all remote submitters together keep to the share: the owner always has the rest', async () => {
+    const { executor: ex, gate } = executor({ concurrency: 4, fairShare: 0.5 })
+    void ex.submit({ ...spec('p1'), origin: 'peer-p' })
+    void ex.submit({ ...spec('q1'), origin: 'peer-q' })
+    void ex.submit({ ...spec('r1'), origin: 'peer-r' })
+    void ex.submit({ ...spec('mine'), origin: 'local' })
+    await settle()
+    expect(gate.calls.map(c => c.ctx.taskId)).toEqual(['p1', 'q1', 'mine'])
+    expect(ex.loadFor('peer-r')).toMatchObject({ running: 3, concurrency: 3 })
   })
 
   it('a share of 1 is no limit; shares round down but never below one slot', () => {

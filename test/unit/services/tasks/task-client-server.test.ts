@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { streamPair } from '@libp2p/utils'
-import { ErrorCode, FrameType } from '../../../../src/wire/task.js'
+import { ErrorCode, FrameType, TaskFrame } from '../../../../src/wire/task.js'
 import { Executor } from '../../../../src/services/tasks/executor.js'
 import { FrameChannel } from '../../../../src/services/tasks/frame-channel.js'
 import { frameLimitsFor } from '../../../../src/services/tasks/frame-limits.js'
@@ -253,6 +253,19 @@ describe('TaskClient ⇄ task server over one stream', () => {
     expect(serverMalformed.mock.calls[0][0]).toBe(remote)
     expect(serverMalformed.mock.calls[0][1]).toMatch(/undecodable/)
     await vi.waitFor(() => { expect(clientEnd.status).not.toBe('open') })
+  })
+
+  it('a RESERVE that reuses the id of a live reservation is malformed: reset, charged, nothing orphaned', async () => {
+    const { client, ends, serverMalformed, executor } = await setup({ concurrency: 1 })
+    await client.request(request('warm-up', { kind: 'echo' }))
+    const [clientEnd] = ends()
+    const reserve = TaskFrame.encode({ ...TaskFrame.decode(new Uint8Array(0)), type: FrameType.RESERVE, id: 7, kind: 'k', taskId: 'r' })
+    clientEnd.send(lengthPrefixed(reserve))
+    clientEnd.send(lengthPrefixed(reserve))
+    await vi.waitFor(() => { expect(serverMalformed).toHaveBeenCalledOnce() })
+    expect(serverMalformed.mock.calls[0][1]).toMatch(/reuses the id 7/)
+    // The stream is gone and so is every reservation it held.
+    await vi.waitFor(() => { expect(executor.load()).toMatchObject({ running: 0, queueDepth: 0 }) })
   })
 
   it('a server that answers with a client-only frame is malformed: the client resets and fails its requests', async () => {
