@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createFederationNode } from '../../../src/node/create-node.js'
 import { FedStore } from '../../../src/store/store.js'
@@ -66,6 +69,34 @@ describe('the library', () => {
     expect(await node.cancelTask('t-admission')).toMatchObject({ outcome: 'already-finished' })
     expect(await node.cancelTask('nope')).toBeUndefined()
     gate.calls[0].resolve()
+  })
+
+  it('a cancelled task leaves the journal: after a restart it is still cancelled and is not resumed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fedmesh-cancel-restart-'))
+    try {
+      const gate = gatedHandler()
+      const config = { transport: 'memory' as const, listen: [`/memory/restart-${process.pid}`], mdns: false, dht: false, journal: true, open: true, concurrency: 1, handlers: { hold: gate.handler } }
+      let store = await FedStore.open(dir)
+      let node = await createFederationNode({ store, ...config })
+      await node.start()
+      const runs = ['r-1', 'r-2', 'r-3'].map(taskId => node.run({ kind: 'hold', input: taskId, taskId }))
+      await vi.waitFor(async () => { expect((await node.task('r-3'))?.status).toBe('queued') })
+      expect(await node.cancelTask('r-3')).toMatchObject({ outcome: 'cancelled' })
+      expect((await runs[2]).errorCode).toBe('CANCELLED')
+      gate.calls[0].resolve()
+      await runs[0]
+      // Stop with r-2 unfinished: it stays journaled and resumes; r-3 must not.
+      await node.stop(0)
+      await store.close()
+      store = await FedStore.open(dir)
+      node = await createFederationNode({ store, ...config })
+      nodes.push({ node, store })
+      await node.start()
+      expect(await node.task('r-3')).toMatchObject({ status: 'error', errorCode: 'CANCELLED' })
+      expect((await node.task('r-2'))?.status).toBe('queued')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('deleting a key nobody holds writes nothing and says so', async () => {
