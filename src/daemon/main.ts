@@ -1,4 +1,4 @@
-import { CliError } from '../cli/client.js'
+import { CliError } from '../cli/errors.js'
 import { ConfigError, StorageFaultError, StorageFullError, StoreLockedError, StoreVersionError, errorMessage } from '../util/errors.js'
 import { loadDaemonConfig } from './config.js'
 import { createDaemonLog, fdWriter } from './log.js'

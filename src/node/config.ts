@@ -2,7 +2,7 @@ import { SECOND } from '../util/time.js'
 import type { FedStore } from '../store/store.js'
 import type { MembershipInit } from '../services/membership/index.js'
 import type { CommandSpec } from '../services/tasks/command-handler.js'
-import type { TaskHandler } from '../services/tasks/handlers.js'
+import type { BytesHandler } from './task-payload.js'
 import type { StoredEntry } from '../services/cache/entry.js'
 import type { AppliedSource } from '../services/cache/cache-service.js'
 import type { CacheAuthorizer } from '../services/cache/intake.js'
@@ -152,8 +152,8 @@ export interface FederationNodeConfig {
   admissionQueueLimit?: number
   /** Owner-configured command kinds (daemon config `tasks`). */
   commandKinds?: Record<string, CommandSpec>
-  /** Handlers registered in code (library API). */
-  handlers?: Record<string, TaskHandler>
+  /** Handlers registered in code (library API): bytes in; bytes (sent as they are) or any JSON value out. */
+  handlers?: Record<string, BytesHandler>
   /** Largest task input and output, bytes. Default 1 MiB. */
   maxTaskBytes?: number
   /** Capacity advertisement interval override, ms. */

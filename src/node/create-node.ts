@@ -41,7 +41,7 @@ import type { FederationNodeConfig } from './config.js'
 import type { FederationInit, JoinAnswer } from '../services/federation/federation.js'
 import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
-import type { TaskHandler } from '../services/tasks/handlers.js'
+import { fromBytesHandler } from './task-payload.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 
@@ -78,7 +78,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   }
   const handlers = builtinHandlers()
   for (const [kind, spec] of Object.entries(config.commandKinds ?? {})) handlers.set(kind, commandHandler(spec))
-  for (const [kind, handler] of Object.entries(config.handlers ?? {})) handlers.set(kind, handler as TaskHandler)
+  for (const [kind, handler] of Object.entries(config.handlers ?? {})) handlers.set(kind, fromBytesHandler(handler))
   // The journal and the execution log share one group commit: a task accepted and started in the
   // same tick costs one fsync.
   const commit = new GroupCommit(config.store.db)

@@ -1,7 +1,10 @@
 import { VERSION } from '../version.js'
 import { formatVersion } from '../services/cache/entry.js'
 import { coordinateDoc, encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDetailDoc, toTaskDoc } from './to-documents.js'
-import type { StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
+import type { StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc, CancelDoc, PingDoc, RttDoc } from './documents.js'
+import { encodePayload, fromBytesHandler, fromJsonHandler } from './task-payload.js'
+import type { BytesHandler, JsonHandler, Payload } from './task-payload.js'
+import { BadRequestError } from '../util/errors.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { FederationApi } from './federation-api.js'
 import { connectionKind } from './event-wiring.js'
@@ -15,7 +18,6 @@ import type { LatencyService } from '../services/latency/latency-service.js'
 import type { ReputationService } from '../services/reputation/reputation-service.js'
 import type { Membership } from '../services/membership/index.js'
 import type { Executor } from '../services/tasks/executor.js'
-import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { RunRequest, TaskService } from '../services/tasks/task-service.js'
 import type { ReputationState, RttSource } from '../core/routing/score.js'
 import type { FedStore } from '../store/store.js'
@@ -57,6 +59,19 @@ export interface FederationNodeParts {
   events: EventWiring
   /** The cache held here, all writers together. */
   cacheSize: () => { entries: number, bytes: number }
+}
+
+/** A task as the library submits it: `input` raw bytes (a Uint8Array) or any JSON value. */
+export interface RunOptions extends Omit<RunRequest, 'input'> {
+  input?: Payload
+}
+
+function parsePeerId (peerId: string): PeerId {
+  try {
+    return peerIdFromString(peerId)
+  } catch {
+    throw new BadRequestError(`"${peerId}" is not a peer id`)
+  }
 }
 
 /** Banned peers whose last-seen time is remembered for `peers`. */
@@ -126,9 +141,17 @@ export class FederationNode implements Startable {
     await this.libp2p.stop()
   }
 
-  /** Register a task kind implemented in code (library API); advertised from the next ad on. */
-  handle (kind: string, handler: TaskHandler): void {
-    this.executor.register(kind, handler)
+  /**
+   * Register a task kind implemented in code (library API); advertised from the next ad on. The
+   * handler gets the input's bytes and returns bytes (sent as they are) or any JSON value.
+   */
+  handle (kind: string, handler: BytesHandler): void {
+    this.executor.register(kind, fromBytesHandler(handler))
+  }
+
+  /** Register a kind that takes JSON (input that is not JSON is answered BAD_INPUT) and returns JSON or bytes. */
+  handleJson<In = any, Out = unknown> (kind: string, handler: JsonHandler<In, Out>): void {
+    this.executor.register(kind, fromJsonHandler(handler))
   }
 
   status (): StatusDoc {
@@ -212,9 +235,66 @@ export class FederationNode implements Startable {
     return docs
   }
 
-  /** Run a task on the best peer (or where asked), with failover; resolves when it finished. */
-  async run (req: RunRequest): Promise<RunDoc> {
-    return toRunDoc(await this.libp2p.services.tasks.run(req))
+  /**
+   * Run a task on the best peer (or where asked), with failover; resolves when it finished.
+   * `input` is sent as it is when a Uint8Array, else as JSON (what `handle`'s handlers return
+   * travels back the same way); the result's `output` is the JSON the output holds (else its text).
+   */
+  async run (req: RunOptions): Promise<RunDoc> {
+    return toRunDoc(await this.libp2p.services.tasks.run({ ...req, input: encodePayload(req.input) }))
+  }
+
+  /** Cancel a task submitted here (`fedmesh tasks cancel`); undefined when the id is unknown. */
+  async cancelTask (taskId: string): Promise<CancelDoc | undefined> {
+    const done = await this.libp2p.services.tasks.cancel(taskId)
+    if (done == null) return undefined
+    const { record } = done
+    const ended = { taskId, status: record.status, ...(record.errorCode != null ? { errorCode: record.errorCode } : {}) }
+    if (done.outcome === 'cancelled') return { ...ended, outcome: 'cancelled', message: 'cancelled before it started: it will not run' }
+    if (done.outcome === 'may-still-finish') {
+      const where = done.peer == null ? 'the peer it was bound to' : done.peer === this.peerId.toString() ? 'this node' : `peer ${done.peer}`
+      return { ...ended, outcome: 'may-still-finish', ...(done.peer != null ? { peer: done.peer } : {}), message: `cancelled here, but ${where} had started it (or did not confirm dropping it): it may still finish there` }
+    }
+    return { ...ended, outcome: 'already-finished', message: `already finished (${record.status === 'ok' ? 'ok' : `error ${record.errorCode ?? ''}`.trim()}): nothing to cancel` }
+  }
+
+  /** Ping a peer now (`fedmesh ping`): `count` round trips, `intervalMs` apart. */
+  async ping (peerId: string, options: { count?: number, intervalMs?: number, timeoutMs?: number, signal?: AbortSignal } = {}): Promise<PingDoc> {
+    const id = parsePeerId(peerId)
+    const results = await this.libp2p.services.latency.pingNow(id, options.count ?? 3, options.intervalMs ?? 200, { signal: options.signal, timeoutMs: options.timeoutMs })
+    const ok = results.filter((r): r is number => typeof r === 'number')
+    const failure = results.find((r): r is Error => r instanceof Error)
+    return {
+      peerId,
+      name: this.nameOf(peerId),
+      pings: results.map(r => typeof r === 'number' ? r : null),
+      sent: results.length,
+      received: ok.length,
+      minMs: ok.length > 0 ? Math.min(...ok) : null,
+      avgMs: ok.length > 0 ? Math.round(ok.reduce((a, b) => a + b, 0) / ok.length * 100) / 100 : null,
+      maxMs: ok.length > 0 ? Math.max(...ok) : null,
+      ...(failure != null ? { error: failure.message } : {})
+    }
+  }
+
+  /** The round trip routing uses for a peer, measured and Vivaldi-estimated (`fedmesh rtt`). */
+  rtt (peerId: string): RttDoc {
+    const id = parsePeerId(peerId)
+    const { measuredMs, estimatedMs } = this.libp2p.services.latency.rttDetail(peerId)
+    const round2 = (v: number | undefined): number | null => v == null ? null : Math.round(v * 100) / 100
+    return {
+      peerId,
+      name: this.nameOf(peerId),
+      connected: this.libp2p.getConnections(id).length > 0,
+      measuredMs: round2(measuredMs),
+      estimatedMs: round2(estimatedMs),
+      source: measuredMs != null ? 'ping' : estimatedMs != null ? 'vivaldi' : 'none'
+    }
+  }
+
+  /** A peer's advertised name ('' when unknown); this node's own name for itself. */
+  private nameOf (peerId: string): string {
+    return peerId === this.peerId.toString() ? this.name : this.libp2p.services.capacity.table.last(peerId)?.ad.name ?? ''
   }
 
   /** Unfinished tasks first (queued for a slot, or running), then finished ones, newest first. */
@@ -271,8 +351,11 @@ export class FederationNode implements Startable {
     return e == null ? undefined : toCacheEntryDoc(e)
   }
 
-  async cacheDel (key: string): Promise<CacheDelDoc> {
-    const e = await this.libp2p.services.cache.del(key)
+  /** Delete a live entry (a tombstone that replicates); undefined, and nothing written, when no node has it. */
+  async cacheDel (key: string): Promise<CacheDelDoc | undefined> {
+    const { cache } = this.libp2p.services
+    if (await cache.get(key) == null) return undefined
+    const e = await cache.del(key)
     return { key: e.key, version: formatVersion(e.version) }
   }
 

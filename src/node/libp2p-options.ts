@@ -82,7 +82,9 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
     // membership gate (both ends) until the HELLO settles, so it overlaps the handshake and an
     // outsider gets nothing. Its timeout outlasts the handshake's (10 s).
     identify: identify({ timeout: 15_000 }),
-    ping: ping(),
+    // The latency service's background pings and `fedmesh ping` may overlap on one connection
+    // (a ping stream lingers until both ends close it): room for a few at once each way.
+    ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
     pubsub: gossipsub({
       globalSignaturePolicy: 'StrictSign',
       fallbackToFloodsub: false,

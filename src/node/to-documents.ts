@@ -9,6 +9,7 @@ import type { TaskLookup } from '../services/tasks/task-service.js'
 import type { TaskRecord } from '../store/task-journal.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Coordinate } from '../core/vivaldi.js'
+import { decodePayload } from './task-payload.js'
 
 /** Internal state → the stable documents of CONTRACT.md. */
 
@@ -58,10 +59,6 @@ export function sinceLastSeen (connected: boolean, lastSeenAt: number | undefine
   return Math.max(0, now - lastSeenAt)
 }
 
-export function decodeOutput (base64: string): unknown {
-  return decodeJson(Buffer.from(base64, 'base64'))
-}
-
 /** JSON when the bytes parse as JSON, else the UTF-8 text; empty → null. */
 export function decodeJson (bytes: Uint8Array): unknown {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
@@ -86,7 +83,7 @@ export function toTaskDoc (r: TaskRecord): TaskDoc {
 export function toTaskDetailDoc (found: TaskLookup, now: number): TaskDetailDoc {
   if (found.state === 'finished') {
     const r = found.result
-    return { ...toTaskDoc(r), output: r.status === 'ok' ? decodeOutput(r.output) : null }
+    return { ...toTaskDoc(r), ...outputOf(r) }
   }
   const r = found.record
   return {
@@ -106,7 +103,12 @@ export function toTaskDetailDoc (found: TaskLookup, now: number): TaskDetailDoc 
 /** The `run` document: the task document without its submission time, with the output. */
 export function toRunDoc (r: TaskRecord): RunDoc {
   const { submittedAt: _submittedAt, ...doc } = toTaskDoc(r)
-  return { ...doc, status: r.status, output: r.status === 'ok' ? decodeOutput(r.output) : null }
+  return { ...doc, status: r.status, ...outputOf(r) }
+}
+
+/** A finished task's output as documents carry it (null unless it succeeded). */
+function outputOf (r: TaskRecord): { output: unknown, outputBase64?: string } {
+  return r.status === 'ok' ? decodePayload(Buffer.from(r.output, 'base64')) : { output: null }
 }
 
 /** A run on this node: finished (ok/error), running, or cut by a crash (error INTERRUPTED). */

@@ -333,6 +333,21 @@ export class Executor {
     }
   }
 
+  /**
+   * Drop this submitter's task while it still waits in the queue (the submitter cancelled it):
+   * it is answered CANCELLED and never runs. False when it is not waiting here (it runs, or
+   * finished): cancelling a running task is not supported.
+   */
+  cancelQueued (taskId: string, origin: string): boolean {
+    const i = this.queue.findIndex(q => q.type === 'task' && q.spec.taskId === taskId && q.spec.origin === origin)
+    if (i < 0) return false
+    const q = this.queue.splice(i, 1)[0] as QueuedTask
+    this.fair.dequeued(origin)
+    q.resolve(refused(taskId, ErrorCode.CANCELLED, 'cancelled by its submitter before it started'))
+    this.onLoadChange?.()
+    return true
+  }
+
   /** Stop taking work; queued tasks are handed back (SHUTTING_DOWN); running ones finish. */
   async drain (timeoutMs: number): Promise<void> {
     this.accepting = false
