@@ -212,27 +212,37 @@ export class CacheStore {
     return { outcome: 'applied', replaced: current }
   }
 
+  /**
+   * Store an entry and its unshared marker in one batch: a crash between two writes would leave
+   * an entry written alone on disk without its marker (offered to peers after the restart,
+   * unsettled) or a shared one still marked (held back). Memory follows only once it is written.
+   */
   private async put (entry: StoredEntry, shared = true): Promise<void> {
-    await this.db.put(entry.key, entry.wire)
+    const marker = this.markerChange(entry.key, !shared)
+    if (this.meta == null || marker == null) {
+      await this.db.put(entry.key, entry.wire)
+    } else {
+      await this.db.db.batch([
+        { type: 'put', sublevel: this.db, key: entry.key, value: entry.wire },
+        marker === 'put'
+          ? { type: 'put', sublevel: this.meta, key: UNSHARED_PREFIX + entry.key, value: new Uint8Array(0) }
+          : { type: 'del', sublevel: this.meta, key: UNSHARED_PREFIX + entry.key }
+      ])
+    }
     this.l1.set(entry.key, entry)
     if (shared) {
       this.index.upsert(entry.key, hashOf(entry))
-      await this.markUnshared(entry.key, false)
+      this.unshared.delete(entry.key)
     } else {
       this.index.delete(entry.key)
-      await this.markUnshared(entry.key, true)
+      this.unshared.add(entry.key)
     }
   }
 
-  private async markUnshared (key: string, unshared: boolean): Promise<void> {
-    if (this.unshared.has(key) === unshared) return
-    if (unshared) {
-      this.unshared.add(key)
-      await this.meta?.put(UNSHARED_PREFIX + key, new Uint8Array(0))
-    } else {
-      this.unshared.delete(key)
-      await this.meta?.del(UNSHARED_PREFIX + key)
-    }
+  /** The write the unshared marker of `key` needs to become `unshared` (none when it already is). */
+  private markerChange (key: string, unshared: boolean): 'put' | 'del' | undefined {
+    if (this.unshared.has(key) === unshared) return undefined
+    return unshared ? 'put' : 'del'
   }
 
   /** Every entry, in key order (for `ls` and anti-entropy). */
@@ -288,10 +298,17 @@ export class CacheStore {
       const done = await this.serialise(e.key, async () => {
         const current = (await this.lookup(e.key))?.entry
         if (current == null || compareVersions(current.version, e.version) !== 0) return false
-        await this.db.del(e.key)
+        if (this.meta != null && this.markerChange(e.key, false) != null) {
+          await this.db.db.batch([
+            { type: 'del', sublevel: this.db, key: e.key },
+            { type: 'del', sublevel: this.meta, key: UNSHARED_PREFIX + e.key }
+          ])
+        } else {
+          await this.db.del(e.key)
+        }
         this.l1.delete(e.key)
         this.index.delete(e.key)
-        await this.markUnshared(e.key, false)
+        this.unshared.delete(e.key)
         return true
       })
       if (done) {
