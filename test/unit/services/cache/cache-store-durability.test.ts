@@ -84,3 +84,54 @@ describe('CacheStore: an entry and its unshared marker are written together', ()
     }
   })
 })
+
+/** The next read of the database waits until the returned function is called (it reads then). */
+function holdNextRead (fed: FedStore): () => void {
+  const root = fed.db as unknown as { _get: (...args: unknown[]) => Promise<unknown> }
+  const original = root._get.bind(root)
+  const { promise: released, resolve: release } = Promise.withResolvers<void>()
+  let armed = true
+  root._get = async (...args: unknown[]) => {
+    if (!armed) return original(...args)
+    armed = false
+    const value = await original(...args)
+    await released
+    return value
+  }
+  return () => { release() }
+}
+
+describe('CacheStore: L1 answers only what L2 holds', () => {
+  it('a read from L2 that a write overtakes does not put the older entry into L1', async () => {
+    const fed = await FedStore.memory()
+    stores.push(fed)
+    const first = new CacheStore({ db: fed.sublevel('cache'), meta: fed.sublevel('meta'), clock })
+    await first.apply(await signed(who, { key: 'k', value: 'old', wallMs: NOW - 10 }))
+    // A restart: L1 is empty, the entry is on disk.
+    const store = await restarted(fed)
+    const release = holdNextRead(fed)
+    const slowRead = store.lookup('k')
+    // A newer version arrives while the read is in flight, and is acknowledged.
+    expect(await store.apply(await signed(who, { key: 'k', value: 'new', wallMs: NOW }))).toBe(true)
+    release()
+    await slowRead
+    expect(utf8((await store.lookup('k'))?.entry.value ?? new Uint8Array(0))).toBe('new')
+    // What is held decides merges: an entry between the two versions is stale, not applied over 'new'.
+    expect(await store.apply(await signed(who, { key: 'k', value: 'between', wallMs: NOW - 5 }))).toBe(false)
+    expect(utf8((await restarted(fed).then(async s => await s.lookup('k')))?.entry.value ?? new Uint8Array(0))).toBe('new')
+  })
+
+  it('a collected entry read from L2 during the collection does not come back through L1', async () => {
+    const fed = await FedStore.memory()
+    stores.push(fed)
+    const first = new CacheStore({ db: fed.sublevel('cache'), meta: fed.sublevel('meta'), clock })
+    await first.apply(await signed(who, { key: 'k', value: 'old', wallMs: NOW - 10 }))
+    const store = await restarted(fed)
+    const release = holdNextRead(fed)
+    const slowRead = store.lookup('k')
+    expect(await store.dropOlderThan(NOW)).toBe(1)
+    release()
+    await slowRead
+    expect(await store.lookup('k')).toBeUndefined()
+  })
+})
