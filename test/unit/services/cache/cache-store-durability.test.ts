@@ -101,16 +101,20 @@ function holdNextRead (fed: FedStore): () => void {
   return () => { release() }
 }
 
+/** 'k' held on disk only (a restarted store, L1 empty), and a read of it from L2 in flight. */
+async function readInFlight (): Promise<{ fed: FedStore, store: CacheStore, release: () => void, slowRead: Promise<unknown> }> {
+  const fed = await FedStore.memory()
+  stores.push(fed)
+  const first = new CacheStore({ db: fed.sublevel('cache'), meta: fed.sublevel('meta'), clock })
+  await first.apply(await signed(who, { key: 'k', value: 'old', wallMs: NOW - 10 }))
+  const store = await restarted(fed)
+  const release = holdNextRead(fed)
+  return { fed, store, release, slowRead: store.lookup('k') }
+}
+
 describe('CacheStore: L1 answers only what L2 holds', () => {
   it('a read from L2 that a write overtakes does not put the older entry into L1', async () => {
-    const fed = await FedStore.memory()
-    stores.push(fed)
-    const first = new CacheStore({ db: fed.sublevel('cache'), meta: fed.sublevel('meta'), clock })
-    await first.apply(await signed(who, { key: 'k', value: 'old', wallMs: NOW - 10 }))
-    // A restart: L1 is empty, the entry is on disk.
-    const store = await restarted(fed)
-    const release = holdNextRead(fed)
-    const slowRead = store.lookup('k')
+    const { fed, store, release, slowRead } = await readInFlight()
     // A newer version arrives while the read is in flight, and is acknowledged.
     expect(await store.apply(await signed(who, { key: 'k', value: 'new', wallMs: NOW }))).toBe(true)
     release()
@@ -122,13 +126,7 @@ describe('CacheStore: L1 answers only what L2 holds', () => {
   })
 
   it('a collected entry read from L2 during the collection does not come back through L1', async () => {
-    const fed = await FedStore.memory()
-    stores.push(fed)
-    const first = new CacheStore({ db: fed.sublevel('cache'), meta: fed.sublevel('meta'), clock })
-    await first.apply(await signed(who, { key: 'k', value: 'old', wallMs: NOW - 10 }))
-    const store = await restarted(fed)
-    const release = holdNextRead(fed)
-    const slowRead = store.lookup('k')
+    const { store, release, slowRead } = await readInFlight()
     expect(await store.dropOlderThan(NOW)).toBe(1)
     release()
     await slowRead
