@@ -99,7 +99,7 @@ describe('the admission queue', () => {
     // Refused before it was journaled: unknown here.
     expect((await d.api('GET', '/v1/tasks/adm-refused')).status).toBe(404)
     const unknown = await d.cli('tasks', 'show', 'adm-refused')
-    expect(unknown.code).toBe(1)
+    expect(unknown.code).toBe(4)
     expect(unknown.stderr).toMatch(/not found/)
     expect((await d.cli('tasks', 'show', 'adm-0')).stdout).toMatch(/^status +(running|ok)$/m) // the table for people
     const done = await Promise.all(runs)

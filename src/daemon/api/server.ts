@@ -3,7 +3,7 @@ import { tokensEqual } from '../api-files.js'
 import { errorMessage } from '../../util/errors.js'
 import { SECOND } from '../../util/time.js'
 import { readJsonBody } from './json-body.js'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
@@ -12,6 +12,7 @@ export interface RequestContext {
   params: Record<string, string>
   query: URLSearchParams
   body: unknown
+  headers: IncomingHttpHeaders
   /** Aborted when the client goes away. */
   signal: AbortSignal
 }
@@ -21,12 +22,21 @@ export interface RouteResult {
   json?: unknown
   text?: string
   contentType?: string
+  /** Extra response headers (the dashboard's Content-Security-Policy). */
+  headers?: Record<string, string>
+  /**
+   * A long-lived answer (Server-Sent Events): the route writes the response itself. The server
+   * counts it against `maxEventStreams` and ends it when it closes.
+   */
+  stream?: (res: ServerResponse) => void
 }
 
 export interface Route {
   method: Method
   /** Anchored pattern; named groups become `params` (URL-decoded). */
   path: RegExp
+  /** Answered without a token (the dashboard's static page and assets only; the Host check still applies). */
+  public?: boolean
   handle(ctx: RequestContext): Promise<RouteResult>
 }
 
@@ -54,6 +64,8 @@ export interface ControlApiLimits {
   maxConnections?: number
   /** Request headers at most (more are ignored). Default 64. */
   maxHeadersCount?: number
+  /** Event streams (`GET /v1/events`) open at once at most; beyond, 503 with Retry-After. Default 64. */
+  maxEventStreams?: number
 }
 
 export interface ControlApiInit extends ControlApiLimits {
@@ -71,7 +83,8 @@ export const DEFAULT_API_LIMITS: Required<ControlApiLimits> = {
   requestTimeoutMs: 30 * SECOND,
   keepAliveTimeoutMs: 5 * SECOND,
   maxConnections: 4_096,
-  maxHeadersCount: 64
+  maxHeadersCount: 64,
+  maxEventStreams: 64
 }
 
 /** How long a connection answered 503 at the cap may stay open for its client to read that, ms. */
@@ -127,6 +140,8 @@ export class ControlApi {
   private readonly waiting = new Map<Socket, number>()
   /** Connections answered 503 at the cap: what they send is not served. */
   private readonly turnedAway = new WeakSet<Socket>()
+  /** Long-lived answers being written (event streams). */
+  private readonly streams = new Set<ServerResponse>()
 
   constructor (private readonly init: ControlApiInit) {
     this.limits = { ...DEFAULT_API_LIMITS }
@@ -154,6 +169,11 @@ export class ControlApi {
     this.server.keepAliveTimeout = this.limits.keepAliveTimeoutMs
     this.server.maxHeadersCount = this.limits.maxHeadersCount
     this.server.on('connection', (socket: Socket) => { this.admit(socket) })
+  }
+
+  /** Event streams open now. */
+  get openStreams (): number {
+    return this.streams.size
   }
 
   /** Connections closed at once because a connection cap was reached. */
@@ -229,6 +249,8 @@ export class ControlApi {
   async close (): Promise<void> {
     if (!this.server.listening) return
     const closed = new Promise<void>(resolve => { this.server.close(() => { resolve() }) })
+    // Event streams never end by themselves: end them now, so their clients see a clean close.
+    for (const res of this.streams) res.end()
     this.server.closeIdleConnections()
     // Requests still waiting (a long task) are cut: the daemon is shutting down.
     setTimeout(() => { this.server.closeAllConnections() }, 1_000).unref()
@@ -240,8 +262,10 @@ export class ControlApi {
     res.on('close', () => { controller.abort() })
     try {
       const result = await this.dispatch(req, controller.signal)
-      if (result.text != null) {
-        send(res, result.status ?? 200, result.contentType ?? 'text/plain; charset=utf-8', result.text)
+      if (result.stream != null) {
+        this.openStream(res, result.stream)
+      } else if (result.text != null) {
+        send(res, result.status ?? 200, result.contentType ?? 'text/plain; charset=utf-8', result.text, result.headers)
       } else {
         send(res, result.status ?? 200, 'application/json', JSON.stringify(result.json ?? null))
       }
@@ -261,14 +285,26 @@ export class ControlApi {
     }
   }
 
+  private openStream (res: ServerResponse, write: (res: ServerResponse) => void): void {
+    if (this.streams.size >= this.limits.maxEventStreams) {
+      send(res, 503, 'application/json', JSON.stringify({ error: `too many event streams open (${this.limits.maxEventStreams}); close one or retry later` }), { 'retry-after': '5' })
+      return
+    }
+    this.streams.add(res)
+    res.once('close', () => { this.streams.delete(res) })
+    write(res)
+  }
+
   private async dispatch (req: IncomingMessage, signal: AbortSignal): Promise<RouteResult> {
     if (!this.allowedHosts.has(req.headers.host ?? '')) throw new HttpError(403, 'bad Host header')
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const open = this.init.routes.find(r => r.public === true && r.method === req.method && r.path.test(url.pathname))
+    if (open != null) return open.handle({ params: {}, query: url.searchParams, body: undefined, headers: req.headers, signal })
     const auth = req.headers.authorization ?? ''
     const token = auth.startsWith('Bearer ') ? auth.slice(7).trim() : ''
     if (!tokensEqual(token, this.init.token)) throw new HttpError(401, 'missing or invalid bearer token')
     this.trusted.add(req.socket)
 
-    const url = new URL(req.url ?? '/', 'http://localhost')
     let pathMatched = false
     for (const route of this.init.routes) {
       const m = route.path.exec(url.pathname)
@@ -280,7 +316,7 @@ export class ControlApi {
       for (const [k, v] of Object.entries(m.groups ?? {})) {
         try { params[k] = decodeURIComponent(v) } catch { throw new HttpError(400, `bad escape in ${k}`) }
       }
-      return route.handle({ params, query: url.searchParams, body, signal })
+      return route.handle({ params, query: url.searchParams, body, headers: req.headers, signal })
     }
     throw new HttpError(pathMatched ? 405 : 404, pathMatched ? `method ${req.method ?? ''} not allowed` : `no such endpoint ${url.pathname}`)
   }

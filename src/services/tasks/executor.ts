@@ -47,6 +47,21 @@ export interface ExecutorInit {
   clock: Clock
   /** Hold times, run deadlines and drains run on these. Default: the event loop's. */
   timers?: Timers
+  /** A run here ended (served for `origin`): events and metrics. Not called for work that never started. */
+  onRun?: (run: RunReport) => void
+}
+
+/** One run of a task here, as `onRun` reports it. */
+export interface RunReport {
+  taskId: string
+  kind: string
+  /** 'local' or the peer id that sent it. */
+  origin: string
+  /** task.proto ErrorCode name when it failed; undefined when ok. */
+  error?: string
+  /** Time in this executor's queue, ms. */
+  queuedMs: number
+  runMs: number
 }
 
 export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024
@@ -149,6 +164,7 @@ export class Executor {
   onLoadChange?: () => void
   private readonly fair: FairShare
   private readonly authorize: NonNullable<ExecutorInit['authorize']>
+  private readonly onRun: ExecutorInit['onRun']
 
   constructor (init: ExecutorInit) {
     this.handlers = init.handlers
@@ -161,6 +177,7 @@ export class Executor {
     this.timers = init.timers ?? systemTimers
     this.fair = new FairShare(init.fairShare ?? DEFAULT_FAIR_SHARE)
     this.authorize = init.authorize ?? (() => undefined)
+    this.onRun = init.onRun
     this.executions = init.executions ?? ExecutionLog.memory({ keep: EXECUTIONS_LISTED })
     // Bounded in bytes here and in count by remember(): lru-cache's own `max` preallocates
     // ~0.5 MB of arrays per node at 10,000 (0.5 GB for a thousand simulated nodes).
@@ -314,6 +331,21 @@ export class Executor {
       this.fair.dequeued(res.origin)
       this.onLoadChange?.()
     }
+  }
+
+  /**
+   * Drop this submitter's task while it still waits in the queue (the submitter cancelled it):
+   * it is answered CANCELLED and never runs. False when it is not waiting here (it runs, or
+   * finished): cancelling a running task is not supported.
+   */
+  cancelQueued (taskId: string, origin: string): boolean {
+    const i = this.queue.findIndex(q => q.type === 'task' && q.spec.taskId === taskId && q.spec.origin === origin)
+    if (i < 0) return false
+    const q = this.queue.splice(i, 1)[0] as QueuedTask
+    this.fair.dequeued(origin)
+    q.resolve(refused(taskId, ErrorCode.CANCELLED, 'cancelled by its submitter before it started'))
+    this.onLoadChange?.()
+    return true
   }
 
   /**
@@ -515,6 +547,7 @@ export class Executor {
     this.runningControllers.delete(stop)
     this.executions.finished(entry, outcome.error, outcome.runMs)
     this.free(spec.origin)
+    if (!neverRan.has(outcome)) this.onRun?.({ taskId: spec.taskId, kind: spec.kind, origin: spec.origin, error: outcome.error === ErrorCode.NONE ? undefined : outcome.error, queuedMs: outcome.queuedMs, runMs: outcome.runMs })
     return outcome
   }
 
