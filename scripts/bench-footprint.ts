@@ -147,4 +147,3 @@ export async function benchFootprint (): Promise<Record<string, unknown>> {
     await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true })))
   }
 }
-
