@@ -4,6 +4,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { BIN, round } from './bench-util.js'
+import { DAEMON_NODE_FLAGS } from '../src/util/node-flags.js'
 import type { ChildProcess } from 'node:child_process'
 
 /**
@@ -84,7 +85,8 @@ export async function benchFootprint (): Promise<Record<string, unknown>> {
   const procs: Proc[] = []
   const others: ChildProcess[] = []
   try {
-    const daemonArgs = (dir: string, extra: string[] = []): string[] => [BIN, 'daemon', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--open', ...extra]
+    // Started as `fedmesh service install` and `npm start` start it (with DAEMON_NODE_FLAGS).
+    const daemonArgs = (dir: string, extra: string[] = []): string[] => [...DAEMON_NODE_FLAGS, BIN, 'daemon', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--open', ...extra]
     procs.push(await start(daemonArgs(dirs[0])))
     await until(async () => (await api(dirs[0], '/v1/status')).addresses.length > 0, 30_000, 'the first daemon')
     const first = (await api(dirs[0], '/v1/status')) as { peerId: string, addresses: string[] }

@@ -42,6 +42,8 @@ export interface CapacityInit {
 
 export const DEFAULT_CAPACITY_INTERVAL_MS = 1 * SECOND
 export const DEFAULT_MIN_GAP_MS = 100
+/** Periodic ads carry the sender's addresses once in this many (and every ad to a newly connected peer). */
+const ADDRS_EVERY = 30
 
 export interface CapacityComponents extends AdLinksComponents {
   peerStore: PeerStore
@@ -175,10 +177,14 @@ export class CapacityService implements Startable {
     }
     this.lastPublishedAt = ad.wallMs
     this.lastPublished = { queueDepth: doc.queueDepth, running: doc.running }
+    // A peer that connects gets the whole ad (addresses included); the periodic ones carry the
+    // addresses only now and then: receivers keep them from the first, and they are most of an
+    // idle ad's bytes on a machine with several interfaces.
     this.current = ad
+    const sent = this.counter % ADDRS_EVERY === 1 ? ad : { ...ad, addrs: [] }
     // Peers that see the same share get the same bytes: one encoding per distinct view.
     const views = new Map<string, Uint8Array>()
-    this.links.send(CapacityAd.encode(ad), undefined, (peer) => this.tailored(ad, peer, views))
+    this.links.send(CapacityAd.encode(sent), undefined, (peer) => this.tailored(sent, peer, views))
     this.schedule(this.intervalMs)
   }
 
