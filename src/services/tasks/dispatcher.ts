@@ -179,13 +179,17 @@ export class Dispatcher {
 
   /**
    * No node is known that could ever run `kind` (pinned to `only`): this one does not serve it
-   * and no peer advertises it; or the pinned peer has no capacity entry and no connection. A
-   * candidate that is merely ineligible now (circuit open, reputation, no slots offered) is known.
+   * and no peer advertises it; or the pinned peer has no capacity entry and no connection, or
+   * its last advert does not list the kind (it does not serve it, to this node). A candidate that
+   * is merely ineligible now (circuit open, reputation, no slots offered) is known.
    */
   unplaceable (kind: string, only?: string): boolean {
     const { selfId, executor, table, view } = this.init
     if (only === selfId) return !executor.serves(kind)
-    if (only != null) return table().last(only) == null && !view.connected(only)
+    if (only != null) {
+      const last = table().last(only)
+      return last == null ? !view.connected(only) : !last.ad.kinds.includes(kind)
+    }
     return !executor.serves(kind) && !table().fresh().some(e => e.ad.kinds.includes(kind))
   }
 
