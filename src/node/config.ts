@@ -156,9 +156,9 @@ export interface FederationNodeConfig {
   /**
    * Being a good citizen on the owner's machine (services/host): the policy (each field defaults
    * to DEFAULT_HOST_POLICY's), what a pause does to running peer tasks (default `finish`), and
-   * whether the host's signals are read (default: in the `lan` profile only — daemons sharing one
-   * host in `local`, or simulated peers, would count each other as the owner). The owner's
-   * `pause` works either way.
+   * whether the host's signals are read (default false: an embedding program, many nodes in one
+   * process or several on one host would count each other as the owner; the daemon turns it on
+   * outside the `local` profile, config `policy.hostSignals`). The owner's `pause` works either way.
    */
   host?: {
     policy?: Partial<HostPolicy>

@@ -217,7 +217,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         clock,
         policy: config.host?.policy,
         onPause: config.host?.onPause,
-        watch: config.host?.signals ?? (config.profile ?? 'lan') === 'lan',
+        watch: config.host?.signals ?? false,
         monitor: config.host?.monitor,
         minuteOfDay: config.host?.minuteOfDay,
         onChange: (next, previous) => {
