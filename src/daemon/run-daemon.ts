@@ -8,12 +8,26 @@ import { ControlApi } from './api/server.js'
 import { parseHostPort } from './config.js'
 import { registerDaemonMetrics } from './daemon-metrics.js'
 import { createDaemonLog } from './log.js'
+import { DEFAULT_RELAY_LIMITS } from '../node/config.js'
+import type { NatOptions } from '../node/config.js'
 import type { DaemonConfig } from './config.js'
 import type { DaemonLog } from './log.js'
 import type { ProcessGuards } from './process-guards.js'
 import type { StorageEvent } from '../store/storage-health.js'
 import type { FederationNode } from '../node/federation-node.js'
 import type { JoinDoc } from '../node/federation-api.js'
+
+/** The daemon's NAT settings; UPnP only when some listen address is not loopback (nothing to map otherwise). */
+export function natOptionsOf (config: DaemonConfig): NatOptions {
+  const loopbackOnly = config.listen.every(a => /^\/(ip4\/127\.|ip6\/::1\/|dns4?\/localhost\/)/.test(a))
+  return {
+    relay: config.relay === false ? false : config.relay === true ? DEFAULT_RELAY_LIMITS : config.relay,
+    webrtc: config.webrtc,
+    stun: config.stun,
+    upnp: config.upnp && !loopbackOnly,
+    announce: config.announce
+  }
+}
 
 /** SIGINT/SIGTERM must end the process within this (CONTRACT.md: 10 s). */
 export const SHUTDOWN_BUDGET_MS = 9 * SECOND
@@ -58,6 +72,7 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       cacheQuota: config.cacheQuota,
       admissionQueueLimit: config.admissionQueueLimit,
       commandKinds: config.tasks,
+      nat: natOptionsOf(config),
       metricsRegistry: registry
     })
     await n.start()

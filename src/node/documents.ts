@@ -48,6 +48,16 @@ export interface StatusDoc {
   clock?: { offsetMs: number | null, clocks: number, cacheWrites: 'ok' | 'refused', reason?: string, unsharedEntries: number }
   /** The store: writes accepted or refused (disk full or failing), and why. */
   storage?: StorageDoc
+  /**
+   * Can peers on the internet dial this node (protocols/nat.md): `public` (a public address
+   * confirmed by members dialling it back, a UPnP mapping or `announce`), `private` (behind a
+   * NAT: reached through relays and hole punching), `unknown` (a LAN or loopback, or not measured yet).
+   */
+  reachability?: 'public' | 'private' | 'unknown'
+  /** What reachability was judged from: confirmed public addresses, the public addresses peers see this node at. */
+  nat?: { publicAddresses: string[], observedAddresses: string[] }
+  /** Relay reservations this node holds (its `/p2p-circuit` addresses), and, when it is a relay, the reservations it holds for members. */
+  relay?: { reservations: Array<{ relay: string, address: string }>, serving?: { reservations: number } }
   uptimeMs: number
   version: string
 }
@@ -72,6 +82,8 @@ export interface PeerDoc {
    * heard from since this node started, e.g. a peer banned before a restart).
    */
   lastSeenMs: number | null
+  /** While connected: `direct`, or `relayed` (only through a relay: control traffic only, tasks wait for a direct path). */
+  connection?: 'direct' | 'relayed'
   /** `member` (proved membership, or any peer in an open mesh) or, with `peers --all`, `refused`. */
   membership?: 'member' | 'refused'
   /** Why a refused peer was refused, how often, when last (epoch ms). */

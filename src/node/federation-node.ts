@@ -19,6 +19,8 @@ import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
 import type { Libp2p, PeerId, PeerInfo, Startable } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
+import { NatService } from '../services/nat/nat-service.js'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Identify } from '@libp2p/identify'
@@ -39,6 +41,8 @@ export type FedServices = {
   cache: CacheService
   cacheSync: CacheSyncService
   tasks: TaskService
+  nat: NatService
+  relay?: CircuitRelayService
   dht?: KadDHT
   mdns?: EventTarget
   bootstrap?: EventTarget
@@ -129,10 +133,16 @@ export class FederationNode implements Startable {
       cacheSync: this.cacheSyncDoc(),
       clock: this.libp2p.services.cache.clockStatus(),
       storage: this.storageDoc(),
+      ...this.natDoc(),
       capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
       version: VERSION
     }
+  }
+
+  private natDoc (): Pick<StatusDoc, 'reachability' | 'nat' | 'relay'> {
+    const n = this.libp2p.services.nat.status()
+    return { reachability: n.reachability, nat: { publicAddresses: n.publicAddresses, observedAddresses: n.observedAddresses }, relay: n.relay }
   }
 
   /** Members this node knows (any peer in an open mesh); with `all`, refused peers too. */
@@ -168,7 +178,8 @@ export class FederationNode implements Startable {
         reputation: this.reputationOf(id)
       })
       const refusals = this.libp2p.services.cache.refusals(id)
-      docs.push({ ...doc, membership: 'member', ...(Object.keys(refusals).length > 0 ? { cacheRefusals: refusals } : {}) })
+      const path = connections.length === 0 ? {} : { connection: connections.some(c => !NatService.isRelayed(c)) ? 'direct' as const : 'relayed' as const }
+      docs.push({ ...doc, ...path, membership: 'member', ...(Object.keys(refusals).length > 0 ? { cacheRefusals: refusals } : {}) })
     }
     // Banned peers are no longer dialled or remembered by membership, but users ask "why is X
     // gone?": they stay listed, disconnected, with their score and its reasons.

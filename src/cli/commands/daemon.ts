@@ -16,6 +16,10 @@ export function registerDaemonCommand (program: Command): void {
     .option('--config <file>', 'JSON config file; flags override it (default: $FEDMESH_CONFIG)')
     .option('--open', 'run an open mesh: no federation, any peer that connects takes part (labs and tests only)')
     .option('--join <token>', 'redeem an invite token from `fedmesh federation invite` at start')
+    .option('--relay', 'relay for members behind NATs (run it on a publicly reachable node)')
+    .option('--announce <multiaddr>', 'address announced as dialable without confirmation; repeatable', collect)
+    .option('--stun <url>', 'STUN server for WebRTC hole punching (stun:host:port); repeatable', collect)
+    .option('--no-upnp', 'do not map the listen port on a UPnP gateway')
     .action(async (opts: Record<string, unknown>) => {
       // Loaded on demand: the other commands must start fast and never load libp2p.
       const { daemonMain } = await import('../../daemon/main.js')
@@ -31,7 +35,11 @@ export function registerDaemonCommand (program: Command): void {
         concurrency: opts.concurrency as string | undefined,
         config: opts.config as string | undefined,
         open: opts.open === true ? true : undefined,
-        join: opts.join as string | undefined
+        join: opts.join as string | undefined,
+        relay: opts.relay === true ? true : undefined,
+        announce: opts.announce as string[] | undefined,
+        stun: opts.stun as string[] | undefined,
+        upnp: opts.upnp === false ? false : undefined
       })
       // Stopped: leave now, whatever a third-party handle would keep alive.
       process.exit(0)

@@ -1,0 +1,103 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { startDaemon, stopAll, waitFor } from '../helpers/daemon.js'
+import { createNatTopology, natTopologyUnavailableReason, stunServerUnavailableReason } from '../helpers/nat-topology.js'
+import type { Daemon } from '../helpers/daemon.js'
+import type { NatTopology } from '../helpers/nat-topology.js'
+
+/**
+ * Two homes behind real NATs (nftables in network namespaces this test creates) and one public
+ * member that relays and answers STUN. The homes join the public member's federation with
+ * invites, as users do, and meet through it only. Everything stays inside the namespaces.
+ */
+
+interface PeerDoc { peerId: string, connected: boolean, connection?: 'direct' | 'relayed', capacity: unknown }
+interface StatusDoc { peerId: string, reachability?: string, relay?: { reservations: Array<{ relay: string }>, serving?: { reservations: number } } }
+
+const unavailable = natTopologyUnavailableReason() ?? stunServerUnavailableReason()
+const topologies: NatTopology[] = []
+const PORT = 4101
+
+afterAll(async () => {
+  await stopAll()
+  for (const t of topologies) t.destroy()
+})
+
+interface Mesh { pub: Daemon, a: Daemon, b: Daemon, idA: string, idB: string, startedAt: number }
+
+/** The public relay, then both homes joining it with an invite each. */
+async function startMesh (nat: 'cone' | 'symmetric'): Promise<Mesh> {
+  const topo = createNatTopology(`fn${process.pid % 100_000}${nat[0]}`, nat)
+  topologies.push(topo)
+  // coturn as a plain STUN server on the public host (UDP 3478).
+  topo.spawnIn(topo.pub, ['turnserver', '--stun-only', '--no-cli', `--listening-ip=${topo.pub.ip}`, '--listening-port=3478', '--log-file=stdout', '--no-stdout-log'])
+  const pub = await startDaemon({
+    name: 'pub',
+    prefix: topo.pub.prefix,
+    listen: `/ip4/${topo.pub.ip}/tcp/${PORT}`,
+    open: false,
+    args: ['--relay', '--announce', `/ip4/${topo.pub.ip}/tcp/${PORT}`, '--no-upnp']
+  })
+  const [tokenA, tokenB] = [(await pub.json<{ token: string }>('federation', 'invite')).token, (await pub.json<{ token: string }>('federation', 'invite')).token]
+  const home = async (name: string, prefix: string[], token: string): Promise<Daemon> => await startDaemon({
+    name,
+    prefix,
+    listen: `/ip4/0.0.0.0/tcp/${PORT}`,
+    open: false,
+    args: ['--join', token, '--stun', `stun:${topo.pub.ip}:3478`, '--no-upnp'],
+    env: process.env.NAT_DEBUG != null ? { DEBUG: process.env.NAT_DEBUG } : {}
+  })
+  const startedAt = Date.now()
+  const [a, b] = await Promise.all([home('home-a', topo.homeA.prefix, tokenA), home('home-b', topo.homeB.prefix, tokenB)])
+  return { pub, a, b, idA: await a.peerId(), idB: await b.peerId(), startedAt }
+}
+
+async function peerOf (d: Daemon, id: string): Promise<PeerDoc | undefined> {
+  return (await d.json<PeerDoc[]>('peers')).find(p => p.peerId === id)
+}
+
+describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` (skipped: ${unavailable})` : ''}`, () => {
+  it('cone NATs: the homes meet through the relay, punch a direct WebRTC path, run a task and read a cache write', async () => {
+    const { pub, a, b, idA, idB, startedAt } = await startMesh('cone')
+    if (process.env.NAT_DEBUG != null) {
+      await new Promise(resolve => setTimeout(resolve, 12000))
+      for (const d of [pub, a, b]) console.log(JSON.stringify(await d.json('status')), JSON.stringify((await d.json<any[]>('peers', '--all')).map(p => [p.name, p.connection, p.addresses])))
+    }
+    await waitFor(async () => (await peerOf(a, idB))?.connected === true && (await peerOf(b, idA))?.connected === true, 10_000, 'the homes to know each other')
+    const knowAt = Date.now()
+    await waitFor(async () => (await peerOf(a, idB))?.connection === 'direct' && (await peerOf(b, idA))?.connection === 'direct', 20_000, 'a direct connection between the homes')
+    const directAt = Date.now()
+    const sA = await a.json<StatusDoc>('status')
+    expect(sA.reachability).toBe('private')
+    expect(sA.relay?.reservations.map(r => r.relay)).toEqual([await pub.peerId()])
+    expect((await pub.json<StatusDoc>('status')).reachability).toBe('public')
+
+    const run = await a.json<{ status: string, peer: string, output: unknown }>('run', 'echo', '--input', '"over the punched path"', '--peer', idB)
+    expect(run).toMatchObject({ status: 'ok', peer: idB, output: 'over the punched path' })
+    await b.json('cache', 'put', 'nat/greeting', 'hello from home-b')
+    await waitFor(async () => (await a.json<{ value: unknown }>('cache', 'get', 'nat/greeting')).value === 'hello from home-b', 10_000, "home-a to read home-b's write")
+    console.info(`[nat] cone: the homes knew each other ${knowAt - startedAt} ms after start, direct ${directAt - startedAt} ms after start`)
+  })
+
+  it('symmetric NATs: no hole punch; control traffic goes relayed and a task for the other home fails with the reason', async () => {
+    const { pub, a, b, idA, idB } = await startMesh('symmetric')
+    if (process.env.NAT_DEBUG != null) {
+      for (let i = 0; i < 10; i++) {
+        await new Promise(resolve => setTimeout(resolve, 2000))
+        console.log(i, JSON.stringify((await a.json<any[]>('peers', '--all')).map(p => [p.name, p.connection, p.addresses])))
+      }
+      const { execFileSync } = await import('node:child_process')
+      for (const r of ['ra', 'rb']) console.log(r, execFileSync('ip', ['netns', 'exec', `fn${process.pid % 100_000}s-${r}`, 'conntrack', '-L', '-p', 'udp'], { encoding: 'utf8' }))
+    }
+    const knowMs = await waitFor(async () => (await peerOf(a, idB))?.connected === true && (await peerOf(b, idA))?.connected === true, 10_000, 'the homes to know each other')
+    // Capacity ads (control traffic) cross the relay: each home sees the other's load.
+    await waitFor(async () => (await peerOf(a, idB))?.capacity != null, 10_000, "home-b's capacity ad to reach home-a")
+    expect((await peerOf(a, idB))?.connection).toBe('relayed')
+    const started = Date.now()
+    const r = await a.cli('run', 'echo', '--input', '"a payload"', '--peer', idB, '--json')
+    const tookMs = Date.now() - started
+    expect(r.code).not.toBe(0)
+    expect(r.stdout + r.stderr).toMatch(/reachable only through a relay/)
+    expect(tookMs).toBeLessThan(30_000)
+    console.info(`[nat] symmetric: homes knew each other after ${knowMs} ms (relayed); a pinned task failed in ${tookMs} ms: ${(r.stdout + r.stderr).trim().slice(0, 300)}`)
+  })
+})
