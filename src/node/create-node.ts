@@ -218,6 +218,10 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         relayClient: tcpTransport && natOptions.relayClient,
         webrtc: tcpTransport && natOptions.webrtc,
         isMember: (peer) => services().federation.isMember(peer),
+        // The other members behind NATs can be found from now on (and they us): look now, not at the next walk.
+        onReachableThroughRelay: () => {
+          if (config.dht !== false) findRosterMembers(AbortSignal.timeout(5_000)).catch(() => {})
+        },
         setDhtMode: async (mode) => {
           const dht = services().dht
           if (dht != null && dht.getMode() !== mode) await dht.setMode(mode)

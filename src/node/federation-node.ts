@@ -19,7 +19,7 @@ import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
 import type { Libp2p, PeerId, PeerInfo, Startable } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
-import { NatService } from '../services/nat/nat-service.js'
+import type { NatService } from '../services/nat/nat-service.js'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
@@ -178,7 +178,7 @@ export class FederationNode implements Startable {
         reputation: this.reputationOf(id)
       })
       const refusals = this.libp2p.services.cache.refusals(id)
-      const path = connections.length === 0 ? {} : { connection: connections.some(c => !NatService.isRelayed(c)) ? 'direct' as const : 'relayed' as const }
+      const path = connections.length === 0 ? {} : { connection: connections.some(c => this.libp2p.services.nat.isDirect(c)) ? 'direct' as const : 'relayed' as const }
       docs.push({ ...doc, ...path, membership: 'member', ...(Object.keys(refusals).length > 0 ? { cacheRefusals: refusals } : {}) })
     }
     // Banned peers are no longer dialled or remembered by membership, but users ask "why is X

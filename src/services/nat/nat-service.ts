@@ -1,5 +1,6 @@
 import { PeerMap } from '@libp2p/peer-collections'
-import { repeatingTask } from '@libp2p/utils'
+import { byteStream, repeatingTask } from '@libp2p/utils'
+import { equals } from 'uint8arrays/equals'
 import { multiaddr } from '@multiformats/multiaddr'
 import { backoffDelay } from '../../core/backoff.js'
 import { dhtModeFor, judgeReachability, startsDirectDial } from '../../core/reachability.js'
@@ -25,6 +26,8 @@ export interface NatInit {
   relayServing?: () => { reservations: number } | undefined
   /** Is `peer` a member (only members get a direct dial)? Default: everyone. */
   isMember?: (peer: PeerId) => boolean
+  /** This node got its first relay reservation: it can be reached now (look for members that could not reach it). */
+  onReachableThroughRelay?: () => void
   /** Retry of a failed direct dial to one peer. Default 5 s .. 5 min. */
   retry?: BackoffPolicy
   /** A hole-punching attempt gives up after this, ms. Default 10 s. */
@@ -37,6 +40,10 @@ export interface NatInit {
 export const DEFAULT_DIRECT_RETRY: BackoffPolicy = { minMs: 5 * SECOND, maxMs: 5 * MINUTE }
 export const DEFAULT_DIRECT_DIAL_TIMEOUT_MS = 10 * SECOND
 const MAX_OBSERVED = 16
+/** A WebRTC connection must carry one ping within this to count as a direct path, ms. */
+const VERIFY_TIMEOUT_MS = 10 * SECOND
+const PING_PROTOCOL = '/ipfs/ping/1.0.0'
+const PING_BYTES = 32
 
 export interface NatComponents {
   peerId: PeerId
@@ -84,12 +91,15 @@ export class NatService implements Startable {
   private readonly log: Logger
   private readonly observed = new Map<string, Multiaddr>()
   private readonly upgrades = new PeerMap<Upgrade>()
+  /** WebRTC connections that carried a ping (see verify()). */
+  private readonly verified = new WeakSet<Connection>()
   private readonly task: RepeatingTask
   private readonly retry: BackoffPolicy
   private readonly random: () => number
   private readonly outcomes?: CounterGroup<'direct' | 'failed'>
   private current: Reachability = 'unknown'
   private listeningThroughRelays = false
+  private hadReservation = false
   private started = false
 
   constructor (private readonly components: NatComponents, private readonly init: NatInit) {
@@ -107,7 +117,7 @@ export class NatService implements Startable {
       calculate: () => {
         let relayed = 0
         const all = components.connectionManager.getConnections()
-        for (const c of all) if (c.limits != null || isRelayed(c.remoteAddr)) relayed++
+        for (const c of all) if (NatService.isRelayed(c)) relayed++
         return { direct: all.length - relayed, relayed }
       }
     })
@@ -156,12 +166,22 @@ export class NatService implements Startable {
 
   /** Is this connection through a relay? */
   static isRelayed (conn: Connection): boolean {
-    return conn.limits != null || isRelayed(conn.remoteAddr)
+    // A WebRTC dialer's remote address is the relay address it was signalled through.
+    return conn.limits != null || (isRelayed(conn.remoteAddr) && !isWebRtc(conn.remoteAddr))
+  }
+
+  /**
+   * A direct path: not through a relay, and for WebRTC, one that carried data. (js-libp2p's
+   * WebRTC listener opens its connection when the signalling stream ends, whether or not ICE
+   * connected; through NATs that cannot be punched such a connection carries nothing and dies.)
+   */
+  isDirect (conn: Connection): boolean {
+    return conn.status === 'open' && !NatService.isRelayed(conn) && (!isWebRtc(conn.remoteAddr) || this.verified.has(conn))
   }
 
   /** An open connection to `peer` that does not go through a relay, if there is one. */
   directConnectionNow (peer: PeerId): Connection | undefined {
-    return this.components.connectionManager.getConnections(peer).find(c => c.status === 'open' && !NatService.isRelayed(c))
+    return this.components.connectionManager.getConnections(peer).find(c => this.isDirect(c))
   }
 
   /**
@@ -173,7 +193,8 @@ export class NatService implements Startable {
     const now = this.directConnectionNow(peer)
     if (now != null) return now
     const first = await this.components.connectionManager.openConnection(peer, options)
-    if (!NatService.isRelayed(first)) return first
+    if (this.isDirect(first)) return first
+    if (!NatService.isRelayed(first) && await this.verify(first, options.signal)) return first
     const conn = await this.upgrade(peer, options, true)
     if (conn != null) return conn
     const why = this.upgrades.get(peer)?.lastError
@@ -193,6 +214,10 @@ export class NatService implements Startable {
 
   private onConnectionOpen (evt: CustomEvent<Connection>): void {
     const conn = evt.detail
+    if (isWebRtc(conn.remoteAddr) && !NatService.isRelayed(conn)) {
+      void this.verify(conn).then(ok => { if (ok) this.closeRelayed(conn.remotePeer, conn) })
+      return
+    }
     if (!NatService.isRelayed(conn) || this.init.webrtc === false) return
     // Identify must tell us the peer's addresses first: the next ticks try.
     const u = this.upgrades.get(conn.remotePeer)
@@ -205,7 +230,7 @@ export class NatService implements Startable {
     const now = this.init.clock.now()
     for (const [peer, u] of this.upgrades.entries()) {
       const conns = this.components.connectionManager.getConnections(peer)
-      if (conns.length === 0 || conns.some(c => !NatService.isRelayed(c))) {
+      if (conns.length === 0 || conns.some(c => this.isDirect(c))) {
         // Gone, or direct by another way (the peer dialled us): nothing to do.
         if (u.running == null) this.upgrades.delete(peer)
         continue
@@ -215,6 +240,9 @@ export class NatService implements Startable {
   }
 
   private judge (): void {
+    const reserved = this.components.addressManager.getAddresses().some(a => relayOf(a) != null)
+    if (reserved && !this.hadReservation) this.init.onReachableThroughRelay?.()
+    this.hadReservation = reserved
     const judged = judgeReachability({
       addresses: ownAddresses(this.components.addressManager.getAddressesWithMetadata()),
       observedIps: [...this.observed.keys()]
@@ -271,6 +299,7 @@ export class NatService implements Startable {
       try {
         const conn = await this.components.connectionManager.openConnection(addrs, { signal, force: true })
         if (NatService.isRelayed(conn)) throw new Error('the dial ended on a relayed connection')
+        if (isWebRtc(conn.remoteAddr) && !await this.verify(conn, signal)) throw new Error('the WebRTC connection carried no data (ICE did not connect)')
         this.log('direct connection to %p via %s (%a)', peer, how, conn.remoteAddr)
         this.closeRelayed(peer, conn)
         return conn
@@ -294,6 +323,27 @@ export class NatService implements Startable {
       return undefined
     }
     return attempt(webrtc, 'a WebRTC hole punch')
+  }
+
+  /** One ping over `conn` (once per connection); a WebRTC connection that cannot carry it is closed. */
+  private async verify (conn: Connection, signal?: AbortSignal): Promise<boolean> {
+    if (this.verified.has(conn)) return true
+    const deadline = AbortSignal.any([AbortSignal.timeout(VERIFY_TIMEOUT_MS), ...(signal != null ? [signal] : [])])
+    try {
+      const stream = await conn.newStream(PING_PROTOCOL, { signal: deadline })
+      const bytes = crypto.getRandomValues(new Uint8Array(PING_BYTES))
+      const echo = byteStream(stream)
+      await echo.write(bytes, { signal: deadline })
+      const back = await echo.read({ bytes: PING_BYTES, signal: deadline })
+      await stream.close({ signal: deadline }).catch(() => {})
+      if (!equals(back.subarray(), bytes)) throw new Error('wrong ping answer')
+      this.verified.add(conn)
+      return true
+    } catch (err) {
+      this.log('WebRTC connection to %p carried no data, closing it - %s', conn.remotePeer, (err as Error).message)
+      conn.abort(new Error('the WebRTC connection carried no data'))
+      return false
+    }
   }
 
   /** Direct now: the relayed connections go (their data allowance is the relay's, not ours). */
