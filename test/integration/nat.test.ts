@@ -50,6 +50,13 @@ async function startMesh (nat: 'cone' | 'symmetric'): Promise<Mesh> {
   return { pub, a, b, idA: await a.peerId(), idB: await b.peerId(), startedAt }
 }
 
+/** The daemon's /metrics, fetched from inside its namespace (its control API listens there). */
+async function metricsOf (d: Daemon): Promise<string> {
+  const script = 'fetch(process.argv[1] + "/metrics", { headers: { authorization: "Bearer " + process.argv[2] } }).then(r => r.text()).then(t => process.stdout.write(t))'
+  const { execFileSync } = await import('node:child_process')
+  return execFileSync(d.prefix[0], [...d.prefix.slice(1), process.execPath, '-e', script, await d.apiUrl(), await d.token()], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
+}
+
 async function peerOf (d: Daemon, id: string): Promise<PeerDoc | undefined> {
   return (await d.json<PeerDoc[]>('peers')).find(p => p.peerId === id)
 }
@@ -70,6 +77,8 @@ describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` 
     expect(run).toMatchObject({ status: 'ok', peer: idB, output: 'over the punched path' })
     await b.json('cache', 'put', 'nat/greeting', 'hello from home-b')
     await waitFor(async () => (await a.json<{ value: unknown }>('cache', 'get', 'nat/greeting')).value === 'hello from home-b', 10_000, "home-a to read home-b's write")
+    const metrics = (await metricsOf(pub)).split('\n').filter(l => /relay|circuit|hop/i.test(l) && !l.startsWith('#'))
+    console.info(`[nat] relay metrics: ${metrics.join(' | ')}`)
     console.info(`[nat] cone: the homes knew each other ${knowAt - startedAt} ms after start, direct ${directAt - startedAt} ms after start`)
   })
 
