@@ -10,7 +10,7 @@ import type { NatTopology } from '../helpers/nat-topology.js'
  * invites, as users do, and meet through it only. Everything stays inside the namespaces.
  */
 
-interface PeerDoc { peerId: string, connected: boolean, connection?: 'direct' | 'relayed', capacity: unknown }
+interface PeerDoc { peerId: string, connected: boolean, connection?: 'direct' | 'relayed', capacity: unknown, addresses: string[] }
 interface StatusDoc { peerId: string, reachability?: string, relay?: { reservations: Array<{ relay: string }>, serving?: { reservations: number } } }
 
 const unavailable = natTopologyUnavailableReason() ?? stunServerUnavailableReason()
@@ -80,6 +80,26 @@ describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` 
     const metrics = (await metricsOf(pub)).split('\n').filter(l => /relay|circuit|hop/i.test(l) && !l.startsWith('#'))
     console.info(`[nat] relay metrics: ${metrics.join(' | ')}`)
     console.info(`[nat] cone: the homes knew each other ${knowAt - startedAt} ms after start, direct ${directAt - startedAt} ms after start`)
+
+    // A second public member restarts on another port: home-a, which knew only its old address,
+    // finds it again (a DHT lookup by peer id after the old address fails, or its dial through the relay).
+    const token = (await pub.json<{ token: string }>('federation', 'invite')).token
+    const second = (port: number, dataDir?: string): Promise<Daemon> => startDaemon({
+      name: 'pub-2', prefix: pub.prefix, dataDir, listen: `/ip4/30.0.0.1/tcp/${port}`, open: false,
+      args: ['--join', token, '--announce', `/ip4/30.0.0.1/tcp/${port}`, '--no-upnp']
+    })
+    const q = await second(PORT + 1)
+    const idQ = await q.peerId()
+    const directTo = async (port: number): Promise<boolean> => {
+      const p = await peerOf(a, idQ)
+      return p?.connection === 'direct' && p.addresses.some(x => x.includes(`/tcp/${port}/`))
+    }
+    await waitFor(async () => await directTo(PORT + 1), 30_000, 'home-a to connect to the second public member')
+    await q.stop()
+    const restartedAt = Date.now()
+    await second(PORT + 2, q.dataDir)
+    await waitFor(async () => await directTo(PORT + 2), 10_000, 'home-a to reconnect to the second public member on its new port')
+    console.info(`[nat] restarted peer on a new port: home-a reconnected directly ${Date.now() - restartedAt} ms after the restart began`)
   })
 
   it('symmetric NATs: no hole punch; control traffic goes relayed and a task for the other home fails with the reason', async () => {
