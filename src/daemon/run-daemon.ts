@@ -17,12 +17,13 @@ import type { StorageEvent } from '../store/storage-health.js'
 import type { FederationNode } from '../node/federation-node.js'
 import type { JoinDoc } from '../node/federation-api.js'
 
-/** The daemon's NAT settings; UPnP only when some listen address is not loopback (nothing to map otherwise). */
+/** The daemon's NAT settings; UPnP and WebRTC only when some listen address is not loopback (nothing to map or punch otherwise). */
 export function natOptionsOf (config: DaemonConfig): NatOptions {
   const loopbackOnly = config.listen.every(a => /^\/(ip4\/127\.|ip6\/::1\/|dns4?\/localhost\/)/.test(a))
   return {
     relay: config.relay === false ? false : config.relay === true ? DEFAULT_RELAY_LIMITS : config.relay,
-    webrtc: config.webrtc,
+    // Nobody behind a NAT listens on loopback only (daemons in tests): no WebRTC to load.
+    webrtc: config.webrtc && !loopbackOnly,
     stun: config.stun,
     upnp: config.upnp && !loopbackOnly,
     announce: config.announce

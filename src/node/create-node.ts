@@ -33,7 +33,7 @@ import { TaskJournal } from '../store/task-journal.js'
 import { KAD_PROTOCOL, PROFILES, federationKadProtocol, resolveNat } from './config.js'
 import { nat } from '../services/nat/nat-service.js'
 import { FederationNode } from './federation-node.js'
-import { libp2pOptions } from './libp2p-options.js'
+import { libp2pOptions, loadNatModules } from './libp2p-options.js'
 import type { FedServices } from './federation-node.js'
 import type { FederationNodeConfig } from './config.js'
 import type { FederationInit } from '../services/federation/federation.js'
@@ -181,6 +181,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     kadProtocol,
     transport: config.transport ?? 'tcp',
     nat: natOptions,
+    natModules: await loadNatModules(natOptions, tcpTransport),
     limits,
     metricsRegistry: config.metricsRegistry,
     logger: config.logger,

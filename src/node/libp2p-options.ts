@@ -11,8 +11,6 @@ import { memory } from '@libp2p/memory'
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
-import { uPnPNAT } from '@libp2p/upnp-nat'
-import { webRTC } from '@libp2p/webrtc'
 import { yamux } from '@libp2p/yamux'
 import { VERSION } from '../version.js'
 import { CACHE_TOPIC } from './config.js'
@@ -55,6 +53,20 @@ function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array }): string 
   return `${from}/${seqno}`
 }
 
+export interface NatModules {
+  webRTC?: typeof import('@libp2p/webrtc').webRTC
+  uPnPNAT?: typeof import('@libp2p/upnp-nat').uPnPNAT
+}
+
+/** Load the NAT packages this node will use (TCP nodes with `webrtc` or `upnp` on). */
+export async function loadNatModules (nat: Required<NatOptions>, tcp: boolean): Promise<NatModules> {
+  if (!tcp) return {}
+  return {
+    webRTC: nat.webrtc ? (await import('@libp2p/webrtc')).webRTC : undefined,
+    uPnPNAT: nat.upnp ? (await import('@libp2p/upnp-nat')).uPnPNAT : undefined
+  }
+}
+
 export interface Libp2pOptionsInput {
   privateKey: PrivateKey
   datastore: Datastore
@@ -67,6 +79,8 @@ export interface Libp2pOptionsInput {
   transport: TransportChoice
   /** NAT traversal (TCP nodes only): relays, hole punching, AutoNAT, UPnP. */
   nat: Required<NatOptions>
+  /** The WebRTC and UPnP packages, loaded only when used (`loadNatModules`): they cost ~0.5 s and ~20 MB at start. */
+  natModules: NatModules
   limits: ConnectionLimits
   metricsRegistry?: Registry
   logger?: ComponentLogger
@@ -150,7 +164,7 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
         }
       })
     }
-    if (nat.upnp) services.upnp = uPnPNAT({ autoConfirmAddress: false })
+    if (nat.upnp && input.natModules.uPnPNAT != null) services.upnp = input.natModules.uPnPNAT({ autoConfirmAddress: false })
   }
   if (input.mdns !== false) {
     services.mdns = mdns({ interval: input.mdns.intervalMs, serviceTag: input.mdns.serviceTag })
@@ -175,7 +189,7 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
           // The hole-punched path: WebRTC data channels, signalled over the relayed connection.
           // ICE servers are only ever the configured ones (the package's default is public STUN
           // servers on the internet).
-          ...(nat.webrtc ? [webRTC({ rtcConfiguration: () => ({ iceServers: nat.stun.map(urls => ({ urls })) }) })] : [])
+          ...(nat.webrtc && input.natModules.webRTC != null ? [input.natModules.webRTC({ rtcConfiguration: () => ({ iceServers: nat.stun.map(urls => ({ urls })) }) })] : [])
         ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
