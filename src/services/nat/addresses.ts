@@ -6,7 +6,7 @@ import { isPrivate } from '@libp2p/utils'
 import { Circuit, WebRTC } from '@multiformats/multiaddr-matcher'
 import { addressesToShare } from '../../core/reachability.js'
 import type { OwnAddress } from '../../core/reachability.js'
-import type { PeerInfo } from '@libp2p/interface'
+import type { PeerId, PeerInfo } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Through a relay (`/p2p-circuit`), WebRTC over a relay included. */
@@ -55,6 +55,16 @@ export function ownAddresses (list: ReadonlyArray<{ multiaddr: Multiaddr, verifi
 export function hygienicPeerInfo (peer: PeerInfo): PeerInfo {
   const multiaddrs = addressesToShare(peer.multiaddrs.map(addr => ({ addr, isPublic: isPublicAddress(addr), relayed: isRelayed(addr) })))
   return { ...peer, multiaddrs }
+}
+
+/**
+ * `ma` as a dial address of `peer`: ending in `/p2p/<peer>`. The peer store keeps addresses
+ * without it, and a relayed one then names only the relay (`…/p2p/<relay>/p2p-circuit`): dialled
+ * as it is, it reaches the relay, not the peer.
+ */
+export function dialAddressOf (ma: Multiaddr, peer: PeerId): Multiaddr {
+  const last = ma.getComponents().at(-1)
+  return last?.name === 'p2p' && last.value === peer.toString() ? ma : ma.encapsulate(`/p2p/${peer.toString()}`)
 }
 
 /** The relay peer id of one of this node's `/p2p-circuit` addresses. */

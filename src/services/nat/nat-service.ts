@@ -5,7 +5,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { backoffDelay } from '../../core/backoff.js'
 import { dhtModeFor, judgeReachability, startsDirectDial } from '../../core/reachability.js'
 import { SECOND, MINUTE } from '../../util/time.js'
-import { hostOf, isPublicAddress, isRelayed, isWebRtc, ownAddresses, relayOf } from './addresses.js'
+import { dialAddressOf, hostOf, isPublicAddress, isRelayed, isWebRtc, ownAddresses, relayOf } from './addresses.js'
 import type { Reachability } from '../../core/reachability.js'
 import type { BackoffPolicy } from '../../core/backoff.js'
 import type { Clock } from '../../util/time.js'
@@ -302,13 +302,15 @@ export class NatService implements Startable {
       u.lastError = 'not a member yet'
       return undefined
     }
-    const known = await this.components.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
+    const known = await this.components.peerStore.get(peer).then(p => p.addresses.map(a => dialAddressOf(a.multiaddr, peer)), () => [])
     const publicAddrs = known.filter(a => isPublicAddress(a))
     const webrtc = this.init.webrtc === false ? [] : known.filter(a => isWebRtc(a) && isRelayed(a))
     const signal = AbortSignal.any([AbortSignal.timeout(this.init.dialTimeoutMs ?? DEFAULT_DIRECT_DIAL_TIMEOUT_MS), ...(options.signal != null ? [options.signal] : [])])
     const attempt = async (addrs: Multiaddr[], how: string): Promise<Connection | undefined> => {
       try {
         const conn = await this.components.connectionManager.openConnection(addrs, { signal, force: true })
+        // Never take a connection to someone else (the relay) for one to the peer.
+        if (!conn.remotePeer.equals(peer)) throw new Error(`the dial reached ${conn.remotePeer.toString()}, not the peer`)
         if (NatService.isRelayed(conn)) throw new Error('the dial ended on a relayed connection')
         if (isWebRtc(conn.remoteAddr) && !await this.verify(conn, signal)) throw new Error('the WebRTC connection carried no data (ICE did not connect)')
         this.log('direct connection to %p via %s (%a)', peer, how, conn.remoteAddr)

@@ -1,7 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
-import { hygienicPeerInfo, isPublicAddress, isRelayed, isWebRtc, ownAddresses, relayOf } from '../../../../src/services/nat/addresses.js'
+import { dialAddressOf, hygienicPeerInfo, isPublicAddress, isRelayed, isWebRtc, ownAddresses, relayOf } from '../../../../src/services/nat/addresses.js'
 
 const RELAY = '12D3KooWEzBpYNAvaKF74DVRxLu1TkGnRyLFN5Wz4GQiexLy46SU'
 const PEER = '12D3KooW9xyiUfhKmQ2n6bmutaRva7ieSPcMuGF4YLf7YdiCXN91'
@@ -17,6 +17,14 @@ describe('NAT address classification', () => {
     expect(isWebRtc(circuit)).toBe(false)
     expect(isWebRtc(webrtc)).toBe(true)
     expect(isWebRtc(multiaddr(`/webrtc/p2p/${PEER}`))).toBe(true)
+  })
+
+  it('makes a stored address (no /p2p/ of the peer) dial the peer, not the relay it names', () => {
+    const peer = peerIdFromString(PEER)
+    const stored = multiaddr(`/ip4/30.0.0.1/tcp/4101/p2p/${RELAY}/p2p-circuit/webrtc`)
+    expect(dialAddressOf(stored, peer).toString()).toBe(webrtc.toString())
+    expect(dialAddressOf(webrtc, peer)).toBe(webrtc)
+    expect(dialAddressOf(multiaddr('/ip4/30.0.0.3/tcp/5'), peer).toString()).toBe(`/ip4/30.0.0.3/tcp/5/p2p/${PEER}`)
   })
 
   it('finds the relay of a circuit address', () => {
