@@ -276,6 +276,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         },
         onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
         mayServe: (peer) => services().federation.allows(peer, Role.serve),
+        isDirect: (conn) => services().nat.isDirect(conn),
         // Kinds only the owner may run are not advertised: no router elsewhere should try them.
         advertises: (kind) => !isSelfOnly(allowListOf(kind) ?? ['members'])
       }),

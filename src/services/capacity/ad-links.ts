@@ -30,6 +30,12 @@ export interface AdLinksInit {
   onConnect: (peer: PeerId) => void
   /** Timers for stream opening and the flood budget. Default: the event loop's. */
   timers?: Timers
+  /**
+   * Is this connection a working direct path? Ads take one first, else a relayed one, else any
+   * other (a WebRTC connection whose hole punch is not confirmed may carry nothing). Default: not
+   * through a relay.
+   */
+  isDirect?: (conn: Connection) => boolean
 }
 
 /**
@@ -121,9 +127,12 @@ export class AdLinks {
 
   private open (peer: PeerId, first: Uint8Array): void {
     const key = peer.toString()
-    // A direct connection first: a relayed one is closed once the hole punch succeeds.
+    // A direct connection first: a relayed one is closed once the hole punch succeeds. An
+    // unconfirmed one only last: ads are the liveness heartbeat, sent into a dead path they
+    // would make a live peer look silent.
     const open = this.components.connectionManager.getConnections(peer).filter(c => c.status === 'open')
-    const conn = open.find(c => c.limits == null) ?? open[0]
+    const isDirect = this.init.isDirect ?? ((c: Connection) => c.limits == null)
+    const conn = open.find(isDirect) ?? open.find(c => c.limits != null) ?? open[0]
     if (conn == null) return
     const attempt = new Opening()
     this.out.set(key, attempt)

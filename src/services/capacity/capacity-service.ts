@@ -9,7 +9,7 @@ import type { Clock } from '../../util/time.js'
 import type { Executor } from '../tasks/executor.js'
 import type { Coordinate } from '../../wire/capacity.js'
 import type { AdLinksComponents } from './ad-links.js'
-import type { Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { Connection, Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { AddressManager } from '@libp2p/interface-internal'
 
 export interface CapacityInit {
@@ -32,6 +32,8 @@ export interface CapacityInit {
   mayServe?: (peer: PeerId) => boolean
   /** Is this kind advertised to peers (a kind only the owner may run is not)? Default: every kind. */
   advertises?: (kind: string) => boolean
+  /** Is this connection a working direct path (the NAT service's judgement)? Ads prefer one. Default: not through a relay. */
+  isDirect?: (conn: Connection) => boolean
   /** Local samples, replaceable in simulations. Default: the machine's own. */
   sampleHost?: () => { cores: number, freeMemoryMb: number, load: number }
   clock: Clock
@@ -97,7 +99,8 @@ export class CapacityService implements Startable {
       onAd: (peer, bytes) => { this.receive(peer, bytes) },
       onInvalid: (peer, why) => { this.invalid(peer, why) },
       // The last ad again, with the clock read now (receivers measure their offset from it).
-      onConnect: (peer) => { if (this.current != null) this.links.send(CapacityAd.encode({ ...this.current, wallMs: this.init.clock.now() }), peer) }
+      onConnect: (peer) => { if (this.current != null) this.links.send(CapacityAd.encode({ ...this.current, wallMs: this.init.clock.now() }), peer) },
+      isDirect: init.isDirect
     })
   }
 
