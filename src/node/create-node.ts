@@ -206,7 +206,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
           wiring.memberConnected(conn)
         },
         onRefused: (peer, reason) => {
-          services().membership.refused(peer)
+          // A roster member whose HELLO failed (a connection lost mid-way) stays known: re-dialled.
+          if (services().federation.shouldNotDial(peer)) services().membership.refused(peer)
           wiring.refused(peer, reason)
         }
       }),

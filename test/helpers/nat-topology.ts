@@ -78,15 +78,57 @@ table ip filter {
 `
 }
 
-/** `tag` must be short (namespace and interface names derive from it) and unique (include the pid). */
-export function createNatTopology (tag: string, nat: 'cone' | 'symmetric'): NatTopology {
-  const names = ['wan', 'pub', 'ra', 'rb', 'ha', 'hb'].map(n => `${tag}-${n}`)
+const HOSTS = ['wan', 'pub', 'ra', 'rb', 'ha', 'hb']
+/** Namespaces of this helper: `fn<pid of the test process><c|s>-<host>`. */
+const OURS = /^fn(\d+)[cs]-(wan|pub|ra|rb|ha|hb)$/
+
+/** Kill what still runs in a namespace (processes this helper started there), then delete it. */
+function removeNamespace (ns: string): void {
+  let pids: string[] = []
+  try {
+    pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\s+/).filter(p => p !== '')
+  } catch {}
+  for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL') } catch {} }
+  try { ip('netns', 'del', ns) } catch {}
+}
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err: any) {
+    return err?.code === 'EPERM'
+  }
+}
+
+/** Namespaces (and processes in them) left by a test process that died before its cleanup. */
+function sweepStale (): void {
+  let list = ''
+  try {
+    list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  } catch {}
+  for (const line of list.split('\n')) {
+    const ns = line.split(' ')[0]
+    const m = OURS.exec(ns)
+    if (m != null && !alive(Number(m[1]))) removeNamespace(ns)
+  }
+}
+
+/**
+ * A topology whose namespaces are named after this test process, so a later run removes them
+ * (and what still runs there) if this process dies before destroy().
+ */
+export function createNatTopology (nat: 'cone' | 'symmetric'): NatTopology {
+  sweepStale()
+  // Interface names (at most 15 characters) derive from it: `fn` + a pid (7 digits at most) + 1.
+  const tag = `fn${process.pid}${nat[0]}`
+  const names = HOSTS.map(n => `${tag}-${n}`)
   const [wan, pub, ra, rb, ha, hb] = names
   const processes = new Set<ChildProcess>()
   const destroy = (): void => {
     for (const p of processes) { try { p.kill('SIGKILL') } catch {} }
     processes.clear()
-    for (const n of names) { try { ip('netns', 'del', n) } catch {} }
+    for (const n of names) removeNamespace(n)
   }
   destroy()
   try {

@@ -1,13 +1,17 @@
-import { afterAll, describe, expect, it } from 'vitest'
-import { startDaemon, stopAll, waitFor } from '../helpers/daemon.js'
+import { appendFileSync } from 'node:fs'
+import { afterEach, describe, expect, it } from 'vitest'
+import { startDaemon as startAnyDaemon, stopAll, waitFor } from '../helpers/daemon.js'
 import { createNatTopology, natTopologyUnavailableReason, stunServerUnavailableReason } from '../helpers/nat-topology.js'
-import type { Daemon } from '../helpers/daemon.js'
+import type { Daemon, StartOptions } from '../helpers/daemon.js'
 import type { NatTopology } from '../helpers/nat-topology.js'
 
 /**
  * Two homes behind real NATs (nftables in network namespaces this test creates) and one public
  * member that relays and answers STUN. The homes join the public member's federation with
  * invites, as users do, and meet through it only. Everything stays inside the namespaces.
+ *
+ * With FEDMESH_NAT_FIGURES=<file>, each test appends one JSON line with its figures (passed or
+ * not): scripts/nat-runs.sh runs the cone test N times and sums them up.
  */
 
 interface PeerDoc { peerId: string, connected: boolean, connection?: 'direct' | 'relayed', capacity: unknown, addresses: string[] }
@@ -15,18 +19,35 @@ interface StatusDoc { peerId: string, reachability?: string, relay?: { reservati
 
 const unavailable = natTopologyUnavailableReason() ?? stunServerUnavailableReason()
 const topologies: NatTopology[] = []
+const daemons: Daemon[] = []
 const PORT = 4101
+/** What a test measured so far (written even when it fails). */
+let figures: Record<string, unknown> = {}
 
-afterAll(async () => {
+async function startDaemon (opts: StartOptions): Promise<Daemon> {
+  const d = await startAnyDaemon(opts)
+  daemons.push(d)
+  return d
+}
+
+// Each test's daemons and namespaces go when it ends, failed or not (the next starts on an idle machine).
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') {
+    for (const d of daemons) console.info(`[nat] ${d.prefix.at(-1) ?? ''} ${d.dataDir}: last log lines\n${d.stderr.split('\n').slice(-25).join('\n')}`)
+  }
+  const file = process.env.FEDMESH_NAT_FIGURES
+  if (file != null && file !== '') appendFileSync(file, JSON.stringify({ test: ctx.task.name.split(':')[0], passed: ctx.task.result?.state === 'pass', ...figures }) + '\n')
+  figures = {}
+  daemons.length = 0
   await stopAll()
-  for (const t of topologies) t.destroy()
+  for (const t of topologies.splice(0)) t.destroy()
 })
 
 interface Mesh { pub: Daemon, a: Daemon, b: Daemon, idA: string, idB: string, startedAt: number, answeredAt: number }
 
 /** The public relay, then both homes joining it with an invite each. */
 async function startMesh (nat: 'cone' | 'symmetric'): Promise<Mesh> {
-  const topo = createNatTopology(`fn${process.pid % 100_000}${nat[0]}`, nat)
+  const topo = createNatTopology(nat)
   topologies.push(topo)
   // coturn as a plain STUN server on the public host (UDP 3478).
   topo.spawnIn(topo.pub, ['turnserver', '--stun-only', '--no-cli', `--listening-ip=${topo.pub.ip}`, '--listening-port=3478', '--log-file=stdout', '--no-stdout-log'])
@@ -59,6 +80,16 @@ async function metricsOf (d: Daemon): Promise<string> {
   return execFileSync(d.prefix[0], [...d.prefix.slice(1), process.execPath, '-e', script, await d.apiUrl(), await d.token()], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
 }
 
+/** Bytes the relay carried (circuits and reservations): its hop streams, both ways. */
+async function relayBytesOf (relay: Daemon): Promise<number> {
+  let bytes = 0
+  for (const line of (await metricsOf(relay)).split('\n')) {
+    const m = /^libp2p_data_transfer_bytes_total\{protocol="\/libp2p\/circuit\/relay\/0\.2\.0\/hop (?:sent|received)"\} (\d+)/.exec(line)
+    if (m != null) bytes += Number(m[1])
+  }
+  return bytes
+}
+
 async function peerOf (d: Daemon, id: string): Promise<PeerDoc | undefined> {
   return (await d.json<PeerDoc[]>('peers')).find(p => p.peerId === id)
 }
@@ -70,8 +101,10 @@ describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` 
     // (see the [nat] lines); the bound leaves room for a loaded CI run.
     await waitFor(async () => (await peerOf(a, idB))?.connected === true && (await peerOf(b, idA))?.connected === true, 15_000, 'the homes to know each other')
     const knowAt = Date.now()
+    figures = { knowMs: knowAt - answeredAt, knowFromStartMs: knowAt - startedAt }
     await waitFor(async () => (await peerOf(a, idB))?.connection === 'direct' && (await peerOf(b, idA))?.connection === 'direct', 20_000, 'a direct connection between the homes')
     const directAt = Date.now()
+    figures = { ...figures, directMs: directAt - answeredAt, directFromStartMs: directAt - startedAt }
     const sA = await a.json<StatusDoc>('status')
     expect(sA.reachability).toBe('private')
     expect(sA.relay?.reservations.map(r => r.relay)).toEqual([await pub.peerId()])
@@ -81,9 +114,8 @@ describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` 
     expect(run).toMatchObject({ status: 'ok', peer: idB, output: 'over the punched path' })
     await b.json('cache', 'put', 'nat/greeting', 'hello from home-b')
     await waitFor(async () => (await a.json<{ value: unknown }>('cache', 'get', 'nat/greeting')).value === 'hello from home-b', 10_000, "home-a to read home-b's write")
-    const metrics = (await metricsOf(pub)).split('\n').filter(l => /relay|circuit|hop/i.test(l) && !l.startsWith('#'))
-    console.info(`[nat] relay metrics: ${metrics.join(' | ')}`)
-    console.info(`[nat] cone: the homes knew each other ${knowAt - answeredAt} ms after both answered (${knowAt - startedAt} ms after their processes started), direct ${directAt - answeredAt} ms after both answered (${directAt - startedAt} ms)`)
+    figures = { ...figures, relayBytes: await relayBytesOf(pub) }
+    console.info(`[nat] cone: the homes knew each other ${knowAt - answeredAt} ms after both answered (${knowAt - startedAt} ms after their processes started), direct ${directAt - answeredAt} ms after both answered (${directAt - startedAt} ms); the relay carried ${String(figures.relayBytes)} bytes`)
 
     // A second public member restarts on another port: home-a, which knew only its old address,
     // finds it again (a DHT lookup by peer id after the old address fails, or its dial through the relay).
@@ -103,12 +135,15 @@ describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` 
     const restartedAt = Date.now()
     await second(PORT + 2, q.dataDir)
     await waitFor(async () => await directTo(PORT + 2), 10_000, 'home-a to reconnect to the second public member on its new port')
+    figures = { ...figures, restartReconnectMs: Date.now() - restartedAt }
     console.info(`[nat] restarted peer on a new port: home-a reconnected directly ${Date.now() - restartedAt} ms after the restart began`)
   })
 
   it('symmetric NATs: no hole punch; control traffic goes relayed and a task for the other home fails with the reason', async () => {
-    const { a, b, idA, idB } = await startMesh('symmetric')
-    const knowMs = await waitFor(async () => (await peerOf(a, idB))?.connected === true && (await peerOf(b, idA))?.connected === true, 15_000, 'the homes to know each other')
+    const { pub, a, b, idA, idB, answeredAt } = await startMesh('symmetric')
+    await waitFor(async () => (await peerOf(a, idB))?.connected === true && (await peerOf(b, idA))?.connected === true, 15_000, 'the homes to know each other')
+    const knowMs = Date.now() - answeredAt
+    figures = { knowMs }
     // Capacity ads (control traffic) cross the relay: each home sees the other's load.
     await waitFor(async () => (await peerOf(a, idB))?.capacity != null, 10_000, "home-b's capacity ad to reach home-a")
     expect((await peerOf(a, idB))?.connection).toBe('relayed')
@@ -118,6 +153,9 @@ describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` 
     expect(r.code).not.toBe(0)
     expect(r.stdout + r.stderr).toMatch(/reachable only through a relay/)
     expect(tookMs).toBeLessThan(30_000)
+    // After the failed punch the homes are (again) joined through the relay: control traffic flows.
+    await waitFor(async () => (await peerOf(a, idB))?.connection === 'relayed', 10_000, 'the homes to be joined through the relay after the failed punch')
+    figures = { ...figures, taskFailedMs: tookMs, relayBytes: await relayBytesOf(pub) }
     console.info(`[nat] symmetric: homes knew each other after ${knowMs} ms (relayed); a pinned task failed in ${tookMs} ms: ${(r.stdout + r.stderr).trim().slice(0, 300)}`)
   })
 })

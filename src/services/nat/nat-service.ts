@@ -1,9 +1,9 @@
 import { PeerMap } from '@libp2p/peer-collections'
-import { byteStream, repeatingTask } from '@libp2p/utils'
-import { equals } from 'uint8arrays/equals'
+import { repeatingTask } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { backoffDelay } from '../../core/backoff.js'
 import { dhtModeFor, judgeReachability, startsDirectDial } from '../../core/reachability.js'
+import { pingOver } from '../../util/ping-over.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { dialAddressOf, hostOf, isPublicAddress, isRelayed, isWebRtc, ownAddresses, relayOf } from './addresses.js'
 import type { Reachability } from '../../core/reachability.js'
@@ -42,10 +42,8 @@ export const DEFAULT_DIRECT_DIAL_TIMEOUT_MS = 10 * SECOND
 const MAX_OBSERVED = 16
 /** A WebRTC connection must carry one ping within this to count as a direct path, ms. */
 const VERIFY_TIMEOUT_MS = 10 * SECOND
-const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 /** After the first reservation, members are looked for at once and a few times more (they may reserve a moment later). */
 const LOOK_AGAIN_AFTER_MS = [0, 2 * SECOND, 4 * SECOND, 8 * SECOND, 15 * SECOND]
-const PING_BYTES = 32
 
 export interface NatComponents {
   peerId: PeerId
@@ -343,13 +341,7 @@ export class NatService implements Startable {
     if (this.verified.has(conn)) return true
     const deadline = AbortSignal.any([AbortSignal.timeout(VERIFY_TIMEOUT_MS), ...(signal != null ? [signal] : [])])
     try {
-      const stream = await conn.newStream(PING_PROTOCOL, { signal: deadline })
-      const bytes = crypto.getRandomValues(new Uint8Array(PING_BYTES))
-      const echo = byteStream(stream)
-      await echo.write(bytes, { signal: deadline })
-      const back = await echo.read({ bytes: PING_BYTES, signal: deadline })
-      await stream.close({ signal: deadline }).catch(() => {})
-      if (!equals(back.subarray(), bytes)) throw new Error('wrong ping answer')
+      await pingOver(conn, deadline)
       this.verified.add(conn)
       return true
     } catch (err) {
