@@ -70,6 +70,15 @@ export function formatStatus (s: StatusDoc): string {
       ? 'storage   ok'
       : `storage   FAILING: ${s.storage.error ?? 'error'} since ${s.storage.since ?? '?'}; writes refused (507), reads served; resumes by itself`)
   }
+  if (s.reachability != null) {
+    const seen = s.nat?.observedAddresses ?? []
+    lines.push(`reach     ${s.reachability}${seen.length > 0 ? ` (peers see this node at ${seen.join(', ')})` : ''}`)
+  }
+  if (s.relay != null) {
+    const r = s.relay
+    const held = r.reservations.length === 0 ? 'no relay reservation' : `reserved on ${r.reservations.map(x => shortId(x.relay)).join(', ')}`
+    lines.push(`relay     ${held}${r.serving != null ? `; relaying for ${r.serving.reservations} members` : ''}`)
+  }
   if (s.capacity != null) {
     const c = s.capacity
     lines.push(`capacity  ${c.running}/${c.concurrency} running, ${c.queueDepth} queued, load ${num(c.load, 2)}, ${c.cores} cores, ${c.freeMemoryMb} MB free`)
@@ -106,7 +115,7 @@ export function formatPeers (peers: PeerDoc[], view: View = defaultView()): stri
   return renderTable(PEER_COLUMNS.filter(keep), peers.map(p => [
     peerCell(p.peerId, view),
     p.name === '' ? '-' : p.name,
-    p.connected ? 'yes' : 'no',
+    p.connected ? (p.connection === 'relayed' ? 'relayed' : 'yes') : 'no',
     p.discoveredVia.join(',') || '-',
     num(p.rttMs),
     num(p.capacity?.load, 2),

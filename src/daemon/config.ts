@@ -27,6 +27,8 @@ const peerMultiaddr = multiaddrString.refine(s => /\/p2p\/[1-9A-HJ-NP-Za-km-z]+$
   message: 'must end with /p2p/<peer id>'
 })
 
+const stunUrl = z.string().regex(/^stuns?:[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/, { message: 'must be stun:HOST or stun:HOST:PORT' })
+
 const loopbackHostPort = z.string().refine(s => parseHostPort(s) != null, {
   message: 'must be HOST:PORT with a loopback host (127.0.0.1, ::1 or localhost) and a port 0-65535'
 })
@@ -53,6 +55,19 @@ export const daemonConfigSchema = z.object({
   bootstrap: z.array(peerMultiaddr).default([]),
   mdns: z.boolean().default(true),
   dht: z.boolean().default(true),
+  // Serve as a relay for members behind NATs (true = the default limits, or the limits given).
+  relay: z.union([z.boolean(), z.strictObject({
+    maxReservations: z.number().int().min(1).max(10_000).default(128),
+    durationLimitMs: z.number().int().min(10_000).max(MAX_TIMEOUT_MS).default(120_000),
+    dataLimitBytes: z.number().int().min(16 * 1024).max(1024 ** 3).default(1024 * 1024)
+  })]).default(false),
+  // Hole-punch relayed connections with WebRTC (UDP); STUN servers it asks for its public address.
+  webrtc: z.boolean().default(true),
+  stun: z.array(stunUrl).max(16).default([]),
+  // Map the listen port on a UPnP gateway (never when listening on loopback only).
+  upnp: z.boolean().default(true),
+  // Addresses announced as dialable without members confirming them first (a relay's public address).
+  announce: z.array(multiaddrString).max(32).default([]),
   concurrency: z.number().int().min(1).max(1024).default(availableParallelism()),
   // Tasks submitted here that may wait for a free slot in the mesh; beyond, POST /v1/tasks answers 503.
   admissionQueueLimit: z.number().int().min(1).max(1_000_000).default(10_000),
@@ -127,6 +142,10 @@ export interface DaemonFlags {
   concurrency?: string
   config?: string
   open?: boolean
+  relay?: boolean
+  announce?: string[]
+  stun?: string[]
+  upnp?: boolean
   /** An invite token to redeem at start (ignored when already a member of its federation). */
   join?: string
   logFormat?: string
@@ -180,6 +199,10 @@ function fromFlags (flags: DaemonFlags): Record<string, unknown> {
   set('open', flags.open)
   set('logFormat', flags.logFormat)
   set('logLevel', flags.logLevel)
+  set('relay', flags.relay)
+  set('announce', flags.announce)
+  set('stun', flags.stun)
+  set('upnp', flags.upnp)
   return out
 }
 

@@ -46,6 +46,54 @@ export interface ConnectionLimits {
   maxGossipDataBytes: number
 }
 
+/** A relay's limits for each member it serves (circuit relay v2; protocols/nat.md). */
+export interface RelayLimits {
+  /** Members holding a reservation at once. */
+  maxReservations: number
+  /** A relayed connection is closed after this long, ms. */
+  durationLimitMs: number
+  /** A relayed connection is closed after this many bytes (each direction). */
+  dataLimitBytes: number
+}
+
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  maxReservations: 128,
+  // Long enough for HELLO, identify and a hole punch with retries; then the peers re-dial.
+  durationLimitMs: 2 * 60 * SECOND,
+  // Control traffic of two members for minutes (an ad a second is ~300 bytes); payloads never go relayed.
+  dataLimitBytes: 1024 * 1024
+}
+
+/** NAT traversal (TCP nodes): see README "Reaching peers behind NAT". */
+export interface NatOptions {
+  /** Take relay reservations and listen for WebRTC once behind a NAT. Default true. */
+  relayClient?: boolean
+  /** Serve as a relay for members (with these limits). Default false: off. */
+  relay?: RelayLimits | false
+  /** Hole-punch relayed connections with WebRTC. Default true. */
+  webrtc?: boolean
+  /** STUN servers for WebRTC (`stun:host:port`). Default none: only addresses the node knows. */
+  stun?: string[]
+  /** Ask members to confirm this node's public addresses (AutoNAT v2) and answer theirs. Default true. */
+  autonat?: boolean
+  /** Map the listen port on a UPnP gateway. Default false (the daemon turns it on unless it listens on loopback only). */
+  upnp?: boolean
+  /** Addresses announced as dialable without confirmation (a relay with a known public address). Default none. */
+  announce?: string[]
+}
+
+export function resolveNat (nat: NatOptions = {}): Required<NatOptions> {
+  return {
+    relayClient: nat.relayClient ?? true,
+    relay: nat.relay ?? false,
+    webrtc: nat.webrtc ?? true,
+    stun: nat.stun ?? [],
+    autonat: nat.autonat ?? true,
+    upnp: nat.upnp ?? false,
+    announce: nat.announce ?? []
+  }
+}
+
 export interface MdnsOptions {
   /** How often to query the LAN. */
   intervalMs: number
@@ -137,6 +185,8 @@ export interface FederationNodeConfig {
   dht?: boolean
   /** `tcp` for real nodes, `memory` for many nodes in one process, or a transport factory (the harness's simulated network). Default `tcp`. */
   transport?: TransportChoice
+  /** NAT traversal (TCP only): relays, WebRTC hole punching, AutoNAT, UPnP. Defaults: see NatOptions. */
+  nat?: NatOptions
   /** Deployment profile. Default `lan`. */
   profile?: ProfileName
   /** Overrides of the profile's connection limits. */

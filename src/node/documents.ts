@@ -91,6 +91,16 @@ export interface StatusDoc {
   serving?: ServingDoc
   /** This node's Vivaldi coordinate. */
   coordinate?: CoordinateDoc
+  /**
+   * Can peers on the internet dial this node (protocols/nat.md): `public` (a public address
+   * confirmed by members dialling it back, a UPnP mapping or `announce`), `private` (behind a
+   * NAT: reached through relays and hole punching), `unknown` (a LAN or loopback, or not measured yet).
+   */
+  reachability?: 'public' | 'private' | 'unknown'
+  /** What reachability was judged from: confirmed public addresses, the public addresses peers see this node at. */
+  nat?: { publicAddresses: string[], observedAddresses: string[] }
+  /** Relay reservations this node holds (its `/p2p-circuit` addresses), and, when it is a relay, the reservations it holds for members. */
+  relay?: { reservations: Array<{ relay: string, address: string }>, serving?: { reservations: number } }
   uptimeMs: number
   version: string
 }
@@ -100,7 +110,10 @@ export interface PeerDoc {
   name: string
   addresses: string[]
   connected: boolean
-  /** How this node reaches it while connected: `direct`, or `relayed` through a circuit relay; null when not connected. */
+  /**
+   * How this node reaches it while connected: `direct`, or `relayed` through a circuit relay
+   * (control traffic only; tasks wait for a direct path); null when not connected.
+   */
   connection?: 'direct' | 'relayed' | null
   discoveredVia: string[]
   rttMs: number | null

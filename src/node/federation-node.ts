@@ -7,7 +7,6 @@ import type { BytesHandler, JsonHandler, Payload } from './task-payload.js'
 import { BadRequestError } from '../util/errors.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { FederationApi } from './federation-api.js'
-import { connectionKind } from './event-wiring.js'
 import type { EventWiring } from './event-wiring.js'
 import type { NodeEvents } from './events.js'
 import type { CacheService } from '../services/cache/cache-service.js'
@@ -25,6 +24,8 @@ import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
 import type { Libp2p, PeerId, PeerInfo, Startable } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
+import type { NatService } from '../services/nat/nat-service.js'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Identify } from '@libp2p/identify'
@@ -46,6 +47,8 @@ export type FedServices = {
   cache: CacheService
   cacheSync: CacheSyncService
   tasks: TaskService
+  nat: NatService
+  relay?: CircuitRelayService
   dht?: KadDHT
   mdns?: EventTarget
   bootstrap?: EventTarget
@@ -174,6 +177,7 @@ export class FederationNode implements Startable {
       storage: this.storageDoc(),
       cache: this.cacheSize(),
       coordinate: coordinateDoc(this.libp2p.services.latency.coordinate()),
+      ...this.natDoc(),
       capacity: this.libp2p.services.capacity.local(),
       serving: this.serving(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
@@ -213,6 +217,11 @@ export class FederationNode implements Startable {
     return this.serving()
   }
 
+  private natDoc (): Pick<StatusDoc, 'reachability' | 'nat' | 'relay'> {
+    const n = this.libp2p.services.nat.status()
+    return { reachability: n.reachability, nat: { publicAddresses: n.publicAddresses, observedAddresses: n.observedAddresses }, relay: n.relay }
+  }
+
   /** Members this node knows (any peer in an open mesh); with `all`, refused peers too. */
   async peers (options: { all?: boolean } = {}): Promise<PeerDoc[]> {
     const docs = await this.memberPeers()
@@ -241,7 +250,8 @@ export class FederationNode implements Startable {
         now,
         addresses: connections.length > 0 ? connections.map(c => c.remoteAddr) : (stored?.addresses ?? []).map(a => a.multiaddr),
         connected: connections.length > 0,
-        connection: connections.some(c => connectionKind(c) === 'direct') ? 'direct' : 'relayed',
+        // A WebRTC connection counts as direct only once it carried traffic (protocols/nat.md).
+        connection: connections.some(c => this.libp2p.services.nat.isDirect(c)) ? 'direct' : 'relayed',
         capacity: table.last(id),
         rtt: this.rttTo(id),
         reputation: this.reputationOf(id)

@@ -10,7 +10,7 @@ import type { Serving } from '../../core/host-policy.js'
 import type { Executor } from '../tasks/executor.js'
 import type { Coordinate } from '../../wire/capacity.js'
 import type { AdLinksComponents } from './ad-links.js'
-import type { Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { Connection, Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { AddressManager } from '@libp2p/interface-internal'
 
 export interface CapacityInit {
@@ -35,6 +35,8 @@ export interface CapacityInit {
   advertises?: (kind: string) => boolean
   /** What the host policy lets peers use here (services/host). Default: everything. */
   serving?: () => Serving
+  /** Is this connection a working direct path (the NAT service's judgement)? Ads prefer one. Default: not through a relay. */
+  isDirect?: (conn: Connection) => boolean
   /** Local samples, replaceable in simulations. Default: the machine's own. */
   sampleHost?: () => { cores: number, freeMemoryMb: number, load: number }
   clock: Clock
@@ -102,7 +104,8 @@ export class CapacityService implements Startable {
       onAd: (peer, bytes) => { this.receive(peer, bytes) },
       onInvalid: (peer, why) => { this.invalid(peer, why) },
       // The last ad again, with the clock read now (receivers measure their offset from it).
-      onConnect: (peer) => { if (this.current != null) this.links.send(CapacityAd.encode({ ...this.current, wallMs: this.init.clock.now() }), peer) }
+      onConnect: (peer) => { if (this.current != null) this.links.send(CapacityAd.encode({ ...this.current, wallMs: this.init.clock.now() }), peer) },
+      isDirect: init.isDirect
     })
   }
 

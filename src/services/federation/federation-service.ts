@@ -137,8 +137,10 @@ export class FederationService implements Startable {
     for (const p of this.init.gatedProtocols) this.gateProtocol(p)
     await this.components.registrar.handle(FEDERATION_PROTOCOL, (stream: Stream, conn: Connection) => {
       this.onStream(stream, conn).catch(err => { this.log('federation stream from %p failed - %e', conn.remotePeer, err) })
-    // One HELLO and one JOIN or RENEW at a time: what an outsider can open is bounded.
-    }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+      // HELLO runs on relayed connections too (a few hundred bytes): members behind NATs first
+      // meet through a relay, and nothing else may run on a connection before it.
+      // One HELLO and one JOIN or RENEW at a time: what an outsider can open is bounded.
+    }, { maxInboundStreams: 2, maxOutboundStreams: 2, runOnLimitedConnection: true })
     const every = (ms: number, fn: () => void): void => { this.timers.push(setInterval(fn, ms)) }
     every(this.init.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, () => { this.sweep() })
     this.scheduleRenewal()
@@ -222,6 +224,14 @@ export class FederationService implements Startable {
   /** Peers with a member connection now (open mesh: every connected peer). */
   memberPeers (): PeerId[] {
     return this.gate.memberPeers()
+  }
+
+  /** Members in the roster (peer ids) in good standing now, this node excepted; none in an open mesh. */
+  rosterMembers (): string[] {
+    const fed = this.federation
+    if (fed == null) return []
+    const self = this.components.peerId.toString()
+    return fed.roster.certificates().map(c => c.subject).filter(id => id !== self && fed.standing(id).member)
   }
 
   /** Peers that tried and failed to prove membership, most recent first. */
@@ -330,7 +340,7 @@ export class FederationService implements Startable {
     const signal = AbortSignal.timeout(this.handshakeTimeoutMs)
     try {
       // Lazy protocol selection: the HELLO travels with the protocol header (one round trip less).
-      const stream = await conn.newStream(FEDERATION_PROTOCOL, { signal, negotiateFully: false })
+      const stream = await conn.newStream(FEDERATION_PROTOCOL, { signal, negotiateFully: false, runOnLimitedConnection: true })
       await helloAsDialer(stream, fed, conn.remotePeer.toString(), this.init.clock.now(), () => { this.accept(conn) }, { signal })
     } catch (err) {
       // A refusal (either way) ends the connection; a transient failure after this node already

@@ -126,7 +126,12 @@ export class LatencyService implements Startable {
   /** Ping a slice of the connected peers, round-robin, in parallel. */
   private async round (): Promise<void> {
     const peers = new Map<string, PeerId>()
-    for (const c of this.components.connectionManager.getConnections()) peers.set(c.remotePeer.toString(), c.remotePeer)
+    // Peers reached only through a relay are not pinged: the relay's path is not theirs (tasks
+    // never take it), and libp2p's ping would dial them anew (it uses no limited connection),
+    // a hole-punch attempt every round.
+    for (const c of this.components.connectionManager.getConnections()) {
+      if (c.limits == null && c.status === 'open') peers.set(c.remotePeer.toString(), c.remotePeer)
+    }
     const ids = [...peers.values()]
     if (ids.length === 0) return
     const n = Math.min(this.maxPingsPerRound, ids.length)

@@ -29,7 +29,7 @@ import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { JournalRecord, TaskJournal, TaskRecord } from '../../store/task-journal.js'
 import type { Clock } from '../../util/time.js'
 import type { CapacityTable } from '../capacity/capacity-table.js'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export const TASK_PROTOCOL = '/fedmesh/task/1.0.0'
@@ -49,6 +49,11 @@ export interface TaskServiceInit {
   journal?: TaskJournal
   clock: Clock
   random: () => number
+  /**
+   * A direct (non-relayed) connection to a peer for task streams, or a clear error (the NAT
+   * service: hole punching). Default: libp2p's connection, which must not be a relayed one.
+   */
+  directConnection?: (peer: PeerId, options: AbortOptions) => Promise<Connection>
   /** Budget of a task when the caller gives none, ms. Default 90 s. */
   defaultTimeoutMs?: number
   /** Longest budget a caller may ask for, ms. Default 1 h. */
@@ -517,7 +522,10 @@ export class TaskService implements Startable {
       const id = peerIdFromString(peerId)
       c = new StreamTaskClient({
         openStream: async (options) => {
-          const conn = await this.components.connectionManager.openConnection(id, options)
+          // Payloads never travel through a relay: a direct connection, hole-punched if need be.
+          const conn = this.init.directConnection != null
+            ? await this.init.directConnection(id, options)
+            : await this.components.connectionManager.openConnection(id, options)
           return conn.newStream(TASK_PROTOCOL, { ...options, runOnLimitedConnection: false })
         },
         limits: this.limits,
