@@ -1,5 +1,6 @@
 import { paintStatus } from './color.js'
 import { defaultView, renderTable } from './table.js'
+import { formatServing, servingCell } from './format-serving.js'
 import type { Column, View } from './table.js'
 import type { CacheEntryDoc, CacheListDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, StatusDoc, TaskDetailDoc, TaskDoc } from '../node/documents.js'
 
@@ -74,6 +75,7 @@ export function formatStatus (s: StatusDoc): string {
     lines.push(`capacity  ${c.running}/${c.concurrency} running, ${c.queueDepth} queued, load ${num(c.load, 2)}, ${c.cores} cores, ${c.freeMemoryMb} MB free`)
     lines.push(`kinds     ${c.kinds.join(', ')}`)
   }
+  if (s.serving != null) lines.push(formatServing(s.serving))
   return lines.join('\n')
 }
 
@@ -86,15 +88,22 @@ const PEER_COLUMNS: Column[] = [
   { head: 'LOAD', align: 'right' },
   { head: 'RUN', align: 'right' },
   { head: 'QUEUE', align: 'right', wide: true },
+  // The reason is why a peer takes no work: never cut (17 = `none: ` and the longest code).
+  { head: 'SERVING', flex: true, min: 17 },
   { head: 'REP', align: 'right' },
   { head: 'STATE', wide: true },
   { head: 'SEEN' },
   { head: 'ADDRESS', wide: true }
 ]
 
+const SERVING_COLUMN = PEER_COLUMNS.findIndex(c => c.head === 'SERVING')
+
 export function formatPeers (peers: PeerDoc[], view: View = defaultView()): string {
   if (peers.length === 0) return 'no peers known yet'
-  return renderTable(PEER_COLUMNS, peers.map(p => [
+  // SERVING only when a peer serves fewer slots than it has, or none (the 80 columns are tight).
+  const limited = peers.some(p => p.capacity?.paused === true || p.capacity?.servingReason != null)
+  const keep = (_: unknown, i: number): boolean => limited || i !== SERVING_COLUMN
+  return renderTable(PEER_COLUMNS.filter(keep), peers.map(p => [
     peerCell(p.peerId, view),
     p.name === '' ? '-' : p.name,
     p.connected ? 'yes' : 'no',
@@ -103,11 +112,12 @@ export function formatPeers (peers: PeerDoc[], view: View = defaultView()): stri
     num(p.capacity?.load, 2),
     p.capacity != null ? `${p.capacity.running}/${p.capacity.concurrency}` : '-',
     p.capacity?.queueDepth ?? '-',
+    servingCell(p.capacity),
     num(p.reputation, 0),
     p.reputationState ?? '-',
     lastSeen(p),
     p.addresses[0] ?? '-'
-  ]), view)
+  ].filter(keep)), view)
 }
 
 /** `now` while connected, `-` when never heard from (or unknown, as for a peer banned before a restart). */

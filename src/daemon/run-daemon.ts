@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client'
 import { adoptFederation, createFederationNode } from '../node/create-node.js'
 import { FedStore } from '../store/store.js'
+import { readPower } from '../services/host/power.js'
 import { SECOND } from '../util/time.js'
 import { removeApiFiles, newToken, writeApiFiles } from './api-files.js'
 import { controlRoutes } from './api/routes.js'
@@ -16,6 +17,7 @@ import type { DaemonConfig } from './config.js'
 import type { DaemonLog } from './log.js'
 import type { ProcessGuards } from './process-guards.js'
 import type { FederationNode } from '../node/federation-node.js'
+import type { FederationNodeConfig } from '../node/config.js'
 import type { JoinDoc } from '../node/federation-api.js'
 
 /** SIGINT/SIGTERM must end the process within this (CONTRACT.md: 10 s). */
@@ -64,6 +66,7 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       fairShare: config.fairShare,
       cacheQuota: config.cacheQuota,
       admissionQueueLimit: config.admissionQueueLimit,
+      host: hostOptions(config.policy, config.profile),
       commandKinds: config.tasks,
       metricsRegistry: registry,
       events
@@ -163,4 +166,15 @@ export function banner (daemon: RunningDaemon, config: DaemonConfig): string {
       : `  federation ${fed.federationId} "${fed.name}" (roles ${fed.roles.join(',')}${fed.founder ? '; founder' : ''})`,
     ''
   ].join('\n')
+}
+
+/** The daemon's `policy` config as the node takes it. */
+function hostOptions (p: DaemonConfig['policy'], profile: DaemonConfig['profile']): FederationNodeConfig['host'] {
+  const { onPause, hostSignals, powerSupplyDir, sampleIntervalMs, ...policy } = p
+  return {
+    policy,
+    onPause,
+    signals: hostSignals ?? profile === 'lan',
+    monitor: { readPower: async () => readPower(powerSupplyDir), sampleIntervalMs }
+  }
 }

@@ -13,6 +13,9 @@ import type { WriterQuota } from '../services/cache/writer-usage.js'
 import type { ComponentLogger, PrivateKey, Transport } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 import type { NodeEvents } from './events.js'
+import type { HostPolicy } from '../core/host-policy.js'
+import type { OnPause } from '../services/tasks/executor.js'
+import type { HostServiceInit } from '../services/host/host-service.js'
 
 export type TransportChoice = 'tcp' | 'memory' | ((components: any) => Transport)
 
@@ -150,6 +153,22 @@ export interface FederationNodeConfig {
   fairShare?: number
   /** This node's own submitted tasks that may wait for a free slot in the mesh; beyond, submissions are refused (HTTP 503). Default 10,000. */
   admissionQueueLimit?: number
+  /**
+   * Being a good citizen on the owner's machine (services/host): the policy (each field defaults
+   * to DEFAULT_HOST_POLICY's), what a pause does to running peer tasks (default `finish`), and
+   * whether the host's signals are read (default false: an embedding program, many nodes in one
+   * process or several on one host would count each other as the owner; the daemon turns it on
+   * outside the `local` profile, config `policy.hostSignals`). The owner's `pause` works either way.
+   */
+  host?: {
+    policy?: Partial<HostPolicy>
+    onPause?: OnPause
+    signals?: boolean
+    /** Sources and intervals of the host monitor (a fake power_supply dir in tests). */
+    monitor?: HostServiceInit['monitor']
+    /** Minutes since local midnight (quiet hours); default the process's time zone. */
+    minuteOfDay?: (now: number) => number
+  }
   /** Owner-configured command kinds (daemon config `tasks`). */
   commandKinds?: Record<string, CommandSpec>
   /** Handlers registered in code (library API): bytes in; bytes (sent as they are) or any JSON value out. */

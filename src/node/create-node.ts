@@ -7,6 +7,8 @@ import { cache } from '../services/cache/cache-service.js'
 import { CacheStore } from '../services/cache/cache-store.js'
 import { cacheSync } from '../services/cache-sync/index.js'
 import { capacity } from '../services/capacity/capacity-service.js'
+import { host } from '../services/host/host-service.js'
+import type { PauseStore } from '../services/host/host-service.js'
 import { connectivity } from '../services/connectivity/connectivity-service.js'
 import { latency } from '../services/latency/latency-service.js'
 import { loadLedger, reputation } from '../services/reputation/reputation-service.js'
@@ -208,8 +210,25 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         onPeerSilent: (peer) => { peers().lost(peer) },
         onTransition: (t) => { wiring.modeChanged(t) }
       }),
+      // Before capacity: a pause kept across a restart holds from the first ad on.
+      host: host({
+        executor,
+        store: config.store.sublevel('meta') as unknown as PauseStore,
+        clock,
+        policy: config.host?.policy,
+        onPause: config.host?.onPause,
+        watch: config.host?.signals ?? false,
+        monitor: config.host?.monitor,
+        minuteOfDay: config.host?.minuteOfDay,
+        onChange: (next, previous) => {
+          // Routers elsewhere must know at once (a paused peer gets no task within one interval).
+          node?.libp2p.services.capacity.publish()
+          wiring.serving(next, previous, executor.concurrency)
+        }
+      }),
       capacity: capacity({
         executor,
+        serving: () => services().host.serving(),
         name,
         intervalMs: config.capacityIntervalMs ?? profile.capacityIntervalMs,
         minGapMs: profile.capacityMinGapMs,

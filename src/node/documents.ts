@@ -11,6 +11,31 @@ export interface CapacityDoc {
   running: number
   concurrency: number
   kinds: string[]
+  /** It takes no work from peers now (its owner's host policy). Absent when it does. */
+  paused?: boolean
+  /** Why it offers fewer slots than it has, or none (`paused`, `quiet-hours`, `battery-low`, `on-battery`, `owner-busy`, `user-active`). */
+  servingReason?: string
+}
+
+/**
+ * How much of this machine peers may use now, and why (`fedmesh status`, `pause`, `resume`,
+ * `GET /v1/serving`): the host policy's decision over its signals.
+ */
+export interface ServingDoc {
+  /** Slots peers' tasks may use now, of `of` (the node's concurrency). */
+  slots: number
+  of: number
+  paused: boolean
+  /** Why fewer than `of` (absent when all). */
+  reason?: string
+  /** One sentence for people. */
+  detail?: string
+  /** The owner's pause: since when and until when (ISO 8601; `until` absent = until `fedmesh resume`). */
+  pause?: { since: string, until?: string }
+  /** What the host component reads now. */
+  signals: { onBattery: boolean, batteryPercent?: number, presence: 'active' | 'idle' | 'unknown', idleMs?: number, ownerBusyCores?: number, cores: number }
+  /** The policy in force (config `policy`). */
+  policy: { batteryFloorPercent: number, onBatteryShare: number, activeUserSlots: number, quietHours: string | null, yieldToOwner: boolean, onPause: 'finish' | 'handBack' }
 }
 
 /**
@@ -62,6 +87,8 @@ export interface StatusDoc {
   storage?: StorageDoc
   /** The replicated cache held here: entries (tombstones included) and bytes of keys and values. */
   cache?: { entries: number, bytes: number }
+  /** What peers may use of this machine now, and why (the host policy). */
+  serving?: ServingDoc
   /** This node's Vivaldi coordinate. */
   coordinate?: CoordinateDoc
   uptimeMs: number

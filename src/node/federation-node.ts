@@ -1,7 +1,7 @@
 import { VERSION } from '../version.js'
 import { formatVersion } from '../services/cache/entry.js'
 import { coordinateDoc, encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDetailDoc, toTaskDoc } from './to-documents.js'
-import type { StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc, CancelDoc, PingDoc, RttDoc } from './documents.js'
+import type { ServingDoc, StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc, CancelDoc, PingDoc, RttDoc } from './documents.js'
 import { encodePayload, fromBytesHandler, fromJsonHandler } from './task-payload.js'
 import type { BytesHandler, JsonHandler, Payload } from './task-payload.js'
 import { BadRequestError } from '../util/errors.js'
@@ -13,6 +13,7 @@ import type { NodeEvents } from './events.js'
 import type { CacheService } from '../services/cache/cache-service.js'
 import type { CacheSyncService } from '../services/cache-sync/index.js'
 import type { CapacityService } from '../services/capacity/capacity-service.js'
+import type { HostService } from '../services/host/host-service.js'
 import type { ConnectivityService } from '../services/connectivity/connectivity-service.js'
 import type { LatencyService } from '../services/latency/latency-service.js'
 import type { ReputationService } from '../services/reputation/reputation-service.js'
@@ -39,6 +40,7 @@ export type FedServices = {
   membership: Membership
   reputation: ReputationService
   connectivity: ConnectivityService
+  host: HostService
   capacity: CapacityService
   latency: LatencyService
   cache: CacheService
@@ -73,6 +75,9 @@ function parsePeerId (peerId: string): PeerId {
     throw new BadRequestError(`"${peerId}" is not a peer id`)
   }
 }
+
+/** The longest pause `pause --for` takes: 365 days (longer: pause without an end). */
+export const MAX_PAUSE_MS = 365 * 24 * 60 * 60 * 1000
 
 /** Banned peers whose last-seen time is remembered for `peers`. */
 const FORGOTTEN_PEERS_KEPT = 1_000
@@ -170,9 +175,42 @@ export class FederationNode implements Startable {
       cache: this.cacheSize(),
       coordinate: coordinateDoc(this.libp2p.services.latency.coordinate()),
       capacity: this.libp2p.services.capacity.local(),
+      serving: this.serving(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
       version: VERSION
     }
+  }
+
+  /** What peers may use of this machine now, and why (the host policy over its signals). */
+  serving (): ServingDoc {
+    const { host } = this.libp2p.services
+    const s = host.serving()
+    const signals = host.signals()
+    const pause = host.pause()
+    const of = this.executor.concurrency
+    return {
+      slots: Math.min(of, s.slots),
+      of,
+      paused: s.paused,
+      ...(s.reason != null ? { reason: s.reason } : {}),
+      ...(s.detail != null ? { detail: s.detail } : {}),
+      ...(pause != null ? { pause: { since: new Date(pause.since).toISOString(), ...(pause.until != null ? { until: new Date(pause.until).toISOString() } : {}) } } : {}),
+      signals: { ...signals.power, presence: signals.presence.state, ...(signals.presence.idleMs != null ? { idleMs: signals.presence.idleMs } : {}), ...(signals.ownerBusyCores != null ? { ownerBusyCores: signals.ownerBusyCores } : {}), cores: signals.cores },
+      policy: { ...host.policy, onPause: host.onPause }
+    }
+  }
+
+  /** Take no work from peers for `forMs` (until `resume` when undefined); kept across restarts. Running peer tasks finish (or are handed back: `onPause`). */
+  async pause (forMs?: number): Promise<ServingDoc> {
+    if (forMs != null && !(Number.isInteger(forMs) && forMs > 0 && forMs <= MAX_PAUSE_MS)) throw new BadRequestError(`a pause lasts 1 ms to ${MAX_PAUSE_MS / 86_400_000} days`)
+    await this.libp2p.services.host.pauseFor(forMs)
+    return this.serving()
+  }
+
+  /** End the owner's pause (the policy's rules still apply). */
+  async resume (): Promise<ServingDoc> {
+    await this.libp2p.services.host.resume()
+    return this.serving()
   }
 
   /** Members this node knows (any peer in an open mesh); with `all`, refused peers too. */

@@ -40,6 +40,8 @@ export interface CandidateInput {
   circuitOpen: boolean
   /** This node has a connection to it (else a task pays for a dial first). Default: connected. */
   connected?: boolean
+  /** It takes no work from peers now (its owner's policy), and why (e.g. `paused`, `on-battery`): never sent a task. */
+  noWork?: string
 }
 
 export interface ScoreParams {
@@ -104,6 +106,7 @@ export function standingIneligibility (c: CandidateInput): string | undefined {
   if (c.reputationState === 'banned') return 'banned'
   if (c.reputationState === 'avoid') return 'reputation too low'
   if (c.circuitOpen) return 'circuit open after repeated failures'
+  if (c.noWork != null) return `takes no work: ${c.noWork}`
   if (c.concurrency <= 0) return 'advertises no slots'
   return undefined
 }

@@ -61,7 +61,8 @@ export function gatherCandidates (kind: string, selfId: string, executor: Execut
       reputation: rep.score,
       reputationState: rep.state,
       circuitOpen: view.circuitOpen(e.peerId),
-      connected: view.connected(e.peerId)
+      connected: view.connected(e.peerId),
+      ...(e.ad.paused === true ? { noWork: e.ad.servingReason ?? 'paused' } : {})
     })
   }
   return out

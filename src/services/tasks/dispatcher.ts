@@ -5,6 +5,8 @@ import { DEFAULT_SCORE_PARAMS, rankCandidates, scoreCandidate } from '../../core
 import { SECOND } from '../../util/time.js'
 import { sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
+import { priorityToWire } from '../../core/priority.js'
+import type { Priority } from '../../core/priority.js'
 import { gatherCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
 import type { PeerView } from './candidates.js'
@@ -102,6 +104,8 @@ export interface DispatchRequest {
   peer?: string
   /** When this node accepted the task (clock ms; before a restart for a resumed task). Default: now. */
   acceptedAt?: number
+  /** Queue order where it runs (interactive, normal, batch). Default normal. */
+  priority?: Priority
   /**
    * The submitter cancels the task: nothing new is tried, peers are sent CANCEL (a task that has
    * not started is dropped there), and the dispatch ends within `cancelGraceMs`.
@@ -352,7 +356,7 @@ export class Dispatcher {
   }
 
   private request (req: DispatchRequest, budgetMs: number, maxWaitMs: number, expectedRunMs: number): TaskRequest {
-    return { taskId: req.taskId, kind: req.kind, input: req.input as Uint8Array<ArrayBuffer>, deadlineMs: Math.max(1, Math.round(budgetMs)), attempt: 1, maxWaitMs, expectedRunMs: Math.round(expectedRunMs), ageMs: this.ageOf(req) }
+    return { taskId: req.taskId, kind: req.kind, input: req.input as Uint8Array<ArrayBuffer>, deadlineMs: Math.max(1, Math.round(budgetMs)), attempt: 1, maxWaitMs, expectedRunMs: Math.round(expectedRunMs), ageMs: this.ageOf(req), priority: priorityToWire(req.priority) }
   }
 
   /** How long ago the task was accepted, ms (the wire's age_ms: a uint32). */
@@ -368,7 +372,7 @@ export class Dispatcher {
 
   private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
     if (target.local) {
-      const outcome = await this.cancellableHere(req, async () => this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local' }))
+      const outcome = await this.cancellableHere(req, async () => this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local', priority: req.priority }))
       return { outcome, peer: target.peerId, lost: false }
     }
     this.init.onSent?.(target.peerId)
@@ -447,15 +451,15 @@ export class Dispatcher {
   }
 
   private async place (req: DispatchRequest, target: ScoredCandidate, signal: AbortSignal): Promise<RemoteReservation> {
-    if (!target.local) return this.init.client(target.peerId).reserve(req.taskId, req.kind, { signal })
+    if (!target.local) return this.init.client(target.peerId).reserve(req.taskId, req.kind, { signal, priority: req.priority })
     const executor = this.init.executor
     const { promise: ready, resolve, reject } = Promise.withResolvers<void>()
     ready.catch(() => {})
-    const res = executor.reserve(req.taskId, req.kind, resolve, () => { reject(new Error('local reservation expired')) })
+    const res = executor.reserve(req.taskId, req.kind, resolve, () => { reject(new Error('local reservation expired')) }, 'local', req.priority)
     if (typeof res === 'string') throw new Error(`local reservation refused: ${res}`)
     return {
       ready,
-      bind: async (request) => this.cancellableHere(req, async () => executor.bind(res, { taskId: request.taskId, kind: request.kind, input: request.input, deadlineMs: request.deadlineMs, ageMs: request.ageMs, origin: 'local' })),
+      bind: async (request) => this.cancellableHere(req, async () => executor.bind(res, { taskId: request.taskId, kind: request.kind, input: request.input, deadlineMs: request.deadlineMs, ageMs: request.ageMs, origin: 'local', priority: req.priority })),
       cancel: () => {
         executor.cancel(res)
         reject(new Error('local reservation cancelled'))

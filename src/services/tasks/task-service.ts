@@ -5,6 +5,8 @@ import { CircuitBreakers } from '../../core/routing/circuit-breaker.js'
 import { backoffDelay } from '../../core/backoff.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { ErrorCode } from '../../wire/task.js'
+import { PRIORITIES, isPriority } from '../../core/priority.js'
+import type { Priority } from '../../core/priority.js'
 import { Admission, admissionKey, parseAdmissionKey } from './admission.js'
 import { attemptReports } from './attempt-reports.js'
 import { toRecord, verifyBuiltin } from './task-outcome.js'
@@ -133,6 +135,8 @@ export interface RunRequest {
   timeoutMs?: number
   /** Resubmitting the same id returns the first result (idempotent submissions). */
   taskId?: string
+  /** `interactive` goes before `normal` (default) before `batch`, here and where it runs. */
+  priority?: Priority
 }
 
 /**
@@ -332,6 +336,7 @@ export class TaskService implements Startable {
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > this.maxTimeoutMs) {
       throw new BadRequestError(`timeoutMs must be an integer between 1 and ${this.maxTimeoutMs}`)
     }
+    if (req.priority != null && !isPriority(req.priority)) throw new BadRequestError(`priority must be one of ${PRIORITIES.join(', ')}`)
     if (req.peer != null) {
       try { peerIdFromString(req.peer) } catch { throw new BadRequestError(`"${req.peer}" is not a peer id`) }
     }
@@ -346,12 +351,13 @@ export class TaskService implements Startable {
     const finished = this.recent.find(r => r.taskId === taskId)
     if (finished != null) return finished
     const record: JournalRecord = {
-      taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now()
+      taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now(),
+      ...(req.priority != null && req.priority !== 'normal' ? { priority: req.priority } : {})
     }
     // A place in the admission queue first: a full queue refuses (503) before anything is
     // journaled. Then claim the id before the journal write: a concurrent resubmission joins.
     const cancel = new AbortController()
-    const entered = this.admission.enter(admissionKey(record), req.input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel.signal]) })
+    const entered = this.admission.enter(admissionKey(record), req.input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel.signal]), priority: record.priority })
     entered.catch(() => {})
     const accepted = (this.init.journal?.accept(record) ?? Promise.resolve()).catch((err: Error) => {
       cancel.abort(err)
@@ -374,7 +380,7 @@ export class TaskService implements Startable {
         const left = record.timeoutMs - (this.init.clock.now() - record.submittedAt)
         let release: Release
         try {
-          release = await raceCancel(entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(Math.max(1, left)), cancelled]), again }), cancelled)
+          release = await raceCancel(entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(Math.max(1, left)), cancelled]), again, priority: record.priority }), cancelled)
         } catch (err) {
           if (cancelled.aborted) {
             // A place granted after the cancel won the race goes back at once.
@@ -396,6 +402,7 @@ export class TaskService implements Startable {
             timeoutMs: Math.max(1, record.timeoutMs - (this.init.clock.now() - record.submittedAt)),
             peer: record.peer,
             acceptedAt: record.acceptedAt ?? record.submittedAt,
+            priority: record.priority,
             signal: cancelled
           })
         } finally {
