@@ -157,6 +157,36 @@ export interface Shortlist {
 }
 
 /**
+ * Candidates read one at a time, so a ranking over thousands of known peers keeps no object per
+ * peer: `read` returns candidate `i` (its own object, or `into` filled in; either may be reused
+ * by the next read), or undefined when position `i` holds none to consider (filtered out).
+ */
+export interface CandidateReader {
+  readonly length: number
+  read(i: number, into: CandidateInput): CandidateInput | undefined
+}
+
+/** A reader over an array (each candidate read as it is). */
+export function arrayReader (candidates: readonly CandidateInput[]): CandidateReader {
+  return { length: candidates.length, read: (i) => candidates[i] }
+}
+
+/** Every candidate of a reader, each in its own object. */
+export function readAll (reader: CandidateReader): CandidateInput[] {
+  const out: CandidateInput[] = []
+  for (let i = 0; i < reader.length; i++) {
+    const c = reader.read(i, blankCandidate())
+    if (c !== undefined) out.push(c)
+  }
+  return out
+}
+
+/** An object for `CandidateReader.read` to fill. */
+export function blankCandidate (): CandidateInput {
+  return { peerId: '', local: false, serves: false, queueDepth: 0, running: 0, concurrency: 0, queueLimit: 0, sentSinceAd: 0, meanRunMs: undefined, rttMs: undefined, rttSource: 'default', reputation: 0, reputationState: 'healthy', circuitOpen: false, connected: undefined }
+}
+
+/**
  * Score every candidate and sort best first (ties: local first, then by peer id so the order is
  * deterministic). Ineligible candidates stay in the list, last, with their reason.
  *
@@ -165,33 +195,69 @@ export interface Shortlist {
  * a free local node, the near-tie margin for a direct send, `spreadRuns` run times of the best
  * for reservations). Their order, and so every random draw the plan makes by position, is the
  * same as in the full ranking; sorting a handful instead of every known peer is what keeps
- * routing cheap with thousands of peers. With no eligible candidate the full list is returned
- * (for its reasons).
+ * routing cheap with thousands of peers. A first pass scores every candidate into an array of
+ * numbers, a second builds only the kept ones (from a `CandidateReader`, no object per
+ * candidate at all). With no eligible candidate the full list is returned (for its reasons).
  */
-export function rankCandidates (candidates: CandidateInput[], params: ScoreParams = DEFAULT_SCORE_PARAMS, shortlist?: Shortlist): ScoredCandidate[] {
-  if (shortlist == null) return candidates.map(c => scoreCandidate(c, params)).sort(compareScored)
-  // Scores first (no objects), then only the kept candidates in full.
-  const scores = new Float64Array(candidates.length)
+export function rankCandidates (candidates: readonly CandidateInput[] | CandidateReader, params: ScoreParams = DEFAULT_SCORE_PARAMS, shortlist?: Shortlist): ScoredCandidate[] {
+  const reader = isReader(candidates) ? candidates : arrayReader(candidates)
+  if (shortlist == null) return scoreAll(reader, params)
+  const n = reader.length
+  // NaN: nothing at that position (never kept).
+  const scores = new Float64Array(n)
+  const locals: number[] = []
+  const scratch = blankCandidate()
   let best = -1
-  for (let i = 0; i < candidates.length; i++) {
-    const c = candidates[i]
-    scores[i] = ineligibility(c) == null ? expectedMs(c, params) : Infinity
-    if (scores[i] !== Infinity && (best < 0 || before(c, scores[i], candidates[best], scores[best]))) best = i
+  let bestScore = Infinity
+  let bestLocal = false
+  let bestId = ''
+  for (let i = 0; i < n; i++) {
+    const c = reader.read(i, scratch)
+    if (c === undefined) {
+      scores[i] = NaN
+      continue
+    }
+    if (c.local) locals.push(i)
+    const s = ineligibility(c) == null ? expectedMs(c, params) : Infinity
+    scores[i] = s
+    if (s !== Infinity && (best < 0 || before(c.local, c.peerId, s, bestLocal, bestId, bestScore))) {
+      best = i
+      bestScore = s
+      bestLocal = c.local
+      bestId = c.peerId
+    }
   }
-  if (best < 0) return candidates.map(c => scoreCandidate(c, params)).sort(compareScored)
-  const line = shortlistLine(scoreCandidate(candidates[best], params), shortlist)
+  if (best < 0) return scoreAll(reader, params)
+  const line = shortlistLine(scoreCandidate(reader.read(best, scratch) as CandidateInput, params), shortlist)
   const kept: ScoredCandidate[] = []
-  for (let i = 0; i < candidates.length; i++) {
-    if (candidates[i].local || scores[i] <= line) kept.push(scoreCandidate(candidates[i], params))
+  for (let i = 0; i < n; i++) {
+    if (scores[i] <= line || locals.includes(i)) {
+      const c = reader.read(i, scratch)
+      if (c !== undefined) kept.push(scoreCandidate(c, params))
+    }
   }
   return kept.sort(compareScored)
 }
 
-/** compareScored's order between two eligible candidates. */
-function before (a: CandidateInput, aScore: number, b: CandidateInput, bScore: number): boolean {
+function isReader (c: readonly CandidateInput[] | CandidateReader): c is CandidateReader {
+  return !Array.isArray(c)
+}
+
+function scoreAll (reader: CandidateReader, params: ScoreParams): ScoredCandidate[] {
+  const out: ScoredCandidate[] = []
+  const scratch = blankCandidate()
+  for (let i = 0; i < reader.length; i++) {
+    const c = reader.read(i, scratch)
+    if (c !== undefined) out.push(scoreCandidate(c, params))
+  }
+  return out.sort(compareScored)
+}
+
+/** compareScored's order between two eligible candidates (a before b). */
+function before (aLocal: boolean, aId: string, aScore: number, bLocal: boolean, bId: string, bScore: number): boolean {
   if (aScore !== bScore) return aScore < bScore
-  if (a.local !== b.local) return a.local
-  return a.peerId < b.peerId
+  if (aLocal !== bLocal) return aLocal
+  return aId < bId
 }
 
 /** The worst score planDispatch can pick given the best eligible candidate (plan.ts's rules). */

@@ -5,7 +5,7 @@ import { DEFAULT_SCORE_PARAMS, rankCandidates, scoreCandidate } from '../../core
 import { SECOND } from '../../util/time.js'
 import { sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
-import { gatherCandidates } from './candidates.js'
+import { TableCandidates, gatherCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
 import type { PeerView } from './candidates.js'
 import type { Executor, TaskOutcome } from './executor.js'
@@ -13,7 +13,7 @@ import { ReservationRefused, UnreachableError } from './task-client.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { Plan, PlanContext, PlanParams } from '../../core/routing/plan.js'
-import type { CandidateInput, ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
+import type { CandidateInput, CandidateReader, ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
 import type { Timers } from '../../util/timers.js'
 import type { CapacityTable } from '../capacity/capacity-table.js'
@@ -72,12 +72,12 @@ export interface DispatcherInit {
    */
   reserveWhenBouncing?: number | false
   /**
-   * Where a task goes, given the candidates (not excluded for this task), how this node scores
-   * one, and whether this task was refused before. Default: `planDispatch` with `planParams`
-   * over the ranking (pruned to what it can pick). The simulator's baselines (random,
-   * round-robin, power of two) plug in here.
+   * Where a task goes, given the candidates (not excluded for this task; `readAll` makes them
+   * an array), how this node scores one, and whether this task was refused before. Default:
+   * `planDispatch` with `planParams` over the ranking (pruned to what it can pick). The
+   * simulator's baselines (random, round-robin, power of two) plug in here.
    */
-  planner?: (candidates: CandidateInput[], score: (c: CandidateInput) => ScoredCandidate, random: () => number, context: PlanContext) => Plan
+  planner?: (candidates: CandidateReader, score: (c: CandidateInput) => ScoredCandidate, random: () => number, context: PlanContext) => Plan
   /** Check a result where it can be checked (the built-in kinds): false = wrong answer. */
   verify?: (kind: string, input: Uint8Array, output: Uint8Array) => boolean
   onAttempt?: (peerId: string, event: AttemptEvent, detail?: AttemptDetail) => void
@@ -144,9 +144,8 @@ export class Dispatcher {
     return rankCandidates(this.candidates(kind, exclude, only), this.scoreParams)
   }
 
-  private candidates (kind: string, exclude: ReadonlySet<string>, only?: string): CandidateInput[] {
-    const inputs = gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only)
-    return exclude.size === 0 ? inputs : inputs.filter(c => !exclude.has(c.peerId))
+  private candidates (kind: string, exclude: ReadonlySet<string>, only?: string): CandidateReader {
+    return new TableCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only, exclude)
   }
 
   /** How many of this node's tasks of `kind` may be out at once (the admission window). */
