@@ -161,9 +161,12 @@ class Engine {
       ids: this.ids,
       indexOf: peerIndex,
       known: (o) => this.known(o),
-      visible: (p, reader) => this.nodes[p].ring.visible(w.net, p, reader, this.vt.q.now, this.interval),
-      sharedAd: (p, seq, make) => this.nodes[p].ring.decodedAs(seq, make),
-      latestSeq: (p) => this.latestSeq[p],
+      ads: {
+        latestSeq: this.latestSeq,
+        visible: (p, reader, into) => this.nodes[p].ring.visible(w.net, p, reader, this.vt.q.now, this.interval, into),
+        nextArrival: (p, reader, seq) => this.nodes[p].ring.nextArrival(seq, w.net.oneWay(p, reader)),
+        shared: (p, seq, make) => this.nodes[p].ring.decodedAs(seq, make)
+      },
       rttMs: (a, b) => w.net.rtt(a, b),
       intervalMs: this.interval,
       holdMs: this.s.nodes.holdMs,

@@ -67,10 +67,11 @@ export class CapacityTable {
     return e != null && this.isFresh(e) ? e : undefined
   }
 
-  /** Every fresh entry. */
-  fresh (): CapacityEntry[] {
+  /** Every fresh entry (into `into` when given: emptied first, so routing reuses one array). */
+  fresh (into?: CapacityEntry[]): CapacityEntry[] {
     const now = this.clock.now()
-    const out: CapacityEntry[] = []
+    const out = into ?? []
+    out.length = 0
     for (const e of this.entries.values()) if (this.isFresh(e, now)) out.push(e)
     return out
   }

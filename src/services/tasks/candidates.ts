@@ -17,7 +17,16 @@ export interface PeerView {
  * advertisement, corrected by the tasks sent to it since (`only`: just that one candidate).
  */
 export function gatherCandidates (kind: string, selfId: string, executor: Executor, table: CapacityTable, view: PeerView, only?: string): CandidateInput[] {
-  return readAll(new TableCandidates(kind, selfId, executor, table, view, only))
+  return readAll(new TableCandidates(kind, selfId, executor, table, view, { only }))
+}
+
+export interface TableCandidatesOptions {
+  /** Just this candidate (a peer id, or this node's). */
+  only?: string
+  /** Peers read as nothing (tried already). */
+  exclude?: ReadonlySet<string>
+  /** An array to hold the table's fresh entries (reused by a caller that reads one ranking at a time). */
+  entries?: CapacityEntry[]
 }
 
 /**
@@ -29,6 +38,8 @@ export class TableCandidates implements CandidateReader {
   readonly length: number
   private readonly entries: CapacityEntry[]
   private readonly withSelf: boolean
+  private readonly only: string | undefined
+  private readonly exclude: ReadonlySet<string> | undefined
   private median: { value: number | undefined } | undefined
 
   constructor (
@@ -37,11 +48,12 @@ export class TableCandidates implements CandidateReader {
     private readonly executor: Executor,
     table: CapacityTable,
     private readonly view: PeerView,
-    private readonly only?: string,
-    private readonly exclude?: ReadonlySet<string>
+    options: TableCandidatesOptions = {}
   ) {
-    this.withSelf = only == null || only === selfId
-    this.entries = table.fresh()
+    this.only = options.only
+    this.exclude = options.exclude
+    this.withSelf = this.only == null || this.only === selfId
+    this.entries = table.fresh(options.entries)
     this.length = this.entries.length + (this.withSelf ? 1 : 0)
   }
 

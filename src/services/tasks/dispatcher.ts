@@ -16,7 +16,7 @@ import type { Plan, PlanContext, PlanParams } from '../../core/routing/plan.js'
 import type { CandidateInput, CandidateReader, ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
 import type { Timers } from '../../util/timers.js'
-import type { CapacityTable } from '../capacity/capacity-table.js'
+import type { CapacityEntry, CapacityTable } from '../capacity/capacity-table.js'
 import type { TaskRequest } from '../../wire/task.js'
 
 /**
@@ -124,6 +124,7 @@ export class Dispatcher {
   private readonly hedge: boolean
   private readonly reserveWhenBouncing: number
   private busyRate = 0
+  private readonly entries: CapacityEntry[] = []
 
   constructor (private readonly init: DispatcherInit) {
     this.maxAttempts = init.maxAttempts ?? 4
@@ -145,7 +146,8 @@ export class Dispatcher {
   }
 
   private candidates (kind: string, exclude: ReadonlySet<string>, only?: string): CandidateReader {
-    return new TableCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only, exclude)
+    // One ranking at a time (plan and rank read it synchronously): one array for the entries.
+    return new TableCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, { only, exclude, entries: this.entries })
   }
 
   /** How many of this node's tasks of `kind` may be out at once (the admission window). */
