@@ -9,9 +9,10 @@
  * - roundRobin: each node cycles through its candidates in peer-id order, starting after itself;
  * - powerOfTwo: two random candidates, the one whose advert shows less load per slot.
  */
-import { blankCandidate } from '../../src/core/routing/score.js'
+import { blankCandidate } from '../../src/core/routing/ranking.js'
 import type { Plan, PlanContext } from '../../src/core/routing/plan.js'
-import type { CandidateInput, CandidateReader, ScoredCandidate } from '../../src/core/routing/score.js'
+import type { CandidateReader } from '../../src/core/routing/ranking.js'
+import type { CandidateInput, ScoredCandidate } from '../../src/core/routing/score.js'
 
 export type BaselineName = 'random' | 'roundRobin' | 'powerOfTwo'
 

@@ -1,5 +1,6 @@
-import { readAll } from '../../core/routing/score.js'
-import type { CandidateInput, CandidateReader, ReputationState, RttSource } from '../../core/routing/score.js'
+import { readAll } from '../../core/routing/ranking.js'
+import type { CandidateReader } from '../../core/routing/ranking.js'
+import type { CandidateInput, ReputationState, RttSource } from '../../core/routing/score.js'
 import type { CapacityEntry, CapacityTable } from '../capacity/capacity-table.js'
 import type { Executor } from './executor.js'
 

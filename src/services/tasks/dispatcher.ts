@@ -1,7 +1,8 @@
 import { backoffDelay } from '../../core/backoff.js'
 import { admissionWindow } from '../../core/routing/admission.js'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../core/routing/plan.js'
-import { DEFAULT_SCORE_PARAMS, rankCandidates, scoreCandidate } from '../../core/routing/score.js'
+import { rankCandidates, rankShortlist } from '../../core/routing/ranking.js'
+import { DEFAULT_SCORE_PARAMS, scoreCandidate } from '../../core/routing/score.js'
 import { SECOND } from '../../util/time.js'
 import { sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
@@ -13,7 +14,8 @@ import { ReservationRefused, UnreachableError } from './task-client.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { Plan, PlanContext, PlanParams } from '../../core/routing/plan.js'
-import type { CandidateInput, CandidateReader, ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
+import type { CandidateReader } from '../../core/routing/ranking.js'
+import type { CandidateInput, ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
 import type { Timers } from '../../util/timers.js'
 import type { CapacityEntry, CapacityTable } from '../capacity/capacity-table.js'
@@ -182,7 +184,7 @@ export class Dispatcher {
     try {
       return await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal, blamed)
     } finally {
-      ended.abort()
+      ended.abort(SETTLED)
       // A hedged send that never answers is still reported when its own deadline passes, even
       // though the task got its answer elsewhere: that is how black holes are found out.
       for (const attempt of inflight.keys()) {
@@ -316,7 +318,7 @@ export class Dispatcher {
     if (planner != null) {
       return planner(inputs, (c) => scoreCandidate(c, this.scoreParams), this.init.random, { bounced })
     }
-    return planDispatch(rankCandidates(inputs, this.scoreParams, { plan: this.planParams, bounced }), this.init.random, this.planParams, { bounced })
+    return planDispatch(rankShortlist(inputs, this.scoreParams, { plan: this.planParams, bounced }), this.init.random, this.planParams, { bounced })
   }
 
   private request (req: DispatchRequest, budgetMs: number, maxWaitMs: number, expectedRunMs: number): TaskRequest {
@@ -434,6 +436,9 @@ export class Dispatcher {
     if (peerId !== this.init.selfId) this.init.onAttempt?.(peerId, event, detail)
   }
 }
+
+/** Why a settled task's remaining races stop (one instance: a DOMException per task costs, and nobody reads more than its name). */
+const SETTLED = new DOMException('the task was settled', 'AbortError')
 
 /** The largest age_ms the wire carries (a uint32, about 49 days). */
 const MAX_AGE_MS = 0xffff_ffff

@@ -11,8 +11,9 @@ import type { TaskOutcome } from '../../../../src/services/tasks/executor.js'
 import type { RemoteReservation, TaskClient } from '../../../../src/services/tasks/task-client.js'
 import type { ValidatedAd } from '../../../../src/services/capacity/validate-ad.js'
 import type { TaskRequest } from '../../../../src/wire/task.js'
-import { readAll } from '../../../../src/core/routing/score.js'
-import type { CandidateInput, CandidateReader, ScoredCandidate } from '../../../../src/core/routing/score.js'
+import { readAll } from '../../../../src/core/routing/ranking.js'
+import type { CandidateReader } from '../../../../src/core/routing/ranking.js'
+import type { CandidateInput, ScoredCandidate } from '../../../../src/core/routing/score.js'
 
 /**
  * The dispatcher against scripted peers: each fake peer decides what its `request` and
