@@ -58,19 +58,23 @@ function usable (c: CandidateInput): boolean {
 }
 
 const randomBySlots: Planner = (candidates, score, random) => {
+  // Per position, the slots of a usable candidate (0: not usable): one read each.
+  const slots = new Float64Array(candidates.length)
   let total = 0
   for (let i = 0; i < candidates.length; i++) {
     const c = candidates.read(i, scratch)
-    if (c !== undefined && usable(c)) total += c.concurrency
+    if (c !== undefined && usable(c)) {
+      slots[i] = c.concurrency
+      total += c.concurrency
+    }
   }
   let draw = random() * total
   let last = -1
   for (let i = 0; i < candidates.length; i++) {
-    const c = candidates.read(i, scratch)
-    if (c === undefined || !usable(c)) continue
+    if (slots[i] === 0) continue
     last = i
-    draw -= c.concurrency
-    if (draw < 0) return direct(score(c))
+    draw -= slots[i]
+    if (draw < 0) return direct(score(candidates.read(i, scratch) as CandidateInput))
   }
   return last >= 0 ? direct(score(candidates.read(last, scratch) as CandidateInput)) : none
 }

@@ -74,14 +74,13 @@ export function rankCandidates (candidates: readonly CandidateInput[] | Candidat
  */
 export function rankShortlist (reader: CandidateReader, params: ScoreParams, shortlist: Shortlist): Ranking {
   const n = reader.length
-  // NaN: nothing at that position (never kept).
+  // Per position, what the plan compares (NaN score: nothing there, never kept).
   const scores = new Float64Array(n)
+  const waits = new Float64Array(n)
   const isLocal = new Uint8Array(n)
+  const ids: string[] = new Array(n)
   const scratch = blankCandidate()
   let best = -1
-  let bestScore = Infinity
-  let bestLocal = false
-  let bestId = ''
   for (let i = 0; i < n; i++) {
     const c = reader.read(i, scratch)
     if (c === undefined) {
@@ -90,54 +89,40 @@ export function rankShortlist (reader: CandidateReader, params: ScoreParams, sho
     }
     const s = ineligibility(c) == null ? expectedMs(c, params) : Infinity
     scores[i] = s
-    if (c.local) isLocal[i] = 1
-    if (s !== Infinity && (best < 0 || before(c.local, c.peerId, s, bestLocal, bestId, bestScore))) {
-      best = i
-      bestScore = s
-      bestLocal = c.local
-      bestId = c.peerId
-    }
+    waits[i] = queueWaitMs(c, c.meanRunMs ?? params.defaultRunMs)
+    isLocal[i] = c.local ? 1 : 0
+    ids[i] = c.peerId
+    if (s !== Infinity && (best < 0 || before(i, best))) best = i
   }
   if (best < 0) return rankingOf(scoreAll(reader, params))
   const line = shortlistLine(scoreCandidate(reader.read(best, scratch) as CandidateInput, params), shortlist)
-  const kept: number[] = []
   // This node is always kept (the plan holds a place there too).
+  const kept: number[] = []
   for (let i = 0; i < n; i++) if (isLocal[i] === 1 || scores[i] <= line) kept.push(i)
-  const m = kept.length
-  const keptScore = new Float64Array(m)
-  const keptWait = new Float64Array(m)
-  const keptLocal = new Uint8Array(m)
-  const keptId: string[] = new Array(m)
-  for (let k = 0; k < m; k++) {
-    const c = reader.read(kept[k], scratch) as CandidateInput
-    keptScore[k] = scores[kept[k]]
-    keptWait[k] = queueWaitMs(c, c.meanRunMs ?? params.defaultRunMs)
-    keptLocal[k] = c.local ? 1 : 0
-    keptId[k] = c.peerId
-  }
-  // compareScored over the kept positions: eligible (finite score) first, then score, local, id.
-  const order = Array.from({ length: m }, (_, k) => k).sort((a, b) => {
-    const sa = keptScore[a]
-    const sb = keptScore[b]
-    if (sa !== sb) return sa < sb ? -1 : 1
-    if (keptLocal[a] !== keptLocal[b]) return keptLocal[a] === 1 ? -1 : 1
-    return keptId[a] < keptId[b] ? -1 : keptId[a] > keptId[b] ? 1 : 0
-  })
-  const built: Array<ScoredCandidate | undefined> = new Array(m)
+  // compareScored over positions: eligible (finite score) first, then score, local, id.
+  kept.sort((a, b) => (a === b ? 0 : before(a, b) ? -1 : 1))
+  const built: Array<ScoredCandidate | undefined> = new Array(kept.length)
   return {
-    length: m,
+    length: kept.length,
     at: (i) => {
       let c = built[i]
       if (c === undefined) {
-        c = scoreCandidate(reader.read(kept[order[i]], scratch) as CandidateInput, params)
+        c = scoreCandidate(reader.read(kept[i], scratch) as CandidateInput, params)
         built[i] = c
       }
       return c
     },
-    eligible: (i) => keptScore[order[i]] !== Infinity,
-    score: (i) => keptScore[order[i]],
-    queueWaitMs: (i) => keptWait[order[i]],
-    local: (i) => keptLocal[order[i]] === 1
+    eligible: (i) => scores[kept[i]] !== Infinity,
+    score: (i) => scores[kept[i]],
+    queueWaitMs: (i) => waits[kept[i]],
+    local: (i) => isLocal[kept[i]] === 1
+  }
+
+  /** compareScored's order between positions a and b (a before b). */
+  function before (a: number, b: number): boolean {
+    if (scores[a] !== scores[b]) return scores[a] < scores[b]
+    if (isLocal[a] !== isLocal[b]) return isLocal[a] === 1
+    return ids[a] < ids[b]
   }
 }
 
@@ -153,13 +138,6 @@ function scoreAll (reader: CandidateReader, params: ScoreParams): ScoredCandidat
     if (c !== undefined) out.push(scoreCandidate(c, params))
   }
   return out.sort(compareScored)
-}
-
-/** compareScored's order between two eligible candidates (a before b). */
-function before (aLocal: boolean, aId: string, aScore: number, bLocal: boolean, bId: string, bScore: number): boolean {
-  if (aScore !== bScore) return aScore < bScore
-  if (aLocal !== bLocal) return aLocal
-  return aId < bId
 }
 
 /** The worst score planDispatch can pick given the best eligible candidate (plan.ts's rules). */
