@@ -71,13 +71,13 @@ export class AdRing {
     this.lastAt = at
   }
 
-  /** The decoded form of advert `seq` (still in the ring), made once by `make` and shared. */
-  decodedAs<T> (seq: number, make: () => T): T {
-    const i = (seq - 1) % RING
-    if (this.seqs[i] !== seq) return make()
+  /** The decoded form of advert `ad` (still in the ring), made once by `make` and shared. */
+  decodedAs<T> (ad: VisibleAd, make: (ad: VisibleAd) => T): T {
+    const i = (ad.seq - 1) % RING
+    if (this.seqs[i] !== ad.seq) return make(ad)
     let d = this.decoded[i] as T | undefined
     if (d === undefined) {
-      d = make()
+      d = make(ad)
       this.decoded[i] = d
     }
     return d

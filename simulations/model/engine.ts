@@ -165,7 +165,7 @@ class Engine {
         latestSeq: this.latestSeq,
         visible: (p, reader, into) => this.nodes[p].ring.visible(w.net, p, reader, this.vt.q.now, this.interval, into),
         nextArrival: (p, reader, seq) => this.nodes[p].ring.nextArrival(seq, w.net.oneWay(p, reader)),
-        shared: (p, seq, make) => this.nodes[p].ring.decodedAs(seq, make)
+        shared: (p, ad, make) => this.nodes[p].ring.decodedAs(ad, make)
       },
       rttMs: (a, b) => w.net.rtt(a, b),
       intervalMs: this.interval,

@@ -22,8 +22,8 @@ export interface AdSource {
   visible: (peer: number, reader: number, into: VisibleAd) => boolean
   /** The earliest time an advert of `peer` newer than `seq` can reach `reader` (-Infinity: none published). */
   nextArrival: (peer: number, reader: number, seq: number) => number
-  /** One decoded advert per (peer, seq), shared by every reader. */
-  shared: (peer: number, seq: number, make: () => ValidatedAd) => ValidatedAd
+  /** One decoded advert per (peer, seq), shared by every reader (made by `make` on first read). */
+  shared: (peer: number, ad: VisibleAd, make: (ad: VisibleAd) => ValidatedAd) => ValidatedAd
 }
 
 export interface LazyTableInit {
@@ -48,6 +48,7 @@ export class LazyCapacityTable extends CapacityTable {
   private readonly recheckAt: Float64Array
   private readonly known: ArrayLike<number>
   private readonly ad = blankAd()
+  private readonly validate = (ad: VisibleAd): ValidatedAd => this.validated(ad)
 
   constructor (private readonly lazy: LazyTableInit) {
     const clock: Clock = { now: () => Number.isNaN(this.arrival) ? lazy.clock.now() : this.arrival }
@@ -99,7 +100,7 @@ export class LazyCapacityTable extends CapacityTable {
       this.recorded[k] = ad.seq
       this.arrival = ad.receivedAt
       try {
-        this.update(this.lazy.idOf(peer), ad.tailored ? this.validated(ad) : ads.shared(peer, ad.seq, () => this.validated(ad)))
+        this.update(this.lazy.idOf(peer), ad.tailored ? this.validated(ad) : ads.shared(peer, ad, this.validate))
       } finally {
         this.arrival = NaN
       }

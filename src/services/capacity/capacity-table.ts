@@ -71,8 +71,10 @@ export class CapacityTable {
   fresh (into?: CapacityEntry[]): CapacityEntry[] {
     const now = this.clock.now()
     const out = into ?? []
-    out.length = 0
-    for (const e of this.entries.values()) if (this.isFresh(e, now)) out.push(e)
+    // Written in place and cut once: emptying first would drop the array's storage every time.
+    let n = 0
+    for (const e of this.entries.values()) if (this.isFresh(e, now)) out[n++] = e
+    out.length = n
     return out
   }
 
