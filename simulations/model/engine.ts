@@ -18,6 +18,7 @@ import { ModeTracker } from './mode-tracker.js'
 import { ReputationTracker } from './reputation-tracker.js'
 import { KIND, SimNode } from './sim-node.js'
 import { cancelAt } from './sim-task-client.js'
+import { Timeline } from './timeline.js'
 import { VirtualTime } from './virtual-time.js'
 import { BLACKHOLE, HONEST, LIAR, WRONG } from './world.js'
 import type { BreakerParams } from '../../src/core/routing/circuit-breaker.js'
@@ -32,6 +33,7 @@ import type { ModeTimeline } from './mode-tracker.js'
 import type { ReputationSeries } from './reputation-tracker.js'
 import type { NodeSetup } from './sim-node.js'
 import type { SimProtocol } from './sim-task-client.js'
+import type { TimelineSeries } from '../report/types.js'
 import type { World } from './world.js'
 
 /** Dispatcher rules a variant may switch (DispatcherInit options; the defaults are the code's). */
@@ -78,6 +80,8 @@ export interface EngineResult {
   meanAdAgeMs: number
   /** Tasks whose work ran on more than one node (a hedge, or a retry after a lost, maybe-executed attempt). */
   duplicateRuns: number
+  /** The run over time (every task, warm-up included). */
+  timeline: TimelineSeries
   endMs: number
   events: number
   reputation?: ReputationSeries
@@ -112,6 +116,7 @@ class Engine {
   private readonly interval: number
   private readonly decisions: Record<string, number> = {}
   private readonly responses: number[] = []
+  private readonly timeline: Timeline
   private readonly windowEnd: number
   private readonly links: Links
   private readonly everyone: Int32Array[] = []
@@ -139,6 +144,7 @@ class Engine {
     this.s = w.scenario
     this.interval = this.s.routing.adIntervalMs
     this.windowEnd = this.s.durationMs
+    this.timeline = new Timeline(this.s.durationMs)
     this.ids = Array.from({ length: w.peers }, (_, i) => `p${String(i).padStart(5, '0')}`)
     this.ids.forEach((id, i) => this.idIndex.set(id, i))
     this.ranOn = new Int32Array(w.trace.length).fill(-1)
@@ -244,6 +250,7 @@ class Engine {
       decisions: this.decisions,
       meanAdAgeMs: this.adAgeCount > 0 ? this.adAgeSum / this.adAgeCount : 0,
       duplicateRuns: this.duplicateRuns,
+      timeline: this.timeline.result(),
       endMs: q.now,
       events: q.processed,
       reputation: this.reputation?.finish(),
@@ -272,6 +279,7 @@ class Engine {
     if (task.measured) this.measured++
     this.own[origin].add(task)
     this.open++
+    this.timeline.inSystem(this.vt.q.now, this.open)
     this.dispatch(task)
   }
 
@@ -291,6 +299,8 @@ class Engine {
   private finish (task: TaskState, ok: boolean): void {
     if (!this.own[task.origin].delete(task)) return
     this.open--
+    this.timeline.inSystem(this.vt.q.now, this.open)
+    this.timeline.ended(this.vt.q.now, ok ? this.vt.q.now - task.arrival : undefined)
     if (!task.measured) return
     if (ok) this.responses.push(this.vt.q.now - task.arrival)
     else this.lost++

@@ -168,6 +168,7 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
       policy: 'fedmesh',
       offeredLoad: scenario.workload.load,
       fedmesh,
+      timeline: fed.timeline,
       ideal: summarise('ideal', ideal),
       baselines,
       variants,

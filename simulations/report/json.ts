@@ -6,6 +6,7 @@
  */
 import { VERSION } from '../../src/version.js'
 import { evaluateGoals, passed } from './goals.js'
+import { verdict } from './verdict.js'
 import type { GoalCheck } from './goals.js'
 import type { PolicySummary, RunResult } from './types.js'
 
@@ -15,6 +16,8 @@ export interface ReportDocument {
   peers: number
   durationMs: number
   mode: string
+  /** The run in one paragraph, ending with the verdict on its goals. */
+  verdict: string
   versions: { fedmesh: string, node: string }
   routing: Record<string, unknown> | null
   cache: Record<string, unknown> | null
@@ -57,6 +60,7 @@ function single (r: RunResult): Omit<ReportDocument, 'runs' | 'crossCheck'> {
     peers: r.peers,
     durationMs: r.durationMs,
     mode: r.mode,
+    verdict: verdict(r, goals),
     versions: { fedmesh: VERSION, node: process.version },
     routing: rt === undefined
       ? null
@@ -71,7 +75,8 @@ function single (r: RunResult): Omit<ReportDocument, 'runs' | 'crossCheck'> {
           variants: Object.fromEntries(rt.variants.map(v => [v.name, policyFigures(v)])),
           series: {
             cdf: Object.fromEntries([rt.fedmesh, rt.ideal, ...Object.values(rt.baselines), ...rt.variants].map(p => [p.name, p.cdf])),
-            loadPerPeer: Object.fromEntries([rt.fedmesh, rt.ideal, ...Object.values(rt.baselines)].map(p => [p.name, p.loadPerPeer]))
+            loadPerPeer: Object.fromEntries([rt.fedmesh, rt.ideal, ...Object.values(rt.baselines)].map(p => [p.name, p.loadPerPeer])),
+            ...(rt.timeline !== undefined ? { timeline: rt.timeline } : {})
           }
         },
     cache: r.cache === undefined ? null : { ...r.cache },

@@ -37,10 +37,26 @@ export interface PolicySummary {
   params?: Record<string, unknown>
 }
 
+/** fedmesh's run over time, in bins of `binMs` starting at `t` (ms since the start). */
+export interface TimelineSeries {
+  binMs: number
+  t: number[]
+  /** Tasks that finished with a result, per second. */
+  throughputPerS: number[]
+  /** Their mean response time, ms (null: none finished in the bin). */
+  meanResponseMs: Array<number | null>
+  /** Tasks that ended without a correct result. */
+  lost: number[]
+  /** The most tasks in the system at once (arrived at their origin, not finished). */
+  peakInSystem: number[]
+}
+
 export interface RoutingResult {
   policy: 'fedmesh'
   offeredLoad: number
   fedmesh: PolicySummary
+  /** fedmesh's run over time (model mode). */
+  timeline?: TimelineSeries
   ideal: PolicySummary
   baselines: Record<string, PolicySummary>
   variants: PolicySummary[]

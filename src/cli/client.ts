@@ -1,50 +1,70 @@
 import { request } from 'node:http'
 import { readApiFiles } from '../daemon/api-files.js'
 import { resolveDataDir } from '../daemon/config.js'
+import { ApiError, CliError, NoDaemonError, UsageError } from './errors.js'
 
-/** How a CLI command reaches the daemon: `--api URL` + `$FEDMESH_API_TOKEN`, or the data dir's files. */
+export { ApiError, CliError } from './errors.js'
+
+/** How a CLI command reaches the daemon: `--api URL|HOST:PORT` + `$FEDMESH_API_TOKEN`, or the data dir's files. */
 export interface EndpointOptions {
   api?: string
   dataDir?: string
 }
 
-/** A failure the user should read as one sentence; `exitCode` is what the CLI exits with. */
-export class CliError extends Error {
-  constructor (message: string, readonly exitCode = 1) {
-    super(message)
-    this.name = 'CliError'
-  }
-}
-
 export interface ApiClient {
   url: string
-  request<T>(method: string, path: string, body?: unknown): Promise<T>
+  request<T>(method: string, path: string, body?: unknown, options?: RequestOptions): Promise<T>
+}
+
+export interface RequestOptions {
+  /** Abandon the request (the CLI's Ctrl-C). */
+  signal?: AbortSignal
+}
+
+/**
+ * `--api` as the daemon takes it (`127.0.0.1:4102`, `[::1]:4102`, `localhost:4102`) or as a
+ * base URL (`http://127.0.0.1:4102`); the base URL without a trailing slash.
+ */
+export function apiBaseUrl (api: string): string {
+  const text = api.trim()
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`
+  let url: URL
+  try {
+    url = new URL(withScheme)
+  } catch {
+    throw new UsageError(`--api must be HOST:PORT or a URL such as http://127.0.0.1:4102 (got "${api}")`)
+  }
+  if (url.protocol !== 'http:' || url.port === '' || (url.pathname !== '/' && url.pathname !== '') || url.search !== '') {
+    throw new UsageError(`--api must be HOST:PORT or a URL such as http://127.0.0.1:4102 (got "${api}")`)
+  }
+  return `${url.protocol}//${url.host}`
 }
 
 export async function connect (opts: EndpointOptions, env: NodeJS.ProcessEnv = process.env): Promise<ApiClient> {
   let url: string
   let token: string
   if (opts.api != null) {
-    url = opts.api.replace(/\/+$/, '')
+    url = apiBaseUrl(opts.api)
     token = env.FEDMESH_API_TOKEN ?? ''
-    if (token === '') throw new CliError('--api needs the token in FEDMESH_API_TOKEN')
+    if (token === '') throw new UsageError('--api needs the token in FEDMESH_API_TOKEN')
   } else {
     const dataDir = resolveDataDir(opts.dataDir, env)
     const files = await readApiFiles(dataDir)
-    if (files == null) throw new CliError(`no daemon running at ${dataDir} (no api file; start one with: fedmesh daemon)`)
+    if (files == null) throw new NoDaemonError(`no daemon running at ${dataDir} (no api file; start one with: fedmesh daemon)`)
     url = files.url
     token = files.token
   }
   return {
     url,
-    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
       let res: { status: number, text: string }
       try {
-        res = await send(url + path, method, token, body)
+        res = await send(url + path, method, token, body, options.signal)
       } catch (err: any) {
+        if (options.signal?.aborted === true) throw err
         const code = err?.code
-        if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') {
-          throw new CliError(`no daemon running at ${url}`)
+        if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
+          throw new NoDaemonError(`no daemon running at ${url}`)
         }
         throw new CliError(`cannot reach the daemon at ${url}: ${err?.message ?? String(err)}`)
       }
@@ -63,11 +83,12 @@ export async function connect (opts: EndpointOptions, env: NodeJS.ProcessEnv = p
  * One request with node:http: unlike fetch, no timeout on the answer's headers, so a task that
  * runs for an hour (`run --timeout 3600000`) is waited for.
  */
-async function send (url: string, method: string, token: string, body?: unknown): Promise<{ status: number, text: string }> {
+async function send (url: string, method: string, token: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number, text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body)
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method,
+      signal,
       headers: {
         authorization: `Bearer ${token}`,
         ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) })
@@ -81,11 +102,4 @@ async function send (url: string, method: string, token: string, body?: unknown)
     req.on('error', reject)
     req.end(payload)
   })
-}
-
-/** The daemon answered with an error status. */
-export class ApiError extends CliError {
-  constructor (readonly status: number, message: string, readonly doc: unknown) {
-    super(status === 401 ? `the daemon refused the token (${message})` : message)
-  }
 }

@@ -1,4 +1,5 @@
-import { duration, formatPeers, shortId, table } from './format.js'
+import { defaultView, duration, formatPeers, renderTable, shortId } from './format.js'
+import type { Column, View } from './table.js'
 import type { PeerDoc } from '../node/documents.js'
 import type { FederationStatusDoc, InviteDoc, JoinDoc, MemberDoc, RevokeDoc } from '../node/federation-api.js'
 
@@ -24,16 +25,27 @@ export function formatJoin (j: JoinDoc): string {
   return `joined federation ${j.federationId} "${j.name}" as ${j.roles.join(', ')} (certificate expires ${j.certificateExpiresAt})`
 }
 
-export function formatMembers (members: MemberDoc[]): string {
+const MEMBER_COLUMNS: Column[] = [
+  { head: 'PEER' },
+  { head: 'NAME', flex: true },
+  { head: 'ROLES', flex: true, min: 8 },
+  { head: 'EXPIRES' },
+  { head: 'STANDING', flex: true },
+  { head: 'CONN' },
+  { head: 'ISSUER', wide: true }
+]
+
+export function formatMembers (members: MemberDoc[], view: View = defaultView()): string {
   if (members.length === 0) return 'no members'
-  return table(['peer', 'name', 'roles', 'expires', 'standing', 'connected'], members.map(m => [
-    shortId(m.peerId),
+  return renderTable(MEMBER_COLUMNS, members.map(m => [
+    view.wide ? m.peerId : shortId(m.peerId),
     m.name,
     m.roles.join(',') || '-',
     m.expiresAt === '' ? '-' : m.expiresAt.slice(0, 16).replace('T', ' '),
     m.revoked ? 'revoked' : m.standing,
-    m.connected ? 'yes' : 'no'
-  ]))
+    m.connected ? 'yes' : 'no',
+    m.issuer === 'root' ? 'root' : m.issuer
+  ]), view)
 }
 
 export function formatRevoke (r: RevokeDoc): string {
@@ -41,11 +53,18 @@ export function formatRevoke (r: RevokeDoc): string {
 }
 
 /** `peers --all`: the members as `peers` shows them, then the peers refused at the boundary. */
-export function formatPeersAll (peers: PeerDoc[]): string {
+const REFUSED_COLUMNS: Column[] = [
+  { head: 'PEER' },
+  { head: 'WHY', flex: true, min: 10 },
+  { head: 'ATTEMPTS', align: 'right' },
+  { head: 'LAST' }
+]
+
+export function formatPeersAll (peers: PeerDoc[], view: View = defaultView()): string {
   const refused = peers.filter(p => p.membership === 'refused')
-  const members = formatPeers(peers.filter(p => p.membership !== 'refused'))
+  const members = formatPeers(peers.filter(p => p.membership !== 'refused'), view)
   if (refused.length === 0) return members
-  return members + '\nrefused (not members):\n' + table(['peer', 'why', 'attempts', 'last'], refused.map(p => [
-    shortId(p.peerId), p.refusal?.reason ?? '-', p.refusal?.count ?? 0, p.lastSeenMs == null ? '-' : `${duration(p.lastSeenMs)} ago`
-  ]))
+  return members + '\nrefused (not members):\n' + renderTable(REFUSED_COLUMNS, refused.map(p => [
+    view.wide ? p.peerId : shortId(p.peerId), p.refusal?.reason ?? '-', p.refusal?.count ?? 0, p.lastSeenMs == null ? '-' : `${duration(p.lastSeenMs)} ago`
+  ]), view)
 }

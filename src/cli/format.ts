@@ -1,13 +1,12 @@
-import Table from 'cli-table3'
+import { paintStatus } from './color.js'
+import { defaultView, renderTable } from './table.js'
+import type { Column, View } from './table.js'
 import type { CacheEntryDoc, CacheListDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, StatusDoc, TaskDetailDoc, TaskDoc } from '../node/documents.js'
 
-/** Human output for the CLI. Pure functions of the documents, so they are unit-tested. */
+/** Human output for the CLI. Pure functions of the documents and the view, so they are unit-tested. */
 
-export function table (head: string[], rows: Array<Array<string | number>>): string {
-  const t = new Table({ head, style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } })
-  for (const row of rows) t.push(row.map(String))
-  return t.toString()
-}
+export { renderTable, defaultView } from './table.js'
+export type { View } from './table.js'
 
 export function shortId (peerId: string): string {
   return peerId.length > 16 ? `${peerId.slice(0, 6)}…${peerId.slice(-6)}` : peerId
@@ -20,11 +19,30 @@ export function duration (ms: number): string {
   const m = Math.floor(s / 60)
   if (m < 60) return `${m}m${s % 60 > 0 ? `${s % 60}s` : ''}`
   const h = Math.floor(m / 60)
-  return `${h}h${m % 60 > 0 ? `${m % 60}m` : ''}`
+  if (h < 48) return `${h}h${m % 60 > 0 ? `${m % 60}m` : ''}`
+  return `${Math.floor(h / 24)}d${h % 24 > 0 ? `${h % 24}h` : ''}`
+}
+
+/** `5s ago`, or `in 3m` for a time ahead. */
+export function ago (atMs: number, now: number): string {
+  return atMs <= now ? `${duration(now - atMs)} ago` : `in ${duration(atMs - now)}`
 }
 
 function num (v: number | null | undefined, digits = 1): string {
   return v == null ? '-' : v.toFixed(digits)
+}
+
+function isoSeconds (ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 19)
+}
+
+/** A peer as a table shows it: the short id, the whole id with `-o wide`. */
+function peerCell (peerId: string, view: View): string {
+  return view.wide ? peerId : shortId(peerId)
+}
+
+function statusText (t: { status: string, errorCode?: string }): string {
+  return t.status === 'error' ? `error ${t.errorCode ?? ''}`.trim() : t.status
 }
 
 export function formatStatus (s: StatusDoc): string {
@@ -59,23 +77,37 @@ export function formatStatus (s: StatusDoc): string {
   return lines.join('\n')
 }
 
-export function formatPeers (peers: PeerDoc[]): string {
+const PEER_COLUMNS: Column[] = [
+  { head: 'PEER' },
+  { head: 'NAME', flex: true },
+  { head: 'CONN' },
+  { head: 'VIA', flex: true, min: 5 },
+  { head: 'RTT MS', align: 'right' },
+  { head: 'LOAD', align: 'right' },
+  { head: 'RUN', align: 'right' },
+  { head: 'QUEUE', align: 'right', wide: true },
+  { head: 'REP', align: 'right' },
+  { head: 'STATE', wide: true },
+  { head: 'SEEN' },
+  { head: 'ADDRESS', wide: true }
+]
+
+export function formatPeers (peers: PeerDoc[], view: View = defaultView()): string {
   if (peers.length === 0) return 'no peers known yet'
-  return table(
-    ['peer', 'name', 'conn', 'via', 'rtt ms', 'load', 'run/slots', 'queue', 'rep', 'seen'],
-    peers.map(p => [
-      shortId(p.peerId),
-      p.name === '' ? '-' : p.name,
-      p.connected ? 'yes' : 'no',
-      p.discoveredVia.join(',') || '-',
-      num(p.rttMs),
-      num(p.capacity?.load, 2),
-      p.capacity != null ? `${p.capacity.running}/${p.capacity.concurrency}` : '-',
-      p.capacity?.queueDepth ?? '-',
-      num(p.reputation, 0),
-      lastSeen(p)
-    ])
-  )
+  return renderTable(PEER_COLUMNS, peers.map(p => [
+    peerCell(p.peerId, view),
+    p.name === '' ? '-' : p.name,
+    p.connected ? 'yes' : 'no',
+    p.discoveredVia.join(',') || '-',
+    num(p.rttMs),
+    num(p.capacity?.load, 2),
+    p.capacity != null ? `${p.capacity.running}/${p.capacity.concurrency}` : '-',
+    p.capacity?.queueDepth ?? '-',
+    num(p.reputation, 0),
+    p.reputationState ?? '-',
+    lastSeen(p),
+    p.addresses[0] ?? '-'
+  ]), view)
 }
 
 /** `now` while connected, `-` when never heard from (or unknown, as for a peer banned before a restart). */
@@ -84,37 +116,47 @@ function lastSeen (p: PeerDoc): string {
   return p.lastSeenMs == null || p.lastSeenMs < 0 ? '-' : `${duration(p.lastSeenMs)} ago`
 }
 
-export function formatRun (r: RunDoc): string {
-  const head = `${r.status === 'ok' ? 'ok' : 'error'}  ${r.kind}  task ${r.taskId}  on ${shortId(r.peer)}  ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}  ${duration(r.durationMs)}`
+export function formatRun (r: RunDoc, view: View = defaultView()): string {
+  const head = `${paintStatus(view.color, r.status === 'ok' ? 'ok' : 'error')}  ${r.kind}  task ${r.taskId}  on ${shortId(r.peer)}  ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}  ${duration(r.durationMs)}`
   if (r.status === 'error') return `${head}\n${r.errorCode ?? 'ERROR'}: ${r.error ?? ''}`
+  if (r.outputBase64 != null) return `${head}\n(${Buffer.from(r.outputBase64, 'base64').byteLength} bytes of binary output: see --json's outputBase64)`
   return `${head}\n${typeof r.output === 'string' ? r.output : JSON.stringify(r.output)}`
 }
 
-export function formatTasks (tasks: TaskDoc[]): string {
+const TASK_COLUMNS: Column[] = [
+  { head: 'TASK' },
+  { head: 'KIND', flex: true },
+  { head: 'STATUS', flex: true, min: 6 },
+  { head: 'PEER' },
+  { head: 'TRIES', align: 'right' },
+  { head: 'TOOK', align: 'right' },
+  { head: 'SUBMITTED' },
+  { head: 'ERROR', wide: true }
+]
+
+export function formatTasks (tasks: TaskDoc[], view: View = defaultView()): string {
   if (tasks.length === 0) return 'no tasks yet'
-  return table(
-    ['task', 'kind', 'status', 'peer', 'attempts', 'took', 'submitted'],
-    tasks.map(t => [
-      t.taskId.slice(0, 8),
-      t.kind,
-      t.status === 'error' ? `error ${t.errorCode ?? ''}`.trim() : t.status,
-      t.peer === '' ? '-' : shortId(t.peer),
-      t.attempts,
-      duration(t.durationMs),
-      new Date(t.submittedAt).toISOString().replace('T', ' ').slice(0, 19)
-    ])
-  )
+  return renderTable(TASK_COLUMNS, tasks.map(t => [
+    view.wide ? t.taskId : t.taskId.slice(0, 8),
+    t.kind,
+    paintStatus(view.color, statusText(t)),
+    t.peer === '' ? '-' : peerCell(t.peer, view),
+    t.attempts,
+    duration(t.durationMs),
+    view.wide ? isoSeconds(t.submittedAt) : ago(t.submittedAt, view.now),
+    t.error ?? '-'
+  ]), view)
 }
 
-export function formatTaskDetail (t: TaskDetailDoc): string {
+export function formatTaskDetail (t: TaskDetailDoc, view: View = defaultView()): string {
   const rows: Array<[string, string]> = [
     ['task', t.taskId],
     ['kind', t.kind],
-    ['status', t.status === 'error' ? `error ${t.errorCode ?? ''}`.trim() : t.status],
+    ['status', paintStatus(view.color, statusText(t))],
     ['peer', t.peer === '' ? (t.pinnedPeer != null ? `- (pinned to ${shortId(t.pinnedPeer)})` : '-') : t.peer],
     ['attempts', String(t.attempts)],
     [t.status === 'queued' || t.status === 'running' ? 'waiting' : 'took', duration(t.durationMs)],
-    ['submitted', new Date(t.submittedAt).toISOString().replace('T', ' ').slice(0, 19)]
+    ['submitted', isoSeconds(t.submittedAt)]
   ]
   if (t.error != null) rows.push(['error', t.error])
   if (t.status === 'ok') rows.push(['output', typeof t.output === 'string' ? t.output : JSON.stringify(t.output)])
@@ -122,37 +164,54 @@ export function formatTaskDetail (t: TaskDetailDoc): string {
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')
 }
 
-export function formatRoute (candidates: RouteDoc[]): string {
+const ROUTE_COLUMNS: Column[] = [
+  { head: '#', align: 'right' },
+  { head: 'PEER' },
+  { head: 'SCORE', align: 'right' },
+  { head: 'WAIT', align: 'right' },
+  { head: 'RTT', align: 'right' },
+  { head: 'VIA', wide: true },
+  { head: 'RUN', align: 'right', wide: true },
+  { head: 'REP', align: 'right' },
+  { head: 'LOAD', align: 'right', wide: true },
+  { head: 'WHY', flex: true, min: 12 }
+]
+
+export function formatRoute (candidates: RouteDoc[], view: View = defaultView()): string {
   if (candidates.length === 0) return 'no candidates'
-  return table(
-    ['#', 'peer', 'score ms', 'wait', 'rtt', 'run', 'rep', 'load', 'why'],
-    candidates.map((c, i) => [
-      c.eligible ? i + 1 : '-',
-      `${shortId(c.peerId)}${c.local ? ' (this node)' : ''}`,
-      c.score == null ? '-' : c.score.toFixed(1),
-      c.queueWaitMs.toFixed(1),
-      `${c.rttMs.toFixed(1)} ${c.rttSource}`,
-      c.runMs.toFixed(0),
-      `${c.reputation.toFixed(0)}${c.reputationPenaltyMs > 0 ? ` (+${c.reputationPenaltyMs.toFixed(0)}ms)` : ''}`,
-      c.load,
-      i === 0 && c.eligible ? `chosen: ${c.reason}` : c.reason
-    ])
-  )
+  return renderTable(ROUTE_COLUMNS, candidates.map((c, i) => [
+    c.eligible ? i + 1 : '-',
+    c.local ? (view.wide ? `${c.peerId} (this node)` : 'this node') : peerCell(c.peerId, view),
+    c.score == null ? '-' : c.score.toFixed(1),
+    c.queueWaitMs.toFixed(1),
+    c.rttMs.toFixed(1),
+    c.rttSource,
+    c.runMs.toFixed(0),
+    `${c.reputation.toFixed(0)}${c.reputationPenaltyMs > 0 ? ` (+${c.reputationPenaltyMs.toFixed(0)}ms)` : ''}`,
+    c.load,
+    i === 0 && c.eligible ? `chosen: ${c.reason}` : c.reason
+  ]), view)
 }
 
-export function formatServed (runs: ServedDoc[]): string {
+const SERVED_COLUMNS: Column[] = [
+  { head: 'TASK' },
+  { head: 'KIND', flex: true },
+  { head: 'FOR' },
+  { head: 'STATUS', flex: true },
+  { head: 'RAN', align: 'right' },
+  { head: 'STARTED' }
+]
+
+export function formatServed (runs: ServedDoc[], view: View = defaultView()): string {
   if (runs.length === 0) return 'this node has run no tasks yet'
-  return table(
-    ['task', 'kind', 'for', 'status', 'ran', 'started'],
-    runs.map(r => [
-      r.taskId.slice(0, 8),
-      r.kind,
-      r.origin === 'local' ? 'this node' : shortId(r.origin),
-      r.status === 'error' ? `error ${r.errorCode ?? ''}`.trim() : r.status,
-      duration(r.runMs),
-      new Date(r.startedAt).toISOString().replace('T', ' ').slice(0, 19)
-    ])
-  )
+  return renderTable(SERVED_COLUMNS, runs.map(r => [
+    view.wide ? r.taskId : r.taskId.slice(0, 8),
+    r.kind,
+    r.origin === 'local' ? 'this node' : peerCell(r.origin, view),
+    paintStatus(view.color, statusText(r)),
+    duration(r.runMs),
+    view.wide ? isoSeconds(r.startedAt) : ago(r.startedAt, view.now)
+  ]), view)
 }
 
 export function formatCacheEntry (e: CacheEntryDoc): string {
@@ -160,7 +219,18 @@ export function formatCacheEntry (e: CacheEntryDoc): string {
   return `${value}\n(version ${e.version} by ${shortId(e.origin)} at ${e.updatedAt}${e.expiresAt != null ? `, expires ${e.expiresAt}` : ''})`
 }
 
-export function formatCacheList (entries: CacheListDoc[]): string {
+const CACHE_COLUMNS: Column[] = [
+  { head: 'KEY', flex: true, min: 12 },
+  { head: 'VERSION', wide: true },
+  { head: 'ORIGIN' },
+  { head: 'UPDATED' },
+  { head: 'EXPIRES' }
+]
+
+export function formatCacheList (entries: CacheListDoc[], view: View = defaultView()): string {
   if (entries.length === 0) return 'the cache is empty'
-  return table(['key', 'version', 'origin', 'updated', 'expires'], entries.map(e => [e.key, e.version, shortId(e.origin), e.updatedAt, e.expiresAt ?? '-']))
+  const when = (iso: string): string => view.wide ? iso : ago(Date.parse(iso), view.now)
+  return renderTable(CACHE_COLUMNS, entries.map(e => [
+    e.key, e.version, peerCell(e.origin, view), when(e.updatedAt), e.expiresAt != null ? when(e.expiresAt) : '-'
+  ]), view)
 }

@@ -64,6 +64,9 @@ export const daemonConfigSchema = z.object({
     entries: z.number().int().min(1).max(100_000_000).default(10_000),
     bytes: z.number().int().min(1024).max(1024 ** 4).default(16 * 1024 * 1024)
   }).prefault({}),
+  // The daemon's log on stderr: readable lines (text) or pino-style JSON; lines below the level are not written.
+  logFormat: z.enum(['text', 'json']).default('text'),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Control API bounds (README "Control API"); each defaults to DEFAULT_API_LIMITS. */
   apiLimits: z.object({
     maxConnections: z.number().int().min(1).max(60_000).optional(),
@@ -71,7 +74,8 @@ export const daemonConfigSchema = z.object({
     requestTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),
     keepAliveTimeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).optional(),
     maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
-    maxJsonDepth: z.number().int().min(1).max(10_000).optional()
+    maxJsonDepth: z.number().int().min(1).max(10_000).optional(),
+    maxEventStreams: z.number().int().min(1).max(10_000).optional()
   }).strict().default({}),
   tasks: z.record(z.string(), commandKindSchema).default({}).superRefine((tasks, ctx) => {
     for (const kind of Object.keys(tasks)) {
@@ -100,6 +104,8 @@ export interface DaemonFlags {
   open?: boolean
   /** An invite token to redeem at start (ignored when already a member of its federation). */
   join?: string
+  logFormat?: string
+  logLevel?: string
 }
 
 export function parseHostPort (s: string): { host: string, port: number } | undefined {
@@ -131,6 +137,8 @@ function fromEnv (env: NodeJS.ProcessEnv): Record<string, unknown> {
   set('concurrency', envInt('FEDMESH_CONCURRENCY', env.FEDMESH_CONCURRENCY))
   set('profile', nonEmpty(env.FEDMESH_PROFILE))
   set('open', envBool('FEDMESH_OPEN', env.FEDMESH_OPEN))
+  set('logFormat', nonEmpty(env.FEDMESH_LOG_FORMAT))
+  set('logLevel', nonEmpty(env.FEDMESH_LOG_LEVEL))
   return out
 }
 
@@ -145,6 +153,8 @@ function fromFlags (flags: DaemonFlags): Record<string, unknown> {
   set('dht', flags.dht)
   set('concurrency', flags.concurrency == null ? undefined : intFrom('--concurrency', flags.concurrency))
   set('open', flags.open)
+  set('logFormat', flags.logFormat)
+  set('logLevel', flags.logLevel)
   return out
 }
 

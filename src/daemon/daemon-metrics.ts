@@ -1,5 +1,6 @@
 import { Counter, Gauge } from 'prom-client'
 import { STORE_OPS } from '../store/storage-health.js'
+import { VERSION } from '../version.js'
 import type { ControlApi } from './api/server.js'
 import type { DaemonLog } from './log.js'
 import type { ProcessGuards } from './process-guards.js'
@@ -50,6 +51,19 @@ export function registerDaemonMetrics (registry: Registry, s: DaemonMetricSource
     help: '1 while the store refuses writes because its disk is full or failing, else 0',
     registers: [registry],
     collect () { this.set(s.storage.ok ? 0 : 1) }
+  })
+  new Gauge({
+    name: 'fedmesh_build_info',
+    help: 'Always 1; the labels say which fedmesh version runs on which Node.js version.',
+    labelNames: ['version', 'node'],
+    registers: [registry],
+    collect () { this.set({ version: VERSION, node: process.versions.node }, 1) }
+  })
+  new Gauge({
+    name: 'fedmesh_api_event_streams',
+    help: 'Event streams (GET /v1/events, the dashboard, fedmesh monitor) open now.',
+    registers: [registry],
+    collect () { this.set(s.api.openStreams) }
   })
   mirroredCounter(registry, 'fedmesh_api_connections_refused_total', 'Control API connections closed at once because the connection cap was reached', () => s.api.connectionsRefused)
   if (s.guards != null) {

@@ -1,4 +1,4 @@
-import { CliError } from '../cli/client.js'
+import { CliError } from '../cli/errors.js'
 import { ConfigError, StorageFaultError, StorageFullError, StoreLockedError, StoreVersionError, errorMessage } from '../util/errors.js'
 import { loadDaemonConfig } from './config.js'
 import { createDaemonLog, fdWriter } from './log.js'
@@ -26,6 +26,7 @@ export async function daemonMain (flags: DaemonFlags): Promise<void> {
     if (err instanceof ConfigError) throw new CliError(err.message, EXIT_CONFIG)
     throw err
   }
+  log.configure({ format: config.logFormat, level: config.logLevel })
 
   let daemon
   try {

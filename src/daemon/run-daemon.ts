@@ -4,6 +4,10 @@ import { FedStore } from '../store/store.js'
 import { SECOND } from '../util/time.js'
 import { removeApiFiles, newToken, writeApiFiles } from './api-files.js'
 import { controlRoutes } from './api/routes.js'
+import { eventStreamRoute } from './api/event-stream.js'
+import { uiRoutes } from './api/ui-routes.js'
+import { NodeEvents } from '../node/events.js'
+import { registerNodeMetrics } from '../node/node-metrics.js'
 import { ControlApi } from './api/server.js'
 import { parseHostPort } from './config.js'
 import { registerDaemonMetrics } from './daemon-metrics.js'
@@ -11,7 +15,6 @@ import { createDaemonLog } from './log.js'
 import type { DaemonConfig } from './config.js'
 import type { DaemonLog } from './log.js'
 import type { ProcessGuards } from './process-guards.js'
-import type { StorageEvent } from '../store/storage-health.js'
 import type { FederationNode } from '../node/federation-node.js'
 import type { JoinDoc } from '../node/federation-api.js'
 
@@ -32,11 +35,15 @@ export interface RunningDaemon {
  * holds), start the node, serve the control API, then announce readiness by writing `api`.
  */
 export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDaemonLog(), guards?: ProcessGuards): Promise<RunningDaemon> {
+  // The store's condition reaches the log as the node's storage:failed / storage:recovered events.
   const store = await FedStore.open(config.dataDir)
-  store.health.onChange(event => { logStorageEvent(log, event) })
   // We hold the lock now: files left by a daemon that was killed are stale.
   await removeApiFiles(config.dataDir)
 
+  // One event stream for the daemon's life: a node restarted by a join emits on it too, so log,
+  // metrics and open event streams carry on.
+  const events = new NodeEvents()
+  events.subscribe(e => { log.event(e) })
   const registry = new Registry()
   /** The daemon's own metrics; everything else in the registry is the node's. */
   const daemonMetrics = new Set<string>()
@@ -58,7 +65,8 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       cacheQuota: config.cacheQuota,
       admissionQueueLimit: config.admissionQueueLimit,
       commandKinds: config.tasks,
-      metricsRegistry: registry
+      metricsRegistry: registry,
+      events
     })
     await n.start()
     return n
@@ -99,12 +107,13 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
     host,
     port,
     token,
-    routes: controlRoutes({ node: () => node, join }, registry),
+    routes: [...controlRoutes({ node: () => node, join }, registry), eventStreamRoute(events), ...uiRoutes()],
     ...config.apiLimits,
     onError: (err, req) => { log.error('api request failed', { method: req.method, url: req.url, error: String(err) }) }
   })
   const nodeMetrics = new Set(registry.getMetricsAsArray().map(m => m.name))
   registerDaemonMetrics(registry, { log, storage: store.health, api, guards })
+  registerNodeMetrics(registry, { events, node: () => node })
   for (const m of registry.getMetricsAsArray()) if (!nodeMetrics.has(m.name)) daemonMetrics.add(m.name)
   let apiUrl: string
   try {
@@ -136,15 +145,6 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
   }
 
   return { get node () { return node }, apiUrl, join, shutdown }
-}
-
-/** One line when the store starts refusing writes, one when it takes them again. */
-function logStorageEvent (log: DaemonLog, event: StorageEvent): void {
-  if (event.type === 'failed') {
-    log.error('storage failed, refusing writes until it recovers', { error: event.fault.reason, op: event.op, detail: event.fault.detail })
-  } else {
-    log.info('storage recovered, writes accepted again', { after: `${event.downMs}ms`, writesRefused: event.writesRefused })
-  }
 }
 
 /** The start banner: what a user needs to reach this node. */

@@ -2,7 +2,7 @@ import { SECOND } from '../util/time.js'
 import type { FedStore } from '../store/store.js'
 import type { MembershipInit } from '../services/membership/index.js'
 import type { CommandSpec } from '../services/tasks/command-handler.js'
-import type { TaskHandler } from '../services/tasks/handlers.js'
+import type { BytesHandler } from './task-payload.js'
 import type { StoredEntry } from '../services/cache/entry.js'
 import type { AppliedSource } from '../services/cache/cache-service.js'
 import type { CacheAuthorizer } from '../services/cache/intake.js'
@@ -12,6 +12,7 @@ import type { FederationSeed } from '../services/federation/federation.js'
 import type { WriterQuota } from '../services/cache/writer-usage.js'
 import type { ComponentLogger, PrivateKey, Transport } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
+import type { NodeEvents } from './events.js'
 
 export type TransportChoice = 'tcp' | 'memory' | ((components: any) => Transport)
 
@@ -151,8 +152,8 @@ export interface FederationNodeConfig {
   admissionQueueLimit?: number
   /** Owner-configured command kinds (daemon config `tasks`). */
   commandKinds?: Record<string, CommandSpec>
-  /** Handlers registered in code (library API). */
-  handlers?: Record<string, TaskHandler>
+  /** Handlers registered in code (library API): bytes in; bytes (sent as they are) or any JSON value out. */
+  handlers?: Record<string, BytesHandler>
   /** Largest task input and output, bytes. Default 1 MiB. */
   maxTaskBytes?: number
   /** Capacity advertisement interval override, ms. */
@@ -171,6 +172,10 @@ export interface FederationNodeConfig {
   journal?: boolean
   /** Prometheus registry for libp2p's and fedmesh's metrics; none = no metrics. */
   metricsRegistry?: Registry
+  /** The event bus to emit on (the daemon keeps one across node restarts). Default: a new one. */
+  events?: NodeEvents
+  /** Events a new bus remembers for late subscribers. Default 500. */
+  recentEvents?: number
   /** Identity override (simulation); default: the store's persistent key. */
   privateKey?: PrivateKey
   /** Per-node logger (the harness gives each peer a prefix). */

@@ -33,13 +33,15 @@ import { GroupCommit } from '../store/group-commit.js'
 import { TaskJournal } from '../store/task-journal.js'
 import { KAD_PROTOCOL, PROFILES, federationKadProtocol } from './config.js'
 import { FederationNode } from './federation-node.js'
+import { EventWiring } from './event-wiring.js'
+import { NodeEvents } from './events.js'
 import { libp2pOptions } from './libp2p-options.js'
 import type { FedServices } from './federation-node.js'
 import type { FederationNodeConfig } from './config.js'
 import type { FederationInit, JoinAnswer } from '../services/federation/federation.js'
 import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
-import type { TaskHandler } from '../services/tasks/handlers.js'
+import { fromBytesHandler } from './task-payload.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 
@@ -76,7 +78,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   }
   const handlers = builtinHandlers()
   for (const [kind, spec] of Object.entries(config.commandKinds ?? {})) handlers.set(kind, commandHandler(spec))
-  for (const [kind, handler] of Object.entries(config.handlers ?? {})) handlers.set(kind, handler as TaskHandler)
+  for (const [kind, handler] of Object.entries(config.handlers ?? {})) handlers.set(kind, fromBytesHandler(handler))
   // The journal and the execution log share one group commit: a task accepted and started in the
   // same tick costs one fsync.
   const commit = new GroupCommit(config.store.db)
@@ -91,7 +93,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     fairShare: config.fairShare,
     // Called only once the node runs (tasks arrive after start).
     authorize: (origin, kind) => authorizeTask(node?.libp2p.services.federation, allowListOf(kind), origin, kind),
-    clock
+    clock,
+    onRun: (run) => { wiring.served(run) }
   })
   const journal = persist
     ? new TaskJournal(config.store.sublevel('journal'), config.store.sublevel('results'), commit)
@@ -107,6 +110,15 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const report = (peer: string, action: ReputationAction): void => { services().reputation.report(peer, action) }
   const selfId = peerIdFromPrivateKey(privateKey).toString()
   const name = config.name ?? selfId.slice(-8)
+  // What happens, as events: services report through callbacks, the wiring turns them into events.
+  const events = config.events ?? new NodeEvents({ clock, recentLimit: config.recentEvents })
+  const nameOf = (peer: string): string | undefined => node?.libp2p.services.capacity.table.last(peer)?.ad.name
+  events.self = selfId
+  events.nameOf = nameOf
+  const wiring = new EventWiring(events, {
+    name: nameOf,
+    ban: (peer) => ({ score: ledger.score(peer), until: ledger.bannedUntil(peer) })
+  })
 
   // Membership first: nothing but the membership handshake reaches a peer before it proves it.
   const fedInit: FederationInit = {
@@ -114,7 +126,10 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     self: { peerId: selfId, privateKey, name },
     clock,
     // Before libp2p exists (the store loading) there are no connections to cut.
-    onRevoked: (subject) => { node?.libp2p.services.federation.revoked(subject) }
+    onRevoked: (subject) => {
+      node?.libp2p.services.federation.revoked(subject)
+      wiring.revoked(subject)
+    }
   }
   const federation = config.open === true
     ? undefined
@@ -156,8 +171,14 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         federationInit: fedInit,
         clock,
         gatedProtocols: [...LIBP2P_PROTOCOLS, kadProtocol, CAPACITY_PROTOCOL, TASK_PROTOCOL, CACHE_SYNC_PROTOCOL],
-        onMemberConnect: (conn) => { services().membership.memberConnected(conn) },
-        onRefused: (peer) => { services().membership.refused(peer) }
+        onMemberConnect: (conn) => {
+          services().membership.memberConnected(conn)
+          wiring.memberConnected(conn)
+        },
+        onRefused: (peer, reason) => {
+          services().membership.refused(peer)
+          wiring.refused(peer, reason)
+        }
       }),
       membership: membership({
         ...profile.membership,
@@ -173,7 +194,10 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
       reputation: reputation({
         ledger,
         store: config.store.sublevel('reputation'),
-        onBan: (peer) => { peers().forget(peer) }
+        onBan: (peer) => {
+          peers().forget(peer)
+          wiring.banned(peer)
+        }
       }),
       connectivity: connectivity({
         clock,
@@ -181,7 +205,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         // look silent.
         livenessMs: config.capacityIntervalMs == null ? profile.livenessMs : Math.max(profile.livenessMs, 2.5 * config.capacityIntervalMs),
         // A silently dead link: move its tasks now rather than at their timeout.
-        onPeerSilent: (peer) => { peers().lost(peer) }
+        onPeerSilent: (peer) => { peers().lost(peer) },
+        onTransition: (t) => { wiring.modeChanged(t) }
       }),
       capacity: capacity({
         executor,
@@ -212,13 +237,18 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         clock,
         meshTime,
         // Roles, owned keys and writers' quotas first, then the embedder's own rule if any.
-        authorize: (entry, ctx) => policy(entry, ctx) ?? config.cacheAuthorize?.(entry, ctx),
+        authorize: (entry, ctx) => {
+          const refusal = policy(entry, ctx) ?? config.cacheAuthorize?.(entry, ctx)
+          if (refusal != null) wiring.cacheRefused(entry, ctx, refusal)
+          return refusal
+        },
         registry: config.metricsRegistry,
         maxValueBytes: config.maxCacheValueBytes,
         onForged: (peer) => { report(peer.toString(), ReputationAction.ForgedEntry) },
         onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
         onApplied: (entry, source, replaced) => {
           writerUsage.applied(entry)
+          wiring.cacheApplied(entry, source, replaced)
           config.onCacheApplied?.(entry, source, replaced)
         },
         fetchRemote: async (key, accept, signal) => services().cacheSync.fetch(key, accept, signal)
@@ -252,7 +282,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         },
         onMalformed: (peer) => { report(peer, ReputationAction.InvalidMessage) },
         onActivity: (peer) => { services().connectivity.heartbeat(peer) },
-        maySubmit: () => services().federation.selfAllows(Role.submit)
+        maySubmit: () => services().federation.selfAllows(Role.submit),
+        onTask: (e) => { wiring.task(e) }
       })
     }
   }) as any) as unknown as Libp2p<FedServices>
@@ -262,7 +293,9 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     store: config.store,
     name,
     executor,
-    clock
+    clock,
+    events: wiring,
+    cacheSize: () => writerUsage.total()
   })
   return node
 }

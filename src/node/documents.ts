@@ -13,6 +13,18 @@ export interface CapacityDoc {
   kinds: string[]
 }
 
+/**
+ * A Vivaldi network coordinate (core/vivaldi.ts): the estimated round trip between two nodes is
+ * the distance between their `vec`s plus both `height`s (and adjustments), ms. Rotation is
+ * arbitrary: only distances mean something (the dashboard draws a 2-D projection).
+ */
+export interface CoordinateDoc {
+  vec: number[]
+  height: number
+  /** Confidence: ~0 certain, 1.5 knows nothing yet. */
+  error: number
+}
+
 /** Whether the store takes writes (`status.storage`). */
 export interface StorageDoc {
   /** false while writes are refused (disk full or failing); reads still work. */
@@ -48,6 +60,10 @@ export interface StatusDoc {
   clock?: { offsetMs: number | null, clocks: number, cacheWrites: 'ok' | 'refused', reason?: string, unsharedEntries: number }
   /** The store: writes accepted or refused (disk full or failing), and why. */
   storage?: StorageDoc
+  /** The replicated cache held here: entries (tombstones included) and bytes of keys and values. */
+  cache?: { entries: number, bytes: number }
+  /** This node's Vivaldi coordinate. */
+  coordinate?: CoordinateDoc
   uptimeMs: number
   version: string
 }
@@ -57,6 +73,8 @@ export interface PeerDoc {
   name: string
   addresses: string[]
   connected: boolean
+  /** How this node reaches it while connected: `direct`, or `relayed` through a circuit relay; null when not connected. */
+  connection?: 'direct' | 'relayed' | null
   discoveredVia: string[]
   rttMs: number | null
   capacity: CapacityDoc | null
@@ -78,6 +96,8 @@ export interface PeerDoc {
   refusal?: { reason: string, count: number, lastAt: number }
   /** Cache entries this node refused from the peer, by reason (e.g. `not-a-writer`, `writer-quota`); absent when none. */
   cacheRefusals?: Record<string, number>
+  /** Its advertised Vivaldi coordinate, when an ad carried one. */
+  coordinate?: CoordinateDoc
 }
 
 export interface RunDoc {
@@ -88,8 +108,10 @@ export interface RunDoc {
   peer: string
   attempts: number
   durationMs: number
-  /** The task's output: JSON when it parses as JSON, else the UTF-8 text. */
+  /** The task's output: JSON when it parses as JSON, else the UTF-8 text (null when it is not UTF-8: see `outputBase64`). */
   output: unknown
+  /** The output's bytes, base64, when they are not UTF-8 text (a command kind's binary output). */
+  outputBase64?: string
   /** task.proto ErrorCode when status is "error" (e.g. KIND_NOT_SERVED, TIMED_OUT). */
   errorCode?: string
   error?: string
@@ -117,6 +139,55 @@ export interface TaskDetailDoc extends TaskDoc {
   pinnedPeer?: string
   /** The output when it finished ok (JSON when it parses, else text); null otherwise. */
   output: unknown
+  /** The output's bytes, base64, when they are not UTF-8 text. */
+  outputBase64?: string
+}
+
+/** What `tasks cancel ID` did (`POST /v1/tasks/{id}/cancel`). */
+export interface CancelDoc {
+  taskId: string
+  /**
+   * `cancelled`: it had not started anywhere and never will; `may-still-finish`: a peer (or
+   * this node) had started it, or did not confirm dropping it, and may still finish it (a
+   * running task is not stopped); `already-finished`: it had ended before (see `status`).
+   */
+  outcome: 'cancelled' | 'may-still-finish' | 'already-finished'
+  /** How the task ended: "error" with `errorCode` "CANCELLED" when cancelled. */
+  status: 'ok' | 'error'
+  errorCode?: string
+  /** Where it may still finish (`may-still-finish`), when known. */
+  peer?: string
+  /** One sentence for people. */
+  message: string
+}
+
+/** `fedmesh ping PEER`: round trips measured now over libp2p ping (`POST /v1/peers/{id}/ping`). */
+export interface PingDoc {
+  peerId: string
+  name: string
+  /** Each round trip, ms, in order; null for one that failed or timed out. */
+  pings: Array<number | null>
+  sent: number
+  received: number
+  /** Over the answered pings; null when none answered. */
+  minMs: number | null
+  avgMs: number | null
+  maxMs: number | null
+  /** Why pings failed (the first failure), when any did. */
+  error?: string
+}
+
+/** `fedmesh rtt PEER`: the round trip this node uses for routing, measured and estimated (`GET /v1/peers/{id}/rtt`). */
+export interface RttDoc {
+  peerId: string
+  name: string
+  connected: boolean
+  /** Median-filtered EWMA of the background pings, ms; null when not measured (not connected, or not pinged yet). */
+  measuredMs: number | null
+  /** Distance between this node's Vivaldi coordinate and the one the peer advertises, ms; null without an advert. */
+  estimatedMs: number | null
+  /** What routing uses: `ping` when measured, else `vivaldi`, else `none`. */
+  source: 'ping' | 'vivaldi' | 'none'
 }
 
 export interface RouteDoc {

@@ -1,9 +1,15 @@
 import { VERSION } from '../version.js'
 import { formatVersion } from '../services/cache/entry.js'
-import { encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDetailDoc, toTaskDoc } from './to-documents.js'
-import type { StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc } from './documents.js'
+import { coordinateDoc, encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDetailDoc, toTaskDoc } from './to-documents.js'
+import type { StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc, CancelDoc, PingDoc, RttDoc } from './documents.js'
+import { encodePayload, fromBytesHandler, fromJsonHandler } from './task-payload.js'
+import type { BytesHandler, JsonHandler, Payload } from './task-payload.js'
+import { BadRequestError } from '../util/errors.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { FederationApi } from './federation-api.js'
+import { connectionKind } from './event-wiring.js'
+import type { EventWiring } from './event-wiring.js'
+import type { NodeEvents } from './events.js'
 import type { CacheService } from '../services/cache/cache-service.js'
 import type { CacheSyncService } from '../services/cache-sync/index.js'
 import type { CapacityService } from '../services/capacity/capacity-service.js'
@@ -12,7 +18,6 @@ import type { LatencyService } from '../services/latency/latency-service.js'
 import type { ReputationService } from '../services/reputation/reputation-service.js'
 import type { Membership } from '../services/membership/index.js'
 import type { Executor } from '../services/tasks/executor.js'
-import type { TaskHandler } from '../services/tasks/handlers.js'
 import type { RunRequest, TaskService } from '../services/tasks/task-service.js'
 import type { ReputationState, RttSource } from '../core/routing/score.js'
 import type { FedStore } from '../store/store.js'
@@ -50,6 +55,23 @@ export interface FederationNodeParts {
   name: string
   executor: Executor
   clock: Clock
+  /** Turns services' callbacks into `events`; follows libp2p and the store while the node runs. */
+  events: EventWiring
+  /** The cache held here, all writers together. */
+  cacheSize: () => { entries: number, bytes: number }
+}
+
+/** A task as the library submits it: `input` raw bytes (a Uint8Array) or any JSON value. */
+export interface RunOptions extends Omit<RunRequest, 'input'> {
+  input?: Payload
+}
+
+function parsePeerId (peerId: string): PeerId {
+  try {
+    return peerIdFromString(peerId)
+  } catch {
+    throw new BadRequestError(`"${peerId}" is not a peer id`)
+  }
 }
 
 /** Banned peers whose last-seen time is remembered for `peers`. */
@@ -66,6 +88,10 @@ export class FederationNode implements Startable {
   readonly executor: Executor
   /** Membership: status, invites, joining, members, revocation. */
   readonly federation: FederationApi
+  /** What happens on this node, as typed events (docs/CONTRACT.md "Events"). */
+  readonly events: NodeEvents
+  private readonly wiring: EventWiring
+  private readonly cacheSize: () => { entries: number, bytes: number }
   private readonly clock: Clock
   private startedAtMs = 0
   private running = false
@@ -79,6 +105,9 @@ export class FederationNode implements Startable {
     this.name = parts.name
     this.executor = parts.executor
     this.clock = parts.clock
+    this.wiring = parts.events
+    this.events = parts.events.events
+    this.cacheSize = parts.cacheSize
     this.federation = new FederationApi(parts.libp2p, parts.name, parts.clock)
   }
 
@@ -96,6 +125,7 @@ export class FederationNode implements Startable {
     this.wireDiscovery()
     this.wirePeerLoss()
     this.wireStorageRecovery()
+    this.teardown.push(this.wiring.attach(this.libp2p, this.store.health))
     await this.libp2p.start()
     this.startedAtMs = this.clock.now()
   }
@@ -111,9 +141,17 @@ export class FederationNode implements Startable {
     await this.libp2p.stop()
   }
 
-  /** Register a task kind implemented in code (library API); advertised from the next ad on. */
-  handle (kind: string, handler: TaskHandler): void {
-    this.executor.register(kind, handler)
+  /**
+   * Register a task kind implemented in code (library API); advertised from the next ad on. The
+   * handler gets the input's bytes and returns bytes (sent as they are) or any JSON value.
+   */
+  handle (kind: string, handler: BytesHandler): void {
+    this.executor.register(kind, fromBytesHandler(handler))
+  }
+
+  /** Register a kind that takes JSON (input that is not JSON is answered BAD_INPUT) and returns JSON or bytes. */
+  handleJson<In = any, Out = unknown> (kind: string, handler: JsonHandler<In, Out>): void {
+    this.executor.register(kind, fromJsonHandler(handler))
   }
 
   status (): StatusDoc {
@@ -129,6 +167,8 @@ export class FederationNode implements Startable {
       cacheSync: this.cacheSyncDoc(),
       clock: this.libp2p.services.cache.clockStatus(),
       storage: this.storageDoc(),
+      cache: this.cacheSize(),
+      coordinate: coordinateDoc(this.libp2p.services.latency.coordinate()),
       capacity: this.libp2p.services.capacity.local(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
       version: VERSION
@@ -142,7 +182,7 @@ export class FederationNode implements Startable {
     const now = this.clock.now()
     for (const r of this.libp2p.services.federation.refused()) {
       if (docs.some(d => d.peerId === r.peer)) continue
-      docs.push({ peerId: r.peer, name: '', addresses: [], connected: false, discoveredVia: [], rttMs: null, capacity: null, reputation: 0, lastSeenMs: now - r.lastAtMs, membership: 'refused', refusal: { reason: r.reason, count: r.count, lastAt: r.lastAtMs } })
+      docs.push({ peerId: r.peer, name: '', addresses: [], connected: false, connection: null, discoveredVia: [], rttMs: null, capacity: null, reputation: 0, lastSeenMs: now - r.lastAtMs, membership: 'refused', refusal: { reason: r.reason, count: r.count, lastAt: r.lastAtMs } })
     }
     return docs
   }
@@ -163,6 +203,7 @@ export class FederationNode implements Startable {
         now,
         addresses: connections.length > 0 ? connections.map(c => c.remoteAddr) : (stored?.addresses ?? []).map(a => a.multiaddr),
         connected: connections.length > 0,
+        connection: connections.some(c => connectionKind(c) === 'direct') ? 'direct' : 'relayed',
         capacity: table.last(id),
         rtt: this.rttTo(id),
         reputation: this.reputationOf(id)
@@ -180,6 +221,7 @@ export class FederationNode implements Startable {
         name: table.last(r.peer)?.ad.name ?? '',
         addresses: [],
         connected: false,
+        connection: null,
         discoveredVia: [],
         rttMs: null,
         capacity: null,
@@ -193,9 +235,66 @@ export class FederationNode implements Startable {
     return docs
   }
 
-  /** Run a task on the best peer (or where asked), with failover; resolves when it finished. */
-  async run (req: RunRequest): Promise<RunDoc> {
-    return toRunDoc(await this.libp2p.services.tasks.run(req))
+  /**
+   * Run a task on the best peer (or where asked), with failover; resolves when it finished.
+   * `input` is sent as it is when a Uint8Array, else as JSON (what `handle`'s handlers return
+   * travels back the same way); the result's `output` is the JSON the output holds (else its text).
+   */
+  async run (req: RunOptions): Promise<RunDoc> {
+    return toRunDoc(await this.libp2p.services.tasks.run({ ...req, input: encodePayload(req.input) }))
+  }
+
+  /** Cancel a task submitted here (`fedmesh tasks cancel`); undefined when the id is unknown. */
+  async cancelTask (taskId: string): Promise<CancelDoc | undefined> {
+    const done = await this.libp2p.services.tasks.cancel(taskId)
+    if (done == null) return undefined
+    const { record } = done
+    const ended = { taskId, status: record.status, ...(record.errorCode != null ? { errorCode: record.errorCode } : {}) }
+    if (done.outcome === 'cancelled') return { ...ended, outcome: 'cancelled', message: 'cancelled before it started: it will not run' }
+    if (done.outcome === 'may-still-finish') {
+      const where = done.peer == null ? 'the peer it was bound to' : done.peer === this.peerId.toString() ? 'this node' : `peer ${done.peer}`
+      return { ...ended, outcome: 'may-still-finish', ...(done.peer != null ? { peer: done.peer } : {}), message: `cancelled here, but ${where} had started it (or did not confirm dropping it): it may still finish there` }
+    }
+    return { ...ended, outcome: 'already-finished', message: `already finished (${record.status === 'ok' ? 'ok' : `error ${record.errorCode ?? ''}`.trim()}): nothing to cancel` }
+  }
+
+  /** Ping a peer now (`fedmesh ping`): `count` round trips, `intervalMs` apart. */
+  async ping (peerId: string, options: { count?: number, intervalMs?: number, timeoutMs?: number, signal?: AbortSignal } = {}): Promise<PingDoc> {
+    const id = parsePeerId(peerId)
+    const results = await this.libp2p.services.latency.pingNow(id, options.count ?? 3, options.intervalMs ?? 200, { signal: options.signal, timeoutMs: options.timeoutMs })
+    const ok = results.filter((r): r is number => typeof r === 'number')
+    const failure = results.find((r): r is Error => r instanceof Error)
+    return {
+      peerId,
+      name: this.nameOf(peerId),
+      pings: results.map(r => typeof r === 'number' ? r : null),
+      sent: results.length,
+      received: ok.length,
+      minMs: ok.length > 0 ? Math.min(...ok) : null,
+      avgMs: ok.length > 0 ? Math.round(ok.reduce((a, b) => a + b, 0) / ok.length * 100) / 100 : null,
+      maxMs: ok.length > 0 ? Math.max(...ok) : null,
+      ...(failure != null ? { error: failure.message } : {})
+    }
+  }
+
+  /** The round trip routing uses for a peer, measured and Vivaldi-estimated (`fedmesh rtt`). */
+  rtt (peerId: string): RttDoc {
+    const id = parsePeerId(peerId)
+    const { measuredMs, estimatedMs } = this.libp2p.services.latency.rttDetail(peerId)
+    const round2 = (v: number | undefined): number | null => v == null ? null : Math.round(v * 100) / 100
+    return {
+      peerId,
+      name: this.nameOf(peerId),
+      connected: this.libp2p.getConnections(id).length > 0,
+      measuredMs: round2(measuredMs),
+      estimatedMs: round2(estimatedMs),
+      source: measuredMs != null ? 'ping' : estimatedMs != null ? 'vivaldi' : 'none'
+    }
+  }
+
+  /** A peer's advertised name ('' when unknown); this node's own name for itself. */
+  private nameOf (peerId: string): string {
+    return peerId === this.peerId.toString() ? this.name : this.libp2p.services.capacity.table.last(peerId)?.ad.name ?? ''
   }
 
   /** Unfinished tasks first (queued for a slot, or running), then finished ones, newest first. */
@@ -252,8 +351,11 @@ export class FederationNode implements Startable {
     return e == null ? undefined : toCacheEntryDoc(e)
   }
 
-  async cacheDel (key: string): Promise<CacheDelDoc> {
-    const e = await this.libp2p.services.cache.del(key)
+  /** Delete a live entry (a tombstone that replicates); undefined, and nothing written, when no node has it. */
+  async cacheDel (key: string): Promise<CacheDelDoc | undefined> {
+    const { cache } = this.libp2p.services
+    if (await cache.get(key) == null) return undefined
+    const e = await cache.del(key)
     return { key: e.key, version: formatVersion(e.version) }
   }
 
@@ -306,7 +408,9 @@ export class FederationNode implements Startable {
   private wireStorageRecovery (): void {
     const remove = this.store.health.onChange(event => {
       if (event.type !== 'recovered' || !this.running) return
-      const { cacheSync } = this.libp2p.services
+      const { cache, cacheSync } = this.libp2p.services
+      // The database was reopened: a write the disk failed may be gone, so L1 starts over from it.
+      cache.store.clearMemory()
       for (const peer of cacheSync.peers()) {
         cacheSync.syncWith(peer).catch(() => {})
       }

@@ -10,6 +10,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { VERSION } from '../version.js'
+import { keepHelpText } from './metrics-help.js'
 import { CACHE_TOPIC } from './config.js'
 import { FEDERATION_TOPIC } from '../services/federation/federation-service.js'
 import type { ConnectionLimits, MdnsOptions, TransportChoice } from './config.js'
@@ -81,7 +82,9 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
     // membership gate (both ends) until the HELLO settles, so it overlaps the handshake and an
     // outsider gets nothing. Its timeout outlasts the handshake's (10 s).
     identify: identify({ timeout: 15_000 }),
-    ping: ping(),
+    // The latency service's background pings and `fedmesh ping` may overlap on one connection
+    // (a ping stream lingers until both ends close it): room for a few at once each way.
+    ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
     pubsub: gossipsub({
       globalSignaturePolicy: 'StrictSign',
       fallbackToFloodsub: false,
@@ -160,7 +163,7 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
       inboundConnectionThreshold: limits.inboundConnectionThreshold
     },
     metrics: input.metricsRegistry != null
-      ? prometheusMetrics({ registry: input.metricsRegistry, collectDefaultMetrics: true })
+      ? keepHelpText(prometheusMetrics({ registry: input.metricsRegistry, collectDefaultMetrics: true }), input.metricsRegistry)
       : undefined,
     logger: input.logger,
     services

@@ -1,5 +1,5 @@
 import { formatVersion } from '../services/cache/entry.js'
-import type { CacheEntryDoc, CapacityDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, TaskDetailDoc, TaskDoc } from './documents.js'
+import type { CacheEntryDoc, CapacityDoc, CoordinateDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, TaskDetailDoc, TaskDoc } from './documents.js'
 import type { StoredEntry } from '../services/cache/entry.js'
 import type { ReputationState, RttSource, ScoredCandidate } from '../core/routing/score.js'
 import type { CapacityEntry } from '../services/capacity/capacity-table.js'
@@ -8,6 +8,8 @@ import type { ExecutionEntry } from '../store/execution-log.js'
 import type { TaskLookup } from '../services/tasks/task-service.js'
 import type { TaskRecord } from '../store/task-journal.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Coordinate } from '../core/vivaldi.js'
+import { decodePayload } from './task-payload.js'
 
 /** Internal state → the stable documents of CONTRACT.md. */
 
@@ -16,11 +18,17 @@ export function capacityDoc (e: CapacityEntry): CapacityDoc {
   return { cores: a.cores, freeMemoryMb: a.freeMemoryMb, load: Number(a.load.toFixed(2)), queueDepth: a.queueDepth, running: a.running, concurrency: a.concurrency, kinds: a.kinds }
 }
 
+/** A coordinate as documents show it: ms to 0.01. */
+export function coordinateDoc (c: Pick<Coordinate, 'vec' | 'height' | 'error'>): CoordinateDoc {
+  return { vec: c.vec.map(v => round(v, 2)), height: round(c.height, 2), error: round(c.error, 3) }
+}
+
 export function toPeerDoc (p: {
   known: KnownPeer
   now: number
   addresses: Multiaddr[]
   connected: boolean
+  connection?: 'direct' | 'relayed' | null
   capacity?: CapacityEntry
   rtt?: { rttMs: number, source: RttSource }
   reputation: { score: number, state: ReputationState, components?: Record<string, number> }
@@ -30,6 +38,7 @@ export function toPeerDoc (p: {
     name: p.capacity?.ad.name ?? '',
     addresses: [...new Set(p.addresses.map(String))],
     connected: p.connected,
+    connection: p.connected ? (p.connection ?? 'direct') : null,
     discoveredVia: [...p.known.via].sort(),
     rttMs: p.rtt != null ? round(p.rtt.rttMs, 2) : null,
     capacity: p.capacity != null ? capacityDoc(p.capacity) : null,
@@ -38,7 +47,8 @@ export function toPeerDoc (p: {
     ...(p.reputation.components != null
       ? { reputationComponents: Object.fromEntries(Object.entries(p.reputation.components).map(([k, v]) => [k, round(v, 1)])) }
       : {}),
-    lastSeenMs: sinceLastSeen(p.connected, p.known.lastSeenMs, p.now)
+    lastSeenMs: sinceLastSeen(p.connected, p.known.lastSeenMs, p.now),
+    ...(p.capacity?.ad.coordinate != null ? { coordinate: coordinateDoc(p.capacity.ad.coordinate) } : {})
   }
 }
 
@@ -47,10 +57,6 @@ export function sinceLastSeen (connected: boolean, lastSeenAt: number | undefine
   if (connected) return 0
   if (lastSeenAt == null || lastSeenAt <= 0) return null
   return Math.max(0, now - lastSeenAt)
-}
-
-export function decodeOutput (base64: string): unknown {
-  return decodeJson(Buffer.from(base64, 'base64'))
 }
 
 /** JSON when the bytes parse as JSON, else the UTF-8 text; empty → null. */
@@ -77,7 +83,7 @@ export function toTaskDoc (r: TaskRecord): TaskDoc {
 export function toTaskDetailDoc (found: TaskLookup, now: number): TaskDetailDoc {
   if (found.state === 'finished') {
     const r = found.result
-    return { ...toTaskDoc(r), output: r.status === 'ok' ? decodeOutput(r.output) : null }
+    return { ...toTaskDoc(r), ...outputOf(r) }
   }
   const r = found.record
   return {
@@ -97,7 +103,12 @@ export function toTaskDetailDoc (found: TaskLookup, now: number): TaskDetailDoc 
 /** The `run` document: the task document without its submission time, with the output. */
 export function toRunDoc (r: TaskRecord): RunDoc {
   const { submittedAt: _submittedAt, ...doc } = toTaskDoc(r)
-  return { ...doc, status: r.status, output: r.status === 'ok' ? decodeOutput(r.output) : null }
+  return { ...doc, status: r.status, ...outputOf(r) }
+}
+
+/** A finished task's output as documents carry it (null unless it succeeded). */
+function outputOf (r: TaskRecord): { output: unknown, outputBase64?: string } {
+  return r.status === 'ok' ? decodePayload(Buffer.from(r.output, 'base64')) : { output: null }
 }
 
 /** A run on this node: finished (ok/error), running, or cut by a crash (error INTERRUPTED). */

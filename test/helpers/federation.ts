@@ -44,3 +44,16 @@ export async function memberNode (fed: TestFederation, opts: { key?: PrivateKey,
 export async function dial (a: FederationNode, b: FederationNode): Promise<void> {
   await a.libp2p.dial(multiaddr(b.libp2p.getMultiaddrs()[0].toString()))
 }
+
+/** Nodes a test file starts through `track`, all stopped by `stopTracked` (call it in afterEach). */
+export function nodeTracker (): { track: (n: Promise<FederationNode>) => Promise<FederationNode>, stopTracked: () => Promise<void> } {
+  const started: FederationNode[] = []
+  return {
+    track: async (n) => {
+      const node = await n
+      started.push(node)
+      return node
+    },
+    stopTracked: async () => { await Promise.all(started.splice(0).map(async node => { await node.stop() })) }
+  }
+}

@@ -57,7 +57,7 @@ describe('replicated cache across three daemons', () => {
     await c.json('cache', 'del', 'doomed')
     for (const d of [a, b, c]) await waitFor(async () => await valueOn(d, 'doomed') === undefined, 10_000, 'the delete to reach every node')
     const missing = await a.cli('cache', 'get', 'doomed')
-    expect(missing.code).toBe(1)
+    expect(missing.code).toBe(4)
     expect(missing.stderr).toMatch(/not found: doomed/)
   })
 

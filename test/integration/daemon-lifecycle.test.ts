@@ -61,11 +61,11 @@ describe('daemon lifecycle', () => {
     const d = await startDaemon()
     await d.kill9()
     const r = await d.cli('status')
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(3)
     expect(r.stderr).toMatch(/no daemon running at http:\/\/127\.0\.0\.1:\d+/)
     expect(r.stderr).not.toMatch(/\n\s+at /)
     const none = await runCli(['peers', '--data-dir', await tempDir()])
-    expect(none.code).toBe(1)
+    expect(none.code).toBe(3)
     expect(none.stderr).toMatch(/no daemon running at/)
   })
 

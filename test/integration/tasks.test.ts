@@ -54,8 +54,10 @@ describe('task routing across three daemons', () => {
     const route = await a.json<Array<{ peerId: string, eligible: boolean, score: number | null, rttMs: number, reason: string }>>('route', 'sleep')
     expect(route).toHaveLength(3)
     expect(route.every(r => r.eligible && r.score != null)).toBe(true)
-    const none = await a.json<Array<{ eligible: boolean, reason: string }>>('route', 'no-such-kind')
-    expect(none.every(r => !r.eligible && r.reason === 'does not serve this kind')).toBe(true)
+    // Nobody serves it: the candidates say why, and the exit code is 4 (not found).
+    const none = await a.cli('route', 'no-such-kind', '--json')
+    expect(none.code).toBe(4)
+    expect((JSON.parse(none.stdout) as Array<{ eligible: boolean, reason: string }>).every(r => !r.eligible && r.reason === 'does not serve this kind')).toBe(true)
   })
 
   it('rejects unknown kinds and oversized input with clear errors, and stays up', async () => {

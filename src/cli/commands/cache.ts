@@ -1,11 +1,19 @@
 import { formatCacheEntry, formatCacheList } from '../format.js'
 import { printResult, withClientOptions } from '../output.js'
-import { ApiError, CliError } from '../client.js'
+import { ApiError, NotFoundCliError, UsageError } from '../errors.js'
 import type { CommonOptions } from '../output.js'
 import type { CacheDelDoc, CacheEntryDoc, CacheListDoc, CachePutDoc } from '../../node/documents.js'
 import type { Command } from 'commander'
 
 const path = (key: string): string => `/v1/cache/${encodeURIComponent(key)}`
+
+/** A 404 as "not found: KEY" (exit 4). */
+function notFound (key: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof ApiError && err.status === 404) throw new NotFoundCliError(`not found: ${key}`)
+    throw err
+  }
+}
 
 export function registerCacheCommands (program: Command): void {
   const cache = program.command('cache').description('the replicated cache: put, get, del, ls')
@@ -15,24 +23,19 @@ export function registerCacheCommands (program: Command): void {
     .action(async (key: string, value: string, opts: CommonOptions & { ttl?: string, jsonValue?: boolean }) => {
       let parsed: unknown = value
       if (opts.jsonValue === true) {
-        try { parsed = JSON.parse(value) } catch { throw new CliError(`VALUE is not valid JSON: ${value}`) }
+        try { parsed = JSON.parse(value) } catch { throw new UsageError(`VALUE is not valid JSON: ${value}`) }
       }
       const ttlSeconds = opts.ttl != null ? Number(opts.ttl) : undefined
-      if (ttlSeconds != null && (!Number.isInteger(ttlSeconds) || ttlSeconds < 0)) throw new CliError('--ttl must be a whole number of seconds')
+      if (ttlSeconds != null && (!Number.isInteger(ttlSeconds) || ttlSeconds < 0)) throw new UsageError('--ttl must be a whole number of seconds')
       await printResult(opts, async c => c.request<CachePutDoc>('PUT', path(key), { value: parsed, ttlSeconds }), d => `${d.key} = version ${d.version} by ${d.origin}`)
     })
-  withClientOptions(cache.command('get <key>').description('read a value (from memory, disk, or peers)'))
+  withClientOptions(cache.command('get <key>').description('read a value (from memory, disk, or peers); exit 4 when nobody has it'))
     .action(async (key: string, opts: CommonOptions) => {
-      try {
-        await printResult(opts, async c => c.request<CacheEntryDoc>('GET', path(key)), formatCacheEntry)
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 404) throw new CliError(`not found: ${key}`)
-        throw err
-      }
+      await printResult(opts, async c => c.request<CacheEntryDoc>('GET', path(key)), formatCacheEntry).catch(notFound(key))
     })
-  withClientOptions(cache.command('del <key>').description('delete a key (a tombstone that replicates)'))
+  withClientOptions(cache.command('del <key>').description('delete a key (a tombstone that replicates); exit 4, nothing written, when nobody has it'))
     .action(async (key: string, opts: CommonOptions) => {
-      await printResult(opts, async c => c.request<CacheDelDoc>('DELETE', path(key)), d => `${d.key} deleted (version ${d.version})`)
+      await printResult(opts, async c => c.request<CacheDelDoc>('DELETE', path(key)), d => `${d.key} deleted (version ${d.version})`).catch(notFound(key))
     })
   withClientOptions(cache.command('ls').description('list live entries'))
     .option('--prefix <prefix>', 'only keys starting with this')

@@ -16,6 +16,8 @@ export function registerDaemonCommand (program: Command): void {
     .option('--config <file>', 'JSON config file; flags override it (default: $FEDMESH_CONFIG)')
     .option('--open', 'run an open mesh: no federation, any peer that connects takes part (labs and tests only)')
     .option('--join <token>', 'redeem an invite token from `fedmesh federation invite` at start')
+    .option('--log-format <format>', 'log lines on stderr: text (readable) or json (pino-style, one object per line) (default text)')
+    .option('--log-level <level>', 'lowest level logged: debug, info, warn or error (default info)')
     .action(async (opts: Record<string, unknown>) => {
       // Loaded on demand: the other commands must start fast and never load libp2p.
       const { daemonMain } = await import('../../daemon/main.js')
@@ -31,7 +33,9 @@ export function registerDaemonCommand (program: Command): void {
         concurrency: opts.concurrency as string | undefined,
         config: opts.config as string | undefined,
         open: opts.open === true ? true : undefined,
-        join: opts.join as string | undefined
+        join: opts.join as string | undefined,
+        logFormat: opts.logFormat as string | undefined,
+        logLevel: opts.logLevel as string | undefined
       })
       // Stopped: leave now, whatever a third-party handle would keep alive.
       process.exit(0)

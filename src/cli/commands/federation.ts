@@ -1,5 +1,5 @@
 import { printResult, withClientOptions } from '../output.js'
-import { CliError } from '../client.js'
+import { UsageError } from '../errors.js'
 import { formatFederationStatus, formatInvite, formatJoin, formatMembers, formatRevoke } from '../federation-format.js'
 import type { CommonOptions } from '../output.js'
 import type { FederationStatusDoc, InviteDoc, JoinDoc, MemberDoc, RevokeDoc } from '../../node/federation-api.js'
@@ -10,7 +10,7 @@ const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 }
 /** `90s`, `15m`, `24h`, `30d` (or plain seconds) → seconds. */
 export function parseDuration (text: string, flag: string): number {
   const m = /^(\d+)\s*([smhd]?)$/.exec(text.trim())
-  if (m == null || Number(m[1]) === 0) throw new CliError(`${flag} must be a duration such as 90s, 15m, 24h or 30d`)
+  if (m == null || Number(m[1]) === 0) throw new UsageError(`${flag} must be a duration such as 90s, 15m, 24h or 30d`)
   return Number(m[1]) * UNITS[m[2] === '' ? 's' : m[2]]
 }
 

@@ -92,9 +92,12 @@ export function queueWaitMs (c: Pick<CandidateInput, 'queueDepth' | 'running' | 
   return ((ahead - free + 1) / concurrency) * runMs
 }
 
+/** The reason given for a candidate that does not serve the kind (`fedmesh route` exits 4 when every one says it). */
+export const NOT_SERVED_REASON = 'does not serve this kind'
+
 /** Why a candidate can never take the task now, whatever its load (undefined: it can). */
 export function standingIneligibility (c: CandidateInput): string | undefined {
-  if (!c.serves) return 'does not serve this kind'
+  if (!c.serves) return NOT_SERVED_REASON
   if (c.reputationState === 'banned') return 'banned'
   if (c.reputationState === 'avoid') return 'reputation too low'
   if (c.circuitOpen) return 'circuit open after repeated failures'

@@ -11,9 +11,17 @@ import type { Registry } from 'prom-client'
 const runBody = z.object({
   kind: z.string().min(1).max(64),
   input: z.unknown().optional(),
+  /** Raw input bytes, base64 (`run --input-file`, `--input -`), instead of `input`'s JSON. */
+  inputBase64: z.base64().optional(),
   peer: z.string().min(1).max(128).optional(),
   timeoutMs: z.number().int().positive().optional(),
   taskId: z.string().refine(isValidTaskId, { message: 'must be 1-128 of A-Z a-z 0-9 . _ : -' }).optional()
+}).strict()
+
+const pingBody = z.object({
+  count: z.number().int().min(1).max(100).optional(),
+  intervalMs: z.number().int().min(0).max(10_000).optional(),
+  timeoutMs: z.number().int().min(1).max(60_000).optional()
 }).strict()
 
 const putBody = z.object({
@@ -57,7 +65,9 @@ export function controlRoutes (host: RouteHost, registry: Registry): Route[] {
       path: /^\/v1\/tasks$/,
       handle: async ({ body }) => {
         const req = parseBody(runBody, body)
-        const input = new TextEncoder().encode(JSON.stringify(req.input ?? null))
+        if (req.input !== undefined && req.inputBase64 != null) throw new BadRequestError('give "input" (JSON) or "inputBase64" (raw bytes), not both')
+        // Raw bytes go as they are; JSON as its text (node.run's rule).
+        const input = req.inputBase64 != null ? Buffer.from(req.inputBase64, 'base64') : (req.input ?? null)
         // An accepted task always answers with its run document, failed or not (the CLI prints
         // it and exits 1 on "error"); 503 (with Retry-After) is only for a node that refuses to
         // accept: shutting down, or its admission queue is full.
@@ -77,6 +87,22 @@ export function controlRoutes (host: RouteHost, registry: Registry): Route[] {
         return { json: doc }
       }
     },
+    {
+      method: 'POST',
+      path: /^\/v1\/tasks\/(?<id>[^/]+)\/cancel$/,
+      handle: async ({ params }) => {
+        if (!isValidTaskId(params.id)) throw new BadRequestError('a task id is 1-128 of A-Z a-z 0-9 . _ : -')
+        const doc = await node().cancelTask(params.id)
+        if (doc == null) throw new NotFoundError(`not found: task ${params.id} (unknown here, or older than the journal keeps)`)
+        return { json: doc }
+      }
+    },
+    {
+      method: 'POST',
+      path: /^\/v1\/peers\/(?<id>[^/]+)\/ping$/,
+      handle: async ({ params, body, signal }) => ({ json: await node().ping(params.id, { ...parseBody(pingBody, body), signal }) })
+    },
+    { method: 'GET', path: /^\/v1\/peers\/(?<id>[^/]+)\/rtt$/, handle: async ({ params }) => ({ json: node().rtt(params.id) }) },
     { method: 'GET', path: /^\/v1\/route\/(?<kind>[^/]+)$/, handle: async ({ params }) => ({ json: node().route(params.kind) }) },
     {
       method: 'PUT',
@@ -95,7 +121,16 @@ export function controlRoutes (host: RouteHost, registry: Registry): Route[] {
         return { json: doc }
       }
     },
-    { method: 'DELETE', path: /^\/v1\/cache\/(?<key>.+)$/, handle: async ({ params }) => ({ json: await node().cacheDel(params.key) }) },
+    {
+      method: 'DELETE',
+      path: /^\/v1\/cache\/(?<key>.+)$/,
+      handle: async ({ params }) => {
+        // Nothing to delete: say so (404), and write no tombstone for a key nobody has.
+        const doc = await node().cacheDel(params.key)
+        if (doc == null) throw new NotFoundError(`not found: ${params.key} (no node holds it, or it was deleted already)`)
+        return { json: doc }
+      }
+    },
     {
       method: 'GET',
       path: /^\/v1\/cache$/,

@@ -3,7 +3,7 @@ import { tokensEqual } from '../api-files.js'
 import { errorMessage } from '../../util/errors.js'
 import { SECOND } from '../../util/time.js'
 import { readJsonBody } from './json-body.js'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
@@ -12,6 +12,7 @@ export interface RequestContext {
   params: Record<string, string>
   query: URLSearchParams
   body: unknown
+  headers: IncomingHttpHeaders
   /** Aborted when the client goes away. */
   signal: AbortSignal
 }
@@ -21,12 +22,21 @@ export interface RouteResult {
   json?: unknown
   text?: string
   contentType?: string
+  /** Extra response headers (the dashboard's Content-Security-Policy). */
+  headers?: Record<string, string>
+  /**
+   * A long-lived answer (Server-Sent Events): the route writes the response itself. The server
+   * counts it against `maxEventStreams` and ends it when it closes.
+   */
+  stream?: (res: ServerResponse) => void
 }
 
 export interface Route {
   method: Method
   /** Anchored pattern; named groups become `params` (URL-decoded). */
   path: RegExp
+  /** Answered without a token (the dashboard's static page and assets only; the Host check still applies). */
+  public?: boolean
   handle(ctx: RequestContext): Promise<RouteResult>
 }
 
@@ -47,12 +57,15 @@ export interface ControlApiLimits {
   /**
    * Open connections at most (a file-descriptor budget). At the cap a new connection closes the
    * oldest one that has not made an authenticated request yet (so a flood of slow token-less
-   * clients cannot lock the CLI out), or itself when every open one has. The owner's scripts may
-   * hold many requests open (each submitted task waits for its answer). Default 4,096.
+   * clients cannot lock the CLI out), else the oldest authenticated one idle between requests
+   * (keep-alive), else, when every open one waits for an answer (each submitted task waits for
+   * its result), it is answered 503 with a sentence and closed. Default 4,096.
    */
   maxConnections?: number
   /** Request headers at most (more are ignored). Default 64. */
   maxHeadersCount?: number
+  /** Event streams (`GET /v1/events`) open at once at most; beyond, 503 with Retry-After. Default 64. */
+  maxEventStreams?: number
 }
 
 export interface ControlApiInit extends ControlApiLimits {
@@ -70,8 +83,12 @@ export const DEFAULT_API_LIMITS: Required<ControlApiLimits> = {
   requestTimeoutMs: 30 * SECOND,
   keepAliveTimeoutMs: 5 * SECOND,
   maxConnections: 4_096,
-  maxHeadersCount: 64
+  maxHeadersCount: 64,
+  maxEventStreams: 64
 }
+
+/** How long a connection answered 503 at the cap may stay open for its client to read that, ms. */
+const TURNED_AWAY_LINGER_MS = 1_000
 
 /** Headers larger than this (all together) are refused by Node with 431. */
 const MAX_HEADER_BYTES = 16 * 1024
@@ -116,10 +133,15 @@ export class ControlApi {
   private allowedHosts = new Set<string>()
   private refused = 0
   /** Open connections, oldest first. */
-  /** Open connections, oldest first. */
   private readonly sockets = new Set<Socket>()
   /** Connections that made a request with the right token. */
   private readonly trusted = new WeakSet<Socket>()
+  /** Requests read and not answered yet, per connection. */
+  private readonly waiting = new Map<Socket, number>()
+  /** Connections answered 503 at the cap: what they send is not served. */
+  private readonly turnedAway = new WeakSet<Socket>()
+  /** Long-lived answers being written (event streams). */
+  private readonly streams = new Set<ServerResponse>()
 
   constructor (private readonly init: ControlApiInit) {
     this.limits = { ...DEFAULT_API_LIMITS }
@@ -134,6 +156,14 @@ export class ControlApi {
       connectionsCheckingInterval: Math.max(50, Math.min(SECOND, headersTimeoutMs / 4)),
       maxHeaderSize: MAX_HEADER_BYTES
     }, (req, res) => {
+      const socket = req.socket
+      if (this.turnedAway.has(socket)) return
+      this.waiting.set(socket, (this.waiting.get(socket) ?? 0) + 1)
+      res.once('close', () => {
+        const left = (this.waiting.get(socket) ?? 1) - 1
+        if (left > 0) this.waiting.set(socket, left)
+        else this.waiting.delete(socket)
+      })
       this.serve(req, res).catch(err => { this.init.onError?.(err, req) })
     })
     this.server.keepAliveTimeout = this.limits.keepAliveTimeoutMs
@@ -141,27 +171,64 @@ export class ControlApi {
     this.server.on('connection', (socket: Socket) => { this.admit(socket) })
   }
 
+  /** Event streams open now. */
+  get openStreams (): number {
+    return this.streams.size
+  }
+
   /** Connections closed at once because a connection cap was reached. */
   get connectionsRefused (): number {
     return this.refused
   }
 
+  /** Requests read and not answered yet (for tests and metrics). */
+  get requestsWaiting (): number {
+    let n = 0
+    for (const count of this.waiting.values()) n += count
+    return n
+  }
+
   private admit (socket: Socket): void {
     this.sockets.add(socket)
-    socket.once('close', () => { this.sockets.delete(socket) })
+    socket.once('close', () => {
+      this.sockets.delete(socket)
+      this.waiting.delete(socket)
+    })
     if (this.sockets.size <= this.limits.maxConnections) return
-    for (const victim of this.sockets.keys()) {
-      if (victim === socket || this.trusted.has(victim)) continue
+    const victim = this.oldestWhere(socket, s => !this.trusted.has(s)) ??
+      // Idle between requests: closing it cuts nothing (as the keep-alive timeout would).
+      this.oldestWhere(socket, s => !this.waiting.has(s))
+    if (victim != null) {
       this.drop(victim)
       return
     }
-    this.drop(socket)
+    this.turnAway(socket)
+  }
+
+  private oldestWhere (except: Socket, test: (s: Socket) => boolean): Socket | undefined {
+    for (const s of this.sockets.keys()) {
+      if (s !== except && test(s)) return s
+    }
+    return undefined
   }
 
   private drop (socket: Socket): void {
     this.sockets.delete(socket)
     socket.destroy()
     this.refused++
+  }
+
+  /** Every open connection waits for an answer: say so (the CLI shows it) rather than reset. */
+  private turnAway (socket: Socket): void {
+    this.sockets.delete(socket)
+    this.turnedAway.add(socket)
+    this.refused++
+    const body = JSON.stringify({ error: `the control API is at its connection cap of ${this.limits.maxConnections} open connections, every one waiting for an answer; retry when some have been answered` })
+    socket.on('error', () => {})
+    socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncache-control: no-store\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+    // Not destroyed at once: a reset while the request still arrives could discard the answer
+    // before the client reads it. The client closes on reading it; this bounds the wait.
+    socket.setTimeout(TURNED_AWAY_LINGER_MS, () => { socket.destroy() })
   }
 
   /** Listen; resolves to the base URL (with the real port when port 0 was asked for). */
@@ -182,6 +249,8 @@ export class ControlApi {
   async close (): Promise<void> {
     if (!this.server.listening) return
     const closed = new Promise<void>(resolve => { this.server.close(() => { resolve() }) })
+    // Event streams never end by themselves: end them now, so their clients see a clean close.
+    for (const res of this.streams) res.end()
     this.server.closeIdleConnections()
     // Requests still waiting (a long task) are cut: the daemon is shutting down.
     setTimeout(() => { this.server.closeAllConnections() }, 1_000).unref()
@@ -193,8 +262,10 @@ export class ControlApi {
     res.on('close', () => { controller.abort() })
     try {
       const result = await this.dispatch(req, controller.signal)
-      if (result.text != null) {
-        send(res, result.status ?? 200, result.contentType ?? 'text/plain; charset=utf-8', result.text)
+      if (result.stream != null) {
+        this.openStream(res, result.stream)
+      } else if (result.text != null) {
+        send(res, result.status ?? 200, result.contentType ?? 'text/plain; charset=utf-8', result.text, result.headers)
       } else {
         send(res, result.status ?? 200, 'application/json', JSON.stringify(result.json ?? null))
       }
@@ -214,14 +285,26 @@ export class ControlApi {
     }
   }
 
+  private openStream (res: ServerResponse, write: (res: ServerResponse) => void): void {
+    if (this.streams.size >= this.limits.maxEventStreams) {
+      send(res, 503, 'application/json', JSON.stringify({ error: `too many event streams open (${this.limits.maxEventStreams}); close one or retry later` }), { 'retry-after': '5' })
+      return
+    }
+    this.streams.add(res)
+    res.once('close', () => { this.streams.delete(res) })
+    write(res)
+  }
+
   private async dispatch (req: IncomingMessage, signal: AbortSignal): Promise<RouteResult> {
     if (!this.allowedHosts.has(req.headers.host ?? '')) throw new HttpError(403, 'bad Host header')
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const open = this.init.routes.find(r => r.public === true && r.method === req.method && r.path.test(url.pathname))
+    if (open != null) return open.handle({ params: {}, query: url.searchParams, body: undefined, headers: req.headers, signal })
     const auth = req.headers.authorization ?? ''
     const token = auth.startsWith('Bearer ') ? auth.slice(7).trim() : ''
     if (!tokensEqual(token, this.init.token)) throw new HttpError(401, 'missing or invalid bearer token')
     this.trusted.add(req.socket)
 
-    const url = new URL(req.url ?? '/', 'http://localhost')
     let pathMatched = false
     for (const route of this.init.routes) {
       const m = route.path.exec(url.pathname)
@@ -233,7 +316,7 @@ export class ControlApi {
       for (const [k, v] of Object.entries(m.groups ?? {})) {
         try { params[k] = decodeURIComponent(v) } catch { throw new HttpError(400, `bad escape in ${k}`) }
       }
-      return route.handle({ params, query: url.searchParams, body, signal })
+      return route.handle({ params, query: url.searchParams, body, headers: req.headers, signal })
     }
     throw new HttpError(pathMatched ? 405 : 404, pathMatched ? `method ${req.method ?? ''} not allowed` : `no such endpoint ${url.pathname}`)
   }

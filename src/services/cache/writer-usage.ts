@@ -20,6 +20,7 @@ interface Usage { entries: number, bytes: number }
 export class WriterUsage {
   private readonly byKey = new Map<string, { origin: string, bytes: number }>()
   private readonly byWriter = new Map<string, Usage>()
+  private totalBytes = 0
 
   constructor (readonly quota: WriterQuota = DEFAULT_WRITER_QUOTA) {}
 
@@ -27,6 +28,7 @@ export class WriterUsage {
   async load (entries: AsyncIterable<StoredEntry>): Promise<number> {
     this.byKey.clear()
     this.byWriter.clear()
+    this.totalBytes = 0
     let n = 0
     for await (const e of entries) {
       this.add(e)
@@ -46,6 +48,7 @@ export class WriterUsage {
     const held = this.byKey.get(key)
     if (held == null) return
     this.byKey.delete(key)
+    this.totalBytes -= held.bytes
     const u = this.byWriter.get(held.origin)
     if (u == null) return
     u.entries--
@@ -66,6 +69,11 @@ export class WriterUsage {
     return undefined
   }
 
+  /** Everything held, all writers together (keys and values, bytes). */
+  total (): Usage {
+    return { entries: this.byKey.size, bytes: this.totalBytes }
+  }
+
   of (writer: string): Usage {
     return { ...(this.byWriter.get(writer) ?? { entries: 0, bytes: 0 }) }
   }
@@ -73,6 +81,7 @@ export class WriterUsage {
   private add (e: StoredEntry): void {
     const bytes = sizeOf(e)
     this.byKey.set(e.key, { origin: e.version.origin, bytes })
+    this.totalBytes += bytes
     const u = this.byWriter.get(e.version.origin) ?? { entries: 0, bytes: 0 }
     u.entries++
     u.bytes += bytes

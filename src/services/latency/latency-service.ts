@@ -81,6 +81,32 @@ export class LatencyService implements Startable {
     return { rttMs: estimateRttMs(this.vivaldi.coordinate(), coord), source: 'vivaldi' }
   }
 
+  /** Both figures for one peer: the measured RTT (if pinged) and the Vivaldi estimate (if it advertised a coordinate). */
+  rttDetail (peerId: string): { measuredMs?: number, estimatedMs?: number } {
+    const measuredMs = this.rtts.get(peerId)?.value
+    const coord = this.init.coordinateOf(peerId)
+    const estimatedMs = coord != null && isValidCoordinate(coord) ? estimateRttMs(this.vivaldi.coordinate(), coord) : undefined
+    return { ...(measuredMs != null ? { measuredMs } : {}), ...(estimatedMs != null ? { estimatedMs } : {}) }
+  }
+
+  /** Ping a peer now, `count` times, `intervalMs` apart: each round trip in ms, or the error (the background estimate is fed too). */
+  async pingNow (peer: PeerId, count: number, intervalMs: number, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Array<number | Error>> {
+    const results: Array<number | Error> = []
+    for (let i = 0; i < count; i++) {
+      if (i > 0) await new Promise(resolve => setTimeout(resolve, intervalMs))
+      options.signal?.throwIfAborted()
+      const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? this.pingTimeoutMs), ...(options.signal != null ? [options.signal] : [])])
+      try {
+        const rtt = await this.components.ping.ping(peer, { signal })
+        this.sample(peer, rtt)
+        results.push(rtt)
+      } catch (err) {
+        results.push(err as Error)
+      }
+    }
+    return results
+  }
+
   forget (peer: PeerId): void {
     this.rtts.delete(peer.toString())
     this.vivaldi.forget(peer.toString())

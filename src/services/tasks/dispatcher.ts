@@ -32,6 +32,8 @@ export type AttemptEvent = 'success' | 'failure' | 'timeout' | 'refused' | 'brok
 export interface AttemptDetail {
   code: ErrorCode
   kind: string
+  /** The task refused (a refusal of one task by one peer is judged once). */
+  taskId: string
 }
 
 export interface DispatcherInit {
@@ -80,6 +82,8 @@ export interface DispatcherInit {
    * simulator's baselines (random, round-robin, power of two) plug in here.
    */
   planner?: (candidates: CandidateReader, score: (c: CandidateInput) => ScoredCandidate, random: () => number, context: PlanContext) => Plan
+  /** How long a cancelled dispatch waits for its peers' answers to CANCEL, ms. Default 2 s. */
+  cancelGraceMs?: number
   /** Check a result where it can be checked (the built-in kinds): false = wrong answer. */
   verify?: (kind: string, input: Uint8Array, output: Uint8Array) => boolean
   onAttempt?: (peerId: string, event: AttemptEvent, detail?: AttemptDetail) => void
@@ -87,6 +91,8 @@ export interface DispatcherInit {
   onSent?: (peerId: string) => void
   /** The peer answered it (or this node gave up on it). */
   onDone?: (peerId: string) => void
+  /** Where attempt `attempt` (from 1) of a task goes: events and routing metrics. */
+  onPlan?: (req: DispatchRequest, plan: Plan, attempt: number) => void
 }
 
 export interface DispatchRequest {
@@ -98,6 +104,11 @@ export interface DispatchRequest {
   peer?: string
   /** When this node accepted the task (clock ms; before a restart for a resumed task). Default: now. */
   acceptedAt?: number
+  /**
+   * The submitter cancels the task: nothing new is tried, peers are sent CANCEL (a task that has
+   * not started is dropped there), and the dispatch ends within `cancelGraceMs`.
+   */
+  signal?: AbortSignal
 }
 
 export interface DispatchResult {
@@ -107,7 +118,15 @@ export interface DispatchResult {
   attempts: number
   /** Nothing was sent: no candidate was eligible (the outcome is KIND_NOT_SERVED with the reason). */
   unplaced?: true
+  /**
+   * Set when the submitter cancelled it (the outcome is then CANCELLED): `started` false when
+   * every attempt confirmed it never started; true when one may still finish (on `peer`).
+   */
+  cancelled?: { started: boolean, peer?: string }
 }
+
+/** How long a cancelled dispatch waits for peers to confirm they dropped the task, ms. */
+export const DEFAULT_CANCEL_GRACE_MS = 2 * SECOND
 
 /**
  * Runs a task on the best candidate with failover. A peer that dies, times out or hangs is
@@ -127,6 +146,8 @@ export class Dispatcher {
   private readonly reserveWhenBouncing: number
   private busyRate = 0
   private readonly entries: CapacityEntry[] = []
+  /** Where each direct attempt went (a cancelled dispatch says where the task may still finish). */
+  private readonly attemptPeer = new WeakMap<Promise<Step>, string>()
 
   constructor (private readonly init: DispatcherInit) {
     this.maxAttempts = init.maxAttempts ?? 4
@@ -159,13 +180,17 @@ export class Dispatcher {
 
   /**
    * No node is known that could ever run `kind` (pinned to `only`): this one does not serve it
-   * and no peer advertises it; or the pinned peer has no capacity entry and no connection. A
-   * candidate that is merely ineligible now (circuit open, reputation, no slots offered) is known.
+   * and no peer advertises it; or the pinned peer has no capacity entry and no connection, or
+   * its last advert does not list the kind (it does not serve it, to this node). A candidate that
+   * is merely ineligible now (circuit open, reputation, no slots offered) is known.
    */
   unplaceable (kind: string, only?: string): boolean {
     const { selfId, executor, table, view } = this.init
     if (only === selfId) return !executor.serves(kind)
-    if (only != null) return table().last(only) == null && !view.connected(only)
+    if (only != null) {
+      const last = table().last(only)
+      return last == null ? !view.connected(only) : !last.ad.kinds.includes(kind)
+    }
     return !executor.serves(kind) && !table().fresh().some(e => e.ad.kinds.includes(kind))
   }
 
@@ -182,7 +207,8 @@ export class Dispatcher {
     // Attempts already blamed for sitting on the task: their end is not reported again.
     const blamed = new Set<Promise<Step>>()
     try {
-      return await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal, blamed)
+      const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal, blamed)
+      return req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED ? await this.settleCancelled(inflight, result) : result
     } finally {
       ended.abort(SETTLED)
       // A hedged send that never answers is still reported when its own deadline passes, even
@@ -190,7 +216,7 @@ export class Dispatcher {
       for (const attempt of inflight.keys()) {
         if (blamed.has(attempt)) continue
         attempt.then(step => {
-          if (step.lost && step.unreachable !== true && step.outcome.error === ErrorCode.TIMED_OUT) this.report(step.peer, 'timeout')
+          if (step.lost && step.unreachable !== true && timedOutOnUs(step)) this.report(step.peer, 'timeout')
         }, () => {})
       }
     }
@@ -205,6 +231,8 @@ export class Dispatcher {
     let last: DispatchResult | undefined
 
     while (true) {
+      // Cancelled: start nothing new; dispatch() waits for what is out to confirm.
+      if (req.signal?.aborted === true) return { outcome: failed(req.taskId, ErrorCode.CANCELLED, 'cancelled'), peer: last?.peer ?? this.init.selfId, attempts: tries }
       const remaining = deadline - clock.now()
       const mayTry = !final && failures < this.maxAttempts && tries < this.maxTries && remaining > 0
       let sentTo: string | undefined
@@ -216,6 +244,7 @@ export class Dispatcher {
       if (mayTry) {
         tries++
         const plan = this.plan(req, exclude, bounced)
+        this.init.onPlan?.(req, plan, tries)
         if (plan.mode === 'none') {
           if (inflight.size === 0) {
             return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1, unplaced: true }
@@ -227,6 +256,7 @@ export class Dispatcher {
             ? this.direct(req, plan.target, plan.maxWaitMs, remaining, progress, abandon?.signal)
             : this.reserve(req, plan.targets, remaining, abandon == null ? ended : AbortSignal.any([ended, abandon.signal]))
           inflight.set(attempt, tries)
+          if (plan.mode === 'direct') this.attemptPeer.set(attempt, plan.target.peerId)
           latest = attempt
           // A direct send has one peer to judge for slowness; a reservation race has none yet.
           sentTo = plan.mode === 'direct' && !plan.target.local ? plan.target.peerId : undefined
@@ -234,7 +264,8 @@ export class Dispatcher {
         }
       }
       if (inflight.size === 0) break
-      const next = await firstSettled(inflight, patience, this.timers)
+      const next = await firstSettled(inflight, patience, this.timers, req.signal)
+      if (next === 'cancelled') continue
       if (next === 'timeout') {
         // Past the task's deadline: nothing more to wait for.
         if (!mayTry) break
@@ -280,7 +311,9 @@ export class Dispatcher {
       }
       if (step.lost || (code === ErrorCode.TIMED_OUT && step.peer !== this.init.selfId && step.outcome.runMs === 0)) {
         // The peer died or never answered in time: maybe executed, retry under the same id.
-        if (!blamed.has(next.attempt)) this.report(step.peer, code === ErrorCode.TIMED_OUT ? 'timeout' : 'failure')
+        // A peer that ran the task past its deadline is not blamed (see timedOutOnUs).
+        const blame = code !== ErrorCode.TIMED_OUT ? 'failure' : timedOutOnUs(step) ? 'timeout' : undefined
+        if (!blamed.has(next.attempt) && blame != null) this.report(step.peer, blame)
         exclude.add(step.peer)
         failures++
         await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
@@ -295,7 +328,7 @@ export class Dispatcher {
         // The table was wrong about that peer: the next try binds late instead of guessing again.
         bounced = true
         // A refusal is a truthful answer; the task service judges it against the peer's advert.
-        if (step.reported !== true) this.report(step.peer, 'refused', { code, kind: req.kind })
+        if (step.reported !== true) this.report(step.peer, 'refused', { code, kind: req.kind, taskId: req.taskId })
         exclude.add(step.peer)
         continue
       }
@@ -338,7 +371,7 @@ export class Dispatcher {
 
   private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
     if (target.local) {
-      const outcome = await this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local' })
+      const outcome = await this.cancellableHere(req, async () => this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local' }))
       return { outcome, peer: target.peerId, lost: false }
     }
     this.init.onSent?.(target.peerId)
@@ -347,12 +380,13 @@ export class Dispatcher {
     try {
       const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), {
         signal: abandon == null ? this.timers.timeout(Math.ceil(remaining + this.slackMs)) : AbortSignal.any([this.timers.timeout(Math.ceil(remaining + this.slackMs)), abandon]),
+        cancel: req.signal,
         onStarted: () => { progress.started = true }
       })
       if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
       return { outcome, peer: target.peerId, lost: false }
     } catch (err) {
-      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError }
+      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError, started: progress.started }
     } finally {
       this.init.onDone?.(target.peerId)
     }
@@ -374,7 +408,7 @@ export class Dispatcher {
       // expiry (CANCELLED) is this node's own slowness, not the peer's refusal.
       placed.then(async res => res.ready).catch((err: unknown) => {
         const code = (err as ReservationRefused)?.outcome?.error
-        if (code === ErrorCode.QUEUE_FULL || code === ErrorCode.KIND_NOT_SERVED || code === ErrorCode.BUSY) this.report(target.peerId, 'refused', { code, kind: req.kind })
+        if (code === ErrorCode.QUEUE_FULL || code === ErrorCode.KIND_NOT_SERVED || code === ErrorCode.BUSY) this.report(target.peerId, 'refused', { code, kind: req.kind, taskId: req.taskId })
       })
       return { target, placed }
     })
@@ -384,11 +418,11 @@ export class Dispatcher {
         const res = await p.placed
         await res.ready
         return { target: p.target, res }
-      })), signal)
+      })), req.signal == null ? signal : AbortSignal.any([signal, req.signal]))
     } catch (err) {
       for (const p of placements) p.placed.then(res => { res.cancel() }, () => {})
-      // The task was answered elsewhere while this race ran: nobody to blame.
-      if (ended.aborted) return { outcome: failed(req.taskId, ErrorCode.CANCELLED, 'answered elsewhere'), peer: placements[0].target.peerId, lost: false, reported: true }
+      // The task was answered elsewhere while this race ran, or cancelled before it was bound: nobody to blame.
+      if (ended.aborted || req.signal?.aborted === true) return { outcome: failed(req.taskId, ErrorCode.CANCELLED, ended.aborted ? 'answered elsewhere' : 'cancelled before it was bound to a peer'), peer: placements[0].target.peerId, lost: false, reported: true }
       // Every reservation was refused, lost or unplaceable: report the best target's reason.
       // (cancel() above settles every `ready`, so this cannot hang.)
       const why = await placements[0].placed.then(async res => res.ready.then(() => undefined, (e: any) => e), (e: any) => e)
@@ -401,7 +435,7 @@ export class Dispatcher {
     if (!winner.target.local) this.init.onSent?.(winner.target.peerId)
     const left = Math.max(1, remaining - (this.init.clock.now() - startedAt) - winner.target.rttMs)
     try {
-      const outcome = await winner.res.bind(this.request(req, left, 0, winner.target.runMs), { signal })
+      const outcome = await winner.res.bind(this.request(req, left, 0, winner.target.runMs), { signal, cancel: req.signal })
       return { outcome, peer: winner.target.peerId, lost: false }
     } catch (err) {
       return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: winner.target.peerId, lost: true }
@@ -424,12 +458,55 @@ export class Dispatcher {
     if (typeof res === 'string') throw new Error(`local reservation refused: ${res}`)
     return {
       ready,
-      bind: async (request) => executor.bind(res, { taskId: request.taskId, kind: request.kind, input: request.input, deadlineMs: request.deadlineMs, ageMs: request.ageMs, origin: 'local' }),
+      bind: async (request) => this.cancellableHere(req, async () => executor.bind(res, { taskId: request.taskId, kind: request.kind, input: request.input, deadlineMs: request.deadlineMs, ageMs: request.ageMs, origin: 'local' })),
       cancel: () => {
         executor.cancel(res)
         reject(new Error('local reservation cancelled'))
       }
     }
+  }
+
+  /** Run work on this node's executor; a cancel drops the task there while it still waits in the queue. */
+  private async cancellableHere (req: DispatchRequest, work: () => Promise<TaskOutcome>): Promise<TaskOutcome> {
+    const drop = (): void => { this.init.executor.cancelQueued(req.taskId, 'local') }
+    const outcome = work()
+    if (req.signal == null) return outcome
+    if (req.signal.aborted) drop()
+    else req.signal.addEventListener('abort', drop, { once: true })
+    try {
+      return await outcome
+    } finally {
+      req.signal.removeEventListener('abort', drop)
+    }
+  }
+
+  /**
+   * A cancelled dispatch: wait (a little) for the attempts still out to answer their CANCEL. One
+   * that succeeded meanwhile is the task's result; one that did not answer may still finish.
+   */
+  private async settleCancelled (inflight: Map<Promise<Step>, number>, last: DispatchResult): Promise<DispatchResult> {
+    const graceMs = this.init.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS
+    const pending = new Map(inflight)
+    const deadline = this.init.clock.now() + graceMs
+    let stillOut = false
+    while (pending.size > 0) {
+      const next = await firstSettled(pending, Math.max(1, deadline - this.init.clock.now()), this.timers)
+      if (next === 'timeout' || next === 'cancelled') {
+        stillOut = true
+        break
+      }
+      pending.delete(next.attempt)
+      inflight.delete(next.attempt)
+      if (next.step.outcome.error === ErrorCode.NONE) {
+        this.report(next.step.peer, 'success')
+        return { outcome: next.step.outcome, peer: next.step.peer, attempts: last.attempts }
+      }
+      // Dropped (CANCELLED) or failed there: it does not run there any more.
+    }
+    if (!stillOut) return { outcome: failed(last.outcome.taskId, ErrorCode.CANCELLED, 'cancelled before it started'), peer: last.peer, attempts: last.attempts, cancelled: { started: false } }
+    const peer = [...pending.keys()].map(a => this.attemptPeer.get(a)).find(p => p != null)
+    const message = `cancelled, but ${peer == null ? 'the peer it was bound to' : peer === this.init.selfId ? 'this node' : `peer ${peer}`} had started it or did not confirm dropping it: it may still finish there`
+    return { outcome: failed(last.outcome.taskId, ErrorCode.CANCELLED, message), peer: peer ?? last.peer, attempts: last.attempts, cancelled: { started: true, ...(peer != null ? { peer } : {}) } }
   }
 
   private report (peerId: string, event: AttemptEvent, detail?: AttemptDetail): void {
@@ -447,14 +524,22 @@ const MAX_AGE_MS = 0xffff_ffff
 const BUSY_RATE_ALPHA = 0.1
 const BUSY_RATE_RESERVE = 0.5
 
-/** The first attempt to settle, or 'timeout' after `ms`. */
-async function firstSettled (inflight: Map<Promise<Step>, number>, ms: number, timers: Timers): Promise<{ attempt: Promise<Step>, step: Step } | 'timeout'> {
+/** The first attempt to settle, 'timeout' after `ms`, or 'cancelled' when `signal` aborts first. */
+async function firstSettled (inflight: Map<Promise<Step>, number>, ms: number, timers: Timers, signal?: AbortSignal): Promise<{ attempt: Promise<Step>, step: Step } | 'timeout' | 'cancelled'> {
   let timer: unknown
+  let onAbort: (() => void) | undefined
   const timeout = new Promise<'timeout'>(resolve => { timer = timers.setTimeout(() => { resolve('timeout') }, ms) })
+  const cancelled = new Promise<'cancelled'>(resolve => {
+    if (signal == null) return
+    onAbort = () => { resolve('cancelled') }
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+  })
   try {
-    return await Promise.race([timeout, ...[...inflight.keys()].map(async attempt => ({ attempt, step: await attempt }))])
+    return await Promise.race([timeout, cancelled, ...[...inflight.keys()].map(async attempt => ({ attempt, step: await attempt }))])
   } finally {
     timers.clearTimeout(timer)
+    if (onAbort != null) signal?.removeEventListener('abort', onAbort)
   }
 }
 
@@ -476,6 +561,17 @@ interface Step {
   unreachable?: boolean
   /** The attempt already reported what it found (no second report). */
   reported?: boolean
+  /** The peer said the task started: at the deadline it was running it (slow, not absent). */
+  started?: boolean
+}
+
+/**
+ * Does this step's end blame its peer for a timeout? Not when the peer said the task runs: run
+ * times vary with input and the budget is the submitter's, so only a peer that sat on the task
+ * without starting it (a black hole, or one far more loaded than it said) is charged.
+ */
+function timedOutOnUs (step: Step): boolean {
+  return step.outcome.error === ErrorCode.TIMED_OUT && step.started !== true
 }
 
 function lostCode (err: unknown): ErrorCode {

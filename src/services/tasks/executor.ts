@@ -47,6 +47,21 @@ export interface ExecutorInit {
   clock: Clock
   /** Hold times, run deadlines and drains run on these. Default: the event loop's. */
   timers?: Timers
+  /** A run here ended (served for `origin`): events and metrics. Not called for work that never started. */
+  onRun?: (run: RunReport) => void
+}
+
+/** One run of a task here, as `onRun` reports it. */
+export interface RunReport {
+  taskId: string
+  kind: string
+  /** 'local' or the peer id that sent it. */
+  origin: string
+  /** task.proto ErrorCode name when it failed; undefined when ok. */
+  error?: string
+  /** Time in this executor's queue, ms. */
+  queuedMs: number
+  runMs: number
 }
 
 export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024
@@ -149,6 +164,7 @@ export class Executor {
   onLoadChange?: () => void
   private readonly fair: FairShare
   private readonly authorize: NonNullable<ExecutorInit['authorize']>
+  private readonly onRun: ExecutorInit['onRun']
 
   constructor (init: ExecutorInit) {
     this.handlers = init.handlers
@@ -161,6 +177,7 @@ export class Executor {
     this.timers = init.timers ?? systemTimers
     this.fair = new FairShare(init.fairShare ?? DEFAULT_FAIR_SHARE)
     this.authorize = init.authorize ?? (() => undefined)
+    this.onRun = init.onRun
     this.executions = init.executions ?? ExecutionLog.memory({ keep: EXECUTIONS_LISTED })
     // Bounded in bytes here and in count by remember(): lru-cache's own `max` preallocates
     // ~0.5 MB of arrays per node at 10,000 (0.5 GB for a thousand simulated nodes).
@@ -316,7 +333,25 @@ export class Executor {
     }
   }
 
-  /** Stop taking work; queued tasks are handed back (SHUTTING_DOWN); running ones finish. */
+  /**
+   * Drop this submitter's task while it still waits in the queue (the submitter cancelled it):
+   * it is answered CANCELLED and never runs. False when it is not waiting here (it runs, or
+   * finished): cancelling a running task is not supported.
+   */
+  cancelQueued (taskId: string, origin: string): boolean {
+    const i = this.queue.findIndex(q => q.type === 'task' && q.spec.taskId === taskId && q.spec.origin === origin)
+    if (i < 0) return false
+    const q = this.queue.splice(i, 1)[0] as QueuedTask
+    this.fair.dequeued(origin)
+    q.resolve(refused(taskId, ErrorCode.CANCELLED, 'cancelled by its submitter before it started'))
+    this.onLoadChange?.()
+    return true
+  }
+
+  /**
+   * Stop taking work; queued tasks are handed back (SHUTTING_DOWN: they never started, they may run
+   * here after a restart); running ones finish, or past `timeoutMs` are stopped and end INTERRUPTED.
+   */
   async drain (timeoutMs: number): Promise<void> {
     this.accepting = false
     for (const q of this.queue.splice(0)) {
@@ -365,8 +400,8 @@ export class Executor {
     if (work !== workOf(spec)) return refused(spec.taskId, ErrorCode.BAD_INPUT, 'this task id was already used for different work')
     if (done != null) return { ...done.outcome, deduped: true }
     if (ran != null) {
-      return refused(spec.taskId, ErrorCode.INTERRUPTED, ran.interrupted === true
-        ? 'this node was running the task when it crashed; it never runs a task id twice: run it elsewhere'
+      return refused(spec.taskId, ErrorCode.INTERRUPTED, ran.interrupted === true || ran.error === ErrorCode.INTERRUPTED
+        ? 'this node was running the task when it crashed or was stopped; it never runs a task id twice: run it elsewhere'
         : 'this node ran the task before and no longer keeps its result; it never runs a task id twice: run it elsewhere')
     }
     return (running as { outcome: Promise<TaskOutcome> }).outcome.then(o => ({ ...o, deduped: true }))
@@ -499,9 +534,10 @@ export class Executor {
       outcome = { ...base, error: ErrorCode.NONE, output, message: '', runMs }
     } catch (err) {
       if (stop.signal.aborted) {
-        // Handed back unfinished (stopped through its signal): a retry under the same id may run it.
-        this.executions.handedBack(entry)
-        outcome = refused(spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node shut down while the task ran')
+        // Stopped by a drain that ran out of time. Its handler had started (it may have done part
+        // of its work), so it is not run here again, as after a crash: it is logged ended
+        // INTERRUPTED, and a retry under the same id answers that and runs elsewhere.
+        outcome = { ...base, error: ErrorCode.INTERRUPTED, output: new Uint8Array(0), message: 'the node shut down while the task ran; it never runs a task id twice: run it elsewhere', runMs: this.clock.now() - startedAt }
       } else {
         const code = deadline.aborted ? ErrorCode.TIMED_OUT : codeOf(err)
         const message = code === ErrorCode.TIMED_OUT ? `did not finish within ${spec.deadlineMs} ms` : (err as Error)?.message ?? String(err)
@@ -511,6 +547,7 @@ export class Executor {
     this.runningControllers.delete(stop)
     this.executions.finished(entry, outcome.error, outcome.runMs)
     this.free(spec.origin)
+    if (!neverRan.has(outcome)) this.onRun?.({ taskId: spec.taskId, kind: spec.kind, origin: spec.origin, error: outcome.error === ErrorCode.NONE ? undefined : outcome.error, queuedMs: outcome.queuedMs, runMs: outcome.runMs })
     return outcome
   }
 

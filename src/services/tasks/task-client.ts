@@ -34,6 +34,12 @@ interface Pending {
 /** Options of one request: `onStarted` fires when the peer says the task runs. */
 export interface RequestOptions extends AbortOptions {
   onStarted?: () => void
+  /**
+   * The submitter cancels the task: the peer is sent CANCEL for the request and drops it if it
+   * has not started (answering CANCELLED); the request still waits for that answer, or for the
+   * result when the task had started (until `signal`).
+   */
+  cancel?: AbortSignal
 }
 
 export interface TaskClientInit {
@@ -49,7 +55,7 @@ export interface TaskClientInit {
 export interface RemoteReservation {
   /** Resolves when the peer holds a free slot for it; rejects with its refusal. */
   ready: Promise<void>
-  bind(request: TaskRequest, options: AbortOptions): Promise<TaskOutcome>
+  bind(request: TaskRequest, options: RequestOptions): Promise<TaskOutcome>
   cancel(): void
 }
 
@@ -85,6 +91,7 @@ export class StreamTaskClient implements TaskClient {
     const id = this.allocateId()
     const outcome = this.await(id, options)
     await channel.send({ type: FrameType.REQUEST, id, request })
+    this.cancelOnAbort(channel, id, outcome, options.cancel)
     return outcome
   }
 
@@ -110,6 +117,7 @@ export class StreamTaskClient implements TaskClient {
         const bindId = this.allocateId()
         const outcome = this.await(bindId, opts)
         await channel.send({ type: FrameType.BIND, id: bindId, reservation: id, request })
+        this.cancelOnAbort(channel, bindId, outcome, opts.cancel)
         return outcome
       },
       cancel: () => {
@@ -120,6 +128,17 @@ export class StreamTaskClient implements TaskClient {
         channel.send({ type: FrameType.CANCEL, id }).catch(() => {})
       }
     }
+  }
+
+  /** Send CANCEL for request `id` when `cancel` fires before its outcome arrives. */
+  private cancelOnAbort (channel: FrameChannel, id: number, outcome: Promise<TaskOutcome>, cancel?: AbortSignal): void {
+    if (cancel == null) return
+    const send = (): void => {
+      if (this.pending.has(id)) channel.send({ type: FrameType.CANCEL, id }).catch(() => {})
+    }
+    if (cancel.aborted) { send(); return }
+    cancel.addEventListener('abort', send, { once: true })
+    outcome.finally(() => { cancel.removeEventListener('abort', send) }).catch(() => {})
   }
 
   close (): void {

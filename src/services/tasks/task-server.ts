@@ -33,17 +33,23 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
   const maxOutstanding = init.maxOutstandingPerStream ?? DEFAULT_MAX_OUTSTANDING_PER_STREAM
   const maxReservations = init.maxReservationsPerStream ?? DEFAULT_MAX_RESERVATIONS_PER_STREAM
   let outstanding = 0
+  /** Task ids of the requests (and binds) not answered yet, by request id: a CANCEL names the request. */
+  const requests = new Map<number, string>()
   const channel = new FrameChannel(stream, init.limits, () => outstanding > 1)
   const origin = remote.toString()
 
   const reply = (id: number, outcome: TaskOutcome): void => {
     channel.send({ type: FrameType.RESULT, id, result: toWire(outcome) }).catch(() => {})
   }
-  const run = (id: number, work: Promise<TaskOutcome>): void => {
+  const run = (id: number, taskId: string, work: Promise<TaskOutcome>): void => {
     outstanding++
+    requests.set(id, taskId)
     work.then(o => { reply(id, o) }, (err: Error) => {
       reply(id, { taskId: '', error: ErrorCode.FAILED, output: new Uint8Array(0), message: err.message, queuedMs: 0, runMs: 0, deduped: false })
-    }).finally(() => { outstanding-- })
+    }).finally(() => {
+      outstanding--
+      requests.delete(id)
+    })
   }
   const spec = (r: TaskRequest, id: number): Parameters<Executor['submit']>[0] => ({
     taskId: r.taskId,
@@ -73,7 +79,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
       }
       switch (frame.type) {
         case FrameType.REQUEST:
-          run(frame.id, init.executor.submit(spec(frame.request as TaskRequest, frame.id)))
+          run(frame.id, (frame.request as TaskRequest).taskId, init.executor.submit(spec(frame.request as TaskRequest, frame.id)))
           break
         case FrameType.RESERVE: {
           const id = frame.id
@@ -97,7 +103,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
           const res = reservations.get(frame.reservation)
           reservations.delete(frame.reservation)
           const request = frame.request as TaskRequest
-          run(frame.id, res != null ? init.executor.bind(res, spec(request, frame.id)) : init.executor.submit(spec(request, frame.id)))
+          run(frame.id, request.taskId, res != null ? init.executor.bind(res, spec(request, frame.id)) : init.executor.submit(spec(request, frame.id)))
           break
         }
         case FrameType.CANCEL: {
@@ -105,7 +111,12 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
           if (res != null) {
             reservations.delete(frame.id)
             init.executor.cancel(res)
+            break
           }
+          // A request's task that still waits in the queue is dropped (answered CANCELLED); one
+          // that runs finishes and answers as usual.
+          const taskId = requests.get(frame.id)
+          if (taskId != null) init.executor.cancelQueued(taskId, origin)
           break
         }
         default:

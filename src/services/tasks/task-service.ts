@@ -15,7 +15,8 @@ import { serveTaskStream } from './task-server.js'
 import { BadRequestError, ForbiddenError, OverloadedError, TooLargeError } from '../../util/errors.js'
 import type { PeerView } from './candidates.js'
 import type { Release } from './admission.js'
-import type { AttemptEvent, DispatchResult } from './dispatcher.js'
+import type { AttemptEvent, DispatchRequest, DispatchResult } from './dispatcher.js'
+import type { Plan } from '../../core/routing/plan.js'
 import type { PromiseJudgeParams } from '../../core/reputation/promise-judge.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { Executor } from './executor.js'
@@ -83,7 +84,16 @@ export interface TaskServiceInit {
    * running are picked up. Default: none (held results stay in memory until the process ends).
    */
   storageRecovered?: (listener: () => void) => () => void
+  /** A task submitted here was accepted, got a slot, was placed (each attempt), or finished: events and metrics. */
+  onTask?: (event: TaskLifecycle) => void
 }
+
+/** What happens to a task submitted here, as `onTask` reports it. */
+export type TaskLifecycle =
+  | { type: 'submitted', record: JournalRecord }
+  | { type: 'started', record: JournalRecord, waitedMs: number }
+  | { type: 'routed', request: DispatchRequest, plan: Plan, attempt: number }
+  | { type: 'finished', record: TaskRecord }
 
 export interface TaskServiceComponents {
   peerId: PeerId
@@ -103,7 +113,17 @@ interface ActiveTask {
   done: Promise<TaskRecord>
   /** queued: waiting for a free slot in the mesh (admission); running: out to a peer or here. */
   state: 'queued' | 'running'
+  /** Aborted by `cancel(taskId)`. */
+  cancel: AbortController
+  /** How a cancel ended it: never started, or may still finish on a peer. */
+  cancelled?: { started: boolean, peer?: string }
 }
+
+/** What `cancel(taskId)` did (`fedmesh tasks cancel`). */
+export type CancelOutcome =
+  | { outcome: 'cancelled', record: TaskRecord }
+  | { outcome: 'may-still-finish', record: TaskRecord, peer?: string }
+  | { outcome: 'already-finished', record: TaskRecord }
 
 /** What a user submits (control API `POST /v1/tasks`, library `run`). */
 export interface RunRequest {
@@ -166,6 +186,7 @@ export class TaskService implements Startable {
       random: init.random,
       scoreParams: init.scoreParams,
       planParams: init.planParams,
+      onPlan: (request, plan, attempt) => { init.onTask?.({ type: 'routed', request, plan, attempt }) },
       verify: verifyBuiltin,
       onSent: (p) => { init.table().noteSent(p) },
       onDone: (p) => { init.table().noteDone(p) },
@@ -272,6 +293,30 @@ export class TaskService implements Startable {
     return result == null ? undefined : { state: 'finished', result }
   }
 
+  /**
+   * Cancel a task submitted here. Waiting in the admission queue (or journaled, not picked up
+   * yet): it is dropped and never runs. Out to peers: nothing new is tried, they are sent
+   * CANCEL (one that has not started drops it) and the answer says whether it may still finish
+   * somewhere. Undefined when the id is unknown here.
+   */
+  async cancel (taskId: string): Promise<CancelOutcome | undefined> {
+    const active = this.running.get(taskId)
+    if (active != null) {
+      if (!active.cancel.signal.aborted) active.cancel.abort(new TaskCancelledError(taskId))
+      const record = await active.done
+      if (record.errorCode !== ErrorCode.CANCELLED || active.cancelled == null) return { outcome: 'already-finished', record }
+      return active.cancelled.started ? { outcome: 'may-still-finish', record, peer: active.cancelled.peer } : { outcome: 'cancelled', record }
+    }
+    const found = await this.lookup(taskId)
+    if (found == null) return undefined
+    if (found.state === 'finished') return { outcome: 'already-finished', record: found.result }
+    // Journaled and not picked up yet (a restart's resume is pending): it never started.
+    const record = toRecord(found.record, cancelledBeforeStart(found.record, this.components.peerId.toString()), this.init.clock.now() - found.record.submittedAt)
+    this.remember(record)
+    await this.init.journal?.complete(record)
+    return { outcome: 'cancelled', record }
+  }
+
   recentTasks (): TaskRecord[] {
     return [...this.recent]
   }
@@ -313,11 +358,13 @@ export class TaskService implements Startable {
       entered.then(release => { release() }, () => {})
       throw err
     })
+    accepted.then(() => { this.init.onTask?.({ type: 'submitted', record }) }, () => {})
     return this.execute(record, req.input, accepted, entered)
   }
 
   private execute (record: JournalRecord, input: Uint8Array = Buffer.from(record.input, 'base64'), accepted: Promise<void> = Promise.resolve(), entered?: Promise<Release>): Promise<TaskRecord> {
-    const active: ActiveTask = { record, state: 'queued', done: Promise.resolve() as unknown as Promise<TaskRecord> }
+    const active: ActiveTask = { record, state: 'queued', done: Promise.resolve() as unknown as Promise<TaskRecord>, cancel: new AbortController() }
+    const cancelled = active.cancel.signal
     const work = (async () => {
       await accepted
       let entering = entered
@@ -327,12 +374,19 @@ export class TaskService implements Startable {
         const left = record.timeoutMs - (this.init.clock.now() - record.submittedAt)
         let release: Release
         try {
-          release = await (entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: AbortSignal.timeout(Math.max(1, left)), again }))
+          release = await raceCancel(entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(Math.max(1, left)), cancelled]), again }), cancelled)
         } catch (err) {
+          if (cancelled.aborted) {
+            // A place granted after the cancel won the race goes back at once.
+            entering?.then(free => { free() }, () => {})
+            active.cancelled = { started: false }
+            return this.finish(record, cancelledBeforeStart(record, this.components.peerId.toString()))
+          }
           return this.finish(record, this.waitFailed(record, err))
         }
         entering = undefined
         active.state = 'running'
+        this.init.onTask?.({ type: 'started', record, waitedMs: this.init.clock.now() - record.submittedAt })
         let result: DispatchResult
         try {
           result = await this.dispatcher.dispatch({
@@ -341,10 +395,15 @@ export class TaskService implements Startable {
             input,
             timeoutMs: Math.max(1, record.timeoutMs - (this.init.clock.now() - record.submittedAt)),
             peer: record.peer,
-            acceptedAt: record.acceptedAt ?? record.submittedAt
+            acceptedAt: record.acceptedAt ?? record.submittedAt,
+            signal: cancelled
           })
         } finally {
           release()
+        }
+        if (cancelled.aborted && result.outcome.error !== ErrorCode.NONE) {
+          active.cancelled = result.cancelled ?? { started: false }
+          return this.finish(record, result.cancelled != null ? result : cancelledBeforeStart(record, result.peer, result.attempts))
         }
         // Every peer refused it (others' load filled the mesh), or no candidate was eligible just
         // now (a breaker opened meanwhile): back to the head of the line.
@@ -376,7 +435,8 @@ export class TaskService implements Startable {
     const done = toRecord(record, result, this.init.clock.now() - record.submittedAt)
     if (this.stopping && done.status === 'error') {
       // Cut short by the shutdown: it stays journaled and runs again after the restart.
-      return { ...done, errorCode: ErrorCode.SHUTTING_DOWN, error: 'the node shut down before the task finished; it resumes when the node restarts' }
+      const startedHere = result.outcome.error === ErrorCode.INTERRUPTED
+      return { ...done, errorCode: ErrorCode.SHUTTING_DOWN, error: `the node shut down before the task finished; it resumes when the node restarts${startedHere ? ' (on another node: it started here, and a node never runs a task id twice)' : ''}` }
     }
     if (this.resumable(record, done)) {
       // Nothing can run it yet (its kind's servers or its peer are not back): keep it.
@@ -384,6 +444,7 @@ export class TaskService implements Startable {
       return done
     }
     this.remember(done)
+    this.init.onTask?.({ type: 'finished', record: done })
     // The task ran: a result the disk refuses is held (it counts as written here) and written
     // once the store recovers. Never a 507 for work that was done: the client would run it again.
     const written = await this.init.journal?.complete(done)
@@ -460,6 +521,34 @@ export class TaskService implements Startable {
       this.clients.set(peerId, c)
     }
     return c
+  }
+}
+
+/** The submitter cancelled the task (`tasks cancel`). */
+export class TaskCancelledError extends Error {
+  constructor (taskId: string) {
+    super(`task ${taskId} was cancelled`)
+    this.name = 'TaskCancelledError'
+  }
+}
+
+/** The end of a task cancelled before anything ran it. */
+function cancelledBeforeStart (record: JournalRecord, peer: string, attempts = 0): DispatchResult {
+  return { outcome: { taskId: record.taskId, error: ErrorCode.CANCELLED, output: new Uint8Array(0), message: 'cancelled before it started', queuedMs: 0, runMs: 0, deduped: false }, peer, attempts, cancelled: { started: false } }
+}
+
+/** `work`, or the cancel's reason as soon as `signal` aborts (the admission wait given to `run` has no cancel of its own). */
+async function raceCancel<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) throw signal.reason
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([work, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort as () => void)
   }
 }
 

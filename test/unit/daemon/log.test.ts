@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { createDaemonLog, fdWriter } from '../../../src/daemon/log.js'
 import { installProcessGuards, isContainedFault } from '../../../src/daemon/process-guards.js'
 import { StorageFullError } from '../../../src/util/errors.js'
+import { NodeEvents } from '../../../src/node/events.js'
 
 const at = (): Date => new Date(0)
 
@@ -95,5 +96,43 @@ describe('process guards', () => {
     expect(isContainedFault(Object.assign(new Error('read failed'), { code: 'EIO', syscall: 'read' }))).toBe(false)
     expect(isContainedFault(new Error('ENOSPC in a message only'))).toBe(false)
     expect(isContainedFault(undefined)).toBe(false)
+  })
+})
+
+describe('daemon log formats and levels', () => {
+  const bus = (): NodeEvents => new NodeEvents({ clock: { now: () => 0 } })
+
+  it('writes readable lines by default, at info and above', () => {
+    const written: string[] = []
+    const log = createDaemonLog((line) => { written.push(line) }, at)
+    const events = bus()
+    events.subscribe(e => { log.event(e) })
+    log.debug('not shown')
+    events.emit('task:submitted', { taskId: 't-1', kind: 'echo' })
+    events.emit('task:routed', { taskId: 't-1', kind: 'echo', attempt: 1, reason: 'late-binding', peers: ['a', 'b'] })
+    events.emit('peer:refused', { peer: 'p1', reason: 'not a member' })
+    expect(written).toEqual(['1970-01-01T00:00:00.000Z warn refused peer p1: not a member event=peer:refused eventId=3 peer=p1 reason="not a member"\n'])
+    log.configure({ level: 'debug' })
+    events.emit('task:routed', { taskId: 't-1', kind: 'echo', attempt: 2, reason: 'late-binding', peers: ['a', 'b'] })
+    expect(written[1]).toBe('1970-01-01T00:00:00.000Z debug echo task t-1 attempt 2: late-binding → a, b event=task:routed eventId=4 taskId=t-1 kind=echo attempt=2 reason=late-binding peers=a,b\n')
+  })
+
+  it('writes one pino-style JSON object per line with --log-format json, and filters by level', () => {
+    const written: string[] = []
+    const log = createDaemonLog((line) => { written.push(line) }, at, { format: 'json', level: 'warn' })
+    const events = bus()
+    log.info('not shown')
+    log.warn('disk slow', { ms: 12 })
+    log.event(events.emit('storage:failed', { error: 'no space left on device', op: 'put' }))
+    log.event(events.emit('peer:connected', { peer: 'p1', direction: 'inbound', connection: 'direct', address: '/ip4/1.2.3.4/tcp/1' }))
+    const lines = written.map(l => JSON.parse(l) as Record<string, unknown>)
+    expect(written.every(l => l.endsWith('}\n') && !l.slice(0, -1).includes('\n'))).toBe(true)
+    expect(lines).toEqual([
+      { level: 40, time: 0, pid: process.pid, hostname: expect.any(String), msg: 'disk slow', ms: 12 },
+      { level: 50, time: 0, pid: process.pid, hostname: expect.any(String), msg: 'storage failed, refusing writes until it recovers: no space left on device', event: 'storage:failed', eventId: 1, error: 'no space left on device', op: 'put' }
+    ])
+    // Fields never replace pino's own keys.
+    log.error('x', { level: 'mine', msg: 'mine too', time: 5 })
+    expect(JSON.parse(written[2])).toMatchObject({ level: 50, msg: 'x', time: 0 })
   })
 })

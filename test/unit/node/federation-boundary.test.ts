@@ -1,16 +1,11 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Role } from '../../../src/core/federation/roles.js'
-import { certify, dial, memberNode, testFederation } from '../../helpers/federation.js'
+import { certify, dial, memberNode, nodeTracker, testFederation } from '../../helpers/federation.js'
 import type { FederationNode } from '../../../src/node/federation-node.js'
 
-const started: FederationNode[] = []
-async function track (n: Promise<FederationNode>): Promise<FederationNode> {
-  const node = await n
-  started.push(node)
-  return node
-}
-afterEach(async () => { await Promise.all(started.splice(0).map(async n => { await n.stop() })) })
+const { track, stopTracked } = nodeTracker()
+afterEach(stopTracked)
 
 const memberIds = (n: FederationNode): string[] => n.libp2p.services.federation.memberPeers().map(String)
 

@@ -1,0 +1,54 @@
+/**
+ * The report's first paragraph: what happened in the run and whether it met its goals, in a few
+ * sentences a reader can take in before the tables (the figures are the same as theirs).
+ */
+import type { GoalCheck } from './goals.js'
+import type { RunResult } from './types.js'
+
+export function verdict (r: RunResult, goals: GoalCheck[]): string {
+  const parts: string[] = []
+  const rt = r.routing
+  if (rt !== undefined) {
+    const f = rt.fedmesh
+    parts.push(`fedmesh routed ${count(f.tasks)} measured tasks over ${count(r.peers)} peers at ${pct(rt.offeredLoad)} offered load (${r.mode} mode): mean response ${f.meanMs.toFixed(0)} ms, ${f.meanResponseVsIdeal.toFixed(3)}x the ideal scheduler's, p99 ${f.p99ResponseVsIdeal.toFixed(3)}x, Jain's index ${f.jainIndex.toFixed(3)}, ${count(f.lost)} lost.`)
+    const best = Object.values(rt.baselines).sort((a, b) => a.meanResponseVsIdeal - b.meanResponseVsIdeal)[0]
+    if (best !== undefined) parts.push(`The best baseline, ${best.name}, came to ${best.meanResponseVsIdeal.toFixed(3)}x.`)
+  }
+  const c = r.cache
+  if (c !== undefined) {
+    parts.push(`Cache entries reached ${pct(c.coverage, 2)} of (peer, entry) pairs among ${count(c.peers)} peers, p99 in ${c.p99ConvergenceMs.toFixed(0)} ms; ${count(c.forgedAccepted)} of ${count(c.forgedPublished)} forged entries accepted.`)
+  }
+  const rep = r.reputation
+  if (rep !== undefined) {
+    parts.push(rep.excludedWithinMs === null
+      ? `The ${count(rep.maliciousPeers)} malicious peers were not all excluded by every honest node within the run.`
+      : `Every honest node excluded the ${count(rep.maliciousPeers)} malicious peers within ${(rep.excludedWithinMs / 1000).toFixed(1)} s.`)
+  }
+  const p = r.partition
+  if (p !== undefined) {
+    parts.push(`Through the partition, isolated nodes went solo within ${p.soloAfterMs === null ? 'no measured time' : `${p.soloAfterMs.toFixed(0)} ms`} and were federated again ${p.federatedAfterHealMs === null ? 'not within the run' : `${p.federatedAfterHealMs.toFixed(0)} ms after the heal`}.`)
+  }
+  parts.push(judgement(goals))
+  return parts.join(' ')
+}
+
+function judgement (goals: GoalCheck[]): string {
+  const applied = goals.filter(g => g.status !== 'n/a')
+  const missed = applied.filter(g => g.status === 'fail' && g.expected === undefined)
+  const expected = applied.filter(g => g.status === 'fail' && g.expected !== undefined)
+  const nowMet = applied.filter(g => g.status === 'pass' && g.expected !== undefined)
+  const out: string[] = []
+  if (missed.length === 0) out.push(`Verdict: ${applied.length - expected.length} of ${applied.length} goals met`)
+  else out.push(`Verdict: ${missed.length} of ${applied.length} goals missed (${missed.map(g => `${g.goal} ${g.shown}, goal ${g.target}`).join('; ')})`)
+  if (expected.length > 0) out.push(`${expected.length} missed as this scenario expects (${expected.map(g => `${g.goal} ${g.shown}: ${g.expected ?? ''}`).join('; ')})`)
+  if (nowMet.length > 0) out.push(`expected to miss but met: ${nowMet.map(g => g.goal).join(', ')}`)
+  return `${out.join('; ')}.`
+}
+
+function count (n: number): string {
+  return Math.round(n).toLocaleString('en-US')
+}
+
+function pct (fraction: number, digits = 0): string {
+  return `${(fraction * 100).toFixed(digits)} %`
+}

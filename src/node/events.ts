@@ -1,0 +1,150 @@
+import { TypedEventEmitter } from '@libp2p/interface'
+import { eventLevel, eventMessage } from './event-messages.js'
+import type { Clock } from '../util/time.js'
+
+/**
+ * The node's event stream: what happened, one typed record per happening (docs/CONTRACT.md
+ * "Events"). Services do not know about it: the node wires their callbacks here
+ * (event-wiring.ts). The daemon logs every event as one line, streams them on `GET /v1/events`
+ * and counts them in /metrics; library users subscribe with `node.events.addEventListener`.
+ */
+
+export type EventLevel = 'debug' | 'info' | 'warn' | 'error'
+
+/** How a connection reaches the peer: straight, or through a relay (circuit relay address). */
+export type ConnectionKind = 'direct' | 'relayed'
+
+/** What each event type carries, beyond the common fields of `NodeEvent`. */
+export interface EventFields {
+  /** A peer proved membership (any peer in an open mesh) and is connected. */
+  'peer:connected': { peer: string, name?: string, direction: 'inbound' | 'outbound', connection: ConnectionKind, address: string }
+  /** The last connection to a member closed. */
+  'peer:disconnected': { peer: string, name?: string }
+  /** A peer failed the membership handshake (it is not dialled again by discovery). */
+  'peer:refused': { peer: string, reason: string }
+  /** A peer's reputation fell below the ban line: disconnected and refused until `until`. */
+  'peer:banned': { peer: string, name?: string, score: number, until?: string }
+  /** A member's certificate was revoked (here or by another admin): it is cut off. */
+  'member:revoked': { peer: string }
+  /** federated (a live peer) ↔ solo (none). */
+  'mode:changed': { from: 'federated' | 'solo', to: 'federated' | 'solo' }
+  /** A task was accepted here (journaled): it waits for a slot in the mesh. */
+  'task:submitted': { taskId: string, kind: string, pinnedPeer?: string }
+  /** A task submitted here left the admission queue and is being placed. */
+  'task:started': { taskId: string, kind: string, waitedMs: number }
+  /**
+   * Where one attempt of a task goes and why: `free-slot` (a peer predicted idle), `local`
+   * (this node is idle), `late-binding` (everyone busy: reserve on a few, first ready wins),
+   * `only-candidate`, `pinned` (`--peer`), `no-candidate`.
+   */
+  'task:routed': { taskId: string, kind: string, attempt: number, reason: RoutingReason, peers: string[] }
+  /** An attempt did not settle the task (refused, failed, timed out, unreachable, slow): it is tried elsewhere. */
+  'task:failed-over': { taskId: string, kind: string, attempt: number, from: string[] }
+  /** A task submitted here finished (ok or error) and was recorded. */
+  'task:finished': { taskId: string, kind: string, status: 'ok' | 'error', peer: string, peerName?: string, attempts: number, durationMs: number, errorCode?: string, error?: string }
+  /** This node ran a task, for itself (`origin` "local") or for a peer. */
+  'task:served': { taskId: string, kind: string, origin: string, originName?: string, status: 'ok' | 'error', errorCode?: string, queuedMs: number, runMs: number }
+  /** A cache key held with one writer's version now holds another writer's (last writer wins). */
+  'cache:conflict': { key: string, winner: string, loser: string, path: string }
+  /** A cache entry or write was refused by authorization (roles, owned keys) or a writer's quota. */
+  'cache:refused': { key: string, writer: string, from?: string, path: string, reason: string, detail?: string }
+  /** The store stopped taking writes (disk full or failing). */
+  'storage:failed': { error: string, op: string, detail?: string }
+  /** The store takes writes again. */
+  'storage:recovered': { downMs: number, writesRefused: number }
+}
+
+export type EventType = keyof EventFields
+
+export type RoutingReason = 'free-slot' | 'local' | 'late-binding' | 'only-candidate' | 'pinned' | 'no-candidate'
+
+/** One event as subscribers, the log and `GET /v1/events` see it. */
+export type NodeEvent<T extends EventType = EventType> = T extends EventType ? {
+  /** Increases by one per event, from 1, for as long as the bus lives (SSE `id`, `?since=`). */
+  id: number
+  type: T
+  /** Epoch ms. */
+  time: number
+  level: EventLevel
+  /** One readable sentence. */
+  message: string
+} & EventFields[T] : never
+
+/** An event before the bus stamps it (id, time, level, message). */
+export type EventDraft = { [T in EventType]: { type: T } & EventFields[T] }[EventType]
+
+/** Every event type, for `fedmesh monitor --types` and the docs. */
+export const EVENT_TYPES: readonly EventType[] = [
+  'peer:connected', 'peer:disconnected', 'peer:refused', 'peer:banned', 'member:revoked', 'mode:changed',
+  'task:submitted', 'task:started', 'task:routed', 'task:failed-over', 'task:finished', 'task:served',
+  'cache:conflict', 'cache:refused', 'storage:failed', 'storage:recovered'
+]
+
+/** Listeners get each type on its own name, and every event on `event`. */
+export type NodeEventMap = { [T in EventType]: CustomEvent<NodeEvent<T>> } & { event: CustomEvent<NodeEvent> }
+
+export interface NodeEventsInit {
+  /** Events kept for late subscribers (`recent`, SSE replay, the dashboard). Default 500. */
+  recentLimit?: number
+  clock?: Clock
+}
+
+export const DEFAULT_RECENT_EVENTS = 500
+
+/**
+ * A typed EventTarget with a bounded memory of recent events. Listeners must not throw: an
+ * EventTarget reports a listener's exception as an uncaught exception.
+ */
+export class NodeEvents extends TypedEventEmitter<NodeEventMap> {
+  /** The newest `recentLimit` events, a ring: `ring[(start + i) % limit]` is the i-th oldest. */
+  private readonly ring: NodeEvent[] = []
+  private start = 0
+  private readonly recentLimit: number
+  private readonly clock: Clock
+  private nextId = 1
+  /** This node's peer id, so messages say "this node" (set by createFederationNode). */
+  self: string | undefined
+  /** Peers' names for messages, when known (set by createFederationNode: names from capacity ads). */
+  nameOf: ((peer: string) => string | undefined) | undefined
+
+  constructor (init: NodeEventsInit = {}) {
+    super()
+    this.recentLimit = init.recentLimit ?? DEFAULT_RECENT_EVENTS
+    this.clock = init.clock ?? { now: () => Date.now() }
+  }
+
+  /** The id the next event will get (`recent(lastId)` after reading up to `lastId`). */
+  get lastId (): number {
+    return this.nextId - 1
+  }
+
+  emit<T extends EventType> (type: T, fields: EventFields[T]): NodeEvent<T> {
+    const draft = { type, ...fields } as unknown as EventDraft
+    const event = { id: this.nextId++, type, time: this.clock.now(), level: eventLevel(draft), message: eventMessage(draft, this.self, this.nameOf), ...fields } as unknown as NodeEvent<T>
+    if (this.ring.length < this.recentLimit) {
+      this.ring.push(event as NodeEvent)
+    } else if (this.recentLimit > 0) {
+      this.ring[this.start] = event as NodeEvent
+      this.start = (this.start + 1) % this.recentLimit
+    }
+    if (this.listenerCount(type) > 0) this.dispatchEvent(new CustomEvent(type, { detail: event }))
+    if (this.listenerCount('event') > 0) this.dispatchEvent(new CustomEvent('event', { detail: event }))
+    return event
+  }
+
+  /** Events still remembered with an id above `afterId` (all remembered ones by default), oldest first. */
+  recent (afterId = 0): NodeEvent[] {
+    const ordered = [...this.ring.slice(this.start), ...this.ring.slice(0, this.start)]
+    if (afterId <= 0) return ordered
+    // Ids are consecutive: the ones after `afterId` are the tail.
+    const newer = Math.max(0, Math.min(ordered.length, this.lastId - afterId))
+    return newer === 0 ? [] : ordered.slice(ordered.length - newer)
+  }
+
+  /** Subscribe to every event; returns the unsubscribe function. */
+  subscribe (listener: (event: NodeEvent) => void): () => void {
+    const handler = (evt: CustomEvent<NodeEvent>): void => { listener(evt.detail) }
+    this.addEventListener('event', handler)
+    return () => { this.removeEventListener('event', handler) }
+  }
+}
