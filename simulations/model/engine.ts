@@ -19,7 +19,7 @@ import { ReputationTracker } from './reputation-tracker.js'
 import { KIND, SimNode } from './sim-node.js'
 import { cancelAt } from './sim-task-client.js'
 import { Timeline } from './timeline.js'
-import { VirtualTime } from './virtual-time.js'
+import { FAST_YIELD_EVERY, VirtualTime } from './virtual-time.js'
 import { BLACKHOLE, HONEST, LIAR, WRONG } from './world.js'
 import type { BreakerParams } from '../../src/core/routing/circuit-breaker.js'
 import type { PlanParams } from '../../src/core/routing/plan.js'
@@ -108,7 +108,7 @@ export async function runEngine (world: World, opt: EngineOptions): Promise<Engi
 }
 
 class Engine {
-  private readonly vt = new VirtualTime()
+  private readonly vt = new VirtualTime({ yieldEvery: FAST_YIELD_EVERY })
   private readonly nodes: SimNode[] = []
   private readonly ids: string[]
   private readonly idIndex = new Map<string, number>()

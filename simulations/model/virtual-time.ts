@@ -11,8 +11,8 @@
  * every continuation the instant resolved, however deep, runs in between, without a trip
  * through the event loop (a `setImmediate` per instant, an epoll call each, cost a tenth of a
  * run, and under load each gave the CPU away) and without a promise per instant. Every
- * `YIELD_EVERY` instants the loop takes a real macrotask turn instead, so the process stays
- * responsive (signals, stderr).
+ * `yieldEvery` instants (default every one; the model: `FAST_YIELD_EVERY`) the loop takes a
+ * real macrotask turn instead.
  */
 import { EventQueue } from './heap.js'
 import type { SimEvent } from './heap.js'
@@ -25,13 +25,28 @@ export interface Life {
   readonly incarnation: number
 }
 
+export interface VirtualTimeOptions {
+  /**
+   * Instants run between two real event-loop turns. Default 1: a turn after every instant, so
+   * code under test that waits for the loop itself (a real `setImmediate`, as the connectivity
+   * service does before judging) runs between instants. The model, which drives no such code,
+   * uses `FAST_YIELD_EVERY`.
+   */
+  yieldEvery?: number
+}
+
+/** The model's `yieldEvery`: a real turn every 4,096 instants (responsive, signals, stderr). */
+export const FAST_YIELD_EVERY = 4096
+
 export class VirtualTime {
   readonly q = new EventQueue()
+  private readonly yieldEvery: number
   readonly clock: Clock = { now: () => this.q.now }
   /** Timers of something that never dies. */
   readonly timers: Timers
 
-  constructor () {
+  constructor (options: VirtualTimeOptions = {}) {
+    this.yieldEvery = Math.max(1, options.yieldEvery ?? 1)
     this.timers = this.timersOf({ incarnation: 0 })
   }
 
@@ -75,7 +90,7 @@ export class VirtualTime {
             return
           }
           q.runAt(at)
-          if (++instants % YIELD_EVERY === 0) setImmediate(hop)
+          if (++instants % this.yieldEvery === 0) setImmediate(hop)
           else process.nextTick(hop)
         } catch (err) {
           reject(err)
@@ -126,9 +141,6 @@ export class VirtualTime {
 
 /** One reason for every virtual timeout (what AbortSignal.timeout aborts with; made once, it costs). */
 const TIMEOUT = new DOMException('The operation was aborted due to timeout', 'TimeoutError')
-
-/** Instants run between two real event-loop turns. */
-const YIELD_EVERY = 4096
 
 /** A real macrotask turn: every continuation runs before it, whatever context awaits it. */
 async function yieldToLoop (): Promise<void> {
