@@ -1,13 +1,14 @@
 import { backoffDelay } from '../../core/backoff.js'
 import { admissionWindow } from '../../core/routing/admission.js'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../core/routing/plan.js'
-import { DEFAULT_SCORE_PARAMS, rankCandidates, scoreCandidate } from '../../core/routing/score.js'
+import { rankCandidates, rankShortlist } from '../../core/routing/ranking.js'
+import { DEFAULT_SCORE_PARAMS, scoreCandidate } from '../../core/routing/score.js'
 import { SECOND } from '../../util/time.js'
 import { sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
 import { priorityToWire } from '../../core/priority.js'
 import type { Priority } from '../../core/priority.js'
-import { gatherCandidates } from './candidates.js'
+import { TableCandidates, gatherCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
 import type { PeerView } from './candidates.js'
 import type { Executor, TaskOutcome } from './executor.js'
@@ -15,10 +16,11 @@ import { ReservationRefused, UnreachableError } from './task-client.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { Plan, PlanContext, PlanParams } from '../../core/routing/plan.js'
+import type { CandidateReader } from '../../core/routing/ranking.js'
 import type { CandidateInput, ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
 import type { Timers } from '../../util/timers.js'
-import type { CapacityTable } from '../capacity/capacity-table.js'
+import type { CapacityEntry, CapacityTable } from '../capacity/capacity-table.js'
 import type { TaskRequest } from '../../wire/task.js'
 
 /**
@@ -76,12 +78,12 @@ export interface DispatcherInit {
    */
   reserveWhenBouncing?: number | false
   /**
-   * Where a task goes, given the candidates (not excluded for this task), how this node scores
-   * one, and whether this task was refused before. Default: `planDispatch` with `planParams`
-   * over the ranking (pruned to what it can pick). The simulator's baselines (random,
-   * round-robin, power of two) plug in here.
+   * Where a task goes, given the candidates (not excluded for this task; `readAll` makes them
+   * an array), how this node scores one, and whether this task was refused before. Default:
+   * `planDispatch` with `planParams` over the ranking (pruned to what it can pick). The
+   * simulator's baselines (random, round-robin, power of two) plug in here.
    */
-  planner?: (candidates: CandidateInput[], score: (c: CandidateInput) => ScoredCandidate, random: () => number, context: PlanContext) => Plan
+  planner?: (candidates: CandidateReader, score: (c: CandidateInput) => ScoredCandidate, random: () => number, context: PlanContext) => Plan
   /** How long a cancelled dispatch waits for its peers' answers to CANCEL, ms. Default 2 s. */
   cancelGraceMs?: number
   /** Check a result where it can be checked (the built-in kinds): false = wrong answer. */
@@ -147,6 +149,7 @@ export class Dispatcher {
   private readonly hedge: boolean
   private readonly reserveWhenBouncing: number
   private busyRate = 0
+  private readonly entries: CapacityEntry[] = []
   /** Where each direct attempt went (a cancelled dispatch says where the task may still finish). */
   private readonly attemptPeer = new WeakMap<Promise<Step>, string>()
 
@@ -169,9 +172,9 @@ export class Dispatcher {
     return rankCandidates(this.candidates(kind, exclude, only), this.scoreParams)
   }
 
-  private candidates (kind: string, exclude: ReadonlySet<string>, only?: string): CandidateInput[] {
-    const inputs = gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only)
-    return exclude.size === 0 ? inputs : inputs.filter(c => !exclude.has(c.peerId))
+  private candidates (kind: string, exclude: ReadonlySet<string>, only?: string): CandidateReader {
+    // One ranking at a time (plan and rank read it synchronously): one array for the entries.
+    return new TableCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, { only, exclude, entries: this.entries })
   }
 
   /** How many of this node's tasks of `kind` may be out at once (the admission window). */
@@ -211,7 +214,7 @@ export class Dispatcher {
       const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal, blamed)
       return req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED ? await this.settleCancelled(inflight, result) : result
     } finally {
-      ended.abort()
+      ended.abort(SETTLED)
       // A hedged send that never answers is still reported when its own deadline passes, even
       // though the task got its answer elsewhere: that is how black holes are found out.
       for (const attempt of inflight.keys()) {
@@ -352,7 +355,7 @@ export class Dispatcher {
     if (planner != null) {
       return planner(inputs, (c) => scoreCandidate(c, this.scoreParams), this.init.random, { bounced })
     }
-    return planDispatch(rankCandidates(inputs, this.scoreParams, { plan: this.planParams, bounced }), this.init.random, this.planParams, { bounced })
+    return planDispatch(rankShortlist(inputs, this.scoreParams, { plan: this.planParams, bounced }), this.init.random, this.planParams, { bounced })
   }
 
   private request (req: DispatchRequest, budgetMs: number, maxWaitMs: number, expectedRunMs: number): TaskRequest {
@@ -514,6 +517,9 @@ export class Dispatcher {
     if (peerId !== this.init.selfId) this.init.onAttempt?.(peerId, event, detail)
   }
 }
+
+/** Why a settled task's remaining races stop (one instance: a DOMException per task costs, and nobody reads more than its name). */
+const SETTLED = new DOMException('the task was settled', 'AbortError')
 
 /** The largest age_ms the wire carries (a uint32, about 49 days). */
 const MAX_AGE_MS = 0xffff_ffff

@@ -587,10 +587,17 @@ export class Executor {
     const startedAt = this.clock.now()
     spec.onStart?.()
     const handler = this.handlers.get(spec.kind) as TaskHandler
+    // The handler's signal, aborted by its deadline or by a drain that ran out of time (one
+    // controller and a timer cleared at the end: no composite signal per task).
     const stop = new AbortController()
     this.runningControllers.set(stop, spec.origin)
-    const deadline = this.timers.timeout(Math.max(1, Math.ceil(spec.deadlineMs)))
-    const signal = AbortSignal.any([deadline, stop.signal])
+    let timedOut = false
+    const deadline = this.timers.setTimeout(() => {
+      if (stop.signal.aborted) return
+      timedOut = true
+      stop.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+    }, Math.max(1, Math.ceil(spec.deadlineMs)))
+    const signal = stop.signal
     const base = { taskId: spec.taskId, queuedMs: startedAt - enqueuedAt, deduped: false }
     let outcome: TaskOutcome
     try {
@@ -602,7 +609,7 @@ export class Executor {
       this.recordRunTime(spec.kind, runMs)
       outcome = { ...base, error: ErrorCode.NONE, output, message: '', runMs }
     } catch (err) {
-      if (stop.signal.aborted) {
+      if (stop.signal.aborted && !timedOut) {
         // Stopped: by a drain that ran out of time, or handed back by a pause (onPause 'handBack').
         // Its handler had started (it may have done part of its work), so it is not run here
         // again, as after a crash: it is logged ended INTERRUPTED, and a retry under the same id
@@ -610,11 +617,12 @@ export class Executor {
         const why = this.accepting && stop.signal.reason instanceof TaskError ? stop.signal.reason.message : 'the node shut down while the task ran'
         outcome = { ...base, error: ErrorCode.INTERRUPTED, output: new Uint8Array(0), message: `${why}; it never runs a task id twice: run it elsewhere`, runMs: this.clock.now() - startedAt }
       } else {
-        const code = deadline.aborted ? ErrorCode.TIMED_OUT : codeOf(err)
+        const code = timedOut ? ErrorCode.TIMED_OUT : codeOf(err)
         const message = code === ErrorCode.TIMED_OUT ? `did not finish within ${spec.deadlineMs} ms` : (err as Error)?.message ?? String(err)
         outcome = { ...base, error: code, output: new Uint8Array(0), message, runMs: this.clock.now() - startedAt }
       }
     }
+    this.timers.clearTimeout(deadline)
     this.runningControllers.delete(stop)
     this.executions.finished(entry, outcome.error, outcome.runMs)
     this.free(spec.origin)
