@@ -2,7 +2,6 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { dcutr } from '@libp2p/dcutr'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { kadDHT } from '@libp2p/kad-dht'
@@ -16,7 +15,7 @@ import { VERSION } from '../version.js'
 import { keepHelpText } from './metrics-help.js'
 import { CACHE_TOPIC } from './config.js'
 import { FEDERATION_TOPIC } from '../services/federation/federation-service.js'
-import { hygienicPeerInfo } from '../services/nat/addresses.js'
+import { dialOrder, hygienicPeerInfo } from '../services/nat/addresses.js'
 import type { ConnectionLimits, MdnsOptions, NatOptions, TransportChoice } from './config.js'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
@@ -154,9 +153,11 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
   if (nat != null) {
     // Asks members to dial this node's public addresses back (confirming them) and answers theirs.
     if (nat.autonat) services.autonat = autoNATv2()
-    // The relayed side of a connection tries the other's public address (unilateral upgrade),
-    // then a TCP hole punch; fedmesh's NAT service punches with WebRTC (protocols/nat.md).
-    services.dcutr = dcutr()
+    // No DCUtR: its TCP hole punch cannot work from Node.js, and its unilateral upgrade closed a
+    // working relayed connection as soon as a WebRTC dial "succeeded" (the listener's side opens
+    // before ICE connects): behind symmetric NATs the homes lost each other every few seconds.
+    // The NAT service makes both kinds of direct dial and keeps the relayed one until a ping
+    // crossed the new path (protocols/nat.md).
     if (nat.relay !== false) {
       // The hop protocol is gated like every other: only members get reservations and circuits.
       services.relay = circuitRelayServer({
@@ -215,7 +216,9 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
     connectionManager: {
       maxConnections: limits.maxConnections,
       maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
-      inboundConnectionThreshold: limits.inboundConnectionThreshold
+      inboundConnectionThreshold: limits.inboundConnectionThreshold,
+      // A dial by peer id takes the plain relayed path before a WebRTC one (see dialOrder).
+      addressSorter: dialOrder
     },
     metrics: input.metricsRegistry != null
       ? keepHelpText(prometheusMetrics({ registry: input.metricsRegistry, collectDefaultMetrics: true }), input.metricsRegistry)

@@ -338,19 +338,32 @@ export class FederationService implements Startable {
     if (conn.status !== 'open') return
     const fed = this.requireFederation()
     const signal = AbortSignal.timeout(this.handshakeTimeoutMs)
-    try {
-      // Lazy protocol selection: the HELLO travels with the protocol header (one round trip less).
-      const stream = await conn.newStream(FEDERATION_PROTOCOL, { signal, negotiateFully: false, runOnLimitedConnection: true })
-      await helloAsDialer(stream, fed, conn.remotePeer.toString(), this.init.clock.now(), () => { this.accept(conn) }, { signal })
-    } catch (err) {
-      // A refusal (either way) ends the connection; a transient failure after this node already
-      // accepted the peer (from its roster) only costs the roster exchange.
-      if (err instanceof MembershipRefusedError) {
-        this.refuse(conn, err.message, 'refused')
-      } else if (this.gate.state(conn) === 'member') {
-        this.log('roster exchange with %p failed - %e', conn.remotePeer, err)
-      } else {
-        this.refuse(conn, `handshake failed: ${(err as Error).message}`, 'failed')
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Lazy protocol selection: the HELLO travels with the protocol header (one round trip less).
+        const stream = await conn.newStream(FEDERATION_PROTOCOL, { signal, negotiateFully: false, runOnLimitedConnection: true })
+        await helloAsDialer(stream, fed, conn.remotePeer.toString(), this.init.clock.now(), () => { this.accept(conn) }, { signal })
+        return
+      } catch (err) {
+        // A refusal (either way) ends the connection; a transient failure after this node already
+        // accepted the peer (from its roster) only costs the roster exchange.
+        if (err instanceof MembershipRefusedError) {
+          this.refuse(conn, err.message, 'refused')
+        } else if (conn.status !== 'open') {
+          // Closed under the HELLO by someone else (an AutoNAT dial-back connection closes as soon
+          // as its check is done; a hole punch closes the relayed one): nobody was refused, and
+          // the peer's other connections have their own HELLO.
+          this.log('connection to %p closed during HELLO - %s', conn.remotePeer, (err as Error).message)
+        } else if (this.gate.state(conn) === 'member') {
+          this.log('roster exchange with %p failed - %e', conn.remotePeer, err)
+        } else if (attempt === 1 && !signal.aborted) {
+          // Only this stream died (reset, or the peer's stream limit while its side closes the last one): once more.
+          this.log('HELLO to %p failed, trying once more - %s', conn.remotePeer, (err as Error).message)
+          continue
+        } else {
+          this.refuse(conn, `handshake failed: ${(err as Error).message}`, 'failed')
+        }
+        return
       }
     }
   }

@@ -2,11 +2,11 @@
  * Multiaddr classification for NAT traversal: what is public, what goes through a relay, what a
  * WebRTC (hole-punched) dial needs. The decisions themselves live in core/reachability.ts.
  */
-import { isPrivate } from '@libp2p/utils'
+import { circuitRelayAddressesLast, isPrivate, loopbackAddressLast, publicAddressesFirst, reliableTransportsFirst } from '@libp2p/utils'
 import { Circuit, WebRTC } from '@multiformats/multiaddr-matcher'
 import { addressesToShare } from '../../core/reachability.js'
 import type { OwnAddress } from '../../core/reachability.js'
-import type { PeerId, PeerInfo } from '@libp2p/interface'
+import type { Address, PeerId, PeerInfo } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Through a relay (`/p2p-circuit`), WebRTC over a relay included. */
@@ -73,4 +73,22 @@ export function relayOf (ma: Multiaddr): string | undefined {
   const circuit = parts.findIndex(c => c.name === 'p2p-circuit')
   if (circuit < 0) return undefined
   return parts.slice(0, circuit).findLast(c => c.name === 'p2p')?.value
+}
+
+/**
+ * The order libp2p's dial queue tries a peer's addresses in (one at a time): libp2p's default
+ * (loopback last, public first, relayed last, certified first, reliable transports first), but a
+ * WebRTC address through a relay after everything else. Dialled by peer id, such an address
+ * costs a signalling round and, where ICE cannot connect (symmetric NATs), the whole dial timeout
+ * before the plain relayed address is tried, and it leaves the listener with a WebRTC connection
+ * that carries nothing. The NAT service dials WebRTC addresses itself, and checks them.
+ */
+export function dialOrder (a: Address, b: Address): -1 | 0 | 1 {
+  const webRtcLast = Number(isWebRtc(a.multiaddr) && isRelayed(a.multiaddr)) - Number(isWebRtc(b.multiaddr) && isRelayed(b.multiaddr))
+  if (webRtcLast !== 0) return webRtcLast as -1 | 1
+  return loopbackAddressLast(a.multiaddr, b.multiaddr) ||
+    publicAddressesFirst(a.multiaddr, b.multiaddr) ||
+    circuitRelayAddressesLast(a.multiaddr, b.multiaddr) ||
+    (a.isCertified === b.isCertified ? 0 : a.isCertified ? -1 : 1) ||
+    reliableTransportsFirst(a.multiaddr, b.multiaddr)
 }

@@ -196,9 +196,14 @@ export class NatService implements Startable {
   async directConnection (peer: PeerId, options: AbortOptions = {}): Promise<Connection> {
     const now = this.directConnectionNow(peer)
     if (now != null) return now
-    const first = await this.components.connectionManager.openConnection(peer, options)
-    if (this.isDirect(first)) return first
-    if (!NatService.isRelayed(first) && await this.verify(first, options.signal)) return first
+    // Joined through a relay already: straight to the direct dial. (A dial by peer id would join
+    // any dial to the peer under way, a hole punch included, and wait for it past the caller's deadline.)
+    const joined = this.components.connectionManager.getConnections(peer).some(c => c.status === 'open')
+    if (!joined) {
+      const first = await this.components.connectionManager.openConnection(peer, options)
+      if (this.isDirect(first)) return first
+      if (!NatService.isRelayed(first) && await this.verify(first, options.signal)) return first
+    }
     const conn = await this.upgrade(peer, options, true)
     if (conn != null) return conn
     const why = this.upgrades.get(peer)?.lastError
