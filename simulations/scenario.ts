@@ -72,7 +72,13 @@ const rules = z.strictObject({
   /** Hedged attempts: an attempt past its patience stays open and its late correct result still counts (the code). false: abandoned, then a backoff. */
   hedge: z.boolean(),
   /** New tasks bind late from the first try while the node's EWMA of BUSY answers to its predicted-free direct sends is above this (the code: 0.5); false: never. */
-  reserveWhenBouncing: z.union([frac(), z.literal(false)])
+  reserveWhenBouncing: z.union([frac(), z.literal(false)]),
+  /** Hedge attempts whose peer said the task runs (the code: false, they are waited for while the peer answers). */
+  hedgeStarted: z.boolean(),
+  /** Stop the attempts still out when the task is answered (CANCEL with stop; the code: true). */
+  stopLosers: z.boolean(),
+  /** Patience is at least the expected completion plus this quantile of the kind's recent run times (the code: 0.95; 0 = about none). */
+  patienceQuantile: frac()
 }).partial()
 
 /** A variant of the fedmesh policy with other routing parameters, compared in the same run. */

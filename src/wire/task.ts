@@ -556,6 +556,7 @@ export interface TaskFrame {
   kind: string
   taskId: string
   reservation: number
+  stop: boolean
 }
 
 export namespace TaskFrame {
@@ -603,6 +604,11 @@ export namespace TaskFrame {
           w.uint32(obj.reservation)
         }
 
+        if ((obj.stop != null && obj.stop !== false)) {
+          w.uint32(64)
+          w.bool(obj.stop)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -612,7 +618,8 @@ export namespace TaskFrame {
           id: 0,
           kind: '',
           taskId: '',
-          reservation: 0
+          reservation: 0,
+          stop: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -651,6 +658,10 @@ export namespace TaskFrame {
             }
             case 7: {
               obj.reservation = reader.uint32()
+              break
+            }
+            case 8: {
+              obj.stop = reader.bool()
               break
             }
             default: {
@@ -714,6 +725,13 @@ export namespace TaskFrame {
               yield {
                 field: `${prefix}.reservation`,
                 value: reader.uint32()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.stop`,
+                value: reader.bool()
               }
               break
             }
@@ -829,6 +847,11 @@ export namespace TaskFrame {
     value: number
   }
 
+  export interface TaskFrameStopFieldEvent {
+    field: '$.stop'
+    value: boolean
+  }
+
   export function encode (obj: Partial<TaskFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskFrame.codec())
   }
@@ -837,7 +860,7 @@ export namespace TaskFrame {
     return decodeMessage(buf, TaskFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameRequestAgeMsFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameRequestAgeMsFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent | TaskFrameStopFieldEvent> {
     return streamMessage(buf, TaskFrame.codec(), opts)
   }
 }

@@ -160,6 +160,8 @@ export class Executor {
   private readonly idleWaiters: Array<() => void> = []
   /** Aborts the handlers still running when a drain runs out of time. */
   private readonly runningControllers = new Set<AbortController>()
+  /** The running tasks' controllers by submitter and id (a CANCEL with stop names one). */
+  private readonly runningStops = new Map<string, AbortController>()
   /** Called whenever the load changes (capacity advertises significant changes at once). */
   onLoadChange?: () => void
   private readonly fair: FairShare
@@ -348,6 +350,19 @@ export class Executor {
     return true
   }
 
+  /**
+   * Stop this submitter's running task (its answer is no longer wanted: it was answered
+   * elsewhere). The handler's signal aborts (a command kind's process is killed), the slot is
+   * freed, and the task is answered CANCELLED; it ran, so it stays recorded and never runs here
+   * again. False when it does not run here.
+   */
+  stopRunning (taskId: string, origin: string): boolean {
+    const stop = this.runningStops.get(dedupeKey(origin, taskId))
+    if (stop == null || stop.signal.aborted) return false
+    stop.abort(STOPPED_BY_SUBMITTER)
+    return true
+  }
+
   /** Stop taking work; queued tasks are handed back (SHUTTING_DOWN); running ones finish. */
   async drain (timeoutMs: number): Promise<void> {
     this.accepting = false
@@ -517,6 +532,8 @@ export class Executor {
     const handler = this.handlers.get(spec.kind) as TaskHandler
     const stop = new AbortController()
     this.runningControllers.add(stop)
+    const key = dedupeKey(spec.origin, spec.taskId)
+    this.runningStops.set(key, stop)
     const deadline = this.timers.timeout(Math.max(1, Math.ceil(spec.deadlineMs)))
     const signal = AbortSignal.any([deadline, stop.signal])
     const base = { taskId: spec.taskId, queuedMs: startedAt - enqueuedAt, deduped: false }
@@ -530,7 +547,10 @@ export class Executor {
       this.recordRunTime(spec.kind, runMs)
       outcome = { ...base, error: ErrorCode.NONE, output, message: '', runMs }
     } catch (err) {
-      if (stop.signal.aborted) {
+      if (stop.signal.reason === STOPPED_BY_SUBMITTER) {
+        // It ran, and stops here for good: recorded as finished, never run here again.
+        outcome = { ...base, error: ErrorCode.CANCELLED, output: new Uint8Array(0), message: 'stopped by its submitter while it ran (answered elsewhere)', runMs: this.clock.now() - startedAt }
+      } else if (stop.signal.aborted) {
         // Handed back unfinished (stopped through its signal): a retry under the same id may run it.
         this.executions.handedBack(entry)
         outcome = refused(spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node shut down while the task ran')
@@ -541,6 +561,7 @@ export class Executor {
       }
     }
     this.runningControllers.delete(stop)
+    this.runningStops.delete(key)
     this.executions.finished(entry, outcome.error, outcome.runMs)
     this.free(spec.origin)
     if (!neverRan.has(outcome)) this.onRun?.({ taskId: spec.taskId, kind: spec.kind, origin: spec.origin, error: outcome.error === ErrorCode.NONE ? undefined : outcome.error, queuedMs: outcome.queuedMs, runMs: outcome.runMs })
@@ -586,6 +607,9 @@ function workOf (spec: TaskSpec): string {
   }
   return `${spec.kind}:${digest}`
 }
+
+/** Why a running task's signal aborted when its submitter stopped it (CANCEL with stop). */
+const STOPPED_BY_SUBMITTER = new DOMException('stopped by its submitter', 'AbortError')
 
 /** Outcomes of work that never started (refused, expired in the queue, handed back). */
 const neverRan = new WeakSet<TaskOutcome>()
