@@ -227,7 +227,8 @@ export class Dispatcher {
       const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal, blamed)
       return req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED ? await this.settleCancelled(inflight, result) : result
     } finally {
-      ended.abort()
+      // A shared reason: abort() without one builds a DOMException (and its stack) per task.
+      ended.abort(SETTLED)
       // A hedged send that never answers is still reported when its own deadline passes, even
       // though the task got its answer elsewhere: that is how black holes are found out.
       for (const attempt of inflight.keys()) {
@@ -549,6 +550,9 @@ export class Dispatcher {
     if (peerId !== this.init.selfId) this.init.onAttempt?.(peerId, event, detail)
   }
 }
+
+/** Why `ended` fires: the task is settled (one instance; nobody reads more than that it fired). */
+const SETTLED = new DOMException('the task is settled', 'AbortError')
 
 /** A signal that never fires (nothing to stop). */
 const NEVER = new AbortController().signal
