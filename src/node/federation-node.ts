@@ -408,7 +408,9 @@ export class FederationNode implements Startable {
   private wireStorageRecovery (): void {
     const remove = this.store.health.onChange(event => {
       if (event.type !== 'recovered' || !this.running) return
-      const { cacheSync } = this.libp2p.services
+      const { cache, cacheSync } = this.libp2p.services
+      // The database was reopened: a write the disk failed may be gone, so L1 starts over from it.
+      cache.store.clearMemory()
       for (const peer of cacheSync.peers()) {
         cacheSync.syncWith(peer).catch(() => {})
       }

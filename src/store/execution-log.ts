@@ -80,15 +80,20 @@ export class ExecutionLog {
   /** Keys of the records on disk, oldest first. */
   private records: string[] = []
   private nextRecord = 0
-  /** Runs written in records since the last snapshot (so the disk holds at most about twice `keep`). */
+  /**
+   * Runs written in records since the last snapshot (so the disk holds at most about twice
+   * `keep`), records of earlier lives included.
+   */
   private writtenSinceSnapshot = 0
+  /** The records the snapshot in the batch being written replaces (put back if that batch fails). */
+  private replacing: string[] = []
 
   private constructor (private readonly sub: Sublevel | undefined, init: ExecutionLogInit) {
     this.keep = Math.max(1, init.keep ?? DEFAULT_EXECUTIONS_KEPT)
     this.maxOrigins = Math.max(1, init.maxOrigins ?? DEFAULT_MAX_ORIGINS)
     if (sub != null) {
       this.commit = init.commit ?? new GroupCommit(sub.db)
-      this.commit.contribute(() => this.collect(sub))
+      this.commit.contribute(() => this.collect(sub), () => { this.batchFailed() })
     }
   }
 
@@ -106,6 +111,9 @@ export class ExecutionLog {
       let record: LogRecord
       try { record = JSON.parse(decoder.decode(value)) as LogRecord } catch { continue }
       log.replay(record)
+      // Records of earlier lives count toward the next snapshot (a snapshot has no ends list),
+      // or short lives, each writing fewer runs than are kept, would pile records up for ever.
+      if (Array.isArray(record.f) && Array.isArray(record.s)) log.writtenSinceSnapshot += record.s.length
     }
     for (const entry of log.runs.values()) {
       if (entry.error == null) entry.interrupted = true
@@ -156,7 +164,7 @@ export class ExecutionLog {
     this.commit.defer()
   }
 
-  /** Forget a run that was stopped through its abort signal (a graceful stop): it may run again. */
+  /** Forget a run whose handler never started (its start could not be written): it may run again. */
   handedBack (entry: ExecutionEntry): void {
     const key = runKey(entry.origin, entry.taskId)
     if (this.runs.get(key) !== entry) return
@@ -179,6 +187,7 @@ export class ExecutionLog {
 
   /** What this log adds to the batch being written: one record, or a snapshot replacing them all. */
   private collect (sub: Sublevel): BatchOp[] {
+    this.replacing = []
     if (this.starts.length + this.ends.length + this.drops.length + this.forgottenChanged.length === 0) return []
     this.writtenSinceSnapshot += this.starts.length
     const record: LogRecord = { s: this.starts, f: this.ends, d: this.drops, g: this.forgottenChanged }
@@ -192,8 +201,22 @@ export class ExecutionLog {
     // Everything kept, as it is now (this batch's changes included), replaces the old records.
     const stale = this.records
     this.records = []
+    this.replacing = stale
     this.writtenSinceSnapshot = 0
     return [...stale.map(key => ({ type: 'del' as const, sub, key })), this.put(sub, { s: [...this.runs.values()], g: [...this.forgotten] })]
+  }
+
+  /**
+   * The batch with this log's writes failed. A snapshot in it replaced nothing: its records are
+   * still on disk and the next batch tries again (else nothing would ever delete them). What
+   * else the batch held is on the safe side
+   * once lost: a start was refused to its caller, an end missing makes the run look cut.
+   */
+  private batchFailed (): void {
+    if (this.replacing.length === 0) return
+    this.records = [...this.replacing, ...this.records]
+    this.replacing = []
+    this.writtenSinceSnapshot = Math.max(this.writtenSinceSnapshot, this.keep)
   }
 
   private put (sub: Sublevel, record: LogRecord): BatchOp {

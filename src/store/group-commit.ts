@@ -17,17 +17,18 @@ export class GroupCommit {
   private flushing: Promise<void> | undefined
   private writing: Promise<void> = Promise.resolve()
   private deferTimer: NodeJS.Timeout | undefined
-  private readonly contributors: Array<() => BatchOp[]> = []
+  private readonly contributors: Array<{ collect: () => BatchOp[], failed?: () => void }> = []
 
   /** @param deferMs - the longest a deferred write waits for a batch to join. Default 100 ms. */
   constructor (private readonly db: Db, private readonly deferMs = 100) {}
 
   /**
    * Add writes to every batch as it is written: `collect` hands over what its owner queued since
-   * (e.g. one record for all the task starts of a tick, instead of one op per task).
+   * (e.g. one record for all the task starts of a tick, instead of one op per task). `failed` is
+   * called when a batch it added writes to was not written (its owner may have to undo state).
    */
-  contribute (collect: () => BatchOp[]): void {
-    this.contributors.push(collect)
+  contribute (collect: () => BatchOp[], failed?: () => void): void {
+    this.contributors.push({ collect, failed })
   }
 
   /** Queue writes; resolves once they are on disk (synced when `durable`). */
@@ -71,16 +72,26 @@ export class GroupCommit {
     clearTimeout(this.deferTimer)
     this.deferTimer = undefined
     const ops = this.ops
-    for (const collect of this.contributors) ops.push(...collect())
+    const added: Array<() => void> = []
+    for (const { collect, failed } of this.contributors) {
+      const theirs = collect()
+      ops.push(...theirs)
+      if (theirs.length > 0 && failed != null) added.push(failed)
+    }
     const durable = this.durable
     this.ops = []
     this.durable = false
     if (ops.length === 0) return
-    const batch = this.db.batch()
-    for (const op of ops) {
-      if (op.type === 'put') batch.put(op.key, op.value, { sublevel: op.sub as any })
-      else batch.del(op.key, { sublevel: op.sub as any })
+    try {
+      const batch = this.db.batch()
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value, { sublevel: op.sub as any })
+        else batch.del(op.key, { sublevel: op.sub as any })
+      }
+      await batch.write(durable ? DURABLE : {})
+    } catch (err) {
+      for (const failed of added) failed()
+      throw err
     }
-    await batch.write(durable ? DURABLE : {})
   }
 }

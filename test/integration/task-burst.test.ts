@@ -35,7 +35,7 @@ describe('bursts beyond every slot of a three-node mesh', () => {
     const idealMs = sleeps.reduce((s, ms) => s + ms, 0) / (3 * SLOTS)
     const runs = answers.map(r => r.body as RunDoc)
     const reputations = await reputationsOf({ a, b, c })
-    console.info(`[burst] ${TASKS} x sleep 50-300 ms on A (3 x ${SLOTS} slots): wall ${wallMs} ms (ideal ${Math.round(idealMs)} ms); http ${JSON.stringify(countBy(answers.map(r => String(r.status))))}; outcomes ${JSON.stringify(outcomesOf(runs))}; per node ${JSON.stringify(countBy(runs.map(r => r.peer.slice(-6))))}; attempts ${JSON.stringify(countBy(runs.map(r => String(r.attempts))))}; reputations ${JSON.stringify(reputations)}`)
+    console.info(`[burst] ${TASKS} x sleep 50-300 ms on A (3 x ${SLOTS} slots): wall ${wallMs} ms (ideal ${Math.round(idealMs)} ms); http ${JSON.stringify(countBy(answers.map(r => String(r.status))))}; outcomes ${JSON.stringify(outcomesOf(runs))}; per node ${JSON.stringify(countBy(runs.map(r => r.peer?.slice(-6) ?? `none: ${JSON.stringify(r).slice(0, 200)}`)))}; attempts ${JSON.stringify(countBy(runs.map(r => String(r.attempts))))}; reputations ${JSON.stringify(reputations)}`)
 
     expect(countBy(answers.map(r => String(r.status)))).toEqual({ 200: TASKS })
     expect(outcomesOf(runs)).toEqual({ ok: TASKS })

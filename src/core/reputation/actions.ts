@@ -64,8 +64,10 @@ export const ACTION_EFFECTS: Readonly<Record<ReputationAction, ActionEffect>> = 
   [ReputationAction.TaskSucceeded]: { delta: 1, component: 'tasks' },
   // Failures are common and often the input's fault: ten within a few minutes are needed to avoid.
   [ReputationAction.TaskFailed]: { delta: -2, component: 'tasks' },
-  // A timeout may be the network, but repeated ones make the peer useless for routing either way.
-  [ReputationAction.TaskTimedOut]: { delta: -5, component: 'tasks' },
+  // A timeout may be the network or a queue longer than the task's budget: repeated ones make
+  // the peer useless for routing either way (avoided, -30 < -20), but load alone never bans it
+  // (the floor; a peer that said the task runs is not charged at all, see dispatcher.ts).
+  [ReputationAction.TaskTimedOut]: { delta: -5, component: 'tasks', floor: -30 },
   [ReputationAction.WrongResult]: { delta: -40, component: 'tasks' },
   // A malformed frame is either a bug or probing; not proof of malice, so well short of a ban.
   [ReputationAction.InvalidMessage]: { delta: -10, component: 'gossip' },

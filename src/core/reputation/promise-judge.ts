@@ -3,8 +3,8 @@
  * QUEUE_FULL are truthful answers, and adverts are up to an interval stale, so a refusal alone
  * proves nothing. A peer is only judged to break its promise when it *repeatedly* contradicts
  * its own fresh advert: it advertised free slots (or the kind) within the last `freshMs`, this
- * node's own traffic since does not explain the refusal, and that happened `threshold` times
- * within `windowMs`. Pure, with the clock injected, so the rule is unit-tested in fake time.
+ * node's own traffic since does not explain the refusal, and that happened for `threshold`
+ * different tasks within `windowMs`. Pure, with the clock injected, so the rule is unit-tested in fake time.
  *
  * What a verdict costs is the ledger's business (`BrokenPromise` has a floor above the ban line:
  * load alone never bans a peer).
@@ -14,7 +14,7 @@ import { MINUTE, SECOND, type Clock } from '../../util/time.js'
 export interface PromiseJudgeParams {
   /** An advert binds its sender this long after it arrived, ms. Default 1 s (the LAN advert interval). */
   freshMs: number
-  /** Contradictions within `windowMs` that make one broken promise. Default 5. */
+  /** Contradictions (of different tasks) within `windowMs` that make one broken promise. Default 5. */
   threshold: number
   /** The window those contradictions must fall in, ms. Default 1 min. */
   windowMs: number
@@ -62,21 +62,36 @@ export function contradicts (reason: RefusalReason, ad: AdvertView | undefined, 
   return promisedFreeSlots(ad) > 0
 }
 
+/** One contradiction: when, and of which task (undefined: not known, counted on its own). */
+interface Contradiction {
+  at: number
+  taskId: string | undefined
+}
+
 export class PromiseJudge {
   private readonly params: PromiseJudgeParams
-  /** Times of recent contradictions per peer, oldest first (at most `threshold`). */
-  private readonly contradictions = new Map<string, number[]>()
+  /** Recent contradictions per peer, oldest first (at most `threshold`). */
+  private readonly contradictions = new Map<string, Contradiction[]>()
 
   constructor (private readonly clock: Clock, params: Partial<PromiseJudgeParams> = {}) {
     this.params = { ...DEFAULT_PROMISE_JUDGE_PARAMS, ...params }
   }
 
-  /** Judge one refusal by `peer`, given its advert as held now. */
-  refused (peer: string, reason: RefusalReason, ad: AdvertView | undefined): RefusalVerdict {
+  /**
+   * Judge one refusal by `peer`, given its advert as held now. A task refused again by the same
+   * peer within the window (re-queued, sent there again) counts once: the repeated refusal is
+   * one disagreement with the advert, and counting every bounce would let a single busy task
+   * make a broken promise of a peer's honest load.
+   */
+  refused (peer: string, reason: RefusalReason, ad: AdvertView | undefined, taskId?: string): RefusalVerdict {
     const now = this.clock.now()
     if (!contradicts(reason, ad, now, this.params.freshMs)) return 'truthful'
-    const recent = (this.contradictions.get(peer) ?? []).filter(t => now - t <= this.params.windowMs)
-    recent.push(now)
+    const recent = (this.contradictions.get(peer) ?? []).filter(c => now - c.at <= this.params.windowMs)
+    if (taskId != null && recent.some(c => c.taskId === taskId)) {
+      this.contradictions.set(peer, recent)
+      return 'contradiction'
+    }
+    recent.push({ at: now, taskId })
     this.contradictions.delete(peer) // re-insert: Map order = least recently judged first
     if (recent.length >= this.params.threshold) return 'broken-promise'
     this.contradictions.set(peer, recent)
@@ -91,6 +106,6 @@ export class PromiseJudge {
   /** Contradictions held against `peer` within the window (for display and tests). */
   pending (peer: string): number {
     const now = this.clock.now()
-    return (this.contradictions.get(peer) ?? []).filter(t => now - t <= this.params.windowMs).length
+    return (this.contradictions.get(peer) ?? []).filter(c => now - c.at <= this.params.windowMs).length
   }
 }

@@ -57,8 +57,9 @@ export interface ControlApiLimits {
   /**
    * Open connections at most (a file-descriptor budget). At the cap a new connection closes the
    * oldest one that has not made an authenticated request yet (so a flood of slow token-less
-   * clients cannot lock the CLI out), or itself when every open one has. The owner's scripts may
-   * hold many requests open (each submitted task waits for its answer). Default 4,096.
+   * clients cannot lock the CLI out), else the oldest authenticated one idle between requests
+   * (keep-alive), else, when every open one waits for an answer (each submitted task waits for
+   * its result), it is answered 503 with a sentence and closed. Default 4,096.
    */
   maxConnections?: number
   /** Request headers at most (more are ignored). Default 64. */
@@ -85,6 +86,9 @@ export const DEFAULT_API_LIMITS: Required<ControlApiLimits> = {
   maxHeadersCount: 64,
   maxEventStreams: 64
 }
+
+/** How long a connection answered 503 at the cap may stay open for its client to read that, ms. */
+const TURNED_AWAY_LINGER_MS = 1_000
 
 /** Headers larger than this (all together) are refused by Node with 431. */
 const MAX_HEADER_BYTES = 16 * 1024
@@ -129,10 +133,13 @@ export class ControlApi {
   private allowedHosts = new Set<string>()
   private refused = 0
   /** Open connections, oldest first. */
-  /** Open connections, oldest first. */
   private readonly sockets = new Set<Socket>()
   /** Connections that made a request with the right token. */
   private readonly trusted = new WeakSet<Socket>()
+  /** Requests read and not answered yet, per connection. */
+  private readonly waiting = new Map<Socket, number>()
+  /** Connections answered 503 at the cap: what they send is not served. */
+  private readonly turnedAway = new WeakSet<Socket>()
   /** Long-lived answers being written (event streams). */
   private readonly streams = new Set<ServerResponse>()
 
@@ -149,6 +156,14 @@ export class ControlApi {
       connectionsCheckingInterval: Math.max(50, Math.min(SECOND, headersTimeoutMs / 4)),
       maxHeaderSize: MAX_HEADER_BYTES
     }, (req, res) => {
+      const socket = req.socket
+      if (this.turnedAway.has(socket)) return
+      this.waiting.set(socket, (this.waiting.get(socket) ?? 0) + 1)
+      res.once('close', () => {
+        const left = (this.waiting.get(socket) ?? 1) - 1
+        if (left > 0) this.waiting.set(socket, left)
+        else this.waiting.delete(socket)
+      })
       this.serve(req, res).catch(err => { this.init.onError?.(err, req) })
     })
     this.server.keepAliveTimeout = this.limits.keepAliveTimeoutMs
@@ -166,22 +181,54 @@ export class ControlApi {
     return this.refused
   }
 
+  /** Requests read and not answered yet (for tests and metrics). */
+  get requestsWaiting (): number {
+    let n = 0
+    for (const count of this.waiting.values()) n += count
+    return n
+  }
+
   private admit (socket: Socket): void {
     this.sockets.add(socket)
-    socket.once('close', () => { this.sockets.delete(socket) })
+    socket.once('close', () => {
+      this.sockets.delete(socket)
+      this.waiting.delete(socket)
+    })
     if (this.sockets.size <= this.limits.maxConnections) return
-    for (const victim of this.sockets.keys()) {
-      if (victim === socket || this.trusted.has(victim)) continue
+    const victim = this.oldestWhere(socket, s => !this.trusted.has(s)) ??
+      // Idle between requests: closing it cuts nothing (as the keep-alive timeout would).
+      this.oldestWhere(socket, s => !this.waiting.has(s))
+    if (victim != null) {
       this.drop(victim)
       return
     }
-    this.drop(socket)
+    this.turnAway(socket)
+  }
+
+  private oldestWhere (except: Socket, test: (s: Socket) => boolean): Socket | undefined {
+    for (const s of this.sockets.keys()) {
+      if (s !== except && test(s)) return s
+    }
+    return undefined
   }
 
   private drop (socket: Socket): void {
     this.sockets.delete(socket)
     socket.destroy()
     this.refused++
+  }
+
+  /** Every open connection waits for an answer: say so (the CLI shows it) rather than reset. */
+  private turnAway (socket: Socket): void {
+    this.sockets.delete(socket)
+    this.turnedAway.add(socket)
+    this.refused++
+    const body = JSON.stringify({ error: `the control API is at its connection cap of ${this.limits.maxConnections} open connections, every one waiting for an answer; retry when some have been answered` })
+    socket.on('error', () => {})
+    socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncache-control: no-store\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+    // Not destroyed at once: a reset while the request still arrives could discard the answer
+    // before the client reads it. The client closes on reading it; this bounds the wait.
+    socket.setTimeout(TURNED_AWAY_LINGER_MS, () => { socket.destroy() })
   }
 
   /** Listen; resolves to the base URL (with the real port when port 0 was asked for). */

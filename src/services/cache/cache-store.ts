@@ -73,6 +73,8 @@ export class CacheStore {
   /** Keys whose held entry is unshared. */
   private readonly unshared = new Set<string>()
   private readonly meta: Sublevel | undefined
+  /** Writes to L2 ended so far (a read of L2 that one overtook does not fill L1). */
+  private writes = 0
   /** Keys with an apply in progress: merges of one key are serialised. */
   private readonly locks = new Map<string, Promise<unknown>>()
 
@@ -143,11 +145,35 @@ export class CacheStore {
   async lookup (key: string): Promise<{ entry: StoredEntry, level: Level } | undefined> {
     const hit = this.l1.get(key)
     if (hit != null) return { entry: hit, level: 'l1' }
+    const writes = this.writes
     const bytes = await this.db.get(key)
     if (bytes == null) return undefined
     const entry = fromStoredBytes(bytes)
-    this.l1.set(key, entry)
+    // A write that ended while this read was in flight may have replaced or removed what it read:
+    // only a read no write overtook fills L1 (L1 must never hold what L2 no longer does).
+    if (writes === this.writes) this.l1.set(key, entry)
     return { entry, level: 'l2' }
+  }
+
+  /**
+   * Forget everything L1 holds: after the database was reopened (storage recovery), a write the
+   * disk failed may be gone from L2, and L1 must not answer it.
+   */
+  clearMemory (): void {
+    this.l1.clear()
+  }
+
+  /** Run a write of `key` to L2: reads in flight do not fill L1, and a failed write leaves it out of L1. */
+  private async writing (key: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write()
+    } catch (err) {
+      // What L2 holds now is unknown (a disk error may or may not have kept it): read it again.
+      this.l1.delete(key)
+      throw err
+    } finally {
+      this.writes++
+    }
   }
 
   /** A live (not deleted, not expired) entry. */
@@ -212,27 +238,37 @@ export class CacheStore {
     return { outcome: 'applied', replaced: current }
   }
 
+  /**
+   * Store an entry and its unshared marker in one batch: a crash between two writes would leave
+   * an entry written alone on disk without its marker (offered to peers after the restart,
+   * unsettled) or a shared one still marked (held back). Memory follows only once it is written.
+   */
   private async put (entry: StoredEntry, shared = true): Promise<void> {
-    await this.db.put(entry.key, entry.wire)
+    const marker = this.markerChange(entry.key, !shared)
+    const meta = this.meta
+    await this.writing(entry.key, async () => {
+      if (meta == null || marker == null) return this.db.put(entry.key, entry.wire)
+      await this.db.db.batch([
+        { type: 'put', sublevel: this.db, key: entry.key, value: entry.wire },
+        marker === 'put'
+          ? { type: 'put', sublevel: meta, key: UNSHARED_PREFIX + entry.key, value: new Uint8Array(0) }
+          : { type: 'del', sublevel: meta, key: UNSHARED_PREFIX + entry.key }
+      ])
+    })
     this.l1.set(entry.key, entry)
     if (shared) {
       this.index.upsert(entry.key, hashOf(entry))
-      await this.markUnshared(entry.key, false)
+      this.unshared.delete(entry.key)
     } else {
       this.index.delete(entry.key)
-      await this.markUnshared(entry.key, true)
+      this.unshared.add(entry.key)
     }
   }
 
-  private async markUnshared (key: string, unshared: boolean): Promise<void> {
-    if (this.unshared.has(key) === unshared) return
-    if (unshared) {
-      this.unshared.add(key)
-      await this.meta?.put(UNSHARED_PREFIX + key, new Uint8Array(0))
-    } else {
-      this.unshared.delete(key)
-      await this.meta?.del(UNSHARED_PREFIX + key)
-    }
+  /** The write the unshared marker of `key` needs to become `unshared` (none when it already is). */
+  private markerChange (key: string, unshared: boolean): 'put' | 'del' | undefined {
+    if (this.unshared.has(key) === unshared) return undefined
+    return unshared ? 'put' : 'del'
   }
 
   /** Every entry, in key order (for `ls` and anti-entropy). */
@@ -288,10 +324,17 @@ export class CacheStore {
       const done = await this.serialise(e.key, async () => {
         const current = (await this.lookup(e.key))?.entry
         if (current == null || compareVersions(current.version, e.version) !== 0) return false
-        await this.db.del(e.key)
+        const meta = this.meta
+        await this.writing(e.key, async () => {
+          if (meta == null || this.markerChange(e.key, false) == null) return this.db.del(e.key)
+          await this.db.db.batch([
+            { type: 'del', sublevel: this.db, key: e.key },
+            { type: 'del', sublevel: meta, key: UNSHARED_PREFIX + e.key }
+          ])
+        })
         this.l1.delete(e.key)
         this.index.delete(e.key)
-        await this.markUnshared(e.key, false)
+        this.unshared.delete(e.key)
         return true
       })
       if (done) {

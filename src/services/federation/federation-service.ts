@@ -187,9 +187,17 @@ export class FederationService implements Startable {
     // streams until libp2p closes every connection.
   }
 
-  /** Is `peer` a member now (open mesh: yes)? */
+  /**
+   * Is `peer` a member now (open mesh: yes)? A node whose own certificate is revoked or expired
+   * is outside the federation: nobody is a member to it (it keeps no member connection open,
+   * lists no peers, and learns why from the members' HELLO refusals).
+   */
   isMember (peer: PeerId | string): boolean {
-    return this.federation == null || this.federation.standing(peer.toString()).member
+    if (this.federation == null) return true
+    const id = peer.toString()
+    const self = this.components.peerId.toString()
+    if (id !== self && !this.federation.standing(self).member) return false
+    return this.federation.standing(id).member
   }
 
   /** Does `peer` hold `role` now (open mesh: every role)? */

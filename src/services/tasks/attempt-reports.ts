@@ -53,7 +53,7 @@ function judgeRefusal (init: AttemptReportsInit, peer: string, detail: AttemptDe
   const ad: AdvertView | undefined = e == null
     ? undefined
     : { receivedAtMs: e.receivedAtMs, concurrency: e.ad.concurrency, running: e.ad.running, queueDepth: e.ad.queueDepth, sentSinceAd: e.sentSinceAd, servesKind: e.ad.kinds.includes(detail.kind) }
-  return init.judge.refused(peer, refusalReason(detail.code), ad) === 'broken-promise' ? 'broken-promise' : 'refused'
+  return init.judge.refused(peer, refusalReason(detail.code), ad, detail.taskId) === 'broken-promise' ? 'broken-promise' : 'refused'
 }
 
 function refusalReason (code: ErrorCode): RefusalReason {

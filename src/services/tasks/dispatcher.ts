@@ -31,6 +31,8 @@ export type AttemptEvent = 'success' | 'failure' | 'timeout' | 'refused' | 'brok
 export interface AttemptDetail {
   code: ErrorCode
   kind: string
+  /** The task refused (a refusal of one task by one peer is judged once). */
+  taskId: string
 }
 
 export interface DispatcherInit {
@@ -201,13 +203,17 @@ export class Dispatcher {
 
   /**
    * No node is known that could ever run `kind` (pinned to `only`): this one does not serve it
-   * and no peer advertises it; or the pinned peer has no capacity entry and no connection. A
-   * candidate that is merely ineligible now (circuit open, reputation, no slots offered) is known.
+   * and no peer advertises it; or the pinned peer has no capacity entry and no connection, or
+   * its last advert does not list the kind (it does not serve it, to this node). A candidate that
+   * is merely ineligible now (circuit open, reputation, no slots offered) is known.
    */
   unplaceable (kind: string, only?: string): boolean {
     const { selfId, executor, table, view } = this.init
     if (only === selfId) return !executor.serves(kind)
-    if (only != null) return table().last(only) == null && !view.connected(only)
+    if (only != null) {
+      const last = table().last(only)
+      return last == null ? !view.connected(only) : !last.ad.kinds.includes(kind)
+    }
     return !executor.serves(kind) && !table().fresh().some(e => e.ad.kinds.includes(kind))
   }
 
@@ -234,7 +240,7 @@ export class Dispatcher {
       for (const attempt of inflight.keys()) {
         if (blamed.has(attempt)) continue
         attempt.then(step => {
-          if (step.lost && step.unreachable !== true && step.outcome.error === ErrorCode.TIMED_OUT) this.report(step.peer, 'timeout')
+          if (step.lost && step.unreachable !== true && timedOutOnUs(step)) this.report(step.peer, 'timeout')
         }, () => {})
       }
     }
@@ -341,7 +347,9 @@ export class Dispatcher {
       }
       if (step.lost || (code === ErrorCode.TIMED_OUT && step.peer !== this.init.selfId && step.outcome.runMs === 0)) {
         // The peer died or never answered in time: maybe executed, retry under the same id.
-        if (!blamed.has(next.attempt)) this.report(step.peer, code === ErrorCode.TIMED_OUT ? 'timeout' : 'failure')
+        // A peer that ran the task past its deadline is not blamed (see timedOutOnUs).
+        const blame = code !== ErrorCode.TIMED_OUT ? 'failure' : timedOutOnUs(step) ? 'timeout' : undefined
+        if (!blamed.has(next.attempt) && blame != null) this.report(step.peer, blame)
         exclude.add(step.peer)
         failures++
         await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
@@ -356,7 +364,7 @@ export class Dispatcher {
         // The table was wrong about that peer: the next try binds late instead of guessing again.
         bounced = true
         // A refusal is a truthful answer; the task service judges it against the peer's advert.
-        if (step.reported !== true) this.report(step.peer, 'refused', { code, kind: req.kind })
+        if (step.reported !== true) this.report(step.peer, 'refused', { code, kind: req.kind, taskId: req.taskId })
         exclude.add(step.peer)
         continue
       }
@@ -417,7 +425,7 @@ export class Dispatcher {
       if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
       return { outcome, peer: target.peerId, lost: false }
     } catch (err) {
-      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError }
+      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError, started: progress.started }
     } finally {
       this.init.onDone?.(target.peerId)
     }
@@ -439,7 +447,7 @@ export class Dispatcher {
       // expiry (CANCELLED) is this node's own slowness, not the peer's refusal.
       placed.then(async res => res.ready).catch((err: unknown) => {
         const code = (err as ReservationRefused)?.outcome?.error
-        if (code === ErrorCode.QUEUE_FULL || code === ErrorCode.KIND_NOT_SERVED || code === ErrorCode.BUSY) this.report(target.peerId, 'refused', { code, kind: req.kind })
+        if (code === ErrorCode.QUEUE_FULL || code === ErrorCode.KIND_NOT_SERVED || code === ErrorCode.BUSY) this.report(target.peerId, 'refused', { code, kind: req.kind, taskId: req.taskId })
       })
       return { target, placed }
     })
@@ -601,6 +609,17 @@ interface Step {
   unreachable?: boolean
   /** The attempt already reported what it found (no second report). */
   reported?: boolean
+  /** The peer said the task started: at the deadline it was running it (slow, not absent). */
+  started?: boolean
+}
+
+/**
+ * Does this step's end blame its peer for a timeout? Not when the peer said the task runs: run
+ * times vary with input and the budget is the submitter's, so only a peer that sat on the task
+ * without starting it (a black hole, or one far more loaded than it said) is charged.
+ */
+function timedOutOnUs (step: Step): boolean {
+  return step.outcome.error === ErrorCode.TIMED_OUT && step.started !== true
 }
 
 function lostCode (err: unknown): ErrorCode {

@@ -363,7 +363,10 @@ export class Executor {
     return true
   }
 
-  /** Stop taking work; queued tasks are handed back (SHUTTING_DOWN); running ones finish. */
+  /**
+   * Stop taking work; queued tasks are handed back (SHUTTING_DOWN: they never started, they may run
+   * here after a restart); running ones finish, or past `timeoutMs` are stopped and end INTERRUPTED.
+   */
   async drain (timeoutMs: number): Promise<void> {
     this.accepting = false
     for (const q of this.queue.splice(0)) {
@@ -412,8 +415,8 @@ export class Executor {
     if (work !== workOf(spec)) return refused(spec.taskId, ErrorCode.BAD_INPUT, 'this task id was already used for different work')
     if (done != null) return { ...done.outcome, deduped: true }
     if (ran != null) {
-      return refused(spec.taskId, ErrorCode.INTERRUPTED, ran.interrupted === true
-        ? 'this node was running the task when it crashed; it never runs a task id twice: run it elsewhere'
+      return refused(spec.taskId, ErrorCode.INTERRUPTED, ran.interrupted === true || ran.error === ErrorCode.INTERRUPTED
+        ? 'this node was running the task when it crashed or was stopped; it never runs a task id twice: run it elsewhere'
         : 'this node ran the task before and no longer keeps its result; it never runs a task id twice: run it elsewhere')
     }
     return (running as { outcome: Promise<TaskOutcome> }).outcome.then(o => ({ ...o, deduped: true }))
@@ -551,9 +554,10 @@ export class Executor {
         // It ran, and stops here for good: recorded as finished, never run here again.
         outcome = { ...base, error: ErrorCode.CANCELLED, output: new Uint8Array(0), message: 'stopped by its submitter while it ran (answered elsewhere)', runMs: this.clock.now() - startedAt }
       } else if (stop.signal.aborted) {
-        // Handed back unfinished (stopped through its signal): a retry under the same id may run it.
-        this.executions.handedBack(entry)
-        outcome = refused(spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node shut down while the task ran')
+        // Stopped by a drain that ran out of time. Its handler had started (it may have done part
+        // of its work), so it is not run here again, as after a crash: it is logged ended
+        // INTERRUPTED, and a retry under the same id answers that and runs elsewhere.
+        outcome = { ...base, error: ErrorCode.INTERRUPTED, output: new Uint8Array(0), message: 'the node shut down while the task ran; it never runs a task id twice: run it elsewhere', runMs: this.clock.now() - startedAt }
       } else {
         const code = deadline.aborted ? ErrorCode.TIMED_OUT : codeOf(err)
         const message = code === ErrorCode.TIMED_OUT ? `did not finish within ${spec.deadlineMs} ms` : (err as Error)?.message ?? String(err)

@@ -441,7 +441,8 @@ export class TaskService implements Startable {
     const done = toRecord(record, result, this.init.clock.now() - record.submittedAt)
     if (this.stopping && done.status === 'error') {
       // Cut short by the shutdown: it stays journaled and runs again after the restart.
-      return { ...done, errorCode: ErrorCode.SHUTTING_DOWN, error: 'the node shut down before the task finished; it resumes when the node restarts' }
+      const startedHere = result.outcome.error === ErrorCode.INTERRUPTED
+      return { ...done, errorCode: ErrorCode.SHUTTING_DOWN, error: `the node shut down before the task finished; it resumes when the node restarts${startedHere ? ' (on another node: it started here, and a node never runs a task id twice)' : ''}` }
     }
     if (this.resumable(record, done)) {
       // Nothing can run it yet (its kind's servers or its peer are not back): keep it.

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
+import { connect } from '../../../src/cli/client.js'
 import { jsonDepth } from '../../../src/daemon/api/json-body.js'
 import { ControlApi } from '../../../src/daemon/api/server.js'
 import { StorageFullError } from '../../../src/util/errors.js'
@@ -13,10 +14,12 @@ afterEach(async () => {
   for (const api of apis.splice(0)) await api.close()
 })
 
-/** A control API on 127.0.0.1 with an echo route, a status route and one that hits a full disk. */
-async function serve (limits: ControlApiLimits = {}): Promise<{ url: string, api: ControlApi, bodies: unknown[] }> {
+/** A control API on 127.0.0.1 with an echo route, a status route, one that hits a full disk, and `routes`. */
+async function serve (options: ControlApiLimits & { routes?: Route[] } = {}): Promise<{ url: string, api: ControlApi, bodies: unknown[] }> {
+  const { routes: extra = [], ...limits } = options
   const bodies: unknown[] = []
   const routes: Route[] = [
+    ...extra,
     { method: 'GET', path: /^\/v1\/status$/, handle: async () => ({ json: { ok: true } }) },
     { method: 'POST', path: /^\/echo$/, handle: async ({ body }) => { bodies.push(body); return { json: { size: JSON.stringify(body).length } } } },
     { method: 'PUT', path: /^\/full$/, handle: async () => { throw new StorageFullError('no space left on device (store in /x): the write was not made') } },
@@ -135,18 +138,47 @@ describe('control API limits', () => {
     for (const c of held) c.stop()
   })
 
-  it('closes a new connection at once past the cap when every open one is authenticated', async () => {
-    const { url, api } = await serve({ maxConnections: 3 })
-    const trusted = Array.from({ length: 3 }, () => rawConnection(url))
-    for (const c of trusted) {
+  it('past the cap, an idle authenticated keep-alive connection makes room: idle connections cannot lock the CLI out', async () => {
+    const { url, api } = await serve({ maxConnections: 3, keepAliveTimeoutMs: 60_000 })
+    const idle = Array.from({ length: 3 }, () => rawConnection(url))
+    for (const c of idle) {
       await c.ready
       c.send(`GET /v1/status HTTP/1.1\r\nHost: ${new URL(url).host}\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`)
     }
-    await expect.poll(() => trusted.every(c => /^HTTP\/1\.1 200 /.test(c.response())), { timeout: 5_000 }).toBe(true)
-    const extra = rawConnection(url)
-    const { response } = await extra.closed
-    expect(response).toBe('')
+    // Answered, kept alive, idle.
+    await expect.poll(() => idle.every(c => /^HTTP\/1\.1 200 /.test(c.response())), { timeout: 5_000 }).toBe(true)
+    const cli = rawConnection(url)
+    await cli.ready
+    cli.send(`GET /v1/status HTTP/1.1\r\nHost: ${new URL(url).host}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`)
+    expect((await cli.closed).response).toMatch(/^HTTP\/1\.1 200 /)
+    // The oldest idle one was closed for it.
+    expect((await idle[0].closed).response).toMatch(/^HTTP\/1\.1 200 /)
     expect(api.connectionsRefused).toBe(1)
-    for (const c of trusted) c.stop()
+    for (const c of idle) c.stop()
+  })
+
+  it('past the cap with every connection waiting for an answer, a new one is told so (503, a sentence) and closed', async () => {
+    const { promise: never } = Promise.withResolvers<never>()
+    const { url, api } = await serve({ maxConnections: 3, routes: [{ method: 'GET', path: /^\/wait$/, handle: async () => await never }] })
+    const busy = Array.from({ length: 3 }, () => rawConnection(url))
+    for (const c of busy) {
+      await c.ready
+      c.send(`GET /wait HTTP/1.1\r\nHost: ${new URL(url).host}\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`)
+    }
+    // Each request waits for its answer (a long task): none of them may be cut.
+    await expect.poll(() => api.requestsWaiting, { timeout: 5_000 }).toBe(3)
+    const extra = rawConnection(url)
+    await extra.ready
+    extra.send(`GET /v1/status HTTP/1.1\r\nHost: ${new URL(url).host}\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`)
+    const { response } = await extra.closed
+    expect(response).toMatch(/^HTTP\/1\.1 503 /)
+    expect(response).toMatch(/retry-after: 1/i)
+    expect(response).toMatch(/connection cap of 3 .* waiting for an answer/)
+    // The CLI's client reads that sentence.
+    const cli = await connect({ api: url }, { FEDMESH_API_TOKEN: TOKEN })
+    await expect(cli.request('GET', '/v1/status')).rejects.toThrow(/connection cap of 3 .* retry when some have been answered/)
+    expect(api.connectionsRefused).toBe(2)
+    expect(busy.every(c => !c.socket.destroyed)).toBe(true)
+    for (const c of busy) c.stop()
   })
 })

@@ -63,7 +63,7 @@ describe('ExecutionLog', () => {
     expect((writes[0].options as { sync?: boolean }).sync ?? false).toBe(false)
   })
 
-  it('a run handed back by a graceful stop is forgotten, on disk too: it may run again', async () => {
+  it('a run handed back (its handler never started) is forgotten, on disk too: it may run again', async () => {
     const fed = await store()
     const log = await ExecutionLog.open(fed.sublevel('executions'))
     const e = run('stopped')

@@ -68,6 +68,23 @@ describe('PromiseJudge: when a refusal is a broken promise', () => {
     expect(contradicts('not-served', advert(clock, 4, 100, { servesKind: false }), clock.now(), SECOND)).toBe(false)
   })
 
+  it('counts one task once per peer: a task bouncing off the same peer again and again is one contradiction', () => {
+    const clock = manualClock()
+    const judge = new PromiseJudge(clock)
+    // One task re-queued and sent to the same peer every 100 ms, its advert fresh each time.
+    for (let i = 0; i < 20; i++) {
+      clock.advance(100)
+      expect(judge.refused('p', 'busy', advert(clock, 2), 'task-1')).not.toBe('broken-promise')
+    }
+    expect(judge.pending('p')).toBe(1)
+    // The same task id from the point of view of another peer is that peer's own contradiction.
+    expect(judge.refused('q', 'busy', advert(clock, 2), 'task-1')).toBe('contradiction')
+    expect(judge.pending('q')).toBe(1)
+    // Five different tasks within the window still make a broken promise.
+    const verdicts = ['t2', 't3', 't4', 't5'].map(id => { clock.advance(100); return judge.refused('p', 'busy', advert(clock, 2), id) })
+    expect(verdicts).toEqual(['contradiction', 'contradiction', 'contradiction', 'broken-promise'])
+  })
+
   it('keeps its memory bounded', () => {
     const clock = manualClock()
     const judge = new PromiseJudge(clock, { maxPeers: 10 })
@@ -97,6 +114,24 @@ describe('load alone never bans a peer', () => {
           expect(ledger.score('p')).toBeGreaterThanOrEqual(ACTION_EFFECTS[ReputationAction.BrokenPromise].floor as number)
         }
       }))
+  })
+
+  it('timeouts alone never ban a peer either (a slow or overloaded peer is avoided at worst)', () => {
+    const effect = ACTION_EFFECTS[ReputationAction.TaskTimedOut]
+    expect(effect.floor).toBeDefined()
+    expect(effect.floor as number).toBeGreaterThan(BAN_BELOW)
+    const clock = manualClock()
+    const ledger = new ReputationLedger({ clock })
+    // A burst: 1,000 tasks in a minute time out at one peer (a queue far longer than the budgets).
+    for (let i = 0; i < 1_000; i++) {
+      clock.advance(60)
+      ledger.apply('slow', ReputationAction.TaskTimedOut)
+      expect(ledger.isBanned('slow')).toBe(false)
+    }
+    expect(ledger.state('slow')).toBe('avoid')
+    // Proof of malice still bans, whatever the timeouts did.
+    ledger.apply('slow', ReputationAction.WrongResult)
+    expect(ledger.isBanned('slow')).toBe(true)
   })
 
   it('a persistent liar still ends up avoided (excluded from routing)', () => {

@@ -273,6 +273,29 @@ describe('Dispatcher', () => {
     expect(fakes.get('b')?.requests.length).toBe(before)
   })
 
+  it('does not blame a peer that said the task runs when the task\'s deadline passes (slow is not absent): alone, or with another peer free', async () => {
+    // Runs until this node gives up on it (the signal), as a real stream does.
+    const running = async (_r: TaskRequest, opts?: { onStarted?: () => void, signal?: AbortSignal }): Promise<TaskOutcome> => {
+      opts?.onStarted?.()
+      return await new Promise<TaskOutcome>((_resolve, reject) => {
+        opts?.signal?.addEventListener('abort', () => { reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })) }, { once: true })
+      })
+    }
+    const alone = setup({ long: { request: running } } as any, { localKinds: false })
+    const r = await run(alone.dispatcher.dispatch({ taskId: 't8c', kind: 'echo', input: enc(1), timeoutMs: 300 }))
+    expect(r.outcome.error).toBe(ErrorCode.TIMED_OUT)
+    expect(alone.events.filter(([, e]) => e === 'timeout')).toEqual([])
+    const hedged = setup({
+      long: { request: running },
+      b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
+    } as any, { localKinds: false })
+    // Started there: not duplicated on b (issue 13), so the task's deadline ends it, with no blame.
+    expect((await run(hedged.dispatcher.dispatch({ taskId: 't8d', kind: 'echo', input: enc(1), timeoutMs: 1_000 }))).outcome.error).toBe(ErrorCode.TIMED_OUT)
+    await time.advance(2_000) // the slow attempt's own deadline passes
+    expect(hedged.fakes.get('b')?.requests).toHaveLength(0)
+    expect(hedged.events).toEqual([])
+  })
+
   it('keeps listening to the slow attempt: if it answers first, its result counts', async () => {
     const { dispatcher } = setup({
       slow: { request: async r => { await time.sleep(250); return ok(r.taskId, r.input) } },

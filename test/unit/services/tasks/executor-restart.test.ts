@@ -82,17 +82,34 @@ describe('Executor over a persisted execution log', () => {
     expect(after.gate.calls).toHaveLength(0)
   })
 
-  it('a run handed back by a graceful stop may run again after the restart', async () => {
+  it('a run a graceful stop cut (its handler had started) is not run again after the restart: INTERRUPTED, like a crash', async () => {
     const before = await node()
     const running = before.executor.submit(spec('long'))
     await settle()
     await before.executor.drain(10) // out of time: the handler is aborted through its signal
-    expect((await running).error).toBe(ErrorCode.SHUTTING_DOWN)
+    expect((await running).error).toBe(ErrorCode.INTERRUPTED)
     await before.log.flush()
     const after = await node(before.fed)
-    void after.executor.submit(spec('long'))
+    const retry = await after.executor.submit(spec('long'))
     await settle()
-    expect(after.gate.started('long')).toBe(true)
+    expect(retry.error).toBe(ErrorCode.INTERRUPTED)
+    expect(after.gate.calls).toHaveLength(0)
+    expect(after.executor.executed().find(e => e.taskId === 'long')).toMatchObject({ error: ErrorCode.INTERRUPTED })
+  })
+
+  it('a task still queued when a graceful stop hands it back never started: it runs after the restart', async () => {
+    const before = await node()
+    void before.executor.submit(spec('a'))
+    void before.executor.submit(spec('b'))
+    const queued = before.executor.submit(spec('queued'))
+    await settle()
+    await before.executor.drain(10)
+    expect((await queued).error).toBe(ErrorCode.SHUTTING_DOWN)
+    await before.log.flush()
+    const after = await node(before.fed)
+    void after.executor.submit(spec('queued'))
+    await settle()
+    expect(after.gate.started('queued')).toBe(true)
   })
 
   it('a retry of a task it ran and no longer remembers (more runs since than it keeps) is refused, not run again', async () => {
