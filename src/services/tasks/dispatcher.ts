@@ -229,10 +229,15 @@ export class Dispatcher {
     const ended = new AbortController()
     // Attempts already blamed for sitting on the task: their end is not reported again.
     const blamed = new Set<Promise<Step>>()
+    // Once the task is answered, attempts still out are stopped there (not when the submitter
+    // cancelled it: a cancel stops nothing that runs).
+    const answered = this.stopLosers ? new AbortController() : undefined
     try {
-      const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal, blamed)
+      const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal, answered?.signal ?? NEVER, blamed)
       return req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED ? await this.settleCancelled(inflight, result) : result
     } finally {
+      // First: the losers' CANCEL goes out before `ended` gives up on the binds it ends.
+      if (req.signal?.aborted !== true) answered?.abort(SETTLED)
       // A shared reason: abort() without one builds a DOMException (and its stack) per task.
       ended.abort(SETTLED)
       // A hedged send that never answers is still reported when its own deadline passes, even
@@ -246,10 +251,8 @@ export class Dispatcher {
     }
   }
 
-  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Map<Promise<Step>, number>, ended: AbortSignal, blamed: Set<Promise<Step>>): Promise<DispatchResult> {
+  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Map<Promise<Step>, number>, ended: AbortSignal, settled: AbortSignal, blamed: Set<Promise<Step>>): Promise<DispatchResult> {
     const { clock } = this.init
-    // Attempts still out when the task is answered are stopped there (or, by the rule before, not).
-    const settled = this.stopLosers ? ended : NEVER
     let failures = 0
     let tries = 0
     let bounced = this.busyRate > this.reserveWhenBouncing
