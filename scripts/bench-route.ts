@@ -1,19 +1,23 @@
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../src/core/routing/plan.js'
-import { DEFAULT_SCORE_PARAMS, rankCandidates } from '../src/core/routing/score.js'
-import { gatherCandidates } from '../src/services/tasks/candidates.js'
+import { rankCandidates, rankShortlist } from '../src/core/routing/ranking.js'
+import { DEFAULT_SCORE_PARAMS } from '../src/core/routing/score.js'
+import { TableCandidates, gatherCandidates } from '../src/services/tasks/candidates.js'
 import { CapacityTable } from '../src/services/capacity/capacity-table.js'
 import { Dispatcher } from '../src/services/tasks/dispatcher.js'
 import { Executor } from '../src/services/tasks/executor.js'
 import { builtinHandlers } from '../src/services/tasks/handlers.js'
 import { round } from './bench-util.js'
+import type { CapacityEntry } from '../src/services/capacity/capacity-table.js'
 import type { ValidatedAd } from '../src/services/capacity/validate-ad.js'
 
 const PEERS = 300
 
 /**
  * The cost of one routing decision (rank every candidate, plan the dispatch) with 300 peers in
- * the capacity table, against a plain sort of the same 300 numbers as the baseline; and the
- * decision as the dispatcher now makes it, ranking only the shortlist the plan can pick.
+ * the capacity table, against a plain sort of the same 300 numbers as the baseline; the
+ * decision ranking only the shortlist the plan can pick, from gathered candidate objects; and
+ * as the dispatcher now makes it, from a reader (no object per peer, objects only for what the
+ * plan picks). `bounced`: a reservation after a BUSY bounce (its pool is most peers).
  */
 export async function benchRoute (): Promise<Record<string, unknown>> {
   const clock = { now: () => Date.now() }
@@ -40,10 +44,22 @@ export async function benchRoute (): Promise<Record<string, unknown>> {
   for (let i = 0; i < n; i++) planDispatch(dispatcher.rank('sleep'), Math.random)
   const decisionUs = (performance.now() - t) * 1000 / n
   const view = { rtt: () => ({ rttMs: 20, source: 'ping' as const }), reputation: () => ({ score: 0, state: 'healthy' as const }), circuitOpen: () => false, connected: () => true }
-  const shortlist = { plan: DEFAULT_PLAN_PARAMS, bounced: false }
-  t = performance.now()
-  for (let i = 0; i < n; i++) planDispatch(rankCandidates(gatherCandidates('sleep', 'self', executor, table, view), DEFAULT_SCORE_PARAMS, shortlist), Math.random)
-  const shortlistUs = (performance.now() - t) * 1000 / n
+  const timed = (bounced: boolean, read: boolean): number => {
+    const shortlist = { plan: DEFAULT_PLAN_PARAMS, bounced }
+    const entries: CapacityEntry[] = []
+    const start = performance.now()
+    for (let i = 0; i < n; i++) {
+      const ranked = read
+        ? rankShortlist(new TableCandidates('sleep', 'self', executor, table, view, { entries }), DEFAULT_SCORE_PARAMS, shortlist)
+        : rankCandidates(gatherCandidates('sleep', 'self', executor, table, view), DEFAULT_SCORE_PARAMS, shortlist)
+      planDispatch(ranked, Math.random, DEFAULT_PLAN_PARAMS, { bounced })
+    }
+    return (performance.now() - start) * 1000 / n
+  }
+  const shortlistUs = timed(false, false)
+  const readerUs = timed(false, true)
+  const bouncedGatheredUs = timed(true, false)
+  const bouncedReaderUs = timed(true, true)
   const numbers = Array.from({ length: PEERS }, () => Math.random())
   t = performance.now()
   for (let i = 0; i < n; i++) [...numbers].sort((a, b) => a - b)
@@ -53,6 +69,8 @@ export async function benchRoute (): Promise<Record<string, unknown>> {
     peers: PEERS,
     fedmesh: { usPerDecision: round(decisionUs, 1), decisionsPerSec: round(1e6 / decisionUs, 0) },
     shortlisted: { usPerDecision: round(shortlistUs, 1), speedup: round(decisionUs / shortlistUs, 2) },
+    reader: { usPerDecision: round(readerUs, 1), speedup: round(decisionUs / readerUs, 2) },
+    bounced: { gatheredUsPerDecision: round(bouncedGatheredUs, 1), readerUsPerDecision: round(bouncedReaderUs, 1), speedup: round(bouncedGatheredUs / bouncedReaderUs, 2) },
     baseline: { name: 'sort of 300 numbers', usPerSort: round(sortUs, 1) },
     ratio: round(decisionUs / sortUs, 2)
   }

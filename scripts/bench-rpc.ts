@@ -48,7 +48,7 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
     })
     let seq = 0
     const echoTask = async (): Promise<void> => {
-      const o = await client.request({ taskId: `bench-${seq++}`, kind: 'echo', input, deadlineMs: 10_000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ageMs: 0 })
+      const o = await client.request({ taskId: `bench-${seq++}`, kind: 'echo', input, deadlineMs: 10_000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ageMs: 0, priority: 0 })
       if (o.error !== 'NONE') throw new Error(`echo failed: ${o.message}`)
     }
     const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT })

@@ -1,6 +1,7 @@
 import { benchCache } from './bench-cache.js'
 import { benchDiscovery } from './bench-discovery.js'
 import { benchFederation } from './bench-federation.js'
+import { benchFootprint } from './bench-footprint.js'
 import { benchRoute } from './bench-route.js'
 import { benchRpc } from './bench-rpc.js'
 import { benchSync } from './bench-sync.js'
@@ -15,7 +16,8 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   cache: benchCache,
   sync: benchSync,
   discovery: benchDiscovery,
-  federation: benchFederation
+  federation: benchFederation,
+  footprint: benchFootprint
 }
 
 const asked = process.argv.slice(2)

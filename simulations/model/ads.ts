@@ -71,23 +71,23 @@ export class AdRing {
     this.lastAt = at
   }
 
-  /** The decoded form of advert `seq` (still in the ring), made once by `make` and shared. */
-  decodedAs<T> (seq: number, make: () => T): T {
-    const i = (seq - 1) % RING
-    if (this.seqs[i] !== seq) return make()
+  /** The decoded form of advert `ad` (still in the ring), made once by `make` and shared. */
+  decodedAs<T> (ad: VisibleAd, make: (ad: VisibleAd) => T): T {
+    const i = (ad.seq - 1) % RING
+    if (this.seqs[i] !== ad.seq) return make(ad)
     let d = this.decoded[i] as T | undefined
     if (d === undefined) {
-      d = make()
+      d = make(ad)
       this.decoded[i] = d
     }
     return d
   }
 
   /**
-   * The newest advert from `self` that reader `reader` holds at `now`, if still fresh.
-   * `ow` is the one-way latency from the publisher to the reader.
+   * The newest advert from `self` that reader `reader` holds at `now`, if still fresh: filled
+   * into `into` (read at once, no object per look-up); false when there is none.
    */
-  visible (net: Network, self: number, reader: number, now: number, intervalMs: number): VisibleAd | undefined {
+  visible (net: Network, self: number, reader: number, now: number, intervalMs: number, into: VisibleAd): boolean {
     const ow = net.oneWay(self, reader)
     const cut = net.partition !== undefined
     const n = Math.min(this.count, RING)
@@ -96,22 +96,37 @@ export class AdRing {
       const received = this.at[i] + ow
       if (received > now) continue
       if (cut && !net.reachable(self, reader, received)) continue
-      if (now - received > intervalMs * EXPIRY_INTERVALS) return undefined
+      if (now - received > intervalMs * EXPIRY_INTERVALS) return false
       const mr = this.meanRun[i]
       const own = this.tailoredFor[i]?.get(reader)
       const view = own ?? this.remote[i]
-      return {
-        seq: this.seqs[i],
-        receivedAt: received,
-        publishedAt: this.at[i],
-        queueDepth: this.queueDepth[i],
-        running: this.running[i],
-        concurrency: view.concurrency,
-        queueLimit: view.queueLimit,
-        meanRunMs: mr > 0 ? mr : undefined,
-        tailored: own !== undefined
-      }
+      into.seq = this.seqs[i]
+      into.receivedAt = received
+      into.publishedAt = this.at[i]
+      into.queueDepth = this.queueDepth[i]
+      into.running = this.running[i]
+      into.concurrency = view.concurrency
+      into.queueLimit = view.queueLimit
+      into.meanRunMs = mr > 0 ? mr : undefined
+      into.tailored = own !== undefined
+      return true
     }
-    return undefined
+    return false
   }
+
+  /**
+   * The earliest time an advert newer than `seq` can reach a reader `ow` ms away (the oldest
+   * such advert still in the ring, published first, arrives first; a partition only delays).
+   * -Infinity when none is published yet.
+   */
+  nextArrival (seq: number, ow: number): number {
+    if (seq >= this.count) return -Infinity
+    const next = Math.max(seq + 1, this.count - RING + 1)
+    return this.at[(next - 1) % RING] + ow
+  }
+}
+
+/** An empty `VisibleAd` to fill. */
+export function blankAd (): VisibleAd {
+  return { seq: 0, receivedAt: 0, publishedAt: 0, queueDepth: 0, running: 0, concurrency: 0, queueLimit: 0, meanRunMs: undefined, tailored: false }
 }

@@ -9,12 +9,14 @@
  * - roundRobin: each node cycles through its candidates in peer-id order, starting after itself;
  * - powerOfTwo: two random candidates, the one whose advert shows less load per slot.
  */
+import { blankCandidate } from '../../src/core/routing/ranking.js'
 import type { Plan, PlanContext } from '../../src/core/routing/plan.js'
+import type { CandidateReader } from '../../src/core/routing/ranking.js'
 import type { CandidateInput, ScoredCandidate } from '../../src/core/routing/score.js'
 
 export type BaselineName = 'random' | 'roundRobin' | 'powerOfTwo'
 
-export type Planner = (candidates: CandidateInput[], score: (c: CandidateInput) => ScoredCandidate, random: () => number, context: PlanContext) => Plan
+export type Planner = (candidates: CandidateReader, score: (c: CandidateInput) => ScoredCandidate, random: () => number, context: PlanContext) => Plan
 
 /** A planner for node `selfId` (round-robin keeps its place per node). */
 export function baselinePlanner (name: BaselineName, selfId: string): Planner {
@@ -23,19 +25,26 @@ export function baselinePlanner (name: BaselineName, selfId: string): Planner {
   let last = selfId
   return (candidates, score) => {
     // The next id after the last one chosen, wrapping to the smallest.
-    let next: CandidateInput | undefined
-    let first: CandidateInput | undefined
-    for (const c of candidates) {
-      if (!usable(c)) continue
-      if (first === undefined || c.peerId < first.peerId) first = c
-      if (c.peerId > last && (next === undefined || c.peerId < next.peerId)) next = c
+    let next = -1
+    let nextId = ''
+    let first = -1
+    let firstId = ''
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates.read(i, scratch)
+      if (c === undefined || !usable(c)) continue
+      if (first < 0 || c.peerId < firstId) { first = i; firstId = c.peerId }
+      if (c.peerId > last && (next < 0 || c.peerId < nextId)) { next = i; nextId = c.peerId }
     }
-    const chosen = next ?? first
-    if (chosen === undefined) return none
-    last = chosen.peerId
-    return direct(score(chosen))
+    const chosen = next >= 0 ? next : first
+    if (chosen < 0) return none
+    last = next >= 0 ? nextId : firstId
+    return direct(score(candidates.read(chosen, scratch) as CandidateInput))
   }
 }
+
+/** Read into and scored at once (planners run one at a time). */
+const scratch = blankCandidate()
+const other = blankCandidate()
 
 const none: Plan = { mode: 'none', reason: 'no candidates' }
 
@@ -49,26 +58,40 @@ function usable (c: CandidateInput): boolean {
 }
 
 const randomBySlots: Planner = (candidates, score, random) => {
+  // Per position, the slots of a usable candidate (0: not usable): one read each.
+  const slots = new Float64Array(candidates.length)
   let total = 0
-  for (const c of candidates) if (usable(c)) total += c.concurrency
-  let draw = random() * total
-  let last: CandidateInput | undefined
-  for (const c of candidates) {
-    if (!usable(c)) continue
-    last = c
-    draw -= c.concurrency
-    if (draw < 0) return direct(score(c))
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates.read(i, scratch)
+    if (c !== undefined && usable(c)) {
+      slots[i] = c.concurrency
+      total += c.concurrency
+    }
   }
-  return last !== undefined ? direct(score(last)) : none
+  let draw = random() * total
+  let last = -1
+  for (let i = 0; i < candidates.length; i++) {
+    if (slots[i] === 0) continue
+    last = i
+    draw -= slots[i]
+    if (draw < 0) return direct(score(candidates.read(i, scratch) as CandidateInput))
+  }
+  return last >= 0 ? direct(score(candidates.read(last, scratch) as CandidateInput)) : none
 }
 
 const powerOfTwo: Planner = (candidates, score, random) => {
-  const usableOnes = candidates.filter(usable)
+  const usableOnes: number[] = []
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates.read(i, scratch)
+    if (c !== undefined && usable(c)) usableOnes.push(i)
+  }
   if (usableOnes.length === 0) return none
-  const a = usableOnes[Math.floor(random() * usableOnes.length)]
+  const ai = usableOnes[Math.floor(random() * usableOnes.length)]
+  const a = candidates.read(ai, scratch) as CandidateInput
   if (usableOnes.length === 1) return direct(score(a))
-  let b = usableOnes[Math.floor(random() * (usableOnes.length - 1))]
-  if (b === a) b = usableOnes[usableOnes.length - 1]
+  let bi = usableOnes[Math.floor(random() * (usableOnes.length - 1))]
+  if (bi === ai) bi = usableOnes[usableOnes.length - 1]
+  const b = candidates.read(bi, other) as CandidateInput
   return direct(score(loadPerSlot(b) < loadPerSlot(a) ? b : a))
 }
 

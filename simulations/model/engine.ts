@@ -19,7 +19,7 @@ import { ReputationTracker } from './reputation-tracker.js'
 import { KIND, SimNode } from './sim-node.js'
 import { cancelAt } from './sim-task-client.js'
 import { Timeline } from './timeline.js'
-import { VirtualTime } from './virtual-time.js'
+import { FAST_YIELD_EVERY, VirtualTime } from './virtual-time.js'
 import { BLACKHOLE, HONEST, LIAR, WRONG } from './world.js'
 import type { BreakerParams } from '../../src/core/routing/circuit-breaker.js'
 import type { PlanParams } from '../../src/core/routing/plan.js'
@@ -108,7 +108,7 @@ export async function runEngine (world: World, opt: EngineOptions): Promise<Engi
 }
 
 class Engine {
-  private readonly vt = new VirtualTime()
+  private readonly vt = new VirtualTime({ yieldEvery: FAST_YIELD_EVERY })
   private readonly nodes: SimNode[] = []
   private readonly ids: string[]
   private readonly idIndex = new Map<string, number>()
@@ -167,9 +167,12 @@ class Engine {
       ids: this.ids,
       indexOf: peerIndex,
       known: (o) => this.known(o),
-      visible: (p, reader) => this.nodes[p].ring.visible(w.net, p, reader, this.vt.q.now, this.interval),
-      sharedAd: (p, seq, make) => this.nodes[p].ring.decodedAs(seq, make),
-      latestSeq: (p) => this.latestSeq[p],
+      ads: {
+        latestSeq: this.latestSeq,
+        visible: (p, reader, into) => this.nodes[p].ring.visible(w.net, p, reader, this.vt.q.now, this.interval, into),
+        nextArrival: (p, reader, seq) => this.nodes[p].ring.nextArrival(seq, w.net.oneWay(p, reader)),
+        shared: (p, ad, make) => this.nodes[p].ring.decodedAs(ad, make)
+      },
       rttMs: (a, b) => w.net.rtt(a, b),
       intervalMs: this.interval,
       holdMs: this.s.nodes.holdMs,

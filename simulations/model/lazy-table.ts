@@ -11,36 +11,51 @@ import type { CapacityEntry } from '../../src/services/capacity/capacity-table.j
 import type { ValidatedAd } from '../../src/services/capacity/validate-ad.js'
 import type { Clock } from '../../src/util/time.js'
 import { positionInView } from './world.js'
+import { blankAd } from './ads.js'
 import type { VisibleAd } from './ads.js'
+
+/** Where a node's table reads the adverts (the engine's rings). */
+export interface AdSource {
+  /** Per peer: the seq of its newest advert, wherever it is yet (nothing newer can have arrived). */
+  readonly latestSeq: Int32Array
+  /** Fill `into` with the newest advert of `peer` that has reached `reader` by now (and is fresh); false if none. */
+  visible: (peer: number, reader: number, into: VisibleAd) => boolean
+  /** The earliest time an advert of `peer` newer than `seq` can reach `reader` (-Infinity: none published). */
+  nextArrival: (peer: number, reader: number, seq: number) => number
+  /** One decoded advert per (peer, seq), shared by every reader (made by `make` on first read). */
+  shared: (peer: number, ad: VisibleAd, make: (ad: VisibleAd) => ValidatedAd) => ValidatedAd
+}
 
 export interface LazyTableInit {
   clock: Clock
+  /** This node. */
+  self: number
   /** The peers this node knows (its view), as sorted indices. */
   known: () => ArrayLike<number>
   idOf: (peer: number) => string
   indexOf: (id: string) => number | undefined
-  /** The newest advert of `peer` that has reached this node by now (and is fresh), if any. */
-  visible: (peer: number) => VisibleAd | undefined
-  /** The seq of `peer`'s newest advert, wherever it is yet (nothing newer can have arrived). */
-  latestSeq: (peer: number) => number
-  /** One decoded advert per (peer, seq), shared by every reader. */
-  shared: (peer: number, seq: number, make: () => ValidatedAd) => ValidatedAd
+  ads: AdSource
   intervalMs: number
   kind: string
 }
 
 export class LazyCapacityTable extends CapacityTable {
-  /** While recording an advert, the table's clock reads its arrival time. */
-  private arrival: number | undefined
+  /** While recording an advert, the table's clock reads its arrival time (NaN otherwise). */
+  private arrival = NaN
   /** Sequence number of the advert recorded per known peer (by its position in `known`). */
   private readonly recorded: Int32Array
+  /** Per known peer: no advert newer than the recorded one can have arrived before this time. */
+  private readonly recheckAt: Float64Array
   private readonly known: ArrayLike<number>
+  private readonly ad = blankAd()
+  private readonly validate = (ad: VisibleAd): ValidatedAd => this.validated(ad)
 
   constructor (private readonly lazy: LazyTableInit) {
-    const clock: Clock = { now: () => this.arrival ?? lazy.clock.now() }
+    const clock: Clock = { now: () => Number.isNaN(this.arrival) ? lazy.clock.now() : this.arrival }
     super({ clock, maxPeers: Number.MAX_SAFE_INTEGER })
     this.known = lazy.known()
     this.recorded = new Int32Array(this.known.length)
+    this.recheckAt = new Float64Array(this.known.length)
   }
 
   override get (peerId: string): CapacityEntry | undefined {
@@ -48,10 +63,16 @@ export class LazyCapacityTable extends CapacityTable {
     return super.get(peerId)
   }
 
-  override fresh (): CapacityEntry[] {
+  override fresh (into?: CapacityEntry[]): CapacityEntry[] {
     const known = this.known
-    for (let k = 0; k < known.length; k++) this.pull(known[k], k)
-    return super.fresh()
+    const latest = this.lazy.ads.latestSeq
+    const recorded = this.recorded
+    const now = this.lazy.clock.now()
+    for (let k = 0; k < known.length; k++) {
+      const p = known[k]
+      if (recorded[k] !== latest[p] && now >= this.recheckAt[k]) this.pull(p, k)
+    }
+    return super.fresh(into)
   }
 
   override noteSent (peerId: string): void {
@@ -68,21 +89,23 @@ export class LazyCapacityTable extends CapacityTable {
     const p = this.lazy.indexOf(peerId)
     if (p === undefined) return
     const k = positionInView(this.known, p)
-    if (k >= 0) this.pull(p, k)
+    if (k >= 0 && this.recorded[k] !== this.lazy.ads.latestSeq[p] && this.lazy.clock.now() >= this.recheckAt[k]) this.pull(p, k)
   }
 
   /** Record `peer`'s (at position `k` of `known`) newest advert that arrived here, if not recorded yet. */
   private pull (peer: number, k: number): void {
-    if (this.recorded[k] === this.lazy.latestSeq(peer)) return
-    const ad = this.lazy.visible(peer)
-    if (ad === undefined || this.recorded[k] === ad.seq) return
-    this.recorded[k] = ad.seq
-    this.arrival = ad.receivedAt
-    try {
-      this.update(this.lazy.idOf(peer), ad.tailored ? this.validated(ad) : this.lazy.shared(peer, ad.seq, () => this.validated(ad)))
-    } finally {
-      this.arrival = undefined
+    const { ads, self } = this.lazy
+    const ad = this.ad
+    if (ads.visible(peer, self, ad) && this.recorded[k] !== ad.seq) {
+      this.recorded[k] = ad.seq
+      this.arrival = ad.receivedAt
+      try {
+        this.update(this.lazy.idOf(peer), ad.tailored ? this.validated(ad) : ads.shared(peer, ad, this.validate))
+      } finally {
+        this.arrival = NaN
+      }
     }
+    this.recheckAt[k] = ads.nextArrival(peer, self, this.recorded[k])
   }
 
   private validated (ad: VisibleAd): ValidatedAd {

@@ -25,8 +25,7 @@ import type { Timers } from '../../src/util/timers.js'
 import type { Planner } from './baselines.js'
 import type { Inbound, Outbound, SimPeer, SimProtocol } from './sim-task-client.js'
 import type { VirtualTime } from './virtual-time.js'
-import type { VisibleAd } from './ads.js'
-import type { ValidatedAd } from '../../src/services/capacity/validate-ad.js'
+import type { AdSource } from './lazy-table.js'
 
 /** The one task kind of the model. */
 export const KIND = 'sim'
@@ -38,9 +37,7 @@ export interface NodeSetup {
   ids: readonly string[]
   indexOf: (id: string) => number | undefined
   known: (node: number) => ArrayLike<number>
-  visible: (peer: number, reader: number) => VisibleAd | undefined
-  sharedAd: (peer: number, seq: number, make: () => ValidatedAd) => ValidatedAd
-  latestSeq: (peer: number) => number
+  ads: AdSource
   rttMs: (a: number, b: number) => number
   intervalMs: number
   holdMs: number
@@ -114,9 +111,8 @@ export class SimNode implements SimPeer {
       known: () => s.known(this.index),
       idOf: (p) => s.ids[p],
       indexOf: s.indexOf,
-      visible: (p) => s.visible(p, this.index),
-      shared: s.sharedAd,
-      latestSeq: s.latestSeq,
+      self: this.index,
+      ads: s.ads,
       intervalMs: s.intervalMs,
       kind: KIND
     })

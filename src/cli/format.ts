@@ -1,5 +1,6 @@
 import { paintStatus } from './color.js'
 import { defaultView, renderTable } from './table.js'
+import { formatServing, servingCell } from './format-serving.js'
 import type { Column, View } from './table.js'
 import type { CacheEntryDoc, CacheListDoc, PeerDoc, RouteDoc, RunDoc, ServedDoc, StatusDoc, TaskDetailDoc, TaskDoc } from '../node/documents.js'
 
@@ -69,11 +70,21 @@ export function formatStatus (s: StatusDoc): string {
       ? 'storage   ok'
       : `storage   FAILING: ${s.storage.error ?? 'error'} since ${s.storage.since ?? '?'}; writes refused (507), reads served; resumes by itself`)
   }
+  if (s.reachability != null) {
+    const seen = s.nat?.observedAddresses ?? []
+    lines.push(`reach     ${s.reachability}${seen.length > 0 ? ` (peers see this node at ${seen.join(', ')})` : ''}`)
+  }
+  if (s.relay != null) {
+    const r = s.relay
+    const held = r.reservations.length === 0 ? 'no relay reservation' : `reserved on ${r.reservations.map(x => shortId(x.relay)).join(', ')}`
+    lines.push(`relay     ${held}${r.serving != null ? `; relaying for ${r.serving.reservations} members` : ''}`)
+  }
   if (s.capacity != null) {
     const c = s.capacity
     lines.push(`capacity  ${c.running}/${c.concurrency} running, ${c.queueDepth} queued, load ${num(c.load, 2)}, ${c.cores} cores, ${c.freeMemoryMb} MB free`)
     lines.push(`kinds     ${c.kinds.join(', ')}`)
   }
+  if (s.serving != null) lines.push(formatServing(s.serving))
   return lines.join('\n')
 }
 
@@ -86,28 +97,36 @@ const PEER_COLUMNS: Column[] = [
   { head: 'LOAD', align: 'right' },
   { head: 'RUN', align: 'right' },
   { head: 'QUEUE', align: 'right', wide: true },
+  // The reason is why a peer takes no work: never cut (17 = `none: ` and the longest code).
+  { head: 'SERVING', flex: true, min: 17 },
   { head: 'REP', align: 'right' },
   { head: 'STATE', wide: true },
   { head: 'SEEN' },
   { head: 'ADDRESS', wide: true }
 ]
 
+const SERVING_COLUMN = PEER_COLUMNS.findIndex(c => c.head === 'SERVING')
+
 export function formatPeers (peers: PeerDoc[], view: View = defaultView()): string {
   if (peers.length === 0) return 'no peers known yet'
-  return renderTable(PEER_COLUMNS, peers.map(p => [
+  // SERVING only when a peer serves fewer slots than it has, or none (the 80 columns are tight).
+  const limited = peers.some(p => p.capacity?.paused === true || p.capacity?.servingReason != null)
+  const keep = (_: unknown, i: number): boolean => limited || i !== SERVING_COLUMN
+  return renderTable(PEER_COLUMNS.filter(keep), peers.map(p => [
     peerCell(p.peerId, view),
     p.name === '' ? '-' : p.name,
-    p.connected ? 'yes' : 'no',
+    p.connected ? (p.connection === 'relayed' ? 'relayed' : 'yes') : 'no',
     p.discoveredVia.join(',') || '-',
     num(p.rttMs),
     num(p.capacity?.load, 2),
     p.capacity != null ? `${p.capacity.running}/${p.capacity.concurrency}` : '-',
     p.capacity?.queueDepth ?? '-',
+    servingCell(p.capacity),
     num(p.reputation, 0),
     p.reputationState ?? '-',
     lastSeen(p),
     p.addresses[0] ?? '-'
-  ]), view)
+  ].filter(keep)), view)
 }
 
 /** `now` while connected, `-` when never heard from (or unknown, as for a peer banned before a restart). */

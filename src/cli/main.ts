@@ -11,6 +11,7 @@ import { registerServiceCommands } from './commands/service.js'
 import { registerSimCommand } from './commands/sim.js'
 import type { Simulator } from './commands/sim.js'
 import { registerStatusCommands } from './commands/status.js'
+import { registerServingCommands } from './commands/serving.js'
 import { registerTaskCommands } from './commands/tasks.js'
 import { registerVersionCommand } from './commands/version.js'
 
@@ -28,6 +29,7 @@ export function buildProgram (options: MainOptions = {}): Command {
   registerDaemonCommand(program)
   registerStatusCommands(program)
   registerTaskCommands(program)
+  registerServingCommands(program)
   registerPingCommands(program)
   registerCacheCommands(program)
   registerFederationCommands(program)

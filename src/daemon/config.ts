@@ -7,6 +7,9 @@ import { ConfigError } from '../util/errors.js'
 import { isValidKind } from '../services/tasks/frame-limits.js'
 import { BUILTIN_KINDS } from '../services/tasks/kinds.js'
 import { isValidAllowEntry } from '../services/tasks/allow-list.js'
+import { DEFAULT_HOST_POLICY, parseQuietHours } from '../core/host-policy.js'
+import { DEFAULT_POWER_SUPPLY_DIR } from '../services/host/power.js'
+import { DEFAULT_HOST_SAMPLE_MS } from '../services/host/host-monitor.js'
 
 /**
  * The daemon's configuration: defaults < config file (JSON) < environment < flags. Everything is
@@ -23,6 +26,8 @@ const multiaddrString = z.string().refine(s => {
 const peerMultiaddr = multiaddrString.refine(s => /\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(s), {
   message: 'must end with /p2p/<peer id>'
 })
+
+const stunUrl = z.string().regex(/^stuns?:[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/, { message: 'must be stun:HOST or stun:HOST:PORT' })
 
 const loopbackHostPort = z.string().refine(s => parseHostPort(s) != null, {
   message: 'must be HOST:PORT with a loopback host (127.0.0.1, ::1 or localhost) and a port 0-65535'
@@ -50,6 +55,19 @@ export const daemonConfigSchema = z.object({
   bootstrap: z.array(peerMultiaddr).default([]),
   mdns: z.boolean().default(true),
   dht: z.boolean().default(true),
+  // Serve as a relay for members behind NATs (true = the default limits, or the limits given).
+  relay: z.union([z.boolean(), z.strictObject({
+    maxReservations: z.number().int().min(1).max(10_000).default(128),
+    durationLimitMs: z.number().int().min(10_000).max(MAX_TIMEOUT_MS).default(120_000),
+    dataLimitBytes: z.number().int().min(16 * 1024).max(1024 ** 3).default(1024 * 1024)
+  })]).default(false),
+  // Hole-punch relayed connections with WebRTC (UDP); STUN servers it asks for its public address.
+  webrtc: z.boolean().default(true),
+  stun: z.array(stunUrl).max(16).default([]),
+  // Map the listen port on a UPnP gateway (never when listening on loopback only).
+  upnp: z.boolean().default(true),
+  // Addresses announced as dialable without members confirming them first (a relay's public address).
+  announce: z.array(multiaddrString).max(32).default([]),
   concurrency: z.number().int().min(1).max(1024).default(availableParallelism()),
   // Tasks submitted here that may wait for a free slot in the mesh; beyond, POST /v1/tasks answers 503.
   admissionQueueLimit: z.number().int().min(1).max(1_000_000).default(10_000),
@@ -63,6 +81,28 @@ export const daemonConfigSchema = z.object({
   cacheQuota: z.strictObject({
     entries: z.number().int().min(1).max(100_000_000).default(10_000),
     bytes: z.number().int().min(1024).max(1024 ** 4).default(16 * 1024 * 1024)
+  }).prefault({}),
+  // A good citizen on the owner's machine (README "On a laptop"): what peers may use of it, when.
+  policy: z.strictObject({
+    // On battery below this charge (percent), serve peers nothing.
+    batteryFloorPercent: z.number().min(0).max(100).default(DEFAULT_HOST_POLICY.batteryFloorPercent),
+    // On battery above it, serve at most this share of the slots (at least one).
+    onBatteryShare: z.number().gt(0).max(1).default(DEFAULT_HOST_POLICY.onBatteryShare),
+    // While someone uses the machine (logind's idle hint), serve at most this many slots.
+    activeUserSlots: z.number().int().min(0).max(1024).default(DEFAULT_HOST_POLICY.activeUserSlots),
+    // Local time span when nothing is served, e.g. "22:00-07:00"; null = none.
+    quietHours: z.string().refine(s => parseQuietHours(s) != null, { message: 'must be HH:MM-HH:MM (24-hour local time), e.g. 22:00-07:00' }).nullable().default(DEFAULT_HOST_POLICY.quietHours),
+    // Serve only on the cores the owner's own programs leave free.
+    yieldToOwner: z.boolean().default(DEFAULT_HOST_POLICY.yieldToOwner),
+    // Peers' tasks running when serving pauses: let them finish, or stop and hand them back.
+    onPause: z.enum(['finish', 'handBack']).default('finish'),
+    // Read power, presence and the owner's load. Default: yes, except in the `local` profile
+    // (daemons sharing one host would count each other as the owner).
+    hostSignals: z.boolean().optional(),
+    // Where the power supplies are listed (Linux).
+    powerSupplyDir: z.string().min(1).default(DEFAULT_POWER_SUPPLY_DIR),
+    // How often power and the owner's load are read, ms (presence: every 30 s).
+    sampleIntervalMs: z.number().int().min(100).max(600_000).default(DEFAULT_HOST_SAMPLE_MS)
   }).prefault({}),
   // The daemon's log on stderr: readable lines (text) or pino-style JSON; lines below the level are not written.
   logFormat: z.enum(['text', 'json']).default('text'),
@@ -102,6 +142,10 @@ export interface DaemonFlags {
   concurrency?: string
   config?: string
   open?: boolean
+  relay?: boolean
+  announce?: string[]
+  stun?: string[]
+  upnp?: boolean
   /** An invite token to redeem at start (ignored when already a member of its federation). */
   join?: string
   logFormat?: string
@@ -155,6 +199,10 @@ function fromFlags (flags: DaemonFlags): Record<string, unknown> {
   set('open', flags.open)
   set('logFormat', flags.logFormat)
   set('logLevel', flags.logLevel)
+  set('relay', flags.relay)
+  set('announce', flags.announce)
+  set('stun', flags.stun)
+  set('upnp', flags.upnp)
   return out
 }
 

@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client'
 import { adoptFederation, createFederationNode } from '../node/create-node.js'
 import { FedStore } from '../store/store.js'
+import { readPower } from '../services/host/power.js'
 import { SECOND } from '../util/time.js'
 import { removeApiFiles, newToken, writeApiFiles } from './api-files.js'
 import { controlRoutes } from './api/routes.js'
@@ -12,11 +13,27 @@ import { ControlApi } from './api/server.js'
 import { parseHostPort } from './config.js'
 import { registerDaemonMetrics } from './daemon-metrics.js'
 import { createDaemonLog } from './log.js'
+import { DEFAULT_RELAY_LIMITS } from '../node/config.js'
+import type { NatOptions } from '../node/config.js'
 import type { DaemonConfig } from './config.js'
 import type { DaemonLog } from './log.js'
 import type { ProcessGuards } from './process-guards.js'
 import type { FederationNode } from '../node/federation-node.js'
+import type { FederationNodeConfig } from '../node/config.js'
 import type { JoinDoc } from '../node/federation-api.js'
+
+/** The daemon's NAT settings; UPnP and WebRTC only when some listen address is not loopback (nothing to map or punch otherwise). */
+export function natOptionsOf (config: DaemonConfig): NatOptions {
+  const loopbackOnly = config.listen.every(a => /^\/(ip4\/127\.|ip6\/::1\/|dns4?\/localhost\/)/.test(a))
+  return {
+    relay: config.relay === false ? false : config.relay === true ? DEFAULT_RELAY_LIMITS : config.relay,
+    // Nobody behind a NAT listens on loopback only (daemons in tests): no WebRTC to load.
+    webrtc: config.webrtc && !loopbackOnly,
+    stun: config.stun,
+    upnp: config.upnp && !loopbackOnly,
+    announce: config.announce
+  }
+}
 
 /** SIGINT/SIGTERM must end the process within this (CONTRACT.md: 10 s). */
 export const SHUTDOWN_BUDGET_MS = 9 * SECOND
@@ -64,7 +81,9 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       fairShare: config.fairShare,
       cacheQuota: config.cacheQuota,
       admissionQueueLimit: config.admissionQueueLimit,
+      host: hostOptions(config.policy, config.profile),
       commandKinds: config.tasks,
+      nat: natOptionsOf(config),
       metricsRegistry: registry,
       events
     })
@@ -163,4 +182,15 @@ export function banner (daemon: RunningDaemon, config: DaemonConfig): string {
       : `  federation ${fed.federationId} "${fed.name}" (roles ${fed.roles.join(',')}${fed.founder ? '; founder' : ''})`,
     ''
   ].join('\n')
+}
+
+/** The daemon's `policy` config as the node takes it. */
+function hostOptions (p: DaemonConfig['policy'], profile: DaemonConfig['profile']): FederationNodeConfig['host'] {
+  const { onPause, hostSignals, powerSupplyDir, sampleIntervalMs, ...policy } = p
+  return {
+    policy,
+    onPause,
+    signals: hostSignals ?? profile === 'lan',
+    monitor: { readPower: async () => readPower(powerSupplyDir), sampleIntervalMs }
+  }
 }

@@ -1,3 +1,4 @@
+import { DAEMON_NODE_FLAGS } from '../util/node-flags.js'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 
@@ -31,7 +32,7 @@ export const STOP_TIMEOUT_S = 20
 const EXIT_CONFIG = 2
 
 export function daemonCommand (spec: ServiceSpec): string[] {
-  return [spec.node, spec.bin, 'daemon', '--data-dir', spec.dataDir, ...spec.daemonArgs]
+  return [spec.node, ...DAEMON_NODE_FLAGS, spec.bin, 'daemon', '--data-dir', spec.dataDir, ...spec.daemonArgs]
 }
 
 /** Where the file goes: `$XDG_CONFIG_HOME/systemd/user/NAME.service`, `~/Library/LaunchAgents/dev.fedmesh.NAME.plist`. */

@@ -13,6 +13,9 @@ import type { WriterQuota } from '../services/cache/writer-usage.js'
 import type { ComponentLogger, PrivateKey, Transport } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 import type { NodeEvents } from './events.js'
+import type { HostPolicy } from '../core/host-policy.js'
+import type { OnPause } from '../services/tasks/executor.js'
+import type { HostServiceInit } from '../services/host/host-service.js'
 
 export type TransportChoice = 'tcp' | 'memory' | ((components: any) => Transport)
 
@@ -41,6 +44,54 @@ export interface ConnectionLimits {
   maxInboundStreams: number
   /** Largest gossipsub message data accepted (the cache's biggest entry plus framing). */
   maxGossipDataBytes: number
+}
+
+/** A relay's limits for each member it serves (circuit relay v2; protocols/nat.md). */
+export interface RelayLimits {
+  /** Members holding a reservation at once. */
+  maxReservations: number
+  /** A relayed connection is closed after this long, ms. */
+  durationLimitMs: number
+  /** A relayed connection is closed after this many bytes (each direction). */
+  dataLimitBytes: number
+}
+
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  maxReservations: 128,
+  // Long enough for HELLO, identify and a hole punch with retries; then the peers re-dial.
+  durationLimitMs: 2 * 60 * SECOND,
+  // Control traffic of two members for minutes (an ad a second is ~300 bytes); payloads never go relayed.
+  dataLimitBytes: 1024 * 1024
+}
+
+/** NAT traversal (TCP nodes): see README "Reaching peers behind NAT". */
+export interface NatOptions {
+  /** Take relay reservations and listen for WebRTC once behind a NAT. Default true. */
+  relayClient?: boolean
+  /** Serve as a relay for members (with these limits). Default false: off. */
+  relay?: RelayLimits | false
+  /** Hole-punch relayed connections with WebRTC. Default true. */
+  webrtc?: boolean
+  /** STUN servers for WebRTC (`stun:host:port`). Default none: only addresses the node knows. */
+  stun?: string[]
+  /** Ask members to confirm this node's public addresses (AutoNAT v2) and answer theirs. Default true. */
+  autonat?: boolean
+  /** Map the listen port on a UPnP gateway. Default false (the daemon turns it on unless it listens on loopback only). */
+  upnp?: boolean
+  /** Addresses announced as dialable without confirmation (a relay with a known public address). Default none. */
+  announce?: string[]
+}
+
+export function resolveNat (nat: NatOptions = {}): Required<NatOptions> {
+  return {
+    relayClient: nat.relayClient ?? true,
+    relay: nat.relay ?? false,
+    webrtc: nat.webrtc ?? true,
+    stun: nat.stun ?? [],
+    autonat: nat.autonat ?? true,
+    upnp: nat.upnp ?? false,
+    announce: nat.announce ?? []
+  }
 }
 
 export interface MdnsOptions {
@@ -134,6 +185,8 @@ export interface FederationNodeConfig {
   dht?: boolean
   /** `tcp` for real nodes, `memory` for many nodes in one process, or a transport factory (the harness's simulated network). Default `tcp`. */
   transport?: TransportChoice
+  /** NAT traversal (TCP only): relays, WebRTC hole punching, AutoNAT, UPnP. Defaults: see NatOptions. */
+  nat?: NatOptions
   /** Deployment profile. Default `lan`. */
   profile?: ProfileName
   /** Overrides of the profile's connection limits. */
@@ -150,6 +203,22 @@ export interface FederationNodeConfig {
   fairShare?: number
   /** This node's own submitted tasks that may wait for a free slot in the mesh; beyond, submissions are refused (HTTP 503). Default 10,000. */
   admissionQueueLimit?: number
+  /**
+   * Being a good citizen on the owner's machine (services/host): the policy (each field defaults
+   * to DEFAULT_HOST_POLICY's), what a pause does to running peer tasks (default `finish`), and
+   * whether the host's signals are read (default false: an embedding program, many nodes in one
+   * process or several on one host would count each other as the owner; the daemon turns it on
+   * outside the `local` profile, config `policy.hostSignals`). The owner's `pause` works either way.
+   */
+  host?: {
+    policy?: Partial<HostPolicy>
+    onPause?: OnPause
+    signals?: boolean
+    /** Sources and intervals of the host monitor (a fake power_supply dir in tests). */
+    monitor?: HostServiceInit['monitor']
+    /** Minutes since local midnight (quiet hours); default the process's time zone. */
+    minuteOfDay?: (now: number) => number
+  }
   /** Owner-configured command kinds (daemon config `tasks`). */
   commandKinds?: Record<string, CommandSpec>
   /** Handlers registered in code (library API): bytes in; bytes (sent as they are) or any JSON value out. */

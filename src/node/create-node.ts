@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
 import { MeshTime } from '../core/mesh-time.js'
 import { toGossipsubAppScore, ReputationAction } from '../core/reputation/index.js'
@@ -7,6 +7,8 @@ import { cache } from '../services/cache/cache-service.js'
 import { CacheStore } from '../services/cache/cache-store.js'
 import { cacheSync } from '../services/cache-sync/index.js'
 import { capacity } from '../services/capacity/capacity-service.js'
+import { host } from '../services/host/host-service.js'
+import type { PauseStore } from '../services/host/host-service.js'
 import { connectivity } from '../services/connectivity/connectivity-service.js'
 import { latency } from '../services/latency/latency-service.js'
 import { loadLedger, reputation } from '../services/reputation/reputation-service.js'
@@ -31,21 +33,36 @@ import { TASK_PROTOCOL } from '../services/tasks/task-service.js'
 import { ExecutionLog } from '../store/execution-log.js'
 import { GroupCommit } from '../store/group-commit.js'
 import { TaskJournal } from '../store/task-journal.js'
-import { KAD_PROTOCOL, PROFILES, federationKadProtocol } from './config.js'
+import { KAD_PROTOCOL, PROFILES, federationKadProtocol, resolveNat } from './config.js'
+import { nat } from '../services/nat/nat-service.js'
 import { FederationNode } from './federation-node.js'
 import { EventWiring } from './event-wiring.js'
 import { NodeEvents } from './events.js'
-import { libp2pOptions } from './libp2p-options.js'
+import { libp2pOptions, loadNatModules } from './libp2p-options.js'
 import type { FedServices } from './federation-node.js'
 import type { FederationNodeConfig } from './config.js'
 import type { FederationInit, JoinAnswer } from '../services/federation/federation.js'
 import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
 import { fromBytesHandler } from './task-payload.js'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { KadDHT } from '@libp2p/kad-dht'
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
+
+/** Roster members looked up by id per DHT walk (the walk runs while the node is short of connections). */
+const ROSTER_LOOKUPS_PER_WALK = 8
+
+/** A peer's addresses as the DHT's servers know them now (no local cache); none when not found. */
+async function findPeerAddresses (dht: KadDHT, peer: PeerId, signal: AbortSignal): Promise<Multiaddr[]> {
+  try {
+    for await (const event of dht.findPeer(peer, { signal, useCache: false })) {
+      if (event.name === 'FINAL_PEER') return event.peer.multiaddrs
+    }
+  } catch {}
+  return []
+}
 
 /** libp2p's protocols a private federation gates from the start (the rest once registered). */
 const LIBP2P_PROTOCOLS = ['/ipfs/id/1.0.0', '/ipfs/id/push/1.0.0', '/ipfs/ping/1.0.0', '/meshsub/1.2.0', '/meshsub/1.1.0', '/meshsub/1.0.0']
@@ -149,6 +166,19 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   await writerUsage.load(cacheStore.entries())
   const policy = cachePolicy(() => node?.libp2p.services.federation, writerUsage)
 
+  /** Up to a few roster members with no connection, looked up by id in parallel. */
+  const findRosterMembers = async (signal: AbortSignal): Promise<void> => {
+    const { federation, membership } = services()
+    const missing = federation.rosterMembers().map(id => peerIdFromString(id)).filter(id => libp2p.getConnections(id).length === 0)
+    await Promise.all(missing.slice(0, ROSTER_LOOKUPS_PER_WALK).map(async id => {
+      const multiaddrs = await findPeerAddresses(services().dht as KadDHT, id, signal)
+      await membership.found({ id, multiaddrs })
+    }))
+  }
+
+  const natOptions = resolveNat(config.nat)
+  const tcpTransport = (config.transport ?? 'tcp') === 'tcp'
+
   const libp2p = await createLibp2p(libp2pOptions({
     privateKey,
     datastore: config.store.datastore,
@@ -158,6 +188,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
     dht: config.dht ?? true,
     kadProtocol,
     transport: config.transport ?? 'tcp',
+    nat: natOptions,
+    natModules: await loadNatModules(natOptions, tcpTransport),
     limits,
     metricsRegistry: config.metricsRegistry,
     logger: config.logger,
@@ -176,7 +208,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
           wiring.memberConnected(conn)
         },
         onRefused: (peer, reason) => {
-          services().membership.refused(peer)
+          // A roster member whose HELLO failed (a connection lost mid-way) stays known: re-dialled.
+          if (services().federation.shouldNotDial(peer)) services().membership.refused(peer)
           wiring.refused(peer, reason)
         }
       }),
@@ -186,9 +219,32 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         clock,
         random,
         isDenied: (p) => ledger.isBanned(p.toString()) || services().federation.shouldNotDial(p),
-        // Peers found by the walk reach membership as DHT discoveries.
+        // Peers found by the walk reach membership as DHT discoveries. Members behind NATs run
+        // the DHT as clients and sit in nobody's routing table: roster members not connected are
+        // looked up by id (a DHT server answers with what its peer store knows of them).
         walk: config.dht === false ? undefined : async (signal) => {
           for await (const _ of (services().dht as KadDHT).getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) { /* the walk itself is the point: it discovers peers */ }
+          await findRosterMembers(signal)
+        },
+        lookup: config.dht === false ? undefined : async (peer, signal) => findPeerAddresses(services().dht as KadDHT, peer, signal)
+      }),
+      nat: nat({
+        clock,
+        random,
+        relayClient: tcpTransport && natOptions.relayClient,
+        webrtc: tcpTransport && natOptions.webrtc,
+        isMember: (peer) => services().federation.isMember(peer),
+        // The other members behind NATs can be found from now on (and they us): look now, not at the next walk.
+        onReachableThroughRelay: () => {
+          if (config.dht !== false) findRosterMembers(AbortSignal.timeout(5_000)).catch(() => {})
+        },
+        setDhtMode: async (mode) => {
+          const dht = services().dht
+          if (dht != null && dht.getMode() !== mode) await dht.setMode(mode)
+        },
+        relayServing: () => {
+          const relay = services().relay
+          return relay == null ? undefined : { reservations: relay.reservations.size }
         }
       }),
       reputation: reputation({
@@ -208,8 +264,25 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         onPeerSilent: (peer) => { peers().lost(peer) },
         onTransition: (t) => { wiring.modeChanged(t) }
       }),
+      // Before capacity: a pause kept across a restart holds from the first ad on.
+      host: host({
+        executor,
+        store: config.store.sublevel('meta') as unknown as PauseStore,
+        clock,
+        policy: config.host?.policy,
+        onPause: config.host?.onPause,
+        watch: config.host?.signals ?? false,
+        monitor: config.host?.monitor,
+        minuteOfDay: config.host?.minuteOfDay,
+        onChange: (next, previous) => {
+          // Routers elsewhere must know at once (a paused peer gets no task within one interval).
+          node?.libp2p.services.capacity.publish()
+          wiring.serving(next, previous, executor.concurrency)
+        }
+      }),
       capacity: capacity({
         executor,
+        serving: () => services().host.serving(),
         name,
         intervalMs: config.capacityIntervalMs ?? profile.capacityIntervalMs,
         minGapMs: profile.capacityMinGapMs,
@@ -223,6 +296,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         },
         onInvalid: (peer) => { report(peer.toString(), ReputationAction.InvalidMessage) },
         mayServe: (peer) => services().federation.allows(peer, Role.serve),
+        isDirect: (conn) => services().nat.isDirect(conn),
         // Kinds only the owner may run are not advertised: no router elsewhere should try them.
         advertises: (kind) => !isSelfOnly(allowListOf(kind) ?? ['members'])
       }),
@@ -283,7 +357,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         onMalformed: (peer) => { report(peer, ReputationAction.InvalidMessage) },
         onActivity: (peer) => { services().connectivity.heartbeat(peer) },
         maySubmit: () => services().federation.selfAllows(Role.submit),
-        onTask: (e) => { wiring.task(e) }
+        onTask: (e) => { wiring.task(e) },
+        directConnection: async (peer, options) => services().nat.directConnection(peer, options)
       })
     }
   }) as any) as unknown as Libp2p<FedServices>

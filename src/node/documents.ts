@@ -11,6 +11,31 @@ export interface CapacityDoc {
   running: number
   concurrency: number
   kinds: string[]
+  /** It takes no work from peers now (its owner's host policy). Absent when it does. */
+  paused?: boolean
+  /** Why it offers fewer slots than it has, or none (`paused`, `quiet-hours`, `battery-low`, `on-battery`, `owner-busy`, `user-active`). */
+  servingReason?: string
+}
+
+/**
+ * How much of this machine peers may use now, and why (`fedmesh status`, `pause`, `resume`,
+ * `GET /v1/serving`): the host policy's decision over its signals.
+ */
+export interface ServingDoc {
+  /** Slots peers' tasks may use now, of `of` (the node's concurrency). */
+  slots: number
+  of: number
+  paused: boolean
+  /** Why fewer than `of` (absent when all). */
+  reason?: string
+  /** One sentence for people. */
+  detail?: string
+  /** The owner's pause: since when and until when (ISO 8601; `until` absent = until `fedmesh resume`). */
+  pause?: { since: string, until?: string }
+  /** What the host component reads now. */
+  signals: { onBattery: boolean, batteryPercent?: number, presence: 'active' | 'idle' | 'unknown', idleMs?: number, ownerBusyCores?: number, cores: number }
+  /** The policy in force (config `policy`). */
+  policy: { batteryFloorPercent: number, onBatteryShare: number, activeUserSlots: number, quietHours: string | null, yieldToOwner: boolean, onPause: 'finish' | 'handBack' }
 }
 
 /**
@@ -62,8 +87,20 @@ export interface StatusDoc {
   storage?: StorageDoc
   /** The replicated cache held here: entries (tombstones included) and bytes of keys and values. */
   cache?: { entries: number, bytes: number }
+  /** What peers may use of this machine now, and why (the host policy). */
+  serving?: ServingDoc
   /** This node's Vivaldi coordinate. */
   coordinate?: CoordinateDoc
+  /**
+   * Can peers on the internet dial this node (protocols/nat.md): `public` (a public address
+   * confirmed by members dialling it back, a UPnP mapping or `announce`), `private` (behind a
+   * NAT: reached through relays and hole punching), `unknown` (a LAN or loopback, or not measured yet).
+   */
+  reachability?: 'public' | 'private' | 'unknown'
+  /** What reachability was judged from: confirmed public addresses, the public addresses peers see this node at. */
+  nat?: { publicAddresses: string[], observedAddresses: string[] }
+  /** Relay reservations this node holds (its `/p2p-circuit` addresses), and, when it is a relay, the reservations it holds for members. */
+  relay?: { reservations: Array<{ relay: string, address: string }>, serving?: { reservations: number } }
   uptimeMs: number
   version: string
 }
@@ -73,7 +110,10 @@ export interface PeerDoc {
   name: string
   addresses: string[]
   connected: boolean
-  /** How this node reaches it while connected: `direct`, or `relayed` through a circuit relay; null when not connected. */
+  /**
+   * How this node reaches it while connected: `direct`, or `relayed` through a circuit relay
+   * (control traffic only; tasks wait for a direct path); null when not connected.
+   */
   connection?: 'direct' | 'relayed' | null
   discoveredVia: string[]
   rttMs: number | null

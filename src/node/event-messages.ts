@@ -21,7 +21,10 @@ const LEVELS: Record<EventType, EventLevel> = {
   'cache:conflict': 'debug',
   'cache:refused': 'warn',
   'storage:failed': 'error',
-  'storage:recovered': 'info'
+  'storage:recovered': 'info',
+  'host:paused': 'info',
+  'host:capped': 'info',
+  'host:resumed': 'info'
 }
 
 export function eventLevel (e: EventDraft): EventLevel {
@@ -69,5 +72,8 @@ export function eventMessage (e: EventDraft, self?: string, nameOf?: (peer: stri
     case 'cache:refused': return `refused cache entry "${e.key}" by ${peer(e.writer)}${e.from != null && e.from !== e.writer ? ` from ${peer(e.from)}` : ''} (${e.reason})`
     case 'storage:failed': return `storage failed, refusing writes until it recovers: ${e.error}`
     case 'storage:recovered': return `storage recovered, writes accepted again after ${ms(e.downMs)}`
+    case 'host:paused': return `paused: takes no work from peers (${e.detail ?? e.reason})${e.until != null ? ` until ${e.until}` : ''}`
+    case 'host:capped': return `serving peers ${e.slots} of ${e.of} slots (${e.detail ?? e.reason})`
+    case 'host:resumed': return `serving peers every slot again (was ${e.after})`
   }
 }

@@ -5,6 +5,7 @@ import type { StoredEntry } from '../services/cache/entry.js'
 import type { IntakeContext } from '../services/cache/intake.js'
 import type { TaskLifecycle } from '../services/tasks/task-service.js'
 import type { RunReport } from '../services/tasks/executor.js'
+import type { Serving } from '../core/host-policy.js'
 import type { StorageEvent, StorageHealth } from '../store/storage-health.js'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 
@@ -110,6 +111,17 @@ export class EventWiring {
       queuedMs: run.queuedMs,
       runMs: run.runMs
     })
+  }
+
+  /** The host policy's decision changed (services/host): paused, capped, or every slot again. */
+  serving (next: Serving, previous: Serving, of: number): void {
+    if (next.paused) {
+      this.events.emit('host:paused', { reason: next.reason ?? 'paused', detail: next.detail, until: next.until != null ? new Date(next.until).toISOString() : undefined })
+    } else if (next.reason != null) {
+      this.events.emit('host:capped', { slots: next.slots, of, reason: next.reason, detail: next.detail })
+    } else if (previous.reason != null) {
+      this.events.emit('host:resumed', { slots: next.slots, after: previous.reason })
+    }
   }
 
   /** Follow libp2p's disconnections and the store's condition while the node runs; returns the detach. */

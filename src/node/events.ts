@@ -52,6 +52,12 @@ export interface EventFields {
   'storage:failed': { error: string, op: string, detail?: string }
   /** The store takes writes again. */
   'storage:recovered': { downMs: number, writesRefused: number }
+  /** This node takes no work from peers now (its owner paused it, quiet hours, a low battery, the owner's load). */
+  'host:paused': { reason: string, detail?: string, until?: string }
+  /** It serves fewer slots than it has (on battery, someone at the machine, the owner's load). */
+  'host:capped': { slots: number, of: number, reason: string, detail?: string }
+  /** It serves every slot again; `after` is what limited it. */
+  'host:resumed': { slots: number, after: string }
 }
 
 export type EventType = keyof EventFields
@@ -77,7 +83,8 @@ export type EventDraft = { [T in EventType]: { type: T } & EventFields[T] }[Even
 export const EVENT_TYPES: readonly EventType[] = [
   'peer:connected', 'peer:disconnected', 'peer:refused', 'peer:banned', 'member:revoked', 'mode:changed',
   'task:submitted', 'task:started', 'task:routed', 'task:failed-over', 'task:finished', 'task:served',
-  'cache:conflict', 'cache:refused', 'storage:failed', 'storage:recovered'
+  'cache:conflict', 'cache:refused', 'storage:failed', 'storage:recovered',
+  'host:paused', 'host:capped', 'host:resumed'
 ]
 
 /** Listeners get each type on its own name, and every event on `event`. */

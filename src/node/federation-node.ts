@@ -1,18 +1,18 @@
 import { VERSION } from '../version.js'
 import { formatVersion } from '../services/cache/entry.js'
 import { coordinateDoc, encodeValue, sinceLastSeen, toCacheEntryDoc, toPeerDoc, toRouteDoc, toRunDoc, toServedDoc, toTaskDetailDoc, toTaskDoc } from './to-documents.js'
-import type { StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc, CancelDoc, PingDoc, RttDoc } from './documents.js'
+import type { ServingDoc, StatusDoc, StorageDoc, PeerDoc, RunDoc, TaskDoc, TaskDetailDoc, RouteDoc, ServedDoc, CachePutDoc, CacheEntryDoc, CacheDelDoc, CacheListDoc, CancelDoc, PingDoc, RttDoc } from './documents.js'
 import { encodePayload, fromBytesHandler, fromJsonHandler } from './task-payload.js'
 import type { BytesHandler, JsonHandler, Payload } from './task-payload.js'
 import { BadRequestError } from '../util/errors.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { FederationApi } from './federation-api.js'
-import { connectionKind } from './event-wiring.js'
 import type { EventWiring } from './event-wiring.js'
 import type { NodeEvents } from './events.js'
 import type { CacheService } from '../services/cache/cache-service.js'
 import type { CacheSyncService } from '../services/cache-sync/index.js'
 import type { CapacityService } from '../services/capacity/capacity-service.js'
+import type { HostService } from '../services/host/host-service.js'
 import type { ConnectivityService } from '../services/connectivity/connectivity-service.js'
 import type { LatencyService } from '../services/latency/latency-service.js'
 import type { ReputationService } from '../services/reputation/reputation-service.js'
@@ -24,6 +24,8 @@ import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
 import type { Libp2p, PeerId, PeerInfo, Startable } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
+import type { NatService } from '../services/nat/nat-service.js'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Identify } from '@libp2p/identify'
@@ -39,11 +41,14 @@ export type FedServices = {
   membership: Membership
   reputation: ReputationService
   connectivity: ConnectivityService
+  host: HostService
   capacity: CapacityService
   latency: LatencyService
   cache: CacheService
   cacheSync: CacheSyncService
   tasks: TaskService
+  nat: NatService
+  relay?: CircuitRelayService
   dht?: KadDHT
   mdns?: EventTarget
   bootstrap?: EventTarget
@@ -73,6 +78,9 @@ function parsePeerId (peerId: string): PeerId {
     throw new BadRequestError(`"${peerId}" is not a peer id`)
   }
 }
+
+/** The longest pause `pause --for` takes: 365 days (longer: pause without an end). */
+export const MAX_PAUSE_MS = 365 * 24 * 60 * 60 * 1000
 
 /** Banned peers whose last-seen time is remembered for `peers`. */
 const FORGOTTEN_PEERS_KEPT = 1_000
@@ -169,10 +177,49 @@ export class FederationNode implements Startable {
       storage: this.storageDoc(),
       cache: this.cacheSize(),
       coordinate: coordinateDoc(this.libp2p.services.latency.coordinate()),
+      ...this.natDoc(),
       capacity: this.libp2p.services.capacity.local(),
+      serving: this.serving(),
       uptimeMs: this.running ? this.clock.now() - this.startedAtMs : 0,
       version: VERSION
     }
+  }
+
+  /** What peers may use of this machine now, and why (the host policy over its signals). */
+  serving (): ServingDoc {
+    const { host } = this.libp2p.services
+    const s = host.serving()
+    const signals = host.signals()
+    const pause = host.pause()
+    const of = this.executor.concurrency
+    return {
+      slots: Math.min(of, s.slots),
+      of,
+      paused: s.paused,
+      ...(s.reason != null ? { reason: s.reason } : {}),
+      ...(s.detail != null ? { detail: s.detail } : {}),
+      ...(pause != null ? { pause: { since: new Date(pause.since).toISOString(), ...(pause.until != null ? { until: new Date(pause.until).toISOString() } : {}) } } : {}),
+      signals: { ...signals.power, presence: signals.presence.state, ...(signals.presence.idleMs != null ? { idleMs: signals.presence.idleMs } : {}), ...(signals.ownerBusyCores != null ? { ownerBusyCores: signals.ownerBusyCores } : {}), cores: signals.cores },
+      policy: { ...host.policy, onPause: host.onPause }
+    }
+  }
+
+  /** Take no work from peers for `forMs` (until `resume` when undefined); kept across restarts. Running peer tasks finish (or are handed back: `onPause`). */
+  async pause (forMs?: number): Promise<ServingDoc> {
+    if (forMs != null && !(Number.isInteger(forMs) && forMs > 0 && forMs <= MAX_PAUSE_MS)) throw new BadRequestError(`a pause lasts 1 ms to ${MAX_PAUSE_MS / 86_400_000} days`)
+    await this.libp2p.services.host.pauseFor(forMs)
+    return this.serving()
+  }
+
+  /** End the owner's pause (the policy's rules still apply). */
+  async resume (): Promise<ServingDoc> {
+    await this.libp2p.services.host.resume()
+    return this.serving()
+  }
+
+  private natDoc (): Pick<StatusDoc, 'reachability' | 'nat' | 'relay'> {
+    const n = this.libp2p.services.nat.status()
+    return { reachability: n.reachability, nat: { publicAddresses: n.publicAddresses, observedAddresses: n.observedAddresses }, relay: n.relay }
   }
 
   /** Members this node knows (any peer in an open mesh); with `all`, refused peers too. */
@@ -203,7 +250,8 @@ export class FederationNode implements Startable {
         now,
         addresses: connections.length > 0 ? connections.map(c => c.remoteAddr) : (stored?.addresses ?? []).map(a => a.multiaddr),
         connected: connections.length > 0,
-        connection: connections.some(c => connectionKind(c) === 'direct') ? 'direct' : 'relayed',
+        // A WebRTC connection counts as direct only once it carried traffic (protocols/nat.md).
+        connection: connections.some(c => this.libp2p.services.nat.isDirect(c)) ? 'direct' : 'relayed',
         capacity: table.last(id),
         rtt: this.rttTo(id),
         reputation: this.reputationOf(id)

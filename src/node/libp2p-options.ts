@@ -1,8 +1,10 @@
 import { noise } from '@chainsafe/libp2p-noise'
+import { autoNATv2 } from '@libp2p/autonat-v2'
 import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { kadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { memory } from '@libp2p/memory'
 import { ping } from '@libp2p/ping'
@@ -13,7 +15,8 @@ import { VERSION } from '../version.js'
 import { keepHelpText } from './metrics-help.js'
 import { CACHE_TOPIC } from './config.js'
 import { FEDERATION_TOPIC } from '../services/federation/federation-service.js'
-import type { ConnectionLimits, MdnsOptions, TransportChoice } from './config.js'
+import { dialOrder, hygienicPeerInfo } from '../services/nat/addresses.js'
+import type { ConnectionLimits, MdnsOptions, NatOptions, TransportChoice } from './config.js'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 import type { Datastore } from 'interface-datastore'
@@ -50,6 +53,20 @@ function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array }): string 
   return `${from}/${seqno}`
 }
 
+export interface NatModules {
+  webRTC?: typeof import('@libp2p/webrtc').webRTC
+  uPnPNAT?: typeof import('@libp2p/upnp-nat').uPnPNAT
+}
+
+/** Load the NAT packages this node will use (TCP nodes with `webrtc` or `upnp` on). */
+export async function loadNatModules (nat: Required<NatOptions>, tcp: boolean): Promise<NatModules> {
+  if (!tcp) return {}
+  return {
+    webRTC: nat.webrtc ? (await import('@libp2p/webrtc')).webRTC : undefined,
+    uPnPNAT: nat.upnp ? (await import('@libp2p/upnp-nat')).uPnPNAT : undefined
+  }
+}
+
 export interface Libp2pOptionsInput {
   privateKey: PrivateKey
   datastore: Datastore
@@ -60,6 +77,10 @@ export interface Libp2pOptionsInput {
   /** The DHT's protocol id (federation-scoped in a private federation). */
   kadProtocol: string
   transport: TransportChoice
+  /** NAT traversal (TCP nodes only): relays, hole punching, AutoNAT, UPnP. */
+  nat: Required<NatOptions>
+  /** The WebRTC and UPnP packages, loaded only when used (`loadNatModules`): they cost ~0.5 s and ~20 MB at start. */
+  natModules: NatModules
   limits: ConnectionLimits
   metricsRegistry?: Registry
   logger?: ComponentLogger
@@ -117,12 +138,37 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
   if (input.dht) {
     services.dht = kadDHT({
       protocol: input.kadProtocol,
+      // Server mode until the NAT service finds the node private (then client: peers could not
+      // dial it back to ask).
       clientMode: false,
       // The default mapper drops private and loopback addresses, which makes a LAN federation
-      // (or several daemons on one host) invisible to each other. Discovery results are hints:
-      // membership caps them and the connection gater filters them.
-      peerInfoMapper: passthroughMapper
+      // (or several daemons on one host) invisible to each other; passing everything would send
+      // peers elsewhere dialling into their own LANs. A peer with a public or relayed address is
+      // handed out with those only, a LAN-only peer with all of its own. Discovery results are
+      // hints: membership caps them and the connection gater filters them.
+      peerInfoMapper: hygienicPeerInfo
     })
+  }
+  const nat = input.transport === 'tcp' ? input.nat : undefined
+  if (nat != null) {
+    // Asks members to dial this node's public addresses back (confirming them) and answers theirs.
+    if (nat.autonat) services.autonat = autoNATv2()
+    // No DCUtR: its TCP hole punch cannot work from Node.js, and its unilateral upgrade closed a
+    // working relayed connection as soon as a WebRTC dial "succeeded" (the listener's side opens
+    // before ICE connects): behind symmetric NATs the homes lost each other every few seconds.
+    // The NAT service makes both kinds of direct dial and keeps the relayed one until a ping
+    // crossed the new path (protocols/nat.md).
+    if (nat.relay !== false) {
+      // The hop protocol is gated like every other: only members get reservations and circuits.
+      services.relay = circuitRelayServer({
+        reservations: {
+          maxReservations: nat.relay.maxReservations,
+          defaultDurationLimit: nat.relay.durationLimitMs,
+          defaultDataLimit: BigInt(nat.relay.dataLimitBytes)
+        }
+      })
+    }
+    if (nat.upnp && input.natModules.uPnPNAT != null) services.upnp = input.natModules.uPnPNAT({ autoConfirmAddress: false })
   }
   if (input.mdns !== false) {
     services.mdns = mdns({ interval: input.mdns.intervalMs, serviceTag: input.mdns.serviceTag })
@@ -137,8 +183,18 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
     privateKey: input.privateKey,
     nodeInfo: { name: 'fedmesh', version: VERSION, userAgent: `fedmesh/${VERSION}` },
     datastore: input.datastore,
-    addresses: { listen: input.listen },
-    transports: [typeof input.transport === 'function' ? input.transport : input.transport === 'memory' ? memory() : tcp()],
+    addresses: { listen: input.listen, appendAnnounce: nat?.announce ?? [] },
+    transports: nat == null
+      ? [typeof input.transport === 'function' ? input.transport : input.transport === 'memory' ? memory() : tcp()]
+      : [
+          tcp(),
+          // Dial and listen through relays; listening starts once the NAT service finds the node private.
+          circuitRelayTransport(),
+          // The hole-punched path: WebRTC data channels, signalled over the relayed connection.
+          // ICE servers are only ever the configured ones (the package's default is public STUN
+          // servers on the internet).
+          ...(nat.webrtc && input.natModules.webRTC != null ? [input.natModules.webRTC({ rtcConfiguration: () => ({ iceServers: nat.stun.map(urls => ({ urls })) }) })] : [])
+        ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       maxInboundStreams: limits.maxInboundStreams,
@@ -160,7 +216,9 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
     connectionManager: {
       maxConnections: limits.maxConnections,
       maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
-      inboundConnectionThreshold: limits.inboundConnectionThreshold
+      inboundConnectionThreshold: limits.inboundConnectionThreshold,
+      // A dial by peer id takes the plain relayed path before a WebRTC one (see dialOrder).
+      addressSorter: dialOrder
     },
     metrics: input.metricsRegistry != null
       ? keepHelpText(prometheusMetrics({ registry: input.metricsRegistry, collectDefaultMetrics: true }), input.metricsRegistry)

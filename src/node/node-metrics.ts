@@ -48,6 +48,9 @@ export function registerNodeMetrics (registry: Registry, s: NodeMetricSources): 
   new Gauge({ name: 'fedmesh_task_slots', help: 'Tasks this node runs at once (its concurrency).', registers, collect () { this.set(load().concurrency) } })
   new Gauge({ name: 'fedmesh_tasks_waiting', help: 'Tasks submitted on this node waiting in its admission queue for a free slot in the mesh.', registers, collect () { this.set(s.node().libp2p.services.tasks.admission.queued) } })
 
+  new Gauge({ name: 'fedmesh_host_serving_slots', help: 'Slots peers\' tasks may use on this node now, after its owner\'s host policy (battery, presence, quiet hours, the owner\'s load, a pause).', registers, collect () { this.set(Math.min(load().concurrency, s.node().libp2p.services.host.serving().slots)) } })
+  new Gauge({ name: 'fedmesh_host_paused', help: 'Whether this node takes no work from peers now (1) or does (0), by its owner\'s host policy.', registers, collect () { this.set(s.node().libp2p.services.host.serving().paused ? 1 : 0) } })
+
   const count = (e: NodeEvent): void => {
     events.inc({ type: e.type })
     switch (e.type) {

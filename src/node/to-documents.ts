@@ -15,7 +15,11 @@ import { decodePayload } from './task-payload.js'
 
 export function capacityDoc (e: CapacityEntry): CapacityDoc {
   const a = e.ad
-  return { cores: a.cores, freeMemoryMb: a.freeMemoryMb, load: Number(a.load.toFixed(2)), queueDepth: a.queueDepth, running: a.running, concurrency: a.concurrency, kinds: a.kinds }
+  return {
+    cores: a.cores, freeMemoryMb: a.freeMemoryMb, load: Number(a.load.toFixed(2)), queueDepth: a.queueDepth, running: a.running, concurrency: a.concurrency, kinds: a.kinds,
+    ...(a.paused === true ? { paused: true } : {}),
+    ...(a.servingReason != null ? { servingReason: a.servingReason } : {})
+  }
 }
 
 /** A coordinate as documents show it: ms to 0.01. */

@@ -13,6 +13,8 @@ export interface JournalRecord {
   submittedAt: number
   /** When it was first accepted, if before `submittedAt` (a task resumed after a restart). */
   acceptedAt?: number
+  /** `interactive` or `batch`; absent = normal. */
+  priority?: 'interactive' | 'batch'
 }
 
 /** A finished task as `fedmesh tasks` lists it. */

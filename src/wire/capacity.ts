@@ -317,6 +317,8 @@ export interface CapacityAd {
   intervalMs: number
   addrs: Uint8Array<ArrayBuffer>[]
   wallMs: number
+  servingReason: string
+  paused: boolean
 }
 
 export namespace CapacityAd {
@@ -410,6 +412,16 @@ export namespace CapacityAd {
           w.uint64Number(obj.wallMs)
         }
 
+        if ((obj.servingReason != null && obj.servingReason !== '')) {
+          w.uint32(130)
+          w.string(obj.servingReason)
+        }
+
+        if ((obj.paused != null && obj.paused !== false)) {
+          w.uint32(136)
+          w.bool(obj.paused)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -428,7 +440,9 @@ export namespace CapacityAd {
           stats: [],
           intervalMs: 0,
           addrs: [],
-          wallMs: 0
+          wallMs: 0,
+          servingReason: '',
+          paused: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -523,6 +537,14 @@ export namespace CapacityAd {
             }
             case 15: {
               obj.wallMs = reader.uint64Number()
+              break
+            }
+            case 16: {
+              obj.servingReason = reader.string()
+              break
+            }
+            case 17: {
+              obj.paused = reader.bool()
               break
             }
             default: {
@@ -690,6 +712,20 @@ export namespace CapacityAd {
               }
               break
             }
+            case 16: {
+              yield {
+                field: `${prefix}.servingReason`,
+                value: reader.string()
+              }
+              break
+            }
+            case 17: {
+              yield {
+                field: `${prefix}.paused`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -802,6 +838,16 @@ export namespace CapacityAd {
     value: number
   }
 
+  export interface CapacityAdServingReasonFieldEvent {
+    field: '$.servingReason'
+    value: string
+  }
+
+  export interface CapacityAdPausedFieldEvent {
+    field: '$.paused'
+    value: boolean
+  }
+
   export function encode (obj: Partial<CapacityAd>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CapacityAd.codec())
   }
@@ -810,7 +856,7 @@ export namespace CapacityAd {
     return decodeMessage(buf, CapacityAd.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAd>): Generator<CapacityAdSeqFieldEvent | CapacityAdNameFieldEvent | CapacityAdCoresFieldEvent | CapacityAdFreeMemoryMbFieldEvent | CapacityAdLoadFieldEvent | CapacityAdQueueDepthFieldEvent | CapacityAdRunningFieldEvent | CapacityAdConcurrencyFieldEvent | CapacityAdQueueLimitFieldEvent | CapacityAdKindsFieldEvent | CapacityAdCoordinateVecFieldEvent | CapacityAdCoordinateHeightFieldEvent | CapacityAdCoordinateErrorFieldEvent | CapacityAdCoordinateAdjustmentFieldEvent | CapacityAdStatsKindFieldEvent | CapacityAdStatsMeanRunMsFieldEvent | CapacityAdIntervalMsFieldEvent | CapacityAdAddrsFieldEvent | CapacityAdWallMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAd>): Generator<CapacityAdSeqFieldEvent | CapacityAdNameFieldEvent | CapacityAdCoresFieldEvent | CapacityAdFreeMemoryMbFieldEvent | CapacityAdLoadFieldEvent | CapacityAdQueueDepthFieldEvent | CapacityAdRunningFieldEvent | CapacityAdConcurrencyFieldEvent | CapacityAdQueueLimitFieldEvent | CapacityAdKindsFieldEvent | CapacityAdCoordinateVecFieldEvent | CapacityAdCoordinateHeightFieldEvent | CapacityAdCoordinateErrorFieldEvent | CapacityAdCoordinateAdjustmentFieldEvent | CapacityAdStatsKindFieldEvent | CapacityAdStatsMeanRunMsFieldEvent | CapacityAdIntervalMsFieldEvent | CapacityAdAddrsFieldEvent | CapacityAdWallMsFieldEvent | CapacityAdServingReasonFieldEvent | CapacityAdPausedFieldEvent> {
     return streamMessage(buf, CapacityAd.codec(), opts)
   }
 }

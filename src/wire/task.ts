@@ -80,6 +80,7 @@ export interface TaskRequest {
   maxWaitMs: number
   expectedRunMs: number
   ageMs: number
+  priority: number
 }
 
 export namespace TaskRequest {
@@ -132,6 +133,11 @@ export namespace TaskRequest {
           w.uint32(obj.ageMs)
         }
 
+        if ((obj.priority != null && obj.priority !== 0)) {
+          w.uint32(72)
+          w.uint32(obj.priority)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -144,7 +150,8 @@ export namespace TaskRequest {
           attempt: 0,
           maxWaitMs: 0,
           expectedRunMs: 0,
-          ageMs: 0
+          ageMs: 0,
+          priority: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -183,6 +190,10 @@ export namespace TaskRequest {
             }
             case 8: {
               obj.ageMs = reader.uint32()
+              break
+            }
+            case 9: {
+              obj.priority = reader.uint32()
               break
             }
             default: {
@@ -256,6 +267,13 @@ export namespace TaskRequest {
               }
               break
             }
+            case 9: {
+              yield {
+                field: `${prefix}.priority`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -308,6 +326,11 @@ export namespace TaskRequest {
     value: number
   }
 
+  export interface TaskRequestPriorityFieldEvent {
+    field: '$.priority'
+    value: number
+  }
+
   export function encode (obj: Partial<TaskRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskRequest.codec())
   }
@@ -316,7 +339,7 @@ export namespace TaskRequest {
     return decodeMessage(buf, TaskRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskRequest>): Generator<TaskRequestTaskIdFieldEvent | TaskRequestKindFieldEvent | TaskRequestInputFieldEvent | TaskRequestDeadlineMsFieldEvent | TaskRequestAttemptFieldEvent | TaskRequestMaxWaitMsFieldEvent | TaskRequestExpectedRunMsFieldEvent | TaskRequestAgeMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskRequest>): Generator<TaskRequestTaskIdFieldEvent | TaskRequestKindFieldEvent | TaskRequestInputFieldEvent | TaskRequestDeadlineMsFieldEvent | TaskRequestAttemptFieldEvent | TaskRequestMaxWaitMsFieldEvent | TaskRequestExpectedRunMsFieldEvent | TaskRequestAgeMsFieldEvent | TaskRequestPriorityFieldEvent> {
     return streamMessage(buf, TaskRequest.codec(), opts)
   }
 }
@@ -556,6 +579,7 @@ export interface TaskFrame {
   kind: string
   taskId: string
   reservation: number
+  priority: number
   stop: boolean
 }
 
@@ -604,8 +628,13 @@ export namespace TaskFrame {
           w.uint32(obj.reservation)
         }
 
-        if ((obj.stop != null && obj.stop !== false)) {
+        if ((obj.priority != null && obj.priority !== 0)) {
           w.uint32(64)
+          w.uint32(obj.priority)
+        }
+
+        if ((obj.stop != null && obj.stop !== false)) {
+          w.uint32(72)
           w.bool(obj.stop)
         }
 
@@ -619,6 +648,7 @@ export namespace TaskFrame {
           kind: '',
           taskId: '',
           reservation: 0,
+          priority: 0,
           stop: false
         }
 
@@ -661,6 +691,10 @@ export namespace TaskFrame {
               break
             }
             case 8: {
+              obj.priority = reader.uint32()
+              break
+            }
+            case 9: {
               obj.stop = reader.bool()
               break
             }
@@ -730,6 +764,13 @@ export namespace TaskFrame {
             }
             case 8: {
               yield {
+                field: `${prefix}.priority`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 9: {
+              yield {
                 field: `${prefix}.stop`,
                 value: reader.bool()
               }
@@ -797,6 +838,11 @@ export namespace TaskFrame {
     value: number
   }
 
+  export interface TaskFrameRequestPriorityFieldEvent {
+    field: '$.request.priority'
+    value: number
+  }
+
   export interface TaskFrameResultTaskIdFieldEvent {
     field: '$.result.taskId'
     value: string
@@ -847,6 +893,11 @@ export namespace TaskFrame {
     value: number
   }
 
+  export interface TaskFramePriorityFieldEvent {
+    field: '$.priority'
+    value: number
+  }
+
   export interface TaskFrameStopFieldEvent {
     field: '$.stop'
     value: boolean
@@ -860,7 +911,7 @@ export namespace TaskFrame {
     return decodeMessage(buf, TaskFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameRequestAgeMsFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent | TaskFrameStopFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameRequestAgeMsFieldEvent | TaskFrameRequestPriorityFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent | TaskFramePriorityFieldEvent | TaskFrameStopFieldEvent> {
     return streamMessage(buf, TaskFrame.codec(), opts)
   }
 }

@@ -1,5 +1,6 @@
 /** Identities and signed entries shared by the cache unit tests. */
-import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createHash } from 'node:crypto'
+import { generateKeyPair, generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { signEntry } from '../../src/services/cache/entry.js'
 import type { StoredEntry } from '../../src/services/cache/entry.js'
@@ -10,8 +11,9 @@ export interface Identity {
   peerId: PeerId
 }
 
-export async function identity (): Promise<Identity> {
-  const key = await generateKeyPair('Ed25519')
+/** A fresh identity; given a seed, always the same one for it (so a property test's replay has the same peer ids). */
+export async function identity (seed?: string): Promise<Identity> {
+  const key = seed == null ? await generateKeyPair('Ed25519') : await generateKeyPairFromSeed('Ed25519', createHash('sha256').update(seed).digest())
   return { key, peerId: peerIdFromPrivateKey(key) }
 }
 

@@ -18,6 +18,10 @@ export function registerDaemonCommand (program: Command): void {
     .option('--join <token>', 'redeem an invite token from `fedmesh federation invite` at start')
     .option('--log-format <format>', 'log lines on stderr: text (readable) or json (pino-style, one object per line) (default text)')
     .option('--log-level <level>', 'lowest level logged: debug, info, warn or error (default info)')
+    .option('--relay', 'relay for members behind NATs (run it on a publicly reachable node)')
+    .option('--announce <multiaddr>', 'address announced as dialable without confirmation; repeatable', collect)
+    .option('--stun <url>', 'STUN server for WebRTC hole punching (stun:host:port); repeatable', collect)
+    .option('--no-upnp', 'do not map the listen port on a UPnP gateway')
     .action(async (opts: Record<string, unknown>) => {
       // Loaded on demand: the other commands must start fast and never load libp2p.
       const { daemonMain } = await import('../../daemon/main.js')
@@ -35,7 +39,11 @@ export function registerDaemonCommand (program: Command): void {
         open: opts.open === true ? true : undefined,
         join: opts.join as string | undefined,
         logFormat: opts.logFormat as string | undefined,
-        logLevel: opts.logLevel as string | undefined
+        logLevel: opts.logLevel as string | undefined,
+        relay: opts.relay === true ? true : undefined,
+        announce: opts.announce as string[] | undefined,
+        stun: opts.stun as string[] | undefined,
+        upnp: opts.upnp === false ? false : undefined
       })
       // Stopped: leave now, whatever a third-party handle would keep alive.
       process.exit(0)

@@ -8,6 +8,7 @@ import { readTaskInput } from '../task-input.js'
 import { runWatched } from '../run-watch.js'
 import { wantsColor } from '../color.js'
 import { NOT_SERVED_REASON } from '../../core/routing/score.js'
+import { PRIORITIES, isPriority } from '../../core/priority.js'
 import type { ApiClient } from '../client.js'
 import type { CommonOptions } from '../output.js'
 import type { CancelDoc, RouteDoc, RunDoc, ServedDoc, TaskDetailDoc, TaskDoc } from '../../node/documents.js'
@@ -18,6 +19,7 @@ interface RunOptions extends CommonOptions {
   inputFile?: string
   peer?: string
   timeout?: string
+  priority?: string
   progress?: boolean
 }
 
@@ -27,8 +29,10 @@ export function registerTaskCommands (program: Command): void {
     .option('--input-file <file>', 'send this file\'s bytes as the input (a command kind gets them on its stdin)')
     .option('--peer <peer>', 'run it on this peer only: a name, a peer id, or a unique start or end of one')
     .option('--timeout <ms>', 'give up after this many milliseconds (default 90000)')
+    .option('--priority <priority>', 'interactive, normal (default) or batch: queues take interactive first, batch last')
     .option('--no-progress', 'no progress line on stderr (there is none unless stderr is a terminal)')
     .action(async (kind: string, opts: RunOptions) => {
+      if (opts.priority != null && !isPriority(opts.priority)) throw new UsageError(`--priority must be one of ${PRIORITIES.join(', ')}`)
       const timeoutMs = opts.timeout != null ? Number(opts.timeout) : undefined
       if (timeoutMs != null && (!Number.isInteger(timeoutMs) || timeoutMs <= 0)) throw new UsageError('--timeout must be a positive integer (ms)')
       const input = await readTaskInput(opts)
@@ -45,7 +49,7 @@ export function registerTaskCommands (program: Command): void {
         progress: opts.progress !== false && process.stderr.isTTY === true,
         interactive: process.stdin.isTTY === true && opts.input !== '-',
         color: wantsColor(process.stderr)
-      }, async (signal) => client.request<RunDoc>('POST', '/v1/tasks', { kind, ...input, peer, timeoutMs, taskId }, { signal }))
+      }, async (signal) => client.request<RunDoc>('POST', '/v1/tasks', { kind, ...input, peer, timeoutMs, taskId, priority: opts.priority }, { signal }))
       printDoc(opts, doc, formatRun)
       if (cancelled != null && doc.status !== 'ok') process.exitCode = EXIT.INTERRUPTED
       else if (doc.status === 'error') process.exitCode = EXIT.FAILED

@@ -55,34 +55,72 @@ export interface PlanContext {
   bounced?: boolean
 }
 
-export function planDispatch (ranked: ScoredCandidate[], random: () => number, params: PlanParams = DEFAULT_PLAN_PARAMS, context: PlanContext = {}): Plan {
-  const eligible = ranked.filter(c => c.eligible)
+/**
+ * Ranked candidates, best first, as `planDispatch` reads them: what it compares by position, and
+ * the candidate itself only for the ones it picks (built on demand).
+ */
+export interface Ranking {
+  readonly length: number
+  /** The candidate at rank `i`. */
+  at(i: number): ScoredCandidate
+  eligible(i: number): boolean
+  score(i: number): number
+  queueWaitMs(i: number): number
+  local(i: number): boolean
+}
+
+/** A ranking over a ranked array. */
+export function rankingOf (ranked: readonly ScoredCandidate[]): Ranking {
+  return {
+    length: ranked.length,
+    at: (i) => ranked[i],
+    eligible: (i) => ranked[i].eligible,
+    score: (i) => ranked[i].score,
+    queueWaitMs: (i) => ranked[i].queueWaitMs,
+    local: (i) => ranked[i].local
+  }
+}
+
+/**
+ * `ranked`: best first, as `rankCandidates` sorts them (an array, or a `Ranking` whose
+ * candidates are built only when picked).
+ */
+export function planDispatch (ranked: readonly ScoredCandidate[] | Ranking, random: () => number, params: PlanParams = DEFAULT_PLAN_PARAMS, context: PlanContext = {}): Plan {
+  const r = isRanking(ranked) ? ranked : rankingOf(ranked)
+  // Positions of the eligible candidates, best first.
+  const eligible: number[] = []
+  for (let i = 0; i < r.length; i++) if (r.eligible(i)) eligible.push(i)
   if (eligible.length === 0) {
-    return { mode: 'none', reason: ranked.length === 0 ? 'no candidates' : `no eligible candidate (${ranked[0].reason})` }
+    return { mode: 'none', reason: r.length === 0 ? 'no candidates' : `no eligible candidate (${r.at(0).reason})` }
   }
   const best = eligible[0]
+  const bestScore = r.score(best)
   // The local node's load is exact, not a stale advertisement: no need to spread.
-  if (best.local && best.queueWaitMs === 0) return { mode: 'direct', target: best, maxWaitMs: 0 }
-  if (best.queueWaitMs === 0 && context.bounced !== true) {
-    const tie = Math.max(params.nearTieMs, best.score * params.nearTieFraction)
-    const ties = eligible.filter(c => c.queueWaitMs === 0 && c.score <= best.score + tie)
-    const target = ties[Math.min(ties.length - 1, Math.floor(random() * ties.length))]
+  if (r.local(best) && r.queueWaitMs(best) === 0) return { mode: 'direct', target: r.at(best), maxWaitMs: 0 }
+  if (r.queueWaitMs(best) === 0 && context.bounced !== true) {
+    const tie = Math.max(params.nearTieMs, bestScore * params.nearTieFraction)
+    const ties = eligible.filter(i => r.queueWaitMs(i) === 0 && r.score(i) <= bestScore + tie)
+    const target = r.at(ties[Math.min(ties.length - 1, Math.floor(random() * ties.length))])
     return { mode: 'direct', target, maxWaitMs: maxWaitFor(target, params) }
   }
-  const line = best.score + (params.spreadRuns ?? DEFAULT_SPREAD_RUNS) * best.runMs
-  const pool = eligible.filter(c => !c.local && c.score <= line)
+  const line = bestScore + (params.spreadRuns ?? DEFAULT_SPREAD_RUNS) * r.at(best).runMs
+  const pool = eligible.filter(i => !r.local(i) && r.score(i) <= line)
   const targets: ScoredCandidate[] = []
   while (targets.length < Math.max(1, params.probes) && pool.length > 0) {
-    targets.push(pool.splice(Math.min(pool.length - 1, Math.floor(random() * pool.length)), 1)[0])
+    targets.push(r.at(pool.splice(Math.min(pool.length - 1, Math.floor(random() * pool.length)), 1)[0]))
   }
   // A reservation here costs no network: always hold a place locally too, so this node's own
   // slots are never idle while its tasks queue elsewhere.
-  const local = eligible.find(c => c.local)
-  if (local != null) targets.push(local)
+  const local = eligible.find(i => r.local(i))
+  if (local != null) targets.push(r.at(local))
   if (targets.length === 1) {
     return { mode: 'direct', target: targets[0], maxWaitMs: 0 }
   }
   return { mode: 'reserve', targets }
+}
+
+function isRanking (r: readonly ScoredCandidate[] | Ranking): r is Ranking {
+  return !Array.isArray(r)
 }
 
 function maxWaitFor (c: ScoredCandidate, params: PlanParams): number {

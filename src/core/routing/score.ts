@@ -8,9 +8,6 @@
  * sent it since (the advertisement cannot know them yet).
  */
 
-import { DEFAULT_SPREAD_RUNS } from './plan.js'
-import type { PlanParams } from './plan.js'
-
 export type RttSource = 'local' | 'ping' | 'vivaldi' | 'default'
 export type ReputationState = 'healthy' | 'avoid' | 'banned'
 
@@ -40,6 +37,8 @@ export interface CandidateInput {
   circuitOpen: boolean
   /** This node has a connection to it (else a task pays for a dial first). Default: connected. */
   connected?: boolean
+  /** It takes no work from peers now (its owner's policy), and why (e.g. `paused`, `on-battery`): never sent a task. */
+  noWork?: string
 }
 
 export interface ScoreParams {
@@ -104,11 +103,13 @@ export function standingIneligibility (c: CandidateInput): string | undefined {
   if (c.reputationState === 'banned') return 'banned'
   if (c.reputationState === 'avoid') return 'reputation too low'
   if (c.circuitOpen) return 'circuit open after repeated failures'
+  if (c.noWork != null) return `takes no work: ${c.noWork}`
   if (c.concurrency <= 0) return 'advertises no slots'
   return undefined
 }
 
-function ineligibility (c: CandidateInput): string | undefined {
+/** Why a candidate cannot take the task now (undefined: it can); scoreCandidate's `reason`. */
+export function ineligibility (c: CandidateInput): string | undefined {
   const standing = standingIneligibility(c)
   if (standing != null) return standing
   if (!c.local && c.queueDepth + c.sentSinceAd >= c.queueLimit && c.queueLimit > 0) return 'queue full'
@@ -116,7 +117,7 @@ function ineligibility (c: CandidateInput): string | undefined {
 }
 
 /** The expected completion time of an eligible candidate, ms (scoreCandidate's `score`). */
-function expectedMs (c: CandidateInput, params: ScoreParams): number {
+export function expectedMs (c: CandidateInput, params: ScoreParams): number {
   const runMs = c.meanRunMs ?? params.defaultRunMs
   const rttMs = c.local ? 0 : c.rttMs ?? params.defaultRttMs
   return queueWaitMs(c, runMs) + rttMs + dialMsOf(c, rttMs, params) + runMs + Math.max(0, -c.reputation) * params.penaltyMsPerPoint
@@ -150,63 +151,4 @@ export function scoreCandidate (c: CandidateInput, params: ScoreParams = DEFAULT
     load,
     score: why == null ? wait + rttMs + dialMs + runMs + penalty : Infinity
   }
-}
-
-/** What `planDispatch` will do with the ranking: only the candidates it can look at are kept. */
-export interface Shortlist {
-  plan: Pick<PlanParams, 'nearTieMs' | 'nearTieFraction' | 'spreadRuns'>
-  /** The plan binds late whatever the best looks like (planDispatch's `bounced`). */
-  bounced: boolean
-}
-
-/**
- * Score every candidate and sort best first (ties: local first, then by peer id so the order is
- * deterministic). Ineligible candidates stay in the list, last, with their reason.
- *
- * With `shortlist`, only the candidates `planDispatch` can look at are sorted and returned: this
- * node, and every eligible candidate scored at most the line it draws from (the best's score for
- * a free local node, the near-tie margin for a direct send, `spreadRuns` run times of the best
- * for reservations). Their order, and so every random draw the plan makes by position, is the
- * same as in the full ranking; sorting a handful instead of every known peer is what keeps
- * routing cheap with thousands of peers. With no eligible candidate the full list is returned
- * (for its reasons).
- */
-export function rankCandidates (candidates: CandidateInput[], params: ScoreParams = DEFAULT_SCORE_PARAMS, shortlist?: Shortlist): ScoredCandidate[] {
-  if (shortlist == null) return candidates.map(c => scoreCandidate(c, params)).sort(compareScored)
-  // Scores first (no objects), then only the kept candidates in full.
-  const scores = new Float64Array(candidates.length)
-  let best = -1
-  for (let i = 0; i < candidates.length; i++) {
-    const c = candidates[i]
-    scores[i] = ineligibility(c) == null ? expectedMs(c, params) : Infinity
-    if (scores[i] !== Infinity && (best < 0 || before(c, scores[i], candidates[best], scores[best]))) best = i
-  }
-  if (best < 0) return candidates.map(c => scoreCandidate(c, params)).sort(compareScored)
-  const line = shortlistLine(scoreCandidate(candidates[best], params), shortlist)
-  const kept: ScoredCandidate[] = []
-  for (let i = 0; i < candidates.length; i++) {
-    if (candidates[i].local || scores[i] <= line) kept.push(scoreCandidate(candidates[i], params))
-  }
-  return kept.sort(compareScored)
-}
-
-/** compareScored's order between two eligible candidates. */
-function before (a: CandidateInput, aScore: number, b: CandidateInput, bScore: number): boolean {
-  if (aScore !== bScore) return aScore < bScore
-  if (a.local !== b.local) return a.local
-  return a.peerId < b.peerId
-}
-
-/** The worst score planDispatch can pick given the best eligible candidate (plan.ts's rules). */
-function shortlistLine (best: ScoredCandidate, { plan, bounced }: Shortlist): number {
-  if (best.local && best.queueWaitMs === 0) return best.score
-  if (best.queueWaitMs === 0 && !bounced) return best.score + Math.max(plan.nearTieMs, best.score * plan.nearTieFraction)
-  return best.score + (plan.spreadRuns ?? DEFAULT_SPREAD_RUNS) * best.runMs
-}
-
-function compareScored (a: ScoredCandidate, b: ScoredCandidate): number {
-  if (a.eligible !== b.eligible) return a.eligible ? -1 : 1
-  if (a.score !== b.score) return a.score - b.score
-  if (a.local !== b.local) return a.local ? -1 : 1
-  return a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0
 }

@@ -3,6 +3,8 @@ import { isValidTaskId } from '../../services/tasks/frame-limits.js'
 import { BadRequestError, NotFoundError } from '../../util/errors.js'
 import { parseRoles } from '../../core/federation/roles.js'
 import { SECOND } from '../../util/time.js'
+import { PRIORITIES } from '../../core/priority.js'
+import { MAX_PAUSE_MS } from '../../node/federation-node.js'
 import type { Route } from './server.js'
 import type { FederationNode } from '../../node/federation-node.js'
 import type { JoinDoc } from '../../node/federation-api.js'
@@ -15,8 +17,12 @@ const runBody = z.object({
   inputBase64: z.base64().optional(),
   peer: z.string().min(1).max(128).optional(),
   timeoutMs: z.number().int().positive().optional(),
-  taskId: z.string().refine(isValidTaskId, { message: 'must be 1-128 of A-Z a-z 0-9 . _ : -' }).optional()
+  taskId: z.string().refine(isValidTaskId, { message: 'must be 1-128 of A-Z a-z 0-9 . _ : -' }).optional(),
+  priority: z.enum(PRIORITIES).optional()
 }).strict()
+
+/** `forMs` absent: until resumed. */
+const pauseBody = z.object({ forMs: z.number().int().min(1).max(MAX_PAUSE_MS).optional() }).strict()
 
 const pingBody = z.object({
   count: z.number().int().min(1).max(100).optional(),
@@ -59,6 +65,9 @@ export function controlRoutes (host: RouteHost, registry: Registry): Route[] {
   return [
     ...federationRoutes(host, node),
     { method: 'GET', path: /^\/v1\/status$/, handle: async () => ({ json: node().status() }) },
+    { method: 'GET', path: /^\/v1\/serving$/, handle: async () => ({ json: node().serving() }) },
+    { method: 'POST', path: /^\/v1\/pause$/, handle: async ({ body }) => ({ json: await node().pause(parseBody(pauseBody, body).forMs) }) },
+    { method: 'POST', path: /^\/v1\/resume$/, handle: async () => ({ json: await node().resume() }) },
     { method: 'GET', path: /^\/v1\/peers$/, handle: async ({ query }) => ({ json: await node().peers({ all: query.get('all') === '1' }) }) },
     {
       method: 'POST',
@@ -71,7 +80,7 @@ export function controlRoutes (host: RouteHost, registry: Registry): Route[] {
         // An accepted task always answers with its run document, failed or not (the CLI prints
         // it and exits 1 on "error"); 503 (with Retry-After) is only for a node that refuses to
         // accept: shutting down, or its admission queue is full.
-        return { json: await node().run({ kind: req.kind, input, peer: req.peer, timeoutMs: req.timeoutMs, taskId: req.taskId }) }
+        return { json: await node().run({ kind: req.kind, input, peer: req.peer, timeoutMs: req.timeoutMs, taskId: req.taskId, priority: req.priority }) }
       }
     },
     { method: 'GET', path: /^\/v1\/tasks$/, handle: async () => ({ json: node().tasks() }) },

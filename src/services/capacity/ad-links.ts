@@ -30,6 +30,12 @@ export interface AdLinksInit {
   onConnect: (peer: PeerId) => void
   /** Timers for stream opening and the flood budget. Default: the event loop's. */
   timers?: Timers
+  /**
+   * Is this connection a working direct path? Ads take one first, else a relayed one, else any
+   * other (a WebRTC connection whose hole punch is not confirmed may carry nothing). Default: not
+   * through a relay.
+   */
+  isDirect?: (conn: Connection) => boolean
 }
 
 /**
@@ -64,7 +70,8 @@ export class AdLinks {
     this.started = true
     await this.components.registrar.handle(CAPACITY_PROTOCOL, (stream: Stream, connection: Connection) => {
       void this.read(stream, connection.remotePeer)
-    }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+      // Ads are the liveness heartbeat (~300 bytes a second): they may travel through a relay.
+    }, { maxInboundStreams: 2, maxOutboundStreams: 2, runOnLimitedConnection: true })
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
   }
@@ -120,12 +127,17 @@ export class AdLinks {
 
   private open (peer: PeerId, first: Uint8Array): void {
     const key = peer.toString()
-    const conn = this.components.connectionManager.getConnections(peer).find(c => c.status === 'open')
+    // A direct connection first: a relayed one is closed once the hole punch succeeds. An
+    // unconfirmed one only last: ads are the liveness heartbeat, sent into a dead path they
+    // would make a live peer look silent.
+    const open = this.components.connectionManager.getConnections(peer).filter(c => c.status === 'open')
+    const isDirect = this.init.isDirect ?? ((c: Connection) => c.limits == null)
+    const conn = open.find(isDirect) ?? open.find(c => c.limits != null) ?? open[0]
     if (conn == null) return
     const attempt = new Opening()
     this.out.set(key, attempt)
     const signal = AbortSignal.any([attempt.controller.signal, this.timers.timeout(10_000)])
-    conn.newStream(CAPACITY_PROTOCOL, { runOnLimitedConnection: false, signal })
+    conn.newStream(CAPACITY_PROTOCOL, { runOnLimitedConnection: true, signal })
       .then(stream => {
         if (!this.started || this.out.get(key) !== attempt || stream.status !== 'open') {
           stream.abort(new Error('no longer wanted'))

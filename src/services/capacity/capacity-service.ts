@@ -6,10 +6,11 @@ import { CapacityTable } from './capacity-table.js'
 import { MAX_AD_BYTES, validateAd } from './validate-ad.js'
 import type { ValidatedAd } from './validate-ad.js'
 import type { Clock } from '../../util/time.js'
+import type { Serving } from '../../core/host-policy.js'
 import type { Executor } from '../tasks/executor.js'
 import type { Coordinate } from '../../wire/capacity.js'
 import type { AdLinksComponents } from './ad-links.js'
-import type { Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { Connection, Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { AddressManager } from '@libp2p/interface-internal'
 
 export interface CapacityInit {
@@ -32,6 +33,10 @@ export interface CapacityInit {
   mayServe?: (peer: PeerId) => boolean
   /** Is this kind advertised to peers (a kind only the owner may run is not)? Default: every kind. */
   advertises?: (kind: string) => boolean
+  /** What the host policy lets peers use here (services/host). Default: everything. */
+  serving?: () => Serving
+  /** Is this connection a working direct path (the NAT service's judgement)? Ads prefer one. Default: not through a relay. */
+  isDirect?: (conn: Connection) => boolean
   /** Local samples, replaceable in simulations. Default: the machine's own. */
   sampleHost?: () => { cores: number, freeMemoryMb: number, load: number }
   clock: Clock
@@ -39,6 +44,8 @@ export interface CapacityInit {
 
 export const DEFAULT_CAPACITY_INTERVAL_MS = 1 * SECOND
 export const DEFAULT_MIN_GAP_MS = 100
+/** Periodic ads carry the sender's addresses once in this many (and every ad to a newly connected peer). */
+const ADDRS_EVERY = 30
 
 export interface CapacityComponents extends AdLinksComponents {
   peerStore: PeerStore
@@ -97,7 +104,8 @@ export class CapacityService implements Startable {
       onAd: (peer, bytes) => { this.receive(peer, bytes) },
       onInvalid: (peer, why) => { this.invalid(peer, why) },
       // The last ad again, with the clock read now (receivers measure their offset from it).
-      onConnect: (peer) => { if (this.current != null) this.links.send(CapacityAd.encode({ ...this.current, wallMs: this.init.clock.now() }), peer) }
+      onConnect: (peer) => { if (this.current != null) this.links.send(CapacityAd.encode({ ...this.current, wallMs: this.init.clock.now() }), peer) },
+      isDirect: init.isDirect
     })
   }
 
@@ -150,6 +158,7 @@ export class CapacityService implements Startable {
     if (!this.started) return
     const doc = this.local()
     const executor = this.init.executor
+    const serving = this.init.serving?.()
     const ad: CapacityAd = {
       seq: this.startSeq + ++this.counter,
       name: this.init.name,
@@ -165,14 +174,20 @@ export class CapacityService implements Startable {
       stats: executor.runStats().map(s => ({ kind: s.kind, meanRunMs: Math.round(s.meanRunMs) })),
       intervalMs: this.intervalMs,
       addrs: this.components.addressManager.getAddresses().slice(0, 8).map(a => a.decapsulateCode(421).bytes as Uint8Array<ArrayBuffer>),
-      wallMs: this.init.clock.now()
+      wallMs: this.init.clock.now(),
+      servingReason: serving?.reason ?? '',
+      paused: serving?.paused ?? false
     }
     this.lastPublishedAt = ad.wallMs
     this.lastPublished = { queueDepth: doc.queueDepth, running: doc.running }
+    // A peer that connects gets the whole ad (addresses included); the periodic ones carry the
+    // addresses only now and then: receivers keep them from the first, and they are most of an
+    // idle ad's bytes on a machine with several interfaces.
     this.current = ad
+    const sent = this.counter % ADDRS_EVERY === 1 ? ad : { ...ad, addrs: [] }
     // Peers that see the same share get the same bytes: one encoding per distinct view.
     const views = new Map<string, Uint8Array>()
-    this.links.send(CapacityAd.encode(ad), undefined, (peer) => this.tailored(ad, peer, views))
+    this.links.send(CapacityAd.encode(sent), undefined, (peer) => this.tailored(sent, peer, views))
     this.schedule(this.intervalMs)
   }
 

@@ -67,11 +67,14 @@ export class CapacityTable {
     return e != null && this.isFresh(e) ? e : undefined
   }
 
-  /** Every fresh entry. */
-  fresh (): CapacityEntry[] {
+  /** Every fresh entry (into `into` when given: emptied first, so routing reuses one array). */
+  fresh (into?: CapacityEntry[]): CapacityEntry[] {
     const now = this.clock.now()
-    const out: CapacityEntry[] = []
-    for (const e of this.entries.values()) if (this.isFresh(e, now)) out.push(e)
+    const out = into ?? []
+    // Written in place and cut once: emptying first would drop the array's storage every time.
+    let n = 0
+    for (const e of this.entries.values()) if (this.isFresh(e, now)) out[n++] = e
+    out.length = n
     return out
   }
 

@@ -44,6 +44,10 @@ export interface ValidatedAd {
   wallMs?: number
   /** Fields that were out of bounds and clamped. */
   clamped: string[]
+  /** The sender takes no work from peers now (its owner's policy): never routed to. */
+  paused?: boolean
+  /** Why it offers fewer slots than it has, or none (a reason code, e.g. `on-battery`); absent when it offers all. */
+  servingReason?: string
 }
 
 /** A clamped copy of the ad, or a reason to reject it. */
@@ -59,6 +63,8 @@ export function validateAd (ad: CapacityAd): ValidatedAd | string {
   if (/[\u0000-\u001f\u007f]/.test(ad.name)) return 'control characters in name'
   if (!ad.kinds.every(isValidKind)) return 'bad kind name'
   if (new Set(ad.kinds).size !== ad.kinds.length) return 'duplicate kinds'
+  // A code shown in tables and route reasons: short, lower case, no control characters.
+  if (ad.servingReason !== '' && !/^[a-z][a-z0-9-]{0,31}$/.test(ad.servingReason)) return 'bad serving reason'
   const meanRunMs = new Map<string, number>()
   for (const s of ad.stats) {
     if (!isValidKind(s.kind)) return 'bad kind name in stats'
@@ -86,6 +92,8 @@ export function validateAd (ad: CapacityAd): ValidatedAd | string {
     intervalMs: Math.min(CAPACITY_BOUNDS.maxIntervalMs, Math.max(CAPACITY_BOUNDS.minIntervalMs, ad.intervalMs || 1000)),
     addrs,
     ...(Number.isSafeInteger(ad.wallMs) && ad.wallMs > 0 && ad.wallMs <= MAX_WALL_MS ? { wallMs: ad.wallMs } : {}),
-    clamped
+    clamped,
+    ...(ad.paused ? { paused: true } : {}),
+    ...(ad.servingReason !== '' ? { servingReason: ad.servingReason } : {})
   }
 }

@@ -1,11 +1,11 @@
 import { ConnectivityMonitor, DEFAULT_LIVENESS_MS, RECOMMENDED_TICK_MS } from '../../core/connectivity.js'
 import type { ConnectivityMode, ConnectivityTransition } from '../../core/connectivity.js'
+import { pingOver } from '../../util/ping-over.js'
 import { systemTimers } from '../../util/timers.js'
 import type { Clock } from '../../util/time.js'
 import type { TimerHandle, Timers } from '../../util/timers.js'
 import type { ComponentLogger, CounterGroup, Libp2pEvents, Logger, Metrics, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
-import type { Ping } from '@libp2p/ping'
 
 export interface ConnectivityInit {
   clock: Clock
@@ -21,7 +21,6 @@ export interface ConnectivityInit {
 }
 
 export interface ConnectivityComponents {
-  ping: Ping
   events: TypedEventTarget<Libp2pEvents>
   connectionManager: ConnectionManager
   logger: ComponentLogger
@@ -154,15 +153,16 @@ export class ConnectivityService implements Startable {
     if (conns.length === 0) return
     const timeoutMs = this.init.confirmTimeoutMs ?? 700
     // A ping whose timeout fired much later than asked timed out on this process's stall, not
-    // the peer's silence: one more try.
+    // the peer's silence: one more try. Each path is pinged on its own: one dead path (a WebRTC
+    // connection whose hole punch failed) must not cut a live one (the relayed connection).
     for (let attempt = 0; attempt < 2; attempt++) {
       const started = this.timers.now()
-      try {
-        await this.components.ping.ping(conns[0].remotePeer, { signal: this.timers.timeout(timeoutMs) })
+      const answers = await Promise.all(conns.map(async c => await pingOver(c, this.timers.timeout(timeoutMs)).then(() => true, () => false)))
+      if (answers.includes(true)) {
         // Alive after all: its heartbeat was just late.
         this.heartbeatId(peer)
         return
-      } catch {}
+      }
       if (this.timers.now() - started < 2 * timeoutMs) break
     }
     this.log('peer %s went silent and missed a ping; closing its %d connection(s)', peer, conns.length)

@@ -137,8 +137,10 @@ export class FederationService implements Startable {
     for (const p of this.init.gatedProtocols) this.gateProtocol(p)
     await this.components.registrar.handle(FEDERATION_PROTOCOL, (stream: Stream, conn: Connection) => {
       this.onStream(stream, conn).catch(err => { this.log('federation stream from %p failed - %e', conn.remotePeer, err) })
-    // One HELLO and one JOIN or RENEW at a time: what an outsider can open is bounded.
-    }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+      // HELLO runs on relayed connections too (a few hundred bytes): members behind NATs first
+      // meet through a relay, and nothing else may run on a connection before it.
+      // One HELLO and one JOIN or RENEW at a time: what an outsider can open is bounded.
+    }, { maxInboundStreams: 2, maxOutboundStreams: 2, runOnLimitedConnection: true })
     const every = (ms: number, fn: () => void): void => { this.timers.push(setInterval(fn, ms)) }
     every(this.init.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, () => { this.sweep() })
     this.scheduleRenewal()
@@ -222,6 +224,14 @@ export class FederationService implements Startable {
   /** Peers with a member connection now (open mesh: every connected peer). */
   memberPeers (): PeerId[] {
     return this.gate.memberPeers()
+  }
+
+  /** Members in the roster (peer ids) in good standing now, this node excepted; none in an open mesh. */
+  rosterMembers (): string[] {
+    const fed = this.federation
+    if (fed == null) return []
+    const self = this.components.peerId.toString()
+    return fed.roster.certificates().map(c => c.subject).filter(id => id !== self && fed.standing(id).member)
   }
 
   /** Peers that tried and failed to prove membership, most recent first. */
@@ -328,19 +338,32 @@ export class FederationService implements Startable {
     if (conn.status !== 'open') return
     const fed = this.requireFederation()
     const signal = AbortSignal.timeout(this.handshakeTimeoutMs)
-    try {
-      // Lazy protocol selection: the HELLO travels with the protocol header (one round trip less).
-      const stream = await conn.newStream(FEDERATION_PROTOCOL, { signal, negotiateFully: false })
-      await helloAsDialer(stream, fed, conn.remotePeer.toString(), this.init.clock.now(), () => { this.accept(conn) }, { signal })
-    } catch (err) {
-      // A refusal (either way) ends the connection; a transient failure after this node already
-      // accepted the peer (from its roster) only costs the roster exchange.
-      if (err instanceof MembershipRefusedError) {
-        this.refuse(conn, err.message, 'refused')
-      } else if (this.gate.state(conn) === 'member') {
-        this.log('roster exchange with %p failed - %e', conn.remotePeer, err)
-      } else {
-        this.refuse(conn, `handshake failed: ${(err as Error).message}`, 'failed')
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Lazy protocol selection: the HELLO travels with the protocol header (one round trip less).
+        const stream = await conn.newStream(FEDERATION_PROTOCOL, { signal, negotiateFully: false, runOnLimitedConnection: true })
+        await helloAsDialer(stream, fed, conn.remotePeer.toString(), this.init.clock.now(), () => { this.accept(conn) }, { signal })
+        return
+      } catch (err) {
+        // A refusal (either way) ends the connection; a transient failure after this node already
+        // accepted the peer (from its roster) only costs the roster exchange.
+        if (err instanceof MembershipRefusedError) {
+          this.refuse(conn, err.message, 'refused')
+        } else if (conn.status !== 'open') {
+          // Closed under the HELLO by someone else (an AutoNAT dial-back connection closes as soon
+          // as its check is done; a hole punch closes the relayed one): nobody was refused, and
+          // the peer's other connections have their own HELLO.
+          this.log('connection to %p closed during HELLO - %s', conn.remotePeer, (err as Error).message)
+        } else if (this.gate.state(conn) === 'member') {
+          this.log('roster exchange with %p failed - %e', conn.remotePeer, err)
+        } else if (attempt === 1 && !signal.aborted) {
+          // Only this stream died (reset, or the peer's stream limit while its side closes the last one): once more.
+          this.log('HELLO to %p failed, trying once more - %s', conn.remotePeer, (err as Error).message)
+          continue
+        } else {
+          this.refuse(conn, `handshake failed: ${(err as Error).message}`, 'failed')
+        }
+        return
       }
     }
   }

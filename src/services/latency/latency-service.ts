@@ -7,6 +7,9 @@ import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interfa
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { Ping } from '@libp2p/ping'
 
+/** Errors of a stream or connection that closed under a ping (libp2p's names). */
+const CLOSED_UNDER_US = new Set(['StreamStateError', 'StreamResetError', 'StreamClosedError', 'ConnectionClosedError', 'ConnectionClosingError', 'UnexpectedEOFError'])
+
 export interface LatencyInit {
   /** How often each connected peer is pinged, ms. Default 2 s. */
   intervalMs?: number
@@ -97,7 +100,7 @@ export class LatencyService implements Startable {
       options.signal?.throwIfAborted()
       const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? this.pingTimeoutMs), ...(options.signal != null ? [options.signal] : [])])
       try {
-        const rtt = await this.components.ping.ping(peer, { signal })
+        const rtt = await this.pingOnce(peer, signal)
         this.sample(peer, rtt)
         results.push(rtt)
       } catch (err) {
@@ -105,6 +108,21 @@ export class LatencyService implements Startable {
       }
     }
     return results
+  }
+
+  /**
+   * One ping, tried once more when the connection it took closed under it (an AutoNAT dial-back
+   * connection the other side closes as soon as its check is done, a relayed one a hole punch
+   * replaced): libp2p picks another open connection, or dials, the second time.
+   */
+  private async pingOnce (peer: PeerId, signal: AbortSignal): Promise<number> {
+    try {
+      return await this.components.ping.ping(peer, { signal })
+    } catch (err) {
+      if (signal.aborted || !CLOSED_UNDER_US.has((err as Error).name)) throw err
+      this.log('ping %p: its connection closed under it, trying once more - %s', peer, (err as Error).message)
+      return await this.components.ping.ping(peer, { signal })
+    }
   }
 
   forget (peer: PeerId): void {
@@ -126,7 +144,12 @@ export class LatencyService implements Startable {
   /** Ping a slice of the connected peers, round-robin, in parallel. */
   private async round (): Promise<void> {
     const peers = new Map<string, PeerId>()
-    for (const c of this.components.connectionManager.getConnections()) peers.set(c.remotePeer.toString(), c.remotePeer)
+    // Peers reached only through a relay are not pinged: the relay's path is not theirs (tasks
+    // never take it), and libp2p's ping would dial them anew (it uses no limited connection),
+    // a hole-punch attempt every round.
+    for (const c of this.components.connectionManager.getConnections()) {
+      if (c.limits == null && c.status === 'open') peers.set(c.remotePeer.toString(), c.remotePeer)
+    }
     const ids = [...peers.values()]
     if (ids.length === 0) return
     const n = Math.min(this.maxPingsPerRound, ids.length)

@@ -31,6 +31,13 @@ export interface MembershipInit {
    * Run while the node has fewer connections than its target. Default: none.
    */
   walk?: (signal: AbortSignal) => Promise<void>
+  /**
+   * Find a peer's current addresses by its id (a DHT lookup), after dials to the addresses known
+   * failed: a peer that restarted on another port, or whose NAT mapping changed. Default: none.
+   */
+  lookup?: (peer: PeerId, signal: AbortSignal) => Promise<Multiaddr[]>
+  /** A lookup gives up after this, ms. Default 5 s. */
+  lookupTimeoutMs?: number
   /** Walks every this often while short of connections; the first ones come sooner. Default 15 s. */
   walkIntervalMs?: number
   clock?: Clock
@@ -90,6 +97,8 @@ export class Membership implements Startable {
   private walkTimer: NodeJS.Timeout | undefined
   private walks = 0
   private readonly dials?: CounterGroup<'ok' | 'failed'>
+  private readonly lookups?: CounterGroup<'found' | 'not-found'>
+  private readonly lookingUp = new PeerMap<true>()
   private started = false
 
   constructor (private readonly components: MembershipComponents, private readonly init: MembershipInit = {}) {
@@ -105,6 +114,10 @@ export class Membership implements Startable {
     this.dials = components.metrics?.registerCounterGroup('fedmesh_membership_dials_total', {
       label: 'outcome',
       help: 'Dials of discovered or dropped peers by outcome'
+    })
+    this.lookups = components.metrics?.registerCounterGroup('fedmesh_membership_lookups_total', {
+      label: 'outcome',
+      help: 'Lookups of a peer by id after dials to its known addresses failed, by outcome'
     })
     components.metrics?.registerMetricGroup('fedmesh_membership_peers', {
       label: 'state',
@@ -171,6 +184,23 @@ export class Membership implements Startable {
       peer.nextDialAtMs = this.clock.now()
       this.dialDue()
     }
+  }
+
+  /**
+   * A peer found by id (a lookup in the DHT): its addresses are taken as they are now, and it is
+   * dialled at once if it is not connected. Unlike a discovery, a known peer's addresses update.
+   */
+  async found (info: PeerInfo): Promise<void> {
+    if (!this.started || info.id.equals(this.components.peerId) || this.isDenied(info.id) || info.multiaddrs.length === 0) return
+    const addrs = info.multiaddrs.slice(0, this.maxAddressesPerPeer)
+    const before = new Set((await this.components.peerStore.get(info.id).catch(() => undefined))?.addresses.map(a => a.multiaddr.toString()) ?? [])
+    const peer = this.remember(info.id, 'dht')
+    this.persist(info.id, peer, addrs)
+    if (this.isConnected(info.id) || this.dialing.has(info.id)) return
+    peer.connected = false
+    // Only a new address earns a dial now; the same ones wait for the backoff (no dial-lookup loop).
+    if (peer.nextDialAtMs === 0 || addrs.some(a => !before.has(a.toString()))) peer.nextDialAtMs = this.clock.now()
+    this.dialDue()
   }
 
   /** Everything known, newest first by last seen. */
@@ -291,10 +321,27 @@ export class Membership implements Startable {
         this.log.trace('dial %p failed (attempt %d) - %s', peer.id, peer.failures + 1, err.message)
         peer.failures++
         if (this.started) this.schedule(peer)
+        this.lookUp(peer.id)
       })
       .finally(() => {
         this.dialing.delete(peer.id)
       })
+  }
+
+  /** Known addresses failed: ask where the peer is now, before the backoff's next try. */
+  private lookUp (id: PeerId): void {
+    const lookup = this.init.lookup
+    if (lookup == null || !this.started || this.lookingUp.has(id)) return
+    this.lookingUp.set(id, true)
+    lookup(id, AbortSignal.timeout(this.init.lookupTimeoutMs ?? 5 * SECOND))
+      .then(addrs => {
+        this.lookups?.increment({ [addrs.length > 0 ? 'found' : 'not-found']: true })
+        if (addrs.length > 0) return this.found({ id, multiaddrs: addrs })
+      }, (err: Error) => {
+        this.lookups?.increment({ 'not-found': true })
+        this.log.trace('lookup of %p failed - %s', id, err.message)
+      })
+      .finally(() => { this.lookingUp.delete(id) })
   }
 
   /** Store how the peer was found (and its addresses) in the persistent peer store. */

@@ -1,4 +1,6 @@
 import { OverloadedError } from '../../util/errors.js'
+import { rankOf } from '../../core/priority.js'
+import type { Priority } from '../../core/priority.js'
 
 /**
  * The admission queue for this node's own tasks (API, CLI, `node.run`). A task goes out to the
@@ -39,6 +41,7 @@ export type Release = () => void
 
 interface Waiter {
   key: string
+  rank: number
   bytes: number
   admit: (release: Release) => void
   fail: (err: Error) => void
@@ -47,8 +50,10 @@ interface Waiter {
 export interface EnterOptions {
   /** Give up waiting (the task's deadline). */
   signal?: AbortSignal
-  /** A task coming back after every peer refused it: first in line, and not refused for a full queue (it was accepted). */
+  /** A task coming back after every peer refused it: first in line (of its priority), and not refused for a full queue (it was accepted). */
   again?: boolean
+  /** Its place in line: interactive before normal (default) before batch, FIFO within one. */
+  priority?: Priority
 }
 
 export class Admission {
@@ -99,6 +104,7 @@ export class Admission {
       }
       const waiter: Waiter = {
         key,
+        rank: rankOf(options.priority),
         bytes,
         admit: (release) => { signal?.removeEventListener('abort', onAbort); resolve(release) },
         fail: (err) => { signal?.removeEventListener('abort', onAbort); reject(err) }
@@ -106,8 +112,7 @@ export class Admission {
       if (signal?.aborted === true) { reject(signal.reason); return }
       signal?.addEventListener('abort', onAbort, { once: true })
       const line = this.waiting.get(key) ?? []
-      if (options.again === true) line.unshift(waiter)
-      else line.push(waiter)
+      line.splice(placeFor(line, waiter.rank, options.again === true), 0, waiter)
       this.waiting.set(key, line)
       this.waitingCount++
       this.waitingBytes += bytes
@@ -187,6 +192,17 @@ export class Admission {
       this.timer = undefined
     }
   }
+}
+
+/**
+ * Where a waiter of `rank` goes in a line kept sorted by rank: after the last of its rank (FIFO),
+ * or before the first of its rank when it comes `again`.
+ */
+function placeFor (line: readonly Waiter[], rank: number, again: boolean): number {
+  // Lines are short in the common case and appends dominate: search from the end.
+  let i = line.length
+  while (i > 0 && (again ? line[i - 1].rank >= rank : line[i - 1].rank > rank)) i--
+  return i
 }
 
 /** Tasks queue per kind (and per pinned peer): a kind few nodes serve does not hold up the others. */

@@ -1,3 +1,5 @@
+import { readAll } from '../../core/routing/ranking.js'
+import type { CandidateReader } from '../../core/routing/ranking.js'
 import type { CandidateInput, ReputationState, RttSource } from '../../core/routing/score.js'
 import type { CapacityEntry, CapacityTable } from '../capacity/capacity-table.js'
 import type { Executor } from './executor.js'
@@ -16,67 +18,118 @@ export interface PeerView {
  * advertisement, corrected by the tasks sent to it since (`only`: just that one candidate).
  */
 export function gatherCandidates (kind: string, selfId: string, executor: Executor, table: CapacityTable, view: PeerView, only?: string): CandidateInput[] {
-  const local = executor.load()
-  const fresh = table.fresh()
-  // A peer that has not run this kind yet (just started) is assumed as fast as the others'
-  // median, not as the optimistic default: else it looks idle-and-fast and gets buried.
-  // (Computed only when someone needs it: sorting every run time per task is not free.)
-  let median: { value: number | undefined } | undefined
-  const typical = (): number | undefined => (median ??= { value: medianRunMs(kind, executor, fresh) }).value
-  const out: CandidateInput[] = []
-  if (only == null || only === selfId) {
-    out.push({
-      peerId: selfId,
-      local: true,
-      serves: executor.serves(kind),
-      queueDepth: local.queueDepth,
-      running: local.running,
-      concurrency: local.concurrency,
-      queueLimit: local.queueLimit,
-      sentSinceAd: 0,
-      meanRunMs: executor.meanRunMs(kind) ?? typical(),
-      rttMs: 0,
-      rttSource: 'local',
-      reputation: 0,
-      reputationState: 'healthy',
-      circuitOpen: false
-    })
+  return readAll(new TableCandidates(kind, selfId, executor, table, view, { only }))
+}
+
+export interface TableCandidatesOptions {
+  /** Just this candidate (a peer id, or this node's). */
+  only?: string
+  /** Peers read as nothing (tried already). */
+  exclude?: ReadonlySet<string>
+  /** An array to hold the table's fresh entries (reused by a caller that reads one ranking at a time). */
+  entries?: CapacityEntry[]
+}
+
+/**
+ * `gatherCandidates` as a reader: the table's fresh entries taken once, each candidate read on
+ * demand (routing reads every one to score it, and builds only the few it keeps). Position 0 is
+ * this node when it is included; `exclude`d peers read as nothing.
+ */
+export class TableCandidates implements CandidateReader {
+  readonly length: number
+  private readonly entries: CapacityEntry[]
+  private readonly withSelf: boolean
+  private readonly only: string | undefined
+  private readonly exclude: ReadonlySet<string> | undefined
+  private median: { value: number | undefined } | undefined
+
+  constructor (
+    private readonly kind: string,
+    private readonly selfId: string,
+    private readonly executor: Executor,
+    table: CapacityTable,
+    private readonly view: PeerView,
+    options: TableCandidatesOptions = {}
+  ) {
+    this.only = options.only
+    this.exclude = options.exclude
+    this.withSelf = this.only == null || this.only === selfId
+    this.entries = table.fresh(options.entries)
+    this.length = this.entries.length + (this.withSelf ? 1 : 0)
   }
-  for (const e of fresh) {
-    if (only != null && e.peerId !== only) continue
+
+  read (i: number, into: CandidateInput): CandidateInput | undefined {
+    if (this.withSelf && i === 0) return this.exclude?.has(this.selfId) === true ? undefined : this.readSelf(into)
+    const e = this.entries[this.withSelf ? i - 1 : i]
+    if (this.only != null && e.peerId !== this.only) return undefined
+    if (this.exclude !== undefined && this.exclude.size > 0 && this.exclude.has(e.peerId)) return undefined
+    const { view, kind } = this
     const rtt = view.rtt(e.peerId)
     const rep = view.reputation(e.peerId)
-    out.push({
-      peerId: e.peerId,
-      local: false,
-      serves: e.ad.kinds.includes(kind),
-      queueDepth: e.ad.queueDepth,
-      running: e.ad.running,
-      concurrency: e.ad.concurrency,
-      queueLimit: e.ad.queueLimit,
-      sentSinceAd: e.sentSinceAd,
-      meanRunMs: e.ad.meanRunMs.get(kind) || typical(),
-      rttMs: rtt?.rttMs,
-      rttSource: rtt?.source ?? 'default',
-      reputation: rep.score,
-      reputationState: rep.state,
-      circuitOpen: view.circuitOpen(e.peerId),
-      connected: view.connected(e.peerId)
-    })
+    const ad = e.ad
+    into.peerId = e.peerId
+    into.local = false
+    into.serves = ad.kinds.includes(kind)
+    into.queueDepth = ad.queueDepth
+    into.running = ad.running
+    into.concurrency = ad.concurrency
+    into.queueLimit = ad.queueLimit
+    into.sentSinceAd = e.sentSinceAd
+    into.meanRunMs = ad.meanRunMs.get(kind) || this.typical()
+    into.rttMs = rtt?.rttMs
+    into.rttSource = rtt?.source ?? 'default'
+    into.reputation = rep.score
+    into.reputationState = rep.state
+    into.circuitOpen = view.circuitOpen(e.peerId)
+    into.connected = view.connected(e.peerId)
+    into.noWork = ad.paused === true ? (ad.servingReason ?? 'paused') : undefined
+    return into
   }
-  return out
+
+  private readSelf (into: CandidateInput): CandidateInput {
+    const { executor, kind } = this
+    const local = executor.load()
+    into.peerId = this.selfId
+    into.local = true
+    into.serves = executor.serves(kind)
+    into.queueDepth = local.queueDepth
+    into.running = local.running
+    into.concurrency = local.concurrency
+    into.queueLimit = local.queueLimit
+    into.sentSinceAd = 0
+    into.meanRunMs = executor.meanRunMs(kind) ?? this.typical()
+    into.rttMs = 0
+    into.rttSource = 'local'
+    into.reputation = 0
+    into.reputationState = 'healthy'
+    into.circuitOpen = false
+    into.connected = undefined
+    into.noWork = undefined
+    return into
+  }
+
+  /**
+   * A peer that has not run this kind yet (just started) is assumed as fast as the others'
+   * median, not as the optimistic default: else it looks idle-and-fast and gets buried.
+   * (Computed only when someone needs it: sorting every run time per task is not free.)
+   */
+  private typical (): number | undefined {
+    this.median ??= { value: medianRunMs(this.kind, this.executor, this.entries) }
+    return this.median.value
+  }
 }
 
 function medianRunMs (kind: string, executor: Executor, entries: CapacityEntry[]): number | undefined {
-  const values: number[] = []
+  // A typed array sorts numbers natively (no comparator call per comparison).
+  const values = new Float64Array(entries.length + 1)
+  let n = 0
   const own = executor.meanRunMs(kind)
-  if (own != null) values.push(own)
+  if (own != null) values[n++] = own
   for (const e of entries) {
     const v = e.ad.meanRunMs.get(kind)
-    if (v != null && v > 0) values.push(v)
+    if (v != null && v > 0) values[n++] = v
   }
-  if (values.length === 0) return undefined
-  // A typed array sorts numbers natively (no comparator call per comparison).
-  const sorted = Float64Array.from(values).sort()
-  return sorted[sorted.length >> 1]
+  if (n === 0) return undefined
+  const sorted = values.subarray(0, n).sort()
+  return sorted[n >> 1]
 }

@@ -1,12 +1,15 @@
 import { backoffDelay } from '../../core/backoff.js'
 import { admissionWindow } from '../../core/routing/admission.js'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../core/routing/plan.js'
+import { rankCandidates, rankShortlist } from '../../core/routing/ranking.js'
 import { RunTimesByKind } from '../../core/routing/run-times.js'
-import { DEFAULT_SCORE_PARAMS, rankCandidates, scoreCandidate } from '../../core/routing/score.js'
+import { DEFAULT_SCORE_PARAMS, scoreCandidate } from '../../core/routing/score.js'
 import { SECOND } from '../../util/time.js'
 import { sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
-import { gatherCandidates } from './candidates.js'
+import { priorityToWire } from '../../core/priority.js'
+import type { Priority } from '../../core/priority.js'
+import { TableCandidates, gatherCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
 import type { PeerView } from './candidates.js'
 import type { Executor, TaskOutcome } from './executor.js'
@@ -14,10 +17,11 @@ import { ReservationRefused, UnreachableError } from './task-client.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { Plan, PlanContext, PlanParams } from '../../core/routing/plan.js'
+import type { CandidateReader } from '../../core/routing/ranking.js'
 import type { CandidateInput, ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
 import type { Timers } from '../../util/timers.js'
-import type { CapacityTable } from '../capacity/capacity-table.js'
+import type { CapacityEntry, CapacityTable } from '../capacity/capacity-table.js'
 import type { TaskRequest } from '../../wire/task.js'
 
 /**
@@ -92,12 +96,12 @@ export interface DispatcherInit {
    */
   reserveWhenBouncing?: number | false
   /**
-   * Where a task goes, given the candidates (not excluded for this task), how this node scores
-   * one, and whether this task was refused before. Default: `planDispatch` with `planParams`
-   * over the ranking (pruned to what it can pick). The simulator's baselines (random,
-   * round-robin, power of two) plug in here.
+   * Where a task goes, given the candidates (not excluded for this task; `readAll` makes them
+   * an array), how this node scores one, and whether this task was refused before. Default:
+   * `planDispatch` with `planParams` over the ranking (pruned to what it can pick). The
+   * simulator's baselines (random, round-robin, power of two) plug in here.
    */
-  planner?: (candidates: CandidateInput[], score: (c: CandidateInput) => ScoredCandidate, random: () => number, context: PlanContext) => Plan
+  planner?: (candidates: CandidateReader, score: (c: CandidateInput) => ScoredCandidate, random: () => number, context: PlanContext) => Plan
   /** How long a cancelled dispatch waits for its peers' answers to CANCEL, ms. Default 2 s. */
   cancelGraceMs?: number
   /** Check a result where it can be checked (the built-in kinds): false = wrong answer. */
@@ -120,6 +124,8 @@ export interface DispatchRequest {
   peer?: string
   /** When this node accepted the task (clock ms; before a restart for a resumed task). Default: now. */
   acceptedAt?: number
+  /** Queue order where it runs (interactive, normal, batch). Default normal. */
+  priority?: Priority
   /**
    * The submitter cancels the task: nothing new is tried, peers are sent CANCEL (a task that has
    * not started is dropped there), and the dispatch ends within `cancelGraceMs`.
@@ -166,6 +172,7 @@ export class Dispatcher {
   private readonly patienceQuantile: number
   private readonly hedgeStarted: boolean
   private readonly stopLosers: boolean
+  private readonly entries: CapacityEntry[] = []
   /** Where each direct attempt went (a cancelled dispatch says where the task may still finish). */
   private readonly attemptPeer = new WeakMap<Promise<Step>, string>()
 
@@ -191,9 +198,9 @@ export class Dispatcher {
     return rankCandidates(this.candidates(kind, exclude, only), this.scoreParams)
   }
 
-  private candidates (kind: string, exclude: ReadonlySet<string>, only?: string): CandidateInput[] {
-    const inputs = gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only)
-    return exclude.size === 0 ? inputs : inputs.filter(c => !exclude.has(c.peerId))
+  private candidates (kind: string, exclude: ReadonlySet<string>, only?: string): CandidateReader {
+    // One ranking at a time (plan and rank read it synchronously): one array for the entries.
+    return new TableCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, { only, exclude, entries: this.entries })
   }
 
   /** How many of this node's tasks of `kind` may be out at once (the admission window). */
@@ -390,11 +397,11 @@ export class Dispatcher {
     if (planner != null) {
       return planner(inputs, (c) => scoreCandidate(c, this.scoreParams), this.init.random, { bounced })
     }
-    return planDispatch(rankCandidates(inputs, this.scoreParams, { plan: this.planParams, bounced }), this.init.random, this.planParams, { bounced })
+    return planDispatch(rankShortlist(inputs, this.scoreParams, { plan: this.planParams, bounced }), this.init.random, this.planParams, { bounced })
   }
 
   private request (req: DispatchRequest, budgetMs: number, maxWaitMs: number, expectedRunMs: number): TaskRequest {
-    return { taskId: req.taskId, kind: req.kind, input: req.input as Uint8Array<ArrayBuffer>, deadlineMs: Math.max(1, Math.round(budgetMs)), attempt: 1, maxWaitMs, expectedRunMs: Math.round(expectedRunMs), ageMs: this.ageOf(req) }
+    return { taskId: req.taskId, kind: req.kind, input: req.input as Uint8Array<ArrayBuffer>, deadlineMs: Math.max(1, Math.round(budgetMs)), attempt: 1, maxWaitMs, expectedRunMs: Math.round(expectedRunMs), ageMs: this.ageOf(req), priority: priorityToWire(req.priority) }
   }
 
   /** How long ago the task was accepted, ms (the wire's age_ms: a uint32). */
@@ -411,7 +418,7 @@ export class Dispatcher {
 
   private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, ended: AbortSignal, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
     if (target.local) {
-      const outcome = await this.cancellableHere(req, ended, async () => this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local' }))
+      const outcome = await this.cancellableHere(req, ended, async () => this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local', priority: req.priority }))
       return { outcome, peer: target.peerId, lost: false }
     }
     this.init.onSent?.(target.peerId)
@@ -492,15 +499,15 @@ export class Dispatcher {
   }
 
   private async place (req: DispatchRequest, target: ScoredCandidate, signal: AbortSignal, settled: AbortSignal): Promise<RemoteReservation> {
-    if (!target.local) return this.init.client(target.peerId).reserve(req.taskId, req.kind, { signal })
+    if (!target.local) return this.init.client(target.peerId).reserve(req.taskId, req.kind, { signal, priority: req.priority })
     const executor = this.init.executor
     const { promise: ready, resolve, reject } = Promise.withResolvers<void>()
     ready.catch(() => {})
-    const res = executor.reserve(req.taskId, req.kind, resolve, () => { reject(new Error('local reservation expired')) })
+    const res = executor.reserve(req.taskId, req.kind, resolve, () => { reject(new Error('local reservation expired')) }, 'local', req.priority)
     if (typeof res === 'string') throw new Error(`local reservation refused: ${res}`)
     return {
       ready,
-      bind: async (request) => this.cancellableHere(req, settled, async () => executor.bind(res, { taskId: request.taskId, kind: request.kind, input: request.input, deadlineMs: request.deadlineMs, ageMs: request.ageMs, origin: 'local' })),
+      bind: async (request) => this.cancellableHere(req, settled, async () => executor.bind(res, { taskId: request.taskId, kind: request.kind, input: request.input, deadlineMs: request.deadlineMs, ageMs: request.ageMs, origin: 'local', priority: req.priority })),
       cancel: () => {
         executor.cancel(res)
         reject(new Error('local reservation cancelled'))
@@ -562,8 +569,8 @@ export class Dispatcher {
   }
 }
 
-/** Why `ended` fires: the task is settled (one instance; nobody reads more than that it fired). */
-const SETTLED = new DOMException('the task is settled', 'AbortError')
+/** Why a settled task's remaining races stop (one instance: a DOMException per task costs, and nobody reads more than its name). */
+const SETTLED = new DOMException('the task was settled', 'AbortError')
 
 /** A signal that never fires (nothing to stop). */
 const NEVER = new AbortController().signal

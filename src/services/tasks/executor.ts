@@ -6,6 +6,9 @@ import { SECOND, MINUTE } from '../../util/time.js'
 import { systemTimers } from '../../util/timers.js'
 import { TaskError, codeOf } from './task-error.js'
 import { DEFAULT_FAIR_SHARE, FairShare, LOCAL_ORIGIN } from './fair-share.js'
+import { rankOf } from '../../core/priority.js'
+import type { Priority } from '../../core/priority.js'
+import type { Serving } from '../../core/host-policy.js'
 import type { TaskHandler } from './handlers.js'
 import type { Clock } from '../../util/time.js'
 import type { TimerHandle, Timers } from '../../util/timers.js'
@@ -93,6 +96,8 @@ export interface TaskSpec {
   origin: string
   /** How long ago the submitter accepted the task, ms (its request's age). Default 0. */
   ageMs?: number
+  /** Queue order: interactive, normal, batch (FIFO within one). Default normal. */
+  priority?: Priority
 }
 
 export interface TaskOutcome {
@@ -123,7 +128,12 @@ export interface Reservation {
   readonly kind: string
   /** Who holds it: 'local' or the peer id (its fair share counts it). */
   readonly origin: string
+  /** Its place in the queue's order. Default normal. */
+  readonly priority?: Priority
 }
+
+/** What happens to remote tasks running here when serving pauses: they finish, or are stopped and handed back. */
+export type OnPause = 'finish' | 'handBack'
 
 interface QueuedTask { type: 'task', spec: TaskSpec, enqueuedAt: number, resolve: (o: TaskOutcome) => void }
 interface QueuedReservation { type: 'reservation', res: Reservation, enqueuedAt: number, onReady: () => void, onExpired: () => void }
@@ -158,8 +168,10 @@ export class Executor {
   private nextReservation = 1
   private accepting = true
   private readonly idleWaiters: Array<() => void> = []
-  /** Aborts the handlers still running when a drain runs out of time. */
-  private readonly runningControllers = new Set<AbortController>()
+  /** Aborts the handlers still running when a drain runs out of time (or a pause hands them back), with their origin. */
+  private readonly runningControllers = new Map<AbortController, string>()
+  /** What the host policy lets remote peers use (services/host): every slot until told otherwise. */
+  private serving: Serving = { slots: Infinity, paused: false }
   /** The running tasks' controllers by submitter and id (a CANCEL with stop names one). */
   private readonly runningStops = new Map<string, AbortController>()
   /** Called whenever the load changes (capacity advertises significant changes at once). */
@@ -219,13 +231,61 @@ export class Executor {
    */
   loadFor (origin: string): LocalLoad {
     const free = Math.max(0, this.concurrency - this.running)
-    const places = Math.max(0, this.queueLimit - this.queue.length)
+    const places = this.serving.paused && origin !== LOCAL_ORIGIN ? 0 : Math.max(0, this.queueLimit - this.queue.length)
     return {
       running: this.running,
       queueDepth: this.queue.length,
-      concurrency: this.running + this.fair.freeFor(origin, free, this.concurrency),
+      concurrency: this.running + Math.min(this.fair.freeFor(origin, free, this.concurrency), this.servingFreeFor(origin)),
       queueLimit: this.queue.length + this.fair.placesFor(origin, places, this.queueLimit)
     }
+  }
+
+  /** What the host policy lets remote peers use now. */
+  servingState (): Serving {
+    return this.serving
+  }
+
+  /**
+   * The host policy's decision (services/host): remote tasks start only while fewer than
+   * `slots` of them run; paused, remote work waiting here is handed back at once (its
+   * submitters place it elsewhere under the same id) and new remote work is refused. Running
+   * remote tasks finish, or with `onPause` 'handBack' are stopped and handed back too. The
+   * owner's own tasks are not limited.
+   */
+  setServing (serving: Serving, onPause: OnPause = 'finish'): void {
+    this.serving = serving
+    if (serving.paused) {
+      const message = `this node is paused (${serving.reason ?? 'paused'}): it takes no work from peers now`
+      for (const q of this.queue.filter(q => originOf(q) !== LOCAL_ORIGIN)) {
+        this.queue.splice(this.queue.indexOf(q), 1)
+        this.fair.dequeued(originOf(q))
+        if (q.type === 'task') q.resolve(refused(q.spec.taskId, ErrorCode.SHUTTING_DOWN, message))
+        else q.onExpired()
+      }
+      for (const [id, held] of [...this.held]) {
+        if (held.res.origin === LOCAL_ORIGIN) continue
+        this.release(id)
+        held.onExpired()
+      }
+      if (onPause === 'handBack') {
+        for (const [c, origin] of this.runningControllers) {
+          if (origin !== LOCAL_ORIGIN) c.abort(new TaskError(ErrorCode.SHUTTING_DOWN, `${message}; the task was handed back unfinished`))
+        }
+      }
+    }
+    this.pump()
+  }
+
+  /** Slots the host policy leaves `origin` beyond what remote peers run now. */
+  private servingFreeFor (origin: string): number {
+    if (origin === LOCAL_ORIGIN) return Infinity
+    return Math.max(0, this.serving.slots - this.fair.remoteRunning())
+  }
+
+  /** A refusal when the host policy pauses serving and `origin` is a peer. */
+  private pausedFor (origin: string): string | undefined {
+    if (origin === LOCAL_ORIGIN || !this.serving.paused) return undefined
+    return `this node is paused (${this.serving.reason ?? 'paused'}): it takes no work from peers now`
   }
 
   /** Remote submitters holding slots or queue places here now (their view differs from others'). */
@@ -286,13 +346,13 @@ export class Executor {
    * `cancel` it); `onExpired` if nobody bound it within the hold time. Returns a refusal code
    * instead when the kind is not served or the queue is full.
    */
-  reserve (taskId: string, kind: string, onReady: () => void, onExpired: () => void, origin = LOCAL_ORIGIN): Reservation | ErrorCode {
-    if (!this.accepting) return ErrorCode.SHUTTING_DOWN
+  reserve (taskId: string, kind: string, onReady: () => void, onExpired: () => void, origin = LOCAL_ORIGIN, priority?: Priority): Reservation | ErrorCode {
+    if (!this.accepting || this.pausedFor(origin) != null) return ErrorCode.SHUTTING_DOWN
     if (!this.handlers.has(kind)) return ErrorCode.KIND_NOT_SERVED
     const denied = this.authorize(origin, kind)
     if (denied != null) return denied.code
     if (this.queue.length >= this.queueLimit || !this.fair.mayQueue(origin, this.queueLimit)) return ErrorCode.QUEUE_FULL
-    const res: Reservation = { id: this.nextReservation++, taskId, kind, origin }
+    const res: Reservation = { id: this.nextReservation++, taskId, kind, origin, ...(priority != null ? { priority } : {}) }
     this.enqueue({ type: 'reservation', res, enqueuedAt: this.clock.now(), onReady, onExpired })
     return res
   }
@@ -388,7 +448,7 @@ export class Executor {
     this.timers.clearTimeout(timer)
     if (!late) return
     // Out of time: stop what still runs (its submitter retries it elsewhere under the same id).
-    for (const c of this.runningControllers) c.abort(new TaskError(ErrorCode.SHUTTING_DOWN, 'the node is shutting down'))
+    for (const c of this.runningControllers.keys()) c.abort(new TaskError(ErrorCode.SHUTTING_DOWN, 'the node is shutting down'))
     let grace: TimerHandle | undefined
     await Promise.race([idle, new Promise<void>(resolve => { grace = this.timers.setTimeout(resolve, 1_000) })])
     this.timers.clearTimeout(grace)
@@ -424,6 +484,9 @@ export class Executor {
 
   private admit (spec: TaskSpec, options: { ignoreQueue?: boolean } = {}): TaskOutcome | undefined {
     if (!this.accepting) return refused(spec.taskId, ErrorCode.SHUTTING_DOWN, 'the node is shutting down')
+    // Paused: refused as a hand-back (SHUTTING_DOWN: never held against the peer's advert; old peers know it).
+    const paused = this.pausedFor(spec.origin)
+    if (paused != null) return refused(spec.taskId, ErrorCode.SHUTTING_DOWN, paused)
     if (!this.handlers.has(spec.kind)) return refused(spec.taskId, ErrorCode.KIND_NOT_SERVED, `kind not served: ${spec.kind}`)
     const denied = this.authorize(spec.origin, spec.kind)
     if (denied != null) return refused(spec.taskId, denied.code, denied.message)
@@ -454,21 +517,27 @@ export class Executor {
   }
 
   /**
-   * The queue position to start next: among submitters within their fair share, the one that
-   * runs the fewest tasks here now, first come first served between equals (the owner's tasks
-   * count as running none). -1 when nothing may start.
+   * The queue position to start next, among submitters within their fair share (and remote
+   * work within the host policy's slots): the highest priority first; within one, the owner's
+   * own tasks, then the submitter that runs the fewest tasks here now; first come first served
+   * between equals. -1 when nothing may start.
    */
   private nextStartable (): number {
     let best = -1
-    let fewest = Infinity
+    let bestKey = Infinity
+    const remoteMayStart = this.fair.remoteRunning() < this.serving.slots
     for (let i = 0; i < this.queue.length; i++) {
-      const origin = originOf(this.queue[i])
+      const q = this.queue[i]
+      const origin = originOf(q)
+      const local = origin === LOCAL_ORIGIN
+      if (!local && !remoteMayStart) continue
       if (!this.fair.mayStart(origin, this.concurrency)) continue
-      const running = this.fair.runningOf(origin)
-      if (running === 0) return i
-      if (running < fewest) {
+      // rank, then owner first, then fewest running: one number, compared once.
+      const key = rankOf(priorityOf(q)) * 2 * (this.concurrency + 2) + (local ? 0 : 1 + Math.min(this.concurrency, this.fair.runningOf(origin)))
+      if (key < bestKey) {
         best = i
-        fewest = running
+        bestKey = key
+        if (key === 0) break
       }
     }
     return best
@@ -533,12 +602,19 @@ export class Executor {
     const startedAt = this.clock.now()
     spec.onStart?.()
     const handler = this.handlers.get(spec.kind) as TaskHandler
+    // The handler's signal, aborted by its deadline or by a drain that ran out of time (one
+    // controller and a timer cleared at the end: no composite signal per task).
     const stop = new AbortController()
-    this.runningControllers.add(stop)
+    this.runningControllers.set(stop, spec.origin)
     const key = dedupeKey(spec.origin, spec.taskId)
     this.runningStops.set(key, stop)
-    const deadline = this.timers.timeout(Math.max(1, Math.ceil(spec.deadlineMs)))
-    const signal = AbortSignal.any([deadline, stop.signal])
+    let timedOut = false
+    const deadline = this.timers.setTimeout(() => {
+      if (stop.signal.aborted) return
+      timedOut = true
+      stop.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+    }, Math.max(1, Math.ceil(spec.deadlineMs)))
+    const signal = stop.signal
     const base = { taskId: spec.taskId, queuedMs: startedAt - enqueuedAt, deduped: false }
     let outcome: TaskOutcome
     try {
@@ -553,17 +629,20 @@ export class Executor {
       if (stop.signal.reason === STOPPED_BY_SUBMITTER) {
         // It ran, and stops here for good: recorded as finished, never run here again.
         outcome = { ...base, error: ErrorCode.CANCELLED, output: new Uint8Array(0), message: 'stopped by its submitter while it ran (answered elsewhere)', runMs: this.clock.now() - startedAt }
-      } else if (stop.signal.aborted) {
-        // Stopped by a drain that ran out of time. Its handler had started (it may have done part
-        // of its work), so it is not run here again, as after a crash: it is logged ended
-        // INTERRUPTED, and a retry under the same id answers that and runs elsewhere.
-        outcome = { ...base, error: ErrorCode.INTERRUPTED, output: new Uint8Array(0), message: 'the node shut down while the task ran; it never runs a task id twice: run it elsewhere', runMs: this.clock.now() - startedAt }
+      } else if (stop.signal.aborted && !timedOut) {
+        // Stopped: by a drain that ran out of time, or handed back by a pause (onPause 'handBack').
+        // Its handler had started (it may have done part of its work), so it is not run here
+        // again, as after a crash: it is logged ended INTERRUPTED, and a retry under the same id
+        // answers that and runs elsewhere.
+        const why = this.accepting && stop.signal.reason instanceof TaskError ? stop.signal.reason.message : 'the node shut down while the task ran'
+        outcome = { ...base, error: ErrorCode.INTERRUPTED, output: new Uint8Array(0), message: `${why}; it never runs a task id twice: run it elsewhere`, runMs: this.clock.now() - startedAt }
       } else {
-        const code = deadline.aborted ? ErrorCode.TIMED_OUT : codeOf(err)
+        const code = timedOut ? ErrorCode.TIMED_OUT : codeOf(err)
         const message = code === ErrorCode.TIMED_OUT ? `did not finish within ${spec.deadlineMs} ms` : (err as Error)?.message ?? String(err)
         outcome = { ...base, error: code, output: new Uint8Array(0), message, runMs: this.clock.now() - startedAt }
       }
     }
+    this.timers.clearTimeout(deadline)
     this.runningControllers.delete(stop)
     this.runningStops.delete(key)
     this.executions.finished(entry, outcome.error, outcome.runMs)
@@ -593,6 +672,10 @@ export class Executor {
 
 function originOf (q: Queued): string {
   return q.type === 'task' ? q.spec.origin : q.res.origin
+}
+
+function priorityOf (q: Queued): Priority | undefined {
+  return q.type === 'task' ? q.spec.priority : q.res.priority
 }
 
 function dedupeKey (origin: string, taskId: string): string {

@@ -68,6 +68,11 @@ export class FairShare {
     return this.of(origin).running
   }
 
+  /** Tasks all remote submitters run here now (what the host policy's slot cap counts). */
+  remoteRunning (): number {
+    return this.remote.running
+  }
+
   /** Remote submitters holding anything here now. */
   origins (): string[] {
     return [...this.held.keys()]

@@ -1,4 +1,6 @@
 import { FrameType } from '../../wire/task.js'
+import { priorityToWire } from '../../core/priority.js'
+import type { Priority } from '../../core/priority.js'
 import { FrameChannel, MalformedFrameError } from './frame-channel.js'
 import type { TaskOutcome } from './executor.js'
 import type { FrameLimits } from './frame-limits.js'
@@ -73,7 +75,8 @@ export interface TaskClient {
   /** Run `request` there; rejects `UnreachableError` when nothing was sent, anything else when the answer was lost. */
   request(request: TaskRequest, options?: RequestOptions): Promise<TaskOutcome>
   /** Reserve a place there; rejects `ReservationRefused` with the peer's refusal. */
-  reserve(taskId: string, kind: string, options?: AbortOptions): Promise<RemoteReservation>
+  /** `priority` places the reservation in the server's queue order. */
+  reserve(taskId: string, kind: string, options?: AbortOptions & { priority?: Priority }): Promise<RemoteReservation>
 }
 
 /**
@@ -101,7 +104,7 @@ export class StreamTaskClient implements TaskClient {
     return outcome
   }
 
-  async reserve (taskId: string, kind: string, options: AbortOptions = {}): Promise<RemoteReservation> {
+  async reserve (taskId: string, kind: string, options: AbortOptions & { priority?: Priority } = {}): Promise<RemoteReservation> {
     const channel = await this.connect(options)
     const id = this.allocateId()
     const { promise: ready, resolve: readyResolve, reject: readyReject } = Promise.withResolvers<void>()
@@ -115,7 +118,7 @@ export class StreamTaskClient implements TaskClient {
     })
     options.signal?.addEventListener('abort', abort, { once: true })
     ready.then(() => { options.signal?.removeEventListener('abort', abort) }, () => { options.signal?.removeEventListener('abort', abort) })
-    await channel.send({ type: FrameType.RESERVE, id, taskId, kind })
+    await channel.send({ type: FrameType.RESERVE, id, taskId, kind, priority: priorityToWire(options.priority) })
     return {
       ready,
       bind: async (request, opts) => {

@@ -1,4 +1,5 @@
 import { ErrorCode, FrameType } from '../../wire/task.js'
+import { priorityFromWire } from '../../core/priority.js'
 import { FrameChannel, MalformedFrameError } from './frame-channel.js'
 import { truncateMessage } from './frame-limits.js'
 import type { Executor, Reservation, TaskOutcome } from './executor.js'
@@ -60,6 +61,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
     maxWaitMs: r.maxWaitMs,
     expectedRunMs: r.expectedRunMs,
     ageMs: r.ageMs,
+    priority: priorityFromWire(r.priority),
     origin,
     // Tells the client its task runs (so a long run is not mistaken for a black hole).
     onStart: () => { channel.send({ type: FrameType.STARTED, id }).catch(() => {}) }
@@ -91,7 +93,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
               if (reservations.get(id) === res) reservations.delete(id)
               channel.send({ type: FrameType.RESULT, id, result: toWire(refusal(frame, ErrorCode.CANCELLED, 'reservation expired')) }).catch(() => {})
             },
-            origin)
+            origin, priorityFromWire(frame.priority))
           if (typeof res === 'string') {
             channel.send({ type: FrameType.RESULT, id, result: toWire(refusal(frame, res, `reservation refused: ${res}`)) }).catch(() => {})
           } else {

@@ -5,6 +5,8 @@ import { CircuitBreakers } from '../../core/routing/circuit-breaker.js'
 import { backoffDelay } from '../../core/backoff.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { ErrorCode } from '../../wire/task.js'
+import { PRIORITIES, isPriority } from '../../core/priority.js'
+import type { Priority } from '../../core/priority.js'
 import { Admission, admissionKey, parseAdmissionKey } from './admission.js'
 import { attemptReports } from './attempt-reports.js'
 import { toRecord, verifyBuiltin } from './task-outcome.js'
@@ -27,7 +29,7 @@ import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { JournalRecord, TaskJournal, TaskRecord } from '../../store/task-journal.js'
 import type { Clock } from '../../util/time.js'
 import type { CapacityTable } from '../capacity/capacity-table.js'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export const TASK_PROTOCOL = '/fedmesh/task/1.0.0'
@@ -47,6 +49,11 @@ export interface TaskServiceInit {
   journal?: TaskJournal
   clock: Clock
   random: () => number
+  /**
+   * A direct (non-relayed) connection to a peer for task streams, or a clear error (the NAT
+   * service: hole punching). Default: libp2p's connection, which must not be a relayed one.
+   */
+  directConnection?: (peer: PeerId, options: AbortOptions) => Promise<Connection>
   /** Budget of a task when the caller gives none, ms. Default 90 s. */
   defaultTimeoutMs?: number
   /** Longest budget a caller may ask for, ms. Default 1 h. */
@@ -133,6 +140,8 @@ export interface RunRequest {
   timeoutMs?: number
   /** Resubmitting the same id returns the first result (idempotent submissions). */
   taskId?: string
+  /** `interactive` goes before `normal` (default) before `batch`, here and where it runs. */
+  priority?: Priority
 }
 
 /**
@@ -336,6 +345,7 @@ export class TaskService implements Startable {
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > this.maxTimeoutMs) {
       throw new BadRequestError(`timeoutMs must be an integer between 1 and ${this.maxTimeoutMs}`)
     }
+    if (req.priority != null && !isPriority(req.priority)) throw new BadRequestError(`priority must be one of ${PRIORITIES.join(', ')}`)
     if (req.peer != null && !this.validPeerIds.has(req.peer)) {
       try { peerIdFromString(req.peer) } catch { throw new BadRequestError(`"${req.peer}" is not a peer id`) }
       if (this.validPeerIds.size >= MAX_VALID_PEER_IDS) this.validPeerIds.clear()
@@ -352,12 +362,13 @@ export class TaskService implements Startable {
     const finished = this.recent.get(taskId)
     if (finished != null) return finished
     const record: JournalRecord = {
-      taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now()
+      taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now(),
+      ...(req.priority != null && req.priority !== 'normal' ? { priority: req.priority } : {})
     }
     // A place in the admission queue first: a full queue refuses (503) before anything is
     // journaled. Then claim the id before the journal write: a concurrent resubmission joins.
     const cancel = new AbortController()
-    const entered = this.admission.enter(admissionKey(record), req.input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel.signal]) })
+    const entered = this.admission.enter(admissionKey(record), req.input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel.signal]), priority: record.priority })
     entered.catch(() => {})
     const accepted = (this.init.journal?.accept(record) ?? Promise.resolve()).catch((err: Error) => {
       cancel.abort(err)
@@ -380,7 +391,7 @@ export class TaskService implements Startable {
         const left = record.timeoutMs - (this.init.clock.now() - record.submittedAt)
         let release: Release
         try {
-          release = await raceCancel(entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(Math.max(1, left)), cancelled]), again }), cancelled)
+          release = await raceCancel(entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(Math.max(1, left)), cancelled]), again, priority: record.priority }), cancelled)
         } catch (err) {
           if (cancelled.aborted) {
             // A place granted after the cancel won the race goes back at once.
@@ -402,6 +413,7 @@ export class TaskService implements Startable {
             timeoutMs: Math.max(1, record.timeoutMs - (this.init.clock.now() - record.submittedAt)),
             peer: record.peer,
             acceptedAt: record.acceptedAt ?? record.submittedAt,
+            priority: record.priority,
             signal: cancelled
           })
         } finally {
@@ -518,7 +530,10 @@ export class TaskService implements Startable {
       const id = peerIdFromString(peerId)
       c = new StreamTaskClient({
         openStream: async (options) => {
-          const conn = await this.components.connectionManager.openConnection(id, options)
+          // Payloads never travel through a relay: a direct connection, hole-punched if need be.
+          const conn = this.init.directConnection != null
+            ? await this.init.directConnection(id, options)
+            : await this.components.connectionManager.openConnection(id, options)
           return conn.newStream(TASK_PROTOCOL, { ...options, runOnLimitedConnection: false })
         },
         limits: this.limits,

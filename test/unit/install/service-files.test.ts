@@ -32,7 +32,7 @@ function has (cmd: string): boolean {
 describe('systemd user unit', () => {
   it('runs the daemon with this Node, the data dir and the given flags, words quoted and escaped', () => {
     const unit = renderSystemdUnit(spec)
-    expect(execStartWords(unit)).toEqual([process.execPath, BIN, 'daemon', '--data-dir', spec.dataDir, ...spec.daemonArgs])
+    expect(execStartWords(unit)).toEqual([process.execPath, '--max-semi-space-size=1', BIN, 'daemon', '--data-dir', spec.dataDir, ...spec.daemonArgs])
     expect(unit).toMatch(/^Restart=on-failure$/m)
     expect(unit).toMatch(/^RestartPreventExitStatus=2$/m)
     expect(unit).toMatch(/^TimeoutStopSec=20$/m)
@@ -77,7 +77,7 @@ describe('launchd agent', () => {
     const parsed = JSON.parse(execFileSync('python3', ['-c', 'import json, plistlib, sys; print(json.dumps(plistlib.load(open(sys.argv[1], "rb"))))', file], { encoding: 'utf8' }))
     expect(parsed).toMatchObject({
       Label: 'dev.fedmesh.fedmesh',
-      ProgramArguments: [process.execPath, BIN, 'daemon', '--data-dir', spec.dataDir, ...spec.daemonArgs],
+      ProgramArguments: [process.execPath, '--max-semi-space-size=1', BIN, 'daemon', '--data-dir', spec.dataDir, ...spec.daemonArgs],
       RunAtLoad: true,
       KeepAlive: { SuccessfulExit: false },
       ExitTimeOut: 20,

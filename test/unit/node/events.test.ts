@@ -27,7 +27,10 @@ const SAMPLES: EventDraft[] = [
   { type: 'cache:conflict', key: 'k', winner: P1, loser: P2, path: 'gossip' },
   { type: 'cache:refused', key: 'k', writer: P1, from: P2, path: 'gossip', reason: 'writer-quota', detail: 'over' },
   { type: 'storage:failed', error: 'no space left on device', op: 'put' },
-  { type: 'storage:recovered', downMs: 4200, writesRefused: 7 }
+  { type: 'storage:recovered', downMs: 4200, writesRefused: 7 },
+  { type: 'host:paused', reason: 'battery-low', detail: 'on battery at 20 % (below 30 %)' },
+  { type: 'host:capped', slots: 1, of: 4, reason: 'user-active', detail: 'someone is using this machine' },
+  { type: 'host:resumed', slots: 4, after: 'user-active' }
 ]
 
 describe('event messages and levels', () => {

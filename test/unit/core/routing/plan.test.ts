@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../../../src/core/routing/plan.js'
-import { rankCandidates } from '../../../../src/core/routing/score.js'
+import { blankCandidate, rankCandidates, rankShortlist } from '../../../../src/core/routing/ranking.js'
+import { DEFAULT_SCORE_PARAMS } from '../../../../src/core/routing/score.js'
+import type { CandidateReader } from '../../../../src/core/routing/ranking.js'
 import type { CandidateInput, ScoredCandidate } from '../../../../src/core/routing/score.js'
 
 function peer (peerId: string, over: Partial<CandidateInput> = {}): CandidateInput {
@@ -169,6 +171,9 @@ describe('rankCandidates with a shortlist', () => {
       const short = rankCandidates(inputs, undefined, { plan: DEFAULT_PLAN_PARAMS, bounced })
       expect(planDispatch(short, stream(), DEFAULT_PLAN_PARAMS, { bounced })).toEqual(full)
       expect(short.length).toBeLessThanOrEqual(inputs.length)
+      // As the dispatcher ranks: from a reader that refills one object, candidates built only when picked.
+      const reader: CandidateReader = { length: inputs.length, read: (i, into) => Object.assign(into, blankCandidate(), inputs[i]) }
+      expect(planDispatch(rankShortlist(reader, DEFAULT_SCORE_PARAMS, { plan: DEFAULT_PLAN_PARAMS, bounced }), stream(), DEFAULT_PLAN_PARAMS, { bounced })).toEqual(full)
     }), { numRuns: 500 })
   })
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { DEFAULT_SCORE_PARAMS, queueWaitMs, rankCandidates, scoreCandidate } from '../../../../src/core/routing/score.js'
+import { rankCandidates } from '../../../../src/core/routing/ranking.js'
+import { DEFAULT_SCORE_PARAMS, queueWaitMs, scoreCandidate } from '../../../../src/core/routing/score.js'
 import type { CandidateInput } from '../../../../src/core/routing/score.js'
 
 /** An idle, healthy, measured remote peer: run 100 ms, RTT 10 ms, 4 slots, nothing queued. */

@@ -71,6 +71,13 @@ export class Replica {
   readonly knownEver = new Map<string, Map<string, Version>>()
   /** The origin whose entries this node's policy refuses, if any. */
   refuses: string | undefined
+  /**
+   * The node's reference time when its intake's skew check passed a remote version (vkey), read
+   * in the authorizer, which the intake calls in the same turn as that check: the moment the
+   * bound applies to. The store merge comes later, after awaits; a clock step or ads meanwhile
+   * move the reference, but not what the node decided.
+   */
+  readonly checkedAt = new Map<string, number>()
   handler: StreamHandler | undefined
   topology: Topology | undefined
 
@@ -94,7 +101,8 @@ export class Replica {
       collectIntervalMs: 24 * 3600 * 1000,
       // Generous: the answer comes from memory, and a loaded machine must not turn it into a miss.
       fetchTimeoutMs: 60_000,
-      authorize: (entry) => {
+      authorize: (entry, ctx) => {
+        if (ctx.path !== 'local') this.checkedAt.set(vkey(entry.version), this.meshTime.view().referenceMs)
         if (entry.version.origin !== this.refuses) return undefined
         mesh.policyRefused(this, entry)
         return { reason: POLICY_REFUSAL, penalize: false }
@@ -196,8 +204,6 @@ export class Mesh {
   readonly stats: MeshStats = { acked: 0, refused: 0, redated: 0, delivered: 0, tampered: 0, fetched: 0, synced: 0, sessions: 0, policyRefused: 0, concurrent: 0, overRefused: 0, appliedBy: {} }
   readonly violations: string[] = []
   policy: PolicyRefusal | undefined
-  /** Capacity ads are being taken in: a node's reference time may move mid-step. */
-  private adsInFlight = 0
   /** Fetch answers still being taken in (the first one resolved the read; the others go on). */
   private pendingAccepts = 0
   private nextWrite = 0
@@ -278,15 +284,10 @@ export class Mesh {
 
   /** Capacity ads between every connected pair: each records the other's clock (± `noiseMs`). */
   async ads (noise: () => number): Promise<void> {
-    this.adsInFlight++
-    try {
-      for (const a of this.replicas) {
-        for (const b of this.neighbours(a.index)) a.meshTime.record(b.peerId.toString(), Math.round(b.wall(this.t) + noise()))
-      }
-      for (const r of this.replicas) await r.service.clockChanged()
-    } finally {
-      this.adsInFlight--
+    for (const a of this.replicas) {
+      for (const b of this.neighbours(a.index)) a.meshTime.record(b.peerId.toString(), Math.round(b.wall(this.t) + noise()))
     }
+    for (const r of this.replicas) await r.service.clockChanged()
   }
 
   /**
@@ -418,11 +419,19 @@ export class Mesh {
     this.know(r, entry)
   }
 
-  /** A remote version is never taken in beyond the drift bound of the node's reference time. */
+  /**
+   * A remote version is never taken in beyond the drift bound of the node's reference time when
+   * its intake checked it. Not the reference now: between the check and the merge (awaits: the
+   * key's lock, the store) a step (a clock step, ads, run alongside or after a session whose
+   * import goes on in the background) may move it back, and a version the node rightly took in
+   * just before that is no violation. One stored without passing the check (no reading) is
+   * held to the reference now.
+   */
   private checkSkewBound (r: Replica, entry: StoredEntry, path: IntakePath): void {
-    // (Ads taken in meanwhile may have moved the reference back since the intake checked.)
-    if (this.adsInFlight > 0) return
-    const ahead = entry.version.ts.wallMs - r.meshTime.view().referenceMs
+    const vk = vkey(entry.version)
+    const reference = r.checkedAt.get(vk) ?? r.meshTime.view().referenceMs
+    r.checkedAt.delete(vk)
+    const ahead = entry.version.ts.wallMs - reference
     if (ahead > MAX_DRIFT_MS) this.violations.push(`node ${r.index} took in (${path}) a version ${ahead} ms ahead of its reference time`)
   }
 
@@ -466,13 +475,21 @@ export class Mesh {
 
   /**
    * Do the replicas hold the same? Every node without a policy holds exactly the reference's
-   * entries; the refusing node too, except for keys whose entry there is one its policy refuses.
+   * entries; the refusing node too, except for keys whose entry there is one its policy refuses
+   * and it holds nothing newer. (A newer version it holds, e.g. one it wrote while it and others
+   * agreed on a clock ahead, is still to reach the others, once their clocks reach it: not
+   * converged yet.)
    */
   async converged (): Promise<boolean> {
     const states = await Promise.all(this.replicas.map(async (_, i) => this.contents(i)))
     const ref = states[this.reference]
     return states.every((s, i) => {
-      const exempt = (key: string): boolean => i === this.policy?.node && ref.get(key)?.version.origin === this.replicas[i].refuses
+      const exempt = (key: string): boolean => {
+        const refused = ref.get(key)
+        if (refused == null || i !== this.policy?.node || refused.version.origin !== this.replicas[i].refuses) return false
+        const held = s.get(key)
+        return held == null || compareVersions(held.version, refused.version) < 0
+      }
       const keys = new Set([...ref.keys(), ...s.keys()])
       for (const key of keys) {
         if (exempt(key)) continue

@@ -2,11 +2,13 @@ import { multiaddr } from '@multiformats/multiaddr'
 import * as varint from 'uint8-varint'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createFederationNode } from '../../../../src/node/create-node.js'
-import { CAPACITY_PROTOCOL } from '../../../../src/services/capacity/ad-links.js'
+import { AdLinks, CAPACITY_PROTOCOL } from '../../../../src/services/capacity/ad-links.js'
 import { FedStore } from '../../../../src/store/store.js'
 import { CapacityAd } from '../../../../src/wire/capacity.js'
 import type { FederationNode } from '../../../../src/node/federation-node.js'
-import type { Stream } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Connection, Stream } from '@libp2p/interface'
 
 const nodes: FederationNode[] = []
 afterEach(async () => {
@@ -96,5 +98,50 @@ describe('capacity ad links', () => {
     await until(() => stream.status !== 'open', 5_000, 'the flood stream to be reset')
     // The first ads (within the burst allowance) were taken as valid.
     expect(b.libp2p.services.capacity.table.get(a.peerId.toString())?.ad.name).toBe('flooder')
+  })
+})
+
+describe('capacity ad links: which connection carries ads', () => {
+  /** A connection that records the streams asked of it and never opens one. */
+  const conn = (name: string, limited: boolean): Connection & { asked: number } => {
+    const c = {
+      name,
+      asked: 0,
+      status: 'open',
+      limits: limited ? { bytes: 1024n } : undefined,
+      remotePeer: { toString: () => 'peer-1' },
+      newStream: async () => { c.asked++; return await new Promise<Stream>(() => {}) }
+    }
+    return c as unknown as Connection & { asked: number }
+  }
+
+  it('takes a direct path first, then a relayed one, and an unconfirmed one only when nothing else is open', async () => {
+    const unconfirmed = conn('webrtc, not confirmed', false)
+    const relayed = conn('relayed', true)
+    const direct = conn('direct', false)
+    let open: Connection[] = [unconfirmed, relayed]
+    const links = new AdLinks({
+      connectionManager: { getConnections: () => open } as any,
+      registrar: { handle: async () => {}, unhandle: async () => {} } as any,
+      events: new EventTarget() as any,
+      logger: defaultLogger()
+    }, { maxAdBytes: 1024, onAd: () => {}, onInvalid: () => {}, onConnect: () => {}, isDirect: (c) => c === direct })
+    await links.start()
+    const peer = peerIdFromString('12D3KooWEzBpYNAvaKF74DVRxLu1TkGnRyLFN5Wz4GQiexLy46SU')
+    links.send(new Uint8Array([1]), peer)
+    expect([unconfirmed.asked, relayed.asked]).toEqual([0, 1])
+    await links.stop()
+
+    open = [unconfirmed, relayed, direct]
+    await links.start()
+    links.send(new Uint8Array([1]), peer)
+    expect(direct.asked).toBe(1)
+    await links.stop()
+
+    open = [unconfirmed]
+    await links.start()
+    links.send(new Uint8Array([1]), peer)
+    expect(unconfirmed.asked).toBe(1)
+    await links.stop()
   })
 })

@@ -15,9 +15,8 @@ beforeEach(() => { time = new VirtualTime() })
 function harness (livenessMs: number): { service: ConnectivityService, aborted: () => number, peer: string } {
   const peer = '12D3KooWStallTestPeer'
   let aborts = 0
-  const connection = { remotePeer: { toString: () => peer }, abort: () => { aborts++ } }
+  const connection = { remotePeer: { toString: () => peer }, abort: () => { aborts++ }, newStream: async () => { throw new Error('no answer') } }
   const service = new ConnectivityService({
-    ping: { ping: async () => { throw new Error('no answer') } },
     events: new TypedEventEmitter(),
     connectionManager: { getConnections: () => [connection] },
     logger: { forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false, newScope: () => undefined }) }

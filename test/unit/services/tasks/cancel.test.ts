@@ -101,7 +101,7 @@ describe('CANCEL of a request over /fedmesh/task/1.0.0', () => {
     })
     return { client, ex, gate }
   }
-  const request = (taskId: string): TaskRequest => ({ taskId, kind: 'k', input: bytes(taskId) as Uint8Array<ArrayBuffer>, deadlineMs: 30_000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ageMs: 0 })
+  const request = (taskId: string): TaskRequest => ({ taskId, kind: 'k', input: bytes(taskId) as Uint8Array<ArrayBuffer>, deadlineMs: 30_000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ageMs: 0, priority: 0 })
 
   it('a task still queued there is dropped and answered CANCELLED; a running one finishes and answers', async () => {
     const { client, ex, gate } = await connected()

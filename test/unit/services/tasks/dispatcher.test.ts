@@ -11,6 +11,8 @@ import type { TaskOutcome } from '../../../../src/services/tasks/executor.js'
 import type { RemoteReservation, TaskClient } from '../../../../src/services/tasks/task-client.js'
 import type { ValidatedAd } from '../../../../src/services/capacity/validate-ad.js'
 import type { TaskRequest } from '../../../../src/wire/task.js'
+import { readAll } from '../../../../src/core/routing/ranking.js'
+import type { CandidateReader } from '../../../../src/core/routing/ranking.js'
 import type { CandidateInput, ScoredCandidate } from '../../../../src/core/routing/score.js'
 
 /**
@@ -369,7 +371,8 @@ describe('Dispatcher options: rules worth comparing (what the simulator switches
     const seen: string[][] = []
     const worst = new Dispatcher({
       ...(dispatcher as any).init,
-      planner: (candidates: CandidateInput[], score: (c: CandidateInput) => ScoredCandidate) => {
+      planner: (reader: CandidateReader, score: (c: CandidateInput) => ScoredCandidate) => {
+        const candidates = readAll(reader)
         seen.push(candidates.map(c => c.peerId).sort())
         const scored = candidates.map(score).filter(c => c.eligible).sort((a, b) => b.score - a.score)
         return { mode: 'direct', target: scored[0], maxWaitMs: 0 }

@@ -48,7 +48,7 @@ describe('FrameChannel', () => {
     const out = new FrameChannel(a, limits)
     const frames: Array<Partial<TaskFrame>> = [
       { type: FrameType.RESERVE, id: 1, kind: 'echo', taskId: 't1' },
-      { type: FrameType.REQUEST, id: 2, request: { taskId: 't2', kind: 'echo', input: new Uint8Array([1, 2, 3]), deadlineMs: 1000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ageMs: 0 } },
+      { type: FrameType.REQUEST, id: 2, request: { taskId: 't2', kind: 'echo', input: new Uint8Array([1, 2, 3]), deadlineMs: 1000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ageMs: 0, priority: 0 } },
       { type: FrameType.CANCEL, id: 1 }
     ]
     const reading = readAll(new FrameChannel(b, limits), frames.length)
@@ -164,7 +164,7 @@ describe('FrameChannel writes', () => {
     const reading = readAll(new FrameChannel(b, big), 8)
     const payload = new Uint8Array(1024 * 1024 - 64).fill(7)
     await Promise.all(Array.from({ length: 8 }, async (_, i) => out.send({
-      type: FrameType.REQUEST, id: i + 1, request: { taskId: `t${i}`, kind: 'echo', input: payload, deadlineMs: 1000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ageMs: 0 }
+      type: FrameType.REQUEST, id: i + 1, request: { taskId: `t${i}`, kind: 'echo', input: payload, deadlineMs: 1000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ageMs: 0, priority: 0 }
     })))
     const { frames, error } = await reading
     expect(error).toBeUndefined()

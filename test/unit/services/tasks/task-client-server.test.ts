@@ -75,7 +75,7 @@ async function setup (over: Partial<ExecutorInit> = {}, maxOutstandingPerStream?
 }
 
 function request (taskId: string, over: Partial<TaskRequest> = {}): TaskRequest {
-  return { taskId, kind: 'k', input: bytes(taskId) as Uint8Array<ArrayBuffer>, deadlineMs: 30_000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ageMs: 0, ...over }
+  return { taskId, kind: 'k', input: bytes(taskId) as Uint8Array<ArrayBuffer>, deadlineMs: 30_000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ageMs: 0, priority: 0, ...over }
 }
 
 describe('the task server against a raw stream', () => {

@@ -1,0 +1,155 @@
+/**
+ * Ranking candidates by score (score.ts), best first: the whole list for display, or the
+ * shortlist `planDispatch` can pick from, built so a node that knows thousands of peers pays a
+ * few numbers per peer per decision and an object only for the candidates the plan takes.
+ * Pure: the same inputs always give the same order (ties: local first, then by peer id).
+ */
+import { DEFAULT_SPREAD_RUNS, rankingOf } from './plan.js'
+import { DEFAULT_SCORE_PARAMS, expectedMs, ineligibility, queueWaitMs, scoreCandidate } from './score.js'
+import type { PlanParams, Ranking } from './plan.js'
+import type { CandidateInput, ScoreParams, ScoredCandidate } from './score.js'
+
+/**
+ * Candidates read one at a time, so a ranking over thousands of known peers keeps no object per
+ * peer: `read` returns candidate `i` (its own object, or `into` filled in; either may be reused
+ * by the next read), or undefined when position `i` holds none to consider (filtered out).
+ */
+export interface CandidateReader {
+  readonly length: number
+  read(i: number, into: CandidateInput): CandidateInput | undefined
+}
+
+/** A reader over an array (each candidate read as it is). */
+export function arrayReader (candidates: readonly CandidateInput[]): CandidateReader {
+  return { length: candidates.length, read: (i) => candidates[i] }
+}
+
+/** Every candidate of a reader, each in its own object. */
+export function readAll (reader: CandidateReader): CandidateInput[] {
+  const out: CandidateInput[] = []
+  for (let i = 0; i < reader.length; i++) {
+    const c = reader.read(i, blankCandidate())
+    if (c !== undefined) out.push(c)
+  }
+  return out
+}
+
+/** An object for `CandidateReader.read` to fill. */
+export function blankCandidate (): CandidateInput {
+  return { peerId: '', local: false, serves: false, queueDepth: 0, running: 0, concurrency: 0, queueLimit: 0, sentSinceAd: 0, meanRunMs: undefined, rttMs: undefined, rttSource: 'default', reputation: 0, reputationState: 'healthy', circuitOpen: false, connected: undefined }
+}
+
+/** What `planDispatch` will do with the ranking: only the candidates it can look at are kept. */
+export interface Shortlist {
+  plan: Pick<PlanParams, 'nearTieMs' | 'nearTieFraction' | 'spreadRuns'>
+  /** The plan binds late whatever the best looks like (planDispatch's `bounced`). */
+  bounced: boolean
+}
+
+/**
+ * Score every candidate and sort best first (ties: local first, then by peer id so the order is
+ * deterministic). Ineligible candidates stay in the list, last, with their reason.
+ *
+ * With `shortlist`, only the candidates `planDispatch` can look at are sorted and returned: this
+ * node, and every eligible candidate scored at most the line it draws from (the best's score for
+ * a free local node, the near-tie margin for a direct send, `spreadRuns` run times of the best
+ * for reservations). Their order, and so every random draw the plan makes by position, is the
+ * same as in the full ranking. With no eligible candidate the full list is returned (for its
+ * reasons).
+ */
+export function rankCandidates (candidates: readonly CandidateInput[] | CandidateReader, params: ScoreParams = DEFAULT_SCORE_PARAMS, shortlist?: Shortlist): ScoredCandidate[] {
+  const reader = isReader(candidates) ? candidates : arrayReader(candidates)
+  if (shortlist == null) return scoreAll(reader, params)
+  const ranking = rankShortlist(reader, params, shortlist)
+  return Array.from({ length: ranking.length }, (_, i) => ranking.at(i))
+}
+
+/**
+ * `rankCandidates` with a shortlist, as a `Ranking`: a first pass scores every candidate into an
+ * array of numbers, a second keeps the shortlist's positions and what the plan compares, sorted;
+ * a candidate object is built only when the plan asks for it (`at`). Sorting numbers instead of
+ * building and sorting an object per known peer is what keeps routing cheap with thousands of
+ * peers (under load a reservation's pool holds most of them). The reader must not change while
+ * the ranking is read.
+ */
+export function rankShortlist (reader: CandidateReader, params: ScoreParams, shortlist: Shortlist): Ranking {
+  const n = reader.length
+  // Per position, what the plan compares (NaN score: nothing there, never kept).
+  const scores = new Float64Array(n)
+  const waits = new Float64Array(n)
+  const isLocal = new Uint8Array(n)
+  const ids: string[] = new Array(n)
+  const scratch = blankCandidate()
+  let best = -1
+  for (let i = 0; i < n; i++) {
+    const c = reader.read(i, scratch)
+    if (c === undefined) {
+      scores[i] = NaN
+      continue
+    }
+    const s = ineligibility(c) == null ? expectedMs(c, params) : Infinity
+    scores[i] = s
+    waits[i] = queueWaitMs(c, c.meanRunMs ?? params.defaultRunMs)
+    isLocal[i] = c.local ? 1 : 0
+    ids[i] = c.peerId
+    if (s !== Infinity && (best < 0 || before(i, best))) best = i
+  }
+  if (best < 0) return rankingOf(scoreAll(reader, params))
+  const line = shortlistLine(scoreCandidate(reader.read(best, scratch) as CandidateInput, params), shortlist)
+  // This node is always kept (the plan holds a place there too).
+  const kept: number[] = []
+  for (let i = 0; i < n; i++) if (isLocal[i] === 1 || scores[i] <= line) kept.push(i)
+  // compareScored over positions: eligible (finite score) first, then score, local, id.
+  kept.sort((a, b) => (a === b ? 0 : before(a, b) ? -1 : 1))
+  const built: Array<ScoredCandidate | undefined> = new Array(kept.length)
+  return {
+    length: kept.length,
+    at: (i) => {
+      let c = built[i]
+      if (c === undefined) {
+        c = scoreCandidate(reader.read(kept[i], scratch) as CandidateInput, params)
+        built[i] = c
+      }
+      return c
+    },
+    eligible: (i) => scores[kept[i]] !== Infinity,
+    score: (i) => scores[kept[i]],
+    queueWaitMs: (i) => waits[kept[i]],
+    local: (i) => isLocal[kept[i]] === 1
+  }
+
+  /** compareScored's order between positions a and b (a before b). */
+  function before (a: number, b: number): boolean {
+    if (scores[a] !== scores[b]) return scores[a] < scores[b]
+    if (isLocal[a] !== isLocal[b]) return isLocal[a] === 1
+    return ids[a] < ids[b]
+  }
+}
+
+function isReader (c: readonly CandidateInput[] | CandidateReader): c is CandidateReader {
+  return !Array.isArray(c)
+}
+
+function scoreAll (reader: CandidateReader, params: ScoreParams): ScoredCandidate[] {
+  const out: ScoredCandidate[] = []
+  const scratch = blankCandidate()
+  for (let i = 0; i < reader.length; i++) {
+    const c = reader.read(i, scratch)
+    if (c !== undefined) out.push(scoreCandidate(c, params))
+  }
+  return out.sort(compareScored)
+}
+
+/** The worst score planDispatch can pick given the best eligible candidate (plan.ts's rules). */
+function shortlistLine (best: ScoredCandidate, { plan, bounced }: Shortlist): number {
+  if (best.local && best.queueWaitMs === 0) return best.score
+  if (best.queueWaitMs === 0 && !bounced) return best.score + Math.max(plan.nearTieMs, best.score * plan.nearTieFraction)
+  return best.score + (plan.spreadRuns ?? DEFAULT_SPREAD_RUNS) * best.runMs
+}
+
+function compareScored (a: ScoredCandidate, b: ScoredCandidate): number {
+  if (a.eligible !== b.eligible) return a.eligible ? -1 : 1
+  if (a.score !== b.score) return a.score - b.score
+  if (a.local !== b.local) return a.local ? -1 : 1
+  return a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0
+}

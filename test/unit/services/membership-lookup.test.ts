@@ -1,0 +1,81 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { Membership } from '../../../src/services/membership/membership.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { PeerId } from '@libp2p/interface'
+
+/**
+ * Re-dial by peer id: when the known addresses of a dropped peer fail, membership looks the peer
+ * up (the DHT in a node) and dials what the lookup found, before its backoff would try again.
+ */
+
+const newPeer = async (): Promise<PeerId> => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+const OLD = multiaddr('/ip4/30.0.0.1/tcp/4102')
+const NEW = multiaddr('/ip4/30.0.0.1/tcp/4103')
+
+function fakeNode (self: PeerId, reachable: Multiaddr) {
+  const stored = new Map<string, Multiaddr[]>()
+  const dials: string[][] = []
+  const events = new EventTarget()
+  return {
+    dials,
+    components: {
+      peerId: self,
+      events,
+      logger: defaultLogger(),
+      peerStore: {
+        merge: async (id: PeerId, data: { multiaddrs?: Multiaddr[] }) => {
+          const have = stored.get(id.toString()) ?? []
+          stored.set(id.toString(), [...have, ...(data.multiaddrs ?? []).filter(a => !have.some(h => h.equals(a)))])
+        },
+        get: async (id: PeerId) => ({ id, addresses: (stored.get(id.toString()) ?? []).map(multiaddr => ({ multiaddr })) }),
+        all: async () => []
+      },
+      connectionManager: {
+        getConnections: () => [],
+        openConnection: async (id: PeerId) => {
+          const addrs = stored.get(id.toString()) ?? []
+          dials.push(addrs.map(String))
+          if (addrs.some(a => a.equals(reachable))) return { remotePeer: id }
+          throw new Error('connection refused')
+        }
+      }
+    } as any
+  }
+}
+
+describe('membership: re-dial by peer id', () => {
+  let membership: Membership | undefined
+  afterEach(async () => { await membership?.stop() })
+
+  it('a failed dial to the old address leads to a lookup and a dial to the new one at once', async () => {
+    const self = await newPeer()
+    const restarted = await newPeer()
+    const node = fakeNode(self, NEW)
+    const lookup = vi.fn(async (peer: PeerId) => peer.equals(restarted) ? [NEW] : [])
+    membership = new Membership(node.components, { lookup, tickMs: 60_000, redial: { minMs: 60_000, maxMs: 60_000 } })
+    await membership.start()
+    membership.discovered({ id: restarted, multiaddrs: [OLD] }, 'bootstrap')
+    await vi.waitFor(() => { expect(membership?.get(restarted)?.connected).toBe(true) })
+    expect(lookup).toHaveBeenCalledTimes(1)
+    // The old address failed, then the lookup's address was dialled without waiting for the 60 s backoff.
+    expect(node.dials).toEqual([[OLD.toString()], [OLD.toString(), NEW.toString()]])
+  })
+
+  it('a lookup that finds nothing new leaves the peer to its backoff (no dial-lookup loop)', async () => {
+    const self = await newPeer()
+    const gone = await newPeer()
+    const node = fakeNode(self, NEW)
+    const lookup = vi.fn(async () => [OLD])
+    membership = new Membership(node.components, { lookup, tickMs: 60_000, redial: { minMs: 60_000, maxMs: 60_000 } })
+    await membership.start()
+    membership.discovered({ id: gone, multiaddrs: [OLD] }, 'bootstrap')
+    await vi.waitFor(() => { expect(lookup).toHaveBeenCalledTimes(1) })
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(node.dials).toHaveLength(1)
+    expect(membership.get(gone)?.connected).toBe(false)
+  })
+})
