@@ -14,10 +14,29 @@ const SIM_AD_INTERVAL_MS = PROFILES.sim.capacityIntervalMs
 const num = (): z.ZodNumber => z.number().finite()
 const frac = (): z.ZodNumber => num().min(0).max(1)
 
+/** One class of run times in a `mixed` trace (say builds, tests, quick checks). */
+const serviceClass = z.strictObject({
+  /** Name shown in the report's notes. */
+  name: z.string().min(1),
+  /** Share of the tasks (relative to the other classes' weights). */
+  weight: num().positive(),
+  dist: z.enum(['exponential', 'lognormal', 'pareto']).default('exponential'),
+  /** Mean of this class before the whole mixture is scaled to the service's `meanMs`, ms. */
+  meanMs: num().positive(),
+  sigma: num().positive().default(1),
+  alpha: num().positive().default(1.5),
+  maxOverMean: num().min(1.5).default(20)
+})
+
 /** Service-time distribution, scaled so its mean is `meanMs`. */
 const service = z.strictObject({
-  /** exponential | lognormal | pareto (bounded). Default exponential. */
-  dist: z.enum(['exponential', 'lognormal', 'pareto']).default('exponential'),
+  /**
+   * exponential | lognormal | pareto (bounded) | mixed (each task drawn from one of `classes`,
+   * by weight; the mixture scaled so its mean is `meanMs`). Default exponential.
+   */
+  dist: z.enum(['exponential', 'lognormal', 'pareto', 'mixed']).default('exponential'),
+  /** The classes of a `mixed` trace (required for it, ignored otherwise). */
+  classes: z.array(serviceClass).min(1).optional(),
   /** Mean service time, ms. Default 1 s (capacity adverts are then one service time stale). */
   meanMs: num().positive().default(1000),
   /** Lognormal sigma (log space). Default 1. */
@@ -26,7 +45,7 @@ const service = z.strictObject({
   alpha: num().positive().default(1.5),
   /** Bounded Pareto upper bound as a multiple of the mean. Default 20. */
   maxOverMean: num().min(1.5).default(20)
-})
+}).refine(s => s.dist !== 'mixed' || s.classes != null, { message: 'dist mixed needs classes', path: ['classes'] })
 
 const flashCrowd = z.strictObject({
   /** Start of the burst, ms after the start. */
@@ -53,7 +72,13 @@ const rules = z.strictObject({
   /** Hedged attempts: an attempt past its patience stays open and its late correct result still counts (the code). false: abandoned, then a backoff. */
   hedge: z.boolean(),
   /** New tasks bind late from the first try while the node's EWMA of BUSY answers to its predicted-free direct sends is above this (the code: 0.5); false: never. */
-  reserveWhenBouncing: z.union([frac(), z.literal(false)])
+  reserveWhenBouncing: z.union([frac(), z.literal(false)]),
+  /** Hedge attempts whose peer said the task runs (the code: false, they are waited for while the peer answers). */
+  hedgeStarted: z.boolean(),
+  /** Stop the attempts still out when the task is answered (CANCEL with stop; the code: true). */
+  stopLosers: z.boolean(),
+  /** Patience is at least the expected completion plus this quantile of the kind's recent run times (the code: 0.95; 0 = about none). */
+  patienceQuantile: frac()
 }).partial()
 
 /** A variant of the fedmesh policy with other routing parameters, compared in the same run. */

@@ -57,6 +57,7 @@ export class SimTaskClient implements TaskClient {
     return new Promise<TaskOutcome>((resolve, reject) => {
       const call = new Call(this.sim, this.origin, this.target, resolve, reject, options.signal, options.onStarted)
       this.sim.links.send(this.origin.index, this.target, () => { call.serve(request, undefined) }, () => { call.lost() })
+      call.cancelOn(request.taskId, options)
     })
   }
 
@@ -116,11 +117,12 @@ export class SimTaskClient implements TaskClient {
         origin.outbound.delete(placed)
         sim.count('reserve-bound')
         return new Promise<TaskOutcome>((resolve, reject) => {
-          const call = new Call(sim, origin, target, resolve, reject, opts.signal, undefined)
+          const call = new Call(sim, origin, target, resolve, reject, opts.signal, opts.onStarted)
           sim.links.send(origin.index, target, () => {
             sim.peer(target).inbound.delete(inbound)
             call.serve(req, placed.reservation)
           }, () => { call.lost() })
+          call.cancelOn(req.taskId, opts)
         })
       },
       cancel: () => {
@@ -176,6 +178,34 @@ class Call implements Inbound {
   }
 
   private unlisten: (() => void) | undefined
+  private readonly unlistenCancel: Array<() => void> = []
+
+  /**
+   * As StreamTaskClient: CANCEL follows the request on its stream when `cancel` fires (the target
+   * drops the task if still queued) or `stop` does (and stops it if it runs, freeing the slot).
+   */
+  cancelOn (taskId: string, options: RequestOptions): void {
+    this.watch(taskId, options.cancel, false)
+    this.watch(taskId, options.stop, true)
+  }
+
+  private watch (taskId: string, signal: AbortSignal | undefined, stop: boolean): void {
+    if (signal == null || this.done) return
+    const send = (): void => {
+      if (this.done) return
+      this.sim.count(stop ? 'cancel-stop' : 'cancel')
+      const origin = this.from.id
+      this.sim.links.send(this.origin, this.target, () => {
+        const executor = this.sim.peer(this.target).executor
+        if (executor === undefined) return
+        if (executor.cancelQueued(taskId, origin)) this.sim.count('cancel-dropped')
+        else if (stop && executor.stopRunning(taskId, origin)) this.sim.count('cancel-stopped')
+      }, () => {})
+    }
+    if (signal.aborted) { send(); return }
+    signal.addEventListener('abort', send, { once: true })
+    this.unlistenCancel.push(() => { signal.removeEventListener('abort', send) })
+  }
 
   /** The frame reached the target: run it there (or bind it to the held reservation). */
   serve (request: TaskRequest, reservation: Reservation | undefined): void {
@@ -234,6 +264,7 @@ class Call implements Inbound {
     this.done = true
     this.unlisten?.()
     this.unlisten = undefined
+    for (const off of this.unlistenCancel.splice(0)) off()
     fn()
   }
 }

@@ -136,7 +136,21 @@ function buildTrace (s: Scenario, malice: Int8Array, honestSlots: number, rng: R
   return { at, origin, service, length: events.length }
 }
 
+type ServiceShape = Pick<Scenario['workload']['service'], 'dist' | 'meanMs' | 'sigma' | 'alpha' | 'maxOverMean'>
+
 function serviceSampler (svc: Scenario['workload']['service'], rng: Rng): () => number {
+  if (svc.dist !== 'mixed' || svc.classes == null) return shapeSampler(svc, rng)
+  // Each task is drawn from one class by weight; the mixture is scaled to the service's mean.
+  const classes = svc.classes
+  const total = classes.reduce((a, c) => a + c.weight, 0)
+  const scale = svc.meanMs / classes.reduce((a, c) => a + c.weight * c.meanMs, 0) * total
+  const samplers = classes.map(c => shapeSampler({ ...c, meanMs: c.meanMs * scale }, rng.fork(`class-${c.name}`)))
+  const weights = classes.map(c => c.weight)
+  const values = classes.map((_, k) => k)
+  return () => samplers[weighted(values, weights, rng)]()
+}
+
+function shapeSampler (svc: ServiceShape, rng: Rng): () => number {
   const mean = svc.meanMs
   if (svc.dist === 'lognormal') return () => rng.lognormal(mean, svc.sigma)
   if (svc.dist === 'pareto') {

@@ -580,6 +580,7 @@ export interface TaskFrame {
   taskId: string
   reservation: number
   priority: number
+  stop: boolean
 }
 
 export namespace TaskFrame {
@@ -632,6 +633,11 @@ export namespace TaskFrame {
           w.uint32(obj.priority)
         }
 
+        if ((obj.stop != null && obj.stop !== false)) {
+          w.uint32(72)
+          w.bool(obj.stop)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -642,7 +648,8 @@ export namespace TaskFrame {
           kind: '',
           taskId: '',
           reservation: 0,
-          priority: 0
+          priority: 0,
+          stop: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -685,6 +692,10 @@ export namespace TaskFrame {
             }
             case 8: {
               obj.priority = reader.uint32()
+              break
+            }
+            case 9: {
+              obj.stop = reader.bool()
               break
             }
             default: {
@@ -755,6 +766,13 @@ export namespace TaskFrame {
               yield {
                 field: `${prefix}.priority`,
                 value: reader.uint32()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.stop`,
+                value: reader.bool()
               }
               break
             }
@@ -880,6 +898,11 @@ export namespace TaskFrame {
     value: number
   }
 
+  export interface TaskFrameStopFieldEvent {
+    field: '$.stop'
+    value: boolean
+  }
+
   export function encode (obj: Partial<TaskFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskFrame.codec())
   }
@@ -888,7 +911,7 @@ export namespace TaskFrame {
     return decodeMessage(buf, TaskFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameRequestAgeMsFieldEvent | TaskFrameRequestPriorityFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent | TaskFramePriorityFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameRequestAgeMsFieldEvent | TaskFrameRequestPriorityFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent | TaskFramePriorityFieldEvent | TaskFrameStopFieldEvent> {
     return streamMessage(buf, TaskFrame.codec(), opts)
   }
 }

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ScenarioError, loadScenario, parseScenario, scenariosDir } from '../../simulations/scenario.js'
 import { SimUsageError, loadRealStack } from '../../simulations/run-sim.js'
+import { buildWorld } from '../../simulations/model/world.js'
 
 describe('scenario files', () => {
   it('every bundled scenario validates', () => {
@@ -42,5 +43,38 @@ describe('real-stack mode', () => {
       // Once it exists, it must export the runner the report expects.
       expect(typeof (outcome as { runRealStack?: unknown }).runRealStack).toBe('function')
     }
+  })
+})
+
+describe('heavy-tailed and mixed run times', () => {
+  const meanOf = (xs: Float64Array): number => xs.reduce((a, b) => a + b, 0) / xs.length
+
+  it('the bundled heavy-tailed traces keep the exponential ones\' mean of 1 s, with far heavier tails', () => {
+    const steady = buildWorld(loadScenario('steady'), 11).trace.service
+    for (const name of ['pareto-80', 'lognormal-80', 'mixed-80']) {
+      const trace = buildWorld(loadScenario(name), 11).trace.service
+      expect(meanOf(trace) / 1_000).toBeGreaterThan(0.85)
+      expect(meanOf(trace) / 1_000).toBeLessThan(1.15)
+      const sorted = Float64Array.from(trace).sort()
+      // Half the tasks are shorter than the exponential's median (693 ms) ...
+      expect(sorted[sorted.length >> 1]).toBeLessThan(693)
+      // ... and the longest are far longer than the exponential's.
+      expect(sorted[sorted.length - 1]).toBeGreaterThan(Math.max(...steady))
+    }
+  })
+
+  it('a mixed trace draws each task from its classes by weight', () => {
+    const s = parseScenario({ peers: 50, workload: { service: { dist: 'mixed', meanMs: 1_000, classes: [{ name: 'short', weight: 3, meanMs: 10, dist: 'exponential' }, { name: 'long', weight: 1, meanMs: 1_000, dist: 'exponential' }] } } })
+    const trace = buildWorld(s, 5).trace.service
+    // Scaled so the mixture's mean is 1 s: the classes' means become 39 ms and 3.9 s.
+    expect(meanOf(trace) / 1_000).toBeGreaterThan(0.85)
+    expect(meanOf(trace) / 1_000).toBeLessThan(1.15)
+    const short = trace.filter(x => x < 200).length / trace.length
+    expect(short).toBeGreaterThan(0.7)
+    expect(short).toBeLessThan(0.8)
+  })
+
+  it('dist mixed without classes is an error naming the key', () => {
+    expect(() => parseScenario({ workload: { service: { dist: 'mixed' } } }, 'mix.json')).toThrow(/mix\.json: workload\.service\.classes: dist mixed needs classes/)
   })
 })

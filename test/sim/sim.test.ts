@@ -158,3 +158,27 @@ describe('model mode drives the real dispatcher: rules worth comparing are Dispa
     expect(off.measured).toBe(code.measured)
   })
 })
+
+describe('heavy-tailed run times: started attempts are not duplicated, losers are stopped', () => {
+  const s = parseScenario({
+    name: 'test-tails', seed: 3, peers: 40, durationMs: 8_000, warmupMs: 1_000,
+    drainMs: 600_000, workload: { load: 0.85, service: { dist: 'lognormal', sigma: 2 }, taskTimeoutMs: 600_000 }, cache: { enabled: false }, goals: ['routing']
+  })
+  const world = buildWorld(s, s.seed)
+  const run = async (rules: DispatcherRules | undefined): Promise<EngineResult> => await runEngine(world, {
+    label: 'x', score: DEFAULT_SCORE_PARAMS, plan: DEFAULT_PLAN_PARAMS, rules, rng: new Rng(s.seed).fork('fedmesh')
+  })
+
+  it('runs fewer tasks twice than hedging started attempts and letting losers run, and still loses none', async () => {
+    const code = await run(undefined)
+    const before = await run({ hedgeStarted: true, stopLosers: false, patienceQuantile: 0 })
+    expect(code.measured).toBe(before.measured)
+    expect(code.lost).toBe(0)
+    expect(before.duplicateRuns).toBeGreaterThan(0)
+    expect(code.duplicateRuns).toBeLessThan(before.duplicateRuns)
+    // Losers still out when the task was answered were told to stop, and the simulated peers honoured it.
+    expect(code.decisions['cancel-stop'] ?? 0).toBeGreaterThan(0)
+    expect((code.decisions['cancel-stopped'] ?? 0) + (code.decisions['cancel-dropped'] ?? 0)).toBeGreaterThan(0)
+    expect(before.decisions['cancel-stop']).toBeUndefined()
+  })
+})

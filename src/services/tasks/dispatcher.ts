@@ -2,6 +2,7 @@ import { backoffDelay } from '../../core/backoff.js'
 import { admissionWindow } from '../../core/routing/admission.js'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../core/routing/plan.js'
 import { rankCandidates, rankShortlist } from '../../core/routing/ranking.js'
+import { RunTimesByKind } from '../../core/routing/run-times.js'
 import { DEFAULT_SCORE_PARAMS, scoreCandidate } from '../../core/routing/score.js'
 import { SECOND } from '../../util/time.js'
 import { sleepOn, systemTimers } from '../../util/timers.js'
@@ -65,12 +66,29 @@ export interface DispatcherInit {
   /** ... but never sooner than this, ms. Default 5 s. */
   minAttemptTimeoutMs?: number
   /**
+   * ... nor before the expected completion plus this quantile of the kind's recent run times
+   * (observed in this node's results; a slot ahead may hold a long run). Default 0.95.
+   */
+  patienceQuantile?: number
+  /**
    * An attempt past its patience stays open while the task is tried elsewhere too: a long task
    * there may still answer first, and its result counts. Default true. `false`: the slow attempt
    * is abandoned (its late answer ignored, its reservations cancelled) and the retry waits a
    * backoff first — the rule before hedging, kept to measure what hedging is worth.
    */
   hedge?: boolean
+  /**
+   * Hedge an attempt past its patience even when its peer said the task runs (STARTED). Default
+   * false: a started attempt is waited for while its peer keeps answering (its stream fails if
+   * the peer is lost), so a long task never runs twice. true: the rule before, kept to measure.
+   */
+  hedgeStarted?: boolean
+  /**
+   * When the task is answered, attempts still out are told to stop (CANCEL with stop: dropped if
+   * queued there, stopped if running, the slot freed). Default true; false: they run on and
+   * their answers are ignored (the rule before, kept to measure).
+   */
+  stopLosers?: boolean
   /**
    * New tasks bind late from the first try while this node's recent share of BUSY answers to
    * its predicted-free direct sends (an EWMA, weight 0.1) is above this. Default 0.5; `false`:
@@ -149,6 +167,11 @@ export class Dispatcher {
   private readonly hedge: boolean
   private readonly reserveWhenBouncing: number
   private busyRate = 0
+  /** Recent run times per kind (from results), for the patience of heavy-tailed kinds. */
+  private readonly runTimes = new RunTimesByKind()
+  private readonly patienceQuantile: number
+  private readonly hedgeStarted: boolean
+  private readonly stopLosers: boolean
   private readonly entries: CapacityEntry[] = []
   /** Where each direct attempt went (a cancelled dispatch says where the task may still finish). */
   private readonly attemptPeer = new WeakMap<Promise<Step>, string>()
@@ -163,6 +186,9 @@ export class Dispatcher {
     this.minAttemptTimeoutMs = init.minAttemptTimeoutMs ?? 5 * SECOND
     this.timers = init.timers ?? systemTimers
     this.hedge = init.hedge ?? true
+    this.patienceQuantile = init.patienceQuantile ?? 0.95
+    this.hedgeStarted = init.hedgeStarted ?? false
+    this.stopLosers = init.stopLosers ?? true
     const bouncing = init.reserveWhenBouncing ?? BUSY_RATE_RESERVE
     this.reserveWhenBouncing = bouncing === false ? Infinity : bouncing
   }
@@ -210,10 +236,16 @@ export class Dispatcher {
     const ended = new AbortController()
     // Attempts already blamed for sitting on the task: their end is not reported again.
     const blamed = new Set<Promise<Step>>()
+    // Once the task is answered, attempts still out are stopped there (not when the submitter
+    // cancelled it: a cancel stops nothing that runs).
+    const answered = this.stopLosers ? new AbortController() : undefined
     try {
-      const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal, blamed)
+      const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal, answered?.signal ?? NEVER, blamed)
       return req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED ? await this.settleCancelled(inflight, result) : result
     } finally {
+      // First: the losers' CANCEL goes out before `ended` gives up on the binds it ends.
+      if (req.signal?.aborted !== true) answered?.abort(SETTLED)
+      // A shared reason: abort() without one builds a DOMException (and its stack) per task.
       ended.abort(SETTLED)
       // A hedged send that never answers is still reported when its own deadline passes, even
       // though the task got its answer elsewhere: that is how black holes are found out.
@@ -226,19 +258,23 @@ export class Dispatcher {
     }
   }
 
-  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Map<Promise<Step>, number>, ended: AbortSignal, blamed: Set<Promise<Step>>): Promise<DispatchResult> {
+  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Map<Promise<Step>, number>, ended: AbortSignal, settled: AbortSignal, blamed: Set<Promise<Step>>): Promise<DispatchResult> {
     const { clock } = this.init
     let failures = 0
     let tries = 0
     let bounced = this.busyRate > this.reserveWhenBouncing
     let final = false
     let last: DispatchResult | undefined
+    // An attempt past its patience whose peer said the task runs (STARTED): it is not duplicated
+    // while the peer keeps answering (a lost stream fails it); nothing new is tried meanwhile.
+    let held: Promise<Step> | undefined
 
     while (true) {
       // Cancelled: start nothing new; dispatch() waits for what is out to confirm.
       if (req.signal?.aborted === true) return { outcome: failed(req.taskId, ErrorCode.CANCELLED, 'cancelled'), peer: last?.peer ?? this.init.selfId, attempts: tries }
       const remaining = deadline - clock.now()
-      const mayTry = !final && failures < this.maxAttempts && tries < this.maxTries && remaining > 0
+      const waiting = held != null && inflight.has(held)
+      const mayTry = !final && !waiting && failures < this.maxAttempts && tries < this.maxTries && remaining > 0
       let sentTo: string | undefined
       let latest: Promise<Step> | undefined
       const progress = { started: false }
@@ -257,14 +293,14 @@ export class Dispatcher {
           const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))
           abandon = this.hedge ? undefined : new AbortController()
           const attempt = plan.mode === 'direct'
-            ? this.direct(req, plan.target, plan.maxWaitMs, remaining, progress, abandon?.signal)
-            : this.reserve(req, plan.targets, remaining, abandon == null ? ended : AbortSignal.any([ended, abandon.signal]))
+            ? this.direct(req, plan.target, plan.maxWaitMs, remaining, settled, progress, abandon?.signal)
+            : this.reserve(req, plan.targets, remaining, abandon == null ? ended : AbortSignal.any([ended, abandon.signal]), settled, progress)
           inflight.set(attempt, tries)
           if (plan.mode === 'direct') this.attemptPeer.set(attempt, plan.target.peerId)
           latest = attempt
           // A direct send has one peer to judge for slowness; a reservation race has none yet.
           sentTo = plan.mode === 'direct' && !plan.target.local ? plan.target.peerId : undefined
-          if (!(plan.mode === 'direct' && plan.target.local)) patience = this.attemptTimeout(expected, remaining)
+          if (!(plan.mode === 'direct' && plan.target.local)) patience = this.attemptTimeout(req.kind, expected, remaining)
         }
       }
       if (inflight.size === 0) break
@@ -273,6 +309,11 @@ export class Dispatcher {
       if (next === 'timeout') {
         // Past the task's deadline: nothing more to wait for.
         if (!mayTry) break
+        // Started there and the peer still answers: slow, not lost. Wait for it (no duplicate).
+        if (this.hedge && !this.hedgeStarted && progress.started && latest != null) {
+          held = latest
+          continue
+        }
         // Slower than expected: try elsewhere too; the slow attempt stays open and its answer
         // counts if it comes first. A peer that said the task runs is just slow (run times vary
         // with input): no blame. One that never even started it (a black hole, or a peer far
@@ -304,6 +345,7 @@ export class Dispatcher {
         continue
       }
       if (code === ErrorCode.NONE) {
+        this.runTimes.add(req.kind, step.outcome.runMs)
         if (step.peer !== this.init.selfId && this.init.verify?.(req.kind, req.input, step.outcome.output) === false) {
           this.report(step.peer, 'wrong-result')
           exclude.add(step.peer)
@@ -367,15 +409,16 @@ export class Dispatcher {
     return Math.min(MAX_AGE_MS, Math.max(0, Math.round(this.init.clock.now() - (req.acceptedAt ?? this.init.clock.now()))))
   }
 
-  /** How long to wait for one attempt before giving up on the peer, ms. */
-  private attemptTimeout (expectedMs: number, remaining: number): number {
-    const patience = Math.max(this.minAttemptTimeoutMs, this.attemptTimeoutFactor * expectedMs)
+  /** How long to wait for one attempt to start before trying elsewhere too, ms. */
+  private attemptTimeout (kind: string, expectedMs: number, remaining: number): number {
+    const longRun = this.runTimes.quantile(kind, this.patienceQuantile) ?? 0
+    const patience = Math.max(this.minAttemptTimeoutMs, this.attemptTimeoutFactor * expectedMs, expectedMs + longRun)
     return Math.ceil(Math.min(remaining + this.slackMs, patience)) // timeout signals take whole ms only
   }
 
-  private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
+  private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, ended: AbortSignal, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
     if (target.local) {
-      const outcome = await this.cancellableHere(req, async () => this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local', priority: req.priority }))
+      const outcome = await this.cancellableHere(req, ended, async () => this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local', priority: req.priority }))
       return { outcome, peer: target.peerId, lost: false }
     }
     this.init.onSent?.(target.peerId)
@@ -385,6 +428,8 @@ export class Dispatcher {
       const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), {
         signal: abandon == null ? this.timers.timeout(Math.ceil(remaining + this.slackMs)) : AbortSignal.any([this.timers.timeout(Math.ceil(remaining + this.slackMs)), abandon]),
         cancel: req.signal,
+        // Answered elsewhere (a hedge won): stop it there, queued or running.
+        stop: ended,
         onStarted: () => { progress.started = true }
       })
       if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
@@ -401,12 +446,12 @@ export class Dispatcher {
    * arrive: a slow placement must not keep a READY slot idle), cancel every other reservation,
    * including ones placed after the winner was chosen.
    */
-  private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, ended: AbortSignal): Promise<Step> {
+  private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, ended: AbortSignal, settled: AbortSignal, progress: { started: boolean }): Promise<Step> {
     const startedAt = this.init.clock.now()
     // The race ends at the task's deadline, or when another (hedged) attempt already answered.
     const signal = AbortSignal.any([this.timers.timeout(Math.ceil(remaining + this.slackMs)), ended])
     const placements = targets.map(target => {
-      const placed = this.place(req, target, signal)
+      const placed = this.place(req, target, signal, settled)
       placed.catch((err: Error) => { if (err instanceof UnreachableError) this.report(target.peerId, 'unreachable') })
       // A refused reservation is reported as it arrives (the race goes on without it); an
       // expiry (CANCELLED) is this node's own slowness, not the peer's refusal.
@@ -439,7 +484,7 @@ export class Dispatcher {
     if (!winner.target.local) this.init.onSent?.(winner.target.peerId)
     const left = Math.max(1, remaining - (this.init.clock.now() - startedAt) - winner.target.rttMs)
     try {
-      const outcome = await winner.res.bind(this.request(req, left, 0, winner.target.runMs), { signal, cancel: req.signal })
+      const outcome = await winner.res.bind(this.request(req, left, 0, winner.target.runMs), { signal, cancel: req.signal, stop: settled, onStarted: () => { progress.started = true } })
       return { outcome, peer: winner.target.peerId, lost: false }
     } catch (err) {
       return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: winner.target.peerId, lost: true }
@@ -453,7 +498,7 @@ export class Dispatcher {
     this.busyRate += BUSY_RATE_ALPHA * ((busy ? 1 : 0) - this.busyRate)
   }
 
-  private async place (req: DispatchRequest, target: ScoredCandidate, signal: AbortSignal): Promise<RemoteReservation> {
+  private async place (req: DispatchRequest, target: ScoredCandidate, signal: AbortSignal, settled: AbortSignal): Promise<RemoteReservation> {
     if (!target.local) return this.init.client(target.peerId).reserve(req.taskId, req.kind, { signal, priority: req.priority })
     const executor = this.init.executor
     const { promise: ready, resolve, reject } = Promise.withResolvers<void>()
@@ -462,7 +507,7 @@ export class Dispatcher {
     if (typeof res === 'string') throw new Error(`local reservation refused: ${res}`)
     return {
       ready,
-      bind: async (request) => this.cancellableHere(req, async () => executor.bind(res, { taskId: request.taskId, kind: request.kind, input: request.input, deadlineMs: request.deadlineMs, ageMs: request.ageMs, origin: 'local', priority: req.priority })),
+      bind: async (request) => this.cancellableHere(req, settled, async () => executor.bind(res, { taskId: request.taskId, kind: request.kind, input: request.input, deadlineMs: request.deadlineMs, ageMs: request.ageMs, origin: 'local', priority: req.priority })),
       cancel: () => {
         executor.cancel(res)
         reject(new Error('local reservation cancelled'))
@@ -470,17 +515,23 @@ export class Dispatcher {
     }
   }
 
-  /** Run work on this node's executor; a cancel drops the task there while it still waits in the queue. */
-  private async cancellableHere (req: DispatchRequest, work: () => Promise<TaskOutcome>): Promise<TaskOutcome> {
-    const drop = (): void => { this.init.executor.cancelQueued(req.taskId, 'local') }
+  /**
+   * Run work on this node's executor; a cancel drops the task there while it still waits in the
+   * queue; an answer from elsewhere (`settled`) drops it or stops it running.
+   */
+  private async cancellableHere (req: DispatchRequest, settled: AbortSignal, work: () => Promise<TaskOutcome>): Promise<TaskOutcome> {
+    const executor = this.init.executor
+    const drop = (): void => { executor.cancelQueued(req.taskId, 'local') }
+    const stop = (): void => { if (!executor.cancelQueued(req.taskId, 'local')) executor.stopRunning(req.taskId, 'local') }
     const outcome = work()
-    if (req.signal == null) return outcome
-    if (req.signal.aborted) drop()
-    else req.signal.addEventListener('abort', drop, { once: true })
+    if (req.signal?.aborted === true) drop()
+    else req.signal?.addEventListener('abort', drop, { once: true })
+    settled.addEventListener('abort', stop, { once: true })
     try {
       return await outcome
     } finally {
-      req.signal.removeEventListener('abort', drop)
+      req.signal?.removeEventListener('abort', drop)
+      settled.removeEventListener('abort', stop)
     }
   }
 
@@ -520,6 +571,9 @@ export class Dispatcher {
 
 /** Why a settled task's remaining races stop (one instance: a DOMException per task costs, and nobody reads more than its name). */
 const SETTLED = new DOMException('the task was settled', 'AbortError')
+
+/** A signal that never fires (nothing to stop). */
+const NEVER = new AbortController().signal
 
 /** The largest age_ms the wire carries (a uint32, about 49 days). */
 const MAX_AGE_MS = 0xffff_ffff

@@ -172,6 +172,8 @@ export class Executor {
   private readonly runningControllers = new Map<AbortController, string>()
   /** What the host policy lets remote peers use (services/host): every slot until told otherwise. */
   private serving: Serving = { slots: Infinity, paused: false }
+  /** The running tasks' controllers by submitter and id (a CANCEL with stop names one). */
+  private readonly runningStops = new Map<string, AbortController>()
   /** Called whenever the load changes (capacity advertises significant changes at once). */
   onLoadChange?: () => void
   private readonly fair: FairShare
@@ -409,6 +411,19 @@ export class Executor {
   }
 
   /**
+   * Stop this submitter's running task (its answer is no longer wanted: it was answered
+   * elsewhere). The handler's signal aborts (a command kind's process is killed), the slot is
+   * freed, and the task is answered CANCELLED; it ran, so it stays recorded and never runs here
+   * again. False when it does not run here.
+   */
+  stopRunning (taskId: string, origin: string): boolean {
+    const stop = this.runningStops.get(dedupeKey(origin, taskId))
+    if (stop == null || stop.signal.aborted) return false
+    stop.abort(STOPPED_BY_SUBMITTER)
+    return true
+  }
+
+  /**
    * Stop taking work; queued tasks are handed back (SHUTTING_DOWN: they never started, they may run
    * here after a restart); running ones finish, or past `timeoutMs` are stopped and end INTERRUPTED.
    */
@@ -591,6 +606,8 @@ export class Executor {
     // controller and a timer cleared at the end: no composite signal per task).
     const stop = new AbortController()
     this.runningControllers.set(stop, spec.origin)
+    const key = dedupeKey(spec.origin, spec.taskId)
+    this.runningStops.set(key, stop)
     let timedOut = false
     const deadline = this.timers.setTimeout(() => {
       if (stop.signal.aborted) return
@@ -609,7 +626,10 @@ export class Executor {
       this.recordRunTime(spec.kind, runMs)
       outcome = { ...base, error: ErrorCode.NONE, output, message: '', runMs }
     } catch (err) {
-      if (stop.signal.aborted && !timedOut) {
+      if (stop.signal.reason === STOPPED_BY_SUBMITTER) {
+        // It ran, and stops here for good: recorded as finished, never run here again.
+        outcome = { ...base, error: ErrorCode.CANCELLED, output: new Uint8Array(0), message: 'stopped by its submitter while it ran (answered elsewhere)', runMs: this.clock.now() - startedAt }
+      } else if (stop.signal.aborted && !timedOut) {
         // Stopped: by a drain that ran out of time, or handed back by a pause (onPause 'handBack').
         // Its handler had started (it may have done part of its work), so it is not run here
         // again, as after a crash: it is logged ended INTERRUPTED, and a retry under the same id
@@ -624,6 +644,7 @@ export class Executor {
     }
     this.timers.clearTimeout(deadline)
     this.runningControllers.delete(stop)
+    this.runningStops.delete(key)
     this.executions.finished(entry, outcome.error, outcome.runMs)
     this.free(spec.origin)
     if (!neverRan.has(outcome)) this.onRun?.({ taskId: spec.taskId, kind: spec.kind, origin: spec.origin, error: outcome.error === ErrorCode.NONE ? undefined : outcome.error, queuedMs: outcome.queuedMs, runMs: outcome.runMs })
@@ -673,6 +694,9 @@ function workOf (spec: TaskSpec): string {
   }
   return `${spec.kind}:${digest}`
 }
+
+/** Why a running task's signal aborted when its submitter stopped it (CANCEL with stop). */
+const STOPPED_BY_SUBMITTER = new DOMException('stopped by its submitter', 'AbortError')
 
 /** Outcomes of work that never started (refused, expired in the queue, handed back). */
 const neverRan = new WeakSet<TaskOutcome>()

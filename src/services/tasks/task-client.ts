@@ -42,6 +42,12 @@ export interface RequestOptions extends AbortOptions {
    * result when the task had started (until `signal`).
    */
   cancel?: AbortSignal
+  /**
+   * The answer is no longer wanted (the task was answered elsewhere): the peer is sent CANCEL
+   * with `stop`, so it drops the task if queued and stops it if it runs (answering CANCELLED).
+   * The request still waits for that answer (a peer that never answers is found out by `signal`).
+   */
+  stop?: AbortSignal
 }
 
 export interface TaskClientInit {
@@ -94,7 +100,7 @@ export class StreamTaskClient implements TaskClient {
     const id = this.allocateId()
     const outcome = this.await(id, options)
     await channel.send({ type: FrameType.REQUEST, id, request })
-    this.cancelOnAbort(channel, id, outcome, options.cancel)
+    this.cancelOnAbort(channel, id, outcome, options)
     return outcome
   }
 
@@ -120,7 +126,7 @@ export class StreamTaskClient implements TaskClient {
         const bindId = this.allocateId()
         const outcome = this.await(bindId, opts)
         await channel.send({ type: FrameType.BIND, id: bindId, reservation: id, request })
-        this.cancelOnAbort(channel, bindId, outcome, opts.cancel)
+        this.cancelOnAbort(channel, bindId, outcome, opts)
         return outcome
       },
       cancel: () => {
@@ -133,15 +139,20 @@ export class StreamTaskClient implements TaskClient {
     }
   }
 
-  /** Send CANCEL for request `id` when `cancel` fires before its outcome arrives. */
-  private cancelOnAbort (channel: FrameChannel, id: number, outcome: Promise<TaskOutcome>, cancel?: AbortSignal): void {
-    if (cancel == null) return
+  /** Send CANCEL for request `id` when `cancel` (or `stop`: CANCEL with stop) fires before its outcome arrives. */
+  private cancelOnAbort (channel: FrameChannel, id: number, outcome: Promise<TaskOutcome>, options: RequestOptions): void {
+    this.sendCancelOn(channel, id, outcome, options.cancel, false)
+    this.sendCancelOn(channel, id, outcome, options.stop, true)
+  }
+
+  private sendCancelOn (channel: FrameChannel, id: number, outcome: Promise<TaskOutcome>, signal: AbortSignal | undefined, stop: boolean): void {
+    if (signal == null) return
     const send = (): void => {
-      if (this.pending.has(id)) channel.send({ type: FrameType.CANCEL, id }).catch(() => {})
+      if (this.pending.has(id)) channel.send({ type: FrameType.CANCEL, id, ...(stop ? { stop } : {}) }).catch(() => {})
     }
-    if (cancel.aborted) { send(); return }
-    cancel.addEventListener('abort', send, { once: true })
-    outcome.finally(() => { cancel.removeEventListener('abort', send) }).catch(() => {})
+    if (signal.aborted) { send(); return }
+    signal.addEventListener('abort', send, { once: true })
+    outcome.finally(() => { signal.removeEventListener('abort', send) }).catch(() => {})
   }
 
   close (): void {

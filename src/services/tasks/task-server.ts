@@ -116,9 +116,10 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
             break
           }
           // A request's task that still waits in the queue is dropped (answered CANCELLED); one
-          // that runs finishes and answers as usual.
+          // that runs finishes and answers as usual, unless the CANCEL says stop (it was
+          // answered elsewhere): then it is stopped and answered CANCELLED.
           const taskId = requests.get(frame.id)
-          if (taskId != null) init.executor.cancelQueued(taskId, origin)
+          if (taskId != null && !init.executor.cancelQueued(taskId, origin) && frame.stop === true) init.executor.stopRunning(taskId, origin)
           break
         }
         default:

@@ -163,7 +163,10 @@ export class TaskService implements Startable {
   private readonly resumeDelayMs: number
   /** Peers with an open connection (a task to another pays for a dial). */
   private readonly connected = new Set<string>()
-  private readonly recent: TaskRecord[] = []
+  /** Finished tasks by id, oldest first (a Map: looked up on every submission). */
+  private readonly recent = new Map<string, TaskRecord>()
+  /** Peer ids that parsed (a pinned task names the same peer again and again). */
+  private readonly validPeerIds = new Set<string>()
   private readonly running = new Map<string, ActiveTask>()
   private readonly defaultTimeoutMs: number
   private readonly maxTimeoutMs: number
@@ -238,7 +241,8 @@ export class TaskService implements Startable {
     this.admission.open()
     this.offRecovered = this.init.storageRecovered?.(() => { void this.catchUp() })
     if (this.init.journal != null) {
-      this.recent.push(...await this.init.journal.recent(this.recentLimit))
+      // The journal gives them newest first.
+      for (const r of (await this.init.journal.recent(this.recentLimit)).reverse()) this.recent.set(r.taskId, r)
       // Resume once peers had a chance to connect and advertise: a task of a kind only a
       // peer serves, or pinned to a peer, cannot be placed in the first second.
       this.scheduleResume(this.resumeDelayMs)
@@ -291,7 +295,7 @@ export class TaskService implements Startable {
   async lookup (taskId: string): Promise<TaskLookup | undefined> {
     const active = this.running.get(taskId)
     if (active != null) return { state: active.state, record: active.record }
-    const recent = this.recent.find(r => r.taskId === taskId)
+    const recent = this.recent.get(taskId)
     if (recent != null) return { state: 'finished', result: recent }
     const journal = this.init.journal
     if (journal == null) return undefined
@@ -327,7 +331,7 @@ export class TaskService implements Startable {
   }
 
   recentTasks (): TaskRecord[] {
-    return [...this.recent]
+    return [...this.recent.values()].reverse()
   }
 
   /** Accept (journal), run with failover, record. Resolves with the finished task. */
@@ -342,8 +346,10 @@ export class TaskService implements Startable {
       throw new BadRequestError(`timeoutMs must be an integer between 1 and ${this.maxTimeoutMs}`)
     }
     if (req.priority != null && !isPriority(req.priority)) throw new BadRequestError(`priority must be one of ${PRIORITIES.join(', ')}`)
-    if (req.peer != null) {
+    if (req.peer != null && !this.validPeerIds.has(req.peer)) {
       try { peerIdFromString(req.peer) } catch { throw new BadRequestError(`"${req.peer}" is not a peer id`) }
+      if (this.validPeerIds.size >= MAX_VALID_PEER_IDS) this.validPeerIds.clear()
+      this.validPeerIds.add(req.peer)
     }
     if (this.init.maySubmit?.() === false) {
       const self = this.components.peerId.toString()
@@ -353,7 +359,7 @@ export class TaskService implements Startable {
     const taskId = req.taskId ?? randomUUID()
     const existing = this.running.get(taskId)
     if (existing != null) return existing.done
-    const finished = this.recent.find(r => r.taskId === taskId)
+    const finished = this.recent.get(taskId)
     if (finished != null) return finished
     const record: JournalRecord = {
       taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now(),
@@ -512,8 +518,10 @@ export class TaskService implements Startable {
   }
 
   private remember (r: TaskRecord): void {
-    this.recent.unshift(r)
-    if (this.recent.length > this.recentLimit) this.recent.length = this.recentLimit
+    // Newest last; a finished id seen again moves to the end.
+    this.recent.delete(r.taskId)
+    this.recent.set(r.taskId, r)
+    if (this.recent.size > this.recentLimit) this.recent.delete(this.recent.keys().next().value as string)
   }
 
   private client (peerId: string): StreamTaskClient {
@@ -538,6 +546,9 @@ export class TaskService implements Startable {
     return c
   }
 }
+
+/** Parsed peer ids remembered at most (then forgotten all at once: parsing again is only slower). */
+const MAX_VALID_PEER_IDS = 1_024
 
 /** The submitter cancelled the task (`tasks cancel`). */
 export class TaskCancelledError extends Error {

@@ -63,6 +63,29 @@ describe('Executor.cancelQueued', () => {
   })
 })
 
+describe('Executor.stopRunning', () => {
+  it('stops a running task of that submitter (its signal aborts, the slot frees, CANCELLED) and never runs that id again', async () => {
+    const { executor: ex, gate } = executor(1)
+    const running = ex.submit(spec('a'))
+    const next = ex.submit(spec('n'))
+    await vi.waitFor(() => { expect(gate.calls).toHaveLength(1) })
+    expect(ex.stopRunning('a', 'peer-y')).toBe(false) // ids are the submitter's
+    expect(ex.stopRunning('n', 'local')).toBe(false) // queued, not running
+    expect(ex.stopRunning('a', 'local')).toBe(true)
+    expect(gate.calls[0].ctx.signal.aborted).toBe(true)
+    expect(await running).toMatchObject({ error: ErrorCode.CANCELLED, message: expect.stringMatching(/stopped by its submitter/) })
+    // The slot went to the next task at once.
+    await vi.waitFor(() => { expect(gate.calls).toHaveLength(2) })
+    expect(gate.calls[1].ctx.taskId).toBe('n')
+    gate.calls[1].resolve()
+    expect((await next).error).toBe(ErrorCode.NONE)
+    // It ran: the same id is not run again here (the remembered answer).
+    expect(await ex.submit(spec('a'))).toMatchObject({ error: ErrorCode.CANCELLED, deduped: true })
+    expect(gate.calls).toHaveLength(2)
+    expect(ex.stopRunning('a', 'local')).toBe(false)
+  })
+})
+
 describe('CANCEL of a request over /fedmesh/task/1.0.0', () => {
   async function connected (): Promise<{ client: TaskClient, ex: Executor, gate: ReturnType<typeof gatedHandler> }> {
     const { executor: ex, gate } = executor(1)
@@ -95,6 +118,23 @@ describe('CANCEL of a request over /fedmesh/task/1.0.0', () => {
     gate.calls[0].resolve()
     expect((await first).error).toBe(ErrorCode.NONE)
     expect(gate.calls).toHaveLength(1) // "second" never ran
+  })
+
+  it('CANCEL with stop (answered elsewhere): a running task is stopped and answers CANCELLED, a queued one is dropped', async () => {
+    const { client, ex, gate } = await connected()
+    const stopFirst = new AbortController()
+    const stopSecond = new AbortController()
+    const first = client.request(request('first'), { stop: stopFirst.signal })
+    await vi.waitFor(() => { expect(gate.calls).toHaveLength(1) })
+    const second = client.request(request('second'), { stop: stopSecond.signal })
+    await vi.waitFor(() => { expect(ex.load().queueDepth).toBe(1) })
+    stopSecond.abort()
+    expect(await second).toMatchObject({ error: ErrorCode.CANCELLED })
+    stopFirst.abort()
+    expect(await first).toMatchObject({ error: ErrorCode.CANCELLED, message: expect.stringMatching(/stopped/) })
+    expect(gate.calls[0].ctx.signal.aborted).toBe(true)
+    expect(gate.calls).toHaveLength(1) // "second" never ran
+    expect(ex.load()).toMatchObject({ running: 0, queueDepth: 0 })
   })
 })
 

@@ -218,19 +218,64 @@ describe('Dispatcher', () => {
     late.resolve(ok('t8', enc(1)))
   })
 
-  it('hedges a peer that said the task runs without blaming it (a long task is not a black hole)', async () => {
-    const late = Promise.withResolvers<TaskOutcome>()
-    const { dispatcher, events } = setup({
-      long: { request: async (_r: TaskRequest, opts?: { onStarted?: () => void }) => { opts?.onStarted?.(); return late.promise } },
+  it('does not duplicate an attempt whose peer said the task runs (a long task is not a black hole): it waits, without blame', async () => {
+    const { dispatcher, fakes, events } = setup({
+      long: { request: async (r: TaskRequest, opts?: { onStarted?: () => void }) => { opts?.onStarted?.(); await time.sleep(3_000); return ok(r.taskId, r.input) } },
       b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
     } as any, { localKinds: false })
+    const started = clock.now()
     const r = await run(dispatcher.dispatch({ taskId: 't8b', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
-    expect(r.peer).toBe('b')
-    expect(events).toEqual([['b', 'success']])
-    late.resolve(ok('t8b', enc(1)))
+    expect(r.peer).toBe('long')
+    expect(clock.now() - started).toBe(3_000) // long past its 100 ms patience
+    expect(fakes.get('b')?.requests).toHaveLength(0) // no duplicate
+    expect(events).toEqual([['long', 'success']])
   })
 
-  it('does not blame a peer that said the task runs when the task\'s deadline passes (slow is not absent): alone, or hedged', async () => {
+  it('a started attempt whose connection is lost is retried elsewhere under the same id', async () => {
+    const { dispatcher, fakes } = setup({
+      long: { request: async (_r: TaskRequest, opts?: { onStarted?: () => void }) => { opts?.onStarted?.(); await time.sleep(1_000); throw new ConnectionLostError() } },
+      b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
+    } as any, { localKinds: false })
+    const r = await run(dispatcher.dispatch({ taskId: 't8c', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
+    expect(r.peer).toBe('b')
+    expect(fakes.get('b')?.requests.map(q => q.taskId)).toEqual(['t8c'])
+  })
+
+  it('when a hedge wins, the losing attempt is told to stop (CANCEL with stop), and its answer is not blamed', async () => {
+    let stop: AbortSignal | undefined
+    const { dispatcher, events } = setup({
+      queued: {
+        request: async (r: TaskRequest, opts?: { stop?: AbortSignal }) => {
+          stop = opts?.stop
+          // Never started (a long queue there); answers CANCELLED once told to stop.
+          return new Promise<TaskOutcome>(resolve => { opts?.stop?.addEventListener('abort', () => { resolve(refusal(r.taskId, ErrorCode.CANCELLED)) }) })
+        }
+      },
+      b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
+    } as any, { localKinds: false })
+    const r = await run(dispatcher.dispatch({ taskId: 't8d', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
+    expect(r.peer).toBe('b')
+    expect(stop?.aborted).toBe(true)
+    await time.advance(10_000)
+    expect(events).toEqual([['queued', 'timeout'], ['b', 'success']]) // blamed once, at its patience, not again
+  })
+
+  it('patience covers a long run of the kind: after long runs, an attempt that has not started is given longer', async () => {
+    const { dispatcher, fakes } = setup({
+      a: { request: async (r: TaskRequest) => { await time.sleep(1_000); return { ...ok(r.taskId, r.input), runMs: 1_000 } } },
+      b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
+    } as any, { localKinds: false })
+    // The first attempt is hedged at its 100 ms patience (nothing known of the kind's run times).
+    expect((await run(dispatcher.dispatch({ taskId: 'first', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))).peer).toBe('b')
+    for (let i = 0; i < 25; i++) await run(dispatcher.dispatch({ taskId: `k${i}`, kind: 'echo', input: enc(1), timeoutMs: 5_000, peer: 'a' }))
+    // Twenty-five 1 s runs later, the patience is the expected completion plus the kind's p95 (~1 s): the same 1 s run is not hedged.
+    const before = fakes.get('b')?.requests.length
+    const r = await run(dispatcher.dispatch({ taskId: 'last', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
+    expect(r.peer).toBe('a')
+    expect(fakes.get('b')?.requests.length).toBe(before)
+  })
+
+  it('does not blame a peer that said the task runs when the task\'s deadline passes (slow is not absent): alone, or with another peer free', async () => {
     // Runs until this node gives up on it (the signal), as a real stream does.
     const running = async (_r: TaskRequest, opts?: { onStarted?: () => void, signal?: AbortSignal }): Promise<TaskOutcome> => {
       opts?.onStarted?.()
@@ -246,9 +291,11 @@ describe('Dispatcher', () => {
       long: { request: running },
       b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
     } as any, { localKinds: false })
-    expect((await run(hedged.dispatcher.dispatch({ taskId: 't8d', kind: 'echo', input: enc(1), timeoutMs: 1_000 }))).peer).toBe('b')
+    // Started there: not duplicated on b (issue 13), so the task's deadline ends it, with no blame.
+    expect((await run(hedged.dispatcher.dispatch({ taskId: 't8d', kind: 'echo', input: enc(1), timeoutMs: 1_000 }))).outcome.error).toBe(ErrorCode.TIMED_OUT)
     await time.advance(2_000) // the slow attempt's own deadline passes
-    expect(hedged.events).toEqual([['b', 'success']])
+    expect(hedged.fakes.get('b')?.requests).toHaveLength(0)
+    expect(hedged.events).toEqual([])
   })
 
   it('keeps listening to the slow attempt: if it answers first, its result counts', async () => {

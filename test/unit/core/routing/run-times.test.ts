@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import { RunTimeSketch, RunTimesByKind } from '../../../../src/core/routing/run-times.js'
+
+describe('RunTimeSketch', () => {
+  it('knows nothing before a run', () => {
+    expect(new RunTimeSketch().quantile(0.95)).toBeUndefined()
+  })
+
+  it('gives quantiles within a quarter octave of the true value', () => {
+    const sketch = new RunTimeSketch({ halfLife: 1e9 })
+    for (let ms = 1; ms <= 1_000; ms++) sketch.add(ms)
+    for (const q of [0.5, 0.95, 0.99]) {
+      const got = sketch.quantile(q) as number
+      expect(got).toBeGreaterThanOrEqual(q * 1_000)
+      expect(got).toBeLessThan(q * 1_000 * 2 ** 0.25 + 1)
+    }
+  })
+
+  it('a heavy tail shows in the high quantile, not the median', () => {
+    const sketch = new RunTimeSketch()
+    for (let i = 0; i < 100; i++) sketch.add(i % 10 === 0 ? 20_000 : 100)
+    expect(sketch.quantile(0.5) as number).toBeLessThan(130)
+    expect(sketch.quantile(0.95) as number).toBeGreaterThanOrEqual(20_000)
+  })
+
+  it('recent runs outweigh old ones (counts halve every halfLife runs)', () => {
+    const sketch = new RunTimeSketch({ halfLife: 100 })
+    for (let i = 0; i < 100; i++) sketch.add(10_000)
+    for (let i = 0; i < 1_000; i++) sketch.add(50)
+    expect(sketch.quantile(0.99) as number).toBeLessThan(70)
+  })
+
+  it('ignores values that are not run times', () => {
+    const sketch = new RunTimeSketch()
+    sketch.add(Number.NaN)
+    sketch.add(-5)
+    sketch.add(Infinity)
+    expect(sketch.samples).toBe(0)
+  })
+})
+
+describe('RunTimesByKind', () => {
+  it('answers once a kind has enough runs, per kind, and forgets the kind seen least recently beyond its bound', () => {
+    const kinds = new RunTimesByKind(2)
+    for (let i = 0; i < 19; i++) kinds.add('a', 100)
+    expect(kinds.quantile('a', 0.95)).toBeUndefined()
+    kinds.add('a', 100)
+    expect(kinds.quantile('a', 0.95)).toBeGreaterThanOrEqual(100)
+    for (let i = 0; i < 20; i++) kinds.add('b', 5_000)
+    expect(kinds.quantile('b', 0.5)).toBeGreaterThanOrEqual(5_000)
+    kinds.add('a', 100) // a is now the most recent
+    kinds.add('c', 1)
+    expect(kinds.quantile('b', 0.5)).toBeUndefined()
+    expect(kinds.quantile('a', 0.5)).toBeDefined()
+  })
+})
