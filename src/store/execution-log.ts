@@ -61,6 +61,8 @@ interface LogRecord {
 /** The forgetting bound shared by submitters not tracked one by one. */
 const ANY_ORIGIN = '*'
 const DEFAULT_MAX_ORIGINS = 10_000
+/** Forgotten runs remembered by id in one life (a few MB at most). */
+const RECENTLY_FORGOTTEN = 50_000
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -75,6 +77,13 @@ export class ExecutionLog {
   private drops: Array<[string, string]> = []
   /** Per submitter (ANY_ORIGIN: the rest), the start time of the newest run forgotten. */
   private readonly forgotten = new Map<string, number>()
+  /**
+   * The runs forgotten in this life, by key, with their start (the newest RECENTLY_FORGOTTEN):
+   * every forgotten run that started after `recentFloor` is here, so a task accepted after it
+   * is looked up by id instead of refused because some other run was forgotten since.
+   */
+  private readonly recentlyForgotten = new Map<string, number>()
+  private recentFloor = 0
   private forgottenChanged: Array<[string, number]> = []
   private readonly maxOrigins: number
   /** Keys of the records on disk, oldest first. */
@@ -135,9 +144,13 @@ export class ExecutionLog {
    * Could a task of `origin` accepted at `acceptedAt` (this node's clock) have run here and been
    * forgotten? True when a run of that submitter started since then was forgotten.
    */
-  mayHaveForgotten (origin: string, acceptedAt: number): boolean {
+  mayHaveForgotten (origin: string, taskId: string, acceptedAt: number): boolean {
     const bound = Math.max(this.forgotten.get(origin) ?? 0, this.forgotten.get(ANY_ORIGIN) ?? 0)
-    return bound > 0 && bound >= acceptedAt
+    if (!(bound > 0 && bound >= acceptedAt)) return false
+    // A run of this submitter started since was forgotten. If it started after the floor it is
+    // remembered by id: this task may only have run here if it is one of those.
+    if (acceptedAt > this.recentFloor) return this.recentlyForgotten.has(runKey(origin, taskId))
+    return true
   }
 
   /**
@@ -242,7 +255,11 @@ export class ExecutionLog {
       if (Array.isArray(drop)) this.runs.delete(runKey(String(drop[0]), String(drop[1])))
     }
     for (const bound of Array.isArray(record.g) ? record.g : []) {
-      if (Array.isArray(bound) && Number.isFinite(Number(bound[1]))) this.forget(String(bound[0]), Number(bound[1]), false)
+      if (Array.isArray(bound) && Number.isFinite(Number(bound[1]))) {
+        this.forget(String(bound[0]), Number(bound[1]), false)
+        // Runs forgotten in earlier lives are not known by id: tasks accepted before then are refused.
+        this.recentFloor = Math.max(this.recentFloor, Number(bound[1]))
+      }
     }
   }
 
@@ -257,6 +274,18 @@ export class ExecutionLog {
     if (persist) this.forgottenChanged.push([key, startedAt])
   }
 
+  /** Keep a forgotten run's key (bounded: the oldest go, and the floor rises to their start). */
+  private rememberForgotten (key: string, startedAt: number): void {
+    this.recentlyForgotten.delete(key)
+    this.recentlyForgotten.set(key, startedAt)
+    if (this.recentlyForgotten.size <= RECENTLY_FORGOTTEN) return
+    for (const [oldest, start] of this.recentlyForgotten) {
+      this.recentlyForgotten.delete(oldest)
+      this.recentFloor = Math.max(this.recentFloor, start)
+      break
+    }
+  }
+
   /** Drop the oldest finished runs beyond `keep` (a run still going is never dropped). */
   private prune (): void {
     if (this.runs.size <= this.keep) return
@@ -265,6 +294,7 @@ export class ExecutionLog {
       if (entry.error == null && entry.interrupted !== true) continue
       this.runs.delete(key)
       this.forget(entry.origin, entry.startedAt, this.commit != null)
+      this.rememberForgotten(key, entry.startedAt)
     }
   }
 }

@@ -469,7 +469,7 @@ export class Executor {
       // Never heard of here; but a run of this submitter started since the task was accepted has
       // been forgotten, so it may have been this one.
       const acceptedAt = this.clock.now() - (spec.ageMs ?? 0) - AGE_SLACK_MS
-      if (!this.executions.mayHaveForgotten(spec.origin, acceptedAt)) return undefined
+      if (!this.executions.mayHaveForgotten(spec.origin, spec.taskId, acceptedAt)) return undefined
       return refused(spec.taskId, ErrorCode.INTERRUPTED, 'this node no longer remembers every run it started since this task was accepted, so it cannot tell whether it ran it; it never runs a task id twice: run it elsewhere')
     }
     if (work !== workOf(spec)) return refused(spec.taskId, ErrorCode.BAD_INPUT, 'this task id was already used for different work')

@@ -102,13 +102,31 @@ describe('ExecutionLog', () => {
     await log.flush()
     // Kept: t9, t10, t11. Forgotten: peer-a up to t8 (started at 108), peer-b up to t7 (107).
     expect(log.recent(10).map(e => e.taskId)).toEqual(['t11', 't10', 't9'])
-    for (const l of [log, await ExecutionLog.open(fed.sublevel('executions'), { keep: 3 })]) {
-      expect(l.mayHaveForgotten('peer-a', 108)).toBe(true)
-      expect(l.mayHaveForgotten('peer-a', 109)).toBe(false)
-      expect(l.mayHaveForgotten('peer-b', 107)).toBe(true)
-      expect(l.mayHaveForgotten('peer-b', 108)).toBe(false)
-      expect(l.mayHaveForgotten('peer-c', 0)).toBe(false)
+    // In this life the forgotten runs are known by id: only those may have run here.
+    expect(log.mayHaveForgotten('peer-a', 't8', 108)).toBe(true)
+    expect(log.mayHaveForgotten('peer-a', 'never-seen', 108)).toBe(false)
+    expect(log.mayHaveForgotten('peer-b', 't7', 107)).toBe(true)
+    // After a restart only the bounds are known: anything accepted before them may have run.
+    const reopened = await ExecutionLog.open(fed.sublevel('executions'), { keep: 3 })
+    for (const l of [log, reopened]) {
+      expect(l.mayHaveForgotten('peer-a', 'never-seen', 109)).toBe(false)
+      expect(l.mayHaveForgotten('peer-b', 'never-seen', 108)).toBe(false)
+      expect(l.mayHaveForgotten('peer-c', 'never-seen', 0)).toBe(false)
     }
+    expect(reopened.mayHaveForgotten('peer-a', 'never-seen', 108)).toBe(true)
+    expect(reopened.mayHaveForgotten('peer-b', 'never-seen', 107)).toBe(true)
+  })
+
+  it('a busy submitter is not refused for runs of its own that were forgotten meanwhile (they are known by id)', () => {
+    const log = ExecutionLog.memory({ keep: 2 })
+    for (let i = 0; i < 1_000; i++) {
+      const e = run(`t${i}`, 1_000 + i, 'busy')
+      log.started(e)
+      log.finished(e, 'NONE', 1)
+    }
+    // Hundreds of runs forgotten in the last instant: a new task is not one of them.
+    expect(log.mayHaveForgotten('busy', 'new-task', 1_500)).toBe(false)
+    expect(log.mayHaveForgotten('busy', 't700', 1_500)).toBe(true)
   })
 
   it('beyond maxOrigins submitters, the forgotten runs of new ones raise one bound shared by all', () => {
@@ -120,10 +138,10 @@ describe('ExecutionLog', () => {
     }
     // a (10) and b (11) are tracked; c (12) is forgotten into the shared bound, which counts for
     // everyone; d is kept.
-    expect(log.mayHaveForgotten('a', 12)).toBe(true)
-    expect(log.mayHaveForgotten('a', 13)).toBe(false)
-    expect(log.mayHaveForgotten('d', 12)).toBe(true)
-    expect(log.mayHaveForgotten('d', 13)).toBe(false)
+    expect(log.mayHaveForgotten('a', 't0', 10)).toBe(true)
+    expect(log.mayHaveForgotten('c', 't2', 12)).toBe(true)
+    expect(log.mayHaveForgotten('a', 't9', 13)).toBe(false)
+    expect(log.mayHaveForgotten('d', 't9', 13)).toBe(false)
   })
 
   it('replaces its records by one snapshot of the kept runs once as many runs were written as it keeps', async () => {
