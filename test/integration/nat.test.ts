@@ -74,15 +74,16 @@ async function startMesh (nat: 'cone' | 'symmetric'): Promise<Mesh> {
     args: ['--relay', '--announce', `/ip4/${topo.pub.ip}/tcp/${PORT}`, '--no-upnp']
   })
   const [tokenA, tokenB] = [(await pub.json<{ token: string }>('federation', 'invite')).token, (await pub.json<{ token: string }>('federation', 'invite')).token]
-  const home = async (name: string, prefix: string[], token: string): Promise<Daemon> => await startDaemon({
+  // Each home listens on its own address inside its namespace (behind its router's NAT).
+  const home = async (name: string, host: { prefix: string[], ip: string }, token: string): Promise<Daemon> => await startDaemon({
     name,
-    prefix,
-    listen: `/ip4/0.0.0.0/tcp/${PORT}`,
+    prefix: host.prefix,
+    listen: `/ip4/${host.ip}/tcp/${PORT}`,
     open: false,
     args: ['--join', token, '--stun', `stun:${topo.pub.ip}:3478`, '--no-upnp']
   })
   const startedAt = Date.now()
-  const [a, b] = await Promise.all([home('home-a', topo.homeA.prefix, tokenA), home('home-b', topo.homeB.prefix, tokenB)])
+  const [a, b] = await Promise.all([home('home-a', topo.homeA, tokenA), home('home-b', topo.homeB, tokenB)])
   // Both homes joined (a join restarts the node in the federation) and answer on their APIs.
   const answeredAt = Date.now()
   return { pub, a, b, idA: await a.peerId(), idB: await b.peerId(), startedAt, answeredAt }

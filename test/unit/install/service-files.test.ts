@@ -19,7 +19,7 @@ const spec: ServiceSpec = {
   node: process.execPath,
   bin: BIN,
   dataDir: '/home/ann/my data/fedmesh 100%',
-  daemonArgs: ['--listen', '/ip4/0.0.0.0/tcp/4101', '--name', 'ann\'s "laptop" $HOME']
+  daemonArgs: ['--listen', '/ip4/127.0.0.1/tcp/4101', '--name', 'ann\'s "laptop" $HOME']
 }
 
 const dirs: string[] = []
