@@ -99,7 +99,7 @@ export async function runSimulation (opts: SimOptions = {}): Promise<number> {
     // A progress line only where a person watches stderr (the CLI's own), never with --json.
     const progress = opts.json === true || opts.stderr != null
       ? undefined
-      : new ProgressLine({ write: err, tty: process.stderr.isTTY === true, colour: process.stderr.isTTY === true && process.env.NO_COLOR == null })
+      : new ProgressLine({ write: err, tty: process.stderr.isTTY === true, colour: wantsColor(process.stderr) })
     const r = await runModel(scenario, { log: (line) => { progress?.done(); log(line) }, progress: (p) => { progress?.update(p) } })
     progress?.done()
     r.notes.push(...scaledNote)

@@ -13,6 +13,8 @@ export interface EndpointOptions {
 
 export interface ApiClient {
   url: string
+  /** The bearer token it sends (for requests it cannot make through `request`, e.g. an event stream). */
+  token: string
   request<T>(method: string, path: string, body?: unknown, options?: RequestOptions): Promise<T>
 }
 
@@ -56,17 +58,14 @@ export async function connect (opts: EndpointOptions, env: NodeJS.ProcessEnv = p
   }
   return {
     url,
+    token,
     async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
       let res: { status: number, text: string }
       try {
         res = await send(url + path, method, token, body, options.signal)
       } catch (err: any) {
         if (options.signal?.aborted === true) throw err
-        const code = err?.code
-        if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
-          throw new NoDaemonError(`no daemon running at ${url}`)
-        }
-        throw new CliError(`cannot reach the daemon at ${url}: ${err?.message ?? String(err)}`)
+        throw unreachable(url, err)
       }
       let doc: any
       try { doc = res.text === '' ? null : JSON.parse(res.text) } catch { doc = res.text }
@@ -83,6 +82,15 @@ export async function connect (opts: EndpointOptions, env: NodeJS.ProcessEnv = p
  * One request with node:http: unlike fetch, no timeout on the answer's headers, so a task that
  * runs for an hour (`run --timeout 3600000`) is waited for.
  */
+/** The CLI's error for a request that never got an answer: no daemon (exit 3), or why not. */
+export function unreachable (url: string, err: any): CliError {
+  const code = err?.code
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
+    return new NoDaemonError(`no daemon running at ${url}`)
+  }
+  return new CliError(`cannot reach the daemon at ${url}: ${err?.message ?? String(err)}`)
+}
+
 async function send (url: string, method: string, token: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number, text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body)
   return new Promise((resolve, reject) => {

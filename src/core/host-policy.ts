@@ -50,8 +50,6 @@ export interface ManualPause {
 /** Why this node serves less than its slots: the reason codes adverts and tables carry. */
 export type ServingReason = 'paused' | 'quiet-hours' | 'battery-low' | 'on-battery' | 'owner-busy' | 'user-active'
 
-export const SERVING_REASONS: readonly ServingReason[] = ['paused', 'quiet-hours', 'battery-low', 'on-battery', 'owner-busy', 'user-active']
-
 export interface Serving {
   /** Slots remote peers' tasks may take here now (0 … configured). */
   slots: number

@@ -8,6 +8,7 @@ import { isValidKind } from '../services/tasks/frame-limits.js'
 import { BUILTIN_KINDS } from '../services/tasks/kinds.js'
 import { isValidAllowEntry } from '../services/tasks/allow-list.js'
 import { DEFAULT_HOST_POLICY, parseQuietHours } from '../core/host-policy.js'
+import { DEFAULT_RELAY_LIMITS } from '../node/config.js'
 import { DEFAULT_POWER_SUPPLY_DIR } from '../services/host/power.js'
 import { DEFAULT_HOST_SAMPLE_MS } from '../services/host/host-monitor.js'
 
@@ -57,9 +58,9 @@ export const daemonConfigSchema = z.object({
   dht: z.boolean().default(true),
   // Serve as a relay for members behind NATs (true = the default limits, or the limits given).
   relay: z.union([z.boolean(), z.strictObject({
-    maxReservations: z.number().int().min(1).max(10_000).default(128),
-    durationLimitMs: z.number().int().min(10_000).max(MAX_TIMEOUT_MS).default(120_000),
-    dataLimitBytes: z.number().int().min(16 * 1024).max(1024 ** 3).default(1024 * 1024)
+    maxReservations: z.number().int().min(1).max(10_000).default(DEFAULT_RELAY_LIMITS.maxReservations),
+    durationLimitMs: z.number().int().min(10_000).max(MAX_TIMEOUT_MS).default(DEFAULT_RELAY_LIMITS.durationLimitMs),
+    dataLimitBytes: z.number().int().min(16 * 1024).max(1024 ** 3).default(DEFAULT_RELAY_LIMITS.dataLimitBytes)
   })]).default(false),
   // Hole-punch relayed connections with WebRTC (UDP); STUN servers it asks for its public address.
   webrtc: z.boolean().default(true),

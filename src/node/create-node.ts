@@ -134,7 +134,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   events.nameOf = nameOf
   const wiring = new EventWiring(events, {
     name: nameOf,
-    ban: (peer) => ({ score: ledger.score(peer), until: ledger.bannedUntil(peer) })
+    ban: (peer) => ({ score: ledger.score(peer), until: ledger.bannedUntil(peer) }),
+    isDirect: (conn) => services().nat.isDirect(conn)
   })
 
   // Membership first: nothing but the membership handshake reaches a peer before it proves it.

@@ -15,6 +15,8 @@ export interface EventLookups {
   name: (peer: string) => string | undefined
   /** Its reputation score and, when banned, until when (epoch ms). */
   ban: (peer: string) => { score: number, until?: number }
+  /** Is this connection a direct path (the NAT service's judgement)? Default: not through a relay. */
+  isDirect?: (conn: Connection) => boolean
 }
 
 /** Tasks whose last placement is remembered for `task:failed-over` (the oldest are forgotten). */
@@ -41,7 +43,7 @@ export class EventWiring {
   memberConnected (conn: Connection): void {
     const peer = conn.remotePeer.toString()
     this.connected.add(peer)
-    this.events.emit('peer:connected', { peer, name: this.lookups.name(peer), direction: conn.direction, connection: connectionKind(conn), address: conn.remoteAddr.toString() })
+    this.events.emit('peer:connected', { peer, name: this.lookups.name(peer), direction: conn.direction, connection: this.lookups.isDirect == null ? connectionKind(conn) : this.lookups.isDirect(conn) ? 'direct' : 'relayed', address: conn.remoteAddr.toString() })
   }
 
   refused (peer: PeerId, reason: string): void {

@@ -52,6 +52,22 @@ describe('the report of a run', () => {
     expect(byId['malicious-excluded'].shown).toBe('not reached')
   })
 
+  it('converts each value to its target\'s unit exactly (percent, seconds, ms, ratio)', () => {
+    const judged: RunResult = {
+      ...run,
+      cache: { ...run.cache!, coverage: 0.9876, p99ConvergenceMs: 412.4 },
+      reputation: { maliciousPeers: 3, observers: 10, excludedWithinMs: 42_100, excludedWithinMsByKind: {}, series: { t: [], honest: [], malicious: [], byKind: {}, excludedFraction: [] } }
+    }
+    const byId = Object.fromEntries(buildReport([judged]).goals.map(g => [g.id, g]))
+    expect(byId['cache-coverage']).toMatchObject({ shown: '98.76 %', status: 'fail' })
+    expect(byId['cache-p99']).toMatchObject({ shown: '412 ms', status: 'pass' })
+    expect(byId['malicious-excluded']).toMatchObject({ shown: '42.1 s', status: 'pass' })
+    // A listed miss that is met says so too.
+    const met = buildReport([{ ...judged, config: { ...judged.config, expectedMisses: { 'malicious-excluded': 'was slower' } } }])
+    expect(met.verdict).toContain('expected to miss but met: malicious peers excluded within')
+    expect(renderTerminal([judged], met)).toContain('pass (expected to fail)')
+  })
+
   it('a miss the scenario expects says so with its reason and does not fail the run', () => {
     const expecting = { ...run, config: { ...run.config, expectedMisses: { 'malicious-excluded': 'no malicious peer in this scenario' } } }
     const doc = buildReport([expecting])

@@ -1,9 +1,8 @@
 import { request } from 'node:http'
 import { Option } from 'commander'
-import { readApiFiles } from '../../daemon/api-files.js'
-import { resolveDataDir } from '../../daemon/config.js'
-import { CliError, connect } from '../client.js'
-import { withClientOptions } from '../output.js'
+import { ApiError, CliError, connect, unreachable } from '../client.js'
+import { UsageError } from '../errors.js'
+import { wantsJson, withClientOptions } from '../output.js'
 import type { CommonOptions } from '../output.js'
 import type { NodeEvent } from '../../node/events.js'
 import type { Command } from 'commander'
@@ -35,9 +34,9 @@ export function registerMonitorCommand (program: Command): void {
 }
 
 async function monitor (opts: MonitorOptions): Promise<void> {
-  if (opts.since != null && !/^\d{1,15}$/.test(opts.since)) throw new CliError('--since must be an event id (a non-negative integer)')
-  const { url } = await connect(opts)
-  const token = opts.api != null ? process.env.FEDMESH_API_TOKEN ?? '' : (await readApiFiles(resolveDataDir(opts.dataDir, process.env)))?.token ?? ''
+  if (opts.since != null && !/^\d{1,15}$/.test(opts.since)) throw new UsageError('--since must be an event id (a non-negative integer)')
+  const { url, token } = await connect(opts)
+  const json = wantsJson(opts)
   const query = new URLSearchParams({ level: opts.level ?? 'info' })
   if (opts.types != null) query.set('types', opts.types)
   const since = opts.recent === true ? '0' : opts.since
@@ -52,7 +51,7 @@ async function monitor (opts: MonitorOptions): Promise<void> {
     }
     const req = request(`${url}/v1/events?${query.toString()}`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } }, (res) => {
       if (res.statusCode !== 200) {
-        readError(res).then(message => { reject(new CliError(message)) }, reject)
+        readError(res).then(reject, reject)
         return
       }
       let buffered = ''
@@ -60,7 +59,7 @@ async function monitor (opts: MonitorOptions): Promise<void> {
       res.on('data', (chunk: string) => {
         const { events, rest } = parseSse(buffered + chunk)
         buffered = rest
-        for (const e of events) process.stdout.write(opts.json === true ? JSON.stringify(e) + '\n' : formatEventLine(e) + '\n')
+        for (const e of events) process.stdout.write(json ? JSON.stringify(e) + '\n' : formatEventLine(e) + '\n')
       })
       res.on('close', () => {
         if (!stopped) reject(new CliError(`the daemon at ${url} closed the event stream (stopped?)`))
@@ -68,7 +67,7 @@ async function monitor (opts: MonitorOptions): Promise<void> {
     })
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (stopped) return
-      reject(new CliError(err.code === 'ECONNREFUSED' ? `no daemon running at ${url}` : `cannot reach the daemon at ${url}: ${err.message}`))
+      reject(unreachable(url, err))
     })
     req.end()
     process.once('SIGINT', stop)
@@ -76,15 +75,15 @@ async function monitor (opts: MonitorOptions): Promise<void> {
   })
 }
 
-async function readError (res: IncomingMessage): Promise<string> {
+/** The daemon's refusal as the other commands report it (ApiError: exit codes by status). */
+async function readError (res: IncomingMessage): Promise<ApiError> {
   let text = ''
   for await (const chunk of res) text += String(chunk)
-  try {
-    const message = (JSON.parse(text) as { error?: string }).error ?? `HTTP ${res.statusCode ?? 0}`
-    return res.statusCode === 401 ? `the daemon refused the token (${message})` : message
-  } catch {
-    return `HTTP ${res.statusCode ?? 0}`
-  }
+  const status = res.statusCode ?? 0
+  let doc: unknown = text
+  try { doc = JSON.parse(text) } catch {}
+  const message = (doc as { error?: string } | null)?.error ?? `HTTP ${status}`
+  return new ApiError(status, message, doc)
 }
 
 /** Complete SSE events in `text` (their `data:` lines parsed as JSON), and what is left of an unfinished one. */

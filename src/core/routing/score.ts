@@ -149,6 +149,7 @@ export function scoreCandidate (c: CandidateInput, params: ScoreParams = DEFAULT
     reputation: c.reputation,
     reputationPenaltyMs: penalty,
     load,
-    score: why == null ? wait + rttMs + dialMs + runMs + penalty : Infinity
+    // One formula for the expected time: the shortlist ranks by expectedMs, picks are built here.
+    score: why == null ? expectedMs(c, params) : Infinity
   }
 }

@@ -2,6 +2,7 @@ import { createPublicKey, verify as verifySignature } from 'node:crypto'
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import { LRUCache } from 'lru-cache'
 import * as Digest from 'multiformats/hashes/digest'
+import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { isValidTimestamp, timestampFromBigInt, timestampToBigInt } from '../../core/hlc.js'
 import { CacheEntry as WireEntry } from '../../wire/cache.js'
 import type { Timestamp } from '../../core/hlc.js'
@@ -82,7 +83,7 @@ export async function verifyEntry (bytes: Uint8Array, maxValueBytes: number): Pr
   // One encoding per signed content: the signature covers the decoded fields, so without this a
   // relay could change the bytes (a bool sent as 3, a longer varint, an unknown field) and the
   // entry would still verify, in bytes its origin never produced (and the larger bytes win a tie).
-  if (Buffer.compare(Buffer.from(WireEntry.encode(entry)), Buffer.from(bytes)) !== 0) throw new InvalidEntryError('entry is not in its canonical encoding')
+  if (!uint8ArrayEquals(WireEntry.encode(entry), bytes)) throw new InvalidEntryError('entry is not in its canonical encoding')
   let origin: PeerId
   try {
     origin = peerIdFromMultihash(Digest.decode(entry.origin))

@@ -231,7 +231,7 @@ export class FederationService implements Startable {
     const fed = this.federation
     if (fed == null) return []
     const self = this.components.peerId.toString()
-    return fed.roster.certificates().map(c => c.subject).filter(id => id !== self && fed.standing(id).member)
+    return fed.roster.subjects().filter(id => id !== self && fed.standing(id).member)
   }
 
   /** Peers that tried and failed to prove membership, most recent first. */

@@ -240,11 +240,6 @@ export class Executor {
     }
   }
 
-  /** What the host policy lets remote peers use now. */
-  servingState (): Serving {
-    return this.serving
-  }
-
   /**
    * The host policy's decision (services/host): remote tasks start only while fewer than
    * `slots` of them run; paused, remote work waiting here is handed back at once (its
