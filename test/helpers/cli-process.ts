@@ -30,8 +30,12 @@ export function spawnCli (args: string[], options: { env?: Record<string, string
   return { proc, stdout: () => stdout, stderr: () => stderr, done }
 }
 
-/** A command run in a pseudo-terminal (util-linux `script`), so the CLI sees a TTY on stdin, stdout and stderr. */
+/**
+ * A command run in a pseudo-terminal (util-linux `script`), so the CLI sees a TTY on stdin, stdout
+ * and stderr. `exec` leaves no shell between: a Ctrl-C typed on the terminal signals the whole
+ * foreground group, and a shell waiting there could die of it; `script -e` exits with the CLI's code.
+ */
 export function spawnInTty (args: string[], env: Record<string, string> = {}): CliProcess {
   const line = [process.execPath, BIN, ...args].map(a => `'${a.replace(/'/g, '\'\\\'\'')}'`).join(' ')
-  return spawnCli([], { env: { TERM: 'xterm', ...env }, command: ['script', '-qfec', `${line}; echo "exit=$?"`, '/dev/null'] })
+  return spawnCli([], { env: { TERM: 'xterm', ...env }, command: ['script', '-qfec', `exec ${line}`, '/dev/null'] })
 }

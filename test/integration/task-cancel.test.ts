@@ -131,20 +131,22 @@ describe('Ctrl-C on run', () => {
     const r = await tty.done
     expect(r.stdout).toMatch(/cancelled before it started: it will not run/)
     expect(r.stdout).toMatch(/CANCELLED: cancelled before it started/)
-    expect(r.stdout).toMatch(/exit=130/)
+    expect(r.code).toBe(130)
     await cancelEverything()
     await blocker.done
   }, 90_000)
 
   it('in a terminal: "n" (or Enter) keeps waiting and the task completes', async (ctx) => {
     ctx.skip(!hasScript, 'util-linux `script` (Debian package bsdutils) is not installed to give the CLI a terminal')
-    const tty = spawnInTty(['run', 'sleep', '--input', '{"ms":2000}', '--data-dir', a.dataDir])
+    // A node of its own: A's and B's slots still hold the 30 s tasks the tests above could not stop.
+    const solo = await startDaemon({ name: 'solo' })
+    const tty = spawnInTty(['run', 'sleep', '--input', '{"ms":2000}', '--data-dir', solo.dataDir])
     await waitFor(() => /sleep +task \w{8} +(running|queued)/.test(tty.stdout()), 10_000, 'the progress line')
     tty.proc.stdin?.write('\u0003')
     await waitFor(() => /\[y\/N\]/.test(tty.stdout()), 10_000, 'the question')
     tty.proc.stdin?.write('\r')
     const r = await tty.done
     expect(r.stdout).toMatch(/\{"sleptMs":\d+\}/)
-    expect(r.stdout).toMatch(/exit=0/)
+    expect(r.code).toBe(0)
   })
 })
