@@ -25,8 +25,9 @@ const PAYLOAD = { hello: 'fedmesh', n: 42 }
 export async function benchRpc (): Promise<Record<string, unknown>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fedmesh-bench-'))
   // The RPC, not the log: at info the daemon writes a line per task it runs for a peer (its
-  // stderr here is a pipe nobody reads). FEDMESH_LOG_LEVEL=info measures that cost.
-  const daemon = await spawnUntil(process.execPath, [BIN, 'daemon', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--no-dht', '--open', '--concurrency', '128'], /listen\s+(\S+)/, { FEDMESH_LOG_LEVEL: process.env.FEDMESH_LOG_LEVEL ?? 'warn' })
+  // stderr here is a pipe nobody reads). FEDMESH_LOG_LEVEL=info measures that cost. The local
+  // profile reads no host signals: on a busy machine yieldToOwner would offer peers no slot.
+  const daemon = await spawnUntil(process.execPath, [BIN, 'daemon', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--no-dht', '--open', '--concurrency', '128'], /listen\s+(\S+)/, { FEDMESH_LOG_LEVEL: process.env.FEDMESH_LOG_LEVEL ?? 'warn', FEDMESH_PROFILE: 'local' })
   const http = await spawnUntil(process.execPath, [join(ROOT, 'dist', 'scripts', 'http-echo-server.js')], /listening (\d+)/)
   let node: FederationNode | undefined
   try {

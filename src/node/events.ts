@@ -127,7 +127,12 @@ export class NodeEvents extends TypedEventEmitter<NodeEventMap> {
 
   emit<T extends EventType> (type: T, fields: EventFields[T]): NodeEvent<T> {
     const draft = { type, ...fields } as unknown as EventDraft
-    const event = { id: this.nextId++, type, time: this.clock.now(), level: eventLevel(draft), message: eventMessage(draft, this.self, this.nameOf), ...fields } as unknown as NodeEvent<T>
+    const event = { id: this.nextId++, type, time: this.clock.now(), level: eventLevel(draft), message: '', ...fields } as unknown as NodeEvent<T>
+    // The sentence is written when first read (log line, SSE, dashboard): most events of a busy
+    // node (four per task) are never read. Names are looked up then, as they are known then.
+    const { self, nameOf } = this
+    let message: string | undefined
+    Object.defineProperty(event, 'message', { enumerable: true, get: () => (message ??= eventMessage(draft, self, nameOf)) })
     if (this.ring.length < this.recentLimit) {
       this.ring.push(event as NodeEvent)
     } else if (this.recentLimit > 0) {

@@ -32,6 +32,14 @@ export interface AdmissionInit {
   retryAfterSeconds?: number
 }
 
+/** A task's deadline passed while it waited for its turn. */
+export class AdmissionTimeoutError extends Error {
+  constructor (readonly timeoutMs: number) {
+    super(`no turn within ${timeoutMs} ms`)
+    this.name = 'AdmissionTimeoutError'
+  }
+}
+
 export const DEFAULT_MAX_WAITING = 10_000
 export const DEFAULT_MAX_WAITING_BYTES = 256 * 1024 * 1024
 const DEFAULT_RECHECK_MS = 250
@@ -48,8 +56,13 @@ interface Waiter {
 }
 
 export interface EnterOptions {
-  /** Give up waiting (the task's deadline). */
+  /** Give up waiting (the submitter cancelled). */
   signal?: AbortSignal
+  /**
+   * Give up waiting after this long, ms (the task's deadline): rejects `AdmissionTimeoutError`.
+   * A timer exists only while the task waits; one admitted at once costs none.
+   */
+  timeoutMs?: number
   /** A task coming back after every peer refused it: first in line (of its priority), and not refused for a full queue (it was accepted). */
   again?: boolean
   /** Its place in line: interactive before normal (default) before batch, FIFO within one. */
@@ -97,19 +110,31 @@ export class Admission {
     if (full && options.again !== true) {
       throw new OverloadedError(`${this.waitingCount} tasks already wait for a free slot in the mesh (limit ${this.maxWaiting} tasks, ${this.maxWaitingBytes} bytes of input); try again shortly`, this.retryAfterSeconds)
     }
+    const { signal, timeoutMs } = options
+    if (signal?.aborted === true) return Promise.reject(signal.reason)
+    // Nobody waits for this key and its window has room: in at once, no waiter, no timer.
+    if (!this.waiting.has(key) && (this.out.get(key) ?? 0) < this.init.window(key)) {
+      this.out.set(key, (this.out.get(key) ?? 0) + 1)
+      return Promise.resolve(this.releaser(key))
+    }
     return new Promise<Release>((resolve, reject) => {
-      const { signal } = options
       const onAbort = (): void => {
         if (this.remove(waiter)) reject(signal?.reason ?? new Error('aborted'))
+      }
+      const timer = timeoutMs == null
+        ? undefined
+        : setTimeout(() => { if (this.remove(waiter)) reject(new AdmissionTimeoutError(timeoutMs)) }, timeoutMs)
+      const done = (): void => {
+        signal?.removeEventListener('abort', onAbort)
+        clearTimeout(timer)
       }
       const waiter: Waiter = {
         key,
         rank: rankOf(options.priority),
         bytes,
-        admit: (release) => { signal?.removeEventListener('abort', onAbort); resolve(release) },
-        fail: (err) => { signal?.removeEventListener('abort', onAbort); reject(err) }
+        admit: (release) => { done(); resolve(release) },
+        fail: (err) => { done(); reject(err) }
       }
-      if (signal?.aborted === true) { reject(signal.reason); return }
       signal?.addEventListener('abort', onAbort, { once: true })
       const line = this.waiting.get(key) ?? []
       line.splice(placeFor(line, waiter.rank, options.again === true), 0, waiter)

@@ -31,6 +31,8 @@ interface Pending {
   reject: (err: Error) => void
   onReady?: () => void
   onStarted?: () => void
+  /** Removes the CANCEL listeners once the request is settled (set after it is sent). */
+  unwatch?: () => void
 }
 
 /** Options of one request: `onStarted` fires when the peer says the task runs. */
@@ -100,7 +102,7 @@ export class StreamTaskClient implements TaskClient {
     const id = this.allocateId()
     const outcome = this.await(id, options)
     await channel.send({ type: FrameType.REQUEST, id, request })
-    this.cancelOnAbort(channel, id, outcome, options)
+    this.cancelOnAbort(channel, id, options)
     return outcome
   }
 
@@ -126,7 +128,7 @@ export class StreamTaskClient implements TaskClient {
         const bindId = this.allocateId()
         const outcome = this.await(bindId, opts)
         await channel.send({ type: FrameType.BIND, id: bindId, reservation: id, request })
-        this.cancelOnAbort(channel, bindId, outcome, opts)
+        this.cancelOnAbort(channel, bindId, opts)
         return outcome
       },
       cancel: () => {
@@ -139,20 +141,26 @@ export class StreamTaskClient implements TaskClient {
     }
   }
 
-  /** Send CANCEL for request `id` when `cancel` (or `stop`: CANCEL with stop) fires before its outcome arrives. */
-  private cancelOnAbort (channel: FrameChannel, id: number, outcome: Promise<TaskOutcome>, options: RequestOptions): void {
-    this.sendCancelOn(channel, id, outcome, options.cancel, false)
-    this.sendCancelOn(channel, id, outcome, options.stop, true)
+  /**
+   * Send CANCEL for request `id` when `cancel` (or `stop`: CANCEL with stop) fires before its
+   * outcome arrives. The listeners go when the request settles (no promise chain per request).
+   */
+  private cancelOnAbort (channel: FrameChannel, id: number, options: RequestOptions): void {
+    const pending = this.pending.get(id)
+    if (pending == null) return
+    const unwatchCancel = this.sendCancelOn(channel, id, options.cancel, false)
+    const unwatchStop = this.sendCancelOn(channel, id, options.stop, true)
+    if (unwatchCancel != null || unwatchStop != null) pending.unwatch = () => { unwatchCancel?.(); unwatchStop?.() }
   }
 
-  private sendCancelOn (channel: FrameChannel, id: number, outcome: Promise<TaskOutcome>, signal: AbortSignal | undefined, stop: boolean): void {
-    if (signal == null) return
+  private sendCancelOn (channel: FrameChannel, id: number, signal: AbortSignal | undefined, stop: boolean): (() => void) | undefined {
+    if (signal == null) return undefined
     const send = (): void => {
       if (this.pending.has(id)) channel.send({ type: FrameType.CANCEL, id, ...(stop ? { stop } : {}) }).catch(() => {})
     }
-    if (signal.aborted) { send(); return }
+    if (signal.aborted) { send(); return undefined }
     signal.addEventListener('abort', send, { once: true })
-    outcome.finally(() => { signal.removeEventListener('abort', send) }).catch(() => {})
+    return () => { signal.removeEventListener('abort', send) }
   }
 
   close (): void {
@@ -163,11 +171,12 @@ export class StreamTaskClient implements TaskClient {
   private await (id: number, options: RequestOptions): Promise<TaskOutcome> {
     return new Promise<TaskOutcome>((resolve, reject) => {
       const abort = (): void => { this.fail(id, options.signal?.reason ?? new DOMException('aborted', 'AbortError')) }
-      this.pending.set(id, {
-        resolve: (o) => { options.signal?.removeEventListener('abort', abort); resolve(o) },
-        reject: (e) => { options.signal?.removeEventListener('abort', abort); reject(e) },
+      const entry: Pending = {
+        resolve: (o) => { options.signal?.removeEventListener('abort', abort); entry.unwatch?.(); resolve(o) },
+        reject: (e) => { options.signal?.removeEventListener('abort', abort); entry.unwatch?.(); reject(e) },
         onStarted: options.onStarted
-      })
+      }
+      this.pending.set(id, entry)
       if (options.signal?.aborted === true) { abort(); return }
       options.signal?.addEventListener('abort', abort, { once: true })
     })

@@ -21,6 +21,13 @@ export interface TaskServerInit {
   log: Logger
 }
 
+/**
+ * STARTED goes out only for a task still running this long after it started: a quick task's
+ * RESULT comes alone (one frame, one write, instead of two). Far below any attempt's patience
+ * (≥ 5 s), so no hedge waits on it.
+ */
+export const STARTED_DELAY_MS = 50
+
 export const DEFAULT_MAX_OUTSTANDING_PER_STREAM = 1_024
 export const DEFAULT_MAX_RESERVATIONS_PER_STREAM = 64
 
@@ -63,8 +70,13 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
     ageMs: r.ageMs,
     priority: priorityFromWire(r.priority),
     origin,
-    // Tells the client its task runs (so a long run is not mistaken for a black hole).
-    onStart: () => { channel.send({ type: FrameType.STARTED, id }).catch(() => {}) }
+    // Tells the client its task runs (so a long run is not mistaken for a black hole), once it
+    // has run a little: the request's id still outstanding for the same task means no RESULT yet.
+    onStart: () => {
+      setTimeout(() => {
+        if (requests.get(id) === r.taskId) channel.send({ type: FrameType.STARTED, id }).catch(() => {})
+      }, STARTED_DELAY_MS).unref()
+    }
   })
 
   try {

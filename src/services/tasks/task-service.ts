@@ -368,7 +368,7 @@ export class TaskService implements Startable {
     // A place in the admission queue first: a full queue refuses (503) before anything is
     // journaled. Then claim the id before the journal write: a concurrent resubmission joins.
     const cancel = new AbortController()
-    const entered = this.admission.enter(admissionKey(record), req.input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel.signal]), priority: record.priority })
+    const entered = this.admission.enter(admissionKey(record), req.input.byteLength, { signal: cancel.signal, timeoutMs, priority: record.priority })
     entered.catch(() => {})
     const accepted = (this.init.journal?.accept(record) ?? Promise.resolve()).catch((err: Error) => {
       cancel.abort(err)
@@ -391,7 +391,7 @@ export class TaskService implements Startable {
         const left = record.timeoutMs - (this.init.clock.now() - record.submittedAt)
         let release: Release
         try {
-          release = await raceCancel(entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: AbortSignal.any([AbortSignal.timeout(Math.max(1, left)), cancelled]), again, priority: record.priority }), cancelled)
+          release = await raceCancel(entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: cancelled, timeoutMs: Math.max(1, left), again, priority: record.priority }), cancelled)
         } catch (err) {
           if (cancelled.aborted) {
             // A place granted after the cancel won the race goes back at once.

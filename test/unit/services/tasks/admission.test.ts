@@ -44,11 +44,12 @@ describe('Admission', () => {
     let window = 0
     const admission = new Admission({ window: () => window, unplaceable: () => false, recheckMs: 100 })
     const got = enterMany(admission, 'pinned', 3)
-    const expiring = admission.enter('pinned', 10, { signal: AbortSignal.timeout(1_000) })
+    const expiring = admission.enter('pinned', 10, { timeoutMs: 1_000 })
     const expired = expiring.then(() => 'admitted', (err: Error) => err.name)
     await vi.advanceTimersByTimeAsync(1_500)
     expect(admitted(got)).toBe(0)
-    expect(await expired).toBe('TimeoutError')
+    expect(await expired).toBe('AdmissionTimeoutError')
+    expect(admission.queued).toBe(3)
     window = 2
     await vi.advanceTimersByTimeAsync(100)
     expect(admitted(got)).toBe(2)
@@ -94,7 +95,21 @@ describe('Admission', () => {
     expect(order).toEqual(['again', 'a', 'b'])
   })
 
-  it('a task whose deadline passes while it waits leaves the queue', async () => {
+  it('a task admitted at once leaves no timer behind; one that waits has its deadline timer cleared when admitted', async () => {
+    vi.useFakeTimers()
+    const admission = new Admission({ window: () => 1 })
+    const first = await admission.enter('k', 1, { timeoutMs: 60_000 })
+    expect(vi.getTimerCount()).toBe(0)
+    const second = admission.enter('k', 1, { timeoutMs: 60_000 })
+    expect(admission.queued).toBe(1)
+    first()
+    const release = await second
+    expect(admission.queued).toBe(0)
+    expect(vi.getTimerCount()).toBe(0)
+    release()
+  })
+
+  it('a task cancelled while it waits leaves the queue', async () => {
     const admission = new Admission({ window: () => 1 })
     enterMany(admission, 'k', 1)
     const ac = new AbortController()

@@ -9,7 +9,7 @@ import { FrameChannel } from '../../../../src/services/tasks/frame-channel.js'
 import { frameLimitsFor } from '../../../../src/services/tasks/frame-limits.js'
 import { echo } from '../../../../src/services/tasks/handlers.js'
 import { ConnectionLostError, ReservationRefused, StreamTaskClient } from '../../../../src/services/tasks/task-client.js'
-import { serveTaskStream } from '../../../../src/services/tasks/task-server.js'
+import { STARTED_DELAY_MS, serveTaskStream } from '../../../../src/services/tasks/task-server.js'
 import { bytes, gatedHandler, manualClock, settle, text } from '../../../helpers/unit-tasks.js'
 import { lengthPrefixed } from '../../../helpers/unit-frames.js'
 import type { ExecutorInit } from '../../../../src/services/tasks/executor.js'
@@ -208,6 +208,17 @@ describe('TaskClient ⇄ task server over one stream', () => {
     await vi.waitFor(() => { expect(started).toEqual(['a', 'b']) })
     gate.calls[1].resolve()
     await b
+  })
+
+  it('sends no STARTED for a task that answers within STARTED_DELAY_MS (its RESULT comes alone)', async () => {
+    const { client, gate } = await setup({ concurrency: 1 })
+    const started: string[] = []
+    const quick = client.request(request('quick'), { onStarted: () => { started.push('quick') } })
+    await vi.waitFor(() => { expect(gate.calls).toHaveLength(1) })
+    gate.calls[0].resolve()
+    expect((await quick).error).toBe(ErrorCode.NONE)
+    await new Promise(resolve => setTimeout(resolve, STARTED_DELAY_MS * 2))
+    expect(started).toEqual([])
   })
 
   it('answers QUEUE_FULL beyond maxOutstandingPerStream without running the task', async () => {
