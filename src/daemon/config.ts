@@ -43,7 +43,9 @@ export const commandKindSchema = z.object({
   maxOutputBytes: z.number().int().positive().max(1024 * 1024).default(1024 * 1024),
   cwd: z.string().optional(),
   // Who may run it: "self" (the owner, default), "members", a role, or peer ids.
-  allow: z.array(z.string().refine(isValidAllowEntry, { message: 'must be "self", "members", a role (submit, serve, cache-write, admin) or a peer id' })).min(1).max(256).default(['self'])
+  allow: z.array(z.string().refine(isValidAllowEntry, { message: 'must be "self", "members", a role (submit, serve, cache-write, admin) or a peer id' })).min(1).max(256).default(['self']),
+  // Same input, same output on every node: this node's submissions of it are spot-checked.
+  deterministic: z.boolean().default(false)
 }).strict()
 
 export type CommandKind = z.infer<typeof commandKindSchema>
@@ -117,6 +119,11 @@ export const daemonConfigSchema = z.object({
     maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
     maxJsonDepth: z.number().int().min(1).max(10_000).optional(),
     maxEventStreams: z.number().int().min(1).max(10_000).optional()
+  }).strict().default({}),
+  /** Spot checks of deterministic kinds (README "Spot checks"); `fraction` defaults to DEFAULT_SPOT_CHECK_FRACTION. */
+  spotCheck: z.object({
+    fraction: z.number().min(0).max(1).optional(),
+    kinds: z.array(z.string().refine(isValidKind, { message: 'is not a valid kind name' })).max(256).optional()
   }).strict().default({}),
   tasks: z.record(z.string(), commandKindSchema).default({}).superRefine((tasks, ctx) => {
     for (const kind of Object.keys(tasks)) {

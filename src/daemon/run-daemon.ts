@@ -83,6 +83,7 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       admissionQueueLimit: config.admissionQueueLimit,
       host: hostOptions(config.policy, config.profile),
       commandKinds: config.tasks,
+      spotCheck: config.spotCheck,
       nat: natOptionsOf(config),
       metricsRegistry: registry,
       events

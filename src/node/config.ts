@@ -221,6 +221,12 @@ export interface FederationNodeConfig {
   }
   /** Owner-configured command kinds (daemon config `tasks`). */
   commandKinds?: Record<string, CommandSpec>
+  /**
+   * Spot checks of deterministic kinds (spot-check.ts): `kinds` (besides the command kinds marked
+   * `deterministic`) and the share of their remotely answered tasks run again elsewhere
+   * (`fraction`, default 0.05).
+   */
+  spotCheck?: { fraction?: number, kinds?: string[] }
   /** Handlers registered in code (library API): bytes in; bytes (sent as they are) or any JSON value out. */
   handlers?: Record<string, BytesHandler>
   /** Largest task input and output, bytes. Default 1 MiB. */

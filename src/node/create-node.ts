@@ -359,6 +359,8 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         onActivity: (peer) => { services().connectivity.heartbeat(peer) },
         maySubmit: () => services().federation.selfAllows(Role.submit),
         onTask: (e) => { wiring.task(e) },
+        spotCheck: { fraction: config.spotCheck?.fraction, kinds: spotCheckedKinds(config) },
+        onSpotCheck: (r) => { wiring.spotChecked(r) },
         directConnection: async (peer, options) => services().nat.directConnection(peer, options)
       })
     }
@@ -383,4 +385,10 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
 export async function adoptFederation (store: FedStore, answer: JoinAnswer, clock: Clock = { now: () => Date.now() }): Promise<void> {
   const privateKey = await loadOrCreateIdentity(store.sublevel('identity'))
   await Federation.adopt({ store: new FederationStore(store.sublevel('federation')), self: { peerId: peerIdFromPrivateKey(privateKey).toString(), privateKey, name: '' }, clock }, answer)
+}
+
+/** Kinds whose runs must agree: those named in `spotCheck.kinds` and the command kinds marked deterministic. */
+function spotCheckedKinds (config: FederationNodeConfig): string[] {
+  const marked = Object.entries(config.commandKinds ?? {}).filter(([, spec]) => spec.deterministic === true).map(([kind]) => kind)
+  return [...new Set([...(config.spotCheck?.kinds ?? []), ...marked])]
 }

@@ -18,6 +18,7 @@ const LEVELS: Record<EventType, EventLevel> = {
   'task:failed-over': 'info',
   'task:finished': 'info',
   'task:served': 'info',
+  'task:spot-checked': 'debug',
   'cache:conflict': 'debug',
   'cache:refused': 'warn',
   'storage:failed': 'error',
@@ -32,6 +33,8 @@ export function eventLevel (e: EventDraft): EventLevel {
   if (e.type === 'task:finished' && e.status === 'error') return 'warn'
   // Served for whom matters when it is someone else; this node's own runs are routine.
   if (e.type === 'task:served' && e.origin === 'local') return 'debug'
+  // A peer caught returning a wrong result, or runs that cannot be reconciled, need a look.
+  if (e.type === 'task:spot-checked' && (e.verdict === 'wrong-result' || e.verdict === 'disputed')) return 'warn'
   return LEVELS[e.type]
 }
 
@@ -67,6 +70,9 @@ export function eventMessage (e: EventDraft, self?: string, nameOf?: (peer: stri
     case 'task:finished': return e.status === 'ok'
       ? `${task(e.taskId, e.kind)} done on ${peer(e.peer, e.peerName)} in ${ms(e.durationMs)}`
       : `${task(e.taskId, e.kind)} failed (${e.errorCode ?? 'error'}) after ${ms(e.durationMs)}: ${e.error ?? ''}`
+    case 'task:spot-checked': return e.verdict === 'wrong-result'
+      ? `spot check of ${task(e.taskId, e.kind)}: peer ${peer(e.wrong ?? '')} returned a wrong result (runs on ${e.peers.map(p => peer(p)).join(', ')}); the agreed one was returned`
+      : `spot check of ${task(e.taskId, e.kind)}: ${e.verdict}${e.detail != null ? ` (${e.detail})` : ''} on ${e.peers.map(p => peer(p)).join(', ')}`
     case 'task:served': return `ran ${task(e.taskId, e.kind)} for ${e.origin === 'local' ? 'this node' : peer(e.origin, e.originName)}: ${e.status === 'ok' ? 'ok' : e.errorCode ?? 'error'} in ${ms(e.runMs)}`
     case 'cache:conflict': return `cache key "${e.key}": ${peer(e.winner)}'s version replaced ${peer(e.loser)}'s (last writer wins)`
     case 'cache:refused': return `refused cache entry "${e.key}" by ${peer(e.writer)}${e.from != null && e.from !== e.writer ? ` from ${peer(e.from)}` : ''} (${e.reason})`

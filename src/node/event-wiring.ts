@@ -4,6 +4,7 @@ import type { ConnectivityTransition } from '../core/connectivity.js'
 import type { StoredEntry } from '../services/cache/entry.js'
 import type { IntakeContext } from '../services/cache/intake.js'
 import type { TaskLifecycle } from '../services/tasks/task-service.js'
+import type { SpotCheckReport } from '../services/tasks/spot-check.js'
 import type { RunReport } from '../services/tasks/executor.js'
 import type { Serving } from '../core/host-policy.js'
 import type { StorageEvent, StorageHealth } from '../store/storage-health.js'
@@ -72,6 +73,10 @@ export class EventWiring {
   /** The node's cache authorization (roles, owned keys, quotas) refused an entry or a write. */
   cacheRefused (entry: StoredEntry, ctx: IntakeContext, refusal: { reason: string, detail?: string }): void {
     this.events.emit('cache:refused', { key: entry.key, writer: entry.version.origin, from: ctx.from?.toString(), path: ctx.path, reason: refusal.reason, detail: refusal.detail })
+  }
+
+  spotChecked (r: SpotCheckReport): void {
+    this.events.emit('task:spot-checked', { taskId: r.taskId, kind: r.kind, verdict: r.verdict, peers: r.peers, wrong: r.wrong, detail: r.detail })
   }
 
   task (e: TaskLifecycle): void {

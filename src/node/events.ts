@@ -1,6 +1,7 @@
 import { TypedEventEmitter } from '@libp2p/interface'
 import { eventLevel, eventMessage } from './event-messages.js'
 import type { Clock } from '../util/time.js'
+import type { SpotCheckVerdict } from '../services/tasks/spot-check.js'
 
 /**
  * The node's event stream: what happened, one typed record per happening (docs/CONTRACT.md
@@ -42,6 +43,12 @@ export interface EventFields {
   'task:failed-over': { taskId: string, kind: string, attempt: number, from: string[] }
   /** A task submitted here finished (ok or error) and was recorded. */
   'task:finished': { taskId: string, kind: string, status: 'ok' | 'error', peer: string, peerName?: string, attempts: number, durationMs: number, errorCode?: string, error?: string }
+  /**
+   * A task of a deterministic kind ran again on another node: `agreed`, `wrong-result` (the
+   * output two runs agree on was returned; `wrong` returned the other and is blamed), `disputed`
+   * (no two agree: no result returned) or `unchecked` (no other node answered the check).
+   */
+  'task:spot-checked': { taskId: string, kind: string, verdict: SpotCheckVerdict, peers: string[], wrong?: string, detail?: string }
   /** This node ran a task, for itself (`origin` "local") or for a peer. */
   'task:served': { taskId: string, kind: string, origin: string, originName?: string, status: 'ok' | 'error', errorCode?: string, queuedMs: number, runMs: number }
   /** A cache key held with one writer's version now holds another writer's (last writer wins). */
@@ -82,7 +89,7 @@ export type EventDraft = { [T in EventType]: { type: T } & EventFields[T] }[Even
 /** Every event type, for `fedmesh monitor --types` and the docs. */
 export const EVENT_TYPES: readonly EventType[] = [
   'peer:connected', 'peer:disconnected', 'peer:refused', 'peer:banned', 'member:revoked', 'mode:changed',
-  'task:submitted', 'task:started', 'task:routed', 'task:failed-over', 'task:finished', 'task:served',
+  'task:submitted', 'task:started', 'task:routed', 'task:failed-over', 'task:finished', 'task:served', 'task:spot-checked',
   'cache:conflict', 'cache:refused', 'storage:failed', 'storage:recovered',
   'host:paused', 'host:capped', 'host:resumed'
 ]

@@ -45,7 +45,8 @@ export enum ErrorCode {
   OUTPUT_TOO_LARGE = 'OUTPUT_TOO_LARGE',
   BUSY = 'BUSY',
   INTERRUPTED = 'INTERRUPTED',
-  FORBIDDEN = 'FORBIDDEN'
+  FORBIDDEN = 'FORBIDDEN',
+  RESULT_DISPUTED = 'RESULT_DISPUTED'
 }
 
 enum __ErrorCodeValues {
@@ -62,7 +63,8 @@ enum __ErrorCodeValues {
   OUTPUT_TOO_LARGE = 10,
   BUSY = 11,
   INTERRUPTED = 12,
-  FORBIDDEN = 13
+  FORBIDDEN = 13,
+  RESULT_DISPUTED = 14
 }
 
 export namespace ErrorCode {

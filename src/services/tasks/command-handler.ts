@@ -12,6 +12,8 @@ export interface CommandSpec {
   cwd?: string
   /** Who may run it (allow-list.ts). Default `["self"]`: only the node's owner. */
   allow?: string[]
+  /** Same input, same output on every node: this node's submissions of the kind are spot-checked. */
+  deterministic?: boolean
 }
 
 /** After SIGTERM at the deadline, a child gets this long before SIGKILL. */

@@ -122,6 +122,8 @@ export interface DispatchRequest {
   timeoutMs: number
   /** Run only there (a peer id, or this node's own). */
   peer?: string
+  /** Never there (a spot check runs away from the nodes that answered already). */
+  avoid?: readonly string[]
   /** When this node accepted the task (clock ms; before a restart for a resumed task). Default: now. */
   acceptedAt?: number
   /** Queue order where it runs (interactive, normal, batch). Default normal. */
@@ -227,7 +229,7 @@ export class Dispatcher {
   async dispatch (req: DispatchRequest): Promise<DispatchResult> {
     const { clock } = this.init
     const deadline = clock.now() + req.timeoutMs
-    const exclude = new Set<string>()
+    const exclude = new Set<string>(req.avoid)
     // Attempts given up on for slowness stay open (hedging): a long task there may still answer
     // first, and its result counts. Only the task's own deadline ends them.
     const inflight = new Map<Promise<Step>, number>()

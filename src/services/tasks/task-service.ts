@@ -14,10 +14,12 @@ import { Dispatcher } from './dispatcher.js'
 import { frameLimitsFor, isValidKind } from './frame-limits.js'
 import { StreamTaskClient } from './task-client.js'
 import { serveTaskStream } from './task-server.js'
+import { SpotChecker } from './spot-check.js'
+import type { SpotCheckReport } from './spot-check.js'
 import { BadRequestError, ForbiddenError, OverloadedError, TooLargeError } from '../../util/errors.js'
 import type { PeerView } from './candidates.js'
 import type { Release } from './admission.js'
-import type { AttemptEvent, DispatchRequest, DispatchResult } from './dispatcher.js'
+import type { AttemptDetail, AttemptEvent, DispatchRequest, DispatchResult } from './dispatcher.js'
 import type { Plan } from '../../core/routing/plan.js'
 import type { PromiseJudgeParams } from '../../core/reputation/promise-judge.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
@@ -93,7 +95,17 @@ export interface TaskServiceInit {
   storageRecovered?: (listener: () => void) => () => void
   /** A task submitted here was accepted, got a slot, was placed (each attempt), or finished: events and metrics. */
   onTask?: (event: TaskLifecycle) => void
+  /**
+   * Spot checks (spot-check.ts): `fraction` (default 0.05) of the tasks of `kinds` a peer answered
+   * run again on another node; a disproved result is never returned. Default: no kinds.
+   */
+  spotCheck?: { fraction?: number, kinds: readonly string[] }
+  /** A spot check ended (events, metrics). */
+  onSpotCheck?: (report: SpotCheckReport) => void
 }
+
+/** Share of a checked kind's remotely answered tasks that run again elsewhere. */
+export const DEFAULT_SPOT_CHECK_FRACTION = 0.05
 
 /** What happens to a task submitted here, as `onTask` reports it. */
 export type TaskLifecycle =
@@ -154,6 +166,8 @@ export class TaskService implements Startable {
   readonly breakers: CircuitBreakers
   readonly admission: Admission
   private readonly judge: PromiseJudge
+  private readonly reportAttempt: (peerId: string, event: AttemptEvent, detail?: AttemptDetail) => void
+  private readonly spotChecker: SpotChecker
   private readonly log: Logger
   private readonly limits: FrameLimits
   private readonly clients = new Map<string, StreamTaskClient>()
@@ -188,6 +202,7 @@ export class TaskService implements Startable {
     this.resumeDelayMs = init.resumeDelayMs ?? 3 * SECOND
     this.breakers = new CircuitBreakers(init.breakerParams)
     this.judge = new PromiseJudge(init.clock, init.promiseParams)
+    this.reportAttempt = attemptReports({ breakers: this.breakers, judge: this.judge, table: init.table, clock: init.clock, onAttempt: init.onAttempt })
     this.dispatcher = new Dispatcher({
       selfId: components.peerId.toString(),
       executor: init.executor,
@@ -202,7 +217,16 @@ export class TaskService implements Startable {
       verify: verifyBuiltin,
       onSent: (p) => { init.table().noteSent(p) },
       onDone: (p) => { init.table().noteDone(p) },
-      onAttempt: attemptReports({ breakers: this.breakers, judge: this.judge, table: init.table, clock: init.clock, onAttempt: init.onAttempt })
+      onAttempt: this.reportAttempt
+    })
+    this.spotChecker = new SpotChecker({
+      fraction: init.spotCheck?.fraction ?? DEFAULT_SPOT_CHECK_FRACTION,
+      kinds: new Set(init.spotCheck?.kinds ?? []),
+      selfId: components.peerId.toString(),
+      random: init.random,
+      dispatch: async (req) => this.dispatchWhileRefused(req),
+      blame: (peer) => { this.reportAttempt(peer, 'wrong-result') },
+      onChecked: init.onSpotCheck
     })
     this.admission = new Admission({
       maxWaiting: init.admissionQueueLimit,
@@ -406,7 +430,7 @@ export class TaskService implements Startable {
         this.init.onTask?.({ type: 'started', record, waitedMs: this.init.clock.now() - record.submittedAt })
         let result: DispatchResult
         try {
-          result = await this.dispatcher.dispatch({
+          const request: DispatchRequest = {
             taskId: record.taskId,
             kind: record.kind,
             input,
@@ -415,7 +439,11 @@ export class TaskService implements Startable {
             acceptedAt: record.acceptedAt ?? record.submittedAt,
             priority: record.priority,
             signal: cancelled
-          })
+          }
+          result = await this.dispatcher.dispatch(request)
+          if (!cancelled.aborted && this.spotChecker.wants(request, result)) {
+            result = await this.spotChecker.check(request, result, record.submittedAt + record.timeoutMs, () => this.init.clock.now())
+          }
         } finally {
           release()
         }
@@ -438,6 +466,20 @@ export class TaskService implements Startable {
     this.running.set(record.taskId, active)
     work.finally(() => { this.running.delete(record.taskId) }).catch(() => {})
     return work
+  }
+
+  /**
+   * Dispatch, and again while the peers refuse it for their load (BUSY, QUEUE_FULL) and time is
+   * left: a spot check waits for a slot as a task does (it holds its task's admission place).
+   */
+  private async dispatchWhileRefused (req: DispatchRequest): Promise<DispatchResult> {
+    const deadline = this.init.clock.now() + req.timeoutMs
+    for (let n = 0; ; n++) {
+      const r = await this.dispatcher.dispatch({ ...req, timeoutMs: Math.max(1, deadline - this.init.clock.now()) })
+      const refused = r.outcome.error === ErrorCode.BUSY || r.outcome.error === ErrorCode.QUEUE_FULL
+      if (!refused || req.signal?.aborted === true || this.stopping || this.init.clock.now() >= deadline) return r
+      await sleep(backoffDelay(n, { minMs: 20, maxMs: 200 }, this.init.random))
+    }
   }
 
   /** The task's end when it never got a slot: its budget ran out, or the node is stopping. */

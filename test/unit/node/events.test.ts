@@ -30,7 +30,8 @@ const SAMPLES: EventDraft[] = [
   { type: 'storage:recovered', downMs: 4200, writesRefused: 7 },
   { type: 'host:paused', reason: 'battery-low', detail: 'on battery at 20 % (below 30 %)' },
   { type: 'host:capped', slots: 1, of: 4, reason: 'user-active', detail: 'someone is using this machine' },
-  { type: 'host:resumed', slots: 4, after: 'user-active' }
+  { type: 'host:resumed', slots: 4, after: 'user-active' },
+  { type: 'task:spot-checked', taskId: 'abcdef12-0000', kind: 'upper', verdict: 'wrong-result', peers: [P1, P2], wrong: P1 }
 ]
 
 describe('event messages and levels', () => {
@@ -54,6 +55,10 @@ describe('event messages and levels', () => {
     expect(eventLevel({ ...SAMPLES[11], origin: 'local' } as EventDraft)).toBe('debug')
     expect(eventLevel(SAMPLES[6])).toBe('debug')
     expect(eventLevel(SAMPLES[14])).toBe('error')
+    const spot = SAMPLES[SAMPLES.length - 1]
+    expect(eventMessage(spot)).toMatch(/^spot check of upper task abcdef12: peer b?.*returned a wrong result \(runs on .*\); the agreed one was returned$/)
+    expect(eventLevel(spot)).toBe('warn')
+    expect(eventLevel({ ...spot, verdict: 'agreed', wrong: undefined } as EventDraft)).toBe('debug')
   })
 })
 

@@ -1,0 +1,55 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { startDaemon, stopAll, waitFor } from '../helpers/daemon.js'
+import { openEvents } from '../helpers/events.js'
+import type { NodeEvent } from '../../src/node/events.js'
+
+/**
+ * Spot checks with real daemons: three members serve the deterministic kind `upper`, one of
+ * them (the liar) with a command that answers wrongly. The submitter checks every answer
+ * (fraction 1): no wrong output reaches it, and the liar, never an honest member, is blamed.
+ */
+
+afterAll(stopAll)
+
+interface RunDoc { status: string, output: unknown, peer: string }
+interface PeerDoc { peerId: string, reputation: number, reputationComponents?: Record<string, number>, capacity: { kinds: string[] } | null }
+
+// 0.3 s per run with one slot each: six tasks at once spread over all three servers.
+const serve = (shift: string): Record<string, unknown> => ({
+  tasks: { upper: { command: ['sh', '-c', `sleep 0.3; tr a-z ${shift}`], timeoutMs: 5_000, allow: ['members'], deterministic: true } }
+})
+
+describe('spot checks of a deterministic kind', () => {
+  it('never returns a liar\'s output; the liar alone is blamed for it', async () => {
+    const a = await startDaemon({ name: 'submitter', config: { spotCheck: { fraction: 1, kinds: ['upper'] } } })
+    const events = await openEvents(a)
+    const bootstrap = ['--bootstrap', await a.address(), '--concurrency', '1']
+    const honest = await Promise.all(['bravo', 'charlie'].map(async name => startDaemon({ name, args: bootstrap, config: serve('A-Z') })))
+    const liar = await startDaemon({ name: 'liar', args: bootstrap, config: serve('b-za') })
+    const liarId = await liar.peerId()
+    const honestIds = await Promise.all(honest.map(async d => d.peerId()))
+    await waitFor(async () => (await a.json<PeerDoc[]>('peers')).filter(p => p.capacity?.kinds.includes('upper') === true).length === 3, 15_000, 'A to see three servers of upper')
+
+    const checks = (): Array<NodeEvent<'task:spot-checked'>> => events.events.filter((e): e is NodeEvent<'task:spot-checked'> => e.type === 'task:spot-checked')
+    // Batches until the liar has answered or checked one (almost always in the first).
+    let tasks = 0
+    for (let batch = 0; batch < 4 && !checks().some(e => e.verdict === 'wrong-result'); batch++) {
+      const runs = await Promise.all(Array.from({ length: 6 }, async () => a.json<RunDoc>('run', 'upper', '--input', '"shout"')))
+      for (const r of runs) expect(r).toMatchObject({ status: 'ok', output: 'SHOUT' })
+      expect(runs.map(r => r.peer)).not.toContain(liarId)
+      tasks += runs.length
+      await waitFor(() => checks().length >= tasks, 5_000, 'a verdict per task')
+    }
+    const caught = checks().find(e => e.verdict === 'wrong-result')
+    expect(caught).toMatchObject({ wrong: liarId, level: 'warn' })
+    const verdicts = checks()
+    for (const v of verdicts) {
+      expect(['agreed', 'wrong-result']).toContain(v.verdict)
+      if (v.verdict === 'wrong-result') expect(v.wrong).toBe(liarId)
+    }
+    const peers = await a.json<PeerDoc[]>('peers')
+    const score = (id: string): number => peers.find(p => p.peerId === id)?.reputationComponents?.tasks ?? 0
+    expect(score(liarId)).toBeLessThan(0)
+    for (const id of honestIds) expect(score(id)).toBeGreaterThanOrEqual(0)
+  }, 90_000)
+})
