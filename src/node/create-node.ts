@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
@@ -18,6 +19,8 @@ import { commandHandler } from '../services/tasks/command-handler.js'
 import { Executor } from '../services/tasks/executor.js'
 import { builtinHandlers } from '../services/tasks/handlers.js'
 import { tasks } from '../services/tasks/task-service.js'
+import { ErrorCode } from '../wire/task.js'
+import { evidence } from '../services/evidence/evidence-service.js'
 import { loadOrCreateIdentity } from '../store/identity.js'
 import { FederationStore } from '../store/federation-store.js'
 import { Federation } from '../services/federation/federation.js'
@@ -328,6 +331,19 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         },
         fetchRemote: async (key, accept, signal) => services().cacheSync.fetch(key, accept, signal)
       }),
+      evidence: evidence({
+        clock,
+        // Only the owner's command kinds marked deterministic are re-run for others' evidence.
+        canRun: (kind) => config.commandKinds?.[kind]?.deterministic === true,
+        runHere: async (kind, input) => {
+          const spec = config.commandKinds?.[kind]
+          if (spec == null) return undefined
+          const o = await executor.submit({ taskId: randomUUID(), kind, input, deadlineMs: spec.timeoutMs, origin: 'local', priority: 'batch' })
+          return o.error === ErrorCode.NONE ? o.output : undefined
+        },
+        charge: (peer, why) => { report(peer, why === 'wrong-result' ? ReputationAction.WrongResult : ReputationAction.InvalidMessage) },
+        onReport: (r) => { wiring.evidenceExamined(r) }
+      }),
       cacheSync: cacheSync({
         cache: () => services().cache,
         meta: config.store.sublevel('meta'),
@@ -361,6 +377,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         onTask: (e) => { wiring.task(e) },
         spotCheck: { fraction: config.spotCheck?.fraction, kinds: spotCheckedKinds(config) },
         onSpotCheck: (r) => { wiring.spotChecked(r) },
+        onEvidence: (e) => { services().evidence.publish(e) },
         directConnection: async (peer, options) => services().nat.directConnection(peer, options)
       })
     }

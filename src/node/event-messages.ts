@@ -19,6 +19,7 @@ const LEVELS: Record<EventType, EventLevel> = {
   'task:finished': 'info',
   'task:served': 'info',
   'task:spot-checked': 'debug',
+  'evidence:examined': 'info',
   'cache:conflict': 'debug',
   'cache:refused': 'warn',
   'storage:failed': 'error',
@@ -35,6 +36,8 @@ export function eventLevel (e: EventDraft): EventLevel {
   if (e.type === 'task:served' && e.origin === 'local') return 'debug'
   // A peer caught returning a wrong result, or runs that cannot be reconciled, need a look.
   if (e.type === 'task:spot-checked' && (e.verdict === 'wrong-result' || e.verdict === 'disputed')) return 'warn'
+  if (e.type === 'evidence:examined' && e.verdict === 'applied') return 'warn'
+  if (e.type === 'evidence:examined' && e.verdict === 'unverifiable') return 'debug'
   return LEVELS[e.type]
 }
 
@@ -73,6 +76,9 @@ export function eventMessage (e: EventDraft, self?: string, nameOf?: (peer: stri
     case 'task:spot-checked': return e.verdict === 'wrong-result'
       ? `spot check of ${task(e.taskId, e.kind)}: peer ${peer(e.wrong ?? '')} returned a wrong result (runs on ${e.peers.map(p => peer(p)).join(', ')}); the agreed one was returned`
       : `spot check of ${task(e.taskId, e.kind)}: ${e.verdict}${e.detail != null ? ` (${e.detail})` : ''} on ${e.peers.map(p => peer(p)).join(', ')}`
+    case 'evidence:examined': return e.verdict === 'applied'
+      ? `evidence from ${peer(e.from)} on kind ${e.kind}: this node's own run proves ${e.wrong.map(p => peer(p)).join(', ')} returned a wrong result`
+      : `evidence from ${peer(e.from)} on kind ${e.kind}: ${e.verdict}${e.detail != null ? ` (${e.detail})` : ''}`
     case 'task:served': return `ran ${task(e.taskId, e.kind)} for ${e.origin === 'local' ? 'this node' : peer(e.origin, e.originName)}: ${e.status === 'ok' ? 'ok' : e.errorCode ?? 'error'} in ${ms(e.runMs)}`
     case 'cache:conflict': return `cache key "${e.key}": ${peer(e.winner)}'s version replaced ${peer(e.loser)}'s (last writer wins)`
     case 'cache:refused': return `refused cache entry "${e.key}" by ${peer(e.writer)}${e.from != null && e.from !== e.writer ? ` from ${peer(e.from)}` : ''} (${e.reason})`

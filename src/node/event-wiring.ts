@@ -5,6 +5,7 @@ import type { StoredEntry } from '../services/cache/entry.js'
 import type { IntakeContext } from '../services/cache/intake.js'
 import type { TaskLifecycle } from '../services/tasks/task-service.js'
 import type { SpotCheckReport } from '../services/tasks/spot-check.js'
+import type { EvidenceReport } from '../services/evidence/evidence-service.js'
 import type { RunReport } from '../services/tasks/executor.js'
 import type { Serving } from '../core/host-policy.js'
 import type { StorageEvent, StorageHealth } from '../store/storage-health.js'
@@ -77,6 +78,10 @@ export class EventWiring {
 
   spotChecked (r: SpotCheckReport): void {
     this.events.emit('task:spot-checked', { taskId: r.taskId, kind: r.kind, verdict: r.verdict, peers: r.peers, wrong: r.wrong, detail: r.detail })
+  }
+
+  evidenceExamined (r: EvidenceReport): void {
+    this.events.emit('evidence:examined', { from: r.from, kind: r.kind, verdict: r.verdict, wrong: r.wrong, detail: r.detail })
   }
 
   task (e: TaskLifecycle): void {

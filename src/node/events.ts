@@ -2,6 +2,7 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import { eventLevel, eventMessage } from './event-messages.js'
 import type { Clock } from '../util/time.js'
 import type { SpotCheckVerdict } from '../services/tasks/spot-check.js'
+import type { EvidenceVerdict } from '../services/evidence/evidence-service.js'
 
 /**
  * The node's event stream: what happened, one typed record per happening (docs/CONTRACT.md
@@ -49,6 +50,12 @@ export interface EventFields {
    * (no two agree: no result returned) or `unchecked` (no other node answered the check).
    */
   'task:spot-checked': { taskId: string, kind: string, verdict: SpotCheckVerdict, peers: string[], wrong?: string, detail?: string }
+  /**
+   * A member shared proof of a wrong result and this node checked it: `applied` (its own run
+   * disproved the signers in `wrong`, charged `wrong-result`), `refuted` (its run agreed with
+   * every claim: nobody charged) or `unverifiable` (it does not run the kind as deterministic).
+   */
+  'evidence:examined': { from: string, kind: string, verdict: EvidenceVerdict, wrong: string[], detail?: string }
   /** This node ran a task, for itself (`origin` "local") or for a peer. */
   'task:served': { taskId: string, kind: string, origin: string, originName?: string, status: 'ok' | 'error', errorCode?: string, queuedMs: number, runMs: number }
   /** A cache key held with one writer's version now holds another writer's (last writer wins). */
@@ -89,7 +96,7 @@ export type EventDraft = { [T in EventType]: { type: T } & EventFields[T] }[Even
 /** Every event type, for `fedmesh monitor --types` and the docs. */
 export const EVENT_TYPES: readonly EventType[] = [
   'peer:connected', 'peer:disconnected', 'peer:refused', 'peer:banned', 'member:revoked', 'mode:changed',
-  'task:submitted', 'task:started', 'task:routed', 'task:failed-over', 'task:finished', 'task:served', 'task:spot-checked',
+  'task:submitted', 'task:started', 'task:routed', 'task:failed-over', 'task:finished', 'task:served', 'task:spot-checked', 'evidence:examined',
   'cache:conflict', 'cache:refused', 'storage:failed', 'storage:recovered',
   'host:paused', 'host:capped', 'host:resumed'
 ]

@@ -19,6 +19,7 @@ import type { ReputationService } from '../services/reputation/reputation-servic
 import type { Membership } from '../services/membership/index.js'
 import type { Executor } from '../services/tasks/executor.js'
 import type { RunRequest, TaskService } from '../services/tasks/task-service.js'
+import type { EvidenceService } from '../services/evidence/evidence-service.js'
 import type { ReputationState, RttSource } from '../core/routing/score.js'
 import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
@@ -47,6 +48,7 @@ export type FedServices = {
   cache: CacheService
   cacheSync: CacheSyncService
   tasks: TaskService
+  evidence: EvidenceService
   nat: NatService
   relay?: CircuitRelayService
   dht?: KadDHT

@@ -15,6 +15,7 @@ import { VERSION } from '../version.js'
 import { keepHelpText } from './metrics-help.js'
 import { CACHE_TOPIC } from './config.js'
 import { FEDERATION_TOPIC } from '../services/federation/federation-service.js'
+import { EVIDENCE_TOPIC } from '../services/evidence/topic.js'
 import { dialOrder, hygienicPeerInfo } from '../services/nat/addresses.js'
 import type { ConnectionLimits, MdnsOptions, NatOptions, TransportChoice } from './config.js'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
@@ -109,7 +110,7 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
     pubsub: gossipsub({
       globalSignaturePolicy: 'StrictSign',
       fallbackToFloodsub: false,
-      allowedTopics: [CACHE_TOPIC, FEDERATION_TOPIC],
+      allowedTopics: [CACHE_TOPIC, FEDERATION_TOPIC, EVIDENCE_TOPIC],
       // A node alone (solo mode) must still be able to publish; gossip catches up on heal.
       allowPublishToZeroTopicPeers: true,
       ignoreDuplicatePublishError: true,
@@ -129,7 +130,8 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
         appSpecificWeight: 1,
         topics: {
           [CACHE_TOPIC]: TOPIC_SCORE,
-          [FEDERATION_TOPIC]: TOPIC_SCORE
+          [FEDERATION_TOPIC]: TOPIC_SCORE,
+          [EVIDENCE_TOPIC]: TOPIC_SCORE
         }
       }
     }),

@@ -354,6 +354,7 @@ export interface TaskResult {
   queuedMs: number
   runMs: number
   deduped: boolean
+  receipt: Uint8Array<ArrayBuffer>
 }
 
 export namespace TaskResult {
@@ -401,6 +402,11 @@ export namespace TaskResult {
           w.bool(obj.deduped)
         }
 
+        if ((obj.receipt != null && obj.receipt.byteLength > 0)) {
+          w.uint32(66)
+          w.bytes(obj.receipt)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -412,7 +418,8 @@ export namespace TaskResult {
           message: '',
           queuedMs: 0,
           runMs: 0,
-          deduped: false
+          deduped: false,
+          receipt: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -447,6 +454,10 @@ export namespace TaskResult {
             }
             case 7: {
               obj.deduped = reader.bool()
+              break
+            }
+            case 8: {
+              obj.receipt = reader.bytes()
               break
             }
             default: {
@@ -513,6 +524,13 @@ export namespace TaskResult {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.receipt`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -560,6 +578,11 @@ export namespace TaskResult {
     value: boolean
   }
 
+  export interface TaskResultReceiptFieldEvent {
+    field: '$.receipt'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<TaskResult>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskResult.codec())
   }
@@ -568,7 +591,7 @@ export namespace TaskResult {
     return decodeMessage(buf, TaskResult.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskResult>): Generator<TaskResultTaskIdFieldEvent | TaskResultErrorFieldEvent | TaskResultOutputFieldEvent | TaskResultMessageFieldEvent | TaskResultQueuedMsFieldEvent | TaskResultRunMsFieldEvent | TaskResultDedupedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskResult>): Generator<TaskResultTaskIdFieldEvent | TaskResultErrorFieldEvent | TaskResultOutputFieldEvent | TaskResultMessageFieldEvent | TaskResultQueuedMsFieldEvent | TaskResultRunMsFieldEvent | TaskResultDedupedFieldEvent | TaskResultReceiptFieldEvent> {
     return streamMessage(buf, TaskResult.codec(), opts)
   }
 }
@@ -880,6 +903,11 @@ export namespace TaskFrame {
     value: boolean
   }
 
+  export interface TaskFrameResultReceiptFieldEvent {
+    field: '$.result.receipt'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface TaskFrameKindFieldEvent {
     field: '$.kind'
     value: string
@@ -913,7 +941,7 @@ export namespace TaskFrame {
     return decodeMessage(buf, TaskFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameRequestAgeMsFieldEvent | TaskFrameRequestPriorityFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent | TaskFramePriorityFieldEvent | TaskFrameStopFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameRequestAgeMsFieldEvent | TaskFrameRequestPriorityFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameResultReceiptFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent | TaskFramePriorityFieldEvent | TaskFrameStopFieldEvent> {
     return streamMessage(buf, TaskFrame.codec(), opts)
   }
 }

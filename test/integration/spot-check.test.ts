@@ -6,7 +6,8 @@ import type { NodeEvent } from '../../src/node/events.js'
 /**
  * Spot checks with real daemons: three members serve the deterministic kind `upper`, one of
  * them (the liar) with a command that answers wrongly. The submitter checks every answer
- * (fraction 1): no wrong output reaches it, and the liar, never an honest member, is blamed.
+ * (fraction 1): no wrong output reaches it, and the liar, never an honest member, is blamed —
+ * by the submitter, and by the other members once they have checked the shared evidence.
  */
 
 afterAll(stopAll)
@@ -51,5 +52,14 @@ describe('spot checks of a deterministic kind', () => {
     const score = (id: string): number => peers.find(p => p.peerId === id)?.reputationComponents?.tasks ?? 0
     expect(score(liarId)).toBeLessThan(0)
     for (const id of honestIds) expect(score(id)).toBeGreaterThanOrEqual(0)
+
+    // The proof reaches the honest members (they never sent the liar a task): each re-runs the
+    // input itself, sees the liar's signed claim is false, and charges the liar, not the others.
+    const tasksScoreOn = async (d: typeof a, id: string): Promise<number> => (await d.json<PeerDoc[]>('peers')).find(p => p.peerId === id)?.reputationComponents?.tasks ?? 0
+    for (const d of honest) {
+      await waitFor(async () => await tasksScoreOn(d, liarId) < 0, 15_000, 'an honest member to apply the evidence')
+      for (const id of honestIds) expect(await tasksScoreOn(d, id)).toBeGreaterThanOrEqual(0)
+    }
+    expect(honest[0].stderr).toMatch(new RegExp(`warn evidence from .* on kind upper: this node's own run proves .*${liarId.slice(-6)}\\) returned a wrong result`))
   }, 90_000)
 })

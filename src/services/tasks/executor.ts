@@ -109,6 +109,8 @@ export interface TaskOutcome {
   runMs: number
   /** This task id had already run (or was running) here; the result is the remembered one. */
   deduped: boolean
+  /** The server's signed receipt of a successful run (receipt.ts); absent or empty: none. */
+  receipt?: Uint8Array
 }
 
 /** Runs listed by `executed()` (`fedmesh tasks --served`), and kept by the default in-memory log. */

@@ -1,3 +1,4 @@
+import { MAX_SIGNATURE_BYTES } from './receipt.js'
 import { FrameType } from '../../wire/task.js'
 import type { TaskFrame } from '../../wire/task.js'
 
@@ -51,6 +52,7 @@ export function validateFrame (f: TaskFrame, limits: FrameLimits): string | unde
       if (r.output.byteLength > limits.maxPayloadBytes) return 'output too large'
       if (Buffer.byteLength(r.message) > MESSAGE_MAX_LENGTH) return 'message too long'
       if (r.taskId.length > TASK_ID_MAX_LENGTH) return 'bad task id'
+      if (r.receipt.byteLength > MAX_SIGNATURE_BYTES) return 'receipt too long'
       return undefined
     }
     case FrameType.RESERVE:

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { ErrorCode } from '../../wire/task.js'
+import { sha256 } from './receipt.js'
 import type { DispatchRequest, DispatchResult } from './dispatcher.js'
+import type { Claim, Evidence } from '../../wire/evidence.js'
 
 /**
  * Spot checks for deterministic kinds: a share of the tasks a peer answered runs again on a
@@ -22,7 +24,15 @@ export interface SpotCheckInit {
   /** A peer returned a result that other runs disproved. */
   blame: (peer: string) => void
   onChecked?: (check: SpotCheckReport) => void
+  /**
+   * A wrong result was found and its signer's receipt is at hand: the proof to share
+   * (protocols/evidence.md). Only for inputs up to MAX_EVIDENCE_INPUT_BYTES.
+   */
+  onEvidence?: (evidence: Evidence) => void
 }
+
+/** Evidence carries the input: larger inputs are not shared (receivers would re-run them too). */
+export const MAX_EVIDENCE_INPUT_BYTES = 64 * 1024
 
 export type SpotCheckVerdict = 'agreed' | 'wrong-result' | 'disputed' | 'unchecked'
 
@@ -81,7 +91,21 @@ export class SpotChecker {
     const wrong = right === first ? second : first
     this.init.blame(wrong.peer)
     report('wrong-result', peers, { wrong: wrong.peer })
+    this.share(req, wrong, [first, second, ...(third != null && third !== second ? [third] : [])])
     return { ...right, attempts: first.attempts + second.attempts + (third != null && third !== second ? third.attempts : 0) }
+  }
+
+  /** The signed receipts of the runs, when the wrong one's is among them (else nothing is provable). */
+  private share (req: DispatchRequest, wrong: DispatchResult, runs: DispatchResult[]): void {
+    if (this.init.onEvidence == null || req.input.byteLength > MAX_EVIDENCE_INPUT_BYTES) return
+    const claims: Claim[] = runs.filter(r => r.peer !== this.init.selfId && (r.outcome.receipt?.byteLength ?? 0) > 0).map(r => ({
+      signer: r.peer,
+      taskId: r.outcome.taskId,
+      outputDigest: sha256(r.outcome.output) as Uint8Array<ArrayBuffer>,
+      signature: r.outcome.receipt as Uint8Array<ArrayBuffer>
+    }))
+    if (!claims.some(c => c.signer === wrong.peer)) return
+    this.init.onEvidence({ kind: req.kind, input: req.input as Uint8Array<ArrayBuffer>, claims })
   }
 }
 

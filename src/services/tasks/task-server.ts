@@ -18,6 +18,8 @@ export interface TaskServerInit {
   onMalformed?: (peer: PeerId, why: string) => void
   /** A frame arrived: the peer is alive. */
   onActivity?: (peer: PeerId) => void
+  /** Sign a receipt for a successful run of `kind` (undefined: none for this kind). */
+  sign?: (taskId: string, kind: string, input: Uint8Array, output: Uint8Array) => Promise<Uint8Array> | undefined
   log: Logger
 }
 
@@ -49,10 +51,14 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
   const reply = (id: number, outcome: TaskOutcome): void => {
     channel.send({ type: FrameType.RESULT, id, result: toWire(outcome) }).catch(() => {})
   }
-  const run = (id: number, taskId: string, work: Promise<TaskOutcome>): void => {
+  const run = (id: number, request: TaskRequest, work: Promise<TaskOutcome>): void => {
     outstanding++
-    requests.set(id, taskId)
-    work.then(o => { reply(id, o) }, (err: Error) => {
+    requests.set(id, request.taskId)
+    work.then(o => {
+      const receipt = o.error === ErrorCode.NONE ? init.sign?.(request.taskId, request.kind, request.input, o.output) : undefined
+      if (receipt == null) reply(id, o)
+      else return receipt.then(r => { reply(id, { ...o, receipt: r }) }, () => { reply(id, o) })
+    }, (err: Error) => {
       reply(id, { taskId: '', error: ErrorCode.FAILED, output: new Uint8Array(0), message: err.message, queuedMs: 0, runMs: 0, deduped: false })
     }).finally(() => {
       outstanding--
@@ -93,7 +99,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
       }
       switch (frame.type) {
         case FrameType.REQUEST:
-          run(frame.id, (frame.request as TaskRequest).taskId, init.executor.submit(spec(frame.request as TaskRequest, frame.id)))
+          run(frame.id, frame.request as TaskRequest, init.executor.submit(spec(frame.request as TaskRequest, frame.id)))
           break
         case FrameType.RESERVE: {
           const id = frame.id
@@ -117,7 +123,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
           const res = reservations.get(frame.reservation)
           reservations.delete(frame.reservation)
           const request = frame.request as TaskRequest
-          run(frame.id, request.taskId, res != null ? init.executor.bind(res, spec(request, frame.id)) : init.executor.submit(spec(request, frame.id)))
+          run(frame.id, request, res != null ? init.executor.bind(res, spec(request, frame.id)) : init.executor.submit(spec(request, frame.id)))
           break
         }
         case FrameType.CANCEL: {
@@ -153,9 +159,11 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
   }
 }
 
+const NO_RECEIPT = new Uint8Array(0)
+
 /** The wire form: messages cut to the protocol's limit; outputs are never shared memory. */
 function toWire (o: TaskOutcome): TaskResult {
-  return { ...o, message: truncateMessage(o.message), output: o.output as Uint8Array<ArrayBuffer> }
+  return { ...o, message: truncateMessage(o.message), output: o.output as Uint8Array<ArrayBuffer>, receipt: (o.receipt ?? NO_RECEIPT) as Uint8Array<ArrayBuffer> }
 }
 
 function refusal (frame: TaskFrame, error: ErrorCode, message: string): TaskOutcome {

@@ -15,7 +15,10 @@ import { frameLimitsFor, isValidKind } from './frame-limits.js'
 import { StreamTaskClient } from './task-client.js'
 import { serveTaskStream } from './task-server.js'
 import { SpotChecker } from './spot-check.js'
+import { signReceipt } from './receipt.js'
+import { BUILTIN_KINDS } from './kinds.js'
 import type { SpotCheckReport } from './spot-check.js'
+import type { Evidence } from '../../wire/evidence.js'
 import { BadRequestError, ForbiddenError, OverloadedError, TooLargeError } from '../../util/errors.js'
 import type { PeerView } from './candidates.js'
 import type { Release } from './admission.js'
@@ -31,7 +34,7 @@ import type { ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { JournalRecord, TaskJournal, TaskRecord } from '../../store/task-journal.js'
 import type { Clock } from '../../util/time.js'
 import type { CapacityTable } from '../capacity/capacity-table.js'
-import type { AbortOptions, ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export const TASK_PROTOCOL = '/fedmesh/task/1.0.0'
@@ -102,6 +105,8 @@ export interface TaskServiceInit {
   spotCheck?: { fraction?: number, kinds: readonly string[] }
   /** A spot check ended (events, metrics). */
   onSpotCheck?: (report: SpotCheckReport) => void
+  /** A spot check proved a wrong result: share the proof (the evidence service). */
+  onEvidence?: (evidence: Evidence) => void
 }
 
 /** Share of a checked kind's remotely answered tasks that run again elsewhere. */
@@ -116,6 +121,8 @@ export type TaskLifecycle =
 
 export interface TaskServiceComponents {
   peerId: PeerId
+  /** Signs receipts of the runs this node serves (receipt.ts). */
+  privateKey: PrivateKey
   registrar: Registrar
   connectionManager: ConnectionManager
   events: TypedEventTarget<Libp2pEvents>
@@ -226,7 +233,8 @@ export class TaskService implements Startable {
       random: init.random,
       dispatch: async (req) => this.dispatchWhileRefused(req),
       blame: (peer) => { this.reportAttempt(peer, 'wrong-result') },
-      onChecked: init.onSpotCheck
+      onChecked: init.onSpotCheck,
+      onEvidence: init.onEvidence
     })
     this.admission = new Admission({
       maxWaiting: init.admissionQueueLimit,
@@ -258,7 +266,9 @@ export class TaskService implements Startable {
         limits: this.limits,
         log: this.log,
         onMalformed: (peer, why) => { this.init.onMalformed?.(peer.toString(), why) },
-        onActivity: (peer) => { this.init.onActivity?.(peer.toString()) }
+        onActivity: (peer) => { this.init.onActivity?.(peer.toString()) },
+        // Built-in kinds are checked where the answer arrives: no receipt (nor its signing cost).
+        sign: (taskId, kind, input, output) => BUILTIN_KINDS.includes(kind) ? undefined : signReceipt(this.components.privateKey, taskId, kind, input, output)
       })
     }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
     this.stopping = false

@@ -31,6 +31,7 @@ const SAMPLES: EventDraft[] = [
   { type: 'host:paused', reason: 'battery-low', detail: 'on battery at 20 % (below 30 %)' },
   { type: 'host:capped', slots: 1, of: 4, reason: 'user-active', detail: 'someone is using this machine' },
   { type: 'host:resumed', slots: 4, after: 'user-active' },
+  { type: 'evidence:examined', from: P2, kind: 'upper', verdict: 'applied', wrong: [P1] },
   { type: 'task:spot-checked', taskId: 'abcdef12-0000', kind: 'upper', verdict: 'wrong-result', peers: [P1, P2], wrong: P1 }
 ]
 

@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { FrameType, TaskFrame } from '../../../../src/wire/task.js'
 import { MAX_ATTEMPTS_ON_WIRE, MAX_DEADLINE_MS, MESSAGE_MAX_LENGTH, frameLimitsFor, isValidKind, isValidTaskId, validateFrame } from '../../../../src/services/tasks/frame-limits.js'
 import { arbRequest, arbResult, arbValidFrame } from '../../../helpers/unit-frames.js'
+import { MAX_SIGNATURE_BYTES } from '../../../../src/services/tasks/receipt.js'
 import type { TaskRequest, TaskResult } from '../../../../src/wire/task.js'
 
 const limits = frameLimitsFor(1024)
@@ -124,6 +125,6 @@ function largestResult (char: string): TaskFrame {
   return frame({
     type: FrameType.RESULT,
     id: 0xffff_ffff,
-    result: { taskId: 'x'.repeat(128), error: 'FAILED' as TaskResult['error'], output: new Uint8Array(limits.maxPayloadBytes), message: char.repeat(MESSAGE_MAX_LENGTH / char.length), queuedMs: 0xffff_ffff, runMs: 0xffff_ffff, deduped: true }
+    result: { taskId: 'x'.repeat(128), error: 'FAILED' as TaskResult['error'], output: new Uint8Array(limits.maxPayloadBytes), message: char.repeat(MESSAGE_MAX_LENGTH / char.length), queuedMs: 0xffff_ffff, runMs: 0xffff_ffff, deduped: true, receipt: new Uint8Array(MAX_SIGNATURE_BYTES) }
   })
 }
