@@ -157,7 +157,7 @@ describe('rankCandidates with a shortlist', () => {
   })
 
   it('plans exactly as over the full ranking, with the same random draws', () => {
-    fc.assert(fc.property(fc.array(candidate, { maxLength: 40 }), fc.boolean(), fc.array(fc.double({ min: 0, max: 0.999 }), { minLength: 12, maxLength: 12 }), (cs, bounced, draws) => {
+    fc.assert(fc.property(fc.array(candidate, { maxLength: 40 }), fc.boolean(), fc.array(fc.double({ min: 0, max: 0.999, noNaN: true }), { minLength: 12, maxLength: 12 }), (cs, bounced, draws) => {
       let localSeen = false
       const inputs = cs.map((c, i) => {
         const local = c.local && !localSeen
