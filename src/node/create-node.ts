@@ -335,10 +335,12 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         clock,
         // Only the owner's command kinds marked deterministic are re-run for others' evidence.
         canRun: (kind) => config.commandKinds?.[kind]?.deterministic === true,
-        runHere: async (kind, input) => {
+        selfId,
+        // As a task from the sender: the kind's allow list, pauses and fair shares apply.
+        runHere: async (kind, input, from) => {
           const spec = config.commandKinds?.[kind]
           if (spec == null) return undefined
-          const o = await executor.submit({ taskId: randomUUID(), kind, input, deadlineMs: spec.timeoutMs, origin: 'local', priority: 'batch' })
+          const o = await executor.submit({ taskId: randomUUID(), kind, input, deadlineMs: spec.timeoutMs, origin: from, priority: 'batch' })
           return o.error === ErrorCode.NONE ? o.output : undefined
         },
         charge: (peer, why) => { report(peer, why === 'wrong-result' ? ReputationAction.WrongResult : ReputationAction.InvalidMessage) },
@@ -378,6 +380,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         spotCheck: { fraction: config.spotCheck?.fraction, kinds: spotCheckedKinds(config) },
         onSpotCheck: (r) => { wiring.spotChecked(r) },
         onEvidence: (e) => { services().evidence.publish(e) },
+        signsReceipts: (kind) => config.commandKinds?.[kind]?.deterministic === true,
         directConnection: async (peer, options) => services().nat.directConnection(peer, options)
       })
     }

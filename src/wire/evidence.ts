@@ -10,6 +10,7 @@ export interface Claim {
   taskId: string
   outputDigest: Uint8Array<ArrayBuffer>
   signature: Uint8Array<ArrayBuffer>
+  issuedAt: number
 }
 
 export namespace Claim {
@@ -42,6 +43,11 @@ export namespace Claim {
           w.bytes(obj.signature)
         }
 
+        if ((obj.issuedAt != null && obj.issuedAt !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.issuedAt)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -50,7 +56,8 @@ export namespace Claim {
           signer: '',
           taskId: '',
           outputDigest: uint8ArrayAlloc(0),
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          issuedAt: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -73,6 +80,10 @@ export namespace Claim {
             }
             case 4: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.issuedAt = reader.uint32()
               break
             }
             default: {
@@ -118,6 +129,13 @@ export namespace Claim {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.issuedAt`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -150,6 +168,11 @@ export namespace Claim {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ClaimIssuedAtFieldEvent {
+    field: '$.issuedAt'
+    value: number
+  }
+
   export function encode (obj: Partial<Claim>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Claim.codec())
   }
@@ -158,7 +181,7 @@ export namespace Claim {
     return decodeMessage(buf, Claim.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Claim>): Generator<ClaimSignerFieldEvent | ClaimTaskIdFieldEvent | ClaimOutputDigestFieldEvent | ClaimSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Claim>): Generator<ClaimSignerFieldEvent | ClaimTaskIdFieldEvent | ClaimOutputDigestFieldEvent | ClaimSignatureFieldEvent | ClaimIssuedAtFieldEvent> {
     return streamMessage(buf, Claim.codec(), opts)
   }
 }
@@ -327,6 +350,12 @@ export namespace Evidence {
     index: number
   }
 
+  export interface EvidenceClaimsIssuedAtFieldEvent {
+    field: '$.claims[].issuedAt'
+    value: number
+    index: number
+  }
+
   export function encode (obj: Partial<Evidence>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Evidence.codec())
   }
@@ -335,7 +364,7 @@ export namespace Evidence {
     return decodeMessage(buf, Evidence.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Evidence>): Generator<EvidenceKindFieldEvent | EvidenceInputFieldEvent | EvidenceClaimsSignerFieldEvent | EvidenceClaimsTaskIdFieldEvent | EvidenceClaimsOutputDigestFieldEvent | EvidenceClaimsSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Evidence>): Generator<EvidenceKindFieldEvent | EvidenceInputFieldEvent | EvidenceClaimsSignerFieldEvent | EvidenceClaimsTaskIdFieldEvent | EvidenceClaimsOutputDigestFieldEvent | EvidenceClaimsSignatureFieldEvent | EvidenceClaimsIssuedAtFieldEvent> {
     return streamMessage(buf, Evidence.codec(), opts)
   }
 }

@@ -355,6 +355,7 @@ export interface TaskResult {
   runMs: number
   deduped: boolean
   receipt: Uint8Array<ArrayBuffer>
+  receiptAt: number
 }
 
 export namespace TaskResult {
@@ -407,6 +408,11 @@ export namespace TaskResult {
           w.bytes(obj.receipt)
         }
 
+        if ((obj.receiptAt != null && obj.receiptAt !== 0)) {
+          w.uint32(72)
+          w.uint32(obj.receiptAt)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -419,7 +425,8 @@ export namespace TaskResult {
           queuedMs: 0,
           runMs: 0,
           deduped: false,
-          receipt: uint8ArrayAlloc(0)
+          receipt: uint8ArrayAlloc(0),
+          receiptAt: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -458,6 +465,10 @@ export namespace TaskResult {
             }
             case 8: {
               obj.receipt = reader.bytes()
+              break
+            }
+            case 9: {
+              obj.receiptAt = reader.uint32()
               break
             }
             default: {
@@ -531,6 +542,13 @@ export namespace TaskResult {
               }
               break
             }
+            case 9: {
+              yield {
+                field: `${prefix}.receiptAt`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -583,6 +601,11 @@ export namespace TaskResult {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface TaskResultReceiptAtFieldEvent {
+    field: '$.receiptAt'
+    value: number
+  }
+
   export function encode (obj: Partial<TaskResult>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskResult.codec())
   }
@@ -591,7 +614,7 @@ export namespace TaskResult {
     return decodeMessage(buf, TaskResult.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskResult>): Generator<TaskResultTaskIdFieldEvent | TaskResultErrorFieldEvent | TaskResultOutputFieldEvent | TaskResultMessageFieldEvent | TaskResultQueuedMsFieldEvent | TaskResultRunMsFieldEvent | TaskResultDedupedFieldEvent | TaskResultReceiptFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskResult>): Generator<TaskResultTaskIdFieldEvent | TaskResultErrorFieldEvent | TaskResultOutputFieldEvent | TaskResultMessageFieldEvent | TaskResultQueuedMsFieldEvent | TaskResultRunMsFieldEvent | TaskResultDedupedFieldEvent | TaskResultReceiptFieldEvent | TaskResultReceiptAtFieldEvent> {
     return streamMessage(buf, TaskResult.codec(), opts)
   }
 }
@@ -908,6 +931,11 @@ export namespace TaskFrame {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface TaskFrameResultReceiptAtFieldEvent {
+    field: '$.result.receiptAt'
+    value: number
+  }
+
   export interface TaskFrameKindFieldEvent {
     field: '$.kind'
     value: string
@@ -941,7 +969,7 @@ export namespace TaskFrame {
     return decodeMessage(buf, TaskFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameRequestAgeMsFieldEvent | TaskFrameRequestPriorityFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameResultReceiptFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent | TaskFramePriorityFieldEvent | TaskFrameStopFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameTypeFieldEvent | TaskFrameIdFieldEvent | TaskFrameRequestTaskIdFieldEvent | TaskFrameRequestKindFieldEvent | TaskFrameRequestInputFieldEvent | TaskFrameRequestDeadlineMsFieldEvent | TaskFrameRequestAttemptFieldEvent | TaskFrameRequestMaxWaitMsFieldEvent | TaskFrameRequestExpectedRunMsFieldEvent | TaskFrameRequestAgeMsFieldEvent | TaskFrameRequestPriorityFieldEvent | TaskFrameResultTaskIdFieldEvent | TaskFrameResultErrorFieldEvent | TaskFrameResultOutputFieldEvent | TaskFrameResultMessageFieldEvent | TaskFrameResultQueuedMsFieldEvent | TaskFrameResultRunMsFieldEvent | TaskFrameResultDedupedFieldEvent | TaskFrameResultReceiptFieldEvent | TaskFrameResultReceiptAtFieldEvent | TaskFrameKindFieldEvent | TaskFrameTaskIdFieldEvent | TaskFrameReservationFieldEvent | TaskFramePriorityFieldEvent | TaskFrameStopFieldEvent> {
     return streamMessage(buf, TaskFrame.codec(), opts)
   }
 }

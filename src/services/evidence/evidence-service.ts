@@ -1,4 +1,5 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { LRUCache } from 'lru-cache'
 import { Evidence } from '../../wire/evidence.js'
 import { isValidKind } from '../tasks/frame-limits.js'
 import { sha256, verifyClaim } from '../tasks/receipt.js'
@@ -13,10 +14,14 @@ export { EVIDENCE_TOPIC }
 
 /** One message at most: the input, up to four claims and the framing. */
 const MAX_MESSAGE_BYTES = MAX_EVIDENCE_INPUT_BYTES + 16 * 1024
-const MIN_CLAIMS = 1
 const MAX_CLAIMS = 4
 /** Evidence examined per sender at most once in this long: each one may cost a local run. */
 const DEFAULT_MIN_INTERVAL_MS = 10 * SECOND
+/** Receipts older than this (or signed this far in the future) are not evidence any more. */
+const MAX_CLAIM_AGE_S = 60 * 60
+const MAX_CLAIM_FUTURE_S = 5 * 60
+/** Senders remembered for the rate limit, receipts already charged, inputs already run here. */
+const MEMORY_ENTRIES = 4_096
 
 export type EvidenceVerdict = 'applied' | 'refuted' | 'unverifiable'
 
@@ -32,11 +37,14 @@ export interface EvidenceReport {
 
 export interface EvidenceServiceInit {
   clock: Clock
+  /** This node's peer id: its own claims are never charged. */
+  selfId: string
   /**
-   * This node's own output for `kind` on `input`, when it serves the kind and its owner marked it
-   * deterministic (undefined: it cannot tell). Runs as this node's own task.
+   * This node's own output for `kind` on `input`, when it serves the kind and its owner marked
+   * it deterministic (undefined: it cannot tell). Runs as a task `from` the evidence's sender,
+   * so the kind's allow list, pauses and fair shares apply as to any task from that member.
    */
-  runHere: (kind: string, input: Uint8Array) => Promise<Uint8Array | undefined>
+  runHere: (kind: string, input: Uint8Array, from: string) => Promise<Uint8Array | undefined>
   /** Whether `runHere` could answer for `kind` (checked before any signature work). */
   canRun: (kind: string) => boolean
   /** A signer lied (`wrong-result`), or a sender forwarded a forged claim (`invalid-message`). */
@@ -57,8 +65,14 @@ export interface EvidenceServiceComponents {
  */
 export class EvidenceService implements Startable {
   private readonly log: Logger
-  private readonly lastExamined = new Map<string, number>()
+  private readonly lastExamined = new LRUCache<string, number>({ max: MEMORY_ENTRIES })
+  /** `signer taskId` of receipts already charged here: a republished proof costs nothing twice. */
+  private readonly charged = new LRUCache<string, true>({ max: MEMORY_ENTRIES })
+  /** This node's own output digest per `kind digest(input)`: one run per input. */
+  private readonly ownOutputs = new LRUCache<string, Uint8Array>({ max: MEMORY_ENTRIES })
   private readonly minIntervalMs: number
+  /** One examination at a time: each may run a command here. */
+  private examining = false
   private started = false
 
   constructor (private readonly components: EvidenceServiceComponents, private readonly init: EvidenceServiceInit) {
@@ -111,34 +125,51 @@ export class EvidenceService implements Startable {
     } catch {
       return TopicValidatorResult.Reject
     }
-    if (!isValidKind(e.kind) || e.input.byteLength > MAX_EVIDENCE_INPUT_BYTES || e.claims.length < MIN_CLAIMS) return TopicValidatorResult.Reject
+    if (!isValidKind(e.kind) || e.input.byteLength > MAX_EVIDENCE_INPUT_BYTES) return TopicValidatorResult.Reject
+    // A proof needs two signers who claim different outputs: one claim alone proves nothing
+    // (and would buy a free run here).
+    if (new Set(e.claims.map(c => c.signer)).size < 2 || new Set(e.claims.map(c => Buffer.from(c.outputDigest).toString('hex'))).size < 2) return TopicValidatorResult.Reject
+    const nowS = this.init.clock.now() / 1000
+    if (e.claims.some(c => c.issuedAt < nowS - MAX_CLAIM_AGE_S || c.issuedAt > nowS + MAX_CLAIM_FUTURE_S)) return TopicValidatorResult.Ignore
     const now = this.init.clock.now()
     if (now - (this.lastExamined.get(from) ?? -Infinity) < this.minIntervalMs) return TopicValidatorResult.Ignore
     this.lastExamined.set(from, now)
-    if (this.lastExamined.size > 4096) this.lastExamined.clear()
     const inputDigest = sha256(e.input)
-    const valid = []
     for (const claim of e.claims) {
-      if (await verifyClaim(claim, e.kind, inputDigest)) valid.push(claim)
-    }
-    if (valid.length < e.claims.length) {
+      if (await verifyClaim(claim, e.kind, inputDigest)) continue
       this.init.charge(from, 'invalid-message')
       this.log('evidence from %s carries a forged claim', from)
       return TopicValidatorResult.Reject
     }
-    void this.examine(from, e, valid).catch(err => { this.log.error('examining evidence failed - %e', err) })
+    void this.examine(from, e, inputDigest).catch(err => { this.log.error('examining evidence failed - %e', err) })
     return TopicValidatorResult.Accept
   }
 
-  private async examine (from: string, e: Evidence, claims: Evidence['claims']): Promise<void> {
+  private async examine (from: string, e: Evidence, inputDigest: Uint8Array): Promise<void> {
     const report = (verdict: EvidenceVerdict, wrong: string[], detail?: string): void => {
       this.init.onReport?.({ from, kind: e.kind, verdict, wrong, ...(detail != null ? { detail } : {}) })
     }
     if (!this.init.canRun(e.kind)) { report('unverifiable', [], 'this node does not run the kind as deterministic'); return }
-    const output = await this.init.runHere(e.kind, e.input)
-    if (output == null) { report('unverifiable', [], 'the run here did not succeed'); return }
-    const mine = sha256(output)
-    const wrong = [...new Set(claims.filter(c => Buffer.compare(c.outputDigest, mine) !== 0).map(c => c.signer))]
+    const key = `${e.kind} ${Buffer.from(inputDigest).toString('hex')}`
+    let mine = this.ownOutputs.get(key)
+    if (mine == null) {
+      if (this.examining) { report('unverifiable', [], 'busy examining other evidence'); return }
+      this.examining = true
+      try {
+        const output = await this.init.runHere(e.kind, e.input, from)
+        if (output == null) { report('unverifiable', [], 'the run here did not succeed (or the kind\'s allow list does not admit the sender)'); return }
+        mine = sha256(output)
+        this.ownOutputs.set(key, mine)
+      } finally {
+        this.examining = false
+      }
+    }
+    if (!this.started) return
+    const own = mine
+    const wrong = [...new Set(e.claims.filter(c => c.signer !== this.init.selfId && Buffer.compare(c.outputDigest, own) !== 0 && !this.charged.has(`${c.signer} ${c.taskId}`)).map(c => {
+      this.charged.set(`${c.signer} ${c.taskId}`, true)
+      return c.signer
+    }))]
     for (const peer of wrong) this.init.charge(peer, 'wrong-result')
     report(wrong.length > 0 ? 'applied' : 'refuted', wrong)
   }

@@ -111,6 +111,8 @@ export interface TaskOutcome {
   deduped: boolean
   /** The server's signed receipt of a successful run (receipt.ts); absent or empty: none. */
   receipt?: Uint8Array
+  /** When the receipt was signed, seconds since the Unix epoch. */
+  receiptAt?: number
 }
 
 /** Runs listed by `executed()` (`fedmesh tasks --served`), and kept by the default in-memory log. */

@@ -3,6 +3,7 @@ import { priorityFromWire } from '../../core/priority.js'
 import { FrameChannel, MalformedFrameError } from './frame-channel.js'
 import { truncateMessage } from './frame-limits.js'
 import type { Executor, Reservation, TaskOutcome } from './executor.js'
+import type { Receipt } from './receipt.js'
 import type { FrameLimits } from './frame-limits.js'
 import type { TaskFrame, TaskRequest, TaskResult } from '../../wire/task.js'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
@@ -19,7 +20,9 @@ export interface TaskServerInit {
   /** A frame arrived: the peer is alive. */
   onActivity?: (peer: PeerId) => void
   /** Sign a receipt for a successful run of `kind` (undefined: none for this kind). */
-  sign?: (taskId: string, kind: string, input: Uint8Array, output: Uint8Array) => Promise<Uint8Array> | undefined
+  sign?: (taskId: string, kind: string, input: Uint8Array, output: Uint8Array) => Promise<Receipt> | undefined
+  /** STARTED goes out only for a task still running this long after it started, ms. Default STARTED_DELAY_MS. */
+  startedDelayMs?: number
   log: Logger
 }
 
@@ -47,6 +50,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
   const requests = new Map<number, string>()
   const channel = new FrameChannel(stream, init.limits, () => outstanding > 1)
   const origin = remote.toString()
+  const startedDelayMs = init.startedDelayMs ?? STARTED_DELAY_MS
 
   const reply = (id: number, outcome: TaskOutcome): void => {
     channel.send({ type: FrameType.RESULT, id, result: toWire(outcome) }).catch(() => {})
@@ -57,7 +61,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
     work.then(o => {
       const receipt = o.error === ErrorCode.NONE ? init.sign?.(request.taskId, request.kind, request.input, o.output) : undefined
       if (receipt == null) reply(id, o)
-      else return receipt.then(r => { reply(id, { ...o, receipt: r }) }, () => { reply(id, o) })
+      else return receipt.then(r => { reply(id, { ...o, receipt: r.signature, receiptAt: r.at }) }, () => { reply(id, o) })
     }, (err: Error) => {
       reply(id, { taskId: '', error: ErrorCode.FAILED, output: new Uint8Array(0), message: err.message, queuedMs: 0, runMs: 0, deduped: false })
     }).finally(() => {
@@ -81,7 +85,7 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
     onStart: () => {
       setTimeout(() => {
         if (requests.get(id) === r.taskId) channel.send({ type: FrameType.STARTED, id }).catch(() => {})
-      }, STARTED_DELAY_MS).unref()
+      }, startedDelayMs).unref()
     }
   })
 
@@ -163,7 +167,7 @@ const NO_RECEIPT = new Uint8Array(0)
 
 /** The wire form: messages cut to the protocol's limit; outputs are never shared memory. */
 function toWire (o: TaskOutcome): TaskResult {
-  return { ...o, message: truncateMessage(o.message), output: o.output as Uint8Array<ArrayBuffer>, receipt: (o.receipt ?? NO_RECEIPT) as Uint8Array<ArrayBuffer> }
+  return { ...o, message: truncateMessage(o.message), output: o.output as Uint8Array<ArrayBuffer>, receipt: (o.receipt ?? NO_RECEIPT) as Uint8Array<ArrayBuffer>, receiptAt: o.receiptAt ?? 0 }
 }
 
 function refusal (frame: TaskFrame, error: ErrorCode, message: string): TaskOutcome {

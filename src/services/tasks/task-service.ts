@@ -16,7 +16,6 @@ import { StreamTaskClient } from './task-client.js'
 import { serveTaskStream } from './task-server.js'
 import { SpotChecker } from './spot-check.js'
 import { signReceipt } from './receipt.js'
-import { BUILTIN_KINDS } from './kinds.js'
 import type { SpotCheckReport } from './spot-check.js'
 import type { Evidence } from '../../wire/evidence.js'
 import { BadRequestError, ForbiddenError, OverloadedError, TooLargeError } from '../../util/errors.js'
@@ -105,6 +104,8 @@ export interface TaskServiceInit {
   spotCheck?: { fraction?: number, kinds: readonly string[] }
   /** A spot check ended (events, metrics). */
   onSpotCheck?: (report: SpotCheckReport) => void
+  /** Kinds this node signs receipts for when it runs them (its command kinds marked deterministic). Default none. */
+  signsReceipts?: (kind: string) => boolean
   /** A spot check proved a wrong result: share the proof (the evidence service). */
   onEvidence?: (evidence: Evidence) => void
 }
@@ -234,7 +235,8 @@ export class TaskService implements Startable {
       dispatch: async (req) => this.dispatchWhileRefused(req),
       blame: (peer) => { this.reportAttempt(peer, 'wrong-result') },
       onChecked: init.onSpotCheck,
-      onEvidence: init.onEvidence
+      onEvidence: init.onEvidence,
+      sign: async (taskId, kind, input, output) => signReceipt(components.privateKey, taskId, kind, input, output, Date.now())
     })
     this.admission = new Admission({
       maxWaiting: init.admissionQueueLimit,
@@ -267,8 +269,9 @@ export class TaskService implements Startable {
         log: this.log,
         onMalformed: (peer, why) => { this.init.onMalformed?.(peer.toString(), why) },
         onActivity: (peer) => { this.init.onActivity?.(peer.toString()) },
-        // Built-in kinds are checked where the answer arrives: no receipt (nor its signing cost).
-        sign: (taskId, kind, input, output) => BUILTIN_KINDS.includes(kind) ? undefined : signReceipt(this.components.privateKey, taskId, kind, input, output)
+        // Only kinds this node's owner marked deterministic: a receipt is a claim others may
+        // check by running the kind themselves (built-ins are checked where the answer arrives).
+        sign: (taskId, kind, input, output) => this.init.signsReceipts?.(kind) === true ? signReceipt(this.components.privateKey, taskId, kind, input, output, Date.now()) : undefined
       })
     }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
     this.stopping = false
@@ -488,7 +491,8 @@ export class TaskService implements Startable {
       const r = await this.dispatcher.dispatch({ ...req, timeoutMs: Math.max(1, deadline - this.init.clock.now()) })
       const refused = r.outcome.error === ErrorCode.BUSY || r.outcome.error === ErrorCode.QUEUE_FULL
       if (!refused || req.signal?.aborted === true || this.stopping || this.init.clock.now() >= deadline) return r
-      await sleep(backoffDelay(n, { minMs: 20, maxMs: 200 }, this.init.random))
+      // Growing: the mesh is full, and these runs hold no admission place to wait in.
+      await sleep(Math.min(backoffDelay(n, CHECK_RETRY_BACKOFF, this.init.random), deadline - this.init.clock.now()), req.signal)
     }
   }
 
@@ -636,8 +640,21 @@ const REQUEUE_ON: ReadonlySet<ErrorCode> = new Set([ErrorCode.QUEUE_FULL, ErrorC
 /** Seconds a client refused during a shutdown is told to wait (Retry-After). */
 const SHUTDOWN_RETRY_AFTER_S = 5
 
-async function sleep (ms: number): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
+/** Between re-dispatches of a spot check's run that peers refused for their load. */
+const CHECK_RETRY_BACKOFF = { minMs: 50, maxMs: 1_000 }
+
+/** Wait `ms`, or less when `signal` fires (no error: the caller looks at the signal). */
+async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, Math.max(0, ms))
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }
 
 export function tasks (init: TaskServiceInit): (components: TaskServiceComponents) => TaskService {

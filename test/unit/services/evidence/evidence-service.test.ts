@@ -19,8 +19,12 @@ async function member (): Promise<{ key: PrivateKey, id: PeerId }> {
   return { key, id: peerIdFromPrivateKey(key) }
 }
 
-async function claim (m: { key: PrivateKey, id: PeerId }, output: string, taskId = 't1'): Promise<Claim> {
-  return { signer: m.id.toString(), taskId, outputDigest: sha256(enc(output)) as Uint8Array<ArrayBuffer>, signature: await signReceipt(m.key, taskId, 'upper', input, enc(output)) as Uint8Array<ArrayBuffer> }
+/** Tests run at t = 1,000 s. */
+const NOW_MS = 1_000_000
+
+async function claim (m: { key: PrivateKey, id: PeerId }, output: string, taskId = 't1', atMs = NOW_MS): Promise<Claim> {
+  const r = await signReceipt(m.key, taskId, 'upper', input, enc(output), atMs)
+  return { signer: m.id.toString(), taskId, outputDigest: sha256(enc(output)) as Uint8Array<ArrayBuffer>, signature: r.signature as Uint8Array<ArrayBuffer>, issuedAt: r.at }
 }
 
 describe('receipts', () => {
@@ -35,21 +39,24 @@ describe('receipts', () => {
     expect(await verifyClaim({ ...c, outputDigest: sha256(enc('SHOUT')) as Uint8Array<ArrayBuffer> }, 'upper', digest)).toBe(false)
     expect(await verifyClaim({ ...c, signer: other.id.toString() }, 'upper', digest)).toBe(false)
     expect(await verifyClaim({ ...c, signature: new Uint8Array(129) }, 'upper', digest)).toBe(false)
+    expect(await verifyClaim({ ...c, issuedAt: c.issuedAt + 1 }, 'upper', digest)).toBe(false)
     expect(await verifyClaim({ ...c, signer: 'not a peer id' }, 'upper', digest)).toBe(false)
   })
 })
 
 describe('EvidenceService', () => {
-  function setup (options: { canRun?: boolean, output?: string } = {}) {
+  function setup (options: { canRun?: boolean, output?: string, selfId?: string } = {}) {
     const validators = new Map<string, (source: PeerId, msg: Message) => Promise<TopicValidatorResult>>()
     const pubsub = { topicValidators: validators, subscribe: vi.fn(), unsubscribe: vi.fn(), publish: vi.fn(async () => ({ recipients: [] })) }
     const charged: Array<[string, string]> = []
     const reports: EvidenceReport[] = []
-    let now = 0
+    let now = NOW_MS
+    const runs: string[] = []
     const service = new EvidenceService({ pubsub: pubsub as unknown as GossipSub, logger: defaultLogger() }, {
       clock: { now: () => now },
+      selfId: options.selfId ?? 'self',
       canRun: () => options.canRun ?? true,
-      runHere: async () => enc(options.output ?? '"SHOUT"'),
+      runHere: async (_kind, _input, from) => { runs.push(from); return enc(options.output ?? '"SHOUT"') },
       charge: (peer, why) => { charged.push([peer, why]) },
       onReport: (r) => { reports.push(r) }
     })
@@ -57,7 +64,7 @@ describe('EvidenceService', () => {
     const validate = validators.get(EVIDENCE_TOPIC)!
     const deliver = async (from: PeerId, e: Evidence): Promise<TopicValidatorResult> =>
       validate(from, { type: 'signed', from, topic: EVIDENCE_TOPIC, data: Evidence.encode(e), sequenceNumber: 1n, signature: new Uint8Array(), key: from.publicKey! } as unknown as Message)
-    return { service, deliver, charged, reports, advance: (ms: number) => { now += ms } }
+    return { service, deliver, charged, reports, runs, advance: (ms: number) => { now += ms } }
   }
 
   it('charges only the signers its own run disproves; forwards the evidence', async () => {
@@ -70,37 +77,75 @@ describe('EvidenceService', () => {
     expect(reports[0]).toMatchObject({ from: sender.id.toString(), verdict: 'applied', wrong: [liar.id.toString()] })
   })
 
-  it('no slander: claims its own run agrees with change nothing (refuted)', async () => {
-    const [honest, sender] = await Promise.all([member(), member()])
-    const { deliver, charged, reports } = setup()
-    await deliver(sender.id, { kind: 'upper', input, claims: [await claim(honest, '"SHOUT"')] })
+  it('runs the input as a task from the sender (its allow list applies), once per input; a republished receipt is charged once', async () => {
+    const [liar, honest, sender] = await Promise.all([member(), member(), member()])
+    const { deliver, charged, reports, runs, advance } = setup()
+    const e = { kind: 'upper', input, claims: [await claim(liar, '"tipvu"'), await claim(honest, '"SHOUT"', 't2')] }
+    await deliver(sender.id, e)
     await vi.waitFor(() => { expect(reports).toHaveLength(1) })
-    expect(reports[0].verdict).toBe('refuted')
+    advance(10_000)
+    expect(await deliver(sender.id, e)).toBe(TopicValidatorResult.Accept)
+    await vi.waitFor(() => { expect(reports).toHaveLength(2) })
+    expect(runs).toEqual([sender.id.toString()])
+    expect(charged).toEqual([[liar.id.toString(), 'wrong-result']])
+    expect(reports[1]).toMatchObject({ verdict: 'refuted', wrong: [] })
+  })
+
+  it('never charges this node for its own claim', async () => {
+    const [liar, honest, sender] = await Promise.all([member(), member(), member()])
+    const { deliver, charged, reports } = setup({ selfId: liar.id.toString() })
+    await deliver(sender.id, { kind: 'upper', input, claims: [await claim(liar, '"tipvu"'), await claim(honest, '"SHOUT"', 't2')] })
+    await vi.waitFor(() => { expect(reports).toHaveLength(1) })
+    expect(charged).toEqual([])
+  })
+
+  it('no slander: an accuser who signs a false output against an honest receipt is the one charged', async () => {
+    const [honest, sender] = await Promise.all([member(), member()])
+    const { deliver, charged, reports } = setup({ output: '"SHOUT"' })
+    await deliver(sender.id, { kind: 'upper', input, claims: [await claim(honest, '"SHOUT"'), await claim(sender, '"tipvu"', 't2')] })
+    await vi.waitFor(() => { expect(reports).toHaveLength(1) })
+    expect(charged).toEqual([[sender.id.toString(), 'wrong-result']])
+  })
+
+  it('one claim, or claims that all agree, prove nothing: rejected before any run', async () => {
+    const [honest, other, sender] = await Promise.all([member(), member(), member()])
+    const { deliver, runs } = setup()
+    expect(await deliver(sender.id, { kind: 'upper', input, claims: [await claim(honest, '"tipvu"')] })).toBe(TopicValidatorResult.Reject)
+    expect(await deliver(sender.id, { kind: 'upper', input, claims: [await claim(honest, '"tipvu"'), await claim(other, '"tipvu"', 't2')] })).toBe(TopicValidatorResult.Reject)
+    expect(runs).toEqual([])
+  })
+
+  it('receipts older than an hour are not evidence any more (ignored, nobody charged)', async () => {
+    const [liar, honest, sender] = await Promise.all([member(), member(), member()])
+    const { deliver, charged, advance } = setup()
+    const e = { kind: 'upper', input, claims: [await claim(liar, '"tipvu"'), await claim(honest, '"SHOUT"', 't2')] }
+    advance(3_601_000)
+    expect(await deliver(sender.id, e)).toBe(TopicValidatorResult.Ignore)
     expect(charged).toEqual([])
   })
 
   it('a kind it does not run as deterministic: unverifiable, nobody charged', async () => {
-    const [liar, sender] = await Promise.all([member(), member()])
+    const [liar, honest, sender] = await Promise.all([member(), member(), member()])
     const { deliver, charged, reports } = setup({ canRun: false })
-    await deliver(sender.id, { kind: 'upper', input, claims: [await claim(liar, '"tipvu"')] })
+    await deliver(sender.id, { kind: 'upper', input, claims: [await claim(liar, '"tipvu"'), await claim(honest, '"SHOUT"', 't2')] })
     await vi.waitFor(() => { expect(reports).toHaveLength(1) })
     expect(reports[0].verdict).toBe('unverifiable')
     expect(charged).toEqual([])
   })
 
   it('a forged claim is rejected and costs its sender; the named signer loses nothing', async () => {
-    const [victim, sender] = await Promise.all([member(), member()])
+    const [victim, honest, sender] = await Promise.all([member(), member(), member()])
     const { deliver, charged, reports } = setup()
     const forged = { ...(await claim(sender, '"tipvu"')), signer: victim.id.toString() }
-    expect(await deliver(sender.id, { kind: 'upper', input, claims: [forged] })).toBe(TopicValidatorResult.Reject)
+    expect(await deliver(sender.id, { kind: 'upper', input, claims: [forged, await claim(honest, '"SHOUT"', 't2')] })).toBe(TopicValidatorResult.Reject)
     expect(charged).toEqual([[sender.id.toString(), 'invalid-message']])
     expect(reports).toEqual([])
   })
 
   it('examines one piece of evidence per sender per interval; malformed or oversized messages are rejected', async () => {
-    const [liar, sender] = await Promise.all([member(), member()])
+    const [liar, honest, sender] = await Promise.all([member(), member(), member()])
     const { deliver, advance } = setup()
-    const e = { kind: 'upper', input, claims: [await claim(liar, '"tipvu"')] }
+    const e = { kind: 'upper', input, claims: [await claim(liar, '"tipvu"'), await claim(honest, '"SHOUT"', 't2')] }
     expect(await deliver(sender.id, e)).toBe(TopicValidatorResult.Accept)
     expect(await deliver(sender.id, e)).toBe(TopicValidatorResult.Ignore)
     advance(10_000)

@@ -125,6 +125,6 @@ function largestResult (char: string): TaskFrame {
   return frame({
     type: FrameType.RESULT,
     id: 0xffff_ffff,
-    result: { taskId: 'x'.repeat(128), error: 'FAILED' as TaskResult['error'], output: new Uint8Array(limits.maxPayloadBytes), message: char.repeat(MESSAGE_MAX_LENGTH / char.length), queuedMs: 0xffff_ffff, runMs: 0xffff_ffff, deduped: true, receipt: new Uint8Array(MAX_SIGNATURE_BYTES) }
+    result: { taskId: 'x'.repeat(128), error: 'FAILED' as TaskResult['error'], output: new Uint8Array(limits.maxPayloadBytes), message: char.repeat(MESSAGE_MAX_LENGTH / char.length), queuedMs: 0xffff_ffff, runMs: 0xffff_ffff, deduped: true, receipt: new Uint8Array(MAX_SIGNATURE_BYTES), receiptAt: 0xffff_ffff }
   })
 }

@@ -1,4 +1,8 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
+import { sha256, signReceipt, verifyClaim } from '../../../../src/services/tasks/receipt.js'
+import type { Evidence } from '../../../../src/wire/evidence.js'
 import { SpotChecker } from '../../../../src/services/tasks/spot-check.js'
 import { ErrorCode } from '../../../../src/wire/task.js'
 import type { DispatchRequest, DispatchResult } from '../../../../src/services/tasks/dispatcher.js'
@@ -104,5 +108,75 @@ describe('SpotChecker', () => {
     expect(Buffer.from(r.outcome.output).toString()).toBe('A')
     expect(reports[0]).toMatchObject({ verdict: 'unchecked', peers: ['b'] })
     expect(blamed).toEqual([])
+  })
+
+  it('shares the proof only with receipts that verify under the ids this node sent', async () => {
+    const keys = await Promise.all([1, 2, 3].map(async () => generateKeyPair('Ed25519')))
+    const [liar, b, c] = keys.map(k => peerIdFromPrivateKey(k).toString())
+    const outputs: Record<string, string> = { [b]: 'A', [c]: 'A' }
+    const evidence: Evidence[] = []
+    // Servers sign the task id they were sent; the liar's receipt is garbage in the second case.
+    const signed = async (peer: string, taskId: string, output: string, garbage = false): Promise<DispatchResult> => {
+      const r = await signReceipt(keys[[liar, b, c].indexOf(peer)], taskId, 'upper', req.input, enc(output), Date.now())
+      const base = answer(peer, output)
+      return { ...base, outcome: { ...base.outcome, taskId: 'echoed-wrong-id', receipt: garbage ? new Uint8Array(64) : r.signature, receiptAt: r.at } }
+    }
+    for (const garbage of [false, true]) {
+      evidence.length = 0
+      const checker = new SpotChecker({
+        fraction: 1,
+        kinds: new Set(['upper']),
+        selfId: 'self',
+        random: () => 0,
+        dispatch: async (r) => { const peer = [b, c].find(p => !r.avoid.includes(p)) as string; return signed(peer, r.taskId, outputs[peer]) },
+        blame: () => {},
+        onEvidence: (e) => { evidence.push(e) }
+      })
+      const result = await checker.check(req, await signed(liar, req.taskId, 'x', garbage), Date.now() + 10_000, () => Date.now())
+      expect(Buffer.from(result.outcome.output).toString()).toBe('A')
+      await new Promise(resolve => setTimeout(resolve, 50))
+      if (garbage) {
+        expect(evidence).toEqual([])
+        continue
+      }
+      expect(evidence).toHaveLength(1)
+      expect(evidence[0].claims.map(cl => cl.signer)).toEqual([liar, b, c])
+      for (const cl of evidence[0].claims) expect(await verifyClaim(cl, 'upper', sha256(req.input))).toBe(true)
+    }
+  })
+
+  it('a task cancelled while its check runs: the first answer, unchecked (cancelled)', async () => {
+    const ac = new AbortController()
+    const reports: SpotCheckReport[] = []
+    const checker = new SpotChecker({
+      fraction: 1,
+      kinds: new Set(['upper']),
+      selfId: 'self',
+      random: () => 0,
+      dispatch: async () => { ac.abort(); return answer('b', '', ErrorCode.CANCELLED) },
+      blame: () => {},
+      onChecked: (r) => { reports.push(r) }
+    })
+    const r = await checker.check({ ...req, signal: ac.signal }, answer('a', 'A'), Date.now() + 10_000, () => Date.now())
+    expect(Buffer.from(r.outcome.output).toString()).toBe('A')
+    expect(reports).toMatchObject([{ verdict: 'unchecked', detail: 'the task was cancelled' }])
+  })
+
+  it('gives the check its own budget (5 s, or 4 × the first run and 2 s more), not the task\'s whole deadline', async () => {
+    const budgets: number[] = []
+    const checker = new SpotChecker({
+      fraction: 1,
+      kinds: new Set(['upper']),
+      selfId: 'self',
+      random: () => 0,
+      dispatch: async (r) => { budgets.push(r.timeoutMs); return answer('b', 'A') },
+      blame: () => {}
+    })
+    const quick = answer('a', 'A')
+    const slow = { ...quick, outcome: { ...quick.outcome, runMs: 10_000 } }
+    await checker.check(req, quick, 1_000_000, () => 0)
+    await checker.check(req, slow, 1_000_000, () => 0)
+    await checker.check(req, quick, 3_000, () => 0)
+    expect(budgets).toEqual([5_000, 42_000, 3_000])
   })
 })

@@ -10,6 +10,7 @@ import { frameLimitsFor } from '../../../../src/services/tasks/frame-limits.js'
 import { echo } from '../../../../src/services/tasks/handlers.js'
 import { ConnectionLostError, ReservationRefused, StreamTaskClient } from '../../../../src/services/tasks/task-client.js'
 import { STARTED_DELAY_MS, serveTaskStream } from '../../../../src/services/tasks/task-server.js'
+import type { TaskServerInit } from '../../../../src/services/tasks/task-server.js'
 import { bytes, gatedHandler, manualClock, settle, text } from '../../../helpers/unit-tasks.js'
 import { lengthPrefixed } from '../../../helpers/unit-frames.js'
 import type { ExecutorInit } from '../../../../src/services/tasks/executor.js'
@@ -46,7 +47,7 @@ interface Setup {
   clientMalformed: ReturnType<typeof vi.fn>
 }
 
-async function setup (over: Partial<ExecutorInit> = {}, maxOutstandingPerStream?: number): Promise<Setup> {
+async function setup (over: Partial<ExecutorInit> = {}, maxOutstandingPerStream?: number, server: Partial<TaskServerInit> = {}): Promise<Setup> {
   const gate = gatedHandler()
   const executor = new Executor({
     concurrency: 4,
@@ -64,7 +65,7 @@ async function setup (over: Partial<ExecutorInit> = {}, maxOutstandingPerStream?
     openStream: async () => {
       current = await pair()
       opened++
-      void serveTaskStream(current[1], remote, { executor, limits, log, onMalformed: serverMalformed, maxOutstandingPerStream })
+      void serveTaskStream(current[1], remote, { executor, limits, log, onMalformed: serverMalformed, maxOutstandingPerStream, ...server })
       return current[0]
     },
     limits,
@@ -210,8 +211,9 @@ describe('TaskClient ⇄ task server over one stream', () => {
     await b
   })
 
-  it('sends no STARTED for a task that answers within STARTED_DELAY_MS (its RESULT comes alone)', async () => {
-    const { client, gate } = await setup({ concurrency: 1 })
+  it('sends no STARTED for a task that answers within the STARTED delay (its RESULT comes alone)', async () => {
+    // A long delay: however slow this machine, the answer comes first.
+    const { client, gate } = await setup({ concurrency: 1 }, undefined, { startedDelayMs: 60_000 })
     const started: string[] = []
     const quick = client.request(request('quick'), { onStarted: () => { started.push('quick') } })
     await vi.waitFor(() => { expect(gate.calls).toHaveLength(1) })
@@ -219,6 +221,24 @@ describe('TaskClient ⇄ task server over one stream', () => {
     expect((await quick).error).toBe(ErrorCode.NONE)
     await new Promise(resolve => setTimeout(resolve, STARTED_DELAY_MS * 2))
     expect(started).toEqual([])
+  })
+
+  it('signs a receipt only for a successful run of a kind it is told to sign', async () => {
+    const signed: string[] = []
+    const { client, gate } = await setup({}, undefined, {
+      sign: (taskId, kind) => { signed.push(`${kind}:${taskId}`); return kind === 'k' ? Promise.resolve({ signature: new Uint8Array([1, 2, 3]), at: 42 }) : undefined }
+    })
+    const ok = client.request(request('signed'))
+    await vi.waitFor(() => { expect(gate.calls).toHaveLength(1) })
+    gate.calls[0].resolve()
+    expect(await ok).toMatchObject({ error: ErrorCode.NONE, receipt: new Uint8Array([1, 2, 3]), receiptAt: 42 })
+    const echoed = await client.request({ ...request('plain'), kind: 'echo' })
+    expect(echoed.receipt?.byteLength ?? 0).toBe(0)
+    const failed = client.request(request('failed'))
+    await vi.waitFor(() => { expect(gate.calls).toHaveLength(2) })
+    gate.calls[1].reject(new Error('no'))
+    expect((await failed).receipt?.byteLength ?? 0).toBe(0)
+    expect(signed).toEqual(['k:signed', 'echo:plain'])
   })
 
   it('answers QUEUE_FULL beyond maxOutstandingPerStream without running the task', async () => {
