@@ -49,6 +49,14 @@ export class NotFoundCliError extends CliError {
   }
 }
 
+/** A rejection handler: the daemon's 404 becomes the command's own one line (exit 4); anything else passes. */
+export function notFoundAs (message: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof ApiError && err.status === 404) throw new NotFoundCliError(message)
+    throw err
+  }
+}
+
 /** The daemon answered with an error status; 400 is the caller's input (2), 404 not found (4). */
 export class ApiError extends CliError {
   constructor (readonly status: number, message: string, readonly doc: unknown) {

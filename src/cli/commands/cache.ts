@@ -1,19 +1,11 @@
 import { formatCacheEntry, formatCacheList } from '../format.js'
 import { printResult, withClientOptions } from '../output.js'
-import { ApiError, NotFoundCliError, UsageError } from '../errors.js'
+import { notFoundAs, UsageError } from '../errors.js'
 import type { CommonOptions } from '../output.js'
 import type { CacheDelDoc, CacheEntryDoc, CacheListDoc, CachePutDoc } from '../../node/documents.js'
 import type { Command } from 'commander'
 
 const path = (key: string): string => `/v1/cache/${encodeURIComponent(key)}`
-
-/** A 404 as "not found: KEY" (exit 4). */
-function notFound (key: string): (err: unknown) => never {
-  return (err) => {
-    if (err instanceof ApiError && err.status === 404) throw new NotFoundCliError(`not found: ${key}`)
-    throw err
-  }
-}
 
 export function registerCacheCommands (program: Command): void {
   const cache = program.command('cache').description('the replicated cache: put, get, del, ls')
@@ -31,11 +23,11 @@ export function registerCacheCommands (program: Command): void {
     })
   withClientOptions(cache.command('get <key>').description('read a value (from memory, disk, or peers); exit 4 when nobody has it'))
     .action(async (key: string, opts: CommonOptions) => {
-      await printResult(opts, async c => c.request<CacheEntryDoc>('GET', path(key)), formatCacheEntry).catch(notFound(key))
+      await printResult(opts, async c => c.request<CacheEntryDoc>('GET', path(key)), formatCacheEntry).catch(notFoundAs(`not found: ${key}`))
     })
   withClientOptions(cache.command('del <key>').description('delete a key (a tombstone that replicates); exit 4, nothing written, when nobody has it'))
     .action(async (key: string, opts: CommonOptions) => {
-      await printResult(opts, async c => c.request<CacheDelDoc>('DELETE', path(key)), d => `${d.key} deleted (version ${d.version})`).catch(notFound(key))
+      await printResult(opts, async c => c.request<CacheDelDoc>('DELETE', path(key)), d => `${d.key} deleted (version ${d.version})`).catch(notFoundAs(`not found: ${key}`))
     })
   withClientOptions(cache.command('ls').description('list live entries'))
     .option('--prefix <prefix>', 'only keys starting with this')

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { formatRoute, formatRun, formatServed, formatTaskDetail, formatTasks } from '../format.js'
 import { mergedOptions, printDoc, printResult, wantsJson, withClientOptions } from '../output.js'
 import { connect } from '../client.js'
-import { ApiError, EXIT, NotFoundCliError, UsageError } from '../errors.js'
+import { ApiError, EXIT, UsageError, notFoundAs } from '../errors.js'
 import { resolvePeer } from '../peer-arg.js'
 import { readTaskInput } from '../task-input.js'
 import { runWatched } from '../run-watch.js'
@@ -68,13 +68,13 @@ export function registerTaskCommands (program: Command): void {
       // `tasks` has the same options: given after `show ID` they may land on either.
       const opts = mergedOptions(own, cmd)
       await printResult(opts, async c => byTaskId(c, id, async taskId => c.request<TaskDetailDoc>('GET', `/v1/tasks/${encodeURIComponent(taskId)}`)), formatTaskDetail)
-        .catch(notFound(`not found: task ${id}`))
+        .catch(notFoundAs(`not found: task ${id}`))
     })
   withClientOptions(tasks.command('cancel <id>').description('cancel a task submitted here: dropped if it has not started; says if it may still finish on a peer'))
     .action(async (id: string, own: CommonOptions, cmd: Command) => {
       const opts = mergedOptions(own, cmd)
       await printResult(opts, async c => byTaskId(c, id, async taskId => c.request<CancelDoc>('POST', `/v1/tasks/${encodeURIComponent(taskId)}/cancel`)), formatCancel)
-        .catch(notFound(`not found: task ${id}`))
+        .catch(notFoundAs(`not found: task ${id}`))
     })
   withClientOptions(program.command('route <kind>').description('how a task of KIND would be routed now, and why (exit 4 when nobody serves KIND)'))
     .action(async (kind: string, opts: CommonOptions) => {
@@ -89,14 +89,6 @@ export function registerTaskCommands (program: Command): void {
 
 function formatCancel (d: CancelDoc): string {
   return `task ${d.taskId}: ${d.message}`
-}
-
-/** A 404 from the daemon as the command's own one line. */
-function notFound (message: string): (err: unknown) => never {
-  return (err) => {
-    if (err instanceof ApiError && err.status === 404) throw new NotFoundCliError(message)
-    throw err
-  }
 }
 
 /**
