@@ -115,8 +115,10 @@ export interface Profile {
   capacityMinGapMs: number
   /** A peer not heard from for this long is not live (solo when none is), ms. */
   livenessMs: number
-  /** How often each connected peer is pinged for RTT (and Vivaldi), ms. */
+  /** How often a connected peer is pinged for RTT (and Vivaldi) until its RTT settles, ms. */
   pingIntervalMs: number
+  /** How often a peer whose RTT has settled is pinged, ms (core/ping-pace.ts). */
+  pingSettledIntervalMs: number
 }
 
 const LAN: Profile = {
@@ -137,7 +139,10 @@ const LAN: Profile = {
   // Heartbeats every second (task traffic counts too); two missed ones mean the link is gone:
   // solo within ~2.25 s of a cut, inside the 3 s target with room for a slow tick.
   livenessMs: 2 * SECOND,
-  pingIntervalMs: 2 * SECOND
+  pingIntervalMs: 2 * SECOND,
+  // Five agreeing samples, then one ping per link every 30 s: an idle LAN link's RTT does not
+  // move, and pings every 2 s were half of an idle link's bytes (bench footprint).
+  pingSettledIntervalMs: 30 * SECOND
 }
 
 export const PROFILES = {

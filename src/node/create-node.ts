@@ -304,6 +304,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
       latency: latency({
         random,
         intervalMs: profile.pingIntervalMs,
+        settledIntervalMs: profile.pingSettledIntervalMs,
         coordinateOf: (peerId) => services().capacity.table.last(peerId)?.ad.coordinate
       }),
       cache: cache({
