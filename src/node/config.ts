@@ -109,8 +109,10 @@ export interface Profile {
   limits: ConnectionLimits
   mdns: MdnsOptions
   membership: MembershipInit
-  /** Capacity advertisement interval (also the liveness heartbeat), ms. */
+  /** Capacity advertisement interval while the node has work (also the liveness heartbeat), ms. */
   capacityIntervalMs: number
+  /** Capacity advertisement interval while the node is idle (core/ad-pace.ts), ms. */
+  capacityIdleIntervalMs: number
   /** Shortest gap between two ads sent early on a load change, ms. */
   capacityMinGapMs: number
   /** A peer not heard from for this long is not live (solo when none is), ms. */
@@ -135,6 +137,9 @@ const LAN: Profile = {
   mdns: { intervalMs: 1 * SECOND, serviceTag: MDNS_SERVICE_TAG },
   membership: {},
   capacityIntervalMs: 1 * SECOND,
+  // An idle node's ad changes nothing for routers: one every 5 s (peers judge its liveness by
+  // that gap). Ads every second were most of an idle link's bytes and CPU (bench footprint).
+  capacityIdleIntervalMs: 5 * SECOND,
   capacityMinGapMs: 100,
   // Heartbeats every second (task traffic counts too); two missed ones mean the link is gone:
   // solo within ~2.25 s of a cut, inside the 3 s target with room for a slow tick.
@@ -230,8 +235,10 @@ export interface FederationNodeConfig {
   handlers?: Record<string, BytesHandler>
   /** Largest task input and output, bytes. Default 1 MiB. */
   maxTaskBytes?: number
-  /** Capacity advertisement interval override, ms. */
+  /** Capacity advertisement interval override, ms: ads go at this fixed interval, idle or not (unless `capacityIdleIntervalMs` is given too). */
   capacityIntervalMs?: number
+  /** Capacity advertisement interval while idle, ms. Default the profile's (5 s on `lan`), or `capacityIntervalMs` when that is given. */
+  capacityIdleIntervalMs?: number
   /** Cache L1 (memory) size, bytes. Default 32 MiB. */
   cacheL1Bytes?: number
   /** What one writer may keep in this node's cache. Default 10,000 entries, 16 MiB. */
