@@ -158,7 +158,7 @@ export class Membership implements Startable {
   private scheduleWalk (): void {
     const walk = this.init.walk
     if (walk == null || !this.started) return
-    // 1 s, 3 s, 7 s after start, then every interval.
+    // 1 s, then 3 s and 7 s apart, then every interval (doubled per fruitless walk).
     const interval = Math.min(this.init.maxWalkIntervalMs ?? 5 * MINUTE, (this.init.walkIntervalMs ?? 15 * SECOND) * 2 ** this.fruitlessWalks)
     const delay = this.walks < 3 ? (2 ** (this.walks + 1) - 1) * SECOND : interval
     this.walkTimer = setTimeout(() => {
@@ -170,7 +170,8 @@ export class Membership implements Startable {
       this.walking = true
       void done.finally(() => {
         this.walking = false
-        if (short) this.fruitlessWalks = this.foundSinceWalk > 0 ? 0 : this.fruitlessWalks + 1
+        // The first quick walks run while the bootstrap peers may know nobody yet: they do not count.
+        if (short && this.walks > 3) this.fruitlessWalks = this.foundSinceWalk > 0 ? 0 : this.fruitlessWalks + 1
         this.foundSinceWalk = 0
         this.scheduleWalk()
       })
