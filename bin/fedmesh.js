@@ -11,14 +11,6 @@ or from a checkout of fedmesh run \`npm ci\` and then \`npx fedmesh …\`, which
 `)
   process.exit(1)
 }
-// The daemon runs with a few V8 flags that shrink its idle memory (src/util/node-flags.ts). Set
-// here, before anything is loaded and before the heap has grown, they take effect as they do on
-// the command line (measured: same resident memory either way).
-if (process.argv[2] === 'daemon') {
-  const { setFlagsFromString } = await import('node:v8')
-  const { DAEMON_NODE_FLAGS } = await import('../dist/src/util/node-flags.js')
-  for (const flag of DAEMON_NODE_FLAGS) setFlagsFromString(flag)
-}
 // The simulation harness lives beside src (it imports src, never the other way round): it is
 // handed in here.
 const { main } = await import('../dist/src/cli/main.js')

@@ -84,8 +84,8 @@ export async function benchFootprint (): Promise<Record<string, unknown>> {
   const procs: Proc[] = []
   const others: ChildProcess[] = []
   try {
-    // Started as the README's quick start starts it: `fedmesh daemon` with no Node flags (the bin
-    // sets DAEMON_NODE_FLAGS itself).
+    // Started as the README's quick start starts it: `fedmesh daemon` with no Node flags (the
+    // daemon applies DAEMON_NODE_FLAGS itself once started).
     const daemonArgs = (dir: string, extra: string[] = []): string[] => [BIN, 'daemon', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--open', ...extra]
     procs.push(await start(daemonArgs(dirs[0])))
     await until(async () => (await api(dirs[0], '/v1/status')).addresses.length > 0, 30_000, 'the first daemon')
