@@ -4,14 +4,13 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { BIN, round } from './bench-util.js'
-import { DAEMON_NODE_FLAGS } from '../src/util/node-flags.js'
 import type { ChildProcess } from 'node:child_process'
 
 /**
  * `npm run bench -- footprint`: what an idle fedmesh costs the machine it shares with its owner.
  * Three daemons on loopback (`--no-mdns --open`, own data dirs, the default `lan` profile) form a
  * mesh; once every one sees the two others, each is measured over `FOOTPRINT_SECONDS` (default
- * 30): resident memory (/proc/PID/status VmRSS), CPU as a share of one core (/proc/PID/stat
+ * 60): resident memory (/proc/PID/status VmRSS), CPU as a share of one core (/proc/PID/stat
  * utime+stime) and the bytes per second its libp2p connections carry per connected peer (the
  * kernel's per-socket counters, `ss -ti`, on the daemons' listen ports: every byte counted
  * once, at the end that sent it and the end that received it). The baseline in the same run is
@@ -80,13 +79,14 @@ async function until (check: () => Promise<boolean>, timeoutMs: number, what: st
 }
 
 export async function benchFootprint (): Promise<Record<string, unknown>> {
-  const seconds = Number(process.env.FOOTPRINT_SECONDS ?? 30)
+  const seconds = Number(process.env.FOOTPRINT_SECONDS ?? 60)
   const dirs = await Promise.all([0, 1, 2].map(async () => mkdtemp(join(tmpdir(), 'fedmesh-footprint-'))))
   const procs: Proc[] = []
   const others: ChildProcess[] = []
   try {
-    // Started as `fedmesh service install` and `npm start` start it (with DAEMON_NODE_FLAGS).
-    const daemonArgs = (dir: string, extra: string[] = []): string[] => [...DAEMON_NODE_FLAGS, BIN, 'daemon', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--open', ...extra]
+    // Started as the README's quick start starts it: `fedmesh daemon` with no Node flags (the
+    // daemon applies DAEMON_NODE_FLAGS itself once started).
+    const daemonArgs = (dir: string, extra: string[] = []): string[] => [BIN, 'daemon', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--open', ...extra]
     procs.push(await start(daemonArgs(dirs[0])))
     await until(async () => (await api(dirs[0], '/v1/status')).addresses.length > 0, 30_000, 'the first daemon')
     const first = (await api(dirs[0], '/v1/status')) as { peerId: string, addresses: string[] }

@@ -6,8 +6,9 @@
  * - A peer is live while its last heartbeat (a capacity advert or a ping answer) is younger than
  *   `livenessMs`. Adverts come every second, so 2.5 s is two and a half missed adverts: enough to
  *   ride out one lost or late advert, and, with `tick` called every ~250 ms, a silently dead link
- *   (no FIN, no RST) is noticed within 3 s of the last heartbeat. A closed connection (`lost`)
- *   ends liveness at once.
+ *   (no FIN, no RST) is noticed within 3 s of the last heartbeat. A peer that says it advertises
+ *   less often (an idle node) gets a longer window of its own, scaled the same way. A closed
+ *   connection (`lost`) ends liveness at once.
  *
  * Hysteresis, and why this one: a peer becomes live only once `confirmHeartbeats` (default 2)
  * heartbeats arrived in a row, each within `livenessMs` of the one before. A link that delivers
@@ -53,6 +54,8 @@ export interface ConnectivityMonitorInit {
 
 interface PeerLiveness {
   lastHeard: number
+  /** This peer's liveness window, ms: `livenessMs` unless its heartbeat said it beats slower. */
+  windowMs: number
   /** Heartbeats in the current run, each within `livenessMs` of the previous one. */
   streak: number
   /** Stall time forgiven since its last heartbeat: at most `maxForgiveMs`. */
@@ -95,21 +98,34 @@ export class ConnectivityMonitor {
   /**
    * A heartbeat from `peer` arrived at `nowMs`. One that is not newer than the last one from the
    * same peer (a duplicate, or delivered out of order) carries no news and is not counted.
+   * `windowMs`: the peer's own liveness window from now on, when its heartbeat says it beats
+   * slower than usual (an idle node advertises less often); never below `livenessMs`. Without
+   * it the peer keeps the window it had.
    */
-  heartbeat (peer: string, nowMs: number): ConnectivityTransition | undefined {
+  heartbeat (peer: string, nowMs: number, windowMs?: number): ConnectivityTransition | undefined {
     const at = Number.isFinite(nowMs) ? nowMs : this.clock
     const now = this.advance(at)
     const known = this.peers.get(peer)
     if (known !== undefined && at <= known.lastHeard) return this.evaluate(now)
-    if (known !== undefined && at - known.lastHeard < this.livenessMs) {
+    const window = windowMs != null && Number.isFinite(windowMs) ? Math.max(this.livenessMs, windowMs) : undefined
+    if (known !== undefined && at - known.lastHeard < known.windowMs) {
       known.lastHeard = at
       known.streak++
       known.forgiven = 0
+      if (window != null) known.windowMs = window
     } else {
       // First heartbeat, or the first after a silence: the peer has to prove itself again.
-      this.peers.set(peer, { lastHeard: at, streak: 1, forgiven: 0 })
+      this.peers.set(peer, { lastHeard: at, windowMs: window ?? this.livenessMs, streak: 1, forgiven: 0 })
     }
     return this.evaluate(now)
+  }
+
+  /** The shortest liveness window of the peers heard from (`livenessMs` when none): how often
+   * `tick` must run for a silent peer to be noticed on time. */
+  shortestWindowMs (): number {
+    let shortest = Infinity
+    for (const p of this.peers.values()) shortest = Math.min(shortest, p.windowMs)
+    return Number.isFinite(shortest) ? shortest : this.livenessMs
   }
 
   /** The connection to `peer` closed at `nowMs`: it is not live any more, whatever it sent. */
@@ -141,7 +157,7 @@ export class ConnectivityMonitor {
     for (const [peer, p] of this.peers) {
       // An expired peer's streak is void anyway (its next heartbeat starts a new run), so drop it
       // and keep the map as small as the set of peers actually talking to us.
-      if (now - p.lastHeard >= this.livenessMs) this.peers.delete(peer)
+      if (now - p.lastHeard >= p.windowMs) this.peers.delete(peer)
     }
     return this.evaluate(now)
   }
@@ -162,13 +178,13 @@ export class ConnectivityMonitor {
   expiresAt (): number | undefined {
     let latest: number | undefined
     for (const p of this.peers.values()) {
-      if (this.isLive(p, this.clock)) latest = Math.max(latest ?? -Infinity, p.lastHeard + this.livenessMs)
+      if (this.isLive(p, this.clock)) latest = Math.max(latest ?? -Infinity, p.lastHeard + p.windowMs)
     }
     return latest
   }
 
   private isLive (p: PeerLiveness, now: number): boolean {
-    return p.streak >= this.confirmHeartbeats && now - p.lastHeard < this.livenessMs
+    return p.streak >= this.confirmHeartbeats && now - p.lastHeard < p.windowMs
   }
 
   private advance (nowMs: number): number {

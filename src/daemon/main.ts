@@ -3,6 +3,7 @@ import { ConfigError, StorageFaultError, StorageFullError, StoreLockedError, Sto
 import { loadDaemonConfig } from './config.js'
 import { createDaemonLog, fdWriter } from './log.js'
 import { installProcessGuards } from './process-guards.js'
+import { applyDaemonFlags } from '../util/node-flags.js'
 import { SHUTDOWN_BUDGET_MS, banner, runDaemon } from './run-daemon.js'
 import type { DaemonFlags } from './config.js'
 import type { DaemonLog } from './log.js'
@@ -44,6 +45,8 @@ export async function daemonMain (flags: DaemonFlags): Promise<void> {
     log.countDropped()
   }
   log.info('daemon started', { peerId: daemon.node.peerId.toString(), api: daemon.apiUrl, dataDir: config.dataDir })
+  // Started: from now on the heap is kept small (an idle daemon's footprint, util/node-flags.ts).
+  applyDaemonFlags()
 
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -109,14 +109,18 @@ export interface Profile {
   limits: ConnectionLimits
   mdns: MdnsOptions
   membership: MembershipInit
-  /** Capacity advertisement interval (also the liveness heartbeat), ms. */
+  /** Capacity advertisement interval while the node has work (also the liveness heartbeat), ms. */
   capacityIntervalMs: number
+  /** Capacity advertisement interval while the node is idle (core/ad-pace.ts), ms. */
+  capacityIdleIntervalMs: number
   /** Shortest gap between two ads sent early on a load change, ms. */
   capacityMinGapMs: number
   /** A peer not heard from for this long is not live (solo when none is), ms. */
   livenessMs: number
-  /** How often each connected peer is pinged for RTT (and Vivaldi), ms. */
+  /** How often a connected peer is pinged for RTT (and Vivaldi) until its RTT settles, ms. */
   pingIntervalMs: number
+  /** How often a peer whose RTT has settled is pinged, ms (core/ping-pace.ts). */
+  pingSettledIntervalMs: number
 }
 
 const LAN: Profile = {
@@ -133,11 +137,17 @@ const LAN: Profile = {
   mdns: { intervalMs: 1 * SECOND, serviceTag: MDNS_SERVICE_TAG },
   membership: {},
   capacityIntervalMs: 1 * SECOND,
+  // An idle node's ad changes nothing for routers: one every 5 s (peers judge its liveness by
+  // that gap). Ads every second were most of an idle link's bytes and CPU (bench footprint).
+  capacityIdleIntervalMs: 5 * SECOND,
   capacityMinGapMs: 100,
   // Heartbeats every second (task traffic counts too); two missed ones mean the link is gone:
   // solo within ~2.25 s of a cut, inside the 3 s target with room for a slow tick.
   livenessMs: 2 * SECOND,
-  pingIntervalMs: 2 * SECOND
+  pingIntervalMs: 2 * SECOND,
+  // Five agreeing samples, then one ping per link every 30 s: an idle LAN link's RTT does not
+  // move, and pings every 2 s were half of an idle link's bytes (bench footprint).
+  pingSettledIntervalMs: 30 * SECOND
 }
 
 export const PROFILES = {
@@ -231,8 +241,10 @@ export interface FederationNodeConfig {
   handlers?: Record<string, BytesHandler>
   /** Largest task input and output, bytes. Default 1 MiB. */
   maxTaskBytes?: number
-  /** Capacity advertisement interval override, ms. */
+  /** Capacity advertisement interval override, ms: ads go at this fixed interval, idle or not (unless `capacityIdleIntervalMs` is given too). */
   capacityIntervalMs?: number
+  /** Capacity advertisement interval while idle, ms. Default the profile's (5 s on `lan`), or `capacityIntervalMs` when that is given. */
+  capacityIdleIntervalMs?: number
   /** Cache L1 (memory) size, bytes. Default 32 MiB. */
   cacheL1Bytes?: number
   /** What one writer may keep in this node's cache. Default 10,000 entries, 16 MiB. */

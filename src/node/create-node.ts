@@ -86,6 +86,11 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   const privateKey = config.privateKey ?? await loadOrCreateIdentity(config.store.sublevel('identity'))
   const clock = config.clock ?? { now: () => Date.now() }
   const random = config.random ?? Math.random
+  const adIntervalMs = config.capacityIntervalMs ?? profile.capacityIntervalMs
+  // Ads are the heartbeat: an interval slower than the profile's must not make live peers look silent.
+  const livenessMs = config.capacityIntervalMs == null ? profile.livenessMs : Math.max(profile.livenessMs, 2.5 * config.capacityIntervalMs)
+  /** A peer advertising less often than this node (idle, core/ad-pace.ts) gets a liveness window scaled by its gap. */
+  const livenessWindowMs = (peerIntervalMs: number): number => livenessMs * Math.max(1, peerIntervalMs / adIntervalMs)
   // Virtual time never steps, so it is its own monotonic clock.
   const monotonic = config.monotonic ?? (config.clock ?? { now: () => performance.now() })
   // What the node measures of its peers' clocks (capacity ads carry them): the cache runs on it.
@@ -261,9 +266,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
       }),
       connectivity: connectivity({
         clock,
-        // Ads are the heartbeat: an interval slower than the profile's must not make live peers
-        // look silent.
-        livenessMs: config.capacityIntervalMs == null ? profile.livenessMs : Math.max(profile.livenessMs, 2.5 * config.capacityIntervalMs),
+        livenessMs,
         // A silently dead link: move its tasks now rather than at their timeout.
         onPeerSilent: (peer) => { peers().lost(peer) },
         onTransition: (t) => { wiring.modeChanged(t) }
@@ -288,12 +291,13 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         executor,
         serving: () => services().host.serving(),
         name,
-        intervalMs: config.capacityIntervalMs ?? profile.capacityIntervalMs,
+        intervalMs: adIntervalMs,
+        idleIntervalMs: config.capacityIdleIntervalMs ?? config.capacityIntervalMs ?? profile.capacityIdleIntervalMs,
         minGapMs: profile.capacityMinGapMs,
         clock,
         coordinate: () => services().latency.coordinate(),
         onAdvertisement: (peer, ad) => {
-          peers().heard(peer)
+          peers().heard(peer, livenessWindowMs(ad.intervalMs))
           if (ad.wallMs == null) return
           meshTime.record(peer.toString(), ad.wallMs, (services().latency.rttTo(peer.toString())?.rttMs ?? 0) / 2)
           void services().cache.clockChanged()
@@ -307,6 +311,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
       latency: latency({
         random,
         intervalMs: profile.pingIntervalMs,
+        settledIntervalMs: profile.pingSettledIntervalMs,
         coordinateOf: (peerId) => services().capacity.table.last(peerId)?.ad.coordinate
       }),
       cache: cache({
@@ -368,7 +373,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         random,
         admissionQueueLimit: config.admissionQueueLimit,
         // An advert binds its sender for one advert interval (then it is stale, and so is a promise).
-        promiseParams: { freshMs: config.capacityIntervalMs ?? profile.capacityIntervalMs },
+        promiseParams: { freshMs: adIntervalMs },
         onAttempt: (peer, event) => {
           const action = ATTEMPT_ACTIONS[event]
           if (action != null) report(peer, action)

@@ -416,10 +416,10 @@ export class FederationNode implements Startable {
     })
   }
 
-  /** A capacity advertisement arrived from a peer: it is alive. */
-  heard (peer: PeerId): void {
+  /** A capacity advertisement arrived from a peer: it is alive (for `windowMs` when its ad says it beats slower than usual). */
+  heard (peer: PeerId, windowMs?: number): void {
     this.libp2p.services.membership.heard(peer)
-    this.libp2p.services.connectivity.heartbeat(peer)
+    this.libp2p.services.connectivity.heartbeat(peer, windowMs)
   }
 
   /** A peer went silent or its connection closed: its in-flight tasks fail over now. */

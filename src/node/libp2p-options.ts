@@ -48,6 +48,9 @@ const TOPIC_SCORE = {
   invalidMessageDeliveriesDecay: 0.99
 }
 
+/** How often the event-loop lag metric samples, ms (prom-client's default is 10). */
+const EVENT_LOOP_SAMPLE_MS = 1_000
+
 function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array }): string {
   const from = msg.from == null ? '' : Buffer.from(msg.from.buffer, msg.from.byteOffset, msg.from.byteLength).toString('base64')
   const seqno = msg.seqno == null ? '' : Buffer.from(msg.seqno.buffer, msg.seqno.byteOffset, msg.seqno.byteLength).toString('base64')
@@ -222,8 +225,11 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
       // A dial by peer id takes the plain relayed path before a WebRTC one (see dialOrder).
       addressSorter: dialOrder
     },
+    // The event-loop lag histogram samples once a second, not prom-client's default every 10 ms:
+    // a hundred wake-ups a second were a visible share of an idle daemon's CPU, and lag that
+    // matters (a stall) still shows in a 1 s sample.
     metrics: input.metricsRegistry != null
-      ? keepHelpText(prometheusMetrics({ registry: input.metricsRegistry, collectDefaultMetrics: true }), input.metricsRegistry)
+      ? keepHelpText(prometheusMetrics({ registry: input.metricsRegistry, collectDefaultMetrics: true, defaultMetrics: { eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS } }), input.metricsRegistry)
       : undefined,
     logger: input.logger,
     services

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BIN, runCli, stopAll, tempDir, waitFor } from '../helpers/daemon.js'
 import { execStartWords } from '../helpers/service-unit.js'
+import { DAEMON_NODE_FLAGS } from '../../src/util/node-flags.js'
 import type { ChildProcess } from 'node:child_process'
 
 /**
@@ -32,7 +33,7 @@ describe('fedmesh service on Linux (systemd user unit)', () => {
     expect(install.stdout).toMatch(/start it with: systemctl --user daemon-reload && systemctl --user enable --now fedmesh-test\.service/)
 
     const words = execStartWords(await readFile(file, 'utf8'))
-    expect(words.slice(0, 6)).toEqual([process.execPath, '--max-semi-space-size=1', BIN, 'daemon', '--data-dir', dataDir])
+    expect(words.slice(0, 5 + DAEMON_NODE_FLAGS.length)).toEqual([process.execPath, ...DAEMON_NODE_FLAGS, BIN, 'daemon', '--data-dir', dataDir])
     // Run the unit's command as systemd would (no shell, its own words).
     const daemon = spawn(words[0], words.slice(1), { stdio: 'ignore', env: { ...process.env, FEDMESH_PROFILE: 'local' } })
     started.push(daemon)
@@ -74,7 +75,7 @@ describe('fedmesh service on macOS (launchd agent)', () => {
     expect(r.stdout).toMatch(/start it with: launchctl bootstrap gui\/\$\(id -u\)/)
     const file = join(home, 'Library', 'LaunchAgents', 'dev.fedmesh.fedmesh.plist')
     const parsed = JSON.parse(spawnSync('python3', ['-c', 'import json, plistlib, sys; print(json.dumps(plistlib.load(open(sys.argv[1], "rb"))))', file], { encoding: 'utf8' }).stdout)
-    expect(parsed.ProgramArguments).toEqual([process.execPath, '--max-semi-space-size=1', BIN, 'daemon', '--data-dir', dataDir, '--no-mdns'])
+    expect(parsed.ProgramArguments).toEqual([process.execPath, ...DAEMON_NODE_FLAGS, BIN, 'daemon', '--data-dir', dataDir, '--no-mdns'])
     const status = JSON.parse((await runCli(['service', 'status', '--json', '--platform', 'darwin'], { HOME: home })).stdout)
     expect(status).toMatchObject({ installed: true, platform: 'darwin', daemon: { dataDir, running: false } })
   })

@@ -1,4 +1,5 @@
 import { availableParallelism, freemem, loadavg } from 'node:os'
+import { adGapMs } from '../../core/ad-pace.js'
 import { SECOND } from '../../util/time.js'
 import { CapacityAd } from '../../wire/capacity.js'
 import { AdLinks } from './ad-links.js'
@@ -6,6 +7,7 @@ import { CapacityTable } from './capacity-table.js'
 import { MAX_AD_BYTES, validateAd } from './validate-ad.js'
 import type { ValidatedAd } from './validate-ad.js'
 import type { Clock } from '../../util/time.js'
+import type { AdPace } from '../../core/ad-pace.js'
 import type { Serving } from '../../core/host-policy.js'
 import type { Executor } from '../tasks/executor.js'
 import type { Coordinate } from '../../wire/capacity.js'
@@ -16,8 +18,12 @@ import type { AddressManager } from '@libp2p/interface-internal'
 export interface CapacityInit {
   executor: Executor
   name: string
-  /** Advertisement interval, ms; it doubles as the liveness heartbeat. Default 1 s. */
+  /** Advertisement interval while the node has work, ms; it doubles as the liveness heartbeat. Default 1 s. */
   intervalMs?: number
+  /** Advertisement interval while the node is idle (core/ad-pace.ts), ms; never below `intervalMs`. Default 5 s. */
+  idleIntervalMs?: number
+  /** The node is idle once it had no task running or queued for this long, ms. Default 10 s. */
+  idleAfterMs?: number
   /** Shortest gap between two advertisements when the load changes fast, ms. Default 100. */
   minGapMs?: number
   /** This node's Vivaldi coordinate, if a latency service runs. */
@@ -44,6 +50,8 @@ export interface CapacityInit {
 
 export const DEFAULT_CAPACITY_INTERVAL_MS = 1 * SECOND
 export const DEFAULT_MIN_GAP_MS = 100
+export const DEFAULT_IDLE_INTERVAL_MS = 5 * SECOND
+export const DEFAULT_IDLE_AFTER_MS = 10 * SECOND
 /** Periodic ads carry the sender's addresses once in this many (and every ad to a newly connected peer). */
 const ADDRS_EVERY = 30
 
@@ -82,6 +90,11 @@ export class CapacityService implements Startable {
   readonly table: CapacityTable
   private readonly log: Logger
   private readonly intervalMs: number
+  private readonly pace: AdPace
+  /** When the node last had a task running or queued (undefined: not since it started). */
+  private lastBusyAt: number | undefined
+  /** The gap the last ad announced (its `interval_ms`). */
+  private announcedGapMs = 0
   private readonly minGapMs: number
   private readonly startSeq: number
   private counter = 0
@@ -96,6 +109,7 @@ export class CapacityService implements Startable {
     this.log = components.logger.forComponent('fedmesh:capacity')
     this.intervalMs = init.intervalMs ?? DEFAULT_CAPACITY_INTERVAL_MS
     this.minGapMs = init.minGapMs ?? DEFAULT_MIN_GAP_MS
+    this.pace = { busyMs: this.intervalMs, idleMs: init.idleIntervalMs ?? DEFAULT_IDLE_INTERVAL_MS, idleAfterMs: init.idleAfterMs ?? DEFAULT_IDLE_AFTER_MS }
     this.table = new CapacityTable({ clock: init.clock })
     // Ads must stay newer across restarts: seq starts from the start time.
     this.startSeq = init.clock.now() * 1000
@@ -159,6 +173,9 @@ export class CapacityService implements Startable {
     const doc = this.local()
     const executor = this.init.executor
     const serving = this.init.serving?.()
+    const now = this.init.clock.now()
+    this.noteBusy(now)
+    const gapMs = adGapMs(this.pace, this.lastBusyAt, now)
     const ad: CapacityAd = {
       seq: this.startSeq + ++this.counter,
       name: this.init.name,
@@ -172,13 +189,14 @@ export class CapacityService implements Startable {
       kinds: doc.kinds.filter(k => this.init.advertises?.(k) ?? true),
       coordinate: this.init.coordinate?.(),
       stats: executor.runStats().map(s => ({ kind: s.kind, meanRunMs: Math.round(s.meanRunMs) })),
-      intervalMs: this.intervalMs,
+      intervalMs: gapMs,
       addrs: this.components.addressManager.getAddresses().slice(0, 8).map(a => a.decapsulateCode(421).bytes as Uint8Array<ArrayBuffer>),
-      wallMs: this.init.clock.now(),
+      wallMs: now,
       servingReason: serving?.reason ?? '',
       paused: serving?.paused ?? false
     }
     this.lastPublishedAt = ad.wallMs
+    this.announcedGapMs = gapMs
     this.lastPublished = { queueDepth: doc.queueDepth, running: doc.running }
     // A peer that connects gets the whole ad (addresses included); the periodic ones carry the
     // addresses only now and then: receivers keep them from the first, and they are most of an
@@ -188,7 +206,12 @@ export class CapacityService implements Startable {
     // Peers that see the same share get the same bytes: one encoding per distinct view.
     const views = new Map<string, Uint8Array>()
     this.links.send(CapacityAd.encode(sent), undefined, (peer) => this.tailored(sent, peer, views))
-    this.schedule(this.intervalMs)
+    this.schedule(gapMs)
+  }
+
+  private noteBusy (now: number): void {
+    const load = this.init.executor.load()
+    if (load.running > 0 || load.queueDepth > 0) this.lastBusyAt = now
   }
 
   /**
@@ -215,14 +238,19 @@ export class CapacityService implements Startable {
     }, ms)
   }
 
-  /** Publish early when the load moved enough that routers elsewhere would decide differently. */
+  /**
+   * Publish early when the load moved enough that routers elsewhere would decide differently, or
+   * when an idle node got work (its peers then judge its liveness at the busy pace again).
+   */
   private loadChanged (): void {
     if (!this.started || this.soon != null || this.lastPublished == null) return
+    this.noteBusy(this.init.clock.now())
     const now = this.init.executor.load()
     const last = this.lastPublished
     const step = Math.max(2, Math.ceil(now.concurrency / 4))
     const crossedFull = (last.running >= now.concurrency) !== (now.running >= now.concurrency)
-    if (!crossedFull && Math.abs(now.queueDepth - last.queueDepth) < step) return
+    const wokeUp = this.announcedGapMs > this.intervalMs && (now.running > 0 || now.queueDepth > 0)
+    if (!crossedFull && !wokeUp && Math.abs(now.queueDepth - last.queueDepth) < step) return
     const wait = Math.max(0, this.lastPublishedAt + this.minGapMs - this.init.clock.now())
     this.soon = setTimeout(() => {
       this.soon = undefined

@@ -44,9 +44,10 @@ export class ConnectivityService implements Startable {
   private live = new Set<string>()
   private readonly confirming = new Set<string>()
   private readonly livenessMs: number
-  /** A tenth of the liveness window, never under the core's recommended 250 ms: a slow profile
-   * (the simulation's 12 s) need not wake every node four times a second. */
-  private readonly tickMs: number
+  /** A tenth of the shortest liveness window of the peers heard from, never under the core's
+   * recommended 250 ms: a slow profile (the simulation's 12 s) or a mesh of idle peers (each
+   * advertising every few seconds) need not wake every node four times a second. */
+  private tickMs: number
   private lastTickAt = 0
   private judging: NodeJS.Immediate | undefined
 
@@ -54,7 +55,7 @@ export class ConnectivityService implements Startable {
     this.log = components.logger.forComponent('fedmesh:connectivity')
     this.timers = init.timers ?? systemTimers
     this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
-    this.tickMs = Math.max(RECOMMENDED_TICK_MS, this.livenessMs / 10)
+    this.tickMs = tickFor(this.livenessMs)
     this.monitor = new ConnectivityMonitor({ livenessMs: this.livenessMs, now: init.clock.now() })
     this.lastTickAt = this.timers.now()
     this.onDisconnect = this.onDisconnect.bind(this)
@@ -108,9 +109,12 @@ export class ConnectivityService implements Startable {
     }, this.tickMs)
   }
 
-  /** A capacity advertisement (or another sign of life) arrived. */
-  heartbeat (peer: PeerId | string): void {
-    this.heartbeatId(peer.toString())
+  /**
+   * A capacity advertisement (or another sign of life) arrived. `windowMs`: the peer's liveness
+   * window from now on, when its advertisement says it beats slower than usual (core/connectivity).
+   */
+  heartbeat (peer: PeerId | string, windowMs?: number): void {
+    this.heartbeatId(peer.toString(), windowMs)
   }
 
   private onDisconnect (evt: CustomEvent<PeerId>): void {
@@ -127,6 +131,7 @@ export class ConnectivityService implements Startable {
   private tick (): void {
     this.forgiveStall()
     this.lastTickAt = this.timers.now()
+    this.tickMs = tickFor(this.monitor.shortestWindowMs())
     if (this.judging != null) return
     this.judging = setImmediate(() => {
       this.judging = undefined
@@ -171,9 +176,11 @@ export class ConnectivityService implements Startable {
   }
 
   // Heartbeats arrive with every task frame: record them cheaply; liveness is re-judged on ticks.
-  private heartbeatId (peer: string): void {
+  private heartbeatId (peer: string, windowMs?: number): void {
     this.forgiveStall()
-    this.record(this.monitor.heartbeat(peer, this.init.clock.now()))
+    // A peer that beats faster again is judged at its pace from the next tick on (at most a
+    // tenth of its old window later).
+    this.record(this.monitor.heartbeat(peer, this.init.clock.now(), windowMs))
   }
 
   /** The tick timer is overdue: this process stalled. Whichever callback runs first after it says so. */
@@ -191,6 +198,11 @@ export class ConnectivityService implements Startable {
     this.transitions?.increment({ [t.to]: true })
     this.init.onTransition?.(t)
   }
+}
+
+/** How often to judge liveness for a window of `windowMs`. */
+function tickFor (windowMs: number): number {
+  return Math.max(RECOMMENDED_TICK_MS, windowMs / 10)
 }
 
 export function connectivity (init: ConnectivityInit): (components: ConnectivityComponents) => ConnectivityService {

@@ -1,6 +1,8 @@
+import { DEFAULT_PING_PACE, isRttChange, pingGapMs } from '../../core/ping-pace.js'
 import { RttEstimator } from '../../core/rtt.js'
 import { VivaldiClient, estimateRttMs, isValidCoordinate } from '../../core/vivaldi.js'
 import { SECOND } from '../../util/time.js'
+import type { PingPace } from '../../core/ping-pace.js'
 import type { RttSource } from '../../core/routing/score.js'
 import type { Coordinate } from '../../core/vivaldi.js'
 import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
@@ -11,8 +13,10 @@ import type { Ping } from '@libp2p/ping'
 const CLOSED_UNDER_US = new Set(['StreamStateError', 'StreamResetError', 'StreamClosedError', 'ConnectionClosedError', 'ConnectionClosingError', 'UnexpectedEOFError'])
 
 export interface LatencyInit {
-  /** How often each connected peer is pinged, ms. Default 2 s. */
+  /** How often a link is pinged until its RTT settles, ms (also how often pings are due-checked). Default 2 s. */
   intervalMs?: number
+  /** How often a settled link is pinged, ms (core/ping-pace.ts). Default 30 s. */
+  settledIntervalMs?: number
   /** Peers pinged per round at most (the rest wait for the next rounds). Default 32. */
   maxPingsPerRound?: number
   /** A ping slower than this is a failure, ms. Default 2 s. */
@@ -20,6 +24,8 @@ export interface LatencyInit {
   /** A peer's last advertised Vivaldi coordinate (from its capacity advertisement). */
   coordinateOf: (peerId: string) => Coordinate | undefined
   random: () => number
+  /** A monotonic clock, ms. Default performance.now(). */
+  now?: () => number
 }
 
 export interface LatencyComponents {
@@ -31,7 +37,8 @@ export interface LatencyComponents {
 /**
  * RTT to connected peers from libp2p ping (median filter + EWMA), and this node's Vivaldi
  * coordinate, updated from each ping with the peer's advertised coordinate, so RTT to peers
- * never pinged can be estimated from their advertisements alone.
+ * never pinged can be estimated from their advertisements alone. A link is pinged quickly until
+ * its RTT settles, then seldom (core/ping-pace.ts).
  */
 export class LatencyService implements Startable {
   readonly vivaldi: VivaldiClient
@@ -40,6 +47,10 @@ export class LatencyService implements Startable {
   /** RTT estimates kept at most (peers that left are forgotten first). */
   private readonly maxPeers = 2_000
   private readonly intervalMs: number
+  private readonly pace: PingPace
+  /** Per peer: agreeing samples in a row, and when its next ping is due (monotonic ms). */
+  private readonly pacing = new Map<string, { steady: number, dueAt: number }>()
+  private readonly now: () => number
   private readonly maxPingsPerRound: number
   private readonly pingTimeoutMs: number
   private timer: NodeJS.Timeout | undefined
@@ -49,6 +60,8 @@ export class LatencyService implements Startable {
     this.log = components.logger.forComponent('fedmesh:latency')
     this.vivaldi = new VivaldiClient({ random: init.random })
     this.intervalMs = init.intervalMs ?? 2 * SECOND
+    this.pace = { ...DEFAULT_PING_PACE, quickMs: this.intervalMs, settledMs: init.settledIntervalMs ?? DEFAULT_PING_PACE.settledMs }
+    this.now = init.now ?? (() => performance.now())
     this.maxPingsPerRound = init.maxPingsPerRound ?? 32
     this.pingTimeoutMs = init.pingTimeoutMs ?? 2 * SECOND
   }
@@ -127,6 +140,7 @@ export class LatencyService implements Startable {
 
   forget (peer: PeerId): void {
     this.rtts.delete(peer.toString())
+    this.pacing.delete(peer.toString())
     this.vivaldi.forget(peer.toString())
   }
 
@@ -136,12 +150,13 @@ export class LatencyService implements Startable {
     for (const id of this.rtts.keys()) {
       if (!connected.has(id)) {
         this.rtts.delete(id)
+        this.pacing.delete(id)
         this.vivaldi.forget(id)
       }
     }
   }
 
-  /** Ping a slice of the connected peers, round-robin, in parallel. */
+  /** Ping the connected peers whose ping is due (a bounded slice, round-robin), in parallel. */
   private async round (): Promise<void> {
     const peers = new Map<string, PeerId>()
     // Peers reached only through a relay are not pinged: the relay's path is not theirs (tasks
@@ -150,23 +165,32 @@ export class LatencyService implements Startable {
     for (const c of this.components.connectionManager.getConnections()) {
       if (c.limits == null && c.status === 'open') peers.set(c.remotePeer.toString(), c.remotePeer)
     }
-    const ids = [...peers.values()]
+    const now = this.now()
+    for (const id of this.pacing.keys()) if (!peers.has(id)) this.pacing.delete(id)
+    const ids = [...peers.values()].filter(p => (this.pacing.get(p.toString())?.dueAt ?? 0) <= now)
     if (ids.length === 0) return
     const n = Math.min(this.maxPingsPerRound, ids.length)
     const start = this.cursor % ids.length
     this.cursor += n
     const slice = Array.from({ length: n }, (_, i) => ids[(start + i) % ids.length])
     await Promise.all(slice.map(async peer => {
+      // Not due again while this ping is out; a failed one leaves the link unsettled.
+      this.pacing.set(peer.toString(), { steady: this.pacing.get(peer.toString())?.steady ?? 0, dueAt: now + this.pace.quickMs })
       try {
         const rtt = await this.components.ping.ping(peer, { signal: AbortSignal.timeout(this.pingTimeoutMs) })
         this.sample(peer, rtt)
       } catch (err) {
+        this.pacing.set(peer.toString(), { steady: 0, dueAt: now + this.pace.quickMs })
         this.log.trace('ping %p failed - %s', peer, (err as Error).message)
       }
     }))
   }
 
   private sample (peer: PeerId, rttMs: number): void {
+    const id = peer.toString()
+    const before = this.rtts.get(id)?.value
+    const steady = isRttChange(this.pace, before, rttMs) ? 0 : (this.pacing.get(id)?.steady ?? 0) + 1
+    this.pacing.set(id, { steady, dueAt: this.now() + pingGapMs(this.pace, steady) })
     let est = this.rtts.get(peer.toString())
     if (est == null) {
       if (this.rtts.size >= this.maxPeers) this.forgetUnconnected()

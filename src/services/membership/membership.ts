@@ -1,7 +1,7 @@
 import { PeerMap } from '@libp2p/peer-collections'
 import { repeatingTask } from '@libp2p/utils'
 import { backoffDelay } from '../../core/backoff.js'
-import { SECOND } from '../../util/time.js'
+import { MINUTE, SECOND } from '../../util/time.js'
 import { VIA_METADATA_KEY, decodeVia, encodeVia } from './via.js'
 import type { Via } from './via.js'
 import type { BackoffPolicy } from '../../core/backoff.js'
@@ -40,6 +40,12 @@ export interface MembershipInit {
   lookupTimeoutMs?: number
   /** Walks every this often while short of connections; the first ones come sooner. Default 15 s. */
   walkIntervalMs?: number
+  /**
+   * Each walk that found no new peer doubles the gap to the next, up to this, ms (a peer lost
+   * starts over). A small federation is always "short" of the 32 connections it targets: it
+   * walked the DHT every 15 s for nobody new, a large share of an idle node's CPU. Default 5 min.
+   */
+  maxWalkIntervalMs?: number
   clock?: Clock
   random?: () => number
 }
@@ -96,6 +102,11 @@ export class Membership implements Startable {
   private readonly task: RepeatingTask
   private walkTimer: NodeJS.Timeout | undefined
   private walks = 0
+  private walking = false
+  /** Walks in a row that found no new peer. */
+  private fruitlessWalks = 0
+  /** New peers remembered since the last walk ended. */
+  private foundSinceWalk = 0
   private readonly dials?: CounterGroup<'ok' | 'failed'>
   private readonly lookups?: CounterGroup<'found' | 'not-found'>
   private readonly lookingUp = new PeerMap<true>()
@@ -147,15 +158,34 @@ export class Membership implements Startable {
   private scheduleWalk (): void {
     const walk = this.init.walk
     if (walk == null || !this.started) return
-    // 1 s, 3 s, 7 s after start, then every interval.
-    const delay = this.walks < 3 ? (2 ** (this.walks + 1) - 1) * SECOND : this.init.walkIntervalMs ?? 15 * SECOND
+    // 1 s, then 3 s and 7 s apart, then every interval (doubled per fruitless walk).
+    const interval = Math.min(this.init.maxWalkIntervalMs ?? 5 * MINUTE, (this.init.walkIntervalMs ?? 15 * SECOND) * 2 ** this.fruitlessWalks)
+    const delay = this.walks < 3 ? (2 ** (this.walks + 1) - 1) * SECOND : interval
     this.walkTimer = setTimeout(() => {
+      this.walkTimer = undefined
       this.walks++
       const short = this.components.connectionManager.getConnections().length < this.targetConnections
       // A walk stuck on an unresponsive peer must not hold back the next one for long.
       const done = short ? walk(AbortSignal.timeout(5 * SECOND)).catch(err => { this.log.trace('walk failed - %e', err) }) : Promise.resolve()
-      void done.finally(() => { this.scheduleWalk() })
+      this.walking = true
+      void done.finally(() => {
+        this.walking = false
+        // The first quick walks run while the bootstrap peers may know nobody yet: they do not count.
+        if (short && this.walks > 3) this.fruitlessWalks = this.foundSinceWalk > 0 ? 0 : this.fruitlessWalks + 1
+        this.foundSinceWalk = 0
+        this.scheduleWalk()
+      })
     }, delay)
+  }
+
+  /** A peer was lost: the mesh changed, walk at the usual pace again. */
+  private walkSooner (): void {
+    if (this.fruitlessWalks === 0) return
+    this.fruitlessWalks = 0
+    if (this.walkTimer != null && !this.walking) {
+      clearTimeout(this.walkTimer)
+      this.scheduleWalk()
+    }
   }
 
   async stop (): Promise<void> {
@@ -255,6 +285,7 @@ export class Membership implements Startable {
   private onPeerDisconnect (evt: CustomEvent<PeerId>): void {
     const peer = this.peers.get(evt.detail)
     if (peer == null) return
+    this.walkSooner()
     peer.connected = false
     peer.lastSeenMs = this.clock.now()
     this.schedule(peer)
@@ -267,6 +298,7 @@ export class Membership implements Startable {
       this.evictIfFull()
       peer = { id, via: new Set(), firstSeenMs: now, lastSeenMs: now, connected: false, failures: 0, nextDialAtMs: 0 }
       this.peers.set(id, peer)
+      this.foundSinceWalk++
     }
     if (via != null) peer.via.add(via)
     peer.lastSeenMs = now

@@ -69,6 +69,39 @@ describe('ConnectivityMonitor', () => {
     expect(m.livePeers()).toEqual([])
   })
 
+  it('judges a peer that says it beats slower (an idle node) by its own window, and by the usual one once it beats fast again', () => {
+    const m = new ConnectivityMonitor()
+    const idleWindow = 12.5 * SECOND
+    // Ads every 5 s, each saying so: never solo in between.
+    for (let t = 0; t <= 30 * SECOND; t += 5 * SECOND) {
+      m.heartbeat('a', t, idleWindow)
+      m.tick(t + 4_900)
+      expect(m.livePeers(t + 4_900)).toEqual(t === 0 ? [] : ['a'])
+    }
+    expect(m.shortestWindowMs()).toBe(idleWindow)
+    // Silent after the last one at 30 s: solo once its window has passed, not before.
+    expect(m.tick(30 * SECOND + idleWindow - 1)).toBeUndefined()
+    expect(m.tick(30 * SECOND + idleWindow)?.to).toBe('solo')
+    // Busy again: its ads say so, and a silence is noticed within the usual window.
+    const m2 = new ConnectivityMonitor()
+    m2.heartbeat('a', 0, idleWindow)
+    m2.heartbeat('a', 5_000, idleWindow)
+    m2.heartbeat('a', 6_000, DEFAULT_LIVENESS_MS)
+    expect(m2.shortestWindowMs()).toBe(DEFAULT_LIVENESS_MS)
+    expect(m2.tick(6_000 + DEFAULT_LIVENESS_MS)?.to).toBe('solo')
+  })
+
+  it('never shortens a peer\'s window below livenessMs, and keeps it for heartbeats that say nothing of it', () => {
+    const m = new ConnectivityMonitor()
+    m.heartbeat('a', 0, 100)
+    expect(m.shortestWindowMs()).toBe(DEFAULT_LIVENESS_MS)
+    m.heartbeat('a', 1_000, 10 * SECOND)
+    m.heartbeat('a', 2_000) // a task frame: no interval news
+    expect(m.shortestWindowMs()).toBe(10 * SECOND)
+    expect(m.tick(11_999)).toBeUndefined()
+    expect(m.tick(12_000)?.to).toBe('solo')
+  })
+
   it('rides out jittered and single lost adverts', () => {
     const m = new ConnectivityMonitor()
     // 1 s adverts, every fifth one lost, and its neighbours 200 ms early and late: 2.4 s gaps.

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { renderLaunchdPlist, renderSystemdUnit, serviceFilePath, systemdQuote } from '../../../src/install/service-files.js'
 import { BIN } from '../../helpers/daemon.js'
 import { execStartWords } from '../../helpers/service-unit.js'
+import { DAEMON_NODE_FLAGS } from '../../../src/util/node-flags.js'
 import type { ServiceSpec } from '../../../src/install/service-files.js'
 
 /**
@@ -32,7 +33,7 @@ function has (cmd: string): boolean {
 describe('systemd user unit', () => {
   it('runs the daemon with this Node, the data dir and the given flags, words quoted and escaped', () => {
     const unit = renderSystemdUnit(spec)
-    expect(execStartWords(unit)).toEqual([process.execPath, '--max-semi-space-size=1', BIN, 'daemon', '--data-dir', spec.dataDir, ...spec.daemonArgs])
+    expect(execStartWords(unit)).toEqual([process.execPath, ...DAEMON_NODE_FLAGS, BIN, 'daemon', '--data-dir', spec.dataDir, ...spec.daemonArgs])
     expect(unit).toMatch(/^Restart=on-failure$/m)
     expect(unit).toMatch(/^RestartPreventExitStatus=2$/m)
     expect(unit).toMatch(/^TimeoutStopSec=20$/m)
@@ -77,7 +78,7 @@ describe('launchd agent', () => {
     const parsed = JSON.parse(execFileSync('python3', ['-c', 'import json, plistlib, sys; print(json.dumps(plistlib.load(open(sys.argv[1], "rb"))))', file], { encoding: 'utf8' }))
     expect(parsed).toMatchObject({
       Label: 'dev.fedmesh.fedmesh',
-      ProgramArguments: [process.execPath, '--max-semi-space-size=1', BIN, 'daemon', '--data-dir', spec.dataDir, ...spec.daemonArgs],
+      ProgramArguments: [process.execPath, ...DAEMON_NODE_FLAGS, BIN, 'daemon', '--data-dir', spec.dataDir, ...spec.daemonArgs],
       RunAtLoad: true,
       KeepAlive: { SuccessfulExit: false },
       ExitTimeOut: 20,

@@ -26,10 +26,10 @@ describe('capacity ads travel one hop', () => {
     await connect(a, b)
     await connect(c, b)
     await until(() => knows(b, a) && knows(b, c) && knows(a, b) && knows(c, b), 8_000)
-    // Several more ads from each end have passed through b by now: none was relayed.
+    // More ads from each end have passed through b by now (idle nodes advertise every 5 s): none was relayed.
     const seq = (of: FederationNode): number => b.libp2p.services.capacity.table.get(of.peerId.toString())?.ad.seq ?? 0
     const [seqA, seqC] = [seq(a), seq(c)]
-    await until(() => seq(a) >= seqA + 2 && seq(c) >= seqC + 2, 8_000)
+    await until(() => seq(a) >= seqA + 1 && seq(c) >= seqC + 1, 12_000)
     expect(a.libp2p.getConnections(c.peerId)).toHaveLength(0)
     expect(knows(a, c)).toBe(false)
     expect(knows(c, a)).toBe(false)

@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createFederationNode } from '../../../../src/node/create-node.js'
+import { FedStore } from '../../../../src/store/store.js'
+import { connect } from '../cache-sync/nodes.js'
+import type { FederationNode } from '../../../../src/node/federation-node.js'
+
+/**
+ * Two nodes over @libp2p/memory at the profile's ad pace (no interval override): an idle node
+ * advertises every 5 s and says so; given work it advertises at once, at the busy pace, and its
+ * peer judges its liveness by that pace.
+ */
+const cleanup: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c()
+})
+
+let n = 0
+async function node (): Promise<FederationNode> {
+  const store = await FedStore.memory()
+  const node = await createFederationNode({
+    open: true,
+    store,
+    transport: 'memory',
+    listen: [`/memory/idle-pace-${process.pid}-${n++}`],
+    mdns: false,
+    dht: false,
+    journal: false,
+    profile: 'local',
+    concurrency: 1,
+    handlers: { wait: async () => { await new Promise(resolve => setTimeout(resolve, 1_500)); return new Uint8Array() } }
+  })
+  await node.start()
+  cleanup.push(async () => { await node.stop(0); await store.close() })
+  return node
+}
+
+describe('capacity ads at an idle and a busy pace', () => {
+  it('an idle node advertises a 5 s gap; one given work advertises at once with a 1 s gap', async () => {
+    const a = await node()
+    const b = await node()
+    await connect(a, b)
+    const adOfA = (): { intervalMs: number, running: number } | undefined => b.libp2p.services.capacity.table.get(a.peerId.toString())?.ad
+    await expect.poll(() => adOfA()?.intervalMs, { timeout: 5_000, interval: 50 }).toBe(5_000)
+
+    const run = a.run({ kind: 'wait', peer: a.peerId.toString() })
+    const startedAt = Date.now()
+    // At once (well before the idle gap), and saying the next ad comes in a second.
+    await expect.poll(() => adOfA()?.running, { timeout: 2_000, interval: 20 }).toBe(1)
+    expect(Date.now() - startedAt).toBeLessThan(1_500)
+    expect(adOfA()?.intervalMs).toBe(1_000)
+    await run
+  })
+})
