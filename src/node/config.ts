@@ -137,9 +137,11 @@ const LAN: Profile = {
   mdns: { intervalMs: 1 * SECOND, serviceTag: MDNS_SERVICE_TAG },
   membership: {},
   capacityIntervalMs: 1 * SECOND,
-  // An idle node's ad changes nothing for routers: one every 5 s (peers judge its liveness by
-  // that gap). Ads every second were most of an idle link's bytes and CPU (bench footprint).
-  capacityIdleIntervalMs: 5 * SECOND,
+  // Idle ads stay at the busy pace on the LAN: the ad is the liveness heartbeat, and "solo ≤ 3 s
+  // after a cut" (DESIGN.md) holds for idle peers only at 1 s (5 s idle ads took 7-12 s). The
+  // bytes target holds without it (slower settled pings, DHT walk back-off: ~0.7 KB/s per peer);
+  // `capacityIdleIntervalMs` quiets an idle node further where slower detection is fine.
+  capacityIdleIntervalMs: 1 * SECOND,
   capacityMinGapMs: 100,
   // Heartbeats every second (task traffic counts too); two missed ones mean the link is gone:
   // solo within ~2.25 s of a cut, inside the 3 s target with room for a slow tick.
@@ -243,7 +245,7 @@ export interface FederationNodeConfig {
   maxTaskBytes?: number
   /** Capacity advertisement interval override, ms: ads go at this fixed interval, idle or not (unless `capacityIdleIntervalMs` is given too). */
   capacityIntervalMs?: number
-  /** Capacity advertisement interval while idle, ms. Default the profile's (5 s on `lan`), or `capacityIntervalMs` when that is given. */
+  /** Capacity advertisement interval while idle, ms. Default the profile's (1 s on `lan`: the 3 s solo target), or `capacityIntervalMs` when that is given. */
   capacityIdleIntervalMs?: number
   /** Cache L1 (memory) size, bytes. Default 32 MiB. */
   cacheL1Bytes?: number
