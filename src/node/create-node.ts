@@ -47,7 +47,7 @@ import type { FederationInit, JoinAnswer } from '../services/federation/federati
 import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
 import { fromBytesHandler } from './task-payload.js'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Libp2p } from '@libp2p/interface'
 import type { SingleKadDHT } from '@libp2p/kad-dht'
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
