@@ -6,6 +6,7 @@ import { dhtModeFor, judgeReachability, startsDirectDial } from '../../core/reac
 import { pingOver } from '../../util/ping-over.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { dialAddressOf, hostOf, isPublicAddress, isRelayed, isWebRtc, ownAddresses, relayOf } from './addresses.js'
+import { ReservationWatch } from './reservation-watch.js'
 import type { Reachability } from '../../core/reachability.js'
 import type { BackoffPolicy } from '../../core/backoff.js'
 import type { Clock } from '../../util/time.js'
@@ -97,6 +98,7 @@ export class NatService implements Startable {
   private readonly retry: BackoffPolicy
   private readonly random: () => number
   private readonly outcomes?: CounterGroup<'direct' | 'failed'>
+  private readonly reservationWatch: ReservationWatch
   private current: Reachability = 'unknown'
   private listeningThroughRelays = false
   private hadReservation = false
@@ -109,6 +111,15 @@ export class NatService implements Startable {
     this.retry = init.retry ?? DEFAULT_DIRECT_RETRY
     this.random = init.random ?? Math.random
     this.task = repeatingTask(() => { this.tick() }, init.tickMs ?? SECOND)
+    this.reservationWatch = new ReservationWatch({
+      transportManager: components.transportManager,
+      connectionManager: components.connectionManager,
+      peerStore: components.peerStore,
+      log: this.log,
+      isMember: (peer) => init.isMember?.(peer) ?? true,
+      clock: init.clock,
+      random: this.random
+    })
     this.outcomes = components.metrics?.registerCounterGroup('fedmesh_nat_direct_dials_total', {
       label: 'outcome',
       help: 'Direct dials to members reached through a relay (public address or WebRTC hole punch), by outcome'
@@ -253,6 +264,7 @@ export class NatService implements Startable {
     const now = this.init.clock.now()
     if (reserved && !this.hadReservation) this.lookAgainAt = LOOK_AGAIN_AFTER_MS.map(ms => now + ms)
     this.hadReservation = reserved
+    this.reservationWatch.tick(now, this.listeningThroughRelays && this.current === 'private', reserved)
     while (this.lookAgainAt.length > 0 && this.lookAgainAt[0] <= now) {
       this.lookAgainAt.shift()
       this.init.onReachableThroughRelay?.()
