@@ -2,7 +2,7 @@ import { PeerMap } from '@libp2p/peer-collections'
 import { repeatingTask } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { backoffDelay } from '../../core/backoff.js'
-import { dhtModeFor, judgeReachability, startsDirectDial } from '../../core/reachability.js'
+import { dhtModeFor, judgeReachability, punchTurn } from '../../core/reachability.js'
 import { pingOver } from '../../util/ping-over.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { dialAddressOf, hostOf, isPublicAddress, isRelayed, isWebRtc, ownAddresses, relayOf } from './addresses.js'
@@ -346,8 +346,15 @@ export class NatService implements Startable {
       return undefined
     }
     // Both ends would punch otherwise; a task in a hurry does not wait for the other's turn.
-    if (!urgent && !startsDirectDial(this.components.peerId.toString(), peer.toString())) {
-      u.lastError = 'waiting for the peer to punch'
+    const turn = punchTurn({
+      self: this.components.peerId.toString(),
+      remote: peer.toString(),
+      selfPublic: this.current === 'public',
+      remotePublicFailed: publicAddrs.length > 0,
+      attempts: u.attempts
+    })
+    if (!urgent && turn !== 'punch') {
+      u.lastError = turn.replace(/^wait/, 'waiting')
       return undefined
     }
     return attempt(webrtc, 'a WebRTC hole punch')
