@@ -38,6 +38,14 @@ export interface MembershipInit {
   lookup?: (peer: PeerId, signal: AbortSignal) => Promise<Multiaddr[]>
   /** A lookup gives up after this, ms. Default 5 s. */
   lookupTimeoutMs?: number
+  /**
+   * While a lost peer's dials fail, it is looked up this often between them, ms, for
+   * `lookupWindowMs` after it was lost: a peer back on a new port is found within about this,
+   * not at the next dial of a backoff that has grown to 10 s. Default 2 s.
+   */
+  lookupEveryMs?: number
+  /** How long after losing a peer the lookups between dials go on, ms. Default 60 s. */
+  lookupWindowMs?: number
   /** Walks every this often while short of connections; the first ones come sooner. Default 15 s. */
   walkIntervalMs?: number
   clock?: Clock
@@ -52,6 +60,8 @@ export const DEFAULT_MAX_PARALLEL_DIALS = 8
 export const DEFAULT_REDIAL: BackoffPolicy = { minMs: 1 * SECOND, maxMs: 10 * SECOND }
 export const DEFAULT_MAX_ADDRESSES_PER_PEER = 16
 export const DEFAULT_TICK_MS = 500
+export const DEFAULT_LOOKUP_EVERY_MS = 2 * SECOND
+export const DEFAULT_LOOKUP_WINDOW_MS = 60 * SECOND
 
 export interface MembershipComponents {
   peerId: PeerId
@@ -73,6 +83,10 @@ export interface KnownPeer {
   failures: number
   /** When the next dial may start; 0 = not scheduled. */
   nextDialAtMs: number
+  /** When the connection was lost (0 = connected, or never connected in this run). */
+  lostAtMs?: number
+  /** When it was last looked up by id. */
+  lookedUpAtMs?: number
 }
 
 /**
@@ -249,6 +263,7 @@ export class Membership implements Startable {
     peer.connected = true
     peer.failures = 0
     peer.nextDialAtMs = 0
+    peer.lostAtMs = 0
     peer.lastSeenMs = this.clock.now()
   }
 
@@ -257,6 +272,7 @@ export class Membership implements Startable {
     if (peer == null) return
     peer.connected = false
     peer.lastSeenMs = this.clock.now()
+    peer.lostAtMs = peer.lastSeenMs
     this.schedule(peer)
   }
 
@@ -296,6 +312,7 @@ export class Membership implements Startable {
     let connections = this.components.connectionManager.getConnections().length
     for (const peer of this.peers.values()) {
       if (this.dialing.size >= this.maxParallelDials || connections >= this.targetConnections) return
+      if (this.lookupDue(peer, now)) this.lookUp(peer.id)
       if (peer.connected || peer.nextDialAtMs === 0 || peer.nextDialAtMs > now || this.dialing.has(peer.id)) continue
       if (this.isDenied(peer.id)) continue
       if (this.isConnected(peer.id)) {
@@ -316,6 +333,7 @@ export class Membership implements Startable {
         peer.connected = true
         peer.failures = 0
         peer.nextDialAtMs = 0
+        peer.lostAtMs = 0
       }, (err: Error) => {
         this.dials?.increment({ failed: true })
         this.log.trace('dial %p failed (attempt %d) - %s', peer.id, peer.failures + 1, err.message)
@@ -328,10 +346,20 @@ export class Membership implements Startable {
       })
   }
 
+  /** A lost peer whose dials failed, waiting for its next dial: time to look it up again? */
+  private lookupDue (peer: KnownPeer, now: number): boolean {
+    if (peer.connected || peer.failures === 0 || peer.lostAtMs == null || peer.lostAtMs === 0 || this.dialing.has(peer.id)) return false
+    if (now - peer.lostAtMs > (this.init.lookupWindowMs ?? DEFAULT_LOOKUP_WINDOW_MS)) return false
+    return now - (peer.lookedUpAtMs ?? 0) >= (this.init.lookupEveryMs ?? DEFAULT_LOOKUP_EVERY_MS)
+  }
+
   /** Known addresses failed: ask where the peer is now, before the backoff's next try. */
   private lookUp (id: PeerId): void {
     const lookup = this.init.lookup
-    if (lookup == null || !this.started || this.lookingUp.has(id)) return
+    // Lookups in flight are bounded like dials.
+    if (lookup == null || !this.started || this.lookingUp.has(id) || this.lookingUp.size >= this.maxParallelDials) return
+    const known = this.peers.get(id)
+    if (known != null) known.lookedUpAtMs = this.clock.now()
     this.lookingUp.set(id, true)
     lookup(id, AbortSignal.timeout(this.init.lookupTimeoutMs ?? 5 * SECOND))
       .then(addrs => {

@@ -7,8 +7,8 @@ import type { ConnectionManager, TransportManager } from '@libp2p/interface-inte
 
 /** The circuit relay v2 hop protocol: a peer that speaks it can hold a reservation for us. */
 export const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
-/** libp2p's own relay discovery gets this long to make the first reservation, ms. */
-export const RESERVATION_GRACE_MS = 3 * SECOND
+/** libp2p's own relay discovery gets this long to make the first reservation (it takes ~0.3 s; asking while its attempt runs joins it), ms. */
+export const RESERVATION_GRACE_MS = 1 * SECOND
 /** Retries of a reservation libp2p did not make (or lost): 2 s .. 30 s. */
 export const DEFAULT_RESERVATION_RETRY: BackoffPolicy = { minMs: 2 * SECOND, maxMs: 30 * SECOND }
 

@@ -16,7 +16,7 @@ const newPeer = async (): Promise<PeerId> => peerIdFromPrivateKey(await generate
 const OLD = multiaddr('/ip4/30.0.0.1/tcp/4102')
 const NEW = multiaddr('/ip4/30.0.0.1/tcp/4103')
 
-function fakeNode (self: PeerId, reachable: Multiaddr) {
+function fakeNode (self: PeerId, reachable: Multiaddr | (() => Multiaddr)) {
   const stored = new Map<string, Multiaddr[]>()
   const dials: string[][] = []
   const events = new EventTarget()
@@ -39,7 +39,7 @@ function fakeNode (self: PeerId, reachable: Multiaddr) {
         openConnection: async (id: PeerId) => {
           const addrs = stored.get(id.toString()) ?? []
           dials.push(addrs.map(String))
-          if (addrs.some(a => a.equals(reachable))) return { remotePeer: id }
+          if (addrs.some(a => a.equals(typeof reachable === 'function' ? reachable() : reachable))) return { remotePeer: id }
           throw new Error('connection refused')
         }
       }
@@ -77,5 +77,81 @@ describe('membership: re-dial by peer id', () => {
     await new Promise(resolve => setTimeout(resolve, 50))
     expect(node.dials).toHaveLength(1)
     expect(membership.get(gone)?.connected).toBe(false)
+  })
+})
+
+describe('membership: lookups between dials', () => {
+  let membership: Membership | undefined
+  afterEach(async () => { await membership?.stop() })
+
+  it('a lost peer whose dials fail is looked up every 2 s between them, and dialled on its new port at once', async () => {
+    const self = await newPeer()
+    const restarted = await newPeer()
+    let reachable = OLD
+    const node = fakeNode(self, () => reachable)
+    let now = 1_000
+    let back = false
+    const lookup = vi.fn(async () => back ? [NEW] : [OLD])
+    const m = membership = new Membership(node.components, {
+      lookup, tickMs: 3_600_000, clock: { now: () => now }, random: () => 0.5, redial: { minMs: 10_000, maxMs: 60_000 }
+    })
+    const dialDue = (): void => { (m as unknown as { dialDue: () => void }).dialDue() }
+    await m.start()
+    m.discovered({ id: restarted, multiaddrs: [OLD] }, 'bootstrap')
+    await vi.waitFor(() => { expect(m.get(restarted)?.connected).toBe(true) })
+
+    // It goes away and comes back on another port; the re-dial waits 7.5 s (10 s nominal, equal jitter).
+    reachable = NEW
+    node.components.events.dispatchEvent(new CustomEvent('peer:disconnect', { detail: restarted }))
+    now = 8_500
+    dialDue()
+    await vi.waitFor(() => { expect(lookup).toHaveBeenCalledTimes(1) })
+    // The next dial is 15 s away; lookups go on every 2 s meanwhile.
+    now = 10_400
+    dialDue()
+    expect(lookup).toHaveBeenCalledTimes(1)
+    back = true
+    now = 10_500
+    dialDue()
+    await vi.waitFor(() => { expect(m.get(restarted)?.connected).toBe(true) })
+    expect(lookup).toHaveBeenCalledTimes(2)
+    expect(node.dials.at(-1)).toContain(NEW.toString())
+  })
+
+  it('stops looking once the window since the loss has passed', async () => {
+    const self = await newPeer()
+    const gone = await newPeer()
+    let reachable = OLD
+    const node = fakeNode(self, () => reachable)
+    let now = 1_000
+    const lookup = vi.fn(async () => [OLD])
+    const m = membership = new Membership(node.components, {
+      lookup, tickMs: 3_600_000, clock: { now: () => now }, random: () => 0.5, redial: { minMs: 1_000, maxMs: 600_000 }, lookupWindowMs: 10_000
+    })
+    const dialDue = (): void => { (m as unknown as { dialDue: () => void }).dialDue() }
+    await m.start()
+    m.discovered({ id: gone, multiaddrs: [OLD] }, 'bootstrap')
+    await vi.waitFor(() => { expect(m.get(gone)?.connected).toBe(true) })
+    reachable = NEW
+    node.components.events.dispatchEvent(new CustomEvent('peer:disconnect', { detail: gone }))
+    now = 1_750
+    dialDue()
+    await vi.waitFor(() => { expect(lookup).toHaveBeenCalledTimes(1) })
+    await new Promise(resolve => setTimeout(resolve, 10))
+    for (now = 3_750; now <= 11_000; now += 2_000) {
+      dialDue()
+      await new Promise(resolve => setTimeout(resolve, 5))
+    }
+    await vi.waitFor(() => { expect(lookup).toHaveBeenCalledTimes(5) })
+    const calls = lookup.mock.calls.length
+    const dials = node.dials.length
+    for (now = 11_750; now <= 30_000; now += 2_000) {
+      dialDue()
+      await new Promise(resolve => setTimeout(resolve, 5))
+    }
+    await new Promise(resolve => setTimeout(resolve, 10))
+    // Past the window, a lookup follows a failed dial only (the backoff's dials go on).
+    expect(node.dials.length).toBeGreaterThan(dials)
+    expect(lookup.mock.calls.length - calls).toBe(node.dials.length - dials)
   })
 })
