@@ -23,7 +23,8 @@ const PROTOCOL = '/fedmesh-test/kad/1.0.0'
 type Node = Libp2p<{ dht: SingleKadDHT }>
 const nodes: Node[] = []
 
-async function node (name: string): Promise<Node> {
+/** A libp2p node on the memory transport; with the DHT (server mode) unless `dht` is false. */
+async function node (name: string, dht = true): Promise<Node> {
   const n = await createLibp2p({
     addresses: { listen: [`/memory/dht-lookup-${name}-${Math.random().toString(36).slice(2)}`] },
     transports: [memory()],
@@ -32,7 +33,7 @@ async function node (name: string): Promise<Node> {
     services: {
       identify: identify(),
       ping: ping(),
-      dht: kadDHT({ protocol: PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper })
+      ...(dht ? { dht: kadDHT({ protocol: PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }) } : {})
     }
   }) as unknown as Node
   nodes.push(n)
@@ -67,14 +68,7 @@ describe('DHT lookups: connected DHT servers missing from the routing table', ()
 
   it('skips peers that do not serve the DHT', async () => {
     const c = await node('c2')
-    const other = await createLibp2p({
-      addresses: { listen: [`/memory/dht-lookup-plain-${Math.random().toString(36).slice(2)}`] },
-      transports: [memory()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify(), ping: ping() }
-    }) as unknown as Node
-    nodes.push(other)
+    const other = await node('plain', false)
     await c.dial(other.getMultiaddrs()[0])
     await expect.poll(async () => (await c.peerStore.get(other.peerId)).protocols.length, { timeout: 5_000 }).toBeGreaterThan(0)
     expect(await addConnectedDhtPeers(lookupNode(c))).toBe(0)

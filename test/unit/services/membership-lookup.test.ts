@@ -80,38 +80,44 @@ describe('membership: re-dial by peer id', () => {
   })
 })
 
+/**
+ * A peer connected at OLD that goes away and comes back at NEW: membership on a clock the test
+ * moves, its re-dial checks run by hand (dialDue), the lookup answering OLD until `back`.
+ */
+async function lostPeer (init: { redial: { minMs: number, maxMs: number }, lookupWindowMs?: number }) {
+  const self = await newPeer()
+  const peer = await newPeer()
+  let reachable = OLD
+  const node = fakeNode(self, () => reachable)
+  const state = { now: 1_000, back: false }
+  const lookup = vi.fn(async () => state.back ? [NEW] : [OLD])
+  const m = new Membership(node.components, { ...init, lookup, tickMs: 3_600_000, clock: { now: () => state.now }, random: () => 0.5 })
+  await m.start()
+  m.discovered({ id: peer, multiaddrs: [OLD] }, 'bootstrap')
+  await vi.waitFor(() => { expect(m.get(peer)?.connected).toBe(true) })
+  reachable = NEW
+  node.components.events.dispatchEvent(new CustomEvent('peer:disconnect', { detail: peer }))
+  const dialDue = (): void => { (m as unknown as { dialDue: () => void }).dialDue() }
+  return { m, peer, node, lookup, state, dialDue }
+}
+
 describe('membership: lookups between dials', () => {
   let membership: Membership | undefined
   afterEach(async () => { await membership?.stop() })
 
   it('a lost peer whose dials fail is looked up every 2 s between them, and dialled on its new port at once', async () => {
-    const self = await newPeer()
-    const restarted = await newPeer()
-    let reachable = OLD
-    const node = fakeNode(self, () => reachable)
-    let now = 1_000
-    let back = false
-    const lookup = vi.fn(async () => back ? [NEW] : [OLD])
-    const m = membership = new Membership(node.components, {
-      lookup, tickMs: 3_600_000, clock: { now: () => now }, random: () => 0.5, redial: { minMs: 10_000, maxMs: 60_000 }
-    })
-    const dialDue = (): void => { (m as unknown as { dialDue: () => void }).dialDue() }
-    await m.start()
-    m.discovered({ id: restarted, multiaddrs: [OLD] }, 'bootstrap')
-    await vi.waitFor(() => { expect(m.get(restarted)?.connected).toBe(true) })
-
-    // It goes away and comes back on another port; the re-dial waits 7.5 s (10 s nominal, equal jitter).
-    reachable = NEW
-    node.components.events.dispatchEvent(new CustomEvent('peer:disconnect', { detail: restarted }))
-    now = 8_500
+    // It went away at 1 s and is back on another port; the re-dial waits 7.5 s (10 s nominal, equal jitter).
+    const { m, peer: restarted, node, lookup, state, dialDue } = await lostPeer({ redial: { minMs: 10_000, maxMs: 60_000 } })
+    membership = m
+    state.now = 8_500
     dialDue()
     await vi.waitFor(() => { expect(lookup).toHaveBeenCalledTimes(1) })
     // The next dial is 15 s away; lookups go on every 2 s meanwhile.
-    now = 10_400
+    state.now = 10_400
     dialDue()
     expect(lookup).toHaveBeenCalledTimes(1)
-    back = true
-    now = 10_500
+    state.back = true
+    state.now = 10_500
     dialDue()
     await vi.waitFor(() => { expect(m.get(restarted)?.connected).toBe(true) })
     expect(lookup).toHaveBeenCalledTimes(2)
@@ -119,33 +125,20 @@ describe('membership: lookups between dials', () => {
   })
 
   it('stops looking once the window since the loss has passed', async () => {
-    const self = await newPeer()
-    const gone = await newPeer()
-    let reachable = OLD
-    const node = fakeNode(self, () => reachable)
-    let now = 1_000
-    const lookup = vi.fn(async () => [OLD])
-    const m = membership = new Membership(node.components, {
-      lookup, tickMs: 3_600_000, clock: { now: () => now }, random: () => 0.5, redial: { minMs: 1_000, maxMs: 600_000 }, lookupWindowMs: 10_000
-    })
-    const dialDue = (): void => { (m as unknown as { dialDue: () => void }).dialDue() }
-    await m.start()
-    m.discovered({ id: gone, multiaddrs: [OLD] }, 'bootstrap')
-    await vi.waitFor(() => { expect(m.get(gone)?.connected).toBe(true) })
-    reachable = NEW
-    node.components.events.dispatchEvent(new CustomEvent('peer:disconnect', { detail: gone }))
-    now = 1_750
+    const { m, node, lookup, state, dialDue } = await lostPeer({ redial: { minMs: 1_000, maxMs: 600_000 }, lookupWindowMs: 10_000 })
+    membership = m
+    state.now = 1_750
     dialDue()
     await vi.waitFor(() => { expect(lookup).toHaveBeenCalledTimes(1) })
     await new Promise(resolve => setTimeout(resolve, 10))
-    for (now = 3_750; now <= 11_000; now += 2_000) {
+    for (state.now = 3_750; state.now <= 11_000; state.now += 2_000) {
       dialDue()
       await new Promise(resolve => setTimeout(resolve, 5))
     }
     await vi.waitFor(() => { expect(lookup).toHaveBeenCalledTimes(5) })
     const calls = lookup.mock.calls.length
     const dials = node.dials.length
-    for (now = 11_750; now <= 30_000; now += 2_000) {
+    for (state.now = 11_750; state.now <= 30_000; state.now += 2_000) {
       dialDue()
       await new Promise(resolve => setTimeout(resolve, 5))
     }
