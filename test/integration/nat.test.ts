@@ -19,14 +19,7 @@ import type { NatTopology } from '../helpers/nat-topology.js'
 interface PeerDoc { peerId: string, connected: boolean, connection?: 'direct' | 'relayed', capacity: unknown, addresses: string[] }
 interface StatusDoc { peerId: string, reachability?: string, relay?: { reservations: Array<{ relay: string }>, serving?: { reservations: number } } }
 
-/**
- * Opt-in (FEDMESH_NAT_TEST=1) until it passes reliably: the homes' discovery of each other
- * through the relay still fails in about half the runs on a loaded 2-core machine (one home
- * never learns the other's relayed address; issue 14 is open). It is not part of `npm test` so
- * that CI stays meaningful; `scripts/nat-runs.sh` loops it.
- */
-const optIn = process.env.FEDMESH_NAT_TEST === '1' ? undefined : 'opt-in while discovery through the relay is unreliable: set FEDMESH_NAT_TEST=1'
-const unavailable = optIn ?? natTopologyUnavailableReason() ?? stunServerUnavailableReason()
+const unavailable = natTopologyUnavailableReason() ?? stunServerUnavailableReason()
 const topologies: NatTopology[] = []
 const daemons: Daemon[] = []
 const PORT = 4101
