@@ -63,6 +63,14 @@ export const DEFAULT_TICK_MS = 500
 export const DEFAULT_LOOKUP_EVERY_MS = 2 * SECOND
 export const DEFAULT_LOOKUP_WINDOW_MS = 60 * SECOND
 
+/** A dial in flight was stopped because a lookup found addresses it did not have (not a failure). */
+class NewAddressesError extends Error {
+  constructor () {
+    super('a lookup found new addresses: dialling again with them')
+    this.name = 'NewAddressesError'
+  }
+}
+
 export interface MembershipComponents {
   peerId: PeerId
   peerStore: PeerStore
@@ -193,7 +201,7 @@ export class Membership implements Startable {
     const peer = this.remember(info.id, via)
     peer.connected = connected
     const addrs = info.multiaddrs.slice(0, this.maxAddressesPerPeer)
-    this.persist(info.id, peer, addrs)
+    void this.persist(info.id, peer, addrs)
     if (!connected && peer.nextDialAtMs === 0) {
       peer.nextDialAtMs = this.clock.now()
       this.dialDue()
@@ -209,11 +217,20 @@ export class Membership implements Startable {
     const addrs = info.multiaddrs.slice(0, this.maxAddressesPerPeer)
     const before = new Set((await this.components.peerStore.get(info.id).catch(() => undefined))?.addresses.map(a => a.multiaddr.toString()) ?? [])
     const peer = this.remember(info.id, 'dht')
-    this.persist(info.id, peer, addrs)
-    if (this.isConnected(info.id) || this.dialing.has(info.id)) return
+    // Stored before the dial reads them.
+    await this.persist(info.id, peer, addrs)
+    if (this.isConnected(info.id)) return
+    const fresh = addrs.some(a => !before.has(a.toString()))
+    const inFlight = this.dialing.get(info.id)
+    if (inFlight != null) {
+      // A dial to the addresses known before can hang for seconds (another LAN's private address
+      // is often a black hole): with new ones, it gives way to a dial that has them.
+      if (fresh) inFlight.abort(new NewAddressesError())
+      return
+    }
     peer.connected = false
     // Only a new address earns a dial now; the same ones wait for the backoff (no dial-lookup loop).
-    if (peer.nextDialAtMs === 0 || addrs.some(a => !before.has(a.toString()))) peer.nextDialAtMs = this.clock.now()
+    if (peer.nextDialAtMs === 0 || fresh) peer.nextDialAtMs = this.clock.now()
     this.dialDue()
   }
 
@@ -259,7 +276,7 @@ export class Membership implements Startable {
     // An outbound connection to a peer no discovery reported (a dial by address, a task sent to
     // a peer known from gossip) is remembered without a source.
     const peer = known ?? this.remember(conn.remotePeer, conn.direction === 'inbound' ? 'inbound' : undefined)
-    if (known == null) this.persist(conn.remotePeer, peer, [])
+    if (known == null) void this.persist(conn.remotePeer, peer, [])
     peer.connected = true
     peer.failures = 0
     peer.nextDialAtMs = 0
@@ -335,6 +352,11 @@ export class Membership implements Startable {
         peer.nextDialAtMs = 0
         peer.lostAtMs = 0
       }, (err: Error) => {
+        if (controller.signal.reason instanceof NewAddressesError) {
+          // Not a failure of the peer: dialled again at once with what the lookup found.
+          peer.nextDialAtMs = this.clock.now()
+          return
+        }
         this.dials?.increment({ failed: true })
         this.log.trace('dial %p failed (attempt %d) - %s', peer.id, peer.failures + 1, err.message)
         peer.failures++
@@ -343,6 +365,7 @@ export class Membership implements Startable {
       })
       .finally(() => {
         this.dialing.delete(peer.id)
+        if (controller.signal.reason instanceof NewAddressesError) this.dialDue()
       })
   }
 
@@ -373,8 +396,8 @@ export class Membership implements Startable {
   }
 
   /** Store how the peer was found (and its addresses) in the persistent peer store. */
-  private persist (id: PeerId, peer: KnownPeer, multiaddrs: Multiaddr[]): void {
-    this.components.peerStore.merge(id, {
+  private async persist (id: PeerId, peer: KnownPeer, multiaddrs: Multiaddr[]): Promise<void> {
+    await this.components.peerStore.merge(id, {
       multiaddrs,
       metadata: { [VIA_METADATA_KEY]: encodeVia(peer.via) }
     }).catch(err => { this.log.error('could not store peer %p - %e', id, err) })

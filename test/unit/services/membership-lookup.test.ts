@@ -16,7 +16,7 @@ const newPeer = async (): Promise<PeerId> => peerIdFromPrivateKey(await generate
 const OLD = multiaddr('/ip4/30.0.0.1/tcp/4102')
 const NEW = multiaddr('/ip4/30.0.0.1/tcp/4103')
 
-function fakeNode (self: PeerId, reachable: Multiaddr | (() => Multiaddr)) {
+function fakeNode (self: PeerId, reachable: Multiaddr | (() => Multiaddr), hang?: Multiaddr) {
   const stored = new Map<string, Multiaddr[]>()
   const dials: string[][] = []
   const events = new EventTarget()
@@ -36,9 +36,13 @@ function fakeNode (self: PeerId, reachable: Multiaddr | (() => Multiaddr)) {
       },
       connectionManager: {
         getConnections: () => [],
-        openConnection: async (id: PeerId) => {
+        openConnection: async (id: PeerId, options: { signal?: AbortSignal } = {}) => {
           const addrs = stored.get(id.toString()) ?? []
           dials.push(addrs.map(String))
+          // An address that is a black hole: the dial hangs until it is aborted.
+          if (hang != null && addrs.every(a => a.equals(hang))) {
+            return await new Promise((_resolve, reject) => { options.signal?.addEventListener('abort', () => { reject(new Error('aborted')) }) })
+          }
           if (addrs.some(a => a.equals(typeof reachable === 'function' ? reachable() : reachable))) return { remotePeer: id }
           throw new Error('connection refused')
         }
@@ -146,5 +150,27 @@ describe('membership: lookups between dials', () => {
     // Past the window, a lookup follows a failed dial only (the backoff's dials go on).
     expect(node.dials.length).toBeGreaterThan(dials)
     expect(lookup.mock.calls.length - calls).toBe(node.dials.length - dials)
+  })
+})
+
+describe('membership: a lookup with new addresses during a hanging dial', () => {
+  it('stops the dial to the old addresses and dials the new ones at once', async () => {
+    const self = await newPeer()
+    const peer = await newPeer()
+    const node = fakeNode(self, NEW, OLD)
+    const m = new Membership(node.components, { tickMs: 3_600_000, redial: { minMs: 60_000, maxMs: 60_000 } })
+    try {
+      await m.start()
+      m.discovered({ id: peer, multiaddrs: [OLD] }, 'dht')
+      await vi.waitFor(() => { expect(node.dials).toHaveLength(1) })
+      // The dial to OLD hangs; a lookup (the NAT service's roster lookup, say) finds NEW meanwhile.
+      await m.found({ id: peer, multiaddrs: [NEW] })
+      await vi.waitFor(() => { expect(m.get(peer)?.connected).toBe(true) })
+      expect(node.dials).toEqual([[OLD.toString()], [OLD.toString(), NEW.toString()]])
+      // Giving way is not a failure of the peer: no backoff was charged.
+      expect(m.get(peer)?.failures).toBe(0)
+    } finally {
+      await m.stop()
+    }
   })
 })
