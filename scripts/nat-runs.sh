@@ -2,7 +2,7 @@
 # Run the NAT integration test N times (default 10, the cone topology) and sum up its figures:
 # time to know, time to a direct (hole-punched) connection, the share of runs that got one, the
 # bytes the relay carried. Needs what the test needs (root, nftables, coturn); build first
-# (`npm run build`: the test starts the daemon from dist/). The test is opt-in (FEDMESH_NAT_TEST=1), set here.
+# (`npm run build`: the test starts the daemon from dist/).
 #   scripts/nat-runs.sh [RUNS] [cone|symmetric]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ topology=${2:-cone}
 figures=$(mktemp)
 trap 'rm -f "$figures"' EXIT
 for i in $(seq 1 "$runs"); do
-  FEDMESH_NAT_TEST=1 FEDMESH_NAT_FIGURES="$figures" npx vitest run test/integration/nat.test.ts -t "${topology} NATs" >/dev/null 2>&1
+  FEDMESH_NAT_FIGURES="$figures" npx vitest run test/integration/nat.test.ts -t "${topology} NATs" >/dev/null 2>&1
   echo "run $i/$runs: $(tail -n 1 "$figures")" >&2
 done
 npx node -e '

@@ -69,3 +69,30 @@ export function addressesToShare<A> (addrs: ReadonlyArray<AdvertisedAddress<A>>)
 export function startsDirectDial (self: string, remote: string): boolean {
   return self < remote
 }
+
+/** What one member of a pair joined through a relay does about a hole punch. */
+export type PunchTurn = 'punch' | 'wait for the peer to punch' | 'wait for the peer to dial our public address'
+
+export interface PunchTurnInput {
+  self: string
+  remote: string
+  /** This node is publicly reachable (reachability `public`): the other can dial it without a punch. */
+  selfPublic: boolean
+  /** This node dialled the other's public addresses and the dial failed. */
+  remotePublicFailed: boolean
+  /** Attempts this node already gave up waiting (its direct-dial retries so far). */
+  attempts: number
+}
+
+/**
+ * Which end of a relayed pair punches, so that exactly one does. A public member waits once for
+ * the other to dial its public address (a plain TCP connection beats a WebRTC data channel, and
+ * otherwise it punched first, faster than the other's dial, every time its id was the smaller);
+ * an end that tried the other's public address and failed punches (the public end waits for it);
+ * otherwise the smaller peer id punches (startsDirectDial).
+ */
+export function punchTurn (input: PunchTurnInput): PunchTurn {
+  if (input.remotePublicFailed) return 'punch'
+  if (input.selfPublic && input.attempts === 0) return 'wait for the peer to dial our public address'
+  return startsDirectDial(input.self, input.remote) ? 'punch' : 'wait for the peer to punch'
+}

@@ -42,30 +42,21 @@ import { FederationNode } from './federation-node.js'
 import { EventWiring } from './event-wiring.js'
 import { NodeEvents } from './events.js'
 import { libp2pOptions, loadNatModules } from './libp2p-options.js'
+import { addConnectedDhtPeers, findPeerAddresses } from './dht-lookup.js'
+import type { DhtLookupNode } from './dht-lookup.js'
 import type { FedServices } from './federation-node.js'
 import type { FederationNodeConfig } from './config.js'
 import type { FederationInit, JoinAnswer } from '../services/federation/federation.js'
 import type { FedStore } from '../store/store.js'
 import type { Clock } from '../util/time.js'
 import { fromBytesHandler } from './task-payload.js'
-import type { Libp2p, PeerId } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
-import type { KadDHT } from '@libp2p/kad-dht'
+import type { Libp2p } from '@libp2p/interface'
+import type { SingleKadDHT } from '@libp2p/kad-dht'
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
 
 /** Roster members looked up by id per DHT walk (the walk runs while the node is short of connections). */
 const ROSTER_LOOKUPS_PER_WALK = 8
-
-/** A peer's addresses as the DHT's servers know them now (no local cache); none when not found. */
-async function findPeerAddresses (dht: KadDHT, peer: PeerId, signal: AbortSignal): Promise<Multiaddr[]> {
-  try {
-    for await (const event of dht.findPeer(peer, { signal, useCache: false })) {
-      if (event.name === 'FINAL_PEER') return event.peer.multiaddrs
-    }
-  } catch {}
-  return []
-}
 
 /** libp2p's protocols a private federation gates from the start (the rest once registered). */
 const LIBP2P_PROTOCOLS = ['/ipfs/id/1.0.0', '/ipfs/id/push/1.0.0', '/ipfs/ping/1.0.0', '/meshsub/1.2.0', '/meshsub/1.1.0', '/meshsub/1.0.0']
@@ -175,12 +166,15 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
   await writerUsage.load(cacheStore.entries())
   const policy = cachePolicy(() => node?.libp2p.services.federation, writerUsage)
 
+  /** The DHT and what its lookups need (only called while the node runs with a DHT). */
+  const dhtNode = (): DhtLookupNode => ({ dht: services().dht as SingleKadDHT, protocol: kadProtocol, getConnections: () => libp2p.getConnections(), peerStore: libp2p.peerStore })
+
   /** Up to a few roster members with no connection, looked up by id in parallel. */
   const findRosterMembers = async (signal: AbortSignal): Promise<void> => {
     const { federation, membership } = services()
     const missing = federation.rosterMembers().map(id => peerIdFromString(id)).filter(id => libp2p.getConnections(id).length === 0)
     await Promise.all(missing.slice(0, ROSTER_LOOKUPS_PER_WALK).map(async id => {
-      const multiaddrs = await findPeerAddresses(services().dht as KadDHT, id, signal)
+      const multiaddrs = await findPeerAddresses(dhtNode(), id, signal)
       await membership.found({ id, multiaddrs })
     }))
   }
@@ -232,10 +226,11 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         // the DHT as clients and sit in nobody's routing table: roster members not connected are
         // looked up by id (a DHT server answers with what its peer store knows of them).
         walk: config.dht === false ? undefined : async (signal) => {
-          for await (const _ of (services().dht as KadDHT).getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) { /* the walk itself is the point: it discovers peers */ }
+          await addConnectedDhtPeers(dhtNode())
+          for await (const _ of dhtNode().dht.getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) { /* the walk itself is the point: it discovers peers */ }
           await findRosterMembers(signal)
         },
-        lookup: config.dht === false ? undefined : async (peer, signal) => findPeerAddresses(services().dht as KadDHT, peer, signal)
+        lookup: config.dht === false ? undefined : async (peer, signal) => findPeerAddresses(dhtNode(), peer, signal)
       }),
       nat: nat({
         clock,

@@ -3,7 +3,7 @@ import { autoNATv2 } from '@libp2p/autonat-v2'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { memory } from '@libp2p/memory'
@@ -107,6 +107,12 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
     // membership gate (both ends) until the HELLO settles, so it overlaps the handshake and an
     // outsider gets nothing. Its timeout outlasts the handshake's (10 s).
     identify: identify({ timeout: 15_000 }),
+    // Tells connected peers when this node's addresses change (libp2p 3 ships it as its own
+    // service). Without it a peer knew only the addresses of the moment identify ran: a member
+    // behind NAT that got its relay reservation a moment after identifying with the relay stayed
+    // known there by its private addresses only, and the relay's DHT answers handed those out —
+    // in about half the NAT test runs one home never learned the other's relayed address.
+    identifyPush: identifyPush({ timeout: 15_000 }),
     // The latency service's background pings and `fedmesh ping` may overlap on one connection
     // (a ping stream lingers until both ends close it): room for a few at once each way.
     ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),

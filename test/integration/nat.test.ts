@@ -19,17 +19,15 @@ import type { NatTopology } from '../helpers/nat-topology.js'
 interface PeerDoc { peerId: string, connected: boolean, connection?: 'direct' | 'relayed', capacity: unknown, addresses: string[] }
 interface StatusDoc { peerId: string, reachability?: string, relay?: { reservations: Array<{ relay: string }>, serving?: { reservations: number } } }
 
-/**
- * Opt-in (FEDMESH_NAT_TEST=1) until it passes reliably: the homes' discovery of each other
- * through the relay still fails in about half the runs on a loaded 2-core machine (one home
- * never learns the other's relayed address; issue 14 is open). It is not part of `npm test` so
- * that CI stays meaningful; `scripts/nat-runs.sh` loops it.
- */
-const optIn = process.env.FEDMESH_NAT_TEST === '1' ? undefined : 'opt-in while discovery through the relay is unreliable: set FEDMESH_NAT_TEST=1'
-const unavailable = optIn ?? natTopologyUnavailableReason() ?? stunServerUnavailableReason()
+const unavailable = natTopologyUnavailableReason() ?? stunServerUnavailableReason()
 const topologies: NatTopology[] = []
 const daemons: Daemon[] = []
 const PORT = 4101
+// Room for starting six daemons (the homes restart once to join) on a loaded 2-core machine: in a
+// whole-suite run at load ~25 the homes took 30 s to answer. The goals are timed from when both
+// homes answered, with their own bounds below.
+const CONE_TEST_TIMEOUT_MS = 180_000
+const SYMMETRIC_TEST_TIMEOUT_MS = 120_000
 /** What a test measured so far (written even when it fails). */
 let figures: Record<string, unknown> = {}
 
@@ -158,7 +156,7 @@ describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` 
     await waitFor(async () => await directTo(PORT + 2), 10_000, 'home-a to reconnect to the second public member on its new port')
     figures = { ...figures, restartReconnectMs: Date.now() - restartedAt }
     console.info(`[nat] restarted peer on a new port: home-a reconnected directly ${Date.now() - restartedAt} ms after the restart began`)
-  })
+  }, CONE_TEST_TIMEOUT_MS)
 
   it('symmetric NATs: no hole punch; control traffic goes relayed and a task for the other home fails with the reason', async () => {
     const { pub, a, b, idA, idB, answeredAt } = await startMesh('symmetric')
@@ -184,5 +182,5 @@ describe.skipIf(unavailable != null)(`peers behind NAT${unavailable != null ? ` 
     expect([disconnectsOf(a, idB), disconnectsOf(b, idA)]).toEqual(disconnectsBefore)
     figures = { ...figures, taskFailedMs: tookMs, relayBytes: await relayBytesOf(pub) }
     console.info(`[nat] symmetric: homes knew each other after ${knowMs} ms (relayed); a pinned task failed in ${tookMs} ms: ${(r.stdout + r.stderr).trim().slice(0, 300)}`)
-  })
+  }, SYMMETRIC_TEST_TIMEOUT_MS)
 })

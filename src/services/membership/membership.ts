@@ -38,6 +38,14 @@ export interface MembershipInit {
   lookup?: (peer: PeerId, signal: AbortSignal) => Promise<Multiaddr[]>
   /** A lookup gives up after this, ms. Default 5 s. */
   lookupTimeoutMs?: number
+  /**
+   * While a lost peer's dials fail, it is looked up this often between them, ms, for
+   * `lookupWindowMs` after it was lost: a peer back on a new port is found within about this,
+   * not at the next dial of a backoff that has grown to 10 s. Default 2 s.
+   */
+  lookupEveryMs?: number
+  /** How long after losing a peer the lookups between dials go on, ms. Default 60 s. */
+  lookupWindowMs?: number
   /** Walks every this often while short of connections; the first ones come sooner. Default 15 s. */
   walkIntervalMs?: number
   /**
@@ -58,6 +66,16 @@ export const DEFAULT_MAX_PARALLEL_DIALS = 8
 export const DEFAULT_REDIAL: BackoffPolicy = { minMs: 1 * SECOND, maxMs: 10 * SECOND }
 export const DEFAULT_MAX_ADDRESSES_PER_PEER = 16
 export const DEFAULT_TICK_MS = 500
+export const DEFAULT_LOOKUP_EVERY_MS = 2 * SECOND
+export const DEFAULT_LOOKUP_WINDOW_MS = 60 * SECOND
+
+/** A dial in flight was stopped because a lookup found addresses it did not have (not a failure). */
+class NewAddressesError extends Error {
+  constructor () {
+    super('a lookup found new addresses: dialling again with them')
+    this.name = 'NewAddressesError'
+  }
+}
 
 export interface MembershipComponents {
   peerId: PeerId
@@ -79,6 +97,10 @@ export interface KnownPeer {
   failures: number
   /** When the next dial may start; 0 = not scheduled. */
   nextDialAtMs: number
+  /** When the connection was lost (0 = connected, or never connected in this run). */
+  lostAtMs?: number
+  /** When it was last looked up by id. */
+  lookedUpAtMs?: number
 }
 
 /**
@@ -209,7 +231,7 @@ export class Membership implements Startable {
     const peer = this.remember(info.id, via)
     peer.connected = connected
     const addrs = info.multiaddrs.slice(0, this.maxAddressesPerPeer)
-    this.persist(info.id, peer, addrs)
+    void this.persist(info.id, peer, addrs)
     if (!connected && peer.nextDialAtMs === 0) {
       peer.nextDialAtMs = this.clock.now()
       this.dialDue()
@@ -225,11 +247,20 @@ export class Membership implements Startable {
     const addrs = info.multiaddrs.slice(0, this.maxAddressesPerPeer)
     const before = new Set((await this.components.peerStore.get(info.id).catch(() => undefined))?.addresses.map(a => a.multiaddr.toString()) ?? [])
     const peer = this.remember(info.id, 'dht')
-    this.persist(info.id, peer, addrs)
-    if (this.isConnected(info.id) || this.dialing.has(info.id)) return
+    // Stored before the dial reads them.
+    await this.persist(info.id, peer, addrs)
+    if (this.isConnected(info.id)) return
+    const fresh = addrs.some(a => !before.has(a.toString()))
+    const inFlight = this.dialing.get(info.id)
+    if (inFlight != null) {
+      // A dial to the addresses known before can hang for seconds (another LAN's private address
+      // is often a black hole): with new ones, it gives way to a dial that has them.
+      if (fresh) inFlight.abort(new NewAddressesError())
+      return
+    }
     peer.connected = false
     // Only a new address earns a dial now; the same ones wait for the backoff (no dial-lookup loop).
-    if (peer.nextDialAtMs === 0 || addrs.some(a => !before.has(a.toString()))) peer.nextDialAtMs = this.clock.now()
+    if (peer.nextDialAtMs === 0 || fresh) peer.nextDialAtMs = this.clock.now()
     this.dialDue()
   }
 
@@ -275,10 +306,11 @@ export class Membership implements Startable {
     // An outbound connection to a peer no discovery reported (a dial by address, a task sent to
     // a peer known from gossip) is remembered without a source.
     const peer = known ?? this.remember(conn.remotePeer, conn.direction === 'inbound' ? 'inbound' : undefined)
-    if (known == null) this.persist(conn.remotePeer, peer, [])
+    if (known == null) void this.persist(conn.remotePeer, peer, [])
     peer.connected = true
     peer.failures = 0
     peer.nextDialAtMs = 0
+    peer.lostAtMs = 0
     peer.lastSeenMs = this.clock.now()
   }
 
@@ -288,6 +320,7 @@ export class Membership implements Startable {
     this.walkSooner()
     peer.connected = false
     peer.lastSeenMs = this.clock.now()
+    peer.lostAtMs = peer.lastSeenMs
     this.schedule(peer)
   }
 
@@ -328,6 +361,7 @@ export class Membership implements Startable {
     let connections = this.components.connectionManager.getConnections().length
     for (const peer of this.peers.values()) {
       if (this.dialing.size >= this.maxParallelDials || connections >= this.targetConnections) return
+      if (this.lookupDue(peer, now)) this.lookUp(peer.id)
       if (peer.connected || peer.nextDialAtMs === 0 || peer.nextDialAtMs > now || this.dialing.has(peer.id)) continue
       if (this.isDenied(peer.id)) continue
       if (this.isConnected(peer.id)) {
@@ -348,7 +382,13 @@ export class Membership implements Startable {
         peer.connected = true
         peer.failures = 0
         peer.nextDialAtMs = 0
+        peer.lostAtMs = 0
       }, (err: Error) => {
+        if (controller.signal.reason instanceof NewAddressesError) {
+          // Not a failure of the peer: dialled again at once with what the lookup found.
+          peer.nextDialAtMs = this.clock.now()
+          return
+        }
         this.dials?.increment({ failed: true })
         this.log.trace('dial %p failed (attempt %d) - %s', peer.id, peer.failures + 1, err.message)
         peer.failures++
@@ -357,13 +397,24 @@ export class Membership implements Startable {
       })
       .finally(() => {
         this.dialing.delete(peer.id)
+        if (controller.signal.reason instanceof NewAddressesError) this.dialDue()
       })
+  }
+
+  /** A lost peer whose dials failed, waiting for its next dial: time to look it up again? */
+  private lookupDue (peer: KnownPeer, now: number): boolean {
+    if (peer.connected || peer.failures === 0 || peer.lostAtMs == null || peer.lostAtMs === 0 || this.dialing.has(peer.id)) return false
+    if (now - peer.lostAtMs > (this.init.lookupWindowMs ?? DEFAULT_LOOKUP_WINDOW_MS)) return false
+    return now - (peer.lookedUpAtMs ?? 0) >= (this.init.lookupEveryMs ?? DEFAULT_LOOKUP_EVERY_MS)
   }
 
   /** Known addresses failed: ask where the peer is now, before the backoff's next try. */
   private lookUp (id: PeerId): void {
     const lookup = this.init.lookup
-    if (lookup == null || !this.started || this.lookingUp.has(id)) return
+    // Lookups in flight are bounded like dials.
+    if (lookup == null || !this.started || this.lookingUp.has(id) || this.lookingUp.size >= this.maxParallelDials) return
+    const known = this.peers.get(id)
+    if (known != null) known.lookedUpAtMs = this.clock.now()
     this.lookingUp.set(id, true)
     lookup(id, AbortSignal.timeout(this.init.lookupTimeoutMs ?? 5 * SECOND))
       .then(addrs => {
@@ -377,8 +428,8 @@ export class Membership implements Startable {
   }
 
   /** Store how the peer was found (and its addresses) in the persistent peer store. */
-  private persist (id: PeerId, peer: KnownPeer, multiaddrs: Multiaddr[]): void {
-    this.components.peerStore.merge(id, {
+  private async persist (id: PeerId, peer: KnownPeer, multiaddrs: Multiaddr[]): Promise<void> {
+    await this.components.peerStore.merge(id, {
       multiaddrs,
       metadata: { [VIA_METADATA_KEY]: encodeVia(peer.via) }
     }).catch(err => { this.log.error('could not store peer %p - %e', id, err) })

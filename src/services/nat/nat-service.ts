@@ -2,10 +2,11 @@ import { PeerMap } from '@libp2p/peer-collections'
 import { repeatingTask } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { backoffDelay } from '../../core/backoff.js'
-import { dhtModeFor, judgeReachability, startsDirectDial } from '../../core/reachability.js'
+import { dhtModeFor, judgeReachability, punchTurn } from '../../core/reachability.js'
 import { pingOver } from '../../util/ping-over.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { dialAddressOf, hostOf, isPublicAddress, isRelayed, isWebRtc, ownAddresses, relayOf } from './addresses.js'
+import { ReservationWatch } from './reservation-watch.js'
 import type { Reachability } from '../../core/reachability.js'
 import type { BackoffPolicy } from '../../core/backoff.js'
 import type { Clock } from '../../util/time.js'
@@ -97,6 +98,7 @@ export class NatService implements Startable {
   private readonly retry: BackoffPolicy
   private readonly random: () => number
   private readonly outcomes?: CounterGroup<'direct' | 'failed'>
+  private readonly reservationWatch: ReservationWatch
   private current: Reachability = 'unknown'
   private listeningThroughRelays = false
   private hadReservation = false
@@ -109,6 +111,15 @@ export class NatService implements Startable {
     this.retry = init.retry ?? DEFAULT_DIRECT_RETRY
     this.random = init.random ?? Math.random
     this.task = repeatingTask(() => { this.tick() }, init.tickMs ?? SECOND)
+    this.reservationWatch = new ReservationWatch({
+      transportManager: components.transportManager,
+      connectionManager: components.connectionManager,
+      peerStore: components.peerStore,
+      log: this.log,
+      isMember: (peer) => init.isMember?.(peer) ?? true,
+      clock: init.clock,
+      random: this.random
+    })
     this.outcomes = components.metrics?.registerCounterGroup('fedmesh_nat_direct_dials_total', {
       label: 'outcome',
       help: 'Direct dials to members reached through a relay (public address or WebRTC hole punch), by outcome'
@@ -253,6 +264,7 @@ export class NatService implements Startable {
     const now = this.init.clock.now()
     if (reserved && !this.hadReservation) this.lookAgainAt = LOOK_AGAIN_AFTER_MS.map(ms => now + ms)
     this.hadReservation = reserved
+    this.reservationWatch.tick(now, this.listeningThroughRelays && this.current === 'private', reserved)
     while (this.lookAgainAt.length > 0 && this.lookAgainAt[0] <= now) {
       this.lookAgainAt.shift()
       this.init.onReachableThroughRelay?.()
@@ -334,8 +346,15 @@ export class NatService implements Startable {
       return undefined
     }
     // Both ends would punch otherwise; a task in a hurry does not wait for the other's turn.
-    if (!urgent && !startsDirectDial(this.components.peerId.toString(), peer.toString())) {
-      u.lastError = 'waiting for the peer to punch'
+    const turn = punchTurn({
+      self: this.components.peerId.toString(),
+      remote: peer.toString(),
+      selfPublic: this.current === 'public',
+      remotePublicFailed: publicAddrs.length > 0,
+      attempts: u.attempts
+    })
+    if (!urgent && turn !== 'punch') {
+      u.lastError = turn.replace(/^wait/, 'waiting')
       return undefined
     }
     return attempt(webrtc, 'a WebRTC hole punch')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { addressesToShare, dhtModeFor, judgeReachability, startsDirectDial } from '../../../src/core/reachability.js'
+import { addressesToShare, dhtModeFor, judgeReachability, punchTurn, startsDirectDial } from '../../../src/core/reachability.js'
 import type { OwnAddress } from '../../../src/core/reachability.js'
 
 const lan = (host: string): OwnAddress => ({ host, isPublic: false, verified: true, relayed: false })
@@ -56,5 +56,23 @@ describe('startsDirectDial', () => {
   it('exactly one of two peers starts the hole punch', () => {
     const [a, b] = ['12D3KooWA', '12D3KooWB']
     expect(startsDirectDial(a, b)).not.toBe(startsDirectDial(b, a))
+  })
+})
+
+describe('punchTurn', () => {
+  const [small, big] = ['12D3KooWA', '12D3KooWB']
+  const base = { selfPublic: false, remotePublicFailed: false, attempts: 0 }
+
+  it('between two private members, only the smaller id punches', () => {
+    expect(punchTurn({ ...base, self: small, remote: big })).toBe('punch')
+    expect(punchTurn({ ...base, self: big, remote: small })).toBe('wait for the peer to punch')
+  })
+
+  it('a public member waits once to be dialled; the private one dials its public address and punches only if that failed', () => {
+    // The public end has the smaller id: it still waits on its first attempt, then falls back to the id rule.
+    expect(punchTurn({ ...base, self: small, remote: big, selfPublic: true })).toBe('wait for the peer to dial our public address')
+    expect(punchTurn({ ...base, self: small, remote: big, selfPublic: true, attempts: 1 })).toBe('punch')
+    // The private end (bigger id) punches once the public address failed, whatever the ids.
+    expect(punchTurn({ ...base, self: big, remote: small, remotePublicFailed: true })).toBe('punch')
   })
 })

@@ -16,7 +16,7 @@ const newPeer = async (): Promise<PeerId> => peerIdFromPrivateKey(await generate
 const OLD = multiaddr('/ip4/30.0.0.1/tcp/4102')
 const NEW = multiaddr('/ip4/30.0.0.1/tcp/4103')
 
-function fakeNode (self: PeerId, reachable: Multiaddr) {
+function fakeNode (self: PeerId, reachable: Multiaddr | (() => Multiaddr), hang?: Multiaddr) {
   const stored = new Map<string, Multiaddr[]>()
   const dials: string[][] = []
   const events = new EventTarget()
@@ -36,10 +36,14 @@ function fakeNode (self: PeerId, reachable: Multiaddr) {
       },
       connectionManager: {
         getConnections: () => [],
-        openConnection: async (id: PeerId) => {
+        openConnection: async (id: PeerId, options: { signal?: AbortSignal } = {}) => {
           const addrs = stored.get(id.toString()) ?? []
           dials.push(addrs.map(String))
-          if (addrs.some(a => a.equals(reachable))) return { remotePeer: id }
+          // An address that is a black hole: the dial hangs until it is aborted.
+          if (hang != null && addrs.every(a => a.equals(hang))) {
+            return await new Promise((_resolve, reject) => { options.signal?.addEventListener('abort', () => { reject(new Error('aborted')) }) })
+          }
+          if (addrs.some(a => a.equals(typeof reachable === 'function' ? reachable() : reachable))) return { remotePeer: id }
           throw new Error('connection refused')
         }
       }
@@ -77,5 +81,96 @@ describe('membership: re-dial by peer id', () => {
     await new Promise(resolve => setTimeout(resolve, 50))
     expect(node.dials).toHaveLength(1)
     expect(membership.get(gone)?.connected).toBe(false)
+  })
+})
+
+/**
+ * A peer connected at OLD that goes away and comes back at NEW: membership on a clock the test
+ * moves, its re-dial checks run by hand (dialDue), the lookup answering OLD until `back`.
+ */
+async function lostPeer (init: { redial: { minMs: number, maxMs: number }, lookupWindowMs?: number }) {
+  const self = await newPeer()
+  const peer = await newPeer()
+  let reachable = OLD
+  const node = fakeNode(self, () => reachable)
+  const state = { now: 1_000, back: false }
+  const lookup = vi.fn(async () => state.back ? [NEW] : [OLD])
+  const m = new Membership(node.components, { ...init, lookup, tickMs: 3_600_000, clock: { now: () => state.now }, random: () => 0.5 })
+  await m.start()
+  m.discovered({ id: peer, multiaddrs: [OLD] }, 'bootstrap')
+  await vi.waitFor(() => { expect(m.get(peer)?.connected).toBe(true) })
+  reachable = NEW
+  node.components.events.dispatchEvent(new CustomEvent('peer:disconnect', { detail: peer }))
+  const dialDue = (): void => { (m as unknown as { dialDue: () => void }).dialDue() }
+  return { m, peer, node, lookup, state, dialDue }
+}
+
+describe('membership: lookups between dials', () => {
+  let membership: Membership | undefined
+  afterEach(async () => { await membership?.stop() })
+
+  it('a lost peer whose dials fail is looked up every 2 s between them, and dialled on its new port at once', async () => {
+    // It went away at 1 s and is back on another port; the re-dial waits 7.5 s (10 s nominal, equal jitter).
+    const { m, peer: restarted, node, lookup, state, dialDue } = await lostPeer({ redial: { minMs: 10_000, maxMs: 60_000 } })
+    membership = m
+    state.now = 8_500
+    dialDue()
+    await vi.waitFor(() => { expect(lookup).toHaveBeenCalledTimes(1) })
+    // The next dial is 15 s away; lookups go on every 2 s meanwhile.
+    state.now = 10_400
+    dialDue()
+    expect(lookup).toHaveBeenCalledTimes(1)
+    state.back = true
+    state.now = 10_500
+    dialDue()
+    await vi.waitFor(() => { expect(m.get(restarted)?.connected).toBe(true) })
+    expect(lookup).toHaveBeenCalledTimes(2)
+    expect(node.dials.at(-1)).toContain(NEW.toString())
+  })
+
+  it('stops looking once the window since the loss has passed', async () => {
+    const { m, node, lookup, state, dialDue } = await lostPeer({ redial: { minMs: 1_000, maxMs: 600_000 }, lookupWindowMs: 10_000 })
+    membership = m
+    state.now = 1_750
+    dialDue()
+    await vi.waitFor(() => { expect(lookup).toHaveBeenCalledTimes(1) })
+    await new Promise(resolve => setTimeout(resolve, 10))
+    for (state.now = 3_750; state.now <= 11_000; state.now += 2_000) {
+      dialDue()
+      await new Promise(resolve => setTimeout(resolve, 5))
+    }
+    await vi.waitFor(() => { expect(lookup).toHaveBeenCalledTimes(5) })
+    const calls = lookup.mock.calls.length
+    const dials = node.dials.length
+    for (state.now = 11_750; state.now <= 30_000; state.now += 2_000) {
+      dialDue()
+      await new Promise(resolve => setTimeout(resolve, 5))
+    }
+    await new Promise(resolve => setTimeout(resolve, 10))
+    // Past the window, a lookup follows a failed dial only (the backoff's dials go on).
+    expect(node.dials.length).toBeGreaterThan(dials)
+    expect(lookup.mock.calls.length - calls).toBe(node.dials.length - dials)
+  })
+})
+
+describe('membership: a lookup with new addresses during a hanging dial', () => {
+  it('stops the dial to the old addresses and dials the new ones at once', async () => {
+    const self = await newPeer()
+    const peer = await newPeer()
+    const node = fakeNode(self, NEW, OLD)
+    const m = new Membership(node.components, { tickMs: 3_600_000, redial: { minMs: 60_000, maxMs: 60_000 } })
+    try {
+      await m.start()
+      m.discovered({ id: peer, multiaddrs: [OLD] }, 'dht')
+      await vi.waitFor(() => { expect(node.dials).toHaveLength(1) })
+      // The dial to OLD hangs; a lookup (the NAT service's roster lookup, say) finds NEW meanwhile.
+      await m.found({ id: peer, multiaddrs: [NEW] })
+      await vi.waitFor(() => { expect(m.get(peer)?.connected).toBe(true) })
+      expect(node.dials).toEqual([[OLD.toString()], [OLD.toString(), NEW.toString()]])
+      // Giving way is not a failure of the peer: no backoff was charged.
+      expect(m.get(peer)?.failures).toBe(0)
+    } finally {
+      await m.stop()
+    }
   })
 })
