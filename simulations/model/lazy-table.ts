@@ -49,6 +49,7 @@ export class LazyCapacityTable extends CapacityTable {
   private readonly known: ArrayLike<number>
   private readonly ad = blankAd()
   private readonly validate = (ad: VisibleAd): ValidatedAd => this.validated(ad)
+  private readonly kinds: readonly string[]
 
   constructor (private readonly lazy: LazyTableInit) {
     const clock: Clock = { now: () => Number.isNaN(this.arrival) ? lazy.clock.now() : this.arrival }
@@ -56,6 +57,7 @@ export class LazyCapacityTable extends CapacityTable {
     this.known = lazy.known()
     this.recorded = new Int32Array(this.known.length)
     this.recheckAt = new Float64Array(this.known.length)
+    this.kinds = kindsOf(lazy.kind)
   }
 
   override get (peerId: string): CapacityEntry | undefined {
@@ -119,8 +121,8 @@ export class LazyCapacityTable extends CapacityTable {
       running: ad.running,
       concurrency: ad.concurrency,
       queueLimit: ad.queueLimit,
-      kinds: [this.lazy.kind],
-      meanRunMs: ad.meanRunMs === undefined ? EMPTY_RUNS : new Map([[this.lazy.kind, ad.meanRunMs]]),
+      kinds: this.kinds as string[],
+      meanRunMs: ad.meanRunMs === undefined ? EMPTY_RUNS : runsOf(this.lazy.kind, ad.meanRunMs),
       intervalMs: this.lazy.intervalMs,
       addrs: [],
       clamped: []
@@ -129,3 +131,35 @@ export class LazyCapacityTable extends CapacityTable {
 }
 
 const EMPTY_RUNS = new Map<string, number>()
+
+/*
+ * The decoded advert's kind list and run-time map never change once made, so every advert that
+ * says the same shares one (routing reads both per candidate per decision: a map per advert
+ * meant a cache miss or two per candidate read, the largest share of reading one).
+ */
+const KIND_LISTS = new Map<string, readonly string[]>()
+const RUN_MAPS = new Map<string, Map<number, Map<string, number>>>()
+
+function kindsOf (kind: string): readonly string[] {
+  let kinds = KIND_LISTS.get(kind)
+  if (kinds === undefined) {
+    kinds = Object.freeze([kind])
+    KIND_LISTS.set(kind, kinds)
+  }
+  return kinds
+}
+
+/** The advert's run-time map for `kind` at `ms` (whole ms, as adverts carry it): one per value. */
+function runsOf (kind: string, ms: number): Map<string, number> {
+  let byMs = RUN_MAPS.get(kind)
+  if (byMs === undefined) {
+    byMs = new Map()
+    RUN_MAPS.set(kind, byMs)
+  }
+  let runs = byMs.get(ms)
+  if (runs === undefined) {
+    runs = new Map([[kind, ms]])
+    byMs.set(ms, runs)
+  }
+  return runs
+}
