@@ -18,7 +18,7 @@ import { LazyCapacityTable } from './lazy-table.js'
 import { SimTaskClient } from './sim-task-client.js'
 import type { BreakerParams } from '../../src/core/routing/circuit-breaker.js'
 import type { PlanParams } from '../../src/core/routing/plan.js'
-import type { ReputationState, ScoreParams } from '../../src/core/routing/score.js'
+import type { ScoreParams } from '../../src/core/routing/score.js'
 import type { AttemptEvent, DispatcherInit } from '../../src/services/tasks/dispatcher.js'
 import type { TaskHandler } from '../../src/services/tasks/handlers.js'
 import type { Timers } from '../../src/util/timers.js'
@@ -135,7 +135,6 @@ export class SimNode implements SimPeer {
     const planner = s.planner?.(this.id)
     // The dispatcher reads these at once: one object each, reused (no garbage per candidate).
     const rtt = { rttMs: 0, source: 'ping' as const }
-    const rep = { score: 0, state: 'healthy' as ReputationState }
     this.dispatcher = new Dispatcher({
       selfId: this.id,
       executor: this.executor,
@@ -145,12 +144,7 @@ export class SimNode implements SimPeer {
           rtt.rttMs = s.rttMs(self, s.indexOf(peer) as number)
           return rtt
         },
-        reputation: (peer) => {
-          if (ledger === undefined) return NEUTRAL
-          rep.score = ledger.score(peer)
-          rep.state = ledger.state(peer)
-          return rep
-        },
+        reputation: (peer) => ledger === undefined ? NEUTRAL : ledger.standing(peer),
         circuitOpen: (peer) => s.judged && breakers.isOpen(peer, clock.now()),
         connected: () => true
       },

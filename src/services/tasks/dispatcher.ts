@@ -1,7 +1,7 @@
 import { backoffDelay } from '../../core/backoff.js'
 import { admissionWindow } from '../../core/routing/admission.js'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../core/routing/plan.js'
-import { rankCandidates, rankShortlist } from '../../core/routing/ranking.js'
+import { RankScratch, rankCandidates, rankShortlist } from '../../core/routing/ranking.js'
 import { RunTimesByKind } from '../../core/routing/run-times.js'
 import { DEFAULT_SCORE_PARAMS, scoreCandidate } from '../../core/routing/score.js'
 import { SECOND } from '../../util/time.js'
@@ -173,6 +173,8 @@ export class Dispatcher {
   private readonly hedgeStarted: boolean
   private readonly stopLosers: boolean
   private readonly entries: CapacityEntry[] = []
+  /** Where plan() ranks (one ranking at a time, read at once): nothing allocated per candidate. */
+  private readonly rankScratch = new RankScratch()
   /** Where each direct attempt went (a cancelled dispatch says where the task may still finish). */
   private readonly attemptPeer = new WeakMap<Promise<Step>, string>()
 
@@ -397,7 +399,7 @@ export class Dispatcher {
     if (planner != null) {
       return planner(inputs, (c) => scoreCandidate(c, this.scoreParams), this.init.random, { bounced })
     }
-    return planDispatch(rankShortlist(inputs, this.scoreParams, { plan: this.planParams, bounced }), this.init.random, this.planParams, { bounced })
+    return planDispatch(rankShortlist(inputs, this.scoreParams, { plan: this.planParams, bounced }, this.rankScratch), this.init.random, this.planParams, { bounced })
   }
 
   private request (req: DispatchRequest, budgetMs: number, maxWaitMs: number, expectedRunMs: number): TaskRequest {
