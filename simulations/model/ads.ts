@@ -31,14 +31,25 @@ export interface VisibleAd {
 /** Slots and queue places as one reader may use them (`Executor.loadFor`). */
 export interface AdView { concurrency: number, queueLimit: number }
 
+/*
+ * One advert's fields, side by side in one Float64Array (a cache line per advert): reading an
+ * advert is what every node does for every peer it knows every interval, and with an array per
+ * field (and an object for the slots offered) each read was a cache miss per field.
+ */
+const AT = 0
+const SEQ = 1
+const QUEUE_DEPTH = 2
+const RUNNING = 3
+const MEAN_RUN = 4
+const CONCURRENCY = 5
+const QUEUE_LIMIT = 6
+/** 1 when some readers were told other slots (their fair share): look them up in `tailoredFor`. */
+const TAILORED = 7
+const STRIDE = 8
+
 export class AdRing {
-  private readonly at = new Float64Array(RING).fill(-Infinity)
-  private readonly queueDepth = new Int32Array(RING)
-  private readonly running = new Int32Array(RING)
-  private readonly meanRun = new Float64Array(RING)
-  private readonly seqs = new Int32Array(RING)
-  /** What every remote reader is told, and what each reader holding work there is told instead. */
-  private readonly remote: AdView[] = new Array(RING)
+  private readonly ads = new Float64Array(RING * STRIDE)
+  /** Readers told otherwise than `remote`, per advert (only when TAILORED is set). */
   private readonly tailoredFor: Array<ReadonlyMap<number, AdView> | undefined> = new Array(RING)
   /** Per advert, one decoded form shared by every reader (built on first read). */
   private readonly decoded: unknown[] = new Array(RING)
@@ -48,7 +59,9 @@ export class AdRing {
   lastRunning = 0
   lastAt = -Infinity
 
-  constructor (readonly concurrency: number, readonly queueLimit: number) {}
+  constructor (readonly concurrency: number, readonly queueLimit: number) {
+    for (let i = 0; i < RING; i++) this.ads[i * STRIDE + AT] = -Infinity
+  }
 
   /**
    * `remote`: slots and queue places as a remote peer may use them (the capacity service tailors
@@ -56,15 +69,20 @@ export class AdRing {
    */
   publish (at: number, queueDepth: number, running: number, meanRunMs: number | undefined, remote?: AdView, tailored?: ReadonlyMap<number, AdView>): void {
     const i = this.count % RING
-    this.remote[i] = remote ?? this
-    this.tailoredFor[i] = tailored !== undefined && tailored.size > 0 ? tailored : undefined
+    const o = i * STRIDE
+    const ads = this.ads
+    const own = tailored !== undefined && tailored.size > 0 ? tailored : undefined
+    this.tailoredFor[i] = own
     this.count++
-    this.at[i] = at
-    this.queueDepth[i] = queueDepth
-    this.running[i] = running
+    ads[o + AT] = at
+    ads[o + SEQ] = this.count
+    ads[o + QUEUE_DEPTH] = queueDepth
+    ads[o + RUNNING] = running
     // The advert carries Math.round(meanRunMs); 0 or absent reads as "not observed".
-    this.meanRun[i] = meanRunMs === undefined ? 0 : Math.round(meanRunMs)
-    this.seqs[i] = this.count
+    ads[o + MEAN_RUN] = meanRunMs === undefined ? 0 : Math.round(meanRunMs)
+    ads[o + CONCURRENCY] = (remote ?? this).concurrency
+    ads[o + QUEUE_LIMIT] = (remote ?? this).queueLimit
+    ads[o + TAILORED] = own === undefined ? 0 : 1
     this.decoded[i] = undefined
     this.lastQueueDepth = queueDepth
     this.lastRunning = running
@@ -74,7 +92,7 @@ export class AdRing {
   /** The decoded form of advert `ad` (still in the ring), made once by `make` and shared. */
   decodedAs<T> (ad: VisibleAd, make: (ad: VisibleAd) => T): T {
     const i = (ad.seq - 1) % RING
-    if (this.seqs[i] !== ad.seq) return make(ad)
+    if (this.ads[i * STRIDE + SEQ] !== ad.seq) return make(ad)
     let d = this.decoded[i] as T | undefined
     if (d === undefined) {
       d = make(ad)
@@ -91,22 +109,22 @@ export class AdRing {
     const ow = net.oneWay(self, reader)
     const cut = net.partition !== undefined
     const n = Math.min(this.count, RING)
+    const ads = this.ads
     for (let k = 0; k < n; k++) {
-      const i = (this.count - 1 - k) % RING
-      const received = this.at[i] + ow
+      const o = ((this.count - 1 - k) % RING) * STRIDE
+      const received = ads[o + AT] + ow
       if (received > now) continue
       if (cut && !net.reachable(self, reader, received)) continue
       if (now - received > intervalMs * EXPIRY_INTERVALS) return false
-      const mr = this.meanRun[i]
-      const own = this.tailoredFor[i]?.get(reader)
-      const view = own ?? this.remote[i]
-      into.seq = this.seqs[i]
+      const mr = ads[o + MEAN_RUN]
+      const own = ads[o + TAILORED] === 1 ? this.tailoredFor[o / STRIDE]?.get(reader) : undefined
+      into.seq = ads[o + SEQ]
       into.receivedAt = received
-      into.publishedAt = this.at[i]
-      into.queueDepth = this.queueDepth[i]
-      into.running = this.running[i]
-      into.concurrency = view.concurrency
-      into.queueLimit = view.queueLimit
+      into.publishedAt = ads[o + AT]
+      into.queueDepth = ads[o + QUEUE_DEPTH]
+      into.running = ads[o + RUNNING]
+      into.concurrency = own === undefined ? ads[o + CONCURRENCY] : own.concurrency
+      into.queueLimit = own === undefined ? ads[o + QUEUE_LIMIT] : own.queueLimit
       into.meanRunMs = mr > 0 ? mr : undefined
       into.tailored = own !== undefined
       return true
@@ -122,7 +140,7 @@ export class AdRing {
   nextArrival (seq: number, ow: number): number {
     if (seq >= this.count) return -Infinity
     const next = Math.max(seq + 1, this.count - RING + 1)
-    return this.at[(next - 1) % RING] + ow
+    return this.ads[((next - 1) % RING) * STRIDE + AT] + ow
   }
 }
 
