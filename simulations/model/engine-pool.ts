@@ -35,6 +35,8 @@ export interface PoolOptions {
 
 /** Heap limit of each worker, MB: a 10,000-peer run holds over a GB live. */
 const WORKER_OLD_SPACE_MB = 4096
+/** Young generation of each worker, MB: decisions make garbage fast; fewer scavenges cost a few per cent less CPU at 300 peers. */
+const WORKER_YOUNG_MB = 192
 
 /** The random stream of a job (the same in a worker and here). */
 export function jobRng (seed: number, stream: string): Rng {
@@ -94,7 +96,7 @@ function onWorkers (url: URL, threads: number, scenario: Scenario, jobs: readonl
     for (const w of workers) void w.terminate()
   }
   for (let t = 0; t < threads; t++) {
-    const worker = new Worker(url, { workerData: { scenario }, resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB } })
+    const worker = new Worker(url, { workerData: { scenario }, resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } })
     workers.push(worker)
     const give = (): void => {
       if (next < order.length) {

@@ -71,44 +71,8 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
   const partitioned = world.partition !== undefined
   let events = 0
 
-  const ideal = runIdeal(world)
-  sampleRss()
-  const idealMean = mean(ideal.responses)
-  const idealP99 = quantileSorted(sorted(ideal.responses), 0.99)
-  log(`ideal: mean ${idealMean.toFixed(1)} ms, p99 ${idealP99.toFixed(1)} ms`)
-
-  const summarise = (name: string, res: { responses: Float64Array, measured: number, lost: number, utilisation: Float64Array }, extra: Partial<PolicySummary> = {}): PolicySummary => {
-    const s = sorted(res.responses)
-    const m = mean(s)
-    const p99 = quantileSorted(s, 0.99)
-    const util = honestValues(world, res.utilisation)
-    return {
-      name,
-      tasks: res.measured,
-      completed: s.length,
-      lost: res.lost,
-      meanMs: round(m, 2),
-      p50Ms: round(quantileSorted(s, 0.5), 2),
-      p99Ms: round(p99, 2),
-      maxMs: round(s.length > 0 ? s[s.length - 1] : NaN, 2),
-      meanResponseVsIdeal: round(m / idealMean, 4),
-      p99ResponseVsIdeal: round(p99 / idealP99, 4),
-      jainIndex: round(jainIndex(util), 4),
-      maxOverMeanLoad: round(maxOverMean(util), 4),
-      cdf: quantilePoints(s),
-      loadPerPeer: util.map(u => round(u, 3)),
-      ...extra
-    }
-  }
-  const fromEngine = (e: EngineResult, params?: Record<string, unknown>): PolicySummary => {
-    events += e.events
-    sampleRss()
-    const out = summarise(e.label, e, { decisions: sortKeys(e.decisions), meanAdAgeMs: round(e.meanAdAgeMs, 1), duplicateRuns: e.duplicateRuns, ...(params !== undefined ? { params } : {}) })
-    log(`${e.label}: mean ${out.meanMs} ms (${out.meanResponseVsIdeal}x ideal), p99 ${out.p99Ms} ms (${out.p99ResponseVsIdeal}x), jain ${out.jainIndex}, lost ${out.lost}, ${e.events} events`)
-    return out
-  }
-
-  // The engine runs (fedmesh, each baseline, each variant) go side by side (engine-pool.ts).
+  // The engine runs (fedmesh, each baseline, each variant) go side by side (engine-pool.ts),
+  // started first: the ideal and the cache model run here meanwhile.
   const end = scenario.durationMs
   const base = {
     score: { ...DEFAULT_SCORE_PARAMS, ...r.score },
@@ -146,6 +110,45 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
       options.progress?.({ label: jobs[index].label, run: index, runs: jobs.length, virtualMs: at, endMs: end, done: parts.reduce((a, b) => a + b, 0) })
     }
   })
+  const ideal = runIdeal(world)
+  sampleRss()
+  const idealMean = mean(ideal.responses)
+  const idealP99 = quantileSorted(sorted(ideal.responses), 0.99)
+  log(`ideal: mean ${idealMean.toFixed(1)} ms, p99 ${idealP99.toFixed(1)} ms`)
+
+  const summarise = (name: string, res: { responses: Float64Array, measured: number, lost: number, utilisation: Float64Array }, extra: Partial<PolicySummary> = {}): PolicySummary => {
+    const s = sorted(res.responses)
+    const m = mean(s)
+    const p99 = quantileSorted(s, 0.99)
+    const util = honestValues(world, res.utilisation)
+    return {
+      name,
+      tasks: res.measured,
+      completed: s.length,
+      lost: res.lost,
+      meanMs: round(m, 2),
+      p50Ms: round(quantileSorted(s, 0.5), 2),
+      p99Ms: round(p99, 2),
+      maxMs: round(s.length > 0 ? s[s.length - 1] : NaN, 2),
+      meanResponseVsIdeal: round(m / idealMean, 4),
+      p99ResponseVsIdeal: round(p99 / idealP99, 4),
+      jainIndex: round(jainIndex(util), 4),
+      maxOverMeanLoad: round(maxOverMean(util), 4),
+      cdf: quantilePoints(s),
+      loadPerPeer: util.map(u => round(u, 3)),
+      ...extra
+    }
+  }
+  const fromEngine = (e: EngineResult, params?: Record<string, unknown>): PolicySummary => {
+    events += e.events
+    sampleRss()
+    const out = summarise(e.label, e, { decisions: sortKeys(e.decisions), meanAdAgeMs: round(e.meanAdAgeMs, 1), duplicateRuns: e.duplicateRuns, ...(params !== undefined ? { params } : {}) })
+    log(`${e.label}: mean ${out.meanMs} ms (${out.meanResponseVsIdeal}x ideal), p99 ${out.p99Ms} ms (${out.p99ResponseVsIdeal}x), jain ${out.jainIndex}, lost ${out.lost}, ${e.events} events`)
+    return out
+  }
+
+  const cache = scenario.cache.enabled ? runCacheModel(scenario, new Rng(seed).fork('cache')) : undefined
+  sampleRss()
   const settled = async (index: number): Promise<EngineResult> => {
     const e = await pending[index]
     parts[index] = 1
@@ -179,8 +182,8 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
     notes: [...MODEL_NOTES]
   }
 
-  if (scenario.cache.enabled) {
-    const c = runCacheModel(scenario, new Rng(seed).fork('cache'))
+  if (cache !== undefined) {
+    const c = cache
     result.cache = { ...c, p50ConvergenceMs: c.p50ConvergenceMs, p99ConvergenceMs: c.p99ConvergenceMs }
     log(`cache: ${c.peers} peers, coverage ${c.coverage}, p50 ${c.p50ConvergenceMs} ms, p99 ${c.p99ConvergenceMs} ms`)
   }
