@@ -13,7 +13,6 @@ import { ATTEMPT_ACTIONS, attemptReports } from '../../src/services/tasks/attemp
 import { Dispatcher } from '../../src/services/tasks/dispatcher.js'
 import { Executor } from '../../src/services/tasks/executor.js'
 import { ExecutionLog } from '../../src/store/execution-log.js'
-import { AdRing } from './ads.js'
 import { LazyCapacityTable } from './lazy-table.js'
 import { SimTaskClient } from './sim-task-client.js'
 import type { BreakerParams } from '../../src/core/routing/circuit-breaker.js'
@@ -69,7 +68,6 @@ export class SimNode implements SimPeer {
   readonly inbound = new Set<Inbound>()
   readonly outbound = new Set<Outbound>()
   readonly timers: Timers
-  readonly ring: AdRing
   /** On disk in the daemon: survives crashes. */
   readonly executions = ExecutionLog.memory({ keep: 500 })
   readonly ledger: ReputationLedger | undefined
@@ -83,7 +81,6 @@ export class SimNode implements SimPeer {
   constructor (readonly index: number, readonly malice: number, readonly concurrency: number, private readonly setup: NodeSetup) {
     this.id = setup.ids[index]
     this.timers = setup.vt.timersOf(this.life)
-    this.ring = new AdRing(concurrency, this.queueLimit)
     this.ledger = setup.judged ? new ReputationLedger({ clock: setup.vt.clock, maxPeers: Math.max(2_000, setup.ids.length) }) : undefined
     this.boot()
   }
