@@ -53,7 +53,8 @@ export class ProgressLine {
 
 /** `sim: 12 s elapsed, fedmesh (run 1 of 4) at 14.2 of 30.0 s virtual, about 38 s left` */
 export function progressText (p: ModelProgress, elapsedMs: number): string {
-  const fraction = Math.min(1, (p.run + Math.min(1, p.virtualMs / Math.max(1, p.endMs))) / Math.max(1, p.runs))
+  const done = p.done ?? p.run + Math.min(1, p.virtualMs / Math.max(1, p.endMs))
+  const fraction = Math.min(1, done / Math.max(1, p.runs))
   const left = fraction > 0 ? elapsedMs * (1 - fraction) / fraction : NaN
   const eta = Number.isFinite(left) ? `, about ${seconds(left)} left` : ''
   return `sim: ${seconds(elapsedMs)} elapsed, ${p.label} (run ${p.run + 1} of ${p.runs}) at ${(p.virtualMs / 1000).toFixed(1)} of ${(p.endMs / 1000).toFixed(1)} s virtual${eta}`

@@ -31,82 +31,111 @@ export interface VisibleAd {
 /** Slots and queue places as one reader may use them (`Executor.loadFor`). */
 export interface AdView { concurrency: number, queueLimit: number }
 
-export class AdRing {
-  private readonly at = new Float64Array(RING).fill(-Infinity)
-  private readonly queueDepth = new Int32Array(RING)
-  private readonly running = new Int32Array(RING)
-  private readonly meanRun = new Float64Array(RING)
-  private readonly seqs = new Int32Array(RING)
-  /** What every remote reader is told, and what each reader holding work there is told instead. */
-  private readonly remote: AdView[] = new Array(RING)
-  private readonly tailoredFor: Array<ReadonlyMap<number, AdView> | undefined> = new Array(RING)
-  /** Per advert, one decoded form shared by every reader (built on first read). */
-  private readonly decoded: unknown[] = new Array(RING)
-  /** Adverts published so far: the newest one's seq. */
-  count = 0
-  lastQueueDepth = 0
-  lastRunning = 0
-  lastAt = -Infinity
+/*
+ * One advert's fields side by side (a cache line per advert), every peer's ring in one array:
+ * reading an advert is what every node does for every peer it knows every interval, and with an
+ * object and an array per field per peer each read was a chain of cache misses.
+ */
+const AT = 0
+const SEQ = 1
+const QUEUE_DEPTH = 2
+const RUNNING = 3
+const MEAN_RUN = 4
+const CONCURRENCY = 5
+const QUEUE_LIMIT = 6
+/** 1 when some readers were told other slots (their fair share): look them up in `tailoredFor`. */
+const TAILORED = 7
+const STRIDE = 8
 
-  constructor (readonly concurrency: number, readonly queueLimit: number) {}
+/** Every peer's ring of the adverts it published. */
+export class AdRings {
+  private readonly ads: Float64Array
+  /** Per (peer, slot): readers told otherwise than the advert's slots (only when TAILORED is set). */
+  private readonly tailoredFor: Array<ReadonlyMap<number, AdView> | undefined>
+  /** Per (peer, slot): one decoded form shared by every reader (built on first read). */
+  private readonly decoded: unknown[]
+  /** Per peer: adverts published so far, the newest one's seq (nothing newer can have arrived anywhere). */
+  readonly count: Int32Array
+  /** Per peer: what its newest advert said, and when (the early-advert rule compares with it). */
+  readonly lastQueueDepth: Int32Array
+  readonly lastRunning: Int32Array
+  readonly lastAt: Float64Array
 
-  /**
-   * `remote`: slots and queue places as a remote peer may use them (the capacity service tailors
-   * each peer's ad to its fair share; default: the node's own); `tailored`: readers told otherwise.
-   */
-  publish (at: number, queueDepth: number, running: number, meanRunMs: number | undefined, remote?: AdView, tailored?: ReadonlyMap<number, AdView>): void {
-    const i = this.count % RING
-    this.remote[i] = remote ?? this
-    this.tailoredFor[i] = tailored !== undefined && tailored.size > 0 ? tailored : undefined
-    this.count++
-    this.at[i] = at
-    this.queueDepth[i] = queueDepth
-    this.running[i] = running
-    // The advert carries Math.round(meanRunMs); 0 or absent reads as "not observed".
-    this.meanRun[i] = meanRunMs === undefined ? 0 : Math.round(meanRunMs)
-    this.seqs[i] = this.count
-    this.decoded[i] = undefined
-    this.lastQueueDepth = queueDepth
-    this.lastRunning = running
-    this.lastAt = at
+  constructor (peers: number) {
+    this.ads = new Float64Array(peers * RING * STRIDE)
+    for (let i = 0; i < peers * RING; i++) this.ads[i * STRIDE + AT] = -Infinity
+    this.tailoredFor = new Array(peers * RING)
+    this.decoded = new Array(peers * RING)
+    this.count = new Int32Array(peers)
+    this.lastQueueDepth = new Int32Array(peers)
+    this.lastRunning = new Int32Array(peers)
+    this.lastAt = new Float64Array(peers).fill(-Infinity)
   }
 
-  /** The decoded form of advert `ad` (still in the ring), made once by `make` and shared. */
-  decodedAs<T> (ad: VisibleAd, make: (ad: VisibleAd) => T): T {
-    const i = (ad.seq - 1) % RING
-    if (this.seqs[i] !== ad.seq) return make(ad)
-    let d = this.decoded[i] as T | undefined
+  /**
+   * `peer` advertises: `offered`, slots and queue places as a remote peer may use them (the
+   * capacity service tailors each peer's ad to its fair share); `tailored`: readers told otherwise.
+   */
+  publish (peer: number, at: number, queueDepth: number, running: number, meanRunMs: number | undefined, offered: AdView, tailored?: ReadonlyMap<number, AdView>): void {
+    const slot = peer * RING + this.count[peer] % RING
+    const o = slot * STRIDE
+    const ads = this.ads
+    const own = tailored !== undefined && tailored.size > 0 ? tailored : undefined
+    this.tailoredFor[slot] = own
+    const seq = ++this.count[peer]
+    ads[o + AT] = at
+    ads[o + SEQ] = seq
+    ads[o + QUEUE_DEPTH] = queueDepth
+    ads[o + RUNNING] = running
+    // The advert carries Math.round(meanRunMs); 0 or absent reads as "not observed".
+    ads[o + MEAN_RUN] = meanRunMs === undefined ? 0 : Math.round(meanRunMs)
+    ads[o + CONCURRENCY] = offered.concurrency
+    ads[o + QUEUE_LIMIT] = offered.queueLimit
+    ads[o + TAILORED] = own === undefined ? 0 : 1
+    this.decoded[slot] = undefined
+    this.lastQueueDepth[peer] = queueDepth
+    this.lastRunning[peer] = running
+    this.lastAt[peer] = at
+  }
+
+  /** The decoded form of `peer`'s advert `ad` (still in the ring), made once by `make` and shared. */
+  decodedAs<T> (peer: number, ad: VisibleAd, make: (ad: VisibleAd) => T): T {
+    const slot = peer * RING + (ad.seq - 1) % RING
+    if (this.ads[slot * STRIDE + SEQ] !== ad.seq) return make(ad)
+    let d = this.decoded[slot] as T | undefined
     if (d === undefined) {
       d = make(ad)
-      this.decoded[i] = d
+      this.decoded[slot] = d
     }
     return d
   }
 
   /**
-   * The newest advert from `self` that reader `reader` holds at `now`, if still fresh: filled
-   * into `into` (read at once, no object per look-up); false when there is none.
+   * The newest advert from `peer` that `reader`, `oneWayMs` away, holds at `now`, if still
+   * fresh: filled into `into` (read at once, no object per look-up); false when there is none.
    */
-  visible (net: Network, self: number, reader: number, now: number, intervalMs: number, into: VisibleAd): boolean {
-    const ow = net.oneWay(self, reader)
+  visible (net: Network, peer: number, reader: number, oneWayMs: number, now: number, intervalMs: number, into: VisibleAd): boolean {
     const cut = net.partition !== undefined
-    const n = Math.min(this.count, RING)
+    const count = this.count[peer]
+    const n = Math.min(count, RING)
+    const ads = this.ads
+    const base = peer * RING
     for (let k = 0; k < n; k++) {
-      const i = (this.count - 1 - k) % RING
-      const received = this.at[i] + ow
+      const slot = base + (count - 1 - k) % RING
+      const o = slot * STRIDE
+      const received = ads[o + AT] + oneWayMs
       if (received > now) continue
-      if (cut && !net.reachable(self, reader, received)) continue
+      if (cut && !net.reachable(peer, reader, received)) continue
       if (now - received > intervalMs * EXPIRY_INTERVALS) return false
-      const mr = this.meanRun[i]
-      const own = this.tailoredFor[i]?.get(reader)
-      const view = own ?? this.remote[i]
-      into.seq = this.seqs[i]
+      const mr = ads[o + MEAN_RUN]
+      const own = ads[o + TAILORED] === 1 ? this.tailoredFor[slot]?.get(reader) : undefined
+      into.seq = ads[o + SEQ]
       into.receivedAt = received
-      into.publishedAt = this.at[i]
-      into.queueDepth = this.queueDepth[i]
-      into.running = this.running[i]
-      into.concurrency = view.concurrency
-      into.queueLimit = view.queueLimit
+      into.publishedAt = ads[o + AT]
+      into.queueDepth = ads[o + QUEUE_DEPTH]
+      into.running = ads[o + RUNNING]
+      into.concurrency = own === undefined ? ads[o + CONCURRENCY] : own.concurrency
+      into.queueLimit = own === undefined ? ads[o + QUEUE_LIMIT] : own.queueLimit
       into.meanRunMs = mr > 0 ? mr : undefined
       into.tailored = own !== undefined
       return true
@@ -115,14 +144,15 @@ export class AdRing {
   }
 
   /**
-   * The earliest time an advert newer than `seq` can reach a reader `ow` ms away (the oldest
-   * such advert still in the ring, published first, arrives first; a partition only delays).
-   * -Infinity when none is published yet.
+   * The earliest time an advert of `peer` newer than `seq` can reach a reader `oneWayMs` away
+   * (the oldest such advert still in the ring, published first, arrives first; a partition only
+   * delays). -Infinity when none is published yet.
    */
-  nextArrival (seq: number, ow: number): number {
-    if (seq >= this.count) return -Infinity
-    const next = Math.max(seq + 1, this.count - RING + 1)
-    return this.at[(next - 1) % RING] + ow
+  nextArrival (peer: number, seq: number, oneWayMs: number): number {
+    const count = this.count[peer]
+    if (seq >= count) return -Infinity
+    const next = Math.max(seq + 1, count - RING + 1)
+    return this.ads[(peer * RING + (next - 1) % RING) * STRIDE + AT] + oneWayMs
   }
 }
 

@@ -28,6 +28,7 @@ import type { DispatcherInit } from '../../src/services/tasks/dispatcher.js'
 import type { TaskHandler } from '../../src/services/tasks/handlers.js'
 import type { Rng } from '../prng.js'
 import type { BaselineName } from './baselines.js'
+import { AdRings } from './ads.js'
 import type { AdView } from './ads.js'
 import type { ModeTimeline } from './mode-tracker.js'
 import type { ReputationSeries } from './reputation-tracker.js'
@@ -137,8 +138,8 @@ class Engine {
   private readonly earlyPending: Uint8Array
   /** Per node: the current advert timer (an early advert restarts the interval). */
   private readonly adTokens: Int32Array
-  /** Per node: the seq of its newest advert (read per known peer per decision: kept dense). */
-  private readonly latestSeq: Int32Array
+  /** Every node's adverts. */
+  private readonly rings: AdRings
 
   constructor (private readonly w: World, private readonly opt: EngineOptions) {
     this.s = w.scenario
@@ -150,7 +151,7 @@ class Engine {
     this.ranOn = new Int32Array(w.trace.length).fill(-1)
     this.earlyPending = new Uint8Array(w.peers)
     this.adTokens = new Int32Array(w.peers)
-    this.latestSeq = new Int32Array(w.peers)
+    this.rings = new AdRings(w.peers)
     this.links = new Links(this.vt, w, opt.rng.fork('net'))
     const protocol: SimProtocol = {
       links: this.links,
@@ -168,10 +169,11 @@ class Engine {
       indexOf: peerIndex,
       known: (o) => this.known(o),
       ads: {
-        latestSeq: this.latestSeq,
-        visible: (p, reader, into) => this.nodes[p].ring.visible(w.net, p, reader, this.vt.q.now, this.interval, into),
-        nextArrival: (p, reader, seq) => this.nodes[p].ring.nextArrival(seq, w.net.oneWay(p, reader)),
-        shared: (p, ad, make) => this.nodes[p].ring.decodedAs(ad, make)
+        latestSeq: this.rings.count,
+        oneWay: (p, reader) => w.net.oneWay(p, reader),
+        visible: (p, reader, oneWay, into) => this.rings.visible(w.net, p, reader, oneWay, this.vt.q.now, this.interval, into),
+        nextArrival: (p, seq, oneWay) => this.rings.nextArrival(p, seq, oneWay),
+        shared: (p, ad, make) => this.rings.decodedAs(p, ad, make)
       },
       rttMs: (a, b) => w.net.rtt(a, b),
       intervalMs: this.interval,
@@ -360,7 +362,7 @@ class Engine {
     const m = this.w.malice[i]
     if (m === LIAR || m === BLACKHOLE) {
       // Advertise idle and fast: they look like the best peer anywhere.
-      node.ring.publish(this.vt.q.now, 0, 0, this.s.workload.service.meanMs * (this.s.faults.malicious?.advertisedRunFraction ?? 1))
+      this.rings.publish(i, this.vt.q.now, 0, 0, this.s.workload.service.meanMs * (this.s.faults.malicious?.advertisedRunFraction ?? 1), node)
     } else {
       // As the capacity service: each peer is told the slots and queue places its fair share
       // leaves it (Executor.loadFor), peers holding work here their own.
@@ -371,9 +373,8 @@ class Engine {
         const p = peerIndex(holder)
         if (p !== undefined) tailored.set(p, e.loadFor(holder))
       }
-      node.ring.publish(this.vt.q.now, load.queueDepth, load.running, e.meanRunMs(KIND), e.loadFor(NOBODY), tailored)
+      this.rings.publish(i, this.vt.q.now, load.queueDepth, load.running, e.meanRunMs(KIND), e.loadFor(NOBODY), tailored)
     }
-    this.latestSeq[i] = node.ring.count
     this.modes?.published(i)
   }
 
@@ -386,11 +387,11 @@ class Engine {
       if (!node.alive || e === undefined || this.earlyPending[i] === 1) return
       const load = e.load()
       const step = Math.max(2, Math.ceil(load.concurrency / 4))
-      const crossedFull = (node.ring.lastRunning >= load.concurrency) !== (load.running >= load.concurrency)
-      if (!crossedFull && Math.abs(load.queueDepth - node.ring.lastQueueDepth) < step) return
+      const crossedFull = (this.rings.lastRunning[i] >= load.concurrency) !== (load.running >= load.concurrency)
+      if (!crossedFull && Math.abs(load.queueDepth - this.rings.lastQueueDepth[i]) < step) return
       this.earlyPending[i] = 1
       const inc = node.life.incarnation
-      this.vt.q.at(Math.max(this.vt.q.now, node.ring.lastAt + (this.opt.earlyAdGapMs ?? 100)), () => {
+      this.vt.q.at(Math.max(this.vt.q.now, this.rings.lastAt[i] + (this.opt.earlyAdGapMs ?? 100)), () => {
         this.earlyPending[i] = 0
         if (node.life.incarnation === inc) this.publish(i)
       })

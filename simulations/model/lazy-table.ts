@@ -18,10 +18,12 @@ import type { VisibleAd } from './ads.js'
 export interface AdSource {
   /** Per peer: the seq of its newest advert, wherever it is yet (nothing newer can have arrived). */
   readonly latestSeq: Int32Array
-  /** Fill `into` with the newest advert of `peer` that has reached `reader` by now (and is fresh); false if none. */
-  visible: (peer: number, reader: number, into: VisibleAd) => boolean
-  /** The earliest time an advert of `peer` newer than `seq` can reach `reader` (-Infinity: none published). */
-  nextArrival: (peer: number, reader: number, seq: number) => number
+  /** An advert's one-way latency from `peer` to `reader`, ms (fixed: each table keeps its peers'). */
+  oneWay: (peer: number, reader: number) => number
+  /** Fill `into` with the newest advert of `peer` that has reached `reader`, `oneWayMs` away, by now (and is fresh); false if none. */
+  visible: (peer: number, reader: number, oneWayMs: number, into: VisibleAd) => boolean
+  /** The earliest time an advert of `peer` newer than `seq` can reach a reader `oneWayMs` away (-Infinity: none published). */
+  nextArrival: (peer: number, seq: number, oneWayMs: number) => number
   /** One decoded advert per (peer, seq), shared by every reader (made by `make` on first read). */
   shared: (peer: number, ad: VisibleAd, make: (ad: VisibleAd) => ValidatedAd) => ValidatedAd
 }
@@ -46,9 +48,12 @@ export class LazyCapacityTable extends CapacityTable {
   private readonly recorded: Int32Array
   /** Per known peer: no advert newer than the recorded one can have arrived before this time. */
   private readonly recheckAt: Float64Array
+  /** Per known peer: its adverts' one-way latency to this node, ms. */
+  private readonly oneWay: Float64Array
   private readonly known: ArrayLike<number>
   private readonly ad = blankAd()
   private readonly validate = (ad: VisibleAd): ValidatedAd => this.validated(ad)
+  private readonly kinds: readonly string[]
 
   constructor (private readonly lazy: LazyTableInit) {
     const clock: Clock = { now: () => Number.isNaN(this.arrival) ? lazy.clock.now() : this.arrival }
@@ -56,6 +61,9 @@ export class LazyCapacityTable extends CapacityTable {
     this.known = lazy.known()
     this.recorded = new Int32Array(this.known.length)
     this.recheckAt = new Float64Array(this.known.length)
+    this.oneWay = new Float64Array(this.known.length)
+    for (let k = 0; k < this.known.length; k++) this.oneWay[k] = lazy.ads.oneWay(this.known[k], lazy.self)
+    this.kinds = kindsOf(lazy.kind)
   }
 
   override get (peerId: string): CapacityEntry | undefined {
@@ -96,7 +104,8 @@ export class LazyCapacityTable extends CapacityTable {
   private pull (peer: number, k: number): void {
     const { ads, self } = this.lazy
     const ad = this.ad
-    if (ads.visible(peer, self, ad) && this.recorded[k] !== ad.seq) {
+    const oneWay = this.oneWay[k]
+    if (ads.visible(peer, self, oneWay, ad) && this.recorded[k] !== ad.seq) {
       this.recorded[k] = ad.seq
       this.arrival = ad.receivedAt
       try {
@@ -105,7 +114,7 @@ export class LazyCapacityTable extends CapacityTable {
         this.arrival = NaN
       }
     }
-    this.recheckAt[k] = ads.nextArrival(peer, self, this.recorded[k])
+    this.recheckAt[k] = ads.nextArrival(peer, this.recorded[k], oneWay)
   }
 
   private validated (ad: VisibleAd): ValidatedAd {
@@ -119,8 +128,8 @@ export class LazyCapacityTable extends CapacityTable {
       running: ad.running,
       concurrency: ad.concurrency,
       queueLimit: ad.queueLimit,
-      kinds: [this.lazy.kind],
-      meanRunMs: ad.meanRunMs === undefined ? EMPTY_RUNS : new Map([[this.lazy.kind, ad.meanRunMs]]),
+      kinds: this.kinds as string[],
+      meanRunMs: ad.meanRunMs === undefined ? EMPTY_RUNS : runsOf(this.lazy.kind, ad.meanRunMs),
       intervalMs: this.lazy.intervalMs,
       addrs: [],
       clamped: []
@@ -129,3 +138,35 @@ export class LazyCapacityTable extends CapacityTable {
 }
 
 const EMPTY_RUNS = new Map<string, number>()
+
+/*
+ * The decoded advert's kind list and run-time map never change once made, so every advert that
+ * says the same shares one (routing reads both per candidate per decision: a map per advert
+ * meant a cache miss or two per candidate read, the largest share of reading one).
+ */
+const KIND_LISTS = new Map<string, readonly string[]>()
+const RUN_MAPS = new Map<string, Map<number, Map<string, number>>>()
+
+function kindsOf (kind: string): readonly string[] {
+  let kinds = KIND_LISTS.get(kind)
+  if (kinds === undefined) {
+    kinds = Object.freeze([kind])
+    KIND_LISTS.set(kind, kinds)
+  }
+  return kinds
+}
+
+/** The advert's run-time map for `kind` at `ms` (whole ms, as adverts carry it): one per value. */
+function runsOf (kind: string, ms: number): Map<string, number> {
+  let byMs = RUN_MAPS.get(kind)
+  if (byMs === undefined) {
+    byMs = new Map()
+    RUN_MAPS.set(kind, byMs)
+  }
+  let runs = byMs.get(ms)
+  if (runs === undefined) {
+    runs = new Map([[kind, ms]])
+    byMs.set(ms, runs)
+  }
+  return runs
+}

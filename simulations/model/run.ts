@@ -4,20 +4,20 @@
  * summarise everything as a `RunResult` for the report.
  */
 import { performance } from 'node:perf_hooks'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { DEFAULT_PLAN_PARAMS } from '../../src/core/routing/plan.js'
 import { DEFAULT_SCORE_PARAMS } from '../../src/core/routing/score.js'
 import { jainIndex, maxOverMean, mean, quantilePoints, quantileSorted, round, sorted } from '../metrics.js'
 import { Rng } from '../prng.js'
 import { runCacheModel } from './cache.js'
-import { runEngine } from './engine.js'
+import { runEngines } from './engine-pool.js'
+import { heapGuard } from './heap-guard.js'
 import { runIdeal } from './ideal.js'
 import { modelReconcile } from './reconcile.js'
 import { HONEST, buildWorld } from './world.js'
 import type { Scenario, ScenarioVariant } from '../scenario.js'
 import type { PolicySummary, RunResult } from '../report/types.js'
 import type { EngineResult } from './engine.js'
+import type { EngineJob } from './engine-pool.js'
 import type { World } from './world.js'
 
 export interface ModelRunOptions {
@@ -25,6 +25,10 @@ export interface ModelRunOptions {
   log?: (line: string) => void
   /** Where the run is, now and then (the CLI's progress line). */
   progress?: (p: ModelProgress) => void
+  /** Threads for the engine runs (engine-pool.ts). Default: the cores available. */
+  workers?: number
+  /** The compiled engine worker to start (tests). Default: the one beside run.js. */
+  workerUrl?: URL
 }
 
 /** Engine run `run` of `runs` (fedmesh, each baseline, each variant), at virtual time `virtualMs` of `endMs`. */
@@ -34,6 +38,8 @@ export interface ModelProgress {
   runs: number
   virtualMs: number
   endMs: number
+  /** Work done, in runs (runs side by side: the ended ones and part of each going). Default: `run` plus its part. */
+  done?: number
 }
 
 export const MODEL_NOTES = [
@@ -51,24 +57,59 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
   const log = options.log ?? (() => {})
   const started = performance.now()
   let peakRss = process.memoryUsage().rss
-  const gc = fullGc()
+  const guard = heapGuard()
+  // RSS is the process's: every engine worker's heap is in it.
   const sampleRss = (): void => {
-    const m = process.memoryUsage()
-    peakRss = Math.max(peakRss, m.rss)
-    // V8 lets a heap full of short-lived decision garbage grow far past the live set (10,000
-    // peers: 2.6 GB of RSS for 1.2 GB live); a full collection now and then keeps the footprint
-    // near the live set. It changes nothing the simulation computes.
-    if (gc !== undefined && m.heapUsed > GC_ABOVE_BYTES) gc()
+    peakRss = Math.max(peakRss, process.memoryUsage().rss)
+    guard()
   }
   const seed = scenario.seed
   const world = buildWorld(scenario, seed)
   log(`world: ${world.peers} peers, ${world.honestSlots} honest slots, ${world.trace.length} tasks`)
-  const root = new Rng(seed).fork('policies')
   const r = scenario.routing
   const malicious = scenario.faults.malicious != null
   const partitioned = world.partition !== undefined
   let events = 0
 
+  // The engine runs (fedmesh, each baseline, each variant) go side by side (engine-pool.ts),
+  // started first: the ideal and the cache model run here meanwhile.
+  const end = scenario.durationMs
+  const base = {
+    score: { ...DEFAULT_SCORE_PARAMS, ...r.score },
+    plan: { ...DEFAULT_PLAN_PARAMS, ...r.plan },
+    breaker: r.breaker,
+    earlyAds: r.earlyAds,
+    earlyAdGapMs: r.earlyAdGapMs,
+    attemptTimeoutFactor: r.attemptTimeoutFactor,
+    minAttemptTimeoutMs: r.minAttemptTimeoutMs,
+    rules: r.rules
+  }
+  const jobs: EngineJob[] = [
+    { ...base, label: 'fedmesh', trackReputation: malicious, trackModes: partitioned, stream: 'fedmesh' },
+    ...r.baselines.map(name => ({ ...base, baseline: name, label: name, stream: name })),
+    ...r.variants.map(v => ({
+      ...base,
+      score: { ...base.score, ...v.score },
+      plan: { ...base.plan, ...v.plan },
+      label: v.name,
+      earlyAds: v.earlyAds ?? r.earlyAds,
+      attemptTimeoutFactor: v.attemptTimeoutFactor ?? r.attemptTimeoutFactor,
+      minAttemptTimeoutMs: v.minAttemptTimeoutMs ?? r.minAttemptTimeoutMs,
+      rules: { ...r.rules, ...v.rules },
+      stream: 'fedmesh' // the same decision stream as fedmesh: only the parameters differ
+    }))
+  ]
+  const parts = new Float64Array(jobs.length)
+  const pending = runEngines(world, scenario, jobs, {
+    workers: options.workers,
+    workerUrl: options.workerUrl,
+    onProgress: (index, virtualMs) => {
+      sampleRss()
+      const at = Math.min(virtualMs, end)
+      parts[index] = at / Math.max(1, end)
+      options.progress?.({ label: jobs[index].label, run: index, runs: jobs.length, virtualMs: at, endMs: end, done: parts.reduce((a, b) => a + b, 0) })
+    }
+  })
   const ideal = runIdeal(world)
   sampleRss()
   const idealMean = mean(ideal.responses)
@@ -106,56 +147,19 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
     return out
   }
 
-  // One progress line per engine run: the whole model is every policy and variant in turn.
-  const runs = 1 + r.baselines.length + r.variants.length
-  let runIndex = 0
-  const end = scenario.durationMs
-  const progressOf = (label: string): (virtualMs: number) => void => {
-    const index = runIndex++
-    return (virtualMs) => {
-      sampleRss()
-      options.progress?.({ label, run: index, runs, virtualMs: Math.min(virtualMs, end), endMs: end })
-    }
+  const cache = scenario.cache.enabled ? runCacheModel(scenario, new Rng(seed).fork('cache')) : undefined
+  sampleRss()
+  const settled = async (index: number): Promise<EngineResult> => {
+    const e = await pending[index]
+    parts[index] = 1
+    return e
   }
-  const base = {
-    score: { ...DEFAULT_SCORE_PARAMS, ...r.score },
-    plan: { ...DEFAULT_PLAN_PARAMS, ...r.plan },
-    breaker: r.breaker,
-    earlyAds: r.earlyAds,
-    earlyAdGapMs: r.earlyAdGapMs,
-    attemptTimeoutFactor: r.attemptTimeoutFactor,
-    minAttemptTimeoutMs: r.minAttemptTimeoutMs,
-    rules: r.rules
-  }
-  const fed = await runEngine(world, {
-    ...base,
-    label: 'fedmesh',
-    trackReputation: malicious,
-    trackModes: partitioned,
-    onProgress: progressOf('fedmesh'),
-    rng: root.fork('fedmesh')
-  })
+  const fed = await settled(0)
   const fedmesh = fromEngine(fed)
-
   const baselines: Record<string, PolicySummary> = {}
-  for (const name of r.baselines) {
-    baselines[name] = fromEngine(await runEngine(world, { ...base, baseline: name, label: name, onProgress: progressOf(name), rng: root.fork(name) }))
-  }
+  for (const [k, name] of r.baselines.entries()) baselines[name] = fromEngine(await settled(1 + k))
   const variants: PolicySummary[] = []
-  for (const v of r.variants) {
-    variants.push(fromEngine(await runEngine(world, {
-      ...base,
-      score: { ...base.score, ...v.score },
-      plan: { ...base.plan, ...v.plan },
-      label: v.name,
-      earlyAds: v.earlyAds ?? r.earlyAds,
-      attemptTimeoutFactor: v.attemptTimeoutFactor ?? r.attemptTimeoutFactor,
-      minAttemptTimeoutMs: v.minAttemptTimeoutMs ?? r.minAttemptTimeoutMs,
-      rules: { ...r.rules, ...v.rules },
-      onProgress: progressOf(v.name),
-      rng: root.fork('fedmesh') // the same decision stream as fedmesh: only the parameters differ
-    }), variantParams(v)))
-  }
+  for (const [k, v] of r.variants.entries()) variants.push(fromEngine(await settled(1 + r.baselines.length + k), variantParams(v)))
 
   const result: RunResult = {
     mode: 'model',
@@ -178,8 +182,8 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
     notes: [...MODEL_NOTES]
   }
 
-  if (scenario.cache.enabled) {
-    const c = runCacheModel(scenario, new Rng(seed).fork('cache'))
+  if (cache !== undefined) {
+    const c = cache
     result.cache = { ...c, p50ConvergenceMs: c.p50ConvergenceMs, p99ConvergenceMs: c.p99ConvergenceMs }
     log(`cache: ${c.peers} peers, coverage ${c.coverage}, p50 ${c.p50ConvergenceMs} ms, p99 ${c.p99ConvergenceMs} ms`)
   }
@@ -239,20 +243,6 @@ function variantParams (v: ScenarioVariant): Record<string, unknown> {
   if (v.minAttemptTimeoutMs !== undefined) out.minAttemptTimeoutMs = v.minAttemptTimeoutMs
   if (v.rules !== undefined) out.rules = v.rules
   return out
-}
-
-/** Force a full collection once the heap holds more than this. */
-const GC_ABOVE_BYTES = 768 * 1024 * 1024
-
-/** The engine's full garbage collection, when it can be had without a command-line flag. */
-function fullGc (): (() => void) | undefined {
-  try {
-    setFlagsFromString('--expose-gc')
-    const gc = runInNewContext('gc') as unknown
-    return typeof gc === 'function' ? gc as () => void : undefined
-  } catch {
-    return undefined
-  }
 }
 
 function sortKeys (o: Record<string, number>): Record<string, number> {

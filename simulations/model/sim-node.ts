@@ -13,12 +13,11 @@ import { ATTEMPT_ACTIONS, attemptReports } from '../../src/services/tasks/attemp
 import { Dispatcher } from '../../src/services/tasks/dispatcher.js'
 import { Executor } from '../../src/services/tasks/executor.js'
 import { ExecutionLog } from '../../src/store/execution-log.js'
-import { AdRing } from './ads.js'
 import { LazyCapacityTable } from './lazy-table.js'
 import { SimTaskClient } from './sim-task-client.js'
 import type { BreakerParams } from '../../src/core/routing/circuit-breaker.js'
 import type { PlanParams } from '../../src/core/routing/plan.js'
-import type { ReputationState, ScoreParams } from '../../src/core/routing/score.js'
+import type { ScoreParams } from '../../src/core/routing/score.js'
 import type { AttemptEvent, DispatcherInit } from '../../src/services/tasks/dispatcher.js'
 import type { TaskHandler } from '../../src/services/tasks/handlers.js'
 import type { Timers } from '../../src/util/timers.js'
@@ -69,7 +68,6 @@ export class SimNode implements SimPeer {
   readonly inbound = new Set<Inbound>()
   readonly outbound = new Set<Outbound>()
   readonly timers: Timers
-  readonly ring: AdRing
   /** On disk in the daemon: survives crashes. */
   readonly executions = ExecutionLog.memory({ keep: 500 })
   readonly ledger: ReputationLedger | undefined
@@ -83,7 +81,6 @@ export class SimNode implements SimPeer {
   constructor (readonly index: number, readonly malice: number, readonly concurrency: number, private readonly setup: NodeSetup) {
     this.id = setup.ids[index]
     this.timers = setup.vt.timersOf(this.life)
-    this.ring = new AdRing(concurrency, this.queueLimit)
     this.ledger = setup.judged ? new ReputationLedger({ clock: setup.vt.clock, maxPeers: Math.max(2_000, setup.ids.length) }) : undefined
     this.boot()
   }
@@ -135,7 +132,6 @@ export class SimNode implements SimPeer {
     const planner = s.planner?.(this.id)
     // The dispatcher reads these at once: one object each, reused (no garbage per candidate).
     const rtt = { rttMs: 0, source: 'ping' as const }
-    const rep = { score: 0, state: 'healthy' as ReputationState }
     this.dispatcher = new Dispatcher({
       selfId: this.id,
       executor: this.executor,
@@ -145,12 +141,7 @@ export class SimNode implements SimPeer {
           rtt.rttMs = s.rttMs(self, s.indexOf(peer) as number)
           return rtt
         },
-        reputation: (peer) => {
-          if (ledger === undefined) return NEUTRAL
-          rep.score = ledger.score(peer)
-          rep.state = ledger.state(peer)
-          return rep
-        },
+        reputation: (peer) => ledger === undefined ? NEUTRAL : ledger.standing(peer),
         circuitOpen: (peer) => s.judged && breakers.isOpen(peer, clock.now()),
         connected: () => true
       },

@@ -360,7 +360,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         table: () => services().capacity.table,
         view: {
           rtt: (peerId) => services().latency.rttTo(peerId),
-          reputation: (peerId) => ({ score: ledger.score(peerId), state: ledger.state(peerId) })
+          reputation: (peerId) => ledger.standing(peerId)
         },
         journal,
         storageRecovered: (listener) => config.store.health.onChange(e => { if (e.type === 'recovered') listener() }),

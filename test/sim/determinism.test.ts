@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { runModel } from '../../simulations/model/run.js'
 import { buildWorld } from '../../simulations/model/world.js'
@@ -22,6 +24,16 @@ describe('determinism', () => {
     expect(figures(b)).toEqual(figures(a))
     expect(b.routing!.fedmesh.decisions).toEqual(a.routing!.fedmesh.decisions)
     expect(b.resources.events).toBe(a.resources.events)
+  })
+
+  // The pool starts compiled workers (npm test builds dist/ first): the runs side by side on
+  // threads give the figures of the same runs one after the other here.
+  const workerUrl = new URL('../../dist/simulations/model/engine-worker.js', import.meta.url)
+  it.skipIf(!existsSync(fileURLToPath(workerUrl)))('engine runs on worker threads give the figures of the same runs in this thread', async () => {
+    const here = await runModel(scenario(7), { workers: 1 })
+    const threads = await runModel(scenario(7), { workers: 2, workerUrl })
+    expect(figures(threads)).toEqual(figures(here))
+    expect(threads.resources.events).toBe(here.resources.events)
   })
 
   it('a different seed gives a different trace', () => {

@@ -63,6 +63,8 @@ interface PeerRecord {
   bannedUntil: number
 }
 
+const NEUTRAL_STANDING = Object.freeze({ score: 0, state: 'healthy' as PeerState })
+
 function zeroComponents (): Record<ReputationComponent, number> {
   return { tasks: 0, gossip: 0, promises: 0, latency: 0, operator: 0 }
 }
@@ -131,6 +133,17 @@ export class ReputationLedger {
     const record = this.records.get(peer)
     if (record === undefined) return 0
     return sum(record.components) * decayFactor(now - record.updatedAt, this.halfLifeMs)
+  }
+
+  /**
+   * `score` and `state` at once, with one look-up and one decay (routing reads both for every
+   * candidate of every decision). A peer never seen reads as a shared neutral standing.
+   */
+  standing (peer: string, now = this.clock.now()): Readonly<{ score: number, state: PeerState }> {
+    const record = this.records.get(peer)
+    if (record === undefined) return NEUTRAL_STANDING
+    const score = sum(record.components) * decayFactor(now - record.updatedAt, this.halfLifeMs)
+    return { score, state: record.bannedUntil > now ? 'banned' : scoreToState(score) }
   }
 
   /** The score split by reason; the values add up to `score(peer)`. */

@@ -87,32 +87,48 @@ export function rankingOf (ranked: readonly ScoredCandidate[]): Ranking {
  */
 export function planDispatch (ranked: readonly ScoredCandidate[] | Ranking, random: () => number, params: PlanParams = DEFAULT_PLAN_PARAMS, context: PlanContext = {}): Plan {
   const r = isRanking(ranked) ? ranked : rankingOf(ranked)
-  // Positions of the eligible candidates, best first.
-  const eligible: number[] = []
-  for (let i = 0; i < r.length; i++) if (r.eligible(i)) eligible.push(i)
-  if (eligible.length === 0) {
+  // Positions are walked, not collected: a plan costs no array per known peer.
+  let best = -1
+  for (let i = 0; i < r.length && best < 0; i++) if (r.eligible(i)) best = i
+  if (best < 0) {
     return { mode: 'none', reason: r.length === 0 ? 'no candidates' : `no eligible candidate (${r.at(0).reason})` }
   }
-  const best = eligible[0]
   const bestScore = r.score(best)
   // The local node's load is exact, not a stale advertisement: no need to spread.
   if (r.local(best) && r.queueWaitMs(best) === 0) return { mode: 'direct', target: r.at(best), maxWaitMs: 0 }
   if (r.queueWaitMs(best) === 0 && context.bounced !== true) {
     const tie = Math.max(params.nearTieMs, bestScore * params.nearTieFraction)
-    const ties = eligible.filter(i => r.queueWaitMs(i) === 0 && r.score(i) <= bestScore + tie)
-    const target = r.at(ties[Math.min(ties.length - 1, Math.floor(random() * ties.length))])
+    const isTie = (i: number): boolean => r.eligible(i) && r.queueWaitMs(i) === 0 && r.score(i) <= bestScore + tie
+    let ties = 0
+    for (let i = best; i < r.length; i++) if (isTie(i)) ties++
+    // The draw picks the k-th tie, best first.
+    let k = Math.min(ties - 1, Math.floor(random() * ties))
+    let pick = best
+    for (let i = best; i < r.length; i++) {
+      if (isTie(i) && k-- === 0) {
+        pick = i
+        break
+      }
+    }
+    const target = r.at(pick)
     return { mode: 'direct', target, maxWaitMs: maxWaitFor(target, params) }
   }
   const line = bestScore + (params.spreadRuns ?? DEFAULT_SPREAD_RUNS) * r.at(best).runMs
-  const pool = eligible.filter(i => !r.local(i) && r.score(i) <= line)
+  const pool: number[] = []
+  let local = -1
+  for (let i = best; i < r.length; i++) {
+    if (!r.eligible(i)) continue
+    if (r.local(i)) {
+      if (local < 0) local = i
+    } else if (r.score(i) <= line) pool.push(i)
+  }
   const targets: ScoredCandidate[] = []
   while (targets.length < Math.max(1, params.probes) && pool.length > 0) {
     targets.push(r.at(pool.splice(Math.min(pool.length - 1, Math.floor(random() * pool.length)), 1)[0]))
   }
   // A reservation here costs no network: always hold a place locally too, so this node's own
   // slots are never idle while its tasks queue elsewhere.
-  const local = eligible.find(i => r.local(i))
-  if (local != null) targets.push(r.at(local))
+  if (local >= 0) targets.push(r.at(local))
   if (targets.length === 1) {
     return { mode: 'direct', target: targets[0], maxWaitMs: 0 }
   }

@@ -70,21 +70,18 @@ export function rankCandidates (candidates: readonly CandidateInput[] | Candidat
  * a candidate object is built only when the plan asks for it (`at`). Sorting numbers instead of
  * building and sorting an object per known peer is what keeps routing cheap with thousands of
  * peers (under load a reservation's pool holds most of them). The reader must not change while
- * the ranking is read.
+ * the ranking is read; with a `scratch`, the ranking holds until the next one built in it.
  */
-export function rankShortlist (reader: CandidateReader, params: ScoreParams, shortlist: Shortlist): Ranking {
+export function rankShortlist (reader: CandidateReader, params: ScoreParams, shortlist: Shortlist, scratch: RankScratch = new RankScratch()): Ranking {
   const n = reader.length
   // Per position, what the plan compares (NaN score: nothing there, never kept).
-  const scores = new Float64Array(n)
-  const waits = new Float64Array(n)
-  const isLocal = new Uint8Array(n)
-  const ids: string[] = new Array(n)
-  const scratch = blankCandidate()
+  const { scores, waits, isLocal, ids, kept, into } = scratch.fit(n)
   let best = -1
   for (let i = 0; i < n; i++) {
-    const c = reader.read(i, scratch)
+    const c = reader.read(i, into)
     if (c === undefined) {
       scores[i] = NaN
+      isLocal[i] = 0
       continue
     }
     const s = ineligibility(c) == null ? expectedMs(c, params) : Infinity
@@ -92,22 +89,21 @@ export function rankShortlist (reader: CandidateReader, params: ScoreParams, sho
     waits[i] = queueWaitMs(c, c.meanRunMs ?? params.defaultRunMs)
     isLocal[i] = c.local ? 1 : 0
     ids[i] = c.peerId
-    if (s !== Infinity && (best < 0 || before(i, best))) best = i
+    if (s !== Infinity && (best < 0 || before(scores, isLocal, ids, i, best))) best = i
   }
   if (best < 0) return rankingOf(scoreAll(reader, params))
-  const line = shortlistLine(scoreCandidate(reader.read(best, scratch) as CandidateInput, params), shortlist)
+  const line = shortlistLine(scoreCandidate(reader.read(best, into) as CandidateInput, params), shortlist)
   // This node is always kept (the plan holds a place there too).
-  const kept: number[] = []
-  for (let i = 0; i < n; i++) if (isLocal[i] === 1 || scores[i] <= line) kept.push(i)
-  // compareScored over positions: eligible (finite score) first, then score, local, id.
-  kept.sort((a, b) => (a === b ? 0 : before(a, b) ? -1 : 1))
-  const built: Array<ScoredCandidate | undefined> = new Array(kept.length)
+  let length = 0
+  for (let i = 0; i < n; i++) if (isLocal[i] === 1 || scores[i] <= line) kept[length++] = i
+  sortPositions(kept, length, scratch.merge, scores, isLocal, ids)
+  const built: Array<ScoredCandidate | undefined> = new Array(length)
   return {
-    length: kept.length,
+    length,
     at: (i) => {
       let c = built[i]
       if (c === undefined) {
-        c = scoreCandidate(reader.read(kept[i], scratch) as CandidateInput, params)
+        c = scoreCandidate(reader.read(kept[i], into) as CandidateInput, params)
         built[i] = c
       }
       return c
@@ -117,13 +113,82 @@ export function rankShortlist (reader: CandidateReader, params: ScoreParams, sho
     queueWaitMs: (i) => waits[kept[i]],
     local: (i) => isLocal[kept[i]] === 1
   }
+}
 
-  /** compareScored's order between positions a and b (a before b). */
-  function before (a: number, b: number): boolean {
-    if (scores[a] !== scores[b]) return scores[a] < scores[b]
-    if (isLocal[a] !== isLocal[b]) return isLocal[a] === 1
-    return ids[a] < ids[b]
+/**
+ * The arrays a ranking works in, kept by a caller that ranks again and again (the dispatcher):
+ * a node that knows thousands of peers then allocates nothing per peer per decision. A ranking
+ * built in a scratch is valid until the next one is built in it.
+ */
+export class RankScratch {
+  scores = new Float64Array(0)
+  waits = new Float64Array(0)
+  isLocal = new Uint8Array(0)
+  ids: string[] = []
+  kept = new Int32Array(0)
+  merge = new Int32Array(0)
+  readonly into = blankCandidate()
+
+  /** Room for `n` candidates. */
+  fit (n: number): this {
+    if (this.scores.length < n) {
+      const size = Math.max(n, this.scores.length * 2)
+      this.scores = new Float64Array(size)
+      this.waits = new Float64Array(size)
+      this.isLocal = new Uint8Array(size)
+      this.kept = new Int32Array(size)
+      this.merge = new Int32Array(size)
+    }
+    if (this.ids.length < n) this.ids.length = n
+    return this
   }
+}
+
+/** compareScored's order between positions a and b (a before b): score, then local, then id. */
+function before (scores: Float64Array, isLocal: Uint8Array, ids: readonly string[], a: number, b: number): boolean {
+  if (scores[a] !== scores[b]) return scores[a] < scores[b]
+  if (isLocal[a] !== isLocal[b]) return isLocal[a] === 1
+  return ids[a] < ids[b]
+}
+
+/**
+ * Sort `pos[0..n)` by `before` (a merge sort over positions, the comparisons inline: a sort
+ * with a comparator function pays a call per comparison, the largest cost of a ranking). The
+ * order is total (ids differ), so any correct sort gives the same one.
+ */
+function sortPositions (pos: Int32Array, n: number, tmp: Int32Array, scores: Float64Array, isLocal: Uint8Array, ids: readonly string[]): void {
+  // Runs of 8 by insertion, then merged pairwise, back and forth between pos and tmp.
+  const RUN = 8
+  for (let lo = 0; lo < n; lo += RUN) {
+    const hi = Math.min(n, lo + RUN)
+    for (let i = lo + 1; i < hi; i++) {
+      const v = pos[i]
+      let j = i - 1
+      while (j >= lo && before(scores, isLocal, ids, v, pos[j])) {
+        pos[j + 1] = pos[j]
+        j--
+      }
+      pos[j + 1] = v
+    }
+  }
+  let src = pos
+  let dst = tmp
+  for (let width = RUN; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(n, lo + width)
+      const hi = Math.min(n, lo + 2 * width)
+      let i = lo
+      let j = mid
+      let k = lo
+      while (i < mid && j < hi) dst[k++] = before(scores, isLocal, ids, src[j], src[i]) ? src[j++] : src[i++]
+      while (i < mid) dst[k++] = src[i++]
+      while (j < hi) dst[k++] = src[j++]
+    }
+    const t = src
+    src = dst
+    dst = t
+  }
+  if (src !== pos) pos.set(src.subarray(0, n))
 }
 
 function isReader (c: readonly CandidateInput[] | CandidateReader): c is CandidateReader {

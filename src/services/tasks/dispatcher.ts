@@ -1,7 +1,7 @@
 import { backoffDelay } from '../../core/backoff.js'
 import { admissionWindow } from '../../core/routing/admission.js'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../core/routing/plan.js'
-import { rankCandidates, rankShortlist } from '../../core/routing/ranking.js'
+import { RankScratch, rankCandidates, rankShortlist } from '../../core/routing/ranking.js'
 import { RunTimesByKind } from '../../core/routing/run-times.js'
 import { DEFAULT_SCORE_PARAMS, scoreCandidate } from '../../core/routing/score.js'
 import { SECOND } from '../../util/time.js'
@@ -149,6 +149,15 @@ export interface DispatchResult {
   cancelled?: { started: boolean, peer?: string }
 }
 
+/*
+ * Where rankings are built. A ranking is read at once, never across an await (plan() and rank()
+ * are synchronous), so one set of arrays serves every dispatcher in the thread: nothing is
+ * allocated per candidate per decision, and a process with many nodes (the simulator's
+ * thousands) keeps one hot copy instead of one per node.
+ */
+const SHARED_ENTRIES: CapacityEntry[] = []
+const SHARED_SCRATCH = new RankScratch()
+
 /** How long a cancelled dispatch waits for peers to confirm they dropped the task, ms. */
 export const DEFAULT_CANCEL_GRACE_MS = 2 * SECOND
 
@@ -174,7 +183,6 @@ export class Dispatcher {
   private readonly patienceQuantile: number
   private readonly hedgeStarted: boolean
   private readonly stopLosers: boolean
-  private readonly entries: CapacityEntry[] = []
   /** Where each direct attempt went (a cancelled dispatch says where the task may still finish). */
   private readonly attemptPeer = new WeakMap<Promise<Step>, string>()
 
@@ -202,7 +210,7 @@ export class Dispatcher {
 
   private candidates (kind: string, exclude: ReadonlySet<string>, only?: string): CandidateReader {
     // One ranking at a time (plan and rank read it synchronously): one array for the entries.
-    return new TableCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, { only, exclude, entries: this.entries })
+    return new TableCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, { only, exclude, entries: SHARED_ENTRIES })
   }
 
   /** How many of this node's tasks of `kind` may be out at once (the admission window). */
@@ -399,7 +407,7 @@ export class Dispatcher {
     if (planner != null) {
       return planner(inputs, (c) => scoreCandidate(c, this.scoreParams), this.init.random, { bounced })
     }
-    return planDispatch(rankShortlist(inputs, this.scoreParams, { plan: this.planParams, bounced }), this.init.random, this.planParams, { bounced })
+    return planDispatch(rankShortlist(inputs, this.scoreParams, { plan: this.planParams, bounced }, SHARED_SCRATCH), this.init.random, this.planParams, { bounced })
   }
 
   private request (req: DispatchRequest, budgetMs: number, maxWaitMs: number, expectedRunMs: number): TaskRequest {

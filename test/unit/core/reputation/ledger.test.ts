@@ -77,6 +77,22 @@ describe('ReputationLedger', () => {
       }))
   })
 
+  it('standing gives score and state at once, as score() and state() give them, bans included', () => {
+    const actions = Object.values(ReputationAction)
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.constantFrom(...actions), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 90 * MINUTE })), { maxLength: 40 }),
+      (steps) => {
+        const clock = fakeClock()
+        const ledger = new ReputationLedger({ clock })
+        expect(ledger.standing('p')).toEqual({ score: 0, state: 'healthy' })
+        for (const [action, count, wait] of steps) {
+          ledger.apply('p', action, count)
+          clock.advance(wait)
+          expect(ledger.standing('p')).toEqual({ score: ledger.score('p'), state: ledger.state('p') })
+        }
+      }))
+  })
+
   it('shows why: each action lands in its own component', () => {
     const ledger = new ReputationLedger({ clock: fakeClock() })
     ledger.apply('a', ReputationAction.TaskTimedOut)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { DEFAULT_PLAN_PARAMS, planDispatch } from '../../../../src/core/routing/plan.js'
-import { blankCandidate, rankCandidates, rankShortlist } from '../../../../src/core/routing/ranking.js'
+import { RankScratch, blankCandidate, rankCandidates, rankShortlist } from '../../../../src/core/routing/ranking.js'
 import { DEFAULT_SCORE_PARAMS } from '../../../../src/core/routing/score.js'
 import type { CandidateReader } from '../../../../src/core/routing/ranking.js'
 import type { CandidateInput, ScoredCandidate } from '../../../../src/core/routing/score.js'
@@ -157,6 +157,8 @@ describe('rankCandidates with a shortlist', () => {
   })
 
   it('plans exactly as over the full ranking, with the same random draws', () => {
+    // One scratch for every ranking, as the dispatcher keeps one: nothing of the last one leaks.
+    const scratch = new RankScratch()
     fc.assert(fc.property(fc.array(candidate, { maxLength: 40 }), fc.boolean(), fc.array(fc.double({ min: 0, max: 0.999, noNaN: true }), { minLength: 12, maxLength: 12 }), (cs, bounced, draws) => {
       let localSeen = false
       const inputs = cs.map((c, i) => {
@@ -174,6 +176,7 @@ describe('rankCandidates with a shortlist', () => {
       // As the dispatcher ranks: from a reader that refills one object, candidates built only when picked.
       const reader: CandidateReader = { length: inputs.length, read: (i, into) => Object.assign(into, blankCandidate(), inputs[i]) }
       expect(planDispatch(rankShortlist(reader, DEFAULT_SCORE_PARAMS, { plan: DEFAULT_PLAN_PARAMS, bounced }), stream(), DEFAULT_PLAN_PARAMS, { bounced })).toEqual(full)
+      expect(planDispatch(rankShortlist(reader, DEFAULT_SCORE_PARAMS, { plan: DEFAULT_PLAN_PARAMS, bounced }, scratch), stream(), DEFAULT_PLAN_PARAMS, { bounced })).toEqual(full)
     }), { numRuns: 500 })
   })
 
