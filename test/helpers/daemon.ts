@@ -159,7 +159,9 @@ export async function startDaemon (opts: StartOptions = {}): Promise<Daemon> {
     if (!daemon.alive) throw new Error(`daemon exited early: ${daemon.stderr}`)
     const r = await daemon.cli('status', '--json')
     return r.code === 0
-  }, 20_000, 'daemon to answer on its control API')
+    // Usually 1-3 s; 40 s because a CI run on two cores may start six NAT-test daemons and a
+    // coturn beside this one (a start that took over 20 s was seen once).
+  }, 40_000, 'daemon to answer on its control API')
   return daemon
 }
 
