@@ -25,7 +25,16 @@ export const systemTimers: Timers = {
   timeout: (ms) => AbortSignal.timeout(Math.max(0, Math.ceil(ms)))
 }
 
-/** Wait `ms` on `timers`. */
-export async function sleepOn (timers: Timers, ms: number): Promise<void> {
-  await new Promise<void>(resolve => { timers.setTimeout(resolve, ms) })
+/** Wait `ms` on `timers`, or less when `signal` fires (no error: the caller looks at the signal). */
+export async function sleepOn (timers: Timers, ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      timers.clearTimeout(handle)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const handle = timers.setTimeout(done, Math.max(0, ms))
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }

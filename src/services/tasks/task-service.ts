@@ -4,6 +4,7 @@ import { PromiseJudge } from '../../core/reputation/promise-judge.js'
 import { CircuitBreakers } from '../../core/routing/circuit-breaker.js'
 import { backoffDelay } from '../../core/backoff.js'
 import { SECOND, MINUTE } from '../../util/time.js'
+import { sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
 import { PRIORITIES, isPriority } from '../../core/priority.js'
 import type { Priority } from '../../core/priority.js'
@@ -472,7 +473,7 @@ export class TaskService implements Startable {
         }
         active.state = 'queued'
         again = true
-        await sleep(backoffDelay(0, { minMs: 20, maxMs: 200 }, this.init.random))
+        await sleepOn(systemTimers, backoffDelay(0, { minMs: 20, maxMs: 200 }, this.init.random))
       }
     })()
     active.done = work
@@ -492,7 +493,7 @@ export class TaskService implements Startable {
       const refused = r.outcome.error === ErrorCode.BUSY || r.outcome.error === ErrorCode.QUEUE_FULL
       if (!refused || req.signal?.aborted === true || this.stopping || this.init.clock.now() >= deadline) return r
       // Growing: the mesh is full, and these runs hold no admission place to wait in.
-      await sleep(Math.min(backoffDelay(n, CHECK_RETRY_BACKOFF, this.init.random), deadline - this.init.clock.now()), req.signal)
+      await sleepOn(systemTimers, Math.min(backoffDelay(n, CHECK_RETRY_BACKOFF, this.init.random), deadline - this.init.clock.now()), req.signal)
     }
   }
 
@@ -642,20 +643,6 @@ const SHUTDOWN_RETRY_AFTER_S = 5
 
 /** Between re-dispatches of a spot check's run that peers refused for their load. */
 const CHECK_RETRY_BACKOFF = { minMs: 50, maxMs: 1_000 }
-
-/** Wait `ms`, or less when `signal` fires (no error: the caller looks at the signal). */
-async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted === true) return
-  await new Promise<void>(resolve => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, Math.max(0, ms))
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}
 
 export function tasks (init: TaskServiceInit): (components: TaskServiceComponents) => TaskService {
   return (components) => new TaskService(components, init)
