@@ -114,8 +114,10 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
     // in about half the NAT test runs one home never learned the other's relayed address.
     identifyPush: identifyPush({ timeout: 15_000 }),
     // The latency service's background pings and `fedmesh ping` may overlap on one connection
-    // (a ping stream lingers until both ends close it): room for a few at once each way.
-    ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
+    // (a ping stream lingers until both ends close it; on a loaded machine a peer that answers
+    // seconds late holds each one that long: with room for 4, CI saw `fedmesh ping` refused
+    // locally while background pings were still closing). A stream costs a few hundred bytes.
+    ping: ping({ maxOutboundStreams: 16, maxInboundStreams: 16 }),
     pubsub: gossipsub({
       globalSignaturePolicy: 'StrictSign',
       fallbackToFloodsub: false,
