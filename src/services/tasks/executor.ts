@@ -6,7 +6,7 @@ import { SECOND, MINUTE } from '../../util/time.js'
 import { systemTimers } from '../../util/timers.js'
 import { TaskError, codeOf } from './task-error.js'
 import { DEFAULT_FAIR_SHARE, FairShare, LOCAL_ORIGIN } from './fair-share.js'
-import { rankOf } from '../../core/priority.js'
+import { PRIORITY_RANK, rankOf } from '../../core/priority.js'
 import type { Priority } from '../../core/priority.js'
 import type { Serving } from '../../core/host-policy.js'
 import type { TaskHandler } from './handlers.js'
@@ -517,9 +517,9 @@ export class Executor {
 
   /**
    * The queue position to start next, among submitters within their fair share (and remote
-   * work within the host policy's slots): the highest priority first; within one, the owner's
-   * own tasks, then the submitter that runs the fewest tasks here now; first come first served
-   * between equals. -1 when nothing may start.
+   * work within the host policy's slots): the highest priority first; within one, the submitter
+   * that runs the fewest tasks here now (the owner counts as running none, and at batch priority
+   * goes first); first come first served between equals. -1 when nothing may start.
    */
   private nextStartable (): number {
     let best = -1
@@ -531,8 +531,9 @@ export class Executor {
       const local = origin === LOCAL_ORIGIN
       if (!local && !remoteMayStart) continue
       if (!this.fair.mayStart(origin, this.concurrency)) continue
-      // rank, then owner first, then fewest running: one number, compared once.
-      const key = rankOf(priorityOf(q)) * 2 * (this.concurrency + 2) + (local ? 0 : 1 + Math.min(this.concurrency, this.fair.runningOf(origin)))
+      // rank, then (batch only) owner first, then fewest running: one number, compared once.
+      const rank = rankOf(priorityOf(q))
+      const key = rank * 2 * (this.concurrency + 2) + (local ? (rank === BATCH_RANK ? 0 : 1) : 1 + Math.min(this.concurrency, this.fair.runningOf(origin)))
       if (key < bestKey) {
         best = i
         bestKey = key
@@ -668,6 +669,13 @@ export class Executor {
     for (const resolve of this.idleWaiters.splice(0)) resolve()
   }
 }
+
+/**
+ * Where the owner's own tasks go first: against peers' batch work only. At normal and interactive
+ * priority a peer's task was placed here by this node's advertised queue and waits its turn (the
+ * owner's tasks count as a submitter running none), so adverts stay true.
+ */
+const BATCH_RANK = PRIORITY_RANK.batch
 
 function originOf (q: Queued): string {
   return q.type === 'task' ? q.spec.origin : q.res.origin

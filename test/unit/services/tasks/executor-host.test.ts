@@ -108,7 +108,7 @@ describe('Executor priorities', () => {
     expect(startedIds(gate)).toEqual(['blocker', 'i1', 'i2', 'n1', 'n2', 'b1', 'b2'])
   })
 
-  it("the owner's task overtakes queued remote batch work (and remote work of its own priority)", async () => {
+  it("the owner's task overtakes queued remote batch work; at normal priority it waits its turn (adverts stay true)", async () => {
     const { executor, gate } = setup({ concurrency: 1 })
     const first = executor.submit(spec('first', { origin: PEER, priority: 'batch' }))
     await settle()
@@ -123,7 +123,7 @@ describe('Executor priorities', () => {
       await settle()
     }
     await Promise.all([first, ...remote, remoteNormal, own, ownBatch])
-    expect(startedIds(gate)).toEqual(['first', 'own', 'n1', 'own-batch', 'b1', 'b2', 'b3'])
+    expect(startedIds(gate)).toEqual(['first', 'n1', 'own', 'own-batch', 'b1', 'b2', 'b3'])
   })
 
   it('reservations queue by priority too', async () => {
