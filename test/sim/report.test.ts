@@ -2,7 +2,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCacheModel } from '../../simulations/model/cache.js'
 import { runModel } from '../../simulations/model/run.js'
+import { Rng } from '../../simulations/prng.js'
 import { Timeline } from '../../simulations/model/timeline.js'
 import { buildReport, renderTerminal, writeReport } from '../../simulations/report/index.js'
 import { SimUsageError, runSimulation, scenarioWithOverrides } from '../../simulations/run-sim.js'
@@ -130,11 +132,13 @@ describe('fedmesh sim checks before it runs', () => {
     }
   })
 
-  it('--peers sizes the whole run, the cache model too', () => {
+  it('--peers sizes the whole run, the cache model too; without it the cache model has the scenario\'s peers unless it names its own', () => {
     const s = scenarioWithOverrides(loadScenario('steady'), 120)
     expect(s.peers).toBe(120)
     expect(s.cache.peers).toBe(120)
-    expect(scenarioWithOverrides(loadScenario('steady')).cache.peers).toBe(500)
+    const small = scenarioWithOverrides({ ...loadScenario('steady'), peers: 40 })
+    expect(runCacheModel(small, new Rng(1)).peers).toBe(40)
+    expect(loadScenario('model-10000').cache.peers).toBe(2000)
   })
 })
 
