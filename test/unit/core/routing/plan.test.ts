@@ -84,7 +84,7 @@ describe('planDispatch', () => {
     it('reserves on `probes` candidates drawn at random from those near the best, and always on this node too', () => {
       const ranked = rank([peer('a', busy), peer('b', { ...busy, rttMs: 20 }), peer('c', { ...busy, rttMs: 30 }), peer('d', { ...busy, rttMs: 40 }), self({ running: 2, queueDepth: 20 })])
       // Draws from the shrinking pool [a, b, c, d]: the last (d), then the first (a), then the middle of [b, c] (c).
-      const plan = planDispatch(ranked, seq(0.99, 0, 0.5), { ...DEFAULT_PLAN_PARAMS, probes: 3 })
+      const plan = planDispatch(ranked, seq(0.99, 0, 0.5), { ...DEFAULT_PLAN_PARAMS, probes: 3, unprovenProbes: 3 })
       expect(plan.mode).toBe('reserve')
       expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['d', 'a', 'c', 'self'])
     })
@@ -108,6 +108,16 @@ describe('planDispatch', () => {
       const ranked = rank([peer('a', busy), peer('b', busy), peer('c', busy), peer('d', busy)])
       const plan = planDispatch(ranked, seq(0), { ...DEFAULT_PLAN_PARAMS, probes: 2 })
       expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['a', 'b'])
+    })
+
+    it('places at most `unprovenProbes` of them at peers with no good record here; the rest go to proven peers', () => {
+      // Four unproven (reputation 0) and two proven peers, all busy alike; draws always take the first left.
+      const ranked = rank([peer('u1', busy), peer('u2', busy), peer('u3', busy), peer('u4', busy), peer('p1', { ...busy, reputation: 0.5 }), peer('p2', { ...busy, reputation: 0.2 })])
+      const plan = planDispatch(ranked, seq(0), { ...DEFAULT_PLAN_PARAMS, probes: 8, unprovenProbes: 2 })
+      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId).sort()).toEqual(['p1', 'p2', 'u1', 'u2'])
+      // With no proven peer, the unproven ones are still tried (up to the limit): a new mesh works.
+      const fresh = planDispatch(rank([peer('u1', busy), peer('u2', busy), peer('u3', busy)]), seq(0), { ...DEFAULT_PLAN_PARAMS, probes: 8, unprovenProbes: 2 })
+      expect(fresh.mode === 'reserve' && fresh.targets.map(t => t.peerId)).toEqual(['u1', 'u2'])
     })
 
     it('only reserves on eligible candidates, and leaves this node out when it does not serve the kind', () => {
