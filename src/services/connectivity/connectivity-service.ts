@@ -210,16 +210,19 @@ export class ConnectivityService implements Startable {
   }
 
   /**
-   * The pending timer is overdue: this process stalled. Whichever callback runs first after it
-   * says so. The stall began after this service last ran (a heartbeat or a judgment): that
-   * whole time is forgiven, at most up to each peer's last heartbeat (core/connectivity).
+   * The pending timer is overdue: this process stalled, or its event loop is too busy to keep
+   * time. Whichever callback runs first after it says so. Forgiven: how late the timer is (what
+   * a polling tick forgave on a busy loop), or, after a real stall, the whole time since this
+   * service last ran (a heartbeat or a judgment), whichever is longer; never more than each
+   * peer's silence (core/connectivity).
    */
   private forgiveStall (): void {
     const at = this.timers.now()
     const lastRan = this.lastRanAt
     this.lastRanAt = at
-    if (this.dueAt === 0 || at - this.dueAt <= this.livenessMs / 4) return // no timer pending, or on time
-    this.monitor.forgive(at - lastRan, this.init.clock.now())
+    const late = at - this.dueAt
+    if (this.dueAt === 0 || late <= this.livenessMs / 4) return // no timer pending, or on time
+    this.monitor.forgive(Math.max(late, at - lastRan), this.init.clock.now())
     this.dueAt = at
   }
 
