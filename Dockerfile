@@ -19,6 +19,7 @@ COPY src src
 ARG FEDMESH_COMMIT=
 RUN ./node_modules/.bin/tsc -p tsconfig.json \
  && FEDMESH_COMMIT="$FEDMESH_COMMIT" node scripts/build-info.mjs \
+ && node scripts/bundle-daemon.mjs \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:24-bookworm-slim

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { VERSION } from './version.js'
+import { packageRoot } from './util/package-root.js'
 
 /** What `fedmesh version` reports: this build, and the Node it runs on now. */
 export interface BuildInfo {
@@ -22,7 +24,7 @@ export interface BuildInfo {
 export function buildInfo (): BuildInfo {
   let file: Partial<BuildInfo> = {}
   try {
-    file = JSON.parse(readFileSync(new URL('../build-info.json', import.meta.url), 'utf8')) as Partial<BuildInfo>
+    file = JSON.parse(readFileSync(join(packageRoot(), 'dist', 'build-info.json'), 'utf8')) as Partial<BuildInfo>
   } catch {}
   return {
     version: VERSION,

@@ -5,10 +5,10 @@
  * - `federated` while at least one peer is *live*, `solo` otherwise (DESIGN.md "Partition").
  * - A peer is live while its last heartbeat (a capacity advert or a ping answer) is younger than
  *   `livenessMs`. Adverts come every second, so 2.5 s is two and a half missed adverts: enough to
- *   ride out one lost or late advert, and, with `tick` called every ~250 ms, a silently dead link
- *   (no FIN, no RST) is noticed within 3 s of the last heartbeat. A peer that says it advertises
- *   less often (an idle node) gets a longer window of its own, scaled the same way. A closed
- *   connection (`lost`) ends liveness at once.
+ *   ride out one lost or late advert, and, with `tick` called every ~250 ms (or when
+ *   `nextExpiryAt` says), a silently dead link (no FIN, no RST) is noticed within 3 s of the
+ *   last heartbeat. A peer that says it advertises less often (an idle node) gets a longer
+ *   window of its own, scaled the same way. A closed connection (`lost`) ends liveness at once.
  *
  * Hysteresis, and why this one: a peer becomes live only once `confirmHeartbeats` (default 2)
  * heartbeats arrived in a row, each within `livenessMs` of the one before. A link that delivers
@@ -162,6 +162,18 @@ export class ConnectivityMonitor {
     return this.evaluate(now)
   }
 
+  /** Is `peer` live at `nowMs` (default: the latest event time)? */
+  isPeerLive (peer: string, nowMs = this.clock): boolean {
+    const p = this.peers.get(peer)
+    return p !== undefined && this.isLive(p, nowMs)
+  }
+
+  /** When `peer` expires absent new heartbeats (undefined: not heard from). */
+  expiryOf (peer: string): number | undefined {
+    const p = this.peers.get(peer)
+    return p === undefined ? undefined : p.lastHeard + p.windowMs
+  }
+
   /** Peers live at `nowMs` (default: the latest event time), sorted. */
   livePeers (nowMs = this.clock): string[] {
     const live: string[] = []
@@ -181,6 +193,16 @@ export class ConnectivityMonitor {
       if (this.isLive(p, this.clock)) latest = Math.max(latest ?? -Infinity, p.lastHeard + p.windowMs)
     }
     return latest
+  }
+
+  /**
+   * The earliest moment a peer heard from (live or still proving itself) expires absent new
+   * heartbeats, or undefined when none is tracked: the owner's one timer instead of polling.
+   */
+  nextExpiryAt (): number | undefined {
+    let earliest: number | undefined
+    for (const p of this.peers.values()) earliest = Math.min(earliest ?? Infinity, p.lastHeard + p.windowMs)
+    return earliest
   }
 
   private isLive (p: PeerLiveness, now: number): boolean {

@@ -34,7 +34,7 @@ describe('the npm package', () => {
     expect(pack.status, pack.stderr).toBe(0)
     const [packed] = JSON.parse(pack.stdout) as Array<{ filename: string, files: Array<{ path: string }> }>
     const files = packed.files.map(f => f.path)
-    for (const f of ['bin/fedmesh.js', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/build-info.json', 'dist/simulations/run-sim.js', 'simulations/scenarios/steady.json', 'docs/CONTRACT.md', 'README.md', 'package.json']) {
+    for (const f of ['bin/fedmesh.js', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/build-info.json', 'dist/bundle/daemon.cjs', 'dist/simulations/run-sim.js', 'simulations/scenarios/steady.json', 'docs/CONTRACT.md', 'README.md', 'package.json']) {
       expect(files, f).toContain(f)
     }
     expect(files.filter(f => f.startsWith('test/') || f.startsWith('src/') || f.startsWith('node_modules/') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([])

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Option } from 'commander'
 import { resolveDataDir } from '../../daemon/config.js'
+import { packageRoot } from '../../util/package-root.js'
 import { DEFAULT_SERVICE_NAME, isValidServiceName, launchdLabel, renderService, serviceFilePath } from '../../install/service-files.js'
 import { connect } from '../client.js'
 import { CliError, EXIT, NotFoundCliError, UsageError } from '../errors.js'
@@ -16,7 +16,7 @@ import type { Command } from 'commander'
 const run = promisify(execFile)
 
 /** bin/fedmesh.js, from dist/src/cli/commands/. */
-const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'bin', 'fedmesh.js')
+const BIN = resolve(packageRoot(), 'bin', 'fedmesh.js')
 
 interface ServiceOptions {
   name: string

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { join, sep } from 'node:path'
+import { packageRoot } from '../../util/package-root.js'
 import type { Route, RouteResult } from './server.js'
 
 /**
@@ -23,13 +24,10 @@ const SECURITY_HEADERS = {
   'x-frame-options': 'DENY'
 }
 
-/** `ui/` beside `src/` (running from source) or beside `dist/` (running the build). */
+/** The package's `ui/` folder (beside `src/` and `dist/`). */
 export function uiDir (): string | undefined {
-  for (const up of ['../../../ui/', '../../../../ui/']) {
-    const dir = fileURLToPath(new URL(up, import.meta.url))
-    if (existsSync(dir + 'index.html')) return dir
-  }
-  return undefined
+  const dir = join(packageRoot(), 'ui') + sep
+  return existsSync(dir + 'index.html') ? dir : undefined
 }
 
 export function uiRoutes (dir = uiDir()): Route[] {

@@ -1,4 +1,4 @@
-import { ConnectivityMonitor, DEFAULT_LIVENESS_MS, RECOMMENDED_TICK_MS } from '../../core/connectivity.js'
+import { ConnectivityMonitor, DEFAULT_LIVENESS_MS } from '../../core/connectivity.js'
 import type { ConnectivityMode, ConnectivityTransition } from '../../core/connectivity.js'
 import { pingOver } from '../../util/ping-over.js'
 import { systemTimers } from '../../util/timers.js'
@@ -38,26 +38,27 @@ export interface ConnectivityComponents {
 export class ConnectivityService implements Startable {
   private readonly monitor: ConnectivityMonitor
   private readonly log: Logger
+  /** The one timer: due when the first peer heard from expires (none while nobody is heard from). */
   private timer: TimerHandle | undefined
+  /** When that timer is due, by `timers.now()` (a timer running much later: this process stalled). */
+  private dueAt = 0
+  /** The same moment by `clock` (the monitor's time). */
+  private dueAtClock = Infinity
+  /** When (`timers.now()`) this service last ran: a stall began after it. */
+  private lastRanAt = 0
+  private running = false
   private readonly timers: Timers
   private readonly transitions?: CounterGroup<ConnectivityMode>
   private live = new Set<string>()
   private readonly confirming = new Set<string>()
   private readonly livenessMs: number
-  /** A tenth of the shortest liveness window of the peers heard from, never under the core's
-   * recommended 250 ms: a slow profile (the simulation's 12 s) or a mesh of idle peers (each
-   * advertising every few seconds) need not wake every node four times a second. */
-  private tickMs: number
-  private lastTickAt = 0
   private judging: NodeJS.Immediate | undefined
 
   constructor (private readonly components: ConnectivityComponents, private readonly init: ConnectivityInit) {
     this.log = components.logger.forComponent('fedmesh:connectivity')
     this.timers = init.timers ?? systemTimers
     this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
-    this.tickMs = tickFor(this.livenessMs)
     this.monitor = new ConnectivityMonitor({ livenessMs: this.livenessMs, now: init.clock.now() })
-    this.lastTickAt = this.timers.now()
     this.onDisconnect = this.onDisconnect.bind(this)
     this.transitions = components.metrics?.registerCounterGroup('fedmesh_connectivity_transitions_total', {
       label: 'to',
@@ -90,11 +91,13 @@ export class ConnectivityService implements Startable {
 
   start (): void {
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
-    this.lastTickAt = this.timers.now()
+    this.running = true
+    this.lastRanAt = this.timers.now()
     this.schedule()
   }
 
   stop (): void {
+    this.running = false
     this.timers.clearTimeout(this.timer)
     this.timer = undefined
     clearImmediate(this.judging)
@@ -102,11 +105,28 @@ export class ConnectivityService implements Startable {
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
   }
 
-  private schedule (): void {
+  /**
+   * Liveness is judged when the first peer heard from would expire, not on a polling tick: a
+   * silent peer is noticed the moment its window ends (polling every 250 ms noticed it up to
+   * 250 ms later) and an idle mesh, whose heartbeats keep pushing that moment on, wakes this
+   * service about once per liveness window instead of eight times a second (a timer and a
+   * deferred judgment four times a second were the largest share of an idle daemon's wake-ups).
+   */
+  private schedule (expiry = this.monitor.nextExpiryAt()): void {
+    this.timers.clearTimeout(this.timer)
+    this.timer = undefined
+    this.dueAt = 0
+    this.dueAtClock = Infinity
+    if (!this.running || expiry == null) return
+    // One ms past the expiry: a timer on the monotonic clock may run a hair early by the wall clock.
+    const delayMs = Math.max(1, expiry - this.init.clock.now() + 1)
+    this.dueAt = this.timers.now() + delayMs
+    this.dueAtClock = expiry
     this.timer = this.timers.setTimeout(() => {
-      this.tick()
-      if (this.timer != null) this.schedule()
-    }, this.tickMs)
+      this.timer = undefined
+      this.dueAtClock = Infinity
+      this.check()
+    }, delayMs)
   }
 
   /**
@@ -128,15 +148,15 @@ export class ConnectivityService implements Startable {
    * counts as nobody's silence) and peers are judged after the event loop's next I/O poll, once
    * those heartbeats are read.
    */
-  private tick (): void {
+  private check (): void {
     this.forgiveStall()
-    this.lastTickAt = this.timers.now()
-    this.tickMs = tickFor(this.monitor.shortestWindowMs())
+    this.dueAt = 0
     if (this.judging != null) return
     this.judging = setImmediate(() => {
       this.judging = undefined
       this.record(this.monitor.tick(this.init.clock.now()))
       this.refreshLive()
+      this.schedule()
     })
   }
 
@@ -175,21 +195,35 @@ export class ConnectivityService implements Startable {
     for (const c of conns) c.abort(new Error('peer went silent (no heartbeat, no ping answer)'))
   }
 
-  // Heartbeats arrive with every task frame: record them cheaply; liveness is re-judged on ticks.
+  // Heartbeats arrive with every task frame: record them cheaply; liveness is re-judged when
+  // the first peer would expire.
   private heartbeatId (peer: string, windowMs?: number): void {
     this.forgiveStall()
-    // A peer that beats faster again is judged at its pace from the next tick on (at most a
-    // tenth of its old window later).
-    this.record(this.monitor.heartbeat(peer, this.init.clock.now(), windowMs))
+    const now = this.init.clock.now()
+    this.record(this.monitor.heartbeat(peer, now, windowMs))
+    // Was live at some point: if it goes silent, the next judgment asks it (refreshLive).
+    if (this.monitor.isPeerLive(peer, now)) this.live.add(peer)
+    // Only an earlier expiry than the pending one needs a new timer (a new peer, or one that beats
+    // faster again); while judging, the judgment schedules.
+    const expiry = this.monitor.expiryOf(peer)
+    if (this.running && this.judging == null && expiry != null && expiry < this.dueAtClock) this.schedule(this.timer == null ? undefined : expiry)
   }
 
-  /** The tick timer is overdue: this process stalled. Whichever callback runs first after it says so. */
+  /**
+   * The pending timer is overdue: this process stalled, or its event loop is too busy to keep
+   * time. Whichever callback runs first after it says so. Forgiven: how late the timer is (what
+   * a polling tick forgave on a busy loop), or, after a real stall, the whole time since this
+   * service last ran (a heartbeat or a judgment), whichever is longer; never more than each
+   * peer's silence (core/connectivity).
+   */
   private forgiveStall (): void {
     const at = this.timers.now()
-    const late = at - this.lastTickAt - this.tickMs
-    if (late <= this.livenessMs / 4) return
-    this.monitor.forgive(late, this.init.clock.now())
-    this.lastTickAt = at - this.tickMs
+    const lastRan = this.lastRanAt
+    this.lastRanAt = at
+    const late = at - this.dueAt
+    if (this.dueAt === 0 || late <= this.livenessMs / 4) return // no timer pending, or on time
+    this.monitor.forgive(Math.max(late, at - lastRan), this.init.clock.now())
+    this.dueAt = at
   }
 
   private record (t: ConnectivityTransition | undefined): void {
@@ -198,11 +232,6 @@ export class ConnectivityService implements Startable {
     this.transitions?.increment({ [t.to]: true })
     this.init.onTransition?.(t)
   }
-}
-
-/** How often to judge liveness for a window of `windowMs`. */
-function tickFor (windowMs: number): number {
-  return Math.max(RECOMMENDED_TICK_MS, windowMs / 10)
 }
 
 export function connectivity (init: ConnectivityInit): (components: ConnectivityComponents) => ConnectivityService {

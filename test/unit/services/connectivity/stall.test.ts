@@ -63,4 +63,27 @@ describe('connectivity and this process\'s own stalls', () => {
     expect(aborted()).toBeGreaterThan(0)
     expect(service.mode).toBe('solo')
   })
+
+  it('a silent peer is judged when its window ends, and a heartbeating mesh wakes the service about once per window', async () => {
+    const h = harness(1_000)
+    // Count the service's own timers (the virtual queue also runs the test's heartbeats).
+    let timersSet = 0
+    const timers = { ...time.timers, setTimeout: (fn: () => void, ms: number) => { timersSet++; return time.timers.setTimeout(fn, ms) } }
+    const service = new ConnectivityService((h.service as any).components, { clock: time.clock, timers, livenessMs: 1_000, confirmTimeoutMs: 50 })
+    service.start()
+    stop = () => { service.stop() }
+    // Nobody heard from: nothing to judge, no timer.
+    await time.advance(5_000)
+    expect(timersSet).toBe(0)
+    // Heartbeats every 400 ms for 8 s: a polling tick every 250 ms would have set 32 timers.
+    for (let i = 0; i < 20; i++) { service.heartbeat(h.peer); await time.advance(400) }
+    expect(service.mode).toBe('federated')
+    expect(timersSet).toBeLessThanOrEqual(14)
+    // Then silence: the last heartbeat was 400 ms ago; the peer expires 1 s after it, is pinged (no answer, 50 ms) and cut.
+    await time.advance(599)
+    expect(service.mode).toBe('federated')
+    await time.advance(2 + 50 + 10)
+    expect(service.mode).toBe('solo')
+    expect(h.aborted()).toBe(1)
+  })
 })
