@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createFederationNode } from '../../../src/node/create-node.js'
 import { readPower } from '../../../src/services/host/power.js'
-import { FedStore } from '../../../src/store/store.js'
+import { memoryNodes } from '../../helpers/memory-node.js'
 import type { FederationNode } from '../../../src/node/federation-node.js'
-import type { FederationNodeConfig } from '../../../src/node/config.js'
 import type { NodeEvent } from '../../../src/node/events.js'
 
 /**
@@ -17,19 +15,12 @@ import type { NodeEvent } from '../../../src/node/events.js'
  */
 
 const ADVERT_INTERVAL_MS = 1_000
+// Temporary folders go after the nodes that read them (after-each hooks run last-registered first).
 const cleanup: Array<() => Promise<void>> = []
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c()
 })
-
-let n = 0
-async function node (over: Partial<FederationNodeConfig> = {}): Promise<FederationNode> {
-  const store = await FedStore.memory()
-  const node = await createFederationNode({ open: true, store, transport: 'memory', listen: [`/memory/host-policy-${process.pid}-${n++}`], mdns: false, dht: false, journal: false, profile: 'local', concurrency: 2, capacityIntervalMs: ADVERT_INTERVAL_MS, ...over })
-  await node.start()
-  cleanup.push(async () => { await node.stop(0); await store.close() })
-  return node
-}
+const node = memoryNodes('host-policy', { concurrency: 2, capacityIntervalMs: ADVERT_INTERVAL_MS })
 
 async function setPower (dir: string, ac: boolean, percent: number): Promise<void> {
   await writeFile(join(dir, 'AC', 'online'), ac ? '1\n' : '0\n')

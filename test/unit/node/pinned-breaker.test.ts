@@ -1,9 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
-import { afterEach, describe, expect, it } from 'vitest'
-import { createFederationNode } from '../../../src/node/create-node.js'
-import { FedStore } from '../../../src/store/store.js'
+import { describe, expect, it } from 'vitest'
+import { memoryNodes } from '../../helpers/memory-node.js'
 import { bytes } from '../../helpers/unit-tasks.js'
-import type { FederationNode } from '../../../src/node/federation-node.js'
 
 /**
  * Tasks pinned to a peer whose circuit breaker opened (one timeout trips it) wait for it to
@@ -11,19 +9,7 @@ import type { FederationNode } from '../../../src/node/federation-node.js'
  * KIND_NOT_SERVED: the breaker says "not now", not "never".
  */
 
-const cleanup: Array<() => Promise<void>> = []
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c()
-})
-
-let n = 0
-async function node (): Promise<FederationNode> {
-  const store = await FedStore.memory()
-  const node = await createFederationNode({ open: true, store, transport: 'memory', listen: [`/memory/pinned-breaker-${process.pid}-${n++}`], mdns: false, dht: false, journal: false, profile: 'local', concurrency: 2 })
-  await node.start()
-  cleanup.push(async () => { await node.stop(0); await store.close() })
-  return node
-}
+const node = memoryNodes('pinned-breaker', { concurrency: 2 })
 
 describe('tasks pinned to a peer whose circuit is open', () => {
   it('wait for the breaker to close and then run there; an unknown peer still fails at once', async () => {

@@ -1,39 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createFederationNode } from '../../../../src/node/create-node.js'
-import { FedStore } from '../../../../src/store/store.js'
+import { describe, expect, it } from 'vitest'
+import { memoryNodes } from '../../../helpers/memory-node.js'
 import { connect } from '../cache-sync/nodes.js'
-import type { FederationNode } from '../../../../src/node/federation-node.js'
 
 /**
  * Two nodes over @libp2p/memory given an idle pace of 5 s (the LAN profile keeps 1 s: the 3 s solo
  * target): an idle node advertises every 5 s and says so; given work it advertises at once, at the
  * busy pace (the profile's 1 s), and its peer judges its liveness by that pace.
  */
-const cleanup: Array<() => Promise<void>> = []
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c()
+const node = memoryNodes('idle-pace', {
+  capacityIdleIntervalMs: 5_000,
+  concurrency: 1,
+  handlers: { wait: async () => { await new Promise(resolve => setTimeout(resolve, 1_500)); return new Uint8Array() } }
 })
-
-let n = 0
-async function node (): Promise<FederationNode> {
-  const store = await FedStore.memory()
-  const node = await createFederationNode({
-    open: true,
-    store,
-    transport: 'memory',
-    listen: [`/memory/idle-pace-${process.pid}-${n++}`],
-    mdns: false,
-    dht: false,
-    journal: false,
-    profile: 'local',
-    capacityIdleIntervalMs: 5_000,
-    concurrency: 1,
-    handlers: { wait: async () => { await new Promise(resolve => setTimeout(resolve, 1_500)); return new Uint8Array() } }
-  })
-  await node.start()
-  cleanup.push(async () => { await node.stop(0); await store.close() })
-  return node
-}
 
 describe('capacity ads at an idle and a busy pace', () => {
   it('an idle node advertises a 5 s gap; one given work advertises at once with a 1 s gap', async () => {

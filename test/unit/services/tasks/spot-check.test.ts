@@ -6,7 +6,7 @@ import type { Evidence } from '../../../../src/wire/evidence.js'
 import { SpotChecker } from '../../../../src/services/tasks/spot-check.js'
 import { ErrorCode } from '../../../../src/wire/task.js'
 import type { DispatchRequest, DispatchResult } from '../../../../src/services/tasks/dispatcher.js'
-import type { SpotCheckReport } from '../../../../src/services/tasks/spot-check.js'
+import type { SpotCheckInit, SpotCheckReport } from '../../../../src/services/tasks/spot-check.js'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 
@@ -36,6 +36,11 @@ function setup (outputs: Record<string, string>, fraction = 1) {
     onChecked: (r) => { reports.push(r) }
   })
   return { checker, blamed, reports, sent }
+}
+
+/** A checker with one run's own `dispatch` (and listeners): checks every answer of `upper`, blames nobody unless told. */
+function checkerWith (init: Pick<SpotCheckInit, 'dispatch'> & Partial<SpotCheckInit>): SpotChecker {
+  return new SpotChecker({ fraction: 1, kinds: new Set(['upper']), selfId: 'self', random: () => 0, blame: () => {}, ...init })
 }
 
 const req: DispatchRequest = { taskId: 't', kind: 'upper', input: enc('"a"'), timeoutMs: 10_000 }
@@ -123,13 +128,8 @@ describe('SpotChecker', () => {
     }
     for (const garbage of [false, true]) {
       evidence.length = 0
-      const checker = new SpotChecker({
-        fraction: 1,
-        kinds: new Set(['upper']),
-        selfId: 'self',
-        random: () => 0,
+      const checker = checkerWith({
         dispatch: async (r) => { const peer = [b, c].find(p => !r.avoid.includes(p)) as string; return signed(peer, r.taskId, outputs[peer]) },
-        blame: () => {},
         onEvidence: (e) => { evidence.push(e) }
       })
       const result = await checker.check(req, await signed(liar, req.taskId, 'x', garbage), Date.now() + 10_000, () => Date.now())
@@ -148,13 +148,8 @@ describe('SpotChecker', () => {
   it('a task cancelled while its check runs: the first answer, unchecked (cancelled)', async () => {
     const ac = new AbortController()
     const reports: SpotCheckReport[] = []
-    const checker = new SpotChecker({
-      fraction: 1,
-      kinds: new Set(['upper']),
-      selfId: 'self',
-      random: () => 0,
+    const checker = checkerWith({
       dispatch: async () => { ac.abort(); return answer('b', '', ErrorCode.CANCELLED) },
-      blame: () => {},
       onChecked: (r) => { reports.push(r) }
     })
     const r = await checker.check({ ...req, signal: ac.signal }, answer('a', 'A'), Date.now() + 10_000, () => Date.now())
@@ -164,13 +159,8 @@ describe('SpotChecker', () => {
 
   it('gives the check its own budget (5 s, or 4 × the first run and 2 s more), not the task\'s whole deadline', async () => {
     const budgets: number[] = []
-    const checker = new SpotChecker({
-      fraction: 1,
-      kinds: new Set(['upper']),
-      selfId: 'self',
-      random: () => 0,
-      dispatch: async (r) => { budgets.push(r.timeoutMs); return answer('b', 'A') },
-      blame: () => {}
+    const checker = checkerWith({
+      dispatch: async (r) => { budgets.push(r.timeoutMs); return answer('b', 'A') }
     })
     const quick = answer('a', 'A')
     const slow = { ...quick, outcome: { ...quick.outcome, runMs: 10_000 } }
