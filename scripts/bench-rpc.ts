@@ -9,7 +9,7 @@ import { TASK_PROTOCOL } from '../src/services/tasks/task-service.js'
 import { StreamTaskClient } from '../src/services/tasks/task-client.js'
 import { FedStore } from '../src/store/store.js'
 import { BENCH_ECHO_PROTOCOL } from '../src/services/bench-echo.js'
-import { BIN, ROOT, measure, round, spawnUntil } from './bench-util.js'
+import { BIN, ROOT, measureInTurns, round, spawnUntil } from './bench-util.js'
 import { EchoClient } from './bench-echo-client.js'
 import type { FederationNode } from '../src/node/federation-node.js'
 
@@ -69,14 +69,11 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
       req.end(body)
     })
 
-    const fedmesh = await measure(echoTask, IN_FLIGHT, DURATION_MS)
-    const baseline = await measure(httpEcho, IN_FLIGHT, DURATION_MS)
-    const fedmeshSeq = await measure(echoTask, 1, DURATION_MS / 2)
-    const raw = await measure(echoCall, IN_FLIGHT, DURATION_MS)
-    const rawSeq = await measure(echoCall, 1, DURATION_MS / 2)
-    const baselineSeq = await measure(httpEcho, 1, DURATION_MS / 2)
-    const submitted = await measure(submit, IN_FLIGHT, DURATION_MS)
-    const submittedSeq = await measure(submit, 1, DURATION_MS / 2)
+    // In turns (bench-util: measureInTurns), so the ratios of one run share its load.
+    const loaded = await measureInTurns({ fedmesh: echoTask, submit, raw: echoCall, http: httpEcho }, IN_FLIGHT, DURATION_MS)
+    const one = await measureInTurns({ fedmesh: echoTask, submit, raw: echoCall, http: httpEcho }, 1, DURATION_MS / 2)
+    const { fedmesh, submit: submitted, raw, http: baseline } = loaded
+    const { fedmesh: fedmeshSeq, submit: submittedSeq, raw: rawSeq, http: baselineSeq } = one
     agent.destroy()
     client.close()
     await echo.close()
