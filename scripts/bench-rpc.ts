@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createFederationNode } from '../src/node/create-node.js'
@@ -8,7 +8,9 @@ import { frameLimitsFor } from '../src/services/tasks/frame-limits.js'
 import { TASK_PROTOCOL } from '../src/services/tasks/task-service.js'
 import { StreamTaskClient } from '../src/services/tasks/task-client.js'
 import { FedStore } from '../src/store/store.js'
-import { BIN, ROOT, measure, round, spawnUntil } from './bench-util.js'
+import { BENCH_ECHO_PROTOCOL } from '../src/services/bench-echo.js'
+import { BIN, ROOT, measureInTurns, round, spawnUntil } from './bench-util.js'
+import { EchoClient } from './bench-echo-client.js'
 import type { FederationNode } from '../src/node/federation-node.js'
 
 const IN_FLIGHT = 64
@@ -20,14 +22,15 @@ const PAYLOAD = { hello: 'fedmesh', n: 42 }
  * 64 in flight and one at a time, against a Node http keep-alive echo server process measured
  * in the same run. `fedmesh` is the task RPC itself (the long-lived stream to the daemon's
  * executor); `submit` is the whole library path (`node.run`: routing decision, dedupe, failover
- * bookkeeping, result document).
+ * bookkeeping, result document). `rawEcho` is the floor beneath both: a length-prefixed echo on
+ * one long-lived stream of the same connection (the daemon serves it for FEDMESH_BENCH_ECHO=1).
  */
 export async function benchRpc (): Promise<Record<string, unknown>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fedmesh-bench-'))
   // The RPC, not the log: at info the daemon writes a line per task it runs for a peer (its
   // stderr here is a pipe nobody reads). FEDMESH_LOG_LEVEL=info measures that cost. The local
   // profile reads no host signals: on a busy machine yieldToOwner would offer peers no slot.
-  const daemon = await spawnUntil(process.execPath, [BIN, 'daemon', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--no-dht', '--open', '--concurrency', '128'], /listen\s+(\S+)/, { FEDMESH_LOG_LEVEL: process.env.FEDMESH_LOG_LEVEL ?? 'warn', FEDMESH_PROFILE: 'local' })
+  const daemon = await spawnUntil(process.execPath, [BIN, 'daemon', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--no-dht', '--open', '--concurrency', '128'], /listen\s+(\S+)/, { FEDMESH_LOG_LEVEL: process.env.FEDMESH_LOG_LEVEL ?? 'warn', FEDMESH_PROFILE: 'local', FEDMESH_BENCH_ECHO: '1' })
   const http = await spawnUntil(process.execPath, [join(ROOT, 'dist', 'scripts', 'http-echo-server.js')], /listening (\d+)/)
   let node: FederationNode | undefined
   try {
@@ -52,6 +55,8 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
       const o = await client.request({ taskId: `bench-${seq++}`, kind: 'echo', input, deadlineMs: 10_000, attempt: 1, maxWaitMs: 0, expectedRunMs: 0, ageMs: 0, priority: 0 })
       if (o.error !== 'NONE') throw new Error(`echo failed: ${o.message}`)
     }
+    const echo = new EchoClient(await (await n.libp2p.dial(remoteId)).newStream(BENCH_ECHO_PROTOCOL))
+    const echoCall = async (): Promise<void> => { await echo.call(input) }
     const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT })
     const port = Number(http.match[1])
     const body = JSON.stringify(PAYLOAD)
@@ -64,23 +69,32 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
       req.end(body)
     })
 
-    const fedmesh = await measure(echoTask, IN_FLIGHT, DURATION_MS)
-    const baseline = await measure(httpEcho, IN_FLIGHT, DURATION_MS)
-    const fedmeshSeq = await measure(echoTask, 1, DURATION_MS / 2)
-    const baselineSeq = await measure(httpEcho, 1, DURATION_MS / 2)
-    const submitted = await measure(submit, IN_FLIGHT, DURATION_MS)
-    const submittedSeq = await measure(submit, 1, DURATION_MS / 2)
+    // In turns (bench-util: measureInTurns), so the ratios of one run share its load.
+    const loaded = await measureInTurns({ fedmesh: echoTask, submit, raw: echoCall, http: httpEcho }, IN_FLIGHT, DURATION_MS)
+    const one = await measureInTurns({ fedmesh: echoTask, submit, raw: echoCall, http: httpEcho }, 1, DURATION_MS / 2)
+    const { fedmesh, submit: submitted, raw, http: baseline } = loaded
+    const { fedmesh: fedmeshSeq, submit: submittedSeq, raw: rawSeq, http: baselineSeq } = one
     agent.destroy()
     client.close()
+    await echo.close()
     return {
       bench: 'rpc',
       inFlight: IN_FLIGHT,
       fedmesh: { tasksPerSec: fedmesh.requestsPerSec, p50Ms: fedmesh.p50Ms, p99Ms: fedmesh.p99Ms, sequential: { tasksPerSec: fedmeshSeq.requestsPerSec, p50Ms: fedmeshSeq.p50Ms, p99Ms: fedmeshSeq.p99Ms } },
       baseline: { name: 'node-http-keepalive', tasksPerSec: baseline.requestsPerSec, p50Ms: baseline.p50Ms, p99Ms: baseline.p99Ms, sequential: { tasksPerSec: baselineSeq.requestsPerSec, p50Ms: baselineSeq.p50Ms } },
       submit: { tasksPerSec: submitted.requestsPerSec, p50Ms: submitted.p50Ms, p99Ms: submitted.p99Ms, sequential: { tasksPerSec: submittedSeq.requestsPerSec, p50Ms: submittedSeq.p50Ms } },
+      rawEcho: { name: 'libp2p-echo-one-stream', tasksPerSec: raw.requestsPerSec, p50Ms: raw.p50Ms, p99Ms: raw.p99Ms, sequential: { tasksPerSec: rawSeq.requestsPerSec, p50Ms: rawSeq.p50Ms, p99Ms: rawSeq.p99Ms } },
       throughputRatio: round(fedmesh.requestsPerSec / baseline.requestsPerSec, 2),
       submitThroughputRatio: round(submitted.requestsPerSec / baseline.requestsPerSec, 2),
-      sequentialP50Ratio: round(fedmeshSeq.p50Ms / baselineSeq.p50Ms, 2)
+      sequentialP50Ratio: round(fedmeshSeq.p50Ms / baselineSeq.p50Ms, 2),
+      // The goals (issue 13): submit ≥ 0.8x the task client beneath it; sequentialP50Ratio ≤ 2.
+      submitVsTaskClientThroughputRatio: round(submitted.requestsPerSec / fedmesh.requestsPerSec, 2),
+      // How much of the gap to HTTP is libp2p itself (rawEcho) and how much fedmesh's task RPC.
+      taskVsRawEchoThroughputRatio: round(fedmesh.requestsPerSec / raw.requestsPerSec, 2),
+      taskVsRawEchoSequentialP50Ratio: round(fedmeshSeq.p50Ms / rawSeq.p50Ms, 2),
+      rawEchoVsHttpThroughputRatio: round(raw.requestsPerSec / baseline.requestsPerSec, 2),
+      rawEchoVsHttpSequentialP50Ratio: round(rawSeq.p50Ms / baselineSeq.p50Ms, 2),
+      loadAverage: loadavg().map(l => round(l, 2))
     }
   } finally {
     await node?.stop()

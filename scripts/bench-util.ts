@@ -17,20 +17,54 @@ export interface LoadResult {
 
 /** Run `call` from `inFlight` concurrent loops for `durationMs` after a warm-up; latencies per call. */
 export async function measure (call: () => Promise<void>, inFlight: number, durationMs: number, warmupMs = 500): Promise<LoadResult> {
+  await warmUp(call, inFlight, warmupMs)
+  return summarize([await slice(call, inFlight, durationMs)])
+}
+
+/**
+ * Measure several calls in turns: `rounds` slices of each, one after the other, `durationMs` in
+ * all per call. On a shared machine the load drifts within seconds: taking turns spreads it over
+ * every call alike, so their ratios hold even when the absolute figures move.
+ */
+export async function measureInTurns<K extends string> (calls: Record<K, () => Promise<void>>, inFlight: number, durationMs: number, rounds = 6, warmupMs = 300): Promise<Record<K, LoadResult>> {
+  const names = Object.keys(calls) as K[]
+  for (const name of names) await warmUp(calls[name], inFlight, warmupMs)
+  const slices = new Map<K, Slice[]>(names.map(n => [n, []]))
+  for (let r = 0; r < rounds; r++) {
+    for (const name of names) slices.get(name)?.push(await slice(calls[name], inFlight, durationMs / rounds))
+  }
+  return Object.fromEntries(names.map(n => [n, summarize(slices.get(n) ?? [])])) as Record<K, LoadResult>
+}
+
+interface Slice { samples: number[], elapsedMs: number }
+
+async function warmUp (call: () => Promise<void>, inFlight: number, warmupMs: number): Promise<void> {
   const warmEnd = Date.now() + warmupMs
   await Promise.all(Array.from({ length: inFlight }, async () => { while (Date.now() < warmEnd) await call() }))
+}
+
+/**
+ * The calls that finished within `durationMs`, over `durationMs`: the calls still out at the end
+ * are waited for but not counted, so one slow straggler does not stretch a short slice.
+ */
+async function slice (call: () => Promise<void>, inFlight: number, durationMs: number): Promise<Slice> {
   const samples: number[] = []
-  const end = performance.now() + durationMs
   const t0 = performance.now()
+  const end = t0 + durationMs
   await Promise.all(Array.from({ length: inFlight }, async () => {
     while (performance.now() < end) {
       const s = performance.now()
       await call()
-      samples.push(performance.now() - s)
+      const done = performance.now()
+      if (done <= end) samples.push(done - s)
     }
   }))
-  const elapsed = performance.now() - t0
-  samples.sort((a, b) => a - b)
+  return { samples, elapsedMs: durationMs }
+}
+
+function summarize (slices: Slice[]): LoadResult {
+  const samples = slices.flatMap(s => s.samples).sort((a, b) => a - b)
+  const elapsed = slices.reduce((sum, s) => sum + s.elapsedMs, 0)
   return {
     requestsPerSec: round(samples.length / (elapsed / 1000), 0),
     p50Ms: round(percentile(samples, 0.5), 3),

@@ -31,7 +31,7 @@ export async function daemonMain (flags: DaemonFlags): Promise<void> {
 
   let daemon
   try {
-    daemon = await runDaemon(config, log, guards)
+    daemon = await runDaemon(config, log, guards, { benchEcho: process.env.FEDMESH_BENCH_ECHO === '1' })
   } catch (err) {
     if (err instanceof StoreLockedError || err instanceof StoreVersionError) throw new CliError(err.message)
     if (err instanceof StorageFullError || err instanceof StorageFaultError) throw new CliError(err.message)

@@ -2,6 +2,7 @@ import { Registry } from 'prom-client'
 import { adoptFederation, createFederationNode } from '../node/create-node.js'
 import { FedStore } from '../store/store.js'
 import { readPower } from '../services/host/power.js'
+import { serveBenchEcho } from '../services/bench-echo.js'
 import { SECOND } from '../util/time.js'
 import { removeApiFiles, newToken, writeApiFiles } from './api-files.js'
 import { controlRoutes } from './api/routes.js'
@@ -38,6 +39,12 @@ export function natOptionsOf (config: DaemonConfig): NatOptions {
 /** SIGINT/SIGTERM must end the process within this (CONTRACT.md: 10 s). */
 export const SHUTDOWN_BUDGET_MS = 9 * SECOND
 
+/** Daemon settings that are no config key (not for users). */
+export interface RunDaemonOptions {
+  /** Serve the bench echo protocol (bench-echo.ts; `FEDMESH_BENCH_ECHO=1`, for `bench rpc`). Default false. */
+  benchEcho?: boolean
+}
+
 export interface RunningDaemon {
   /** The node now: joining a federation restarts it in the new one. */
   readonly node: FederationNode
@@ -51,7 +58,7 @@ export interface RunningDaemon {
  * Start a daemon from a validated config: open the store (refusing a data dir another daemon
  * holds), start the node, serve the control API, then announce readiness by writing `api`.
  */
-export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDaemonLog(), guards?: ProcessGuards): Promise<RunningDaemon> {
+export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDaemonLog(), guards?: ProcessGuards, options: RunDaemonOptions = {}): Promise<RunningDaemon> {
   // The store's condition reaches the log as the node's storage:failed / storage:recovered events.
   const store = await FedStore.open(config.dataDir)
   // We hold the lock now: files left by a daemon that was killed are stale.
@@ -89,6 +96,7 @@ export async function runDaemon (config: DaemonConfig, log: DaemonLog = createDa
       events
     })
     await n.start()
+    if (options.benchEcho === true) await serveBenchEcho(n.libp2p)
     return n
   }
   let node: FederationNode

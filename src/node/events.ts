@@ -140,13 +140,20 @@ export class NodeEvents extends TypedEventEmitter<NodeEventMap> {
   }
 
   emit<T extends EventType> (type: T, fields: EventFields[T]): NodeEvent<T> {
-    const draft = { type, ...fields } as unknown as EventDraft
-    const event = { id: this.nextId++, type, time: this.clock.now(), level: eventLevel(draft), message: '', ...fields } as unknown as NodeEvent<T>
     // The sentence is written when first read (log line, SSE, dashboard): most events of a busy
     // node (four per task) are never read. Names are looked up then, as they are known then.
+    // One object (the event is its own draft), its getter in the literal: no property redefined.
     const { self, nameOf } = this
     let message: string | undefined
-    Object.defineProperty(event, 'message', { enumerable: true, get: () => (message ??= eventMessage(draft, self, nameOf)) })
+    const event: NodeEvent<T> = {
+      id: this.nextId++,
+      type,
+      time: this.clock.now(),
+      level: 'info',
+      get message (): string { return (message ??= eventMessage(event as unknown as EventDraft, self, nameOf)) },
+      ...fields
+    } as unknown as NodeEvent<T>
+    event.level = eventLevel(event as unknown as EventDraft)
     if (this.ring.length < this.recentLimit) {
       this.ring.push(event as NodeEvent)
     } else if (this.recentLimit > 0) {

@@ -242,21 +242,23 @@ export class Dispatcher {
     // first, and its result counts. Only the task's own deadline ends them.
     const inflight = new Map<Promise<Step>, number>()
     // When the task is settled, hedged reservation races still running stop (no slot is bound
-    // for work that already has its answer).
-    const ended = new AbortController()
+    // for work that already has its answer). Made by the first reservation race: a task sent
+    // straight to one peer (most) never needs it.
+    let ended: AbortController | undefined
+    const endedSignal = (): AbortSignal => (ended ??= new AbortController()).signal
     // Attempts already blamed for sitting on the task: their end is not reported again.
     const blamed = new Set<Promise<Step>>()
     // Once the task is answered, attempts still out are stopped there (not when the submitter
     // cancelled it: a cancel stops nothing that runs).
     const answered = this.stopLosers ? new AbortController() : undefined
     try {
-      const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, ended.signal, answered?.signal ?? NEVER, blamed)
+      const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, endedSignal, answered?.signal ?? NEVER, blamed)
       return req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED ? await this.settleCancelled(inflight, result) : result
     } finally {
       // First: the losers' CANCEL goes out before `ended` gives up on the binds it ends.
       if (req.signal?.aborted !== true) answered?.abort(SETTLED)
       // A shared reason: abort() without one builds a DOMException (and its stack) per task.
-      ended.abort(SETTLED)
+      ended?.abort(SETTLED)
       // A hedged send that never answers is still reported when its own deadline passes, even
       // though the task got its answer elsewhere: that is how black holes are found out.
       for (const attempt of inflight.keys()) {
@@ -268,7 +270,7 @@ export class Dispatcher {
     }
   }
 
-  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Map<Promise<Step>, number>, ended: AbortSignal, settled: AbortSignal, blamed: Set<Promise<Step>>): Promise<DispatchResult> {
+  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Map<Promise<Step>, number>, ended: () => AbortSignal, settled: AbortSignal, blamed: Set<Promise<Step>>): Promise<DispatchResult> {
     const { clock } = this.init
     let failures = 0
     let tries = 0
@@ -304,7 +306,7 @@ export class Dispatcher {
           abandon = this.hedge ? undefined : new AbortController()
           const attempt = plan.mode === 'direct'
             ? this.direct(req, plan.target, plan.maxWaitMs, remaining, settled, progress, abandon?.signal)
-            : this.reserve(req, plan.targets, remaining, abandon == null ? ended : AbortSignal.any([ended, abandon.signal]), settled, progress)
+            : this.reserve(req, plan.targets, remaining, abandon == null ? ended() : AbortSignal.any([ended(), abandon.signal]), settled, progress)
           inflight.set(attempt, tries)
           if (plan.mode === 'direct') this.attemptPeer.set(attempt, plan.target.peerId)
           latest = attempt
@@ -434,9 +436,13 @@ export class Dispatcher {
     this.init.onSent?.(target.peerId)
     // The peer gets the budget minus the way back; this node waits a little longer than that.
     const budget = Math.max(1, remaining - target.rttMs)
+    // Our own deadline for the answer: a timer cleared when it comes (a timeout signal's timer
+    // would live on, with a weak reference to collect, until it fires seconds after the task).
+    const late = new AbortController()
+    const lateTimer = this.timers.setTimeout(() => { late.abort(ANSWER_LATE) }, Math.ceil(remaining + this.slackMs))
     try {
       const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), {
-        signal: abandon == null ? this.timers.timeout(Math.ceil(remaining + this.slackMs)) : AbortSignal.any([this.timers.timeout(Math.ceil(remaining + this.slackMs)), abandon]),
+        signal: abandon == null ? late.signal : AbortSignal.any([late.signal, abandon]),
         cancel: req.signal,
         // Answered elsewhere (a hedge won): stop it there, queued or running.
         stop: ended,
@@ -447,6 +453,7 @@ export class Dispatcher {
     } catch (err) {
       return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError, started: progress.started }
     } finally {
+      this.timers.clearTimeout(lateTimer)
       this.init.onDone?.(target.peerId)
     }
   }
@@ -581,6 +588,9 @@ export class Dispatcher {
 
 /** Why a settled task's remaining races stop (one instance: a DOMException per task costs, and nobody reads more than its name). */
 const SETTLED = new DOMException('the task was settled', 'AbortError')
+
+/** Why a direct attempt's answer is no longer waited for: its deadline passed (one instance, as SETTLED). */
+const ANSWER_LATE = new DOMException('The operation was aborted due to timeout', 'TimeoutError')
 
 /** A signal that never fires (nothing to stop). */
 const NEVER = new AbortController().signal

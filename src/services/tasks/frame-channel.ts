@@ -23,11 +23,21 @@ export class MalformedFrameError extends Error {
 const WRITE_SLICE_BYTES = 256 * 1024
 /** Frames queued but not yet written at most; beyond, senders wait (backpressure). */
 const MAX_QUEUED_BYTES = 2 * 1024 * 1024
+/**
+ * Frames that wait for the end of a busy turn at most: then they leave at once. 64 answers
+ * arriving in one read make 64 new requests in one turn; written together at its end, the peer
+ * idled until the last was made and the two processes took turns (lockstep). Eight at a time it
+ * starts on the first while the rest are made (bench rpc: node.run at 64 in flight 5.1k -> 5.7-6.5k
+ * tasks/s, the task client unchanged), for a write per 8 frames instead of one per turn.
+ */
+export const DEFAULT_MAX_FRAMES_PER_WRITE = 8
 
 export class FrameChannel {
   private pending: Uint8Array[] = []
   private pendingBytes = 0
-  private flushScheduled = false
+  private pendingFrames = 0
+  private soonScheduled = false
+  private turnScheduled = false
   private writing = false
   private readonly roomWaiters: Array<() => void> = []
 
@@ -35,13 +45,15 @@ export class FrameChannel {
    * @param busy - whether more frames are likely this turn (many requests in flight): then
    * frames wait for the end of the event-loop turn to share a write; otherwise a lone frame
    * leaves at the end of the current microtask queue, for the lowest latency.
+   * @param maxFramesPerWrite - frames that wait for the end of a busy turn at most. Default DEFAULT_MAX_FRAMES_PER_WRITE.
    */
-  constructor (readonly stream: Stream, private readonly limits: FrameLimits, private readonly busy: () => boolean = () => true) {}
+  constructor (readonly stream: Stream, private readonly limits: FrameLimits, private readonly busy: () => boolean = () => true, private readonly maxFramesPerWrite = DEFAULT_MAX_FRAMES_PER_WRITE) {}
 
   /**
    * Queue a frame. Frames queued in the same tick leave in one stream write (one yamux frame,
-   * one Noise seal, one syscall), which is what makes many requests in flight cheap. Resolves at
-   * once unless too much is queued already (then when there is room again).
+   * one Noise seal, one syscall), up to `maxFramesPerWrite` of them, which is what makes many
+   * requests in flight cheap. Resolves at once unless too much is queued already (then when
+   * there is room again).
    */
   async send (frame: Partial<TaskFrame>): Promise<void> {
     while (this.pendingBytes >= MAX_QUEUED_BYTES && this.isWritable()) {
@@ -50,20 +62,31 @@ export class FrameChannel {
     const body = TaskFrame.encode(frame)
     this.pending.push(varint.encode(body.byteLength), body)
     this.pendingBytes += varint.encodingLength(body.byteLength) + body.byteLength
-    if (!this.flushScheduled && !this.writing) {
-      this.flushScheduled = true
-      if (this.busy()) setImmediate(() => { this.flush() })
-      else queueMicrotask(() => { this.flush() })
+    this.pendingFrames++
+    // A write under way takes what is queued meanwhile (and schedules what is left when it ends).
+    if (!this.writing) this.schedule()
+  }
+
+  /** Flush at the end of the microtask queue (a lone frame, or enough of them), else of the turn. */
+  private schedule (): void {
+    if (this.pendingFrames >= this.maxFramesPerWrite || !this.busy()) {
+      if (this.soonScheduled) return
+      this.soonScheduled = true
+      queueMicrotask(() => { this.soonScheduled = false; this.flush() })
+    } else if (!this.turnScheduled) {
+      this.turnScheduled = true
+      setImmediate(() => { this.turnScheduled = false; this.flush() })
     }
   }
 
   private flush (): void {
-    this.flushScheduled = false
-    if (this.writing) return
+    if (this.writing || this.pending.length === 0) return
     this.writing = true
     this.write().catch(() => {}).finally(() => {
       this.writing = false
       for (const wake of this.roomWaiters.splice(0)) wake()
+      // Frames queued between the last slice and now.
+      if (this.pending.length > 0 && this.isWritable()) this.schedule()
     })
   }
 
@@ -78,6 +101,7 @@ export class FrameChannel {
       }
       this.pending = []
       this.pendingBytes = 0
+      this.pendingFrames = 0
       for (const wake of this.roomWaiters.splice(0)) wake()
       for (let at = 0; at < out.byteLength; at += WRITE_SLICE_BYTES) {
         while (this.stream.writableNeedsDrain) await waitForDrain(this.stream)

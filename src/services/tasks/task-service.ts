@@ -405,6 +405,8 @@ export class TaskService implements Startable {
     }
     // A place in the admission queue first: a full queue refuses (503) before anything is
     // journaled. Then claim the id before the journal write: a concurrent resubmission joins.
+    // One controller for the task: its cancel (`cancel(taskId)`) and a failed journal write both
+    // end the wait for a place.
     const cancel = new AbortController()
     const entered = this.admission.enter(admissionKey(record), req.input.byteLength, { signal: cancel.signal, timeoutMs, priority: record.priority })
     entered.catch(() => {})
@@ -414,11 +416,12 @@ export class TaskService implements Startable {
       throw err
     })
     accepted.then(() => { this.init.onTask?.({ type: 'submitted', record }) }, () => {})
-    return this.execute(record, req.input, accepted, entered)
+    return this.execute(record, req.input, accepted, entered, cancel)
   }
 
-  private execute (record: JournalRecord, input: Uint8Array = Buffer.from(record.input, 'base64'), accepted: Promise<void> = Promise.resolve(), entered?: Promise<Release>): Promise<TaskRecord> {
-    const active: ActiveTask = { record, state: 'queued', done: Promise.resolve() as unknown as Promise<TaskRecord>, cancel: new AbortController() }
+  /** `entered`: the place `run` asked for, under `cancel` (the task's cancel). */
+  private execute (record: JournalRecord, input: Uint8Array = Buffer.from(record.input, 'base64'), accepted: Promise<void> = Promise.resolve(), entered?: Promise<Release>, cancel = new AbortController()): Promise<TaskRecord> {
+    const active: ActiveTask = { record, state: 'queued', done: Promise.resolve() as unknown as Promise<TaskRecord>, cancel }
     const cancelled = active.cancel.signal
     const work = (async () => {
       await accepted
@@ -429,7 +432,12 @@ export class TaskService implements Startable {
         const left = record.timeoutMs - (this.init.clock.now() - record.submittedAt)
         let release: Release
         try {
-          release = await raceCancel(entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: cancelled, timeoutMs: Math.max(1, left), again, priority: record.priority }), cancelled)
+          // The admission wait ends when the task is cancelled (both waits listen to `cancelled`).
+          release = await (entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: cancelled, timeoutMs: Math.max(1, left), again, priority: record.priority }))
+          if (cancelled.aborted) {
+            release()
+            throw cancelled.reason
+          }
         } catch (err) {
           if (cancelled.aborted) {
             // A place granted after the cancel won the race goes back at once.
@@ -618,21 +626,6 @@ export class TaskCancelledError extends Error {
 /** The end of a task cancelled before anything ran it. */
 function cancelledBeforeStart (record: JournalRecord, peer: string, attempts = 0): DispatchResult {
   return { outcome: { taskId: record.taskId, error: ErrorCode.CANCELLED, output: new Uint8Array(0), message: 'cancelled before it started', queuedMs: 0, runMs: 0, deduped: false }, peer, attempts, cancelled: { started: false } }
-}
-
-/** `work`, or the cancel's reason as soon as `signal` aborts (the admission wait given to `run` has no cancel of its own). */
-async function raceCancel<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) throw signal.reason
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => { reject(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([work, aborted])
-  } finally {
-    signal.removeEventListener('abort', onAbort as () => void)
-  }
 }
 
 /** Refusals that mean "the mesh is full right now": the task waits for a slot again. */

@@ -74,6 +74,40 @@ describe('FrameChannel', () => {
     expect((await reading).frames.map(f => f.id)).toEqual([1, 2, 3, 4, 5, 6])
   })
 
+  it('writes a busy turn\'s frames as soon as maxFramesPerWrite are queued, not all at its end', async () => {
+    const [a, b] = await pair()
+    const send = vi.spyOn(a, 'send')
+    const out = new FrameChannel(a, limits, () => true, 8)
+    const reading = readAll(new FrameChannel(b, limits), 20)
+    const ids = Array.from({ length: 20 }, (_, i) => i + 1)
+    // As answers arriving in one read make them: one frame per microtask, all in one turn.
+    let turnEnded = false
+    setImmediate(() => { turnEnded = true })
+    for (const id of ids) {
+      await Promise.resolve()
+      void out.send({ type: FrameType.CANCEL, id })
+    }
+    await Promise.resolve()
+    expect(turnEnded).toBe(false)
+    // The first eight (at least) left before the turn ended, the rest after.
+    expect(send.mock.calls.length).toBeGreaterThanOrEqual(2)
+    expect(send.mock.calls[0][0].byteLength).toBe(send.mock.calls[1][0].byteLength)
+    await new Promise(resolve => setImmediate(resolve))
+    expect((await reading).frames.map(f => f.id)).toEqual(ids)
+  })
+
+  it('writes frames queued while a write finishes without waiting for another send', async () => {
+    const [a, b] = await pair()
+    const out = new FrameChannel(a, limits, () => false)
+    const reading = readAll(new FrameChannel(b, limits), 3)
+    await out.send({ type: FrameType.CANCEL, id: 1 })
+    // The first write runs in this microtask queue; these arrive while it completes.
+    queueMicrotask(() => { void out.send({ type: FrameType.CANCEL, id: 2 }) })
+    await Promise.resolve()
+    void out.send({ type: FrameType.CANCEL, id: 3 })
+    expect((await reading).frames.map(f => f.id)).toEqual([1, 2, 3])
+  })
+
   it('rejects a length prefix over maxFrameBytes before the body arrives', async () => {
     const [a, b] = await pair()
     const reading = readAll(new FrameChannel(b, limits))
