@@ -10,9 +10,9 @@ import { memory } from '@libp2p/memory'
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { VERSION } from '../version.js'
 import { keepHelpText } from './metrics-help.js'
+import { yamuxDeferredWindows } from './yamux-window.js'
 import { CACHE_TOPIC } from './config.js'
 import { FEDERATION_TOPIC } from '../services/federation/federation-service.js'
 import { EVIDENCE_TOPIC } from '../services/evidence/topic.js'
@@ -209,7 +209,8 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
           ...(nat.webrtc && input.natModules.webRTC != null ? [input.natModules.webRTC({ rtcConfiguration: () => ({ iceServers: nat.stun.map(urls => ({ urls })) }) })] : [])
         ],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({
+    // Window updates at half a window, not after every data frame (yamux-window.ts).
+    streamMuxers: [yamuxDeferredWindows({
       maxInboundStreams: limits.maxInboundStreams,
       streamOptions: {
         maxWriteBufferLength: limits.maxStreamWriteBufferBytes,
