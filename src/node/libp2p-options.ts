@@ -12,6 +12,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { VERSION } from '../version.js'
 import { keepHelpText } from './metrics-help.js'
+import { withCoalescedWrites } from './coalesce-writes.js'
 import { yamuxDeferredWindows } from './yamux-window.js'
 import { CACHE_TOPIC } from './config.js'
 import { FEDERATION_TOPIC } from '../services/federation/federation-service.js'
@@ -208,7 +209,8 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
           // servers on the internet).
           ...(nat.webrtc && input.natModules.webRTC != null ? [input.natModules.webRTC({ rtcConfiguration: () => ({ iceServers: nat.stun.map(urls => ({ urls })) }) })] : [])
         ],
-    connectionEncrypters: [noise()],
+    // Each Noise message leaves in one write, not two (coalesce-writes.ts).
+    connectionEncrypters: [withCoalescedWrites(noise())],
     // Window updates at half a window, not after every data frame (yamux-window.ts).
     streamMuxers: [yamuxDeferredWindows({
       maxInboundStreams: limits.maxInboundStreams,
