@@ -1,4 +1,3 @@
-import { noise } from '@chainsafe/libp2p-noise'
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
@@ -12,7 +11,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { VERSION } from '../version.js'
 import { keepHelpText } from './metrics-help.js'
-import { withCoalescedWrites } from './coalesce-writes.js'
+import { leanNoise } from './lean-noise.js'
 import { yamuxDeferredWindows } from './yamux-window.js'
 import { CACHE_TOPIC } from './config.js'
 import { FEDERATION_TOPIC } from '../services/federation/federation-service.js'
@@ -209,8 +208,8 @@ export function libp2pOptions (input: Libp2pOptionsInput): Libp2pOptions<Record<
           // servers on the internet).
           ...(nat.webrtc && input.natModules.webRTC != null ? [input.natModules.webRTC({ rtcConfiguration: () => ({ iceServers: nat.stun.map(urls => ({ urls })) }) })] : [])
         ],
-    // Each Noise message leaves in one write, not two (coalesce-writes.ts).
-    connectionEncrypters: [withCoalescedWrites(noise())],
+    // Noise without two per-message costs: a second write, an exception per read (lean-noise.ts).
+    connectionEncrypters: [leanNoise()],
     // Window updates at half a window, not after every data frame (yamux-window.ts).
     streamMuxers: [yamuxDeferredWindows({
       maxInboundStreams: limits.maxInboundStreams,
