@@ -17,17 +17,21 @@ export function strictLengthPrefixedDecoder (maxDataLength: number, maxBufferSiz
   return new LengthPrefixedDecoder({
     maxDataLength,
     maxBufferSize,
-    lengthDecoder: (data) => readLength(data, maxLengthLength),
+    // An incomplete prefix reads as the largest allowed length: the message cannot be complete
+    // in the bytes buffered, so the decoder waits for more. (A RangeError does the same but
+    // captures a stack trace, and the decoder meets one after every message, looking for the next
+    // prefix in an empty buffer: on an idle daemon, for every 1 s capacity ad.)
+    lengthDecoder: (data) => readLength(data, maxLengthLength) ?? maxDataLength,
     encodingLength: varint.encodingLength
   })
 }
 
-/** The varint at the start of `data`; RangeError = not all of it is here yet. */
-function readLength (data: Uint8Array | Uint8ArrayList, maxLengthLength: number): number {
+/** The varint at the start of `data`; undefined = not all of it is here yet. */
+function readLength (data: Uint8Array | Uint8ArrayList, maxLengthLength: number): number | undefined {
   const byteAt = (i: number): number => data instanceof Uint8Array ? data[i] : data.get(i)
   let value = 0
   for (let i = 0; i < maxLengthLength; i++) {
-    if (i >= data.byteLength) throw new RangeError('length prefix incomplete')
+    if (i >= data.byteLength) return undefined
     const b = byteAt(i)
     value += (b & 0x7f) * 2 ** (7 * i)
     if (b < 0x80) {

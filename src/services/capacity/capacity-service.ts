@@ -117,8 +117,8 @@ export class CapacityService implements Startable {
       maxAdBytes: MAX_AD_BYTES,
       onAd: (peer, bytes) => { this.receive(peer, bytes) },
       onInvalid: (peer, why) => { this.invalid(peer, why) },
-      // The last ad again, with the clock read now (receivers measure their offset from it).
-      onConnect: (peer) => { if (this.current != null) this.links.send(CapacityAd.encode({ ...this.current, wallMs: this.init.clock.now() }), peer) },
+      // The last ad again, with the addresses and the clock read now (receivers measure their offset from it).
+      onConnect: (peer) => { if (this.current != null) this.links.send(CapacityAd.encode({ ...this.current, addrs: this.ownAddrs(), wallMs: this.init.clock.now() }), peer) },
       isDirect: init.isDirect
     })
   }
@@ -190,7 +190,7 @@ export class CapacityService implements Startable {
       coordinate: this.init.coordinate?.(),
       stats: executor.runStats().map(s => ({ kind: s.kind, meanRunMs: Math.round(s.meanRunMs) })),
       intervalMs: gapMs,
-      addrs: this.components.addressManager.getAddresses().slice(0, 8).map(a => a.decapsulateCode(421).bytes as Uint8Array<ArrayBuffer>),
+      addrs: [],
       wallMs: now,
       servingReason: serving?.reason ?? '',
       paused: serving?.paused ?? false
@@ -200,13 +200,19 @@ export class CapacityService implements Startable {
     this.lastPublished = { queueDepth: doc.queueDepth, running: doc.running }
     // A peer that connects gets the whole ad (addresses included); the periodic ones carry the
     // addresses only now and then: receivers keep them from the first, and they are most of an
-    // idle ad's bytes on a machine with several interfaces.
+    // idle ad's bytes on a machine with several interfaces. They are looked up only for those
+    // ads: listing them (libp2p's address manager) was a tenth of an idle ad's CPU.
     this.current = ad
-    const sent = this.counter % ADDRS_EVERY === 1 ? ad : { ...ad, addrs: [] }
+    const sent = this.counter % ADDRS_EVERY === 1 ? { ...ad, addrs: this.ownAddrs() } : ad
     // Peers that see the same share get the same bytes: one encoding per distinct view.
     const views = new Map<string, Uint8Array>()
     this.links.send(CapacityAd.encode(sent), undefined, (peer) => this.tailored(sent, peer, views))
     this.schedule(gapMs)
+  }
+
+  /** This node's addresses as ads carry them (at most 8, without the /p2p suffix). */
+  private ownAddrs (): Array<Uint8Array<ArrayBuffer>> {
+    return this.components.addressManager.getAddresses().slice(0, 8).map(a => a.decapsulateCode(421).bytes as Uint8Array<ArrayBuffer>)
   }
 
   private noteBusy (now: number): void {

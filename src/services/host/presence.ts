@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { readdir } from 'node:fs/promises'
 
 /** Is someone using this machine? `unknown` when the session manager cannot tell. */
 export type PresenceState = 'active' | 'idle' | 'unknown'
@@ -13,6 +14,8 @@ export interface PresenceSignal {
 export type RunCommand = (file: string, args: string[], options: { timeoutMs: number }) => Promise<string>
 
 const COMMAND_TIMEOUT_MS = 2_000
+/** Where systemd-logind keeps one file per open session (absent without logind). */
+export const LOGIND_SESSIONS_DIR = '/run/systemd/sessions'
 /** Sessions looked at, at most (a server with hundreds of logins is not a laptop). */
 const MAX_SESSIONS = 16
 
@@ -27,9 +30,12 @@ export const runCommand: RunCommand = async (file, args, options) => new Promise
  * The owner's presence from systemd-logind: among the active user sessions (`loginctl
  * list-sessions`), any with `IdleHint=no` means someone is at the machine; all idle means
  * nobody is (`IdleSinceHint`, µs since the epoch, says since when). No logind, no active
- * session or an error: `unknown` (the policy then does not cap for presence).
+ * session or an error: `unknown` (the policy then does not cap for presence). When logind's
+ * session directory (`sessionsDir`) is missing or empty, nobody is logged in and loginctl is not
+ * run: a server or container then starts no process every 30 s to learn nothing.
  */
-export async function readPresence (now: number, run: RunCommand = runCommand): Promise<PresenceSignal> {
+export async function readPresence (now: number, run: RunCommand = runCommand, sessionsDir = LOGIND_SESSIONS_DIR): Promise<PresenceSignal> {
+  if (!await mayHaveSessions(sessionsDir)) return { state: 'unknown' }
   try {
     const list = await run('loginctl', ['list-sessions', '--no-legend', '--no-pager'], { timeoutMs: COMMAND_TIMEOUT_MS })
     const ids = list.split('\n').map(l => l.trim().split(/\s+/)[0]).filter(id => id != null && /^[\w-]{1,64}$/.test(id)).slice(0, MAX_SESSIONS)
@@ -48,6 +54,15 @@ export async function readPresence (now: number, run: RunCommand = runCommand): 
     return idleSince > 0 && idleSince <= now ? { state: 'idle', idleMs: Math.round(now - idleSince) } : { state: 'idle' }
   } catch {
     return { state: 'unknown' }
+  }
+}
+
+/** False when `dir` is missing or empty; true when it lists sessions or cannot be read (then loginctl decides). */
+async function mayHaveSessions (dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT'
   }
 }
 

@@ -1,6 +1,6 @@
 import { PeerMap } from '@libp2p/peer-collections'
-import { repeatingTask } from '@libp2p/utils'
 import { backoffDelay } from '../../core/backoff.js'
+import { PacedTimer } from '../../util/paced-timer.js'
 import { MINUTE, SECOND } from '../../util/time.js'
 import { VIA_METADATA_KEY, decodeVia, encodeVia } from './via.js'
 import type { Via } from './via.js'
@@ -8,7 +8,6 @@ import type { BackoffPolicy } from '../../core/backoff.js'
 import type { Clock } from '../../util/time.js'
 import type { ComponentLogger, Connection, CounterGroup, Libp2pEvents, Logger, Metrics, PeerId, PeerInfo, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
-import type { RepeatingTask } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface MembershipInit {
@@ -22,8 +21,10 @@ export interface MembershipInit {
   redial?: BackoffPolicy
   /** Addresses accepted per discovered peer; discovery results are hints, so they are capped. Default 16. */
   maxAddressesPerPeer?: number
-  /** How often due re-dials are checked. Default 500 ms. */
+  /** How often due re-dials are checked while a peer waits for one. Default 500 ms. */
   tickMs?: number
+  /** The same while every known peer is connected (nothing to re-dial), ms. Default 30 s. */
+  settledTickMs?: number
   /** Peers this node must not dial (banned by reputation). Default: none. */
   isDenied?: (peer: PeerId) => boolean
   /**
@@ -66,6 +67,7 @@ export const DEFAULT_MAX_PARALLEL_DIALS = 8
 export const DEFAULT_REDIAL: BackoffPolicy = { minMs: 1 * SECOND, maxMs: 10 * SECOND }
 export const DEFAULT_MAX_ADDRESSES_PER_PEER = 16
 export const DEFAULT_TICK_MS = 500
+export const DEFAULT_SETTLED_TICK_MS = 30 * SECOND
 export const DEFAULT_LOOKUP_EVERY_MS = 2 * SECOND
 export const DEFAULT_LOOKUP_WINDOW_MS = 60 * SECOND
 
@@ -121,7 +123,9 @@ export class Membership implements Startable {
   private readonly clock: Clock
   private readonly random: () => number
   private readonly isDenied: (peer: PeerId) => boolean
-  private readonly task: RepeatingTask
+  private readonly ticker: PacedTimer
+  private readonly tickMs: number
+  private readonly settledTickMs: number
   private walkTimer: NodeJS.Timeout | undefined
   private walks = 0
   private walking = false
@@ -161,7 +165,9 @@ export class Membership implements Startable {
         return { connected, disconnected: this.peers.size - connected }
       }
     })
-    this.task = repeatingTask(() => { this.dialDue() }, init.tickMs ?? DEFAULT_TICK_MS)
+    this.tickMs = init.tickMs ?? DEFAULT_TICK_MS
+    this.settledTickMs = Math.max(this.tickMs, init.settledTickMs ?? DEFAULT_SETTLED_TICK_MS)
+    this.ticker = new PacedTimer(() => { this.dialDue() }, this.tickMs)
     this.onPeerDisconnect = this.onPeerDisconnect.bind(this)
   }
 
@@ -172,7 +178,7 @@ export class Membership implements Startable {
     this.started = true
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
     await this.loadRemembered()
-    this.task.start()
+    this.ticker.start()
     this.scheduleWalk()
   }
 
@@ -213,7 +219,7 @@ export class Membership implements Startable {
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
-    this.task.stop()
+    this.ticker.stop()
     clearTimeout(this.walkTimer)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     for (const controller of this.dialing.values()) controller.abort()
@@ -349,6 +355,13 @@ export class Membership implements Startable {
 
   private schedule (peer: KnownPeer): void {
     peer.nextDialAtMs = this.clock.now() + backoffDelay(peer.failures, this.redial, this.random)
+    this.ticker.setPace(this.tickMs)
+  }
+
+  /** Does a known peer wait for a dial (not connected, one scheduled)? */
+  private awaitingDial (): boolean {
+    for (const peer of this.peers.values()) if (!peer.connected && peer.nextDialAtMs !== 0) return true
+    return false
   }
 
   private isConnected (id: PeerId): boolean {
@@ -357,6 +370,12 @@ export class Membership implements Startable {
 
   private dialDue (): void {
     if (!this.started) return
+    this.dialPeersDue()
+    // Every known peer connected: no check every 500 ms that finds nothing to do.
+    this.ticker.setPace(this.awaitingDial() ? this.tickMs : this.settledTickMs)
+  }
+
+  private dialPeersDue (): void {
     const now = this.clock.now()
     let connections = this.components.connectionManager.getConnections().length
     for (const peer of this.peers.values()) {

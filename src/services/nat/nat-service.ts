@@ -1,8 +1,8 @@
 import { PeerMap } from '@libp2p/peer-collections'
-import { repeatingTask } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { backoffDelay } from '../../core/backoff.js'
 import { dhtModeFor, judgeReachability, punchTurn } from '../../core/reachability.js'
+import { PacedTimer } from '../../util/paced-timer.js'
 import { pingOver } from '../../util/ping-over.js'
 import { SECOND, MINUTE } from '../../util/time.js'
 import { dialAddressOf, hostOf, isPublicAddress, isRelayed, isWebRtc, ownAddresses, relayOf } from './addresses.js'
@@ -12,7 +12,6 @@ import type { BackoffPolicy } from '../../core/backoff.js'
 import type { Clock } from '../../util/time.js'
 import type { AbortOptions, ComponentLogger, Connection, CounterGroup, IdentifyResult, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
-import type { RepeatingTask } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface NatInit {
@@ -33,8 +32,14 @@ export interface NatInit {
   retry?: BackoffPolicy
   /** A hole-punching attempt gives up after this, ms. Default 10 s. */
   dialTimeoutMs?: number
-  /** How often reachability is re-judged and due direct dials are tried, ms. Default 1 s. */
+  /** How often reachability is re-judged and due direct dials are tried while something is under way, ms. Default 1 s. */
   tickMs?: number
+  /**
+   * The same once settled (no direct dial pending, no reservation missing, no relay look-again
+   * due), ms: address changes are judged when they happen, this only catches expiring address
+   * confirmations. Default 10 s.
+   */
+  settledTickMs?: number
   random?: () => number
 }
 
@@ -45,6 +50,8 @@ const MAX_OBSERVED = 16
 const VERIFY_TIMEOUT_MS = 10 * SECOND
 /** After the first reservation, members are looked for at once and a few times more (they may reserve a moment later). */
 const LOOK_AGAIN_AFTER_MS = [0, 2 * SECOND, 4 * SECOND, 8 * SECOND, 15 * SECOND]
+export const DEFAULT_NAT_TICK_MS = 1 * SECOND
+export const DEFAULT_NAT_SETTLED_TICK_MS = 10 * SECOND
 
 export interface NatComponents {
   peerId: PeerId
@@ -94,7 +101,9 @@ export class NatService implements Startable {
   private readonly upgrades = new PeerMap<Upgrade>()
   /** WebRTC connections that carried a ping (see verify()). */
   private readonly verified = new WeakSet<Connection>()
-  private readonly task: RepeatingTask
+  private readonly ticker: PacedTimer
+  private readonly tickMs: number
+  private readonly settledTickMs: number
   private readonly retry: BackoffPolicy
   private readonly random: () => number
   private readonly outcomes?: CounterGroup<'direct' | 'failed'>
@@ -110,7 +119,9 @@ export class NatService implements Startable {
     this.log = components.logger.forComponent('fedmesh:nat')
     this.retry = init.retry ?? DEFAULT_DIRECT_RETRY
     this.random = init.random ?? Math.random
-    this.task = repeatingTask(() => { this.tick() }, init.tickMs ?? SECOND)
+    this.tickMs = init.tickMs ?? DEFAULT_NAT_TICK_MS
+    this.settledTickMs = Math.max(this.tickMs, init.settledTickMs ?? DEFAULT_NAT_SETTLED_TICK_MS)
+    this.ticker = new PacedTimer(() => { this.tick() }, this.tickMs)
     this.reservationWatch = new ReservationWatch({
       transportManager: components.transportManager,
       connectionManager: components.connectionManager,
@@ -136,6 +147,7 @@ export class NatService implements Startable {
     })
     this.onIdentify = this.onIdentify.bind(this)
     this.onConnectionOpen = this.onConnectionOpen.bind(this)
+    this.onSelfUpdate = this.onSelfUpdate.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'fedmesh:nat'
@@ -147,15 +159,17 @@ export class NatService implements Startable {
     if (this.init.relayClient === false && this.init.webrtc === false) return
     this.components.events.addEventListener('peer:identify', this.onIdentify)
     this.components.events.addEventListener('connection:open', this.onConnectionOpen)
-    this.task.start()
+    this.components.events.addEventListener('self:peer:update', this.onSelfUpdate)
+    this.ticker.start()
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
-    this.task.stop()
+    this.ticker.stop()
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
     this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
+    this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
     this.upgrades.clear()
   }
 
@@ -241,11 +255,33 @@ export class NatService implements Startable {
     if (!NatService.isRelayed(conn) || this.init.webrtc === false) return
     // Identify must tell us the peer's addresses first: the next ticks try.
     const u = this.upgrades.get(conn.remotePeer)
-    if (u == null) this.upgrades.set(conn.remotePeer, { attempts: 0, nextAtMs: this.init.clock.now() + 500 })
+    if (u == null) {
+      this.upgrades.set(conn.remotePeer, { attempts: 0, nextAtMs: this.init.clock.now() + 500 })
+      this.ticker.setPace(this.tickMs)
+    }
+  }
+
+  /** This node's addresses changed (a listener, a confirmation, a reservation): judge at once. */
+  private onSelfUpdate (): void {
+    this.ticker.runSoon()
+  }
+
+  /**
+   * Anything under way that needs the quick tick: a direct dial to try, a relay look-again due,
+   * or a private node listening through relays without a reservation.
+   */
+  private busy (): boolean {
+    return this.upgrades.size > 0 || this.lookAgainAt.length > 0 || (this.listeningThroughRelays && this.current === 'private' && !this.hadReservation)
   }
 
   private tick (): void {
     if (!this.started) return
+    this.tickOnce()
+    // Settled: no timer every second that finds nothing to do.
+    this.ticker.setPace(this.busy() ? this.tickMs : this.settledTickMs)
+  }
+
+  private tickOnce (): void {
     this.judge()
     const now = this.init.clock.now()
     for (const [peer, u] of this.upgrades.entries()) {
@@ -298,6 +334,7 @@ export class NatService implements Startable {
     if (u == null) {
       u = { attempts: 0, nextAtMs: 0 }
       this.upgrades.set(peer, u)
+      this.ticker.setPace(this.tickMs)
     }
     if (u.running == null) {
       const entry = u

@@ -50,25 +50,44 @@ describe('power (fake power_supply dir)', () => {
   })
 })
 
-describe('presence (fake loginctl)', () => {
+describe('presence (fake loginctl, fake logind session dir)', () => {
+  let sessionsDir: string
+  beforeEach(async () => {
+    sessionsDir = await mkdtemp(join(tmpdir(), 'fedmesh-sessions-'))
+    await writeFile(join(sessionsDir, '2'), 'UID=1000\n')
+  })
+  afterEach(async () => { await rm(sessionsDir, { recursive: true, force: true }) })
+
   const fake = (sessions: Record<string, string>): RunCommand => async (_file, args) => {
     if (args[0] === 'list-sessions') return Object.keys(sessions).map(id => `${id} 1000 dev seat0 tty2`).join('\n')
     return sessions[args[1]]
   }
 
   it('an active session not idle means someone is there', async () => {
-    expect(await readPresence(0, fake({ 2: 'Active=yes\nClass=user\nIdleHint=no\nIdleSinceHint=0' }))).toEqual({ state: 'active' })
+    expect(await readPresence(0, fake({ 2: 'Active=yes\nClass=user\nIdleHint=no\nIdleSinceHint=0' }), sessionsDir)).toEqual({ state: 'active' })
   })
 
   it('every active session idle: idle, with how long', async () => {
     const now = 1_700_000_000_000
     const since = (now - 90_000) * 1000
-    expect(await readPresence(now, fake({ 2: `Active=yes\nClass=user\nIdleHint=yes\nIdleSinceHint=${since}`, 3: 'Active=no\nClass=user\nIdleHint=no' }))).toEqual({ state: 'idle', idleMs: 90_000 })
+    expect(await readPresence(now, fake({ 2: `Active=yes\nClass=user\nIdleHint=yes\nIdleSinceHint=${since}`, 3: 'Active=no\nClass=user\nIdleHint=no' }), sessionsDir)).toEqual({ state: 'idle', idleMs: 90_000 })
   })
 
   it('no logind (the command fails) or no active session: unknown', async () => {
-    expect(await readPresence(0, async () => { throw new Error('System has not been booted with systemd') })).toEqual({ state: 'unknown' })
-    expect(await readPresence(0, fake({ 4: 'Active=no\nClass=greeter\nIdleHint=no' }))).toEqual({ state: 'unknown' })
+    expect(await readPresence(0, async () => { throw new Error('System has not been booted with systemd') }, sessionsDir)).toEqual({ state: 'unknown' })
+    expect(await readPresence(0, fake({ 4: 'Active=no\nClass=greeter\nIdleHint=no' }), sessionsDir)).toEqual({ state: 'unknown' })
+  })
+
+  it('runs no loginctl when logind lists no session (empty or missing dir): unknown', async () => {
+    let runs = 0
+    const counting: RunCommand = async (file, args, options) => { runs++; return fake({ 2: 'Active=yes\nClass=user\nIdleHint=no' })(file, args, options) }
+    await rm(join(sessionsDir, '2'))
+    expect(await readPresence(0, counting, sessionsDir)).toEqual({ state: 'unknown' })
+    expect(await readPresence(0, counting, join(sessionsDir, 'nope'))).toEqual({ state: 'unknown' })
+    expect(runs).toBe(0)
+    await writeFile(join(sessionsDir, '2'), 'UID=1000\n')
+    expect(await readPresence(0, counting, sessionsDir)).toEqual({ state: 'active' })
+    expect(runs).toBe(2)
   })
 })
 
