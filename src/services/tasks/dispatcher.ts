@@ -464,9 +464,25 @@ export class Dispatcher {
    * including ones placed after the winner was chosen.
    */
   private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, ended: AbortSignal, settled: AbortSignal, progress: { started: boolean }): Promise<Step> {
+    // The race ends at the task's deadline, or when another (hedged) attempt already answered:
+    // one controller, its timer cleared and its listener gone when the race is over (a timeout
+    // signal joined by AbortSignal.any lived on, with its weak references, until the deadline).
+    const race = new AbortController()
+    const late = this.timers.setTimeout(() => { race.abort(ANSWER_LATE) }, Math.ceil(remaining + this.slackMs))
+    const onEnded = (): void => { race.abort(ended.reason) }
+    if (ended.aborted) onEnded()
+    else ended.addEventListener('abort', onEnded, { once: true })
+    try {
+      return await this.race(req, targets, remaining, race.signal, ended, settled, progress)
+    } finally {
+      this.timers.clearTimeout(late)
+      ended.removeEventListener('abort', onEnded)
+    }
+  }
+
+  /** `reserve` within `signal` (see there). */
+  private async race (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, signal: AbortSignal, ended: AbortSignal, settled: AbortSignal, progress: { started: boolean }): Promise<Step> {
     const startedAt = this.init.clock.now()
-    // The race ends at the task's deadline, or when another (hedged) attempt already answered.
-    const signal = AbortSignal.any([this.timers.timeout(Math.ceil(remaining + this.slackMs)), ended])
     const placements = targets.map(target => {
       const placed = this.place(req, target, signal, settled)
       placed.catch((err: Error) => { if (err instanceof UnreachableError) this.report(target.peerId, 'unreachable') })
