@@ -30,7 +30,7 @@ export function baselinePlanner (name: BaselineName, selfId: string): Planner {
     let first = -1
     let firstId = ''
     for (let i = 0; i < candidates.length; i++) {
-      const c = candidates.read(i, scratch)
+      const c = loadOf(candidates, i, scratch)
       if (c === undefined || !usable(c)) continue
       if (first < 0 || c.peerId < firstId) { first = i; firstId = c.peerId }
       if (c.peerId > last && (next < 0 || c.peerId < nextId)) { next = i; nextId = c.peerId }
@@ -52,6 +52,11 @@ function direct (target: ScoredCandidate): Plan {
   return { mode: 'direct', target, maxWaitMs: 0 }
 }
 
+/** Candidate `i`'s id and advertised load only (what the scans above look at), when the reader can say just that. */
+function loadOf (candidates: CandidateReader, i: number, into: CandidateInput): CandidateInput | undefined {
+  return candidates.readLoad !== undefined ? candidates.readLoad(i, into) : candidates.read(i, into)
+}
+
 /** Serves the kind and has slots, whatever its reputation or breaker. */
 function usable (c: CandidateInput): boolean {
   return c.serves && c.concurrency > 0
@@ -62,7 +67,7 @@ const randomBySlots: Planner = (candidates, score, random) => {
   const slots = new Float64Array(candidates.length)
   let total = 0
   for (let i = 0; i < candidates.length; i++) {
-    const c = candidates.read(i, scratch)
+    const c = loadOf(candidates, i, scratch)
     if (c !== undefined && usable(c)) {
       slots[i] = c.concurrency
       total += c.concurrency
@@ -82,7 +87,7 @@ const randomBySlots: Planner = (candidates, score, random) => {
 const powerOfTwo: Planner = (candidates, score, random) => {
   const usableOnes: number[] = []
   for (let i = 0; i < candidates.length; i++) {
-    const c = candidates.read(i, scratch)
+    const c = loadOf(candidates, i, scratch)
     if (c !== undefined && usable(c)) usableOnes.push(i)
   }
   if (usableOnes.length === 0) return none

@@ -17,6 +17,12 @@ import type { CandidateInput, ScoreParams, ScoredCandidate } from './score.js'
 export interface CandidateReader {
   readonly length: number
   read(i: number, into: CandidateInput): CandidateInput | undefined
+  /**
+   * Candidate `i` with only its id, `local`, `serves` and advertised load (`queueDepth`,
+   * `running`, `concurrency`, `queueLimit`) filled in, for choices that score nothing (the
+   * simulator's baselines read every candidate per decision). Optional: `read` does as well.
+   */
+  readLoad?(i: number, into: CandidateInput): CandidateInput | undefined
 }
 
 /** A reader over an array (each candidate read as it is). */

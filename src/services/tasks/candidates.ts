@@ -59,23 +59,16 @@ export class TableCandidates implements CandidateReader {
   }
 
   read (i: number, into: CandidateInput): CandidateInput | undefined {
-    if (this.withSelf && i === 0) return this.exclude?.has(this.selfId) === true ? undefined : this.readSelf(into)
-    const e = this.entries[this.withSelf ? i - 1 : i]
-    if (this.only != null && e.peerId !== this.only) return undefined
-    if (this.exclude !== undefined && this.exclude.size > 0 && this.exclude.has(e.peerId)) return undefined
-    const { view, kind } = this
+    const e = this.entryAt(i)
+    if (e === undefined) return undefined
+    if (e === SELF) return this.readSelf(into)
+    this.fillLoad(e, into)
+    const { view } = this
     const rtt = view.rtt(e.peerId)
     const rep = view.reputation(e.peerId)
     const ad = e.ad
-    into.peerId = e.peerId
-    into.local = false
-    into.serves = ad.kinds.includes(kind)
-    into.queueDepth = ad.queueDepth
-    into.running = ad.running
-    into.concurrency = ad.concurrency
-    into.queueLimit = ad.queueLimit
     into.sentSinceAd = e.sentSinceAd
-    into.meanRunMs = ad.meanRunMs.get(kind) || this.typical()
+    into.meanRunMs = ad.meanRunMs.get(this.kind) || this.typical()
     into.rttMs = rtt?.rttMs
     into.rttSource = rtt?.source ?? 'default'
     into.reputation = rep.score
@@ -84,6 +77,34 @@ export class TableCandidates implements CandidateReader {
     into.connected = view.connected(e.peerId)
     into.noWork = ad.paused === true ? (ad.servingReason ?? 'paused') : undefined
     return into
+  }
+
+  readLoad (i: number, into: CandidateInput): CandidateInput | undefined {
+    const e = this.entryAt(i)
+    if (e === undefined) return undefined
+    if (e === SELF) return this.readSelf(into)
+    this.fillLoad(e, into)
+    return into
+  }
+
+  /** The entry at position `i`, SELF for this node, undefined when filtered out. */
+  private entryAt (i: number): CapacityEntry | typeof SELF | undefined {
+    if (this.withSelf && i === 0) return this.exclude?.has(this.selfId) === true ? undefined : SELF
+    const e = this.entries[this.withSelf ? i - 1 : i]
+    if (this.only != null && e.peerId !== this.only) return undefined
+    if (this.exclude !== undefined && this.exclude.size > 0 && this.exclude.has(e.peerId)) return undefined
+    return e
+  }
+
+  private fillLoad (e: CapacityEntry, into: CandidateInput): void {
+    const ad = e.ad
+    into.peerId = e.peerId
+    into.local = false
+    into.serves = ad.kinds.includes(this.kind)
+    into.queueDepth = ad.queueDepth
+    into.running = ad.running
+    into.concurrency = ad.concurrency
+    into.queueLimit = ad.queueLimit
   }
 
   private readSelf (into: CandidateInput): CandidateInput {
@@ -118,6 +139,9 @@ export class TableCandidates implements CandidateReader {
     return this.median.value
   }
 }
+
+/** Position 0 when it is this node (read from the executor, not the table). */
+const SELF = Symbol('self')
 
 function medianRunMs (kind: string, executor: Executor, entries: CapacityEntry[]): number | undefined {
   const values = medianValues.length > entries.length ? medianValues : (medianValues = new Float64Array(2 * entries.length + 1))

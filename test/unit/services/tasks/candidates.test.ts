@@ -1,6 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { nthSmallest } from '../../../../src/services/tasks/candidates.js'
+import { blankCandidate } from '../../../../src/core/routing/ranking.js'
+import { CapacityTable } from '../../../../src/services/capacity/capacity-table.js'
+import { TableCandidates, nthSmallest } from '../../../../src/services/tasks/candidates.js'
+import { Executor } from '../../../../src/services/tasks/executor.js'
+import { builtinHandlers } from '../../../../src/services/tasks/handlers.js'
 
 describe('candidates: the median run time of peers that have not run a kind yet', () => {
   it('nthSmallest picks what sorting would put at position k, duplicates included', () => {
@@ -14,5 +18,34 @@ describe('candidates: the median run time of peers that have not run a kind yet'
         expect(nthSmallest(a, values.length, k)).toBe(sorted[k])
         expect(Array.from(a.subarray(values.length))).toEqual([-1, -1, -1, -1, -1])
       }), { numRuns: 1_000 })
+  })
+})
+
+describe('candidates: readLoad', () => {
+  it('fills what read fills for the id, serving and advertised load, and skips what read skips', () => {
+    const clock = { now: () => 1_000 }
+    const table = new CapacityTable({ clock })
+    const ad = (queueDepth: number, running: number, kinds: string[]) => ({ seq: 1, name: '', cores: 4, freeMemoryMb: 0, load: 0, queueDepth, running, concurrency: 4, queueLimit: 16, kinds, meanRunMs: new Map([['echo', 30]]), intervalMs: 1_000, addrs: [], clamped: [] })
+    table.update('a', ad(2, 4, ['echo']))
+    table.update('b', ad(0, 1, ['sleep']))
+    table.update('c', ad(5, 4, ['echo']))
+    const executor = new Executor({ concurrency: 2, handlers: builtinHandlers(), clock })
+    const view = { rtt: () => ({ rttMs: 12, source: 'ping' as const }), reputation: () => ({ score: 3, state: 'healthy' as const }), circuitOpen: () => false, connected: () => true }
+    const reader = new TableCandidates('echo', 'self', executor, table, view, { exclude: new Set(['c']) })
+    const fields = ['peerId', 'local', 'serves', 'queueDepth', 'running', 'concurrency', 'queueLimit'] as const
+    for (let i = 0; i < reader.length; i++) {
+      const full = reader.read(i, blankCandidate())
+      const light = reader.readLoad(i, blankCandidate())
+      if (full === undefined) {
+        expect(light).toBeUndefined()
+        continue
+      }
+      for (const f of fields) expect(light?.[f]).toEqual(full[f])
+      if (!full.local) {
+        expect(full.rttMs).toBe(12)
+        expect(light?.rttMs).toBeUndefined()
+      }
+    }
+    expect(reader.readLoad(0, blankCandidate())?.local).toBe(true)
   })
 })
