@@ -38,7 +38,7 @@ export class PacedTimer {
    */
   setPace (ms: number): void {
     this.paceMs = ms
-    if (this.running && this.timers.now() + ms < this.dueAt) this.schedule(ms)
+    this.runSoon(ms)
   }
 
   /** Run within `ms` (default: on the next turn), then on at the pace. */

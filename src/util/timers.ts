@@ -38,3 +38,31 @@ export async function sleepOn (timers: Timers, ms: number, signal?: AbortSignal)
     signal?.addEventListener('abort', done, { once: true })
   })
 }
+
+/** A deadline that leaves nothing behind once cleared (see `deadlineOn`). */
+export interface Deadline {
+  readonly signal: AbortSignal
+  /** The work is over: drop the timer and the listener on `linked`. */
+  clear(): void
+}
+
+/**
+ * A signal that aborts with `reason` after `ms` on `timers`, or with `linked`'s reason when
+ * `linked` aborts first. Unlike `timers.timeout(ms)` joined by `AbortSignal.any`, whose timer,
+ * composite and weak references live until the deadline, `clear()` drops them all at once: what
+ * a per-task deadline needs on a busy node.
+ */
+export function deadlineOn (timers: Timers, ms: number, reason: unknown, linked?: AbortSignal): Deadline {
+  const controller = new AbortController()
+  const timer = timers.setTimeout(() => { controller.abort(reason) }, ms)
+  const onLinked = (): void => { controller.abort(linked?.reason) }
+  if (linked?.aborted === true) onLinked()
+  else linked?.addEventListener('abort', onLinked, { once: true })
+  return {
+    signal: controller.signal,
+    clear: () => {
+      timers.clearTimeout(timer)
+      linked?.removeEventListener('abort', onLinked)
+    }
+  }
+}

@@ -5,7 +5,7 @@ import { RankScratch, rankCandidates, rankShortlist } from '../../core/routing/r
 import { RunTimesByKind } from '../../core/routing/run-times.js'
 import { DEFAULT_SCORE_PARAMS, scoreCandidate } from '../../core/routing/score.js'
 import { SECOND } from '../../util/time.js'
-import { sleepOn, systemTimers } from '../../util/timers.js'
+import { deadlineOn, sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
 import { priorityToWire } from '../../core/priority.js'
 import type { Priority } from '../../core/priority.js'
@@ -436,13 +436,11 @@ export class Dispatcher {
     this.init.onSent?.(target.peerId)
     // The peer gets the budget minus the way back; this node waits a little longer than that.
     const budget = Math.max(1, remaining - target.rttMs)
-    // Our own deadline for the answer: a timer cleared when it comes (a timeout signal's timer
-    // would live on, with a weak reference to collect, until it fires seconds after the task).
-    const late = new AbortController()
-    const lateTimer = this.timers.setTimeout(() => { late.abort(ANSWER_LATE) }, Math.ceil(remaining + this.slackMs))
+    // Our own deadline for the answer (or a give-up without hedging), cleared when it comes.
+    const late = deadlineOn(this.timers, Math.ceil(remaining + this.slackMs), ANSWER_LATE, abandon)
     try {
       const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), {
-        signal: abandon == null ? late.signal : AbortSignal.any([late.signal, abandon]),
+        signal: late.signal,
         cancel: req.signal,
         // Answered elsewhere (a hedge won): stop it there, queued or running.
         stop: ended,
@@ -453,7 +451,7 @@ export class Dispatcher {
     } catch (err) {
       return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError, started: progress.started }
     } finally {
-      this.timers.clearTimeout(lateTimer)
+      late.clear()
       this.init.onDone?.(target.peerId)
     }
   }
@@ -464,19 +462,12 @@ export class Dispatcher {
    * including ones placed after the winner was chosen.
    */
   private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, ended: AbortSignal, settled: AbortSignal, progress: { started: boolean }): Promise<Step> {
-    // The race ends at the task's deadline, or when another (hedged) attempt already answered:
-    // one controller, its timer cleared and its listener gone when the race is over (a timeout
-    // signal joined by AbortSignal.any lived on, with its weak references, until the deadline).
-    const race = new AbortController()
-    const late = this.timers.setTimeout(() => { race.abort(ANSWER_LATE) }, Math.ceil(remaining + this.slackMs))
-    const onEnded = (): void => { race.abort(ended.reason) }
-    if (ended.aborted) onEnded()
-    else ended.addEventListener('abort', onEnded, { once: true })
+    // The race ends at the task's deadline, or when another (hedged) attempt already answered.
+    const late = deadlineOn(this.timers, Math.ceil(remaining + this.slackMs), ANSWER_LATE, ended)
     try {
-      return await this.race(req, targets, remaining, race.signal, ended, settled, progress)
+      return await this.race(req, targets, remaining, late.signal, ended, settled, progress)
     } finally {
-      this.timers.clearTimeout(late)
-      ended.removeEventListener('abort', onEnded)
+      late.clear()
     }
   }
 
@@ -605,7 +596,7 @@ export class Dispatcher {
 /** Why a settled task's remaining races stop (one instance: a DOMException per task costs, and nobody reads more than its name). */
 const SETTLED = new DOMException('the task was settled', 'AbortError')
 
-/** Why a direct attempt's answer is no longer waited for: its deadline passed (one instance, as SETTLED). */
+/** Why an attempt's answer is no longer waited for: its deadline passed (one instance, as SETTLED). */
 const ANSWER_LATE = new DOMException('The operation was aborted due to timeout', 'TimeoutError')
 
 /** A signal that never fires (nothing to stop). */
