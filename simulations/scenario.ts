@@ -78,7 +78,9 @@ const rules = z.strictObject({
   /** Stop the attempts still out when the task is answered (CANCEL with stop; the code: true). */
   stopLosers: z.boolean(),
   /** Patience is at least the expected completion plus this quantile of the kind's recent run times (the code: 0.95; 0 = about none). */
-  patienceQuantile: frac()
+  patienceQuantile: frac(),
+  /** A direct send silent this long past a round trip, its allowed wait and the STARTED delay is tried elsewhere too (the code: 1000 ms); false: only patience hedges. */
+  silenceSlackMs: z.union([num().min(0), z.literal(false)])
 }).partial()
 
 /** A variant of the fedmesh policy with other routing parameters, compared in the same run. */

@@ -38,7 +38,7 @@ import type { TimelineSeries } from '../report/types.js'
 import type { World } from './world.js'
 
 /** Dispatcher rules a variant may switch (DispatcherInit options; the defaults are the code's). */
-export type DispatcherRules = Pick<DispatcherInit, 'hedge' | 'reserveWhenBouncing' | 'hedgeStarted' | 'stopLosers' | 'patienceQuantile'>
+export type DispatcherRules = Pick<DispatcherInit, 'hedge' | 'reserveWhenBouncing' | 'hedgeStarted' | 'stopLosers' | 'patienceQuantile' | 'silenceSlackMs'>
 
 export interface EngineOptions {
   /** Name in the report (a variant's name, or the policy's). */

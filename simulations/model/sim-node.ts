@@ -50,7 +50,7 @@ export interface NodeSetup {
   maxTries: number
   slackMs: number
   /** DispatcherInit options compared by variants. */
-  rules: Pick<DispatcherInit, 'hedge' | 'reserveWhenBouncing' | 'hedgeStarted' | 'stopLosers' | 'patienceQuantile'>
+  rules: Pick<DispatcherInit, 'hedge' | 'reserveWhenBouncing' | 'hedgeStarted' | 'stopLosers' | 'patienceQuantile' | 'silenceSlackMs'>
   /** A baseline's choice instead of fedmesh's (no reputation, no breakers). */
   planner?: (selfId: string) => Planner
   /** Reputation and breakers matter (fedmesh). */

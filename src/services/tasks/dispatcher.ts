@@ -14,6 +14,7 @@ import { INPUT_ERRORS, REFUSALS } from './task-error.js'
 import type { PeerView } from './candidates.js'
 import type { Executor, TaskOutcome } from './executor.js'
 import { ReservationRefused, UnreachableError } from './task-client.js'
+import { STARTED_DELAY_MS } from './task-server.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { Plan, PlanContext, PlanParams } from '../../core/routing/plan.js'
@@ -83,6 +84,14 @@ export interface DispatcherInit {
    * the peer is lost), so a long task never runs twice. true: the rule before, kept to measure.
    */
   hedgeStarted?: boolean
+  /**
+   * A direct send that allowed its peer to queue it at most `maxWaitMs` hears from it (STARTED, a
+   * result or BUSY) within about a round trip, that wait and the STARTED delay, unless the peer's
+   * queue ran longer than it estimated. Silence past that plus this many ms looks like a black
+   * hole: the task is tried elsewhere too (the silent attempt stays open, unblamed until its own
+   * patience or deadline ends it). Default 1000; `false`: only patience hedges (the rule before).
+   */
+  silenceSlackMs?: number | false
   /**
    * When the task is answered, attempts still out are told to stop (CANCEL with stop: dropped if
    * queued there, stopped if running, the slot freed). Default true; false: they run on and
@@ -161,6 +170,9 @@ const SHARED_SCRATCH = new RankScratch()
 /** How long a cancelled dispatch waits for peers to confirm they dropped the task, ms. */
 export const DEFAULT_CANCEL_GRACE_MS = 2 * SECOND
 
+/** Default `silenceSlackMs`. */
+export const DEFAULT_SILENCE_SLACK_MS = 1000
+
 /**
  * Runs a task on the best candidate with failover. A peer that dies, times out or hangs is
  * retried elsewhere under the same task id (executors dedupe, so work never runs twice on one
@@ -182,6 +194,7 @@ export class Dispatcher {
   private readonly runTimes = new RunTimesByKind()
   private readonly patienceQuantile: number
   private readonly hedgeStarted: boolean
+  private readonly silenceSlackMs: number | false
   private readonly stopLosers: boolean
   /** Where each direct attempt went (a cancelled dispatch says where the task may still finish). */
   private readonly attemptPeer = new WeakMap<Promise<Step>, string>()
@@ -198,6 +211,7 @@ export class Dispatcher {
     this.hedge = init.hedge ?? true
     this.patienceQuantile = init.patienceQuantile ?? 0.95
     this.hedgeStarted = init.hedgeStarted ?? false
+    this.silenceSlackMs = init.silenceSlackMs ?? DEFAULT_SILENCE_SLACK_MS
     this.stopLosers = init.stopLosers ?? true
     const bouncing = init.reserveWhenBouncing ?? BUSY_RATE_RESERVE
     this.reserveWhenBouncing = bouncing === false ? Infinity : bouncing
@@ -293,6 +307,8 @@ export class Dispatcher {
       let patience = Math.max(1, Math.ceil(remaining + this.slackMs))
       // Without hedging, an attempt past its patience is stopped through this.
       let abandon: AbortController | undefined
+      // When a direct send's silence says more than its patience would (see silenceSlackMs).
+      let silence: number | undefined
       if (mayTry) {
         tries++
         const plan = this.plan(req, exclude, bounced)
@@ -313,10 +329,22 @@ export class Dispatcher {
           // A direct send has one peer to judge for slowness; a reservation race has none yet.
           sentTo = plan.mode === 'direct' && !plan.target.local ? plan.target.peerId : undefined
           if (!(plan.mode === 'direct' && plan.target.local)) patience = this.attemptTimeout(req.kind, expected, remaining)
+          if (plan.mode === 'direct') silence = this.silenceFor(plan.target, plan.maxWaitMs, patience)
         }
       }
       if (inflight.size === 0) break
-      const next = await firstSettled(inflight, patience, this.timers, req.signal)
+      let next = await firstSettled(inflight, silence ?? patience, this.timers, req.signal)
+      if (next === 'timeout' && silence !== undefined && mayTry) {
+        if (!progress.started) {
+          // Silent past every honest answer's time: try elsewhere too, binding late (the table
+          // was wrong about it). Not blamed yet: a queue longer than its peer estimated is
+          // silent too. Its patience or deadline judges it.
+          bounced = true
+          if (sentTo != null) exclude.add(sentTo)
+          continue
+        }
+        next = await firstSettled(inflight, patience - silence, this.timers, req.signal)
+      }
       if (next === 'cancelled') continue
       if (next === 'timeout') {
         // Past the task's deadline: nothing more to wait for.
@@ -426,6 +454,13 @@ export class Dispatcher {
     const longRun = this.runTimes.quantile(kind, this.patienceQuantile) ?? 0
     const patience = Math.max(this.minAttemptTimeoutMs, this.attemptTimeoutFactor * expectedMs, expectedMs + longRun)
     return Math.ceil(Math.min(remaining + this.slackMs, patience)) // timeout signals take whole ms only
+  }
+
+  /** When a direct send to `target` is silent for longer than an honest peer would be, ms (undefined: no such time before its patience). */
+  private silenceFor (target: ScoredCandidate, maxWaitMs: number, patience: number): number | undefined {
+    if (this.silenceSlackMs === false || !this.hedge || target.local || maxWaitMs <= 0) return undefined
+    const silence = Math.ceil(2 * target.rttMs + maxWaitMs + STARTED_DELAY_MS + this.silenceSlackMs)
+    return silence < patience ? silence : undefined
   }
 
   private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, ended: AbortSignal, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {

@@ -6,7 +6,7 @@ import { builtinHandlers } from '../../../../src/services/tasks/handlers.js'
 import { ConnectionLostError, ReservationRefused, UnreachableError } from '../../../../src/services/tasks/task-client.js'
 import { ErrorCode } from '../../../../src/wire/task.js'
 import { VirtualTime } from '../../../../simulations/model/virtual-time.js'
-import type { AttemptEvent } from '../../../../src/services/tasks/dispatcher.js'
+import type { AttemptEvent, DispatcherInit } from '../../../../src/services/tasks/dispatcher.js'
 import type { TaskOutcome } from '../../../../src/services/tasks/executor.js'
 import type { RemoteReservation, TaskClient } from '../../../../src/services/tasks/task-client.js'
 import type { ValidatedAd } from '../../../../src/services/capacity/validate-ad.js'
@@ -55,7 +55,7 @@ function ad (over: Partial<ValidatedAd> = {}): ValidatedAd {
   }
 }
 
-function setup (peers: Record<string, { ad?: Partial<ValidatedAd> } & Partial<FakePeer>>, options: { localSlots?: number, localKinds?: boolean } = {}) {
+function setup (peers: Record<string, { ad?: Partial<ValidatedAd> } & Partial<FakePeer>>, options: { localSlots?: number, localKinds?: boolean, dispatcher?: Partial<DispatcherInit> } = {}) {
   const table = new CapacityTable({ clock })
   const fakes = new Map<string, FakePeer>()
   for (const [id, p] of Object.entries(peers)) {
@@ -90,7 +90,8 @@ function setup (peers: Record<string, { ad?: Partial<ValidatedAd> } & Partial<Fa
     timers: time.timers,
     random: () => 0,
     minAttemptTimeoutMs: 100,
-    onAttempt: (p, e) => { events.push([p, e]) }
+    onAttempt: (p, e) => { events.push([p, e]) },
+    ...options.dispatcher
   })
   return { dispatcher, fakes, events, executor, table }
 }
@@ -216,6 +217,63 @@ describe('Dispatcher', () => {
     // Blamed for the timeout only: whether it broke a promise is judged against its advert, by the service.
     expect(events).toEqual([['hole', 'timeout'], ['b', 'success']])
     late.resolve(ok('t8', enc(1)))
+  })
+
+  describe('silence: a direct send that hears nothing by the time an honest peer would have answered', () => {
+    // rtt 5 ms, allowed wait 20 ms (echo runs 10 ms there), STARTED delay 50 ms, slack 200 ms: 280 ms.
+    const rules = { minAttemptTimeoutMs: 5_000, silenceSlackMs: 200 }
+    // Answers nothing, ever; the request ends when this node gives up on it (the signal), as a real stream does.
+    const never = async (_r: TaskRequest, opts?: { signal?: AbortSignal }): Promise<TaskOutcome> => await new Promise<TaskOutcome>((_resolve, reject) => {
+      opts?.signal?.addEventListener('abort', () => { reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })) }, { once: true })
+    })
+
+    it('is tried elsewhere then, not at its patience; the silent peer is blamed only when its own deadline passes', async () => {
+      const { dispatcher, fakes, events } = setup({
+        hole: { request: never },
+        b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
+      } as any, { localKinds: false, dispatcher: rules })
+      const started = clock.now()
+      const r = await run(dispatcher.dispatch({ taskId: 's1', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
+      expect(r.peer).toBe('b')
+      expect(clock.now() - started).toBe(2 * 5 + 20 + 50 + 200)
+      expect(fakes.get('hole')?.requests).toHaveLength(1)
+      expect(events).toEqual([['b', 'success']]) // a long queue there is silent too: no blame yet
+      await time.advance(10_000) // its own deadline (budget + slack) passes unanswered
+      expect(events).toEqual([['b', 'success'], ['hole', 'timeout']])
+    })
+
+    it('a peer that said the task runs within that time is waited for, past the silence and its patience', async () => {
+      const { dispatcher, fakes, events } = setup({
+        long: { request: async (r: TaskRequest, opts?: { onStarted?: () => void }) => { await time.sleep(100); opts?.onStarted?.(); await time.sleep(6_000); return ok(r.taskId, r.input) } },
+        b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
+      } as any, { localKinds: false, dispatcher: rules })
+      const started = clock.now()
+      const r = await run(dispatcher.dispatch({ taskId: 's2', kind: 'echo', input: enc(1), timeoutMs: 10_000 }))
+      expect(r.peer).toBe('long')
+      expect(clock.now() - started).toBe(6_100)
+      expect(fakes.get('b')?.requests).toHaveLength(0)
+      expect(events).toEqual([['long', 'success']])
+    })
+
+    it('an answer that comes after the silence but before the hedge answers still wins', async () => {
+      const { dispatcher } = setup({
+        late: { request: async r => { await time.sleep(300); return ok(r.taskId, r.input) } },
+        slow: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => { await time.sleep(1_000); return ok(r.taskId, r.input) } }
+      }, { localKinds: false, dispatcher: rules })
+      const r = await run(dispatcher.dispatch({ taskId: 's3', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
+      expect(r.peer).toBe('late')
+    })
+
+    it('silenceSlackMs: false hedges only at patience (the rule before), blaming the silent peer then', async () => {
+      const { dispatcher, events } = setup({
+        hole: { request: never },
+        b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
+      } as any, { localKinds: false, dispatcher: { ...rules, silenceSlackMs: false } })
+      const started = clock.now()
+      expect((await run(dispatcher.dispatch({ taskId: 's4', kind: 'echo', input: enc(1), timeoutMs: 10_000 }))).peer).toBe('b')
+      expect(clock.now() - started).toBe(5_000)
+      expect(events).toEqual([['hole', 'timeout'], ['b', 'success']])
+    })
   })
 
   it('does not duplicate an attempt whose peer said the task runs (a long task is not a black hole): it waits, without blame', async () => {
