@@ -70,8 +70,10 @@ export interface EngineResult {
   responses: Float64Array
   /** Measured tasks (arrived after warm-up at a live origin). */
   measured: number
-  /** Measured tasks that ended without a correct result, or never ended. */
+  /** Measured tasks that ended without a correct result, or never ended (beyond-budget ones apart). */
   lost: number
+  /** Measured tasks that ended without a result because their run alone is longer than their budget anywhere (World.beyondBudget). */
+  beyondBudget: number
   /** Tasks submitted while their origin was down (never accepted; not counted anywhere else). */
   notAccepted: number
   /** Per peer: useful work / (slots × time up), within the arrival window. */
@@ -129,6 +131,7 @@ class Engine {
   private readonly modes: ModeTracker | undefined
   private measured = 0
   private lost = 0
+  private beyondBudget = 0
   private notAccepted = 0
   private duplicateRuns = 0
   private adAgeSum = 0
@@ -234,7 +237,7 @@ class Engine {
             progress(q.now)
           })
     for (const tasks of this.own) {
-      for (const t of tasks) if (t.measured) this.lost++
+      for (const t of tasks) if (t.measured) this.countLost(t)
     }
     const utilisation = new Float64Array(w.peers)
     for (let i = 0; i < w.peers; i++) {
@@ -247,6 +250,7 @@ class Engine {
       responses: Float64Array.from(this.responses),
       measured: this.measured,
       lost: this.lost,
+      beyondBudget: this.beyondBudget,
       notAccepted: this.notAccepted,
       utilisation,
       decisions: this.decisions,
@@ -305,6 +309,11 @@ class Engine {
     this.timeline.ended(this.vt.q.now, ok ? this.vt.q.now - task.arrival : undefined)
     if (!task.measured) return
     if (ok) this.responses.push(this.vt.q.now - task.arrival)
+    else this.countLost(task)
+  }
+
+  private countLost (task: TaskState): void {
+    if (this.w.beyondBudget[task.index] === 1) this.beyondBudget++
     else this.lost++
   }
 

@@ -15,6 +15,8 @@ export interface IdealResult {
   responses: Float64Array
   measured: number
   lost: number
+  /** Measured tasks no scheduler can answer within their budget (World.beyondBudget): booked, not in `responses`. */
+  beyondBudget: number
   utilisation: Float64Array
   /** Tasks run on the origin itself. */
   local: number
@@ -37,6 +39,7 @@ export function runIdeal (w: World): IdealResult {
   const responses: number[] = []
   let measured = 0
   let lost = 0
+  let beyondBudget = 0
   let local = 0
   const windowEnd = s.durationMs
   const { x, y } = net
@@ -96,7 +99,9 @@ export function runIdeal (w: World): IdealResult {
     for (let j = offset[best]; j < offset[best + 1]; j++) if (free[j] < m) m = free[j]
     minFree[best] = m
     work[best] += Math.max(0, Math.min(bestFin, windowEnd) - bestStart)
-    if (counted) responses.push(bestResp)
+    // Its slot is still taken (a dispatcher learns of the budget only when it runs out).
+    if (counted && w.beyondBudget[k] === 1) beyondBudget++
+    else if (counted) responses.push(bestResp)
   }
   const utilisation = new Float64Array(n)
   for (let i = 0; i < n; i++) {
@@ -104,7 +109,7 @@ export function runIdeal (w: World): IdealResult {
     const up = windowEnd - down
     utilisation[i] = up > 0 ? work[i] / (w.concurrency[i] * up) : 0
   }
-  return { responses: Float64Array.from(responses), measured, lost, utilisation, local }
+  return { responses: Float64Array.from(responses), measured, lost, beyondBudget, utilisation, local }
 }
 
 /**

@@ -116,7 +116,7 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
   const idealP99 = quantileSorted(sorted(ideal.responses), 0.99)
   log(`ideal: mean ${idealMean.toFixed(1)} ms, p99 ${idealP99.toFixed(1)} ms`)
 
-  const summarise = (name: string, res: { responses: Float64Array, measured: number, lost: number, utilisation: Float64Array }, extra: Partial<PolicySummary> = {}): PolicySummary => {
+  const summarise = (name: string, res: { responses: Float64Array, measured: number, lost: number, beyondBudget: number, utilisation: Float64Array }, extra: Partial<PolicySummary> = {}): PolicySummary => {
     const s = sorted(res.responses)
     const m = mean(s)
     const p99 = quantileSorted(s, 0.99)
@@ -126,6 +126,7 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
       tasks: res.measured,
       completed: s.length,
       lost: res.lost,
+      ...(res.beyondBudget > 0 ? { beyondBudget: res.beyondBudget } : {}),
       meanMs: round(m, 2),
       p50Ms: round(quantileSorted(s, 0.5), 2),
       p99Ms: round(p99, 2),

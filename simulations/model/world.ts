@@ -43,6 +43,11 @@ export interface World {
   views: Int32Array[] | undefined
   trace: Trace
   honestSlots: number
+  /**
+   * 1 for a task whose run alone is longer than its budget even on the fastest honest peer: no
+   * scheduler can answer it in time. Policies and the ideal count these apart from lost tasks.
+   */
+  beyondBudget: Uint8Array
 }
 
 export function buildWorld (scenario: Scenario, seed: number): World {
@@ -104,7 +109,7 @@ export function buildWorld (scenario: Scenario, seed: number): World {
   }
 
   const trace = buildTrace(scenario, malice, honestSlots, root.fork('arrivals'))
-  return { scenario, seed, peers: n, net, concurrency, slow, malice, downAt, upAt, partition, views, trace, honestSlots }
+  return { scenario, seed, peers: n, net, concurrency, slow, malice, downAt, upAt, partition, views, trace, honestSlots, beyondBudget: beyondBudget(scenario, trace, slow, malice) }
 }
 
 /** Poisson arrivals at the target load, plus flash crowds, from honest peers only. */
@@ -188,4 +193,13 @@ export function positionInView (view: ArrayLike<number>, p: number): number {
     else hi = mid
   }
   return lo < view.length && view[lo] === p ? lo : -1
+}
+
+function beyondBudget (scenario: Scenario, trace: Trace, slow: Float64Array, malice: Int8Array): Uint8Array {
+  let fastest = Infinity
+  for (let p = 0; p < slow.length; p++) if (malice[p] === HONEST) fastest = Math.min(fastest, slow[p])
+  const out = new Uint8Array(trace.length)
+  const budget = scenario.workload.taskTimeoutMs
+  for (let i = 0; i < trace.length; i++) if (trace.service[i] * fastest > budget) out[i] = 1
+  return out
 }

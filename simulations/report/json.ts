@@ -41,6 +41,7 @@ function policyFigures (p: PolicySummary): Record<string, unknown> {
     jainIndex: p.jainIndex,
     maxOverMeanLoad: p.maxOverMeanLoad,
     lost: p.lost,
+    ...(p.beyondBudget != null ? { beyondBudget: p.beyondBudget } : {}),
     tasks: p.tasks,
     meanMs: p.meanMs,
     p50Ms: p.p50Ms,

@@ -15,8 +15,10 @@ export interface PolicySummary {
   /** Measured tasks (arrived after warm-up at a live origin). */
   tasks: number
   completed: number
-  /** Measured tasks without a correct result. */
+  /** Measured tasks without a correct result (beyond-budget ones apart). */
   lost: number
+  /** Measured tasks whose run alone is longer than their budget on any peer: no scheduler answers them in time. */
+  beyondBudget?: number
   meanMs: number
   p50Ms: number
   p99Ms: number

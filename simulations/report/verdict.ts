@@ -11,7 +11,7 @@ export function verdict (r: RunResult, goals: GoalCheck[]): string {
   const rt = r.routing
   if (rt !== undefined) {
     const f = rt.fedmesh
-    parts.push(`fedmesh routed ${count(f.tasks)} measured tasks over ${count(r.peers)} peers at ${pct(rt.offeredLoad)} offered load (${r.mode} mode): mean response ${f.meanMs.toFixed(0)} ms, ${f.meanResponseVsIdeal.toFixed(3)}x the ideal scheduler's, p99 ${f.p99ResponseVsIdeal.toFixed(3)}x, Jain's index ${f.jainIndex.toFixed(3)}, ${count(f.lost)} lost.`)
+    parts.push(`fedmesh routed ${count(f.tasks)} measured tasks over ${count(r.peers)} peers at ${pct(rt.offeredLoad)} offered load (${r.mode} mode): mean response ${f.meanMs.toFixed(0)} ms, ${f.meanResponseVsIdeal.toFixed(3)}x the ideal scheduler's, p99 ${f.p99ResponseVsIdeal.toFixed(3)}x, Jain's index ${f.jainIndex.toFixed(3)}, ${count(f.lost)} lost${(f.beyondBudget ?? 0) > 0 ? ` (and ${count(f.beyondBudget ?? 0)} whose run alone is longer than their budget on any peer)` : ''}.`)
     const best = Object.values(rt.baselines).sort((a, b) => a.meanResponseVsIdeal - b.meanResponseVsIdeal)[0]
     if (best !== undefined) parts.push(`The best baseline, ${best.name}, came to ${best.meanResponseVsIdeal.toFixed(3)}x.`)
   }

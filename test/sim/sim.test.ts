@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runEngine } from '../../simulations/model/engine.js'
 import type { DispatcherRules, EngineResult } from '../../simulations/model/engine.js'
+import { runIdeal } from '../../simulations/model/ideal.js'
 import { runModel } from '../../simulations/model/run.js'
 import { buildWorld } from '../../simulations/model/world.js'
 import { Rng } from '../../simulations/prng.js'
@@ -156,6 +157,54 @@ describe('model mode drives the real dispatcher: rules worth comparing are Dispa
     const off = await run({ hedge: false, reserveWhenBouncing: false })
     expect(off.decisions).not.toEqual(code.decisions)
     expect(off.measured).toBe(code.measured)
+  })
+})
+
+describe('a silent direct send is tried elsewhere before its patience (silenceSlackMs)', () => {
+  // Black holes advertise an idle queue and never answer: direct sends meet them.
+  const s = parseScenario({
+    name: 'test-silence', seed: 6, peers: 30, durationMs: 8_000, warmupMs: 500, workload: { load: 0.6, taskTimeoutMs: 10_000 },
+    faults: { malicious: { fraction: 0.2, kinds: ['blackhole'] } }, cache: { enabled: false }, goals: []
+  })
+  const world = buildWorld(s, s.seed)
+  const run = async (rules: DispatcherRules | undefined): Promise<EngineResult> => await runEngine(world, {
+    label: 'x', score: DEFAULT_SCORE_PARAMS, plan: DEFAULT_PLAN_PARAMS, rules, rng: new Rng(s.seed).fork('fedmesh')
+  })
+
+  it('answers more tasks, and more of them within the 5 s patience, than waiting out the patience at each black hole', async () => {
+    const code = await run(undefined)
+    const before = await run({ silenceSlackMs: false })
+    expect(code.decisions['black-holed']).toBeGreaterThan(0)
+    expect(code.measured).toBe(before.measured)
+    expect(code.lost).toBeLessThan(before.lost)
+    const inTime = (r: EngineResult): number => r.responses.filter(x => x < 5_000).length
+    expect(inTime(code)).toBeGreaterThan(inTime(before))
+    // Silent sends were not blamed: the timeouts charged are far fewer than the black holes met.
+    expect(code.decisions['report-timeout'] ?? 0).toBeLessThan(before.decisions['report-timeout'] ?? 0)
+  })
+})
+
+describe('tasks whose run alone is longer than their budget anywhere', () => {
+  // Exponential run times (mean 1 s) and a 1.5 s budget: about one task in five cannot finish in time on any peer.
+  const s = parseScenario({
+    name: 'test-budget', seed: 8, peers: 20, durationMs: 6_000, warmupMs: 500, workload: { load: 0.3, taskTimeoutMs: 1_500 },
+    cache: { enabled: false }, goals: []
+  })
+  const world = buildWorld(s, s.seed)
+
+  it('are counted apart from lost tasks, by every policy and by the ideal (which no longer answers them)', async () => {
+    let measuredBeyond = 0
+    for (let i = 0; i < world.trace.length; i++) if (world.trace.at[i] >= s.warmupMs && world.beyondBudget[i] === 1) measuredBeyond++
+    expect(measuredBeyond).toBeGreaterThan(0)
+    for (let i = 0; i < world.trace.length; i++) expect(world.beyondBudget[i] === 1).toBe(world.trace.service[i] > 1_500)
+    const ideal = runIdeal(world)
+    expect(ideal.beyondBudget).toBe(measuredBeyond)
+    expect(ideal.responses.length).toBe(ideal.measured - measuredBeyond - ideal.lost)
+    const e = await runEngine(world, { label: 'x', score: DEFAULT_SCORE_PARAMS, plan: DEFAULT_PLAN_PARAMS, rng: new Rng(s.seed).fork('fedmesh') })
+    expect(e.beyondBudget).toBe(measuredBeyond)
+    // Lost: a few that could have finished but for the network and queues, so close to the budget.
+    expect(e.lost).toBeLessThan(measuredBeyond)
+    expect(e.responses.length + e.lost + e.beyondBudget).toBe(e.measured)
   })
 })
 
