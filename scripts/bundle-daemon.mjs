@@ -7,9 +7,16 @@
 // Kept outside: classic-level (a native addon found by path at run time), and the NAT packages
 // loaded only when configured (@libp2p/webrtc, @libp2p/upnp-nat: bundled, their native parts
 // would load with everything else). The simulator is never used by the daemon and stays out.
+// Two rewrites of libraries, in the bundle only: libp2p's peer store sorts with an ordinal
+// comparison instead of localeCompare (scripts/bundle-ordinal-compare.ts: no ICU collation data
+// in an idle daemon), and prom-client's push-gateway client (https, tls, zlib) loads only if
+// used (scripts/bundle-lazy-exports.ts).
 import { build } from 'esbuild'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+// Compiled by tsc, which runs first (build, prepare, pretest, Dockerfile).
+import { lazyExportsPlugin } from '../dist/scripts/bundle-lazy-exports.js'
+import { ordinalComparePlugin } from '../dist/scripts/bundle-ordinal-compare.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -26,5 +33,6 @@ await build({
   // bundle's own URL.
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  plugins: [ordinalComparePlugin(), lazyExportsPlugin()],
   logLevel: 'warning'
 })
