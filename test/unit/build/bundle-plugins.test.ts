@@ -5,23 +5,24 @@ import { build } from 'esbuild'
 import { describe, expect, it } from 'vitest'
 import { LazyExportRewriteError, LAZY_EXPORTS, lazyExportsPlugin, rewriteLazyExports } from '../../../scripts/bundle-lazy-exports.js'
 import { ORDINAL_COMPARE_FILES, OrdinalCompareRewriteError, ordinalCompare, ordinalComparePlugin, rewriteLocaleCompare } from '../../../scripts/bundle-ordinal-compare.js'
+import { keepEnglishOnly, ZOD_LOCALES_INDEX, ZodLocalesRewriteError, zodEnglishPlugin } from '../../../scripts/bundle-zod-english.js'
 import { ROOT, tempDir } from '../../helpers/daemon.js'
 
 /**
- * The daemon bundle's two library rewrites (scripts/bundle-daemon.mjs), on the installed
+ * The daemon bundle's library rewrites (scripts/bundle-daemon.mjs), on the installed
  * libraries: libp2p's localeCompare sorts become ordinal, prom-client's push-gateway client loads
- * only when read; each fails loudly when the library no longer looks as expected.
+ * only when read, zod keeps English only; each fails loudly when the library no longer looks as expected.
  * test/integration/idle-footprint.test.ts checks the real daemon bundle.
  */
 
 const nodeModule = async (file: string): Promise<string> => readFile(join(ROOT, 'node_modules', file), 'utf8')
 
-/** Bundle `source` (CommonJS, resolved from the repository) with `plugins`; run it, return stdout. */
-async function bundleAndRun (source: string, plugins: Parameters<typeof build>[0]['plugins']): Promise<string> {
+/** Bundle `source` (CommonJS, or ESM as `entry.mjs`, resolved from the repository) with `plugins`; run it, return stdout. */
+async function bundleAndRun (source: string, plugins: Parameters<typeof build>[0]['plugins'], entry = 'entry.cjs'): Promise<string> {
   const dir = await tempDir('fedmesh-bundle-test-')
-  await writeFile(join(dir, 'entry.cjs'), source)
+  await writeFile(join(dir, entry), source)
   const outfile = join(dir, 'out.cjs')
-  await build({ entryPoints: [join(dir, 'entry.cjs')], nodePaths: [join(ROOT, 'node_modules')], outfile, bundle: true, platform: 'node', format: 'cjs', logLevel: 'silent', plugins })
+  await build({ entryPoints: [join(dir, entry)], nodePaths: [join(ROOT, 'node_modules')], outfile, bundle: true, platform: 'node', format: 'cjs', logLevel: 'silent', plugins })
   const run = spawnSync(process.execPath, [outfile], { encoding: 'utf8' })
   expect(run.stderr).toBe('')
   return run.stdout.trim()
@@ -75,5 +76,20 @@ describe('lazy exports', () => {
     const source = "const p = require('prom-client'); new p.Counter({ name: 'c', help: 'c', registers: [] }); const loaded = () => ['tls', 'zlib'].filter(m => process.moduleLoadList.includes('NativeModule ' + m)).join('+') || 'none'; const before = loaded(); console.log(before, typeof p.Pushgateway, loaded())"
     expect(await bundleAndRun(source, [lazyExportsPlugin()])).toBe('none function tls+zlib')
     expect(await bundleAndRun(source, [])).toBe('tls+zlib function tls+zlib')
+  })
+})
+
+describe('zod in English only', () => {
+  it("keeps only English of zod's locales, and zod still explains a bad value", async () => {
+    const source = await nodeModule(ZOD_LOCALES_INDEX)
+    expect(keepEnglishOnly(source)).toBe('export { default as en } from "./en.js";\n')
+    // As the daemon imports it: ESM (require would take zod's CommonJS build).
+    const check = "import { z } from 'zod'; const r = z.object({ port: z.number().int() }).safeParse({ port: 'x' }); console.log(Object.keys(z.locales).join(','), r.error.issues[0].message)"
+    expect(await bundleAndRun(check, [zodEnglishPlugin()], 'entry.mjs')).toBe('en Invalid input: expected number, received string')
+  })
+
+  it('fails on an index of another shape', () => {
+    expect(() => keepEnglishOnly('export { default as de } from "./de.js";\n')).toThrow(ZodLocalesRewriteError)
+    expect(() => keepEnglishOnly('export { default as en } from "./en.js";\nexport * from "./all.js";\n')).toThrow(ZodLocalesRewriteError)
   })
 })
