@@ -22,7 +22,7 @@ const UNUSED_BUILTINS = ['tls', 'https', 'zlib', 'http2']
 interface TripwireRecord { calls: Array<{ what: string, at: string[] }>, modules: string[] }
 
 async function tripwired (out: string, args: string[] = []): Promise<Daemon> {
-  return startDaemon({ args, env: { NODE_OPTIONS: `--require ${TRIPWIRE}`, FEDMESH_TRIPWIRE_OUT: out } })
+  return startDaemon({ args, env: { NODE_OPTIONS: `--require ${JSON.stringify(TRIPWIRE)}`, FEDMESH_TRIPWIRE_OUT: out } })
 }
 
 interface PeerDoc { peerId: string, connected: boolean, capacity: unknown, rttMs: number | null }

@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { build } from 'esbuild'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { LazyExportRewriteError, LAZY_EXPORTS, lazyExportsPlugin, rewriteLazyExports } from '../../../scripts/bundle-lazy-exports.js'
 import { ORDINAL_COMPARE_FILES, OrdinalCompareRewriteError, ordinalCompare, ordinalComparePlugin, rewriteLocaleCompare } from '../../../scripts/bundle-ordinal-compare.js'
 import { keepEnglishOnly, ZOD_LOCALES_INDEX, ZodLocalesRewriteError, zodEnglishPlugin } from '../../../scripts/bundle-zod-english.js'
-import { ROOT, tempDir } from '../../helpers/daemon.js'
+import { ROOT, stopAll, tempDir } from '../../helpers/daemon.js'
 
 /**
  * The daemon bundle's library rewrites (scripts/bundle-daemon.mjs), on the installed
@@ -14,6 +14,8 @@ import { ROOT, tempDir } from '../../helpers/daemon.js'
  * only when read, zod keeps English only; each fails loudly when the library no longer looks as expected.
  * test/integration/idle-footprint.test.ts checks the real daemon bundle.
  */
+
+afterAll(stopAll) // removes the temporary bundles
 
 const nodeModule = async (file: string): Promise<string> => readFile(join(ROOT, 'node_modules', file), 'utf8')
 
