@@ -7,15 +7,26 @@
 // Kept outside: classic-level (a native addon found by path at run time), and the NAT packages
 // loaded only when configured (@libp2p/webrtc, @libp2p/upnp-nat: bundled, their native parts
 // would load with everything else). The simulator is never used by the daemon and stays out.
+// Two rewrites of libraries, in the bundle only: libp2p's peer store sorts with an ordinal
+// comparison instead of localeCompare (scripts/bundle-ordinal-compare.ts: no ICU collation data
+// in an idle daemon), and prom-client's push-gateway client (https, tls, zlib) loads only if
+// used (scripts/bundle-lazy-exports.ts); zod's error messages are English only
+// (scripts/bundle-zod-english.ts: 265 KB less source held in the heap).
 import { build } from 'esbuild'
+import { readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+// Compiled by tsc, which runs first (build, prepare, pretest, Dockerfile).
+import { lazyExportsPlugin } from '../dist/scripts/bundle-lazy-exports.js'
+import { ordinalComparePlugin } from '../dist/scripts/bundle-ordinal-compare.js'
+import { zodEnglishPlugin } from '../dist/scripts/bundle-zod-english.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
+const outfile = join(root, 'dist', 'bundle', 'daemon.cjs')
 await build({
   entryPoints: [join(root, 'dist', 'src', 'cli', 'main.js')],
-  outfile: join(root, 'dist', 'bundle', 'daemon.cjs'),
+  outfile,
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -26,5 +37,18 @@ await build({
   // bundle's own URL.
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  plugins: [ordinalComparePlugin(), lazyExportsPlugin(), zodEnglishPlugin()],
   logLevel: 'warning'
 })
+
+// V8 holds the bundle's source in the heap for as long as the daemon runs: as one byte per
+// character only if every character is Latin-1. esbuild escapes strings and templates (charset
+// ascii) but not regular expression literals, and one "…" in one made the whole 2.4 MB source a
+// two-byte string (4.7 MB). Write such characters as \uXXXX in the source.
+const source = readFileSync(outfile, 'utf8')
+const wide = [...source.matchAll(/[\u0100-\uffff]/g)] // (astral characters are surrogate pairs: in range too)
+if (wide.length > 0) {
+  rmSync(outfile) // bin/fedmesh.js then runs the compiled modules
+  const at = wide.slice(0, 5).map(m => JSON.stringify(source.slice(Math.max(0, m.index - 40), m.index + 20))).join('\n  ')
+  throw new Error(`dist/bundle/daemon.cjs has ${wide.length} non-Latin-1 character(s), which double the daemon's heap copy of it; escape them (\\uXXXX) in the source:\n  ${at}`)
+}

@@ -40,7 +40,9 @@ export function matchPeer (text: string, choices: PeerChoice[]): PeerChoice {
 
 /** `12D3Ko…XYZ123` (or with `...`) → its two ends. */
 function shortForm (text: string): [string, string] | undefined {
-  const m = /^([^.…]+)(?:…|\.\.\.)([^.…]+)$/.exec(text)
+  // \u2026 is "…", escaped: one non-Latin-1 character in the daemon's bundle makes V8 hold its
+  // whole source (2.4 MB) as a two-byte string (scripts/bundle-daemon.mjs).
+  const m = /^([^.\u2026]+)(?:\u2026|\.\.\.)([^.\u2026]+)$/.exec(text)
   return m == null ? undefined : [m[1], m[2]]
 }
 
