@@ -255,8 +255,9 @@ export class Dispatcher {
       const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, endedSignal, answered?.signal ?? NEVER, blamed)
       return req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED ? await this.settleCancelled(inflight, result) : result
     } finally {
-      // First: the losers' CANCEL goes out before `ended` gives up on the binds it ends.
-      if (req.signal?.aborted !== true) answered?.abort(SETTLED)
+      // First: the losers' CANCEL goes out before `ended` gives up on the binds it ends. With
+      // nothing out (most tasks: one attempt, answered) nobody listens: no abort event to build.
+      if (req.signal?.aborted !== true && inflight.size > 0) answered?.abort(SETTLED)
       // A shared reason: abort() without one builds a DOMException (and its stack) per task.
       ended?.abort(SETTLED)
       // A hedged send that never answers is still reported when its own deadline passes, even
@@ -609,24 +610,31 @@ const MAX_AGE_MS = 0xffff_ffff
 const BUSY_RATE_ALPHA = 0.1
 const BUSY_RATE_RESERVE = 0.5
 
-/** The first attempt to settle, 'timeout' after `ms`, or 'cancelled' when `signal` aborts first. */
-async function firstSettled (inflight: Map<Promise<Step>, number>, ms: number, timers: Timers, signal?: AbortSignal): Promise<{ attempt: Promise<Step>, step: Step } | 'timeout' | 'cancelled'> {
-  let timer: unknown
-  let onAbort: (() => void) | undefined
-  const timeout = new Promise<'timeout'>(resolve => { timer = timers.setTimeout(() => { resolve('timeout') }, ms) })
-  const cancelled = new Promise<'cancelled'>(resolve => {
-    if (signal == null) return
-    onAbort = () => { resolve('cancelled') }
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
+/**
+ * The first attempt to settle, 'timeout' after `ms`, or 'cancelled' when `signal` aborts first.
+ * One promise and one reaction per attempt (no race of wrappers): it runs once per task at least.
+ */
+function firstSettled (inflight: Map<Promise<Step>, number>, ms: number, timers: Timers, signal?: AbortSignal): Promise<Settled> {
+  if (signal?.aborted === true) return Promise.resolve('cancelled')
+  return new Promise<Settled>((resolve, reject) => {
+    let done = false
+    const end = (): boolean => {
+      if (done) return false
+      done = true
+      timers.clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      return true
+    }
+    const onAbort = (): void => { if (end()) resolve('cancelled') }
+    const timer = timers.setTimeout(() => { if (end()) resolve('timeout') }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    for (const attempt of inflight.keys()) {
+      attempt.then(step => { if (end()) resolve({ attempt, step }) }, (err: unknown) => { if (end()) reject(err) })
+    }
   })
-  try {
-    return await Promise.race([timeout, cancelled, ...[...inflight.keys()].map(async attempt => ({ attempt, step: await attempt }))])
-  } finally {
-    timers.clearTimeout(timer)
-    if (onAbort != null) signal?.removeEventListener('abort', onAbort)
-  }
 }
+
+type Settled = { attempt: Promise<Step>, step: Step } | 'timeout' | 'cancelled'
 
 async function raceAbortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) throw signal.reason

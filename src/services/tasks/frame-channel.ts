@@ -56,9 +56,24 @@ export class FrameChannel {
    * there is room again).
    */
   async send (frame: Partial<TaskFrame>): Promise<void> {
-    while (this.pendingBytes >= MAX_QUEUED_BYTES && this.isWritable()) {
+    await this.waitForRoom()
+    this.queue(frame)
+  }
+
+  /** Is there room for a frame now (`queue` without waiting)? */
+  hasRoom (): boolean {
+    return this.pendingBytes < MAX_QUEUED_BYTES || !this.isWritable()
+  }
+
+  /** Resolves when there is room for a frame (at once, nearly always). */
+  async waitForRoom (): Promise<void> {
+    while (!this.hasRoom()) {
       await new Promise<void>(resolve => { this.roomWaiters.push(resolve) })
     }
+  }
+
+  /** Queue a frame now, whatever is queued already (`send` waits for room first). */
+  queue (frame: Partial<TaskFrame>): void {
     const body = TaskFrame.encode(frame)
     this.pending.push(varint.encode(body.byteLength), body)
     this.pendingBytes += varint.encodingLength(body.byteLength) + body.byteLength

@@ -97,11 +97,30 @@ export class StreamTaskClient implements TaskClient {
     return this.pending.size
   }
 
-  async request (request: TaskRequest, options: RequestOptions = {}): Promise<TaskOutcome> {
+  request (request: TaskRequest, options: RequestOptions = {}): Promise<TaskOutcome> {
+    // The stream is open and has room (nearly always): no await between here and the frame
+    // leaving, and the caller awaits the outcome itself, not a wrapper around it.
+    const channel = this.channel
+    if (channel != null && channel.hasRoom()) return this.send(channel, request, options)
+    return this.requestWhenOpen(request, options)
+  }
+
+  private async requestWhenOpen (request: TaskRequest, options: RequestOptions): Promise<TaskOutcome> {
     const channel = await this.connect(options)
+    await channel.waitForRoom()
+    return this.send(channel, request, options)
+  }
+
+  private send (channel: FrameChannel, request: TaskRequest, options: RequestOptions): Promise<TaskOutcome> {
     const id = this.allocateId()
     const outcome = this.await(id, options)
-    await channel.send({ type: FrameType.REQUEST, id, request })
+    try {
+      channel.queue({ type: FrameType.REQUEST, id, request })
+    } catch (err) {
+      // Not encodable: nothing was sent; the outcome rejects (its listeners go).
+      this.fail(id, err as Error)
+      return outcome
+    }
     this.cancelOnAbort(channel, id, options)
     return outcome
   }
