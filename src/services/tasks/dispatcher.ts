@@ -9,11 +9,11 @@ import { deadlineOn, sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
 import { priorityToWire } from '../../core/priority.js'
 import type { Priority } from '../../core/priority.js'
-import { TableCandidates, gatherCandidates } from './candidates.js'
+import { TableCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
 import type { PeerView } from './candidates.js'
 import type { Executor, TaskOutcome } from './executor.js'
-import { ReservationRefused, UnreachableError } from './task-client.js'
+import { ANSWER_LATE, ReservationRefused, UnreachableError } from './task-client.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
 import type { Plan, PlanContext, PlanParams } from '../../core/routing/plan.js'
@@ -215,7 +215,7 @@ export class Dispatcher {
 
   /** How many of this node's tasks of `kind` may be out at once (the admission window). */
   admissionWindow (kind: string, only?: string, params?: AdmissionParams): number {
-    return admissionWindow(gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only), params)
+    return admissionWindow(this.candidates(kind, NO_EXCLUSIONS, only), params)
   }
 
   /**
@@ -240,14 +240,14 @@ export class Dispatcher {
     const exclude = new Set<string>(req.avoid)
     // Attempts given up on for slowness stay open (hedging): a long task there may still answer
     // first, and its result counts. Only the task's own deadline ends them.
-    const inflight = new Map<Promise<Step>, number>()
+    const inflight: Array<Promise<Step>> = []
     // When the task is settled, hedged reservation races still running stop (no slot is bound
     // for work that already has its answer). Made by the first reservation race: a task sent
     // straight to one peer (most) never needs it.
     let ended: AbortController | undefined
     const endedSignal = (): AbortSignal => (ended ??= new AbortController()).signal
     // Attempts already blamed for sitting on the task: their end is not reported again.
-    const blamed = new Set<Promise<Step>>()
+    const blamed: Array<Promise<Step>> = []
     // Once the task is answered, attempts still out are stopped there (not when the submitter
     // cancelled it: a cancel stops nothing that runs).
     const answered = this.stopLosers ? new AbortController() : undefined
@@ -257,13 +257,13 @@ export class Dispatcher {
     } finally {
       // First: the losers' CANCEL goes out before `ended` gives up on the binds it ends. With
       // nothing out (most tasks: one attempt, answered) nobody listens: no abort event to build.
-      if (req.signal?.aborted !== true && inflight.size > 0) answered?.abort(SETTLED)
+      if (req.signal?.aborted !== true && inflight.length > 0) answered?.abort(SETTLED)
       // A shared reason: abort() without one builds a DOMException (and its stack) per task.
       ended?.abort(SETTLED)
       // A hedged send that never answers is still reported when its own deadline passes, even
       // though the task got its answer elsewhere: that is how black holes are found out.
-      for (const attempt of inflight.keys()) {
-        if (blamed.has(attempt)) continue
+      for (const attempt of inflight) {
+        if (blamed.includes(attempt)) continue
         attempt.then(step => {
           if (step.lost && step.unreachable !== true && timedOutOnUs(step)) this.report(step.peer, 'timeout')
         }, () => {})
@@ -271,7 +271,7 @@ export class Dispatcher {
     }
   }
 
-  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Map<Promise<Step>, number>, ended: () => AbortSignal, settled: AbortSignal, blamed: Set<Promise<Step>>): Promise<DispatchResult> {
+  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Array<Promise<Step>>, ended: () => AbortSignal, settled: AbortSignal, blamed: Array<Promise<Step>>): Promise<DispatchResult> {
     const { clock } = this.init
     let failures = 0
     let tries = 0
@@ -286,7 +286,7 @@ export class Dispatcher {
       // Cancelled: start nothing new; dispatch() waits for what is out to confirm.
       if (req.signal?.aborted === true) return { outcome: failed(req.taskId, ErrorCode.CANCELLED, 'cancelled'), peer: last?.peer ?? this.init.selfId, attempts: tries }
       const remaining = deadline - clock.now()
-      const waiting = held != null && inflight.has(held)
+      const waiting = held != null && inflight.includes(held)
       const mayTry = !final && !waiting && failures < this.maxAttempts && tries < this.maxTries && remaining > 0
       let sentTo: string | undefined
       let latest: Promise<Step> | undefined
@@ -299,7 +299,7 @@ export class Dispatcher {
         const plan = this.plan(req, exclude, bounced)
         this.init.onPlan?.(req, plan, tries)
         if (plan.mode === 'none') {
-          if (inflight.size === 0) {
+          if (inflight.length === 0) {
             return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1, unplaced: true }
           }
         } else {
@@ -308,7 +308,7 @@ export class Dispatcher {
           const attempt = plan.mode === 'direct'
             ? this.direct(req, plan.target, plan.maxWaitMs, remaining, settled, progress, abandon?.signal)
             : this.reserve(req, plan.targets, remaining, abandon == null ? ended() : AbortSignal.any([ended(), abandon.signal]), settled, progress)
-          inflight.set(attempt, tries)
+          inflight.push(attempt)
           if (plan.mode === 'direct') this.attemptPeer.set(attempt, plan.target.peerId)
           latest = attempt
           // A direct send has one peer to judge for slowness; a reservation race has none yet.
@@ -316,7 +316,7 @@ export class Dispatcher {
           if (!(plan.mode === 'direct' && plan.target.local)) patience = this.attemptTimeout(req.kind, expected, remaining)
         }
       }
-      if (inflight.size === 0) break
+      if (inflight.length === 0) break
       const next = await firstSettled(inflight, patience, this.timers, req.signal)
       if (next === 'cancelled') continue
       if (next === 'timeout') {
@@ -336,18 +336,18 @@ export class Dispatcher {
           exclude.add(sentTo)
           if (!progress.started && latest != null) {
             this.report(sentTo, 'timeout')
-            blamed.add(latest)
+            blamed.push(latest)
           }
         }
         if (!this.hedge && latest != null) {
           // Not hedging: the slow attempt is given up (its answer no longer counts), then a backoff.
-          inflight.delete(latest)
+          removeFrom(inflight, latest)
           abandon?.abort()
           await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
         }
         continue
       }
-      inflight.delete(next.attempt)
+      removeFrom(inflight, next.attempt)
       const step = next.step
       last = { outcome: step.outcome, peer: step.peer, attempts: tries }
       const code = step.outcome.error
@@ -372,7 +372,7 @@ export class Dispatcher {
         // The peer died or never answered in time: maybe executed, retry under the same id.
         // A peer that ran the task past its deadline is not blamed (see timedOutOnUs).
         const blame = code !== ErrorCode.TIMED_OUT ? 'failure' : timedOutOnUs(step) ? 'timeout' : undefined
-        if (!blamed.has(next.attempt) && blame != null) this.report(step.peer, blame)
+        if (!blamed.includes(next.attempt) && blame != null) this.report(step.peer, blame)
         exclude.add(step.peer)
         failures++
         await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
@@ -393,7 +393,7 @@ export class Dispatcher {
       }
       // An input error, or the task itself failed where it ran: final. A hedge still running may
       // yet succeed, so wait for those, but start nothing new.
-      if (inflight.size === 0 || INPUT_ERRORS.has(code)) return last
+      if (inflight.length === 0 || INPUT_ERRORS.has(code)) return last
       final = true
     }
     return last ?? { outcome: failed(req.taskId, ErrorCode.TIMED_OUT, `no result within ${req.timeoutMs} ms`), peer: this.init.selfId, attempts: tries }
@@ -437,11 +437,14 @@ export class Dispatcher {
     this.init.onSent?.(target.peerId)
     // The peer gets the budget minus the way back; this node waits a little longer than that.
     const budget = Math.max(1, remaining - target.rttMs)
-    // Our own deadline for the answer (or a give-up without hedging), cleared when it comes.
-    const late = deadlineOn(this.timers, Math.ceil(remaining + this.slackMs), ANSWER_LATE, abandon)
+    // Our own deadline for the answer: the request's own timer; with a give-up without hedging
+    // (`abandon`), a signal that either ends, cleared when the answer comes.
+    const answerMs = Math.ceil(remaining + this.slackMs)
+    const late = abandon == null ? undefined : deadlineOn(this.timers, answerMs, ANSWER_LATE, abandon)
     try {
       const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), {
-        signal: late.signal,
+        signal: late?.signal,
+        timeoutMs: late == null ? answerMs : undefined,
         cancel: req.signal,
         // Answered elsewhere (a hedge won): stop it there, queued or running.
         stop: ended,
@@ -452,7 +455,7 @@ export class Dispatcher {
     } catch (err) {
       return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError, started: progress.started }
     } finally {
-      late.clear()
+      late?.clear()
       this.init.onDone?.(target.peerId)
     }
   }
@@ -564,19 +567,19 @@ export class Dispatcher {
    * A cancelled dispatch: wait (a little) for the attempts still out to answer their CANCEL. One
    * that succeeded meanwhile is the task's result; one that did not answer may still finish.
    */
-  private async settleCancelled (inflight: Map<Promise<Step>, number>, last: DispatchResult): Promise<DispatchResult> {
+  private async settleCancelled (inflight: Array<Promise<Step>>, last: DispatchResult): Promise<DispatchResult> {
     const graceMs = this.init.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS
-    const pending = new Map(inflight)
+    const pending = [...inflight]
     const deadline = this.init.clock.now() + graceMs
     let stillOut = false
-    while (pending.size > 0) {
+    while (pending.length > 0) {
       const next = await firstSettled(pending, Math.max(1, deadline - this.init.clock.now()), this.timers)
       if (next === 'timeout' || next === 'cancelled') {
         stillOut = true
         break
       }
-      pending.delete(next.attempt)
-      inflight.delete(next.attempt)
+      removeFrom(pending, next.attempt)
+      removeFrom(inflight, next.attempt)
       if (next.step.outcome.error === ErrorCode.NONE) {
         this.report(next.step.peer, 'success')
         return { outcome: next.step.outcome, peer: next.step.peer, attempts: last.attempts }
@@ -584,7 +587,7 @@ export class Dispatcher {
       // Dropped (CANCELLED) or failed there: it does not run there any more.
     }
     if (!stillOut) return { outcome: failed(last.outcome.taskId, ErrorCode.CANCELLED, 'cancelled before it started'), peer: last.peer, attempts: last.attempts, cancelled: { started: false } }
-    const peer = [...pending.keys()].map(a => this.attemptPeer.get(a)).find(p => p != null)
+    const peer = pending.map(a => this.attemptPeer.get(a)).find(p => p != null)
     const message = `cancelled, but ${peer == null ? 'the peer it was bound to' : peer === this.init.selfId ? 'this node' : `peer ${peer}`} had started it or did not confirm dropping it: it may still finish there`
     return { outcome: failed(last.outcome.taskId, ErrorCode.CANCELLED, message), peer: peer ?? last.peer, attempts: last.attempts, cancelled: { started: true, ...(peer != null ? { peer } : {}) } }
   }
@@ -597,8 +600,8 @@ export class Dispatcher {
 /** Why a settled task's remaining races stop (one instance: a DOMException per task costs, and nobody reads more than its name). */
 const SETTLED = new DOMException('the task was settled', 'AbortError')
 
-/** Why an attempt's answer is no longer waited for: its deadline passed (one instance, as SETTLED). */
-const ANSWER_LATE = new DOMException('The operation was aborted due to timeout', 'TimeoutError')
+/** No peer excluded. */
+const NO_EXCLUSIONS: ReadonlySet<string> = new Set()
 
 /** A signal that never fires (nothing to stop). */
 const NEVER = new AbortController().signal
@@ -614,7 +617,7 @@ const BUSY_RATE_RESERVE = 0.5
  * The first attempt to settle, 'timeout' after `ms`, or 'cancelled' when `signal` aborts first.
  * One promise and one reaction per attempt (no race of wrappers): it runs once per task at least.
  */
-function firstSettled (inflight: Map<Promise<Step>, number>, ms: number, timers: Timers, signal?: AbortSignal): Promise<Settled> {
+function firstSettled (inflight: ReadonlyArray<Promise<Step>>, ms: number, timers: Timers, signal?: AbortSignal): Promise<Settled> {
   if (signal?.aborted === true) return Promise.resolve('cancelled')
   return new Promise<Settled>((resolve, reject) => {
     let done = false
@@ -628,10 +631,16 @@ function firstSettled (inflight: Map<Promise<Step>, number>, ms: number, timers:
     const onAbort = (): void => { if (end()) resolve('cancelled') }
     const timer = timers.setTimeout(() => { if (end()) resolve('timeout') }, ms)
     signal?.addEventListener('abort', onAbort, { once: true })
-    for (const attempt of inflight.keys()) {
+    for (const attempt of inflight) {
       attempt.then(step => { if (end()) resolve({ attempt, step }) }, (err: unknown) => { if (end()) reject(err) })
     }
   })
+}
+
+/** Take `item` out of a short list (attempts of one task: a few at most). */
+function removeFrom<T> (list: T[], item: T): void {
+  const i = list.indexOf(item)
+  if (i >= 0) list.splice(i, 1)
 }
 
 type Settled = { attempt: Promise<Step>, step: Step } | 'timeout' | 'cancelled'

@@ -130,10 +130,14 @@ export class FrameChannel {
     return this.stream.status === 'open' && this.stream.writeStatus === 'writable'
   }
 
-  /** Frames as they arrive; throws MalformedFrameError on the first bad one. */
-  async * frames (): AsyncGenerator<TaskFrame> {
+  /**
+   * Frames as they arrive; throws MalformedFrameError on the first bad one. `onChunk` is called
+   * as each chunk of bytes arrives (the peer is alive), once however many frames it holds.
+   */
+  async * frames (onChunk?: () => void): AsyncGenerator<TaskFrame> {
     const decoder = strictLengthPrefixedDecoder(this.limits.maxFrameBytes, this.limits.maxFrameBytes * 2)
     for await (const chunk of this.stream) {
+      onChunk?.()
       let messages
       try {
         messages = [...decoder.decode(chunk)]

@@ -10,7 +10,7 @@ import { PRIORITIES, isPriority } from '../../core/priority.js'
 import type { Priority } from '../../core/priority.js'
 import { Admission, admissionKey, parseAdmissionKey } from './admission.js'
 import { attemptReports } from './attempt-reports.js'
-import { toRecord, verifyBuiltin } from './task-outcome.js'
+import { toBase64, toRecord, verifyBuiltin } from './task-outcome.js'
 import { Dispatcher } from './dispatcher.js'
 import { frameLimitsFor, isValidKind } from './frame-limits.js'
 import { StreamTaskClient } from './task-client.js'
@@ -373,7 +373,18 @@ export class TaskService implements Startable {
   }
 
   /** Accept (journal), run with failover, record. Resolves with the finished task. */
-  async run (req: RunRequest): Promise<TaskRecord> {
+  run (req: RunRequest): Promise<TaskRecord> {
+    // Not async: the task's own promise is returned as it is (no wrapper that adopts it), and a
+    // refusal still arrives as a rejection.
+    try {
+      return this.accept(req)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** `run`'s body: refusals are thrown; the task's promise is returned. */
+  private accept (req: RunRequest): Promise<TaskRecord> {
     if (this.stopping || !this.started) throw new OverloadedError('the node is shutting down; submit again once it is back', SHUTDOWN_RETRY_AFTER_S)
     if (!isValidKind(req.kind)) throw new BadRequestError(`"${req.kind}" is not a valid task kind`)
     if (req.input.byteLength > this.init.executor.maxInputBytes) {
@@ -398,9 +409,9 @@ export class TaskService implements Startable {
     const existing = this.running.get(taskId)
     if (existing != null) return existing.done
     const finished = this.recent.get(taskId)
-    if (finished != null) return finished
+    if (finished != null) return Promise.resolve(finished)
     const record: JournalRecord = {
-      taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now(),
+      taskId, kind: req.kind, input: toBase64(req.input), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now(),
       ...(req.priority != null && req.priority !== 'normal' ? { priority: req.priority } : {})
     }
     // A place in the admission queue first: a full queue refuses (503) before anything is

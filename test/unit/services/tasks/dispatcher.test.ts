@@ -276,11 +276,13 @@ describe('Dispatcher', () => {
   })
 
   it('does not blame a peer that said the task runs when the task\'s deadline passes (slow is not absent): alone, or with another peer free', async () => {
-    // Runs until this node gives up on it (the signal), as a real stream does.
-    const running = async (_r: TaskRequest, opts?: { onStarted?: () => void, signal?: AbortSignal }): Promise<TaskOutcome> => {
+    // Runs until this node gives up on it (its timeout, or the signal), as a real stream does.
+    const running = async (_r: TaskRequest, opts?: { onStarted?: () => void, signal?: AbortSignal, timeoutMs?: number }): Promise<TaskOutcome> => {
       opts?.onStarted?.()
       return await new Promise<TaskOutcome>((_resolve, reject) => {
-        opts?.signal?.addEventListener('abort', () => { reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })) }, { once: true })
+        const late = (): void => { reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })) }
+        opts?.signal?.addEventListener('abort', late, { once: true })
+        if (opts?.timeoutMs != null) time.timers.setTimeout(late, opts.timeoutMs)
       })
     }
     const alone = setup({ long: { request: running } } as any, { localKinds: false })
