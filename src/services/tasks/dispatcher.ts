@@ -429,20 +429,19 @@ export class Dispatcher {
     return Math.ceil(Math.min(remaining + this.slackMs, patience)) // timeout signals take whole ms only
   }
 
-  private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, ended: AbortSignal, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
-    if (target.local) {
-      const outcome = await this.cancellableHere(req, ended, async () => this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local', priority: req.priority }))
-      return { outcome, peer: target.peerId, lost: false }
-    }
-    this.init.onSent?.(target.peerId)
+  private direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, ended: AbortSignal, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
+    if (target.local) return this.directHere(req, target, maxWaitMs, remaining, ended)
+    const peer = target.peerId
+    this.init.onSent?.(peer)
     // The peer gets the budget minus the way back; this node waits a little longer than that.
     const budget = Math.max(1, remaining - target.rttMs)
     // Our own deadline for the answer: the request's own timer; with a give-up without hedging
     // (`abandon`), a signal that either ends, cleared when the answer comes.
     const answerMs = Math.ceil(remaining + this.slackMs)
     const late = abandon == null ? undefined : deadlineOn(this.timers, answerMs, ANSWER_LATE, abandon)
+    let answer: Promise<TaskOutcome>
     try {
-      const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), {
+      answer = this.init.client(peer).request(this.request(req, budget, maxWaitMs, target.runMs), {
         signal: late?.signal,
         timeoutMs: late == null ? answerMs : undefined,
         cancel: req.signal,
@@ -450,14 +449,26 @@ export class Dispatcher {
         stop: ended,
         onStarted: () => { progress.started = true }
       })
-      if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
-      return { outcome, peer: target.peerId, lost: false }
     } catch (err) {
-      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError, started: progress.started }
-    } finally {
-      late?.clear()
-      this.init.onDone?.(target.peerId)
+      answer = Promise.reject(err)
     }
+    // Not async: the step is the answer's one reaction (this runs once per task at least).
+    return answer.then(outcome => {
+      if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
+      late?.clear()
+      this.init.onDone?.(peer)
+      return { outcome, peer, lost: false }
+    }, (err: unknown) => {
+      late?.clear()
+      this.init.onDone?.(peer)
+      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer, lost: true, unreachable: err instanceof UnreachableError, started: progress.started }
+    })
+  }
+
+  /** `direct` to this node's own executor. */
+  private async directHere (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, ended: AbortSignal): Promise<Step> {
+    const outcome = await this.cancellableHere(req, ended, async () => this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local', priority: req.priority }))
+    return { outcome, peer: target.peerId, lost: false }
   }
 
   /**
