@@ -250,7 +250,9 @@ export class Dispatcher {
     const blamed: Array<Promise<Step>> = []
     // Once the task is answered, attempts still out are stopped there (not when the submitter
     // cancelled it: a cancel stops nothing that runs).
-    const answered = this.stopLosers ? new AbortController() : undefined
+    // A task pinned to one peer never has two attempts out (each retry excludes the peer tried,
+    // and no other may take it): there is no loser to stop, and no signal is made or listened to.
+    const answered = this.stopLosers && req.peer == null ? new AbortController() : undefined
     try {
       const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, endedSignal, answered?.signal ?? NEVER, blamed)
       return req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED ? await this.settleCancelled(inflight, result) : result
@@ -446,7 +448,7 @@ export class Dispatcher {
         timeoutMs: late == null ? answerMs : undefined,
         cancel: req.signal,
         // Answered elsewhere (a hedge won): stop it there, queued or running.
-        stop: ended,
+        stop: ended === NEVER ? undefined : ended,
         onStarted: () => { progress.started = true }
       })
     } catch (err) {
