@@ -234,7 +234,7 @@ export class Dispatcher {
     return !executor.serves(kind) && !table().fresh().some(e => e.ad.kinds.includes(kind))
   }
 
-  async dispatch (req: DispatchRequest): Promise<DispatchResult> {
+  dispatch (req: DispatchRequest): Promise<DispatchResult> {
     const { clock } = this.init
     const deadline = clock.now() + req.timeoutMs
     const exclude = new Set<string>(req.avoid)
@@ -253,10 +253,8 @@ export class Dispatcher {
     // A task pinned to one peer never has two attempts out (each retry excludes the peer tried,
     // and no other may take it): there is no loser to stop, and no signal is made or listened to.
     const answered = this.stopLosers && req.peer == null ? new AbortController() : undefined
-    try {
-      const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, endedSignal, answered?.signal ?? NEVER, blamed)
-      return req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED ? await this.settleCancelled(inflight, result) : result
-    } finally {
+    // Once settled (and a cancelled task's attempts confirmed), whatever happened:
+    const end = (): void => {
       // First: the losers' CANCEL goes out before `ended` gives up on the binds it ends. With
       // nothing out (most tasks: one attempt, answered) nobody listens: no abort event to build.
       if (req.signal?.aborted !== true && inflight.length > 0) answered?.abort(SETTLED)
@@ -271,6 +269,18 @@ export class Dispatcher {
         }, () => {})
       }
     }
+    const endAndThrow = (err: unknown): never => {
+      end()
+      throw err
+    }
+    // Not async: the attempts' loop is the one async layer of a dispatch, and `end` its reaction.
+    return this.attemptUntilSettled(req, deadline, exclude, inflight, endedSignal, answered?.signal ?? NEVER, blamed).then(result => {
+      if (req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED) {
+        return this.settleCancelled(inflight, result).then(settled => { end(); return settled }, endAndThrow)
+      }
+      end()
+      return result
+    }, endAndThrow)
   }
 
   private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Array<Promise<Step>>, ended: () => AbortSignal, settled: AbortSignal, blamed: Array<Promise<Step>>): Promise<DispatchResult> {
