@@ -28,7 +28,7 @@ export function admissionWindow (candidates: readonly CandidateInput[] | Candida
   const reader = isReader(candidates) ? candidates : arrayReader(candidates)
   let slots = 0
   for (let i = 0; i < reader.length; i++) {
-    const c = reader.read(i, SCRATCH)
+    const c = reader.readStanding != null ? reader.readStanding(i, SCRATCH) : reader.read(i, SCRATCH)
     if (c !== undefined && standingIneligibility(c) == null) slots += c.concurrency
   }
   return Math.ceil(slots * Math.max(1, params.depth))
