@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, open, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -16,6 +16,8 @@ import type { FederationNode } from '../src/node/federation-node.js'
 const IN_FLIGHT = 64
 const DURATION_MS = 3_000
 const PAYLOAD = { hello: 'fedmesh', n: 42 }
+/** The size of the record the durable floor appends and syncs (a task's start record is about this). */
+const FLOOR_RECORD_BYTES = 64
 
 /**
  * `npm run bench -- rpc`: echo tasks from this process's node to a daemon process on loopback,
@@ -24,9 +26,16 @@ const PAYLOAD = { hello: 'fedmesh', n: 42 }
  * executor); `submit` is the whole library path (`node.run`: routing decision, dedupe, failover
  * bookkeeping, result document). `rawEcho` is the floor beneath both: a length-prefixed echo on
  * one long-lived stream of the same connection (the daemon serves it for FEDMESH_BENCH_ECHO=1).
+ * `durableFloor` is what the daemon must do before a task starts (protocols/task.md "Dedupe": its
+ * start record is synced first): append a 64-byte record to a file beside the daemon's data dir
+ * and fdatasync it, one at a time, through libuv's thread pool as LevelDB's writes go.
  */
 export async function benchRpc (): Promise<Record<string, unknown>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fedmesh-bench-'))
+  // Same filesystem as the daemon's data dir (both under tmpdir()), not inside it.
+  const floorDir = await mkdtemp(join(tmpdir(), 'fedmesh-bench-floor-'))
+  const floorFile = await open(join(floorDir, 'records'), 'a')
+  const record = new Uint8Array(FLOOR_RECORD_BYTES).fill(0x2a)
   // The RPC, not the log: at info the daemon writes a line per task it runs for a peer (its
   // stderr here is a pipe nobody reads). FEDMESH_LOG_LEVEL=info measures that cost. The local
   // profile reads no host signals: on a busy machine yieldToOwner would offer peers no slot.
@@ -57,6 +66,10 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
     }
     const echo = new EchoClient(await (await n.libp2p.dial(remoteId)).newStream(BENCH_ECHO_PROTOCOL))
     const echoCall = async (): Promise<void> => { await echo.call(input) }
+    const syncedAppend = async (): Promise<void> => {
+      await floorFile.write(record)
+      await floorFile.datasync()
+    }
     const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT })
     const port = Number(http.match[1])
     const body = JSON.stringify(PAYLOAD)
@@ -71,9 +84,9 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
 
     // In turns (bench-util: measureInTurns), so the ratios of one run share its load.
     const loaded = await measureInTurns({ fedmesh: echoTask, submit, raw: echoCall, http: httpEcho }, IN_FLIGHT, DURATION_MS)
-    const one = await measureInTurns({ fedmesh: echoTask, submit, raw: echoCall, http: httpEcho }, 1, DURATION_MS / 2)
+    const one = await measureInTurns({ fedmesh: echoTask, submit, raw: echoCall, http: httpEcho, durable: syncedAppend }, 1, DURATION_MS / 2)
     const { fedmesh, submit: submitted, raw, http: baseline } = loaded
-    const { fedmesh: fedmeshSeq, submit: submittedSeq, raw: rawSeq, http: baselineSeq } = one
+    const { fedmesh: fedmeshSeq, submit: submittedSeq, raw: rawSeq, http: baselineSeq, durable } = one
     agent.destroy()
     client.close()
     await echo.close()
@@ -94,6 +107,10 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
       taskVsRawEchoSequentialP50Ratio: round(fedmeshSeq.p50Ms / rawSeq.p50Ms, 2),
       rawEchoVsHttpThroughputRatio: round(raw.requestsPerSec / baseline.requestsPerSec, 2),
       rawEchoVsHttpSequentialP50Ratio: round(rawSeq.p50Ms / baselineSeq.p50Ms, 2),
+      // The floor of the sequential task RPC: the wire (raw echo) plus the start record's sync.
+      durableFloor: { name: `append-${FLOOR_RECORD_BYTES}B-fdatasync`, p50Ms: durable.p50Ms, p99Ms: durable.p99Ms },
+      taskVsRawEchoPlusDurableFloorSequentialP50Ratio: round(fedmeshSeq.p50Ms / (rawSeq.p50Ms + durable.p50Ms), 2),
+      durableFloorPlusRawEchoVsHttpSequentialP50Ratio: round((rawSeq.p50Ms + durable.p50Ms) / baselineSeq.p50Ms, 2),
       loadAverage: loadavg().map(l => round(l, 2))
     }
   } finally {
@@ -102,6 +119,8 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
     http.proc.kill('SIGTERM')
     await new Promise(resolve => daemon.proc.once('exit', resolve))
     await rm(dataDir, { recursive: true, force: true })
+    await floorFile.close()
+    await rm(floorDir, { recursive: true, force: true })
   }
 }
 

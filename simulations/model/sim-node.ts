@@ -145,7 +145,7 @@ export class SimNode implements SimPeer {
         circuitOpen: (peer) => s.judged && breakers.isOpen(peer, clock.now()),
         connected: () => true
       },
-      client: (peer) => new SimTaskClient(s.protocol, this, s.indexOf(peer) as number),
+      client: (peer) => new SimTaskClient(s.protocol, this, s.indexOf(peer) as number, this.timers),
       clock,
       timers: this.timers,
       random: s.random,

@@ -7,11 +7,12 @@
  * answer. (Wrong results are computed by the target's handler and caught by verification.)
  */
 import { ErrorCode } from '../../src/wire/task.js'
-import { ConnectionLostError, ReservationRefused, UnreachableError } from '../../src/services/tasks/task-client.js'
+import { ANSWER_LATE, ConnectionLostError, ReservationRefused, UnreachableError } from '../../src/services/tasks/task-client.js'
 import { BLACKHOLE, LIAR } from './world.js'
 import type { Executor, Reservation, TaskOutcome, TaskSpec } from '../../src/services/tasks/executor.js'
 import type { RemoteReservation, RequestOptions, TaskClient } from '../../src/services/tasks/task-client.js'
 import type { TaskRequest } from '../../src/wire/task.js'
+import type { Timers } from '../../src/util/timers.js'
 import type { AbortOptions } from '@libp2p/interface'
 import type { Links } from './links.js'
 
@@ -50,15 +51,25 @@ export interface SimProtocol {
 }
 
 export class SimTaskClient implements TaskClient {
-  constructor (private readonly sim: SimProtocol, private readonly origin: SimPeer, private readonly target: number) {}
+  /** @param timers - the origin's (a request's `timeoutMs` runs on them, and dies with it). */
+  constructor (private readonly sim: SimProtocol, private readonly origin: SimPeer, private readonly target: number, private readonly timers: Timers) {}
 
   async request (request: TaskRequest, options: RequestOptions = {}): Promise<TaskOutcome> {
-    await this.reachable(options)
-    return new Promise<TaskOutcome>((resolve, reject) => {
-      const call = new Call(this.sim, this.origin, this.target, resolve, reject, options.signal, options.onStarted)
-      this.sim.links.send(this.origin.index, this.target, () => { call.serve(request, undefined) }, () => { call.lost() })
-      call.cancelOn(request.taskId, options)
-    })
+    // The answer's deadline is set at once, where the dispatcher's own timer used to be set:
+    // virtual time orders the events of one instant as they were scheduled.
+    let call: Call | undefined
+    const timer = options.timeoutMs == null ? undefined : this.timers.setTimeout(() => { call?.fail(ANSWER_LATE) }, options.timeoutMs)
+    try {
+      await this.reachable(options)
+      return await new Promise<TaskOutcome>((resolve, reject) => {
+        const made = new Call(this.sim, this.origin, this.target, resolve, reject, options.signal, options.onStarted)
+        call = made
+        this.sim.links.send(this.origin.index, this.target, () => { made.serve(request, undefined) }, () => { made.lost() })
+        made.cancelOn(request.taskId, options)
+      })
+    } finally {
+      this.timers.clearTimeout(timer)
+    }
   }
 
   async reserve (taskId: string, kind: string, options: AbortOptions = {}): Promise<RemoteReservation> {

@@ -45,59 +45,59 @@ export class EventWiring {
   memberConnected (conn: Connection): void {
     const peer = conn.remotePeer.toString()
     this.connected.add(peer)
-    this.events.emit('peer:connected', { peer, name: this.lookups.name(peer), direction: conn.direction, connection: this.lookups.isDirect == null ? connectionKind(conn) : this.lookups.isDirect(conn) ? 'direct' : 'relayed', address: conn.remoteAddr.toString() })
+    this.events.record('peer:connected', { peer, name: this.lookups.name(peer), direction: conn.direction, connection: this.lookups.isDirect == null ? connectionKind(conn) : this.lookups.isDirect(conn) ? 'direct' : 'relayed', address: conn.remoteAddr.toString() })
   }
 
   refused (peer: PeerId, reason: string): void {
-    this.events.emit('peer:refused', { peer: peer.toString(), reason })
+    this.events.record('peer:refused', { peer: peer.toString(), reason })
   }
 
   revoked (peer: string): void {
-    this.events.emit('member:revoked', { peer })
+    this.events.record('member:revoked', { peer })
   }
 
   banned (peer: string): void {
     const { score, until } = this.lookups.ban(peer)
-    this.events.emit('peer:banned', { peer, name: this.lookups.name(peer), score: Math.round(score * 10) / 10, until: until != null ? new Date(until).toISOString() : undefined })
+    this.events.record('peer:banned', { peer, name: this.lookups.name(peer), score: Math.round(score * 10) / 10, until: until != null ? new Date(until).toISOString() : undefined })
   }
 
   modeChanged (t: ConnectivityTransition): void {
-    this.events.emit('mode:changed', { from: t.from, to: t.to })
+    this.events.record('mode:changed', { from: t.from, to: t.to })
   }
 
   /** An entry replaced a version of its key by another writer. */
   cacheApplied (entry: StoredEntry, source: string, replaced?: StoredEntry): void {
     if (replaced == null || replaced.version.origin === entry.version.origin || source === 'redate') return
-    this.events.emit('cache:conflict', { key: entry.key, winner: entry.version.origin, loser: replaced.version.origin, path: source })
+    this.events.record('cache:conflict', { key: entry.key, winner: entry.version.origin, loser: replaced.version.origin, path: source })
   }
 
   /** The node's cache authorization (roles, owned keys, quotas) refused an entry or a write. */
   cacheRefused (entry: StoredEntry, ctx: IntakeContext, refusal: { reason: string, detail?: string }): void {
-    this.events.emit('cache:refused', { key: entry.key, writer: entry.version.origin, from: ctx.from?.toString(), path: ctx.path, reason: refusal.reason, detail: refusal.detail })
+    this.events.record('cache:refused', { key: entry.key, writer: entry.version.origin, from: ctx.from?.toString(), path: ctx.path, reason: refusal.reason, detail: refusal.detail })
   }
 
   spotChecked (r: SpotCheckReport): void {
-    this.events.emit('task:spot-checked', { taskId: r.taskId, kind: r.kind, verdict: r.verdict, peers: r.peers, wrong: r.wrong, detail: r.detail })
+    this.events.record('task:spot-checked', { taskId: r.taskId, kind: r.kind, verdict: r.verdict, peers: r.peers, wrong: r.wrong, detail: r.detail })
   }
 
   evidenceExamined (r: EvidenceReport): void {
-    this.events.emit('evidence:examined', { from: r.from, kind: r.kind, verdict: r.verdict, wrong: r.wrong, detail: r.detail })
+    this.events.record('evidence:examined', { from: r.from, kind: r.kind, verdict: r.verdict, wrong: r.wrong, detail: r.detail })
   }
 
   task (e: TaskLifecycle): void {
     switch (e.type) {
       case 'submitted':
-        this.events.emit('task:submitted', { taskId: e.record.taskId, kind: e.record.kind, pinnedPeer: e.record.peer })
+        this.events.record('task:submitted', { taskId: e.record.taskId, kind: e.record.kind, pinnedPeer: e.record.peer })
         return
       case 'started':
-        this.events.emit('task:started', { taskId: e.record.taskId, kind: e.record.kind, waitedMs: e.waitedMs })
+        this.events.record('task:started', { taskId: e.record.taskId, kind: e.record.kind, waitedMs: e.waitedMs })
         return
       case 'routed': {
         const { taskId, kind } = e.request
         const peers = planTargets(e.plan)
         const before = this.placements.get(taskId)
-        if (e.attempt > 1 && before != null) this.events.emit('task:failed-over', { taskId, kind, attempt: e.attempt, from: before })
-        this.events.emit('task:routed', { taskId, kind, attempt: e.attempt, reason: routingReason(e.plan, e.request.peer != null), peers })
+        if (e.attempt > 1 && before != null) this.events.record('task:failed-over', { taskId, kind, attempt: e.attempt, from: before })
+        this.events.record('task:routed', { taskId, kind, attempt: e.attempt, reason: routingReason(e.plan, e.request.peer != null), peers })
         this.placements.delete(taskId)
         this.placements.set(taskId, peers)
         if (this.placements.size > PLACEMENTS_KEPT) this.placements.delete(this.placements.keys().next().value as string)
@@ -106,14 +106,14 @@ export class EventWiring {
       case 'finished': {
         const r = e.record
         this.placements.delete(r.taskId)
-        this.events.emit('task:finished', { taskId: r.taskId, kind: r.kind, status: r.status, peer: r.peer, peerName: this.lookups.name(r.peer), attempts: r.attempts, durationMs: r.durationMs, errorCode: r.errorCode, error: r.error })
+        this.events.record('task:finished', { taskId: r.taskId, kind: r.kind, status: r.status, peer: r.peer, peerName: this.lookups.name(r.peer), attempts: r.attempts, durationMs: r.durationMs, errorCode: r.errorCode, error: r.error })
       }
     }
   }
 
   served (run: RunReport): void {
     const origin = run.origin
-    this.events.emit('task:served', {
+    this.events.record('task:served', {
       taskId: run.taskId,
       kind: run.kind,
       origin,
@@ -128,11 +128,11 @@ export class EventWiring {
   /** The host policy's decision changed (services/host): paused, capped, or every slot again. */
   serving (next: Serving, previous: Serving, of: number): void {
     if (next.paused) {
-      this.events.emit('host:paused', { reason: next.reason ?? 'paused', detail: next.detail, until: next.until != null ? new Date(next.until).toISOString() : undefined })
+      this.events.record('host:paused', { reason: next.reason ?? 'paused', detail: next.detail, until: next.until != null ? new Date(next.until).toISOString() : undefined })
     } else if (next.reason != null) {
-      this.events.emit('host:capped', { slots: next.slots, of, reason: next.reason, detail: next.detail })
+      this.events.record('host:capped', { slots: next.slots, of, reason: next.reason, detail: next.detail })
     } else if (previous.reason != null) {
-      this.events.emit('host:resumed', { slots: next.slots, after: previous.reason })
+      this.events.record('host:resumed', { slots: next.slots, after: previous.reason })
     }
   }
 
@@ -141,12 +141,12 @@ export class EventWiring {
     const onDisconnect = (evt: CustomEvent<PeerId>): void => {
       const peer = evt.detail.toString()
       if (!this.connected.delete(peer)) return
-      this.events.emit('peer:disconnected', { peer, name: this.lookups.name(peer) })
+      this.events.record('peer:disconnected', { peer, name: this.lookups.name(peer) })
     }
     libp2p.addEventListener('peer:disconnect', onDisconnect)
     const removeStorage = storage.onChange((event: StorageEvent) => {
-      if (event.type === 'failed') this.events.emit('storage:failed', { error: event.fault.reason, op: event.op, detail: event.fault.detail })
-      else this.events.emit('storage:recovered', { downMs: event.downMs, writesRefused: event.writesRefused })
+      if (event.type === 'failed') this.events.record('storage:failed', { error: event.fault.reason, op: event.op, detail: event.fault.detail })
+      else this.events.record('storage:recovered', { downMs: event.downMs, writesRefused: event.writesRefused })
     })
     return () => {
       libp2p.removeEventListener('peer:disconnect', onDisconnect)

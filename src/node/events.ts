@@ -112,13 +112,18 @@ export interface NodeEventsInit {
 
 export const DEFAULT_RECENT_EVENTS = 500
 
+/** An event nobody listened to when it happened, kept as it came until it is read. */
+class UnreadEvent {
+  constructor (readonly id: number, readonly type: EventType, readonly time: number, readonly fields: EventFields[EventType]) {}
+}
+
 /**
  * A typed EventTarget with a bounded memory of recent events. Listeners must not throw: an
  * EventTarget reports a listener's exception as an uncaught exception.
  */
 export class NodeEvents extends TypedEventEmitter<NodeEventMap> {
   /** The newest `recentLimit` events, a ring: `ring[(start + i) % limit]` is the i-th oldest. */
-  private readonly ring: NodeEvent[] = []
+  private readonly ring: Array<NodeEvent | UnreadEvent> = []
   private start = 0
   private readonly recentLimit: number
   private readonly clock: Clock
@@ -140,38 +145,76 @@ export class NodeEvents extends TypedEventEmitter<NodeEventMap> {
   }
 
   emit<T extends EventType> (type: T, fields: EventFields[T]): NodeEvent<T> {
-    // The sentence is written when first read (log line, SSE, dashboard): most events of a busy
-    // node (four per task) are never read. Names are looked up then, as they are known then.
-    // One object (the event is its own draft), its getter in the literal: no property redefined.
+    const event = this.stamp(this.nextId++, type, this.clock.now(), fields)
+    this.remember(event as NodeEvent)
+    this.deliver(event)
+    return event
+  }
+
+  /**
+   * `emit` for a caller that does not need the event back (the node's own wiring): while nobody
+   * listens for the type, it is remembered as it came and stamped only if it is read
+   * (`recent`). A busy node's events (four per task) are mostly never read.
+   */
+  record<T extends EventType> (type: T, fields: EventFields[T]): void {
+    if (this.listenerCount(type) > 0 || this.listenerCount('event') > 0) {
+      this.emit(type, fields)
+      return
+    }
+    this.remember(new UnreadEvent(this.nextId++, type, this.clock.now(), fields))
+  }
+
+  private stamp<T extends EventType> (id: number, type: T, time: number, fields: EventFields[T]): NodeEvent<T> {
+    // The sentence is written when first read (log line, SSE, dashboard). Names are looked up
+    // then, as they are known then. One object (the event is its own draft), its getter in the
+    // literal: no property redefined.
     const { self, nameOf } = this
     let message: string | undefined
     const event: NodeEvent<T> = {
-      id: this.nextId++,
+      id,
       type,
-      time: this.clock.now(),
+      time,
       level: 'info',
       get message (): string { return (message ??= eventMessage(event as unknown as EventDraft, self, nameOf)) },
       ...fields
     } as unknown as NodeEvent<T>
     event.level = eventLevel(event as unknown as EventDraft)
+    return event
+  }
+
+  private remember (entry: NodeEvent | UnreadEvent): void {
     if (this.ring.length < this.recentLimit) {
-      this.ring.push(event as NodeEvent)
+      this.ring.push(entry)
     } else if (this.recentLimit > 0) {
-      this.ring[this.start] = event as NodeEvent
+      this.ring[this.start] = entry
       this.start = (this.start + 1) % this.recentLimit
     }
-    if (this.listenerCount(type) > 0) this.dispatchEvent(new CustomEvent(type, { detail: event }))
+  }
+
+  private deliver (event: NodeEvent): void {
+    if (this.listenerCount(event.type) > 0) this.dispatchEvent(new CustomEvent(event.type, { detail: event }))
     if (this.listenerCount('event') > 0) this.dispatchEvent(new CustomEvent('event', { detail: event }))
-    return event
   }
 
   /** Events still remembered with an id above `afterId` (all remembered ones by default), oldest first. */
   recent (afterId = 0): NodeEvent[] {
-    const ordered = [...this.ring.slice(this.start), ...this.ring.slice(0, this.start)]
-    if (afterId <= 0) return ordered
+    const limit = this.ring.length
     // Ids are consecutive: the ones after `afterId` are the tail.
-    const newer = Math.max(0, Math.min(ordered.length, this.lastId - afterId))
-    return newer === 0 ? [] : ordered.slice(ordered.length - newer)
+    const newer = afterId <= 0 ? limit : Math.max(0, Math.min(limit, this.lastId - afterId))
+    const events: NodeEvent[] = []
+    for (let i = limit - newer; i < limit; i++) {
+      const at = (this.start + i) % limit
+      const entry = this.ring[at]
+      if (entry instanceof UnreadEvent) {
+        // Stamped once, on its first read.
+        const event = this.stamp(entry.id, entry.type, entry.time, entry.fields as never) as NodeEvent
+        this.ring[at] = event
+        events.push(event)
+      } else {
+        events.push(entry)
+      }
+    }
+    return events
   }
 
   /** Subscribe to every event; returns the unsubscribe function. */

@@ -106,8 +106,11 @@ export function toTaskDetailDoc (found: TaskLookup, now: number): TaskDetailDoc 
 
 /** The `run` document: the task document without its submission time, with the output. */
 export function toRunDoc (r: TaskRecord): RunDoc {
-  const { submittedAt: _submittedAt, ...doc } = toTaskDoc(r)
-  return { ...doc, status: r.status, ...outputOf(r) }
+  // Built field by field (one per task run through the library): no rest or spread copies.
+  const base = { taskId: r.taskId, kind: r.kind, status: r.status, peer: r.peer, attempts: r.attempts, durationMs: r.durationMs }
+  if (r.status === 'error') return { ...base, errorCode: r.errorCode, error: r.error, output: null }
+  const { output, outputBase64 } = outputOf(r)
+  return outputBase64 == null ? { ...base, output } : { ...base, output, outputBase64 }
 }
 
 /** A finished task's output as documents carry it (null unless it succeeded). */

@@ -1,4 +1,6 @@
+import { arrayReader, blankCandidate } from './ranking.js'
 import { standingIneligibility } from './score.js'
+import type { CandidateReader } from './ranking.js'
 import type { CandidateInput } from './score.js'
 
 /**
@@ -18,10 +20,23 @@ export interface AdmissionParams {
 
 export const DEFAULT_ADMISSION_PARAMS: AdmissionParams = { depth: 2 }
 
-export function admissionWindow (candidates: CandidateInput[], params: AdmissionParams = DEFAULT_ADMISSION_PARAMS): number {
+/**
+ * `candidates` as an array, or read one at a time into one object (it runs for every task this
+ * node submits: no array, no object per candidate).
+ */
+export function admissionWindow (candidates: readonly CandidateInput[] | CandidateReader, params: AdmissionParams = DEFAULT_ADMISSION_PARAMS): number {
+  const reader = isReader(candidates) ? candidates : arrayReader(candidates)
   let slots = 0
-  for (const c of candidates) {
-    if (standingIneligibility(c) == null) slots += c.concurrency
+  for (let i = 0; i < reader.length; i++) {
+    const c = reader.readStanding != null ? reader.readStanding(i, SCRATCH) : reader.read(i, SCRATCH)
+    if (c !== undefined && standingIneligibility(c) == null) slots += c.concurrency
   }
   return Math.ceil(slots * Math.max(1, params.depth))
 }
+
+function isReader (c: readonly CandidateInput[] | CandidateReader): c is CandidateReader {
+  return !Array.isArray(c)
+}
+
+/** Where candidates are read (at once, never across an await): one object for the thread. */
+const SCRATCH = blankCandidate()

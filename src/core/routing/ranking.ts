@@ -23,6 +23,12 @@ export interface CandidateReader {
    * simulator's baselines read every candidate per decision). Optional: `read` does as well.
    */
   readLoad?(i: number, into: CandidateInput): CandidateInput | undefined
+  /**
+   * `readLoad` plus what decides standing (`reputationState`, `circuitOpen`, `noWork`), for the
+   * admission window, which reads every candidate per submitted task and scores none. Optional:
+   * `read` does as well.
+   */
+  readStanding?(i: number, into: CandidateInput): CandidateInput | undefined
 }
 
 /** A reader over an array (each candidate read as it is). */

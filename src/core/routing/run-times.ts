@@ -75,6 +75,8 @@ function upperEdge (bucket: number): number {
  */
 export class RunTimesByKind {
   private readonly sketches = new Map<string, RunTimeSketch>()
+  /** The kind added last (the Map's last key): adding it again moves nothing. */
+  private newest: string | undefined
 
   constructor (private readonly maxKinds = 256, private readonly params: RunTimeSketchParams = DEFAULT_RUN_TIME_SKETCH_PARAMS) {}
 
@@ -83,10 +85,14 @@ export class RunTimesByKind {
     if (sketch == null) {
       if (this.sketches.size >= this.maxKinds) this.sketches.delete(this.sketches.keys().next().value as string)
       sketch = new RunTimeSketch(this.params)
-    } else {
+      this.sketches.set(kind, sketch)
+    } else if (kind !== this.newest) {
+      // Least recently seen goes first: move it to the end (a delete and a set per run of a
+      // kind that is already last would make the Map rehash every few runs).
       this.sketches.delete(kind)
+      this.sketches.set(kind, sketch)
     }
-    this.sketches.set(kind, sketch)
+    this.newest = kind
     sketch.add(runMs)
   }
 

@@ -105,18 +105,11 @@ export class Admission {
    * journaled), then wait for its turn. Resolves with the release to call when it is done.
    */
   enter (key: string, bytes: number, options: EnterOptions = {}): Promise<Release> {
-    if (this.closed != null) throw this.closed
-    const full = this.waitingCount >= this.maxWaiting || (this.waitingCount > 0 && this.waitingBytes + bytes > this.maxWaitingBytes)
-    if (full && options.again !== true) {
-      throw new OverloadedError(`${this.waitingCount} tasks already wait for a free slot in the mesh (limit ${this.maxWaiting} tasks, ${this.maxWaitingBytes} bytes of input); try again shortly`, this.retryAfterSeconds)
-    }
+    this.checkRoom(bytes, options.again === true)
     const { signal, timeoutMs } = options
     if (signal?.aborted === true) return Promise.reject(signal.reason)
-    // Nobody waits for this key and its window has room: in at once, no waiter, no timer.
-    if (!this.waiting.has(key) && (this.out.get(key) ?? 0) < this.init.window(key)) {
-      this.out.set(key, (this.out.get(key) ?? 0) + 1)
-      return Promise.resolve(this.releaser(key))
-    }
+    const now = this.admitIfFree(key)
+    if (now != null) return Promise.resolve(now)
     return new Promise<Release>((resolve, reject) => {
       const onAbort = (): void => {
         if (this.remove(waiter)) reject(signal?.reason ?? new Error('aborted'))
@@ -143,6 +136,34 @@ export class Admission {
       this.waitingBytes += bytes
       this.pump()
     })
+  }
+
+  /**
+   * `enter` without the wait: the release when the task is in at once (nobody of its key waits
+   * and its window has room; no promise, no timer), undefined when it would have to wait (then
+   * `enter`). Throws as `enter` does for a full queue.
+   */
+  tryEnter (key: string, bytes: number, options: Pick<EnterOptions, 'again'> = {}): Release | undefined {
+    this.checkRoom(bytes, options.again === true)
+    return this.admitIfFree(key)
+  }
+
+  /** Throws when closed, or when the queue is full for a new task. */
+  private checkRoom (bytes: number, again: boolean): void {
+    if (this.closed != null) throw this.closed
+    const full = this.waitingCount >= this.maxWaiting || (this.waitingCount > 0 && this.waitingBytes + bytes > this.maxWaitingBytes)
+    if (full && !again) {
+      throw new OverloadedError(`${this.waitingCount} tasks already wait for a free slot in the mesh (limit ${this.maxWaiting} tasks, ${this.maxWaitingBytes} bytes of input); try again shortly`, this.retryAfterSeconds)
+    }
+  }
+
+  /** Nobody waits for this key and its window has room: in at once, no waiter, no timer. */
+  private admitIfFree (key: string): Release | undefined {
+    if (this.waiting.has(key)) return undefined
+    const out = this.out.get(key) ?? 0
+    if (out >= this.init.window(key)) return undefined
+    this.out.set(key, out + 1)
+    return this.releaser(key)
   }
 
   /** Admit what the windows allow now. Called on every release, and on a timer while tasks wait. */

@@ -87,6 +87,18 @@ export class TableCandidates implements CandidateReader {
     return into
   }
 
+  readStanding (i: number, into: CandidateInput): CandidateInput | undefined {
+    const e = this.entryAt(i)
+    if (e === undefined) return undefined
+    if (e === SELF) return this.readSelfStanding(into)
+    this.fillLoad(e, into)
+    const { view } = this
+    into.reputationState = view.reputation(e.peerId).state
+    into.circuitOpen = view.circuitOpen(e.peerId)
+    into.noWork = e.ad.paused === true ? (e.ad.servingReason ?? 'paused') : undefined
+    return into
+  }
+
   /** The entry at position `i`, SELF for this node, undefined when filtered out. */
   private entryAt (i: number): CapacityEntry | typeof SELF | undefined {
     if (this.withSelf && i === 0) return this.exclude?.has(this.selfId) === true ? undefined : SELF
@@ -108,6 +120,18 @@ export class TableCandidates implements CandidateReader {
   }
 
   private readSelf (into: CandidateInput): CandidateInput {
+    this.readSelfStanding(into)
+    into.sentSinceAd = 0
+    into.meanRunMs = this.executor.meanRunMs(this.kind) ?? this.typical()
+    into.rttMs = 0
+    into.rttSource = 'local'
+    into.reputation = 0
+    into.connected = undefined
+    return into
+  }
+
+  /** This node's load and standing (it is always in good standing with itself). */
+  private readSelfStanding (into: CandidateInput): CandidateInput {
     const { executor, kind } = this
     const local = executor.load()
     into.peerId = this.selfId
@@ -117,14 +141,8 @@ export class TableCandidates implements CandidateReader {
     into.running = local.running
     into.concurrency = local.concurrency
     into.queueLimit = local.queueLimit
-    into.sentSinceAd = 0
-    into.meanRunMs = executor.meanRunMs(kind) ?? this.typical()
-    into.rttMs = 0
-    into.rttSource = 'local'
-    into.reputation = 0
     into.reputationState = 'healthy'
     into.circuitOpen = false
-    into.connected = undefined
     into.noWork = undefined
     return into
   }

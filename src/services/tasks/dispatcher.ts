@@ -9,11 +9,11 @@ import { deadlineOn, sleepOn, systemTimers } from '../../util/timers.js'
 import { ErrorCode } from '../../wire/task.js'
 import { priorityToWire } from '../../core/priority.js'
 import type { Priority } from '../../core/priority.js'
-import { TableCandidates, gatherCandidates } from './candidates.js'
+import { TableCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
 import type { PeerView } from './candidates.js'
 import type { Executor, TaskOutcome } from './executor.js'
-import { ReservationRefused, UnreachableError } from './task-client.js'
+import { ANSWER_LATE, ReservationRefused, UnreachableError } from './task-client.js'
 import { STARTED_DELAY_MS } from './task-server.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
@@ -229,7 +229,7 @@ export class Dispatcher {
 
   /** How many of this node's tasks of `kind` may be out at once (the admission window). */
   admissionWindow (kind: string, only?: string, params?: AdmissionParams): number {
-    return admissionWindow(gatherCandidates(kind, this.init.selfId, this.init.executor, this.init.table(), this.init.view, only), params)
+    return admissionWindow(this.candidates(kind, NO_EXCLUSIONS, only), params)
   }
 
   /**
@@ -248,43 +248,56 @@ export class Dispatcher {
     return !executor.serves(kind) && !table().fresh().some(e => e.ad.kinds.includes(kind))
   }
 
-  async dispatch (req: DispatchRequest): Promise<DispatchResult> {
+  dispatch (req: DispatchRequest): Promise<DispatchResult> {
     const { clock } = this.init
     const deadline = clock.now() + req.timeoutMs
     const exclude = new Set<string>(req.avoid)
     // Attempts given up on for slowness stay open (hedging): a long task there may still answer
     // first, and its result counts. Only the task's own deadline ends them.
-    const inflight = new Map<Promise<Step>, number>()
+    const inflight: Array<Promise<Step>> = []
     // When the task is settled, hedged reservation races still running stop (no slot is bound
     // for work that already has its answer). Made by the first reservation race: a task sent
     // straight to one peer (most) never needs it.
     let ended: AbortController | undefined
     const endedSignal = (): AbortSignal => (ended ??= new AbortController()).signal
     // Attempts already blamed for sitting on the task: their end is not reported again.
-    const blamed = new Set<Promise<Step>>()
+    const blamed: Array<Promise<Step>> = []
     // Once the task is answered, attempts still out are stopped there (not when the submitter
     // cancelled it: a cancel stops nothing that runs).
-    const answered = this.stopLosers ? new AbortController() : undefined
-    try {
-      const result = await this.attemptUntilSettled(req, deadline, exclude, inflight, endedSignal, answered?.signal ?? NEVER, blamed)
-      return req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED ? await this.settleCancelled(inflight, result) : result
-    } finally {
-      // First: the losers' CANCEL goes out before `ended` gives up on the binds it ends.
-      if (req.signal?.aborted !== true) answered?.abort(SETTLED)
+    // A task pinned to one peer never has two attempts out (each retry excludes the peer tried,
+    // and no other may take it): there is no loser to stop, and no signal is made or listened to.
+    const answered = this.stopLosers && req.peer == null ? new AbortController() : undefined
+    // Once settled (and a cancelled task's attempts confirmed), whatever happened:
+    const end = (): void => {
+      // First: the losers' CANCEL goes out before `ended` gives up on the binds it ends. With
+      // nothing out (most tasks: one attempt, answered) nobody listens: no abort event to build.
+      if (req.signal?.aborted !== true && inflight.length > 0) answered?.abort(SETTLED)
       // A shared reason: abort() without one builds a DOMException (and its stack) per task.
       ended?.abort(SETTLED)
       // A hedged send that never answers is still reported when its own deadline passes, even
       // though the task got its answer elsewhere: that is how black holes are found out.
-      for (const attempt of inflight.keys()) {
-        if (blamed.has(attempt)) continue
+      for (const attempt of inflight) {
+        if (blamed.includes(attempt)) continue
         attempt.then(step => {
           if (step.lost && step.unreachable !== true && timedOutOnUs(step)) this.report(step.peer, 'timeout')
         }, () => {})
       }
     }
+    const endAndThrow = (err: unknown): never => {
+      end()
+      throw err
+    }
+    // Not async: the attempts' loop is the one async layer of a dispatch, and `end` its reaction.
+    return this.attemptUntilSettled(req, deadline, exclude, inflight, endedSignal, answered?.signal ?? NEVER, blamed).then(result => {
+      if (req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED) {
+        return this.settleCancelled(inflight, result).then(settled => { end(); return settled }, endAndThrow)
+      }
+      end()
+      return result
+    }, endAndThrow)
   }
 
-  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Map<Promise<Step>, number>, ended: () => AbortSignal, settled: AbortSignal, blamed: Set<Promise<Step>>): Promise<DispatchResult> {
+  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Array<Promise<Step>>, ended: () => AbortSignal, settled: AbortSignal, blamed: Array<Promise<Step>>): Promise<DispatchResult> {
     const { clock } = this.init
     let failures = 0
     let tries = 0
@@ -299,7 +312,7 @@ export class Dispatcher {
       // Cancelled: start nothing new; dispatch() waits for what is out to confirm.
       if (req.signal?.aborted === true) return { outcome: failed(req.taskId, ErrorCode.CANCELLED, 'cancelled'), peer: last?.peer ?? this.init.selfId, attempts: tries }
       const remaining = deadline - clock.now()
-      const waiting = held != null && inflight.has(held)
+      const waiting = held != null && inflight.includes(held)
       const mayTry = !final && !waiting && failures < this.maxAttempts && tries < this.maxTries && remaining > 0
       let sentTo: string | undefined
       let latest: Promise<Step> | undefined
@@ -314,7 +327,7 @@ export class Dispatcher {
         const plan = this.plan(req, exclude, bounced)
         this.init.onPlan?.(req, plan, tries)
         if (plan.mode === 'none') {
-          if (inflight.size === 0) {
+          if (inflight.length === 0) {
             return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1, unplaced: true }
           }
         } else {
@@ -323,7 +336,7 @@ export class Dispatcher {
           const attempt = plan.mode === 'direct'
             ? this.direct(req, plan.target, plan.maxWaitMs, remaining, settled, progress, abandon?.signal)
             : this.reserve(req, plan.targets, remaining, abandon == null ? ended() : AbortSignal.any([ended(), abandon.signal]), settled, progress)
-          inflight.set(attempt, tries)
+          inflight.push(attempt)
           if (plan.mode === 'direct') this.attemptPeer.set(attempt, plan.target.peerId)
           latest = attempt
           // A direct send has one peer to judge for slowness; a reservation race has none yet.
@@ -332,7 +345,7 @@ export class Dispatcher {
           if (plan.mode === 'direct') silence = this.silenceFor(plan.target, plan.maxWaitMs, patience)
         }
       }
-      if (inflight.size === 0) break
+      if (inflight.length === 0) break
       let next = await firstSettled(inflight, silence ?? patience, this.timers, req.signal)
       if (next === 'timeout' && silence !== undefined && mayTry) {
         if (!progress.started) {
@@ -363,18 +376,18 @@ export class Dispatcher {
           exclude.add(sentTo)
           if (!progress.started && latest != null) {
             this.report(sentTo, 'timeout')
-            blamed.add(latest)
+            blamed.push(latest)
           }
         }
         if (!this.hedge && latest != null) {
           // Not hedging: the slow attempt is given up (its answer no longer counts), then a backoff.
-          inflight.delete(latest)
+          removeFrom(inflight, latest)
           abandon?.abort()
           await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
         }
         continue
       }
-      inflight.delete(next.attempt)
+      removeFrom(inflight, next.attempt)
       const step = next.step
       last = { outcome: step.outcome, peer: step.peer, attempts: tries }
       const code = step.outcome.error
@@ -399,7 +412,7 @@ export class Dispatcher {
         // The peer died or never answered in time: maybe executed, retry under the same id.
         // A peer that ran the task past its deadline is not blamed (see timedOutOnUs).
         const blame = code !== ErrorCode.TIMED_OUT ? 'failure' : timedOutOnUs(step) ? 'timeout' : undefined
-        if (!blamed.has(next.attempt) && blame != null) this.report(step.peer, blame)
+        if (!blamed.includes(next.attempt) && blame != null) this.report(step.peer, blame)
         exclude.add(step.peer)
         failures++
         await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
@@ -420,7 +433,7 @@ export class Dispatcher {
       }
       // An input error, or the task itself failed where it ran: final. A hedge still running may
       // yet succeed, so wait for those, but start nothing new.
-      if (inflight.size === 0 || INPUT_ERRORS.has(code)) return last
+      if (inflight.length === 0 || INPUT_ERRORS.has(code)) return last
       final = true
     }
     return last ?? { outcome: failed(req.taskId, ErrorCode.TIMED_OUT, `no result within ${req.timeoutMs} ms`), peer: this.init.selfId, attempts: tries }
@@ -463,32 +476,46 @@ export class Dispatcher {
     return silence < patience ? silence : undefined
   }
 
-  private async direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, ended: AbortSignal, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
-    if (target.local) {
-      const outcome = await this.cancellableHere(req, ended, async () => this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local', priority: req.priority }))
-      return { outcome, peer: target.peerId, lost: false }
-    }
-    this.init.onSent?.(target.peerId)
+  private direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, ended: AbortSignal, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
+    if (target.local) return this.directHere(req, target, maxWaitMs, remaining, ended)
+    const peer = target.peerId
+    this.init.onSent?.(peer)
     // The peer gets the budget minus the way back; this node waits a little longer than that.
     const budget = Math.max(1, remaining - target.rttMs)
-    // Our own deadline for the answer (or a give-up without hedging), cleared when it comes.
-    const late = deadlineOn(this.timers, Math.ceil(remaining + this.slackMs), ANSWER_LATE, abandon)
+    // Our own deadline for the answer: the request's own timer; with a give-up without hedging
+    // (`abandon`), a signal that either ends, cleared when the answer comes.
+    const answerMs = Math.ceil(remaining + this.slackMs)
+    const late = abandon == null ? undefined : deadlineOn(this.timers, answerMs, ANSWER_LATE, abandon)
+    let answer: Promise<TaskOutcome>
     try {
-      const outcome = await this.init.client(target.peerId).request(this.request(req, budget, maxWaitMs, target.runMs), {
-        signal: late.signal,
+      answer = this.init.client(peer).request(this.request(req, budget, maxWaitMs, target.runMs), {
+        signal: late?.signal,
+        timeoutMs: late == null ? answerMs : undefined,
         cancel: req.signal,
         // Answered elsewhere (a hedge won): stop it there, queued or running.
-        stop: ended,
+        stop: ended === NEVER ? undefined : ended,
         onStarted: () => { progress.started = true }
       })
-      if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
-      return { outcome, peer: target.peerId, lost: false }
     } catch (err) {
-      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer: target.peerId, lost: true, unreachable: err instanceof UnreachableError, started: progress.started }
-    } finally {
-      late.clear()
-      this.init.onDone?.(target.peerId)
+      answer = Promise.reject(err)
     }
+    // Not async: the step is the answer's one reaction (this runs once per task at least).
+    return answer.then(outcome => {
+      if (maxWaitMs > 0) this.noteDirect(outcome.error === ErrorCode.BUSY)
+      late?.clear()
+      this.init.onDone?.(peer)
+      return { outcome, peer, lost: false }
+    }, (err: unknown) => {
+      late?.clear()
+      this.init.onDone?.(peer)
+      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer, lost: true, unreachable: err instanceof UnreachableError, started: progress.started }
+    })
+  }
+
+  /** `direct` to this node's own executor. */
+  private async directHere (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, ended: AbortSignal): Promise<Step> {
+    const outcome = await this.cancellableHere(req, ended, async () => this.init.executor.submit({ taskId: req.taskId, kind: req.kind, input: req.input, deadlineMs: remaining, maxWaitMs, expectedRunMs: target.runMs, ageMs: this.ageOf(req), origin: 'local', priority: req.priority }))
+    return { outcome, peer: target.peerId, lost: false }
   }
 
   /**
@@ -598,19 +625,19 @@ export class Dispatcher {
    * A cancelled dispatch: wait (a little) for the attempts still out to answer their CANCEL. One
    * that succeeded meanwhile is the task's result; one that did not answer may still finish.
    */
-  private async settleCancelled (inflight: Map<Promise<Step>, number>, last: DispatchResult): Promise<DispatchResult> {
+  private async settleCancelled (inflight: Array<Promise<Step>>, last: DispatchResult): Promise<DispatchResult> {
     const graceMs = this.init.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS
-    const pending = new Map(inflight)
+    const pending = [...inflight]
     const deadline = this.init.clock.now() + graceMs
     let stillOut = false
-    while (pending.size > 0) {
+    while (pending.length > 0) {
       const next = await firstSettled(pending, Math.max(1, deadline - this.init.clock.now()), this.timers)
       if (next === 'timeout' || next === 'cancelled') {
         stillOut = true
         break
       }
-      pending.delete(next.attempt)
-      inflight.delete(next.attempt)
+      removeFrom(pending, next.attempt)
+      removeFrom(inflight, next.attempt)
       if (next.step.outcome.error === ErrorCode.NONE) {
         this.report(next.step.peer, 'success')
         return { outcome: next.step.outcome, peer: next.step.peer, attempts: last.attempts }
@@ -618,7 +645,7 @@ export class Dispatcher {
       // Dropped (CANCELLED) or failed there: it does not run there any more.
     }
     if (!stillOut) return { outcome: failed(last.outcome.taskId, ErrorCode.CANCELLED, 'cancelled before it started'), peer: last.peer, attempts: last.attempts, cancelled: { started: false } }
-    const peer = [...pending.keys()].map(a => this.attemptPeer.get(a)).find(p => p != null)
+    const peer = pending.map(a => this.attemptPeer.get(a)).find(p => p != null)
     const message = `cancelled, but ${peer == null ? 'the peer it was bound to' : peer === this.init.selfId ? 'this node' : `peer ${peer}`} had started it or did not confirm dropping it: it may still finish there`
     return { outcome: failed(last.outcome.taskId, ErrorCode.CANCELLED, message), peer: peer ?? last.peer, attempts: last.attempts, cancelled: { started: true, ...(peer != null ? { peer } : {}) } }
   }
@@ -631,8 +658,8 @@ export class Dispatcher {
 /** Why a settled task's remaining races stop (one instance: a DOMException per task costs, and nobody reads more than its name). */
 const SETTLED = new DOMException('the task was settled', 'AbortError')
 
-/** Why an attempt's answer is no longer waited for: its deadline passed (one instance, as SETTLED). */
-const ANSWER_LATE = new DOMException('The operation was aborted due to timeout', 'TimeoutError')
+/** No peer excluded. */
+const NO_EXCLUSIONS: ReadonlySet<string> = new Set()
 
 /** A signal that never fires (nothing to stop). */
 const NEVER = new AbortController().signal
@@ -644,24 +671,37 @@ const MAX_AGE_MS = 0xffff_ffff
 const BUSY_RATE_ALPHA = 0.1
 const BUSY_RATE_RESERVE = 0.5
 
-/** The first attempt to settle, 'timeout' after `ms`, or 'cancelled' when `signal` aborts first. */
-async function firstSettled (inflight: Map<Promise<Step>, number>, ms: number, timers: Timers, signal?: AbortSignal): Promise<{ attempt: Promise<Step>, step: Step } | 'timeout' | 'cancelled'> {
-  let timer: unknown
-  let onAbort: (() => void) | undefined
-  const timeout = new Promise<'timeout'>(resolve => { timer = timers.setTimeout(() => { resolve('timeout') }, ms) })
-  const cancelled = new Promise<'cancelled'>(resolve => {
-    if (signal == null) return
-    onAbort = () => { resolve('cancelled') }
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
+/**
+ * The first attempt to settle, 'timeout' after `ms`, or 'cancelled' when `signal` aborts first.
+ * One promise and one reaction per attempt (no race of wrappers): it runs once per task at least.
+ */
+function firstSettled (inflight: ReadonlyArray<Promise<Step>>, ms: number, timers: Timers, signal?: AbortSignal): Promise<Settled> {
+  if (signal?.aborted === true) return Promise.resolve('cancelled')
+  return new Promise<Settled>((resolve, reject) => {
+    let done = false
+    const end = (): boolean => {
+      if (done) return false
+      done = true
+      timers.clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      return true
+    }
+    const onAbort = (): void => { if (end()) resolve('cancelled') }
+    const timer = timers.setTimeout(() => { if (end()) resolve('timeout') }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    for (const attempt of inflight) {
+      attempt.then(step => { if (end()) resolve({ attempt, step }) }, (err: unknown) => { if (end()) reject(err) })
+    }
   })
-  try {
-    return await Promise.race([timeout, cancelled, ...[...inflight.keys()].map(async attempt => ({ attempt, step: await attempt }))])
-  } finally {
-    timers.clearTimeout(timer)
-    if (onAbort != null) signal?.removeEventListener('abort', onAbort)
-  }
 }
+
+/** Take `item` out of a short list (attempts of one task: a few at most). */
+function removeFrom<T> (list: T[], item: T): void {
+  const i = list.indexOf(item)
+  if (i >= 0) list.splice(i, 1)
+}
+
+type Settled = { attempt: Promise<Step>, step: Step } | 'timeout' | 'cancelled'
 
 async function raceAbortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) throw signal.reason

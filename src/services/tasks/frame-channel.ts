@@ -56,9 +56,24 @@ export class FrameChannel {
    * there is room again).
    */
   async send (frame: Partial<TaskFrame>): Promise<void> {
-    while (this.pendingBytes >= MAX_QUEUED_BYTES && this.isWritable()) {
+    await this.waitForRoom()
+    this.queue(frame)
+  }
+
+  /** Is there room for a frame now (`queue` without waiting)? */
+  hasRoom (): boolean {
+    return this.pendingBytes < MAX_QUEUED_BYTES || !this.isWritable()
+  }
+
+  /** Resolves when there is room for a frame (at once, nearly always). */
+  async waitForRoom (): Promise<void> {
+    while (!this.hasRoom()) {
       await new Promise<void>(resolve => { this.roomWaiters.push(resolve) })
     }
+  }
+
+  /** Queue a frame now, whatever is queued already (`send` waits for room first). */
+  queue (frame: Partial<TaskFrame>): void {
     const body = TaskFrame.encode(frame)
     this.pending.push(varint.encode(body.byteLength), body)
     this.pendingBytes += varint.encodingLength(body.byteLength) + body.byteLength
@@ -115,10 +130,14 @@ export class FrameChannel {
     return this.stream.status === 'open' && this.stream.writeStatus === 'writable'
   }
 
-  /** Frames as they arrive; throws MalformedFrameError on the first bad one. */
-  async * frames (): AsyncGenerator<TaskFrame> {
+  /**
+   * Frames as they arrive; throws MalformedFrameError on the first bad one. `onChunk` is called
+   * as each chunk of bytes arrives (the peer is alive), once however many frames it holds.
+   */
+  async * frames (onChunk?: () => void): AsyncGenerator<TaskFrame> {
     const decoder = strictLengthPrefixedDecoder(this.limits.maxFrameBytes, this.limits.maxFrameBytes * 2)
     for await (const chunk of this.stream) {
+      onChunk?.()
       let messages
       try {
         messages = [...decoder.decode(chunk)]

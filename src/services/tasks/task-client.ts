@@ -50,14 +50,23 @@ export interface RequestOptions extends AbortOptions {
    * The request still waits for that answer (a peer that never answers is found out by `signal`).
    */
   stop?: AbortSignal
+  /**
+   * The answer is waited for this long at most, ms: then the request rejects with `ANSWER_LATE`
+   * (a TimeoutError; the task may still run there), as when `signal` aborts. A deadline of its
+   * own costs the request one timer, where a signal would cost a controller and a listener.
+   */
+  timeoutMs?: number
 }
+
+/** Why a request's answer is no longer waited for: its `timeoutMs` passed (one instance: nobody reads more than its name). */
+export const ANSWER_LATE = new DOMException('The operation was aborted due to timeout', 'TimeoutError')
 
 export interface TaskClientInit {
   openStream: (options: AbortOptions) => Promise<Stream>
   limits: FrameLimits
   log: Logger
   onMalformed?: (why: string) => void
-  /** A frame arrived: the peer is alive. */
+  /** Frames arrived (called once per chunk read, however many it holds): the peer is alive. */
   onActivity?: () => void
 }
 
@@ -74,7 +83,10 @@ export interface RemoteReservation {
  * `StreamTaskClient` speaks the wire protocol; the simulator has its own over virtual links.
  */
 export interface TaskClient {
-  /** Run `request` there; rejects `UnreachableError` when nothing was sent, anything else when the answer was lost. */
+  /**
+   * Run `request` there; rejects `UnreachableError` when nothing was sent, anything else when the
+   * answer was lost (`ANSWER_LATE` once `timeoutMs` passed, the signal's reason once it aborted).
+   */
   request(request: TaskRequest, options?: RequestOptions): Promise<TaskOutcome>
   /** Reserve a place there; rejects `ReservationRefused` with the peer's refusal. */
   /** `priority` places the reservation in the server's queue order. */
@@ -97,11 +109,30 @@ export class StreamTaskClient implements TaskClient {
     return this.pending.size
   }
 
-  async request (request: TaskRequest, options: RequestOptions = {}): Promise<TaskOutcome> {
+  request (request: TaskRequest, options: RequestOptions = {}): Promise<TaskOutcome> {
+    // The stream is open and has room (nearly always): no await between here and the frame
+    // leaving, and the caller awaits the outcome itself, not a wrapper around it.
+    const channel = this.channel
+    if (channel != null && channel.hasRoom()) return this.send(channel, request, options)
+    return this.requestWhenOpen(request, options)
+  }
+
+  private async requestWhenOpen (request: TaskRequest, options: RequestOptions): Promise<TaskOutcome> {
     const channel = await this.connect(options)
+    await channel.waitForRoom()
+    return this.send(channel, request, options)
+  }
+
+  private send (channel: FrameChannel, request: TaskRequest, options: RequestOptions): Promise<TaskOutcome> {
     const id = this.allocateId()
     const outcome = this.await(id, options)
-    await channel.send({ type: FrameType.REQUEST, id, request })
+    try {
+      channel.queue({ type: FrameType.REQUEST, id, request })
+    } catch (err) {
+      // Not encodable: nothing was sent; the outcome rejects (its listeners go).
+      this.fail(id, err as Error)
+      return outcome
+    }
     this.cancelOnAbort(channel, id, options)
     return outcome
   }
@@ -169,17 +200,29 @@ export class StreamTaskClient implements TaskClient {
   }
 
   private await (id: number, options: RequestOptions): Promise<TaskOutcome> {
-    return new Promise<TaskOutcome>((resolve, reject) => {
-      const abort = (): void => { this.fail(id, options.signal?.reason ?? new DOMException('aborted', 'AbortError')) }
-      const entry: Pending = {
-        resolve: (o) => { options.signal?.removeEventListener('abort', abort); entry.unwatch?.(); resolve(o) },
-        reject: (e) => { options.signal?.removeEventListener('abort', abort); entry.unwatch?.(); reject(e) },
-        onStarted: options.onStarted
-      }
-      this.pending.set(id, entry)
-      if (options.signal?.aborted === true) { abort(); return }
-      options.signal?.addEventListener('abort', abort, { once: true })
-    })
+    const { promise, resolve, reject } = Promise.withResolvers<TaskOutcome>()
+    const { signal, timeoutMs } = options
+    // Whatever ends the request drops its timer and listeners (a settled request holds nothing).
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const abort = (): void => { this.fail(id, signal?.reason ?? new DOMException('aborted', 'AbortError')) }
+    const release = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', abort)
+      entry.unwatch?.()
+    }
+    const entry: Pending = {
+      resolve: (o) => { release(); resolve(o) },
+      reject: (e) => { release(); reject(e) },
+      onStarted: options.onStarted
+    }
+    this.pending.set(id, entry)
+    if (signal?.aborted === true) {
+      abort()
+      return promise
+    }
+    signal?.addEventListener('abort', abort, { once: true })
+    if (timeoutMs != null) timer = setTimeout(() => { this.fail(id, ANSWER_LATE) }, timeoutMs)
+    return promise
   }
 
   private fail (id: number, err: Error): void {
@@ -220,8 +263,8 @@ export class StreamTaskClient implements TaskClient {
   private async readLoop (channel: FrameChannel): Promise<void> {
     let reason: Error = new ConnectionLostError()
     try {
-      for await (const frame of channel.frames()) {
-        this.init.onActivity?.()
+      // The peer is alive: once per chunk read (a busy stream brings dozens of frames in one).
+      for await (const frame of channel.frames(this.init.onActivity)) {
         const p = this.pending.get(frame.id)
         if (p == null) continue // answered after we gave up on it
         if (frame.type === FrameType.READY) {

@@ -15,13 +15,23 @@ export function toRecord (j: JournalRecord, r: DispatchResult, durationMs: numbe
     durationMs,
     submittedAt: j.submittedAt,
     ...(ok ? {} : { errorCode: r.outcome.error, error: r.outcome.message }),
-    output: Buffer.from(r.outcome.output).toString('base64')
+    output: toBase64(r.outcome.output)
   }
+}
+
+/** Base64 of bytes, read where they are. */
+export function toBase64 (bytes: Uint8Array): string {
+  return inPlace(bytes).toString('base64')
+}
+
+/** The bytes as a Buffer over the same memory (Buffer.from(Uint8Array) copies them). */
+function inPlace (bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
 /** Results of the built-in kinds that can be checked cheaply here; others are trusted. */
 export function verifyBuiltin (kind: string, input: Uint8Array, output: Uint8Array): boolean {
-  if (kind === 'echo') return Buffer.compare(Buffer.from(input), Buffer.from(output)) === 0
+  if (kind === 'echo') return inPlace(input).equals(output)
   if (kind === 'sha256') {
     try {
       const { data } = JSON.parse(Buffer.from(input).toString('utf8')) as { data: string }

@@ -17,7 +17,7 @@ export interface TaskServerInit {
   maxReservationsPerStream?: number
   /** A peer sent a malformed frame (reputation). */
   onMalformed?: (peer: PeerId, why: string) => void
-  /** A frame arrived: the peer is alive. */
+  /** Frames arrived (called once per chunk read, however many it holds): the peer is alive. */
   onActivity?: (peer: PeerId) => void
   /** Sign a receipt for a successful run of `kind` (undefined: none for this kind). */
   sign?: (taskId: string, kind: string, input: Uint8Array, output: Uint8Array) => Promise<Receipt> | undefined
@@ -90,8 +90,9 @@ export async function serveTaskStream (stream: Stream, remote: PeerId, init: Tas
   })
 
   try {
-    for await (const frame of channel.frames()) {
-      init.onActivity?.(remote)
+    // The peer is alive: once per chunk read (a busy stream brings dozens of frames in one).
+    const alive = init.onActivity == null ? undefined : () => { init.onActivity?.(remote) }
+    for await (const frame of channel.frames(alive)) {
       // Reservations cost the sender nothing while they hold a place (or a slot): a peer may
       // keep only a few at a time, so it cannot fill the queue with empty promises.
       const opening = frame.type === FrameType.REQUEST || frame.type === FrameType.RESERVE

@@ -10,7 +10,7 @@ import { PRIORITIES, isPriority } from '../../core/priority.js'
 import type { Priority } from '../../core/priority.js'
 import { Admission, admissionKey, parseAdmissionKey } from './admission.js'
 import { attemptReports } from './attempt-reports.js'
-import { toRecord, verifyBuiltin } from './task-outcome.js'
+import { toBase64, toRecord, verifyBuiltin } from './task-outcome.js'
 import { Dispatcher } from './dispatcher.js'
 import { frameLimitsFor, isValidKind } from './frame-limits.js'
 import { StreamTaskClient } from './task-client.js'
@@ -373,7 +373,18 @@ export class TaskService implements Startable {
   }
 
   /** Accept (journal), run with failover, record. Resolves with the finished task. */
-  async run (req: RunRequest): Promise<TaskRecord> {
+  run (req: RunRequest): Promise<TaskRecord> {
+    // Not async: the task's own promise is returned as it is (no wrapper that adopts it), and a
+    // refusal still arrives as a rejection.
+    try {
+      return this.accept(req)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** `run`'s body: refusals are thrown; the task's promise is returned. */
+  private accept (req: RunRequest): Promise<TaskRecord> {
     if (this.stopping || !this.started) throw new OverloadedError('the node is shutting down; submit again once it is back', SHUTDOWN_RETRY_AFTER_S)
     if (!isValidKind(req.kind)) throw new BadRequestError(`"${req.kind}" is not a valid task kind`)
     if (req.input.byteLength > this.init.executor.maxInputBytes) {
@@ -398,33 +409,55 @@ export class TaskService implements Startable {
     const existing = this.running.get(taskId)
     if (existing != null) return existing.done
     const finished = this.recent.get(taskId)
-    if (finished != null) return finished
+    if (finished != null) return Promise.resolve(finished)
     const record: JournalRecord = {
-      taskId, kind: req.kind, input: Buffer.from(req.input).toString('base64'), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now(),
+      taskId, kind: req.kind, input: toBase64(req.input), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now(),
       ...(req.priority != null && req.priority !== 'normal' ? { priority: req.priority } : {})
     }
     // A place in the admission queue first: a full queue refuses (503) before anything is
     // journaled. Then claim the id before the journal write: a concurrent resubmission joins.
     // One controller for the task: its cancel (`cancel(taskId)`) and a failed journal write both
-    // end the wait for a place.
+    // end the wait for a place. A window with room (nearly always) admits at once: no promise.
     const cancel = new AbortController()
-    const entered = this.admission.enter(admissionKey(record), req.input.byteLength, { signal: cancel.signal, timeoutMs, priority: record.priority })
-    entered.catch(() => {})
-    const accepted = (this.init.journal?.accept(record) ?? Promise.resolve()).catch((err: Error) => {
+    const key = admissionKey(record)
+    let entered: Release | Promise<Release> | undefined = this.admission.tryEnter(key, req.input.byteLength)
+    if (entered == null) {
+      entered = this.admission.enter(key, req.input.byteLength, { signal: cancel.signal, timeoutMs, priority: record.priority })
+      entered.catch(() => {})
+    }
+    const journal = this.init.journal
+    if (journal == null) {
+      this.init.onTask?.({ type: 'submitted', record })
+      return this.execute(record, req.input, undefined, entered, cancel)
+    }
+    const place = entered
+    const accepted = journal.accept(record).catch((err: Error) => {
       cancel.abort(err)
-      entered.then(release => { release() }, () => {})
+      releaseWhenGranted(place)
       throw err
     })
     accepted.then(() => { this.init.onTask?.({ type: 'submitted', record }) }, () => {})
     return this.execute(record, req.input, accepted, entered, cancel)
   }
 
-  /** `entered`: the place `run` asked for, under `cancel` (the task's cancel). */
-  private execute (record: JournalRecord, input: Uint8Array = Buffer.from(record.input, 'base64'), accepted: Promise<void> = Promise.resolve(), entered?: Promise<Release>, cancel = new AbortController()): Promise<TaskRecord> {
-    const active: ActiveTask = { record, state: 'queued', done: Promise.resolve() as unknown as Promise<TaskRecord>, cancel }
+  /**
+   * Run a task accepted here until it finishes; it is `running` (for lookups, cancels and
+   * resubmissions) until then. `accepted`: its journal write, when one is under way; `entered`:
+   * the place `run` got or asked for, under `cancel` (the task's cancel).
+   */
+  private execute (record: JournalRecord, input: Uint8Array = Buffer.from(record.input, 'base64'), accepted?: Promise<void>, entered?: Release | Promise<Release>, cancel = new AbortController()): Promise<TaskRecord> {
+    const active: ActiveTask = { record, state: 'queued', done: undefined as unknown as Promise<TaskRecord>, cancel }
+    this.running.set(record.taskId, active)
+    active.done = this.work(active, input, accepted, entered)
+    return active.done
+  }
+
+  /** `execute`'s body: wait for a place, dispatch (again while the mesh is full), record. */
+  private async work (active: ActiveTask, input: Uint8Array, accepted: Promise<void> | undefined, entered: Release | Promise<Release> | undefined): Promise<TaskRecord> {
+    const { record } = active
     const cancelled = active.cancel.signal
-    const work = (async () => {
-      await accepted
+    try {
+      if (accepted != null) await accepted
       let entering = entered
       // A resumed task was accepted before the restart: it is never refused for a full queue.
       let again = entered == null
@@ -433,7 +466,7 @@ export class TaskService implements Startable {
         let release: Release
         try {
           // The admission wait ends when the task is cancelled (both waits listen to `cancelled`).
-          release = await (entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: cancelled, timeoutMs: Math.max(1, left), again, priority: record.priority }))
+          release = typeof entering === 'function' ? entering : await (entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: cancelled, timeoutMs: Math.max(1, left), again, priority: record.priority }))
           if (cancelled.aborted) {
             release()
             throw cancelled.reason
@@ -441,11 +474,11 @@ export class TaskService implements Startable {
         } catch (err) {
           if (cancelled.aborted) {
             // A place granted after the cancel won the race goes back at once.
-            entering?.then(free => { free() }, () => {})
+            releaseWhenGranted(entering)
             active.cancelled = { started: false }
-            return this.finish(record, cancelledBeforeStart(record, this.components.peerId.toString()))
+            return await this.finish(record, cancelledBeforeStart(record, this.components.peerId.toString()))
           }
-          return this.finish(record, this.waitFailed(record, err))
+          return await this.finish(record, this.waitFailed(record, err))
         }
         entering = undefined
         active.state = 'running'
@@ -471,23 +504,21 @@ export class TaskService implements Startable {
         }
         if (cancelled.aborted && result.outcome.error !== ErrorCode.NONE) {
           active.cancelled = result.cancelled ?? { started: false }
-          return this.finish(record, result.cancelled != null ? result : cancelledBeforeStart(record, result.peer, result.attempts))
+          return await this.finish(record, result.cancelled != null ? result : cancelledBeforeStart(record, result.peer, result.attempts))
         }
         // Every peer refused it (others' load filled the mesh), or no candidate was eligible just
         // now (a breaker opened meanwhile): back to the head of the line.
         const waitable = REQUEUE_ON.has(result.outcome.error) || (result.unplaced === true && !this.dispatcher.unplaceable(record.kind, record.peer))
         if (!waitable || this.stopping || this.init.clock.now() - record.submittedAt >= record.timeoutMs) {
-          return this.finish(record, result)
+          return await this.finish(record, result)
         }
         active.state = 'queued'
         again = true
         await sleepOn(systemTimers, backoffDelay(0, { minMs: 20, maxMs: 200 }, this.init.random))
       }
-    })()
-    active.done = work
-    this.running.set(record.taskId, active)
-    work.finally(() => { this.running.delete(record.taskId) }).catch(() => {})
-    return work
+    } finally {
+      this.running.delete(record.taskId)
+    }
   }
 
   /**
@@ -514,7 +545,7 @@ export class TaskService implements Startable {
   }
 
   /** Record a task's end (or keep it journaled when it can run later). */
-  private async finish (record: JournalRecord, result: DispatchResult): Promise<TaskRecord> {
+  private finish (record: JournalRecord, result: DispatchResult): TaskRecord | Promise<TaskRecord> {
     const done = toRecord(record, result, this.init.clock.now() - record.submittedAt)
     if (this.stopping && done.status === 'error') {
       // Cut short by the shutdown: it stays journaled and runs again after the restart.
@@ -530,9 +561,14 @@ export class TaskService implements Startable {
     this.init.onTask?.({ type: 'finished', record: done })
     // The task ran: a result the disk refuses is held (it counts as written here) and written
     // once the store recovers. Never a 507 for work that was done: the client would run it again.
-    const written = await this.init.journal?.complete(done)
-    if (written?.written === false) this.log.error('the result of task %s could not be written (%s): held in memory until the store takes writes again', done.taskId, written.error.message)
-    if (++this.completions % PRUNE_EVERY === 0) void this.init.journal?.prune(this.keepResults).catch(() => {})
+    const journal = this.init.journal
+    return journal == null ? done : this.writeResult(journal, done)
+  }
+
+  private async writeResult (journal: TaskJournal, done: TaskRecord): Promise<TaskRecord> {
+    const written = await journal.complete(done)
+    if (written.written === false) this.log.error('the result of task %s could not be written (%s): held in memory until the store takes writes again', done.taskId, written.error.message)
+    if (++this.completions % PRUNE_EVERY === 0) void journal.prune(this.keepResults).catch(() => {})
     return done
   }
 
@@ -626,6 +662,12 @@ export class TaskCancelledError extends Error {
 /** The end of a task cancelled before anything ran it. */
 function cancelledBeforeStart (record: JournalRecord, peer: string, attempts = 0): DispatchResult {
   return { outcome: { taskId: record.taskId, error: ErrorCode.CANCELLED, output: new Uint8Array(0), message: 'cancelled before it started', queuedMs: 0, runMs: 0, deduped: false }, peer, attempts, cancelled: { started: false } }
+}
+
+/** Give back a place in the admission queue once it is granted (at once when it already is). */
+function releaseWhenGranted (place: Release | Promise<Release> | undefined): void {
+  if (typeof place === 'function') place()
+  else place?.then(free => { free() }, () => {})
 }
 
 /** Refusals that mean "the mesh is full right now": the task waits for a slot again. */

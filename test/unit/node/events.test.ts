@@ -90,6 +90,26 @@ describe('NodeEvents', () => {
       .toBe(`echo task abcdef12 failed over from bravo (12D3Ko…${P1.slice(-6)}), this node (attempt 2)`)
   })
 
+  it('record: with nobody listening the event is kept as it came and stamped when read; with a listener it is delivered at once', () => {
+    let now = 1_000
+    const bus = new NodeEvents({ clock: { now: () => now }, recentLimit: 3 })
+    bus.record('member:revoked', { peer: P1 })
+    now = 2_000
+    bus.record('mode:changed', { from: 'solo', to: 'federated' })
+    expect(bus.recent()).toEqual([
+      { id: 1, type: 'member:revoked', time: 1_000, level: 'warn', message: expect.any(String), peer: P1 },
+      { id: 2, type: 'mode:changed', time: 2_000, level: 'info', message: 'a peer is live: federated', from: 'solo', to: 'federated' }
+    ])
+    expect(bus.recent()[0]).toBe(bus.recent()[0]) // stamped once
+    const seen: NodeEvent[] = []
+    bus.subscribe(e => { seen.push(e) })
+    bus.record('member:revoked', { peer: P2 })
+    bus.record('member:revoked', { peer: P1 }) // the ring wraps: the oldest goes
+    expect(seen.map(e => e.id)).toEqual([3, 4])
+    expect(bus.recent().map(e => e.id)).toEqual([2, 3, 4])
+    expect(bus.recent(3)).toEqual([seen[1]])
+  })
+
   it('remembers the newest events only, and replays those after an id', () => {
     const bus = new NodeEvents({ recentLimit: 3 })
     for (let i = 0; i < 7; i++) bus.emit('member:revoked', { peer: `p${i}` })

@@ -32,6 +32,24 @@ describe('Admission', () => {
     admission.close(new Error('test over'))
   })
 
+  it('tryEnter takes a place at once while the window has room and nobody of the key waits, else leaves the task to enter', async () => {
+    const admission = new Admission({ window: () => 2 })
+    const first = admission.tryEnter('echo', 10)
+    const second = admission.tryEnter('echo', 10)
+    expect([first, second].every(r => typeof r === 'function')).toBe(true)
+    expect(admission.tryEnter('echo', 10)).toBeUndefined() // the window is full: nothing taken
+    expect(admission.outstanding).toBe(2)
+    const waiting = enterMany(admission, 'echo', 1)
+    first?.()
+    // A place freed while one waits goes to the one waiting, not to a newcomer.
+    expect(admission.tryEnter('echo', 10)).toBeUndefined()
+    await settle()
+    expect(admitted(waiting)).toBe(1)
+    expect(admission.tryEnter('sleep', 10)).toBeTypeOf('function') // another key has its own window
+    admission.close(new OverloadedError('closed', 1))
+    expect(() => admission.tryEnter('echo', 10)).toThrow(OverloadedError)
+  })
+
   it('a window of 0 where no node could ever run them (kind or pinned peer unknown) lets tasks through: the dispatcher says why', async () => {
     const admission = new Admission({ window: () => 0, unplaceable: () => true })
     const got = enterMany(admission, 'no-such-kind', 3)

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { blankCandidate } from '../../../../src/core/routing/ranking.js'
+import { admissionWindow } from '../../../../src/core/routing/admission.js'
+import { blankCandidate, readAll } from '../../../../src/core/routing/ranking.js'
 import { CapacityTable } from '../../../../src/services/capacity/capacity-table.js'
 import { TableCandidates, nthSmallest } from '../../../../src/services/tasks/candidates.js'
 import { Executor } from '../../../../src/services/tasks/executor.js'
@@ -47,5 +48,36 @@ describe('candidates: readLoad', () => {
       }
     }
     expect(reader.readLoad(0, blankCandidate())?.local).toBe(true)
+  })
+})
+
+describe('candidates: readStanding', () => {
+  it('fills what decides standing as read does, so the admission window is the same whether it reads the light or the full way', () => {
+    const clock = { now: () => 1_000 }
+    const table = new CapacityTable({ clock })
+    const ad = (concurrency: number, kinds: string[], paused?: boolean) => ({ seq: 1, name: '', cores: 4, freeMemoryMb: 0, load: 0, queueDepth: 1, running: 2, concurrency, queueLimit: 16, kinds, meanRunMs: new Map<string, number>(), intervalMs: 1_000, addrs: [], clamped: [], ...(paused === true ? { paused, servingReason: 'battery-low' } : {}) })
+    table.update('ok', ad(4, ['echo']))
+    table.update('banned', ad(8, ['echo']))
+    table.update('tripped', ad(16, ['echo']))
+    table.update('paused', ad(32, ['echo'], true))
+    table.update('other-kind', ad(64, ['sleep']))
+    table.update('no-slots', ad(0, ['echo']))
+    const executor = new Executor({ concurrency: 2, handlers: builtinHandlers(), clock })
+    const view = {
+      rtt: () => ({ rttMs: 12, source: 'ping' as const }),
+      reputation: (p: string) => p === 'banned' ? { score: -90, state: 'banned' as const } : { score: 0, state: 'healthy' as const },
+      circuitOpen: (p: string) => p === 'tripped',
+      connected: () => true
+    }
+    const reader = new TableCandidates('echo', 'self', executor, table, view)
+    const fields = ['peerId', 'local', 'serves', 'concurrency', 'reputationState', 'circuitOpen', 'noWork'] as const
+    for (let i = 0; i < reader.length; i++) {
+      const full = reader.read(i, blankCandidate())
+      const light = reader.readStanding(i, blankCandidate())
+      for (const f of fields) expect(light?.[f]).toEqual(full?.[f])
+    }
+    // This node's 2 slots and `ok`'s 4 count; the banned, tripped, paused, other-kind and slotless peers do not.
+    expect(admissionWindow(reader, { depth: 2 })).toBe(12)
+    expect(admissionWindow(readAll(reader), { depth: 2 })).toBe(12)
   })
 })

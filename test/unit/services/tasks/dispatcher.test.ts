@@ -108,6 +108,17 @@ function reservation (f: () => FakePeer, readyAfterMs: number, run: (r: TaskRequ
   }
 }
 
+type GiveUp = { signal?: AbortSignal, timeoutMs?: number }
+
+/** A request nobody answers: it ends when this node gives up on it (its timeout, or the signal), as a real stream does. */
+async function untilGivenUp (opts?: GiveUp): Promise<TaskOutcome> {
+  return await new Promise<TaskOutcome>((_resolve, reject) => {
+    const late = (): void => { reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })) }
+    opts?.signal?.addEventListener('abort', late, { once: true })
+    if (opts?.timeoutMs != null) time.timers.setTimeout(late, opts.timeoutMs)
+  })
+}
+
 describe('Dispatcher', () => {
   it('sends to a peer predicted free and reports success', async () => {
     const { dispatcher, fakes, events } = setup({ a: { request: async r => ok(r.taskId, r.input) } }, { localKinds: false })
@@ -222,10 +233,7 @@ describe('Dispatcher', () => {
   describe('silence: a direct send that hears nothing by the time an honest peer would have answered', () => {
     // rtt 5 ms, allowed wait 20 ms (echo runs 10 ms there), STARTED delay 50 ms, slack 200 ms: 280 ms.
     const rules = { minAttemptTimeoutMs: 5_000, silenceSlackMs: 200 }
-    // Answers nothing, ever; the request ends when this node gives up on it (the signal), as a real stream does.
-    const never = async (_r: TaskRequest, opts?: { signal?: AbortSignal }): Promise<TaskOutcome> => await new Promise<TaskOutcome>((_resolve, reject) => {
-      opts?.signal?.addEventListener('abort', () => { reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })) }, { once: true })
-    })
+    const never = async (_r: TaskRequest, opts?: GiveUp): Promise<TaskOutcome> => await untilGivenUp(opts)
 
     it('is tried elsewhere then, not at its patience; the silent peer is blamed only when its own deadline passes', async () => {
       const { dispatcher, fakes, events } = setup({
@@ -334,12 +342,10 @@ describe('Dispatcher', () => {
   })
 
   it('does not blame a peer that said the task runs when the task\'s deadline passes (slow is not absent): alone, or with another peer free', async () => {
-    // Runs until this node gives up on it (the signal), as a real stream does.
-    const running = async (_r: TaskRequest, opts?: { onStarted?: () => void, signal?: AbortSignal }): Promise<TaskOutcome> => {
+    // Runs until this node gives up on it.
+    const running = async (_r: TaskRequest, opts?: GiveUp & { onStarted?: () => void }): Promise<TaskOutcome> => {
       opts?.onStarted?.()
-      return await new Promise<TaskOutcome>((_resolve, reject) => {
-        opts?.signal?.addEventListener('abort', () => { reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })) }, { once: true })
-      })
+      return await untilGivenUp(opts)
     }
     const alone = setup({ long: { request: running } } as any, { localKinds: false })
     const r = await run(alone.dispatcher.dispatch({ taskId: 't8c', kind: 'echo', input: enc(1), timeoutMs: 300 }))

@@ -122,6 +122,26 @@ describe('TaskClient ⇄ task server over one stream', () => {
     expect(executor.executed()[0]).toMatchObject({ taskId: 'x', kind: 'echo', origin: remote.toString() })
   })
 
+  it('a request with timeoutMs rejects with a TimeoutError when no answer came in time; one answered in time clears its timer', async () => {
+    const { client, gate } = await setup()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const cleared = vi.spyOn(globalThis, 'clearTimeout')
+      const late = client.request(request('late'), { timeoutMs: 1_000 })
+      const quick = client.request(request('quick'), { timeoutMs: 1_000 })
+      await vi.waitFor(() => { expect(gate.calls).toHaveLength(2) })
+      gate.calls[1].resolve(bytes('in time'))
+      expect(text((await quick).output)).toBe('in time')
+      expect(cleared).toHaveBeenCalled()
+      vi.advanceTimersByTime(1_000)
+      await expect(late).rejects.toMatchObject({ name: 'TimeoutError' })
+      expect(client.outstanding).toBe(0)
+      gate.calls[0].resolve() // its answer, when it comes, is ignored
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('an aborted request rejects at once; the others are unaffected', async () => {
     const { client, gate } = await setup()
     const ac = new AbortController()
