@@ -86,21 +86,24 @@ export function runIdeal (w: World): IdealResult {
     })
     const counted = t >= s.warmupMs
     if (counted) measured++
+    const beyond = w.beyondBudget[k] === 1
     if (best < 0) {
-      if (counted) lost++
+      if (counted && beyond) beyondBudget++
+      else if (counted) lost++
       continue
     }
     if (best === o) local++
     // Book the earliest slot of the chosen peer.
     let slot = offset[best]
     for (let j = offset[best] + 1; j < offset[best + 1]; j++) if (free[j] < free[slot]) slot = j
-    free[slot] = bestFin
+    // A run past the task's budget ends at the budget, as the executor ends it.
+    const end = beyond ? Math.min(bestFin, bestStart + s.workload.taskTimeoutMs) : bestFin
+    free[slot] = end
     let m = Infinity
     for (let j = offset[best]; j < offset[best + 1]; j++) if (free[j] < m) m = free[j]
     minFree[best] = m
-    work[best] += Math.max(0, Math.min(bestFin, windowEnd) - bestStart)
-    // Its slot is still taken (a dispatcher learns of the budget only when it runs out).
-    if (counted && w.beyondBudget[k] === 1) beyondBudget++
+    work[best] += Math.max(0, Math.min(end, windowEnd) - bestStart)
+    if (counted && beyond) beyondBudget++
     else if (counted) responses.push(bestResp)
   }
   const utilisation = new Float64Array(n)

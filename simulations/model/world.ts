@@ -46,6 +46,8 @@ export interface World {
   /**
    * 1 for a task whose run alone is longer than its budget even on the fastest honest peer: no
    * scheduler can answer it in time. Policies and the ideal count these apart from lost tasks.
+   * (A task just under the line that only a run at its origin could finish in time, the network
+   * taking the rest, is still counted lost if no policy runs it there.)
    */
   beyondBudget: Uint8Array
 }

@@ -88,8 +88,9 @@ export interface DispatcherInit {
    * A direct send that allowed its peer to queue it at most `maxWaitMs` hears from it (STARTED, a
    * result or BUSY) within about a round trip, that wait and the STARTED delay, unless the peer's
    * queue ran longer than it estimated. Silence past that plus this many ms looks like a black
-   * hole: the task is tried elsewhere too (the silent attempt stays open, unblamed until its own
-   * patience or deadline ends it). Default 1000; `false`: only patience hedges (the rule before).
+   * hole: the task is tried elsewhere too, binding late. The silent attempt stays open and is
+   * blamed only at its patience, as before; if it starts before the other try has bound, that try
+   * gives way. Default 1000; `false`: only patience hedges (the rule before).
    */
   silenceSlackMs?: number | false
   /**
@@ -279,7 +280,7 @@ export class Dispatcher {
       for (const attempt of inflight) {
         if (blamed.includes(attempt)) continue
         attempt.then(step => {
-          if (step.lost && step.unreachable !== true && timedOutOnUs(step)) this.report(step.peer, 'timeout')
+          if (!blamed.includes(attempt) && step.lost && step.unreachable !== true && timedOutOnUs(step)) this.report(step.peer, 'timeout')
         }, () => {})
       }
     }
@@ -307,6 +308,8 @@ export class Dispatcher {
     // An attempt past its patience whose peer said the task runs (STARTED): it is not duplicated
     // while the peer keeps answering (a lost stream fails it); nothing new is tried meanwhile.
     let held: Promise<Step> | undefined
+    // Set when an attempt went silent: the next race gives way if it starts after all (below).
+    let yielded: { gaveWay: AbortController, race?: Progress } | undefined
 
     while (true) {
       // Cancelled: start nothing new; dispatch() waits for what is out to confirm.
@@ -316,7 +319,7 @@ export class Dispatcher {
       const mayTry = !final && !waiting && failures < this.maxAttempts && tries < this.maxTries && remaining > 0
       let sentTo: string | undefined
       let latest: Promise<Step> | undefined
-      const progress = { started: false }
+      const progress: Progress = { started: false }
       let patience = Math.max(1, Math.ceil(remaining + this.slackMs))
       // Without hedging, an attempt past its patience is stopped through this.
       let abandon: AbortController | undefined
@@ -333,9 +336,13 @@ export class Dispatcher {
         } else {
           const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))
           abandon = this.hedge ? undefined : new AbortController()
+          // A reservation race tried because another attempt was silent gives way (binds nowhere)
+          // if that attempt starts first: the task is not sent to a second peer once one runs it.
+          const raceEnds = yielded == null ? ended() : AbortSignal.any([ended(), yielded.gaveWay.signal])
+          if (yielded != null && plan.mode === 'reserve') yielded.race ??= progress
           const attempt = plan.mode === 'direct'
             ? this.direct(req, plan.target, plan.maxWaitMs, remaining, settled, progress, abandon?.signal)
-            : this.reserve(req, plan.targets, remaining, abandon == null ? ended() : AbortSignal.any([ended(), abandon.signal]), settled, progress)
+            : this.reserve(req, plan.targets, remaining, abandon == null ? raceEnds : AbortSignal.any([raceEnds, abandon.signal]), settled, progress)
           inflight.push(attempt)
           if (plan.mode === 'direct') this.attemptPeer.set(attempt, plan.target.peerId)
           latest = attempt
@@ -348,12 +355,23 @@ export class Dispatcher {
       if (inflight.length === 0) break
       let next = await firstSettled(inflight, silence ?? patience, this.timers, req.signal)
       if (next === 'timeout' && silence !== undefined && mayTry) {
-        if (!progress.started) {
+        if (!progress.started && latest != null) {
           // Silent past every honest answer's time: try elsewhere too, binding late (the table
-          // was wrong about it). Not blamed yet: a queue longer than its peer estimated is
-          // silent too. Its patience or deadline judges it.
+          // was wrong about it). Not blamed now: a queue longer than its peer estimated is
+          // silent too; its patience judges it. If it starts before the next try binds, that
+          // try gives way and the task waits for it (a started attempt is not duplicated).
           bounced = true
           if (sentTo != null) exclude.add(sentTo)
+          const silent = latest
+          const giving = { gaveWay: new AbortController() } as { gaveWay: AbortController, race?: Progress }
+          yielded = giving
+          progress.onStart = () => {
+            if (this.hedgeStarted) return
+            held = silent
+            // Once bound, the other try runs too: the first answer stops the other (losers).
+            if (giving.race?.bound !== true) giving.gaveWay.abort(SETTLED)
+          }
+          if (sentTo != null) this.blameAtPatience(silent, sentTo, progress, patience - silence, blamed)
           continue
         }
         next = await firstSettled(inflight, patience - silence, this.timers, req.signal)
@@ -388,6 +406,8 @@ export class Dispatcher {
         continue
       }
       removeFrom(inflight, next.attempt)
+      // A race that gave way to a silent attempt that started after all: wait for that one.
+      if (yielded?.gaveWay.signal.aborted === true && next.step.outcome.error === ErrorCode.CANCELLED && !settled.aborted) continue
       const step = next.step
       last = { outcome: step.outcome, peer: step.peer, attempts: tries }
       const code = step.outcome.error
@@ -476,7 +496,22 @@ export class Dispatcher {
     return silence < patience ? silence : undefined
   }
 
-  private direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, ended: AbortSignal, progress: { started: boolean } = { started: false }, abandon?: AbortSignal): Promise<Step> {
+  /**
+   * A silent attempt tried elsewhere at its silence is still judged at its patience, as before
+   * the silence rule: not started and not answered by then, it is blamed (once) for sitting on
+   * the task. An answer (a CANCEL's too) or a STARTED before then clears it.
+   */
+  private blameAtPatience (attempt: Promise<Step>, peer: string, progress: Progress, afterMs: number, blamed: Array<Promise<Step>>): void {
+    const timer = this.timers.setTimeout(() => {
+      if (progress.started || blamed.includes(attempt)) return
+      blamed.push(attempt)
+      this.report(peer, 'timeout')
+    }, Math.max(1, afterMs))
+    const clear = (): void => { this.timers.clearTimeout(timer) }
+    attempt.then(clear, clear)
+  }
+
+  private direct (req: DispatchRequest, target: ScoredCandidate, maxWaitMs: number, remaining: number, ended: AbortSignal, progress: Progress = { started: false }, abandon?: AbortSignal): Promise<Step> {
     if (target.local) return this.directHere(req, target, maxWaitMs, remaining, ended)
     const peer = target.peerId
     this.init.onSent?.(peer)
@@ -494,7 +529,10 @@ export class Dispatcher {
         cancel: req.signal,
         // Answered elsewhere (a hedge won): stop it there, queued or running.
         stop: ended === NEVER ? undefined : ended,
-        onStarted: () => { progress.started = true }
+        onStarted: () => {
+          progress.started = true
+          progress.onStart?.()
+        }
       })
     } catch (err) {
       answer = Promise.reject(err)
@@ -523,7 +561,7 @@ export class Dispatcher {
    * arrive: a slow placement must not keep a READY slot idle), cancel every other reservation,
    * including ones placed after the winner was chosen.
    */
-  private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, ended: AbortSignal, settled: AbortSignal, progress: { started: boolean }): Promise<Step> {
+  private async reserve (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, ended: AbortSignal, settled: AbortSignal, progress: Progress): Promise<Step> {
     // The race ends at the task's deadline, or when another (hedged) attempt already answered.
     const late = deadlineOn(this.timers, Math.ceil(remaining + this.slackMs), ANSWER_LATE, ended)
     try {
@@ -534,7 +572,7 @@ export class Dispatcher {
   }
 
   /** `reserve` within `signal` (see there). */
-  private async race (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, signal: AbortSignal, ended: AbortSignal, settled: AbortSignal, progress: { started: boolean }): Promise<Step> {
+  private async race (req: DispatchRequest, targets: ScoredCandidate[], remaining: number, signal: AbortSignal, ended: AbortSignal, settled: AbortSignal, progress: Progress): Promise<Step> {
     const startedAt = this.init.clock.now()
     const placements = targets.map(target => {
       const placed = this.place(req, target, signal, settled)
@@ -565,6 +603,7 @@ export class Dispatcher {
       // Refusals and unreachable placements were reported as they happened.
       return { outcome, peer: placements[0].target.peerId, lost: why?.outcome == null, unreachable: why instanceof UnreachableError, reported: true }
     }
+    progress.bound = true
     // Every other reservation goes, including ones placed only after this decision.
     for (const p of placements) p.placed.then(res => { if (res !== winner.res) res.cancel() }, () => {})
     if (!winner.target.local) this.init.onSent?.(winner.target.peerId)
@@ -710,6 +749,14 @@ async function raceAbortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T>
     signal.addEventListener('abort', onAbort, { once: true })
     p.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
   })
+}
+
+/** What an attempt heard: STARTED (and who wants to know when it does). */
+interface Progress {
+  started: boolean
+  /** A reservation race chose where the task runs. */
+  bound?: boolean
+  onStart?: () => void
 }
 
 interface Step {

@@ -235,7 +235,7 @@ describe('Dispatcher', () => {
     const rules = { minAttemptTimeoutMs: 5_000, silenceSlackMs: 200 }
     const never = async (_r: TaskRequest, opts?: GiveUp): Promise<TaskOutcome> => await untilGivenUp(opts)
 
-    it('is tried elsewhere then, not at its patience; the silent peer is blamed only when its own deadline passes', async () => {
+    it('is tried elsewhere then, not at its patience; the silent peer is blamed at its patience, once', async () => {
       const { dispatcher, fakes, events } = setup({
         hole: { request: never },
         b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
@@ -246,7 +246,11 @@ describe('Dispatcher', () => {
       expect(clock.now() - started).toBe(2 * 5 + 20 + 50 + 200)
       expect(fakes.get('hole')?.requests).toHaveLength(1)
       expect(events).toEqual([['b', 'success']]) // a long queue there is silent too: no blame yet
-      await time.advance(10_000) // its own deadline (budget + slack) passes unanswered
+      await time.advance(5_000 - 280 - 1)
+      expect(events).toEqual([['b', 'success']])
+      await time.advance(1) // its 5 s patience, not started, not answered
+      expect(events).toEqual([['b', 'success'], ['hole', 'timeout']])
+      await time.advance(10_000) // its own deadline passes too: not blamed twice
       expect(events).toEqual([['b', 'success'], ['hole', 'timeout']])
     })
 
@@ -264,12 +268,34 @@ describe('Dispatcher', () => {
     })
 
     it('an answer that comes after the silence but before the hedge answers still wins', async () => {
-      const { dispatcher } = setup({
+      const { dispatcher, fakes } = setup({
         late: { request: async r => { await time.sleep(300); return ok(r.taskId, r.input) } },
         slow: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => { await time.sleep(1_000); return ok(r.taskId, r.input) } }
       }, { localKinds: false, dispatcher: rules })
       const r = await run(dispatcher.dispatch({ taskId: 's3', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
       expect(r.peer).toBe('late')
+      expect(fakes.get('slow')?.requests).toHaveLength(1) // tried at the silence, 280 ms
+    })
+
+    it('a silent peer that starts the task after all, before the late binding elsewhere binds, keeps it: the race gives way', async () => {
+      let yPeer: FakePeer | undefined
+      let zPeer: FakePeer | undefined
+      const { dispatcher, fakes, events } = setup({
+        x: { request: async (r: TaskRequest, opts?: { onStarted?: () => void }) => { await time.sleep(400); opts?.onStarted?.(); await time.sleep(1_000); return ok(r.taskId, r.input) } },
+        y: { ad: { meanRunMs: new Map([['echo', 20]]) }, reserve: reservation(() => yPeer as FakePeer, 1_000, async r => ok(r.taskId, r.input)) },
+        z: { ad: { meanRunMs: new Map([['echo', 20]]) }, reserve: reservation(() => zPeer as FakePeer, 1_000, async r => ok(r.taskId, r.input)) }
+      } as any, { localKinds: false, dispatcher: rules })
+      yPeer = fakes.get('y')
+      zPeer = fakes.get('z')
+      const started = clock.now()
+      const r = await run(dispatcher.dispatch({ taskId: 's5', kind: 'echo', input: enc(1), timeoutMs: 10_000 }))
+      expect(r.peer).toBe('x')
+      expect(clock.now() - started).toBe(1_400)
+      // Reservations were placed at the silence (280 ms) and cancelled when x started (400 ms): nothing bound.
+      expect([yPeer?.reserves, zPeer?.reserves]).toEqual([1, 1])
+      expect([yPeer?.cancels, zPeer?.cancels]).toEqual([1, 1])
+      expect([yPeer?.requests.length, zPeer?.requests.length]).toEqual([0, 0])
+      expect(events).toEqual([['x', 'success']])
     })
 
     it('silenceSlackMs: false hedges only at patience (the rule before), blaming the silent peer then', async () => {
