@@ -156,7 +156,8 @@ export class Executor {
   private readonly queue: Queued[] = []
   private readonly held = new Map<number, Held>()
   /** Dedupe is per submitter: a peer cannot poison another's task id (key: origin + id). */
-  private readonly inflight = new Map<string, { work: string, outcome: Promise<TaskOutcome> }>()
+  /** Tasks queued or running here; `started` once running, `joiners` told when it starts. */
+  private readonly inflight = new Map<string, { work: string, outcome: Promise<TaskOutcome>, started?: boolean, joiners?: Array<() => void> }>()
   private readonly results: LRUCache<string, { work: string, outcome: TaskOutcome }>
   private readonly maxResults: number
   private readonly runTimes = new Map<string, number>()
@@ -478,7 +479,15 @@ export class Executor {
         ? 'this node was running the task when it crashed or was stopped; it never runs a task id twice: run it elsewhere'
         : 'this node ran the task before and no longer keeps its result; it never runs a task id twice: run it elsewhere')
     }
-    return (running as { outcome: Promise<TaskOutcome> }).outcome.then(o => ({ ...o, deduped: true }))
+    const joined = running as NonNullable<typeof running>
+    // A request that joins the run is told it runs too (STARTED), as the first one was: silence
+    // would look like a black hole to its sender.
+    if (spec.onStart != null) {
+      // (A run that started as it was submitted did so before its entry existed: its stop says so.)
+      if (joined.started === true || this.runningStops.has(key)) spec.onStart()
+      else (joined.joiners ??= []).push(spec.onStart)
+    }
+    return joined.outcome.then(o => ({ ...o, deduped: true }))
   }
 
   private admit (spec: TaskSpec, options: { ignoreQueue?: boolean } = {}): TaskOutcome | undefined {
@@ -496,6 +505,15 @@ export class Executor {
     if (this.queue.length >= this.queueLimit) return refused(spec.taskId, ErrorCode.QUEUE_FULL, 'queue full')
     if (!this.fair.mayQueue(spec.origin, this.queueLimit)) return refused(spec.taskId, ErrorCode.QUEUE_FULL, 'this submitter holds its whole share of the queue here')
     return undefined
+  }
+
+  private markStarted (key: string): void {
+    const entry = this.inflight.get(key)
+    if (entry == null) return
+    entry.started = true
+    const joiners = entry.joiners
+    entry.joiners = undefined
+    for (const tell of joiners ?? []) tell()
   }
 
   private async track (spec: TaskSpec, outcome: Promise<TaskOutcome>): Promise<TaskOutcome> {
@@ -601,6 +619,7 @@ export class Executor {
     }
     const startedAt = this.clock.now()
     spec.onStart?.()
+    this.markStarted(dedupeKey(spec.origin, spec.taskId))
     const handler = this.handlers.get(spec.kind) as TaskHandler
     // The handler's signal, aborted by its deadline or by a drain that ran out of time (one
     // controller and a timer cleared at the end: no composite signal per task).

@@ -175,6 +175,24 @@ describe('Executor', () => {
       expect(text(o2.output)).toBe('result')
     })
 
+    it('a request that joins a running task is told it started at once; one that joins a queued task, when it starts', async () => {
+      const { executor, gate } = setup({ concurrency: 1 })
+      const told: string[] = []
+      const first = executor.submit(spec('run', { onStart: () => { told.push('run:first') } }))
+      const queued = executor.submit(spec('later', { onStart: () => { told.push('later:first') } }))
+      await settle()
+      const joinRunning = executor.submit(spec('run', { onStart: () => { told.push('run:joiner') } }))
+      const joinQueued = executor.submit(spec('later', { onStart: () => { told.push('later:joiner') } }))
+      await settle()
+      expect(told).toEqual(['run:first', 'run:joiner'])
+      gate.calls[0].resolve(bytes('r'))
+      await settle()
+      expect(told).toEqual(['run:first', 'run:joiner', 'later:first', 'later:joiner'])
+      gate.calls[1].resolve(bytes('l'))
+      expect((await Promise.all([first, joinRunning, queued, joinQueued])).map(o => o.deduped)).toEqual([false, true, false, true])
+      expect(gate.calls).toHaveLength(2)
+    })
+
     it('refuses a task id reused for different work instead of answering with the other result', async () => {
       const { executor, gate } = setup()
       const first = executor.submit(spec('t'))
