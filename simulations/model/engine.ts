@@ -24,7 +24,6 @@ import { BLACKHOLE, HONEST, LIAR, WRONG } from './world.js'
 import type { BreakerParams } from '../../src/core/routing/circuit-breaker.js'
 import type { PlanParams } from '../../src/core/routing/plan.js'
 import type { ScoreParams } from '../../src/core/routing/score.js'
-import type { DispatcherInit } from '../../src/services/tasks/dispatcher.js'
 import type { TaskHandler } from '../../src/services/tasks/handlers.js'
 import type { Rng } from '../prng.js'
 import type { BaselineName } from './baselines.js'
@@ -32,13 +31,12 @@ import { AdRings } from './ads.js'
 import type { AdView } from './ads.js'
 import type { ModeTimeline } from './mode-tracker.js'
 import type { ReputationSeries } from './reputation-tracker.js'
-import type { NodeSetup } from './sim-node.js'
+import type { DispatcherRules, NodeSetup } from './sim-node.js'
 import type { SimProtocol } from './sim-task-client.js'
 import type { TimelineSeries } from '../report/types.js'
 import type { World } from './world.js'
 
-/** Dispatcher rules a variant may switch (DispatcherInit options; the defaults are the code's). */
-export type DispatcherRules = Pick<DispatcherInit, 'hedge' | 'reserveWhenBouncing' | 'hedgeStarted' | 'stopLosers' | 'patienceQuantile' | 'silenceSlackMs'>
+export type { DispatcherRules } from './sim-node.js'
 
 export interface EngineOptions {
   /** Name in the report (a variant's name, or the policy's). */

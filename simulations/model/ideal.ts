@@ -87,9 +87,9 @@ export function runIdeal (w: World): IdealResult {
     const counted = t >= s.warmupMs
     if (counted) measured++
     const beyond = w.beyondBudget[k] === 1
+    if (counted && beyond) beyondBudget++
     if (best < 0) {
-      if (counted && beyond) beyondBudget++
-      else if (counted) lost++
+      if (counted && !beyond) lost++
       continue
     }
     if (best === o) local++
@@ -103,8 +103,7 @@ export function runIdeal (w: World): IdealResult {
     for (let j = offset[best]; j < offset[best + 1]; j++) if (free[j] < m) m = free[j]
     minFree[best] = m
     work[best] += Math.max(0, Math.min(end, windowEnd) - bestStart)
-    if (counted && beyond) beyondBudget++
-    else if (counted) responses.push(bestResp)
+    if (counted && !beyond) responses.push(bestResp)
   }
   const utilisation = new Float64Array(n)
   for (let i = 0; i < n; i++) {

@@ -30,6 +30,9 @@ import type { AdSource } from './lazy-table.js'
 export const KIND = 'sim'
 
 /** How one node is built (the same for every node of a run). */
+/** Dispatcher rules a variant may switch (DispatcherInit options; the defaults are the code's). */
+export type DispatcherRules = Pick<DispatcherInit, 'hedge' | 'reserveWhenBouncing' | 'hedgeStarted' | 'stopLosers' | 'patienceQuantile' | 'silenceSlackMs'>
+
 export interface NodeSetup {
   vt: VirtualTime
   protocol: SimProtocol
@@ -50,7 +53,7 @@ export interface NodeSetup {
   maxTries: number
   slackMs: number
   /** DispatcherInit options compared by variants. */
-  rules: Pick<DispatcherInit, 'hedge' | 'reserveWhenBouncing' | 'hedgeStarted' | 'stopLosers' | 'patienceQuantile' | 'silenceSlackMs'>
+  rules: DispatcherRules
   /** A baseline's choice instead of fedmesh's (no reputation, no breakers). */
   planner?: (selfId: string) => Planner
   /** Reputation and breakers matter (fedmesh). */

@@ -72,10 +72,8 @@ export class TableCandidates implements CandidateReader {
     into.rttMs = rtt?.rttMs
     into.rttSource = rtt?.source ?? 'default'
     into.reputation = rep.score
-    into.reputationState = rep.state
-    into.circuitOpen = view.circuitOpen(e.peerId)
+    this.fillStanding(e, rep.state, into)
     into.connected = view.connected(e.peerId)
-    into.noWork = ad.paused === true ? (ad.servingReason ?? 'paused') : undefined
     return into
   }
 
@@ -92,10 +90,7 @@ export class TableCandidates implements CandidateReader {
     if (e === undefined) return undefined
     if (e === SELF) return this.readSelfStanding(into)
     this.fillLoad(e, into)
-    const { view } = this
-    into.reputationState = view.reputation(e.peerId).state
-    into.circuitOpen = view.circuitOpen(e.peerId)
-    into.noWork = e.ad.paused === true ? (e.ad.servingReason ?? 'paused') : undefined
+    this.fillStanding(e, this.view.reputation(e.peerId).state, into)
     return into
   }
 
@@ -117,6 +112,13 @@ export class TableCandidates implements CandidateReader {
     into.running = ad.running
     into.concurrency = ad.concurrency
     into.queueLimit = ad.queueLimit
+  }
+
+  /** What decides whether the peer may take work at all, given its reputation state. */
+  private fillStanding (e: CapacityEntry, state: ReputationState, into: CandidateInput): void {
+    into.reputationState = state
+    into.circuitOpen = this.view.circuitOpen(e.peerId)
+    into.noWork = e.ad.paused === true ? (e.ad.servingReason ?? 'paused') : undefined
   }
 
   private readSelf (into: CandidateInput): CandidateInput {

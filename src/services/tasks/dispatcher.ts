@@ -309,7 +309,7 @@ export class Dispatcher {
     // while the peer keeps answering (a lost stream fails it); nothing new is tried meanwhile.
     let held: Promise<Step> | undefined
     // Set when an attempt went silent: the next race gives way if it starts after all (below).
-    let yielded: { gaveWay: AbortController, race?: Progress } | undefined
+    let yielded: GiveWay | undefined
 
     while (true) {
       // Cancelled: start nothing new; dispatch() waits for what is out to confirm.
@@ -336,13 +336,9 @@ export class Dispatcher {
         } else {
           const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))
           abandon = this.hedge ? undefined : new AbortController()
-          // A reservation race tried because another attempt was silent gives way (binds nowhere)
-          // if that attempt starts first: the task is not sent to a second peer once one runs it.
-          const raceEnds = yielded == null ? ended() : AbortSignal.any([ended(), yielded.gaveWay.signal])
-          if (yielded != null && plan.mode === 'reserve') yielded.race ??= progress
           const attempt = plan.mode === 'direct'
             ? this.direct(req, plan.target, plan.maxWaitMs, remaining, settled, progress, abandon?.signal)
-            : this.reserve(req, plan.targets, remaining, abandon == null ? raceEnds : AbortSignal.any([raceEnds, abandon.signal]), settled, progress)
+            : this.reserve(req, plan.targets, remaining, raceEnd(ended(), yielded, progress, abandon), settled, progress)
           inflight.push(attempt)
           if (plan.mode === 'direct') this.attemptPeer.set(attempt, plan.target.peerId)
           latest = attempt
@@ -363,7 +359,7 @@ export class Dispatcher {
           bounced = true
           if (sentTo != null) exclude.add(sentTo)
           const silent = latest
-          const giving = { gaveWay: new AbortController() } as { gaveWay: AbortController, race?: Progress }
+          const giving: GiveWay = { gaveWay: new AbortController() }
           yielded = giving
           progress.onStart = () => {
             if (this.hedgeStarted) return
@@ -749,6 +745,29 @@ async function raceAbortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T>
     signal.addEventListener('abort', onAbort, { once: true })
     p.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
   })
+}
+
+/** A silent attempt's claim on the task: the reservation race tried after it gives way if it starts first. */
+interface GiveWay {
+  gaveWay: AbortController
+  /** The race tried after the silence (the first one). */
+  race?: Progress
+}
+
+/**
+ * What ends a reservation race early: the task settled; a silent attempt that started after all,
+ * for the race tried after its silence (it binds nowhere: the task is not sent to a second peer
+ * once one runs it); a give-up without hedging.
+ */
+function raceEnd (settled: AbortSignal, yielded: GiveWay | undefined, progress: Progress, abandon: AbortController | undefined): AbortSignal {
+  if (yielded == null && abandon == null) return settled
+  const signals = [settled]
+  if (yielded != null) {
+    yielded.race ??= progress
+    signals.push(yielded.gaveWay.signal)
+  }
+  if (abandon != null) signals.push(abandon.signal)
+  return AbortSignal.any(signals)
 }
 
 /** What an attempt heard: STARTED (and who wants to know when it does). */

@@ -156,8 +156,8 @@ export class Executor {
   private readonly queue: Queued[] = []
   private readonly held = new Map<number, Held>()
   /** Dedupe is per submitter: a peer cannot poison another's task id (key: origin + id). */
-  /** Tasks queued or running here; `started` once running, `joiners` told when it starts. */
-  private readonly inflight = new Map<string, { work: string, outcome: Promise<TaskOutcome>, started?: boolean, joiners?: Array<() => void> }>()
+  /** Tasks queued or running here (running: in `runningStops`); `joiners` are told when it starts. */
+  private readonly inflight = new Map<string, { work: string, outcome: Promise<TaskOutcome>, joiners?: Array<() => void> }>()
   private readonly results: LRUCache<string, { work: string, outcome: TaskOutcome }>
   private readonly maxResults: number
   private readonly runTimes = new Map<string, number>()
@@ -483,8 +483,7 @@ export class Executor {
     // A request that joins the run is told it runs too (STARTED), as the first one was: silence
     // would look like a black hole to its sender.
     if (spec.onStart != null) {
-      // (A run that started as it was submitted did so before its entry existed: its stop says so.)
-      if (joined.started === true || this.runningStops.has(key)) spec.onStart()
+      if (this.runningStops.has(key)) spec.onStart()
       else (joined.joiners ??= []).push(spec.onStart)
     }
     return joined.outcome.then(o => ({ ...o, deduped: true }))
@@ -507,13 +506,13 @@ export class Executor {
     return undefined
   }
 
-  private markStarted (key: string): void {
+  /** Tell the requests that joined a queued run that it started. */
+  private tellJoiners (key: string): void {
     const entry = this.inflight.get(key)
-    if (entry == null) return
-    entry.started = true
+    if (entry?.joiners == null) return
     const joiners = entry.joiners
     entry.joiners = undefined
-    for (const tell of joiners ?? []) tell()
+    for (const tell of joiners) tell()
   }
 
   private async track (spec: TaskSpec, outcome: Promise<TaskOutcome>): Promise<TaskOutcome> {
@@ -618,14 +617,14 @@ export class Executor {
       }
     }
     const startedAt = this.clock.now()
+    const key = dedupeKey(spec.origin, spec.taskId)
     spec.onStart?.()
-    this.markStarted(dedupeKey(spec.origin, spec.taskId))
+    this.tellJoiners(key)
     const handler = this.handlers.get(spec.kind) as TaskHandler
     // The handler's signal, aborted by its deadline or by a drain that ran out of time (one
     // controller and a timer cleared at the end: no composite signal per task).
     const stop = new AbortController()
     this.runningControllers.set(stop, spec.origin)
-    const key = dedupeKey(spec.origin, spec.taskId)
     this.runningStops.set(key, stop)
     let timedOut = false
     const deadline = this.timers.setTimeout(() => {
