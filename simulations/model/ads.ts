@@ -24,6 +24,8 @@ export interface VisibleAd {
   concurrency: number
   queueLimit: number
   meanRunMs: number | undefined
+  /** Its estimate of when a slot frees while all are taken (0: one is free, or unknown). */
+  firstFreeMs: number
   /** Slots and queue places were tailored to this reader (its fair share there): not shared. */
   tailored: boolean
 }
@@ -45,7 +47,8 @@ const CONCURRENCY = 5
 const QUEUE_LIMIT = 6
 /** 1 when some readers were told other slots (their fair share): look them up in `tailoredFor`. */
 const TAILORED = 7
-const STRIDE = 8
+const FIRST_FREE = 8
+const STRIDE = 9
 
 /** Every peer's ring of the adverts it published. */
 export class AdRings {
@@ -76,7 +79,7 @@ export class AdRings {
    * `peer` advertises: `offered`, slots and queue places as a remote peer may use them (the
    * capacity service tailors each peer's ad to its fair share); `tailored`: readers told otherwise.
    */
-  publish (peer: number, at: number, queueDepth: number, running: number, meanRunMs: number | undefined, offered: AdView, tailored?: ReadonlyMap<number, AdView>): void {
+  publish (peer: number, at: number, queueDepth: number, running: number, meanRunMs: number | undefined, firstFreeMs: number, offered: AdView, tailored?: ReadonlyMap<number, AdView>): void {
     const slot = peer * RING + this.count[peer] % RING
     const o = slot * STRIDE
     const ads = this.ads
@@ -89,6 +92,7 @@ export class AdRings {
     ads[o + RUNNING] = running
     // The advert carries Math.round(meanRunMs); 0 or absent reads as "not observed".
     ads[o + MEAN_RUN] = meanRunMs === undefined ? 0 : Math.round(meanRunMs)
+    ads[o + FIRST_FREE] = firstFreeMs
     ads[o + CONCURRENCY] = offered.concurrency
     ads[o + QUEUE_LIMIT] = offered.queueLimit
     ads[o + TAILORED] = own === undefined ? 0 : 1
@@ -137,6 +141,7 @@ export class AdRings {
       into.concurrency = own === undefined ? ads[o + CONCURRENCY] : own.concurrency
       into.queueLimit = own === undefined ? ads[o + QUEUE_LIMIT] : own.queueLimit
       into.meanRunMs = mr > 0 ? mr : undefined
+      into.firstFreeMs = ads[o + FIRST_FREE]
       into.tailored = own !== undefined
       return true
     }
@@ -158,5 +163,5 @@ export class AdRings {
 
 /** An empty `VisibleAd` to fill. */
 export function blankAd (): VisibleAd {
-  return { seq: 0, receivedAt: 0, publishedAt: 0, queueDepth: 0, running: 0, concurrency: 0, queueLimit: 0, meanRunMs: undefined, tailored: false }
+  return { seq: 0, receivedAt: 0, publishedAt: 0, queueDepth: 0, running: 0, concurrency: 0, queueLimit: 0, meanRunMs: undefined, firstFreeMs: 0, tailored: false }
 }

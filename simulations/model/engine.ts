@@ -369,7 +369,7 @@ class Engine {
     const m = this.w.malice[i]
     if (m === LIAR || m === BLACKHOLE) {
       // Advertise idle and fast: they look like the best peer anywhere.
-      this.rings.publish(i, this.vt.q.now, 0, 0, this.s.workload.service.meanMs * (this.s.faults.malicious?.advertisedRunFraction ?? 1), node)
+      this.rings.publish(i, this.vt.q.now, 0, 0, this.s.workload.service.meanMs * (this.s.faults.malicious?.advertisedRunFraction ?? 1), 0, node)
     } else {
       // As the capacity service: each peer is told the slots and queue places its fair share
       // leaves it (Executor.loadFor), peers holding work here their own.
@@ -380,7 +380,7 @@ class Engine {
         const p = peerIndex(holder)
         if (p !== undefined) tailored.set(p, e.loadFor(holder))
       }
-      this.rings.publish(i, this.vt.q.now, load.queueDepth, load.running, e.meanRunMs(KIND), e.loadFor(NOBODY), tailored)
+      this.rings.publish(i, this.vt.q.now, load.queueDepth, load.running, e.meanRunMs(KIND), e.firstFreeMs(), e.loadFor(NOBODY), tailored)
     }
     this.modes?.published(i)
   }

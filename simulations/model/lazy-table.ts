@@ -130,6 +130,7 @@ export class LazyCapacityTable extends CapacityTable {
       queueLimit: ad.queueLimit,
       kinds: this.kinds as string[],
       meanRunMs: ad.meanRunMs === undefined ? EMPTY_RUNS : runsOf(this.lazy.kind, ad.meanRunMs),
+      firstFreeMs: ad.firstFreeMs,
       intervalMs: this.lazy.intervalMs,
       addrs: [],
       clamped: []

@@ -319,6 +319,7 @@ export interface CapacityAd {
   wallMs: number
   servingReason: string
   paused: boolean
+  firstFreeMs: number
 }
 
 export namespace CapacityAd {
@@ -422,6 +423,11 @@ export namespace CapacityAd {
           w.bool(obj.paused)
         }
 
+        if ((obj.firstFreeMs != null && obj.firstFreeMs !== 0)) {
+          w.uint32(144)
+          w.uint32(obj.firstFreeMs)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -442,7 +448,8 @@ export namespace CapacityAd {
           addrs: [],
           wallMs: 0,
           servingReason: '',
-          paused: false
+          paused: false,
+          firstFreeMs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -545,6 +552,10 @@ export namespace CapacityAd {
             }
             case 17: {
               obj.paused = reader.bool()
+              break
+            }
+            case 18: {
+              obj.firstFreeMs = reader.uint32()
               break
             }
             default: {
@@ -726,6 +737,13 @@ export namespace CapacityAd {
               }
               break
             }
+            case 18: {
+              yield {
+                field: `${prefix}.firstFreeMs`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -848,6 +866,11 @@ export namespace CapacityAd {
     value: boolean
   }
 
+  export interface CapacityAdFirstFreeMsFieldEvent {
+    field: '$.firstFreeMs'
+    value: number
+  }
+
   export function encode (obj: Partial<CapacityAd>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CapacityAd.codec())
   }
@@ -856,7 +879,7 @@ export namespace CapacityAd {
     return decodeMessage(buf, CapacityAd.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAd>): Generator<CapacityAdSeqFieldEvent | CapacityAdNameFieldEvent | CapacityAdCoresFieldEvent | CapacityAdFreeMemoryMbFieldEvent | CapacityAdLoadFieldEvent | CapacityAdQueueDepthFieldEvent | CapacityAdRunningFieldEvent | CapacityAdConcurrencyFieldEvent | CapacityAdQueueLimitFieldEvent | CapacityAdKindsFieldEvent | CapacityAdCoordinateVecFieldEvent | CapacityAdCoordinateHeightFieldEvent | CapacityAdCoordinateErrorFieldEvent | CapacityAdCoordinateAdjustmentFieldEvent | CapacityAdStatsKindFieldEvent | CapacityAdStatsMeanRunMsFieldEvent | CapacityAdIntervalMsFieldEvent | CapacityAdAddrsFieldEvent | CapacityAdWallMsFieldEvent | CapacityAdServingReasonFieldEvent | CapacityAdPausedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAd>): Generator<CapacityAdSeqFieldEvent | CapacityAdNameFieldEvent | CapacityAdCoresFieldEvent | CapacityAdFreeMemoryMbFieldEvent | CapacityAdLoadFieldEvent | CapacityAdQueueDepthFieldEvent | CapacityAdRunningFieldEvent | CapacityAdConcurrencyFieldEvent | CapacityAdQueueLimitFieldEvent | CapacityAdKindsFieldEvent | CapacityAdCoordinateVecFieldEvent | CapacityAdCoordinateHeightFieldEvent | CapacityAdCoordinateErrorFieldEvent | CapacityAdCoordinateAdjustmentFieldEvent | CapacityAdStatsKindFieldEvent | CapacityAdStatsMeanRunMsFieldEvent | CapacityAdIntervalMsFieldEvent | CapacityAdAddrsFieldEvent | CapacityAdWallMsFieldEvent | CapacityAdServingReasonFieldEvent | CapacityAdPausedFieldEvent | CapacityAdFirstFreeMsFieldEvent> {
     return streamMessage(buf, CapacityAd.codec(), opts)
   }
 }

@@ -57,6 +57,36 @@ export class RunTimeSketch {
     }
     return upperEdge(BUCKETS - 1)
   }
+
+  /**
+   * How much longer a run that has lasted `ageMs` is expected to take, ms: the mean of (t − age)
+   * over the recent runs longer than `ageMs` (each bucket at its geometric middle, the age's own
+   * bucket by the part above the age). Undefined when no recent run lasted that long. For
+   * heavy-tailed kinds it grows with the age; for memoryless ones it stays near the mean.
+   */
+  meanResidualMs (ageMs: number): number | undefined {
+    const age = Math.max(0, ageMs)
+    const first = bucketOf(age)
+    let weight = 0
+    let sum = 0
+    for (let i = first; i < BUCKETS; i++) {
+      const count = this.counts[i]
+      if (count === 0) continue
+      const upper = upperEdge(i)
+      if (i === first) {
+        // The part of the age's own bucket above the age, at its middle.
+        const lower = i === 0 ? 0 : upperEdge(i - 1)
+        const share = upper > lower ? (upper - age) / (upper - lower) : 0
+        weight += count * share
+        sum += count * share * ((upper - age) / 2)
+      } else {
+        const middle = i === 0 ? 0.5 : Math.sqrt(upper * upperEdge(i - 1))
+        weight += count
+        sum += count * (middle - age)
+      }
+    }
+    return weight > 0 ? sum / weight : undefined
+  }
 }
 
 /** Bucket 0 holds [0, 1 ms); bucket i ≥ 1 holds [2^((i-1)/4), 2^(i/4)) ms. */
@@ -94,6 +124,12 @@ export class RunTimesByKind {
     }
     this.newest = kind
     sketch.add(runMs)
+  }
+
+  /** `kind`'s expected further run time at `ageMs` (RunTimeSketch.meanResidualMs) once it has `minSamples` runs, else undefined. */
+  meanResidualMs (kind: string, ageMs: number, minSamples = 20): number | undefined {
+    const sketch = this.sketches.get(kind)
+    return sketch != null && sketch.samples >= minSamples ? sketch.meanResidualMs(ageMs) : undefined
   }
 
   /** A quantile of `kind`'s recent run times once it has `minSamples` runs, else undefined. */

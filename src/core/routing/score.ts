@@ -29,6 +29,12 @@ export interface CandidateInput {
   sentSinceAd: number
   /** Mean run time of this kind there, ms (undefined: not observed). */
   meanRunMs?: number
+  /**
+   * When it advertised every slot taken: its own estimate of how long until one frees, ms, from
+   * how long its runs have lasted (0 or undefined: unknown; the mean run time over its slots is
+   * assumed, right for memoryless run times, far too hopeful behind long heavy-tailed runs).
+   */
+  firstFreeMs?: number
   rttMs?: number
   rttSource: RttSource
   reputation: number
@@ -82,8 +88,12 @@ export interface ScoredCandidate {
   score: number
 }
 
-/** Expected wait for a free slot: tasks ahead beyond the free slots, drained `concurrency` at a time. */
-export function queueWaitMs (c: Pick<CandidateInput, 'queueDepth' | 'running' | 'concurrency' | 'sentSinceAd'>, runMs: number): number {
+/**
+ * Expected wait for a free slot: the first slot to free (the peer's own estimate when every slot
+ * is taken and it gave one, else a run over `concurrency`), then tasks ahead beyond the free
+ * slots, drained `concurrency` at a time.
+ */
+export function queueWaitMs (c: Pick<CandidateInput, 'queueDepth' | 'running' | 'concurrency' | 'sentSinceAd' | 'firstFreeMs'>, runMs: number): number {
   const concurrency = Math.max(1, c.concurrency)
   // A negative correction (our tasks there finished) empties the queue first, then frees slots.
   const corrected = c.queueDepth + c.sentSinceAd
@@ -91,7 +101,8 @@ export function queueWaitMs (c: Pick<CandidateInput, 'queueDepth' | 'running' | 
   const ahead = Math.max(0, corrected)
   const free = Math.max(0, concurrency - running)
   if (ahead < free) return 0
-  return ((ahead - free + 1) / concurrency) * runMs
+  const first = free === 0 && c.firstFreeMs !== undefined && c.firstFreeMs > 0 ? c.firstFreeMs : runMs / concurrency
+  return first + ((ahead - free) / concurrency) * runMs
 }
 
 /** The reason given for a candidate that does not serve the kind (`fedmesh route` exits 4 when every one says it). */

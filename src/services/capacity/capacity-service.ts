@@ -193,7 +193,8 @@ export class CapacityService implements Startable {
       addrs: [],
       wallMs: now,
       servingReason: serving?.reason ?? '',
-      paused: serving?.paused ?? false
+      paused: serving?.paused ?? false,
+      firstFreeMs: executor.firstFreeMs()
     }
     this.lastPublishedAt = ad.wallMs
     this.announcedGapMs = gapMs

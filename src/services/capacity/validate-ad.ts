@@ -17,6 +17,7 @@ export const CAPACITY_BOUNDS = {
   load: 1_000,
   nameLength: 64,
   meanRunMs: 3_600_000,
+  firstFreeMs: 86_400_000,
   /** Advertisement interval accepted, ms: entries expire a few intervals after the last ad. */
   minIntervalMs: 200,
   maxIntervalMs: 60_000
@@ -37,6 +38,8 @@ export interface ValidatedAd {
   kinds: string[]
   coordinate?: CapacityAd['coordinate']
   meanRunMs: Map<string, number>
+  /** While every slot is taken: the sender's estimate of how long until one frees, ms (0 or absent: a slot is free, or unknown). */
+  firstFreeMs?: number
   intervalMs: number
   /** Dialable addresses the peer announced (hints: bad ones are dropped). */
   addrs: Multiaddr[]
@@ -89,6 +92,7 @@ export function validateAd (ad: CapacityAd): ValidatedAd | string {
     kinds: ad.kinds,
     coordinate: ad.coordinate,
     meanRunMs,
+    firstFreeMs: clamp('firstFreeMs', ad.firstFreeMs, CAPACITY_BOUNDS.firstFreeMs),
     intervalMs: Math.min(CAPACITY_BOUNDS.maxIntervalMs, Math.max(CAPACITY_BOUNDS.minIntervalMs, ad.intervalMs || 1000)),
     addrs,
     ...(Number.isSafeInteger(ad.wallMs) && ad.wallMs > 0 && ad.wallMs <= MAX_WALL_MS ? { wallMs: ad.wallMs } : {}),

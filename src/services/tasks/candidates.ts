@@ -112,6 +112,7 @@ export class TableCandidates implements CandidateReader {
     into.running = ad.running
     into.concurrency = ad.concurrency
     into.queueLimit = ad.queueLimit
+    into.firstFreeMs = ad.firstFreeMs
   }
 
   /** What decides whether the peer may take work at all, given its reputation state. */
@@ -143,6 +144,7 @@ export class TableCandidates implements CandidateReader {
     into.running = local.running
     into.concurrency = local.concurrency
     into.queueLimit = local.queueLimit
+    into.firstFreeMs = executor.firstFreeMs()
     into.reputationState = 'healthy'
     into.circuitOpen = false
     into.noWork = undefined

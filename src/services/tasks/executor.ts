@@ -7,6 +7,8 @@ import { systemTimers } from '../../util/timers.js'
 import { TaskError, codeOf } from './task-error.js'
 import { DEFAULT_FAIR_SHARE, FairShare, LOCAL_ORIGIN } from './fair-share.js'
 import { PRIORITY_RANK, rankOf } from '../../core/priority.js'
+import { RunTimesByKind } from '../../core/routing/run-times.js'
+import { queueWaitMs } from '../../core/routing/score.js'
 import type { Priority } from '../../core/priority.js'
 import type { Serving } from '../../core/host-policy.js'
 import type { TaskHandler } from './handlers.js'
@@ -136,6 +138,9 @@ export interface Reservation {
   readonly priority?: Priority
 }
 
+/** A task running here: whose, what, since when. */
+interface RunningTask { origin: string, kind: string, startedAt: number }
+
 /** What happens to remote tasks running here when serving pauses: they finish, or are stopped and handed back. */
 export type OnPause = 'finish' | 'handBack'
 
@@ -161,6 +166,8 @@ export class Executor {
   private readonly results: LRUCache<string, { work: string, outcome: TaskOutcome }>
   private readonly maxResults: number
   private readonly runTimes = new Map<string, number>()
+  /** Each kind's recent run times here: how much longer a run that has lasted so far may take. */
+  private readonly runTimeSketches = new RunTimesByKind(64)
   private readonly executions: ExecutionLog
   private readonly clock: Clock
   private readonly timers: Timers
@@ -173,8 +180,8 @@ export class Executor {
   private nextReservation = 1
   private accepting = true
   private readonly idleWaiters: Array<() => void> = []
-  /** Aborts the handlers still running when a drain runs out of time (or a pause hands them back), with their origin. */
-  private readonly runningControllers = new Map<AbortController, string>()
+  /** Aborts the handlers still running when a drain runs out of time (or a pause hands them back), with what runs. */
+  private readonly runningControllers = new Map<AbortController, RunningTask>()
   /** What the host policy lets remote peers use (services/host): every slot until told otherwise. */
   private serving: Serving = { slots: Infinity, paused: false }
   /** The running tasks' controllers by submitter and id (a CANCEL with stop names one). */
@@ -268,7 +275,7 @@ export class Executor {
         held.onExpired()
       }
       if (onPause === 'handBack') {
-        for (const [c, origin] of this.runningControllers) {
+        for (const [c, { origin }] of this.runningControllers) {
           if (origin !== LOCAL_ORIGIN) c.abort(new TaskError(ErrorCode.SHUTTING_DOWN, `${message}; the task was handed back unfinished`))
         }
       }
@@ -304,11 +311,38 @@ export class Executor {
 
   /** How long a task of `kind` submitted now would wait for a slot, ms (an estimate). */
   estimateWaitMs (kind: string, fallbackRunMs = 0): number {
-    const free = this.concurrency - this.running
-    const ahead = this.queue.length
-    if (ahead < free) return 0
     const runMs = this.meanRunMs(kind) ?? fallbackRunMs
-    return ((ahead - free + 1) / this.concurrency) * runMs
+    return queueWaitMs({ queueDepth: this.queue.length, running: this.running, concurrency: this.concurrency, sentSinceAd: 0, firstFreeMs: this.firstFreeMs() }, runMs)
+  }
+
+  /**
+   * While every slot is taken: how long until one frees, ms, from what runs here and for how long
+   * it has run (a heavy-tailed run that has lasted long is likely to last long yet: its expected
+   * remainder comes from this kind's recent run times here). Each run ends at its own rate; the
+   * first of them at their sum. 0 while a slot is free, or before anything is known.
+   */
+  firstFreeMs (): number {
+    if (this.running < this.concurrency || this.running === 0) return 0
+    const now = this.clock.now()
+    let rate = 0
+    for (const run of this.runningControllers.values()) {
+      const age = now - run.startedAt
+      const mean = this.runTimes.get(run.kind)
+      // Not enough runs of the kind yet: the mean, or the age if it has outlived it.
+      const remaining = this.runTimeSketches.meanResidualMs(run.kind, age) ?? (mean === undefined ? age : Math.max(mean - age, age))
+      rate += 1 / Math.max(1, remaining)
+    }
+    // Slots held for a reservation (counted in running) start a task any moment: a fresh run.
+    const held = this.running - this.runningControllers.size
+    if (held > 0) rate += held / Math.max(1, this.typicalRunMs())
+    return rate > 0 ? Math.round(1 / rate) : 0
+  }
+
+  /** The mean run time of the kinds seen here, ms (1 before any ran). */
+  private typicalRunMs (): number {
+    let sum = 0
+    for (const ms of this.runTimes.values()) sum += ms
+    return this.runTimes.size > 0 ? sum / this.runTimes.size : 1
   }
 
   /** Tasks that ran (or run) here, newest first; across restarts when the log is persisted. */
@@ -624,7 +658,7 @@ export class Executor {
     // The handler's signal, aborted by its deadline or by a drain that ran out of time (one
     // controller and a timer cleared at the end: no composite signal per task).
     const stop = new AbortController()
-    this.runningControllers.set(stop, spec.origin)
+    this.runningControllers.set(stop, { origin: spec.origin, kind: spec.kind, startedAt })
     this.runningStops.set(key, stop)
     let timedOut = false
     const deadline = this.timers.setTimeout(() => {
@@ -680,6 +714,7 @@ export class Executor {
   private recordRunTime (kind: string, ms: number): void {
     const prev = this.runTimes.get(kind)
     this.runTimes.set(kind, prev == null ? ms : prev + RUN_TIME_ALPHA * (ms - prev))
+    this.runTimeSketches.add(kind, ms)
   }
 
   private notifyIdle (): void {

@@ -30,6 +30,26 @@ describe('RunTimeSketch', () => {
     expect(sketch.quantile(0.99) as number).toBeLessThan(70)
   })
 
+  it('expects a long-lasted run of a heavy-tailed kind to last long yet, and a memoryless one not', () => {
+    // Exponential run times (mean 1 s): what is left is about the mean whatever the age.
+    const memoryless = new RunTimeSketch({ halfLife: 1e9 })
+    for (let i = 1; i <= 20_000; i++) memoryless.add(-1_000 * Math.log(i / 20_001))
+    for (const age of [0, 500, 2_000]) {
+      expect(memoryless.meanResidualMs(age) as number).toBeGreaterThan(800)
+      expect(memoryless.meanResidualMs(age) as number).toBeLessThan(1_250)
+    }
+    // Pareto α = 1.5 from 100 ms: what is left grows as about twice the age.
+    const pareto = new RunTimeSketch({ halfLife: 1e9 })
+    for (let i = 1; i <= 20_000; i++) pareto.add(100 * (i / 20_001) ** (-1 / 1.5))
+    const at1s = pareto.meanResidualMs(1_000) as number
+    const at10s = pareto.meanResidualMs(10_000) as number
+    expect(at1s).toBeGreaterThan(1_000)
+    expect(at10s).toBeGreaterThan(5 * at1s)
+    // Nothing ran that long: no estimate (the caller decides).
+    expect(pareto.meanResidualMs(1e9)).toBeUndefined()
+    expect(new RunTimeSketch().meanResidualMs(0)).toBeUndefined()
+  })
+
   it('ignores values that are not run times', () => {
     const sketch = new RunTimeSketch()
     sketch.add(Number.NaN)
@@ -54,5 +74,7 @@ describe('RunTimesByKind', () => {
     // Quarter-octave buckets: within a fifth of what was seen.
     expect(kinds.quantile('a', 0.5)).toBeGreaterThan(80)
     expect(kinds.quantile('a', 0.5)).toBeLessThan(125)
+    expect(kinds.meanResidualMs('b', 0, 21)).toBeUndefined()
+    expect(kinds.meanResidualMs('a', 0)).toBeGreaterThan(0)
   })
 })

@@ -105,12 +105,26 @@ describe('queueWaitMs', () => {
     expect(queueWaitMs(c, 100)).toBe(expected)
   })
 
+  it('takes the peer\'s own estimate of its first free slot when every slot is taken, and only then', () => {
+    // 4 slots held by runs that have lasted long (heavy tails): the first frees in ~3 s, not 25 ms.
+    expect(queueWaitMs({ queueDepth: 0, running: 4, concurrency: 4, sentSinceAd: 0, firstFreeMs: 3_000 }, 100)).toBe(3_000)
+    // then the queue drains a run per slot as before
+    expect(queueWaitMs({ queueDepth: 2, running: 4, concurrency: 4, sentSinceAd: 0, firstFreeMs: 3_000 }, 100)).toBe(3_050)
+    // a free slot (here: one of ours finished since the advert) makes it moot
+    expect(queueWaitMs({ queueDepth: 0, running: 4, concurrency: 4, sentSinceAd: -1, firstFreeMs: 3_000 }, 100)).toBe(0)
+    // our sends fill the free slots: the runs we started are fresh, so the mean rule holds
+    expect(queueWaitMs({ queueDepth: 0, running: 2, concurrency: 4, sentSinceAd: 3, firstFreeMs: 3_000 }, 100)).toBe(50)
+    // 0: no estimate
+    expect(queueWaitMs({ queueDepth: 0, running: 4, concurrency: 4, sentSinceAd: 0, firstFreeMs: 0 }, 100)).toBe(25)
+  })
+
   it('never negative, never lower with more work ahead, never higher with more of our tasks done', () => {
     const load = fc.record({
       queueDepth: fc.integer({ min: 0, max: 1000 }),
       running: fc.integer({ min: 0, max: 64 }),
       concurrency: fc.integer({ min: 1, max: 64 }),
-      sentSinceAd: fc.integer({ min: -100, max: 100 })
+      sentSinceAd: fc.integer({ min: -100, max: 100 }),
+      firstFreeMs: fc.integer({ min: 0, max: 100_000 })
     })
     fc.assert(fc.property(load, fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 10_000 }), (c, more, runMs) => {
       const w = queueWaitMs(c, runMs)

@@ -34,6 +34,8 @@ describe('validateAd', () => {
     const v = valid(ad())
     expect(v).toMatchObject({ seq: 1_700_000_000_000_001, name: 'node-a', cores: 8, queueDepth: 3, running: 2, concurrency: 8, queueLimit: 256, kinds: ['echo', 'sha256'], intervalMs: 1000, clamped: [] })
     expect(v.meanRunMs.get('echo')).toBe(2)
+    expect(v.firstFreeMs).toBe(0)
+    expect(valid(ad({ firstFreeMs: 4_200 })).firstFreeMs).toBe(4_200)
   })
 
   it.each([
@@ -42,7 +44,8 @@ describe('validateAd', () => {
     ['queueDepth', { queueDepth: 2 ** 32 - 1 }, 'queueDepth', CAPACITY_BOUNDS.queueDepth],
     ['queueLimit', { queueLimit: 2 ** 32 - 1 }, 'queueLimit', CAPACITY_BOUNDS.queueLimit],
     ['freeMemoryMb', { freeMemoryMb: 2 ** 32 - 1 }, 'freeMemoryMb', CAPACITY_BOUNDS.freeMemoryMb],
-    ['load', { load: 1e9 }, 'load', CAPACITY_BOUNDS.load]
+    ['load', { load: 1e9 }, 'load', CAPACITY_BOUNDS.load],
+    ['firstFreeMs', { firstFreeMs: 2 ** 32 - 1 }, 'firstFreeMs', CAPACITY_BOUNDS.firstFreeMs]
   ] as const)('clamps an absurd %s to its bound and lists it', (_name, over, field, bound) => {
     const v = valid(ad(over))
     expect(v[field]).toBe(bound)

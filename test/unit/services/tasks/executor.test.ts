@@ -484,6 +484,30 @@ describe('Executor', () => {
       expect(executor.estimateWaitMs('k')).toBe(150)
     })
 
+    it('firstFreeMs: a run that has lasted long holds its slot longer when the kind\'s runs are heavy-tailed', async () => {
+      const { executor, gate, clock } = setup({ concurrency: 1 })
+      // Teach it k: nine in ten runs take 10 ms, one in ten 10 s.
+      for (let i = 0; i < 40; i++) {
+        const run = executor.submit(spec(`teach-${i}`))
+        await settle()
+        clock.advance(i % 10 === 9 ? 10_000 : 10)
+        gate.calls[i].resolve()
+        await run
+      }
+      expect(executor.firstFreeMs()).toBe(0) // a slot is free
+      void executor.submit(spec('long'))
+      await settle()
+      const fresh = executor.firstFreeMs()
+      // Just started: most such runs end at once, so about the mean (~1 s).
+      expect(fresh).toBeGreaterThan(500)
+      expect(fresh).toBeLessThan(1_500)
+      clock.advance(2_000)
+      // Past 10 ms it is one of the long ones: about 8 s left, and a queued task waits that long.
+      expect(executor.firstFreeMs()).toBeGreaterThan(6_000)
+      expect(executor.estimateWaitMs('k')).toBe(executor.firstFreeMs())
+      gate.calls[40].resolve()
+    })
+
     it('calls onLoadChange when work starts and finishes', async () => {
       const { executor, gate } = setup()
       const onLoadChange = vi.fn()
