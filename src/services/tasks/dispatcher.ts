@@ -739,7 +739,11 @@ function removeFrom<T> (list: T[], item: T): void {
 type Settled = { attempt: Promise<Step>, step: Step } | 'timeout' | 'cancelled'
 
 async function raceAbortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) throw signal.reason
+  if (signal.aborted) {
+    // Nobody waits for `p` now: its rejection (every reservation cancelled) is expected, not unhandled.
+    p.catch(() => {})
+    throw signal.reason
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => { reject(signal.reason) }
     signal.addEventListener('abort', onAbort, { once: true })
@@ -762,7 +766,9 @@ interface GiveWay {
 function raceEnd (settled: AbortSignal, yielded: GiveWay | undefined, progress: Progress, abandon: AbortController | undefined): AbortSignal {
   if (yielded == null && abandon == null) return settled
   const signals = [settled]
-  if (yielded != null) {
+  // Given way already: that attempt started, and a race tried now comes after it ended (lost or
+  // failed): the old give-way must not end this one at once.
+  if (yielded != null && !yielded.gaveWay.signal.aborted) {
     yielded.race ??= progress
     signals.push(yielded.gaveWay.signal)
   }

@@ -298,6 +298,24 @@ describe('Dispatcher', () => {
       expect(events).toEqual([['x', 'success']])
     })
 
+    it('after the silent peer that was given way to is lost, the next race still binds (it is not ended by that old give-way)', async () => {
+      let yPeer: FakePeer | undefined
+      let zPeer: FakePeer | undefined
+      const { dispatcher, fakes } = setup({
+        x: { request: async (_r: TaskRequest, opts?: { onStarted?: () => void }) => { await time.sleep(400); opts?.onStarted?.(); await time.sleep(600); throw new ConnectionLostError() } },
+        y: { ad: { meanRunMs: new Map([['echo', 20]]) }, reserve: reservation(() => yPeer as FakePeer, 300, async r => ok(r.taskId, r.input)) },
+        z: { ad: { meanRunMs: new Map([['echo', 20]]) }, reserve: reservation(() => zPeer as FakePeer, 300, async r => ok(r.taskId, r.input)) }
+      } as any, { localKinds: false, dispatcher: rules })
+      yPeer = fakes.get('y')
+      zPeer = fakes.get('z')
+      const r = await run(dispatcher.dispatch({ taskId: 's6', kind: 'echo', input: enc(1), timeoutMs: 10_000 }))
+      // The first race (at the silence, 280 ms) gave way when x started (400 ms); x was lost at
+      // 1,000 ms; the race tried then binds (before the fix it ended at once, again and again).
+      expect(r.outcome.error).toBe(ErrorCode.NONE)
+      expect(['y', 'z']).toContain(r.peer)
+      expect([yPeer?.reserves, zPeer?.reserves]).toEqual([2, 2]) // one place each per race
+    })
+
     it('silenceSlackMs: false hedges only at patience (the rule before), blaming the silent peer then', async () => {
       const { dispatcher, events } = setup({
         hole: { request: never },
