@@ -58,9 +58,9 @@ const flashCrowd = z.strictObject({
 })
 
 const scoreParams = z.strictObject({ defaultRunMs: num().positive(), defaultRttMs: num().min(0), penaltyMsPerPoint: num().min(0) }).partial()
-/** plan.ts PlanParams (defaults DEFAULT_PLAN_PARAMS: probes 8 (unprovenProbes 4), spreadRuns 8, nearTieMs 5, ...). */
+/** plan.ts PlanParams (defaults DEFAULT_PLAN_PARAMS: probes 8 (unprovenProbes 2), spreadRuns 8, probeDraws 3, nearTieMs 5, ...). */
 const planParams = z.strictObject({
-  probes: z.number().int().min(1), unprovenProbes: z.number().int().min(0), spreadRuns: num().min(0), nearTieMs: num().min(0), nearTieFraction: num().min(0), minMaxWaitMs: num().min(0), maxWaitFraction: num().min(0)
+  probes: z.number().int().min(1), unprovenProbes: z.number().int().min(0), spreadRuns: num().min(0), probeDraws: z.number().int().min(1), nearTieMs: num().min(0), nearTieFraction: num().min(0), minMaxWaitMs: num().min(0), maxWaitFraction: num().min(0)
 }).partial()
 const breakerParams = z.strictObject({ threshold: z.number().int().min(1), cooldownMs: num().min(0), maxCooldownMs: num().min(0), maxPeers: z.number().int().min(1) }).partial()
 

@@ -29,6 +29,15 @@ export interface PlanParams {
   unprovenProbes?: number
   /** Reservation targets are drawn from candidates within this many run times of the best score. Default 8. */
   spreadRuns?: number
+  /**
+   * Each reservation target is the nearest (lowest round trip) of this many candidates drawn at
+   * random from that pool. Default 3. The draw stays random, so routers do not herd (each one's
+   * nearest peers differ), while the winner is more often near: a race costs a round trip more
+   * than a direct send (RESERVE, READY, then the task), and the READY slot idles until the task
+   * arrives. Seed 11, 300 peers, mean/ideal with 1 → 3 draws: load-90 1.089 → 1.056, steady
+   * 1.024 → 1.019, lognormal-90 1.058 → 1.042, pareto-90 1.059 → 1.050, mixed-90 1.041 → 1.024.
+   */
+  probeDraws?: number
   /** Free candidates within this of the best score count as ties, ms (at least). Default 5. */
   nearTieMs: number
   /** ... or within this fraction of the best score. Default 0.1. */
@@ -42,6 +51,9 @@ export interface PlanParams {
 /** Default `unprovenProbes`. */
 export const DEFAULT_UNPROVEN_PROBES = 2
 
+/** Default `probeDraws`. */
+export const DEFAULT_PROBE_DRAWS = 3
+
 /** Default `spreadRuns`. */
 export const DEFAULT_SPREAD_RUNS = 8
 
@@ -54,6 +66,7 @@ export const DEFAULT_PLAN_PARAMS: PlanParams = {
   // soon is among them. Each probe costs a RESERVE and, unless bound, a CANCEL (small frames).
   probes: 8,
   spreadRuns: DEFAULT_SPREAD_RUNS,
+  probeDraws: DEFAULT_PROBE_DRAWS,
   nearTieMs: 5,
   nearTieFraction: 0.1,
   minMaxWaitMs: 20,
@@ -140,8 +153,14 @@ export function planDispatch (ranked: readonly ScoredCandidate[] | Ranking, rand
   const targets: ScoredCandidate[] = []
   const maxUnproven = params.unprovenProbes ?? DEFAULT_UNPROVEN_PROBES
   let unproven = 0
+  const draws = Math.max(1, params.probeDraws ?? DEFAULT_PROBE_DRAWS)
   while (targets.length < Math.max(1, params.probes) && pool.length > 0) {
-    const c = r.at(pool.splice(Math.min(pool.length - 1, Math.floor(random() * pool.length)), 1)[0])
+    let at = drawFrom(pool, random)
+    for (let d = 1; d < draws && pool.length > 1; d++) {
+      const other = drawFrom(pool, random)
+      if (r.at(pool[other]).rttMs < r.at(pool[at]).rttMs) at = other
+    }
+    const c = r.at(pool.splice(at, 1)[0])
     if (c.reputation <= 0) {
       if (unproven >= maxUnproven) continue
       unproven++
@@ -155,6 +174,11 @@ export function planDispatch (ranked: readonly ScoredCandidate[] | Ranking, rand
     return { mode: 'direct', target: targets[0], maxWaitMs: 0 }
   }
   return { mode: 'reserve', targets }
+}
+
+/** A random position in `pool`. */
+function drawFrom (pool: readonly number[], random: () => number): number {
+  return Math.min(pool.length - 1, Math.floor(random() * pool.length))
 }
 
 function isRanking (r: readonly ScoredCandidate[] | Ranking): r is Ranking {

@@ -328,8 +328,8 @@ export class Executor {
     for (const run of this.runningControllers.values()) {
       const age = now - run.startedAt
       const mean = this.runTimes.get(run.kind)
-      // Not enough runs of the kind yet: the mean, or the age if it has outlived it.
-      const remaining = this.runTimeSketches.meanResidualMs(run.kind, age) ?? (mean === undefined ? age : Math.max(mean - age, age))
+      // Too few runs of the kind to know its tail yet: the mean (as if memoryless).
+      const remaining = this.runTimeSketches.meanResidualMs(run.kind, age) ?? mean ?? age
       rate += 1 / Math.max(1, remaining)
     }
     // Slots held for a reservation (counted in running) start a task any moment: a fresh run.

@@ -84,9 +84,23 @@ describe('planDispatch', () => {
     it('reserves on `probes` candidates drawn at random from those near the best, and always on this node too', () => {
       const ranked = rank([peer('a', busy), peer('b', { ...busy, rttMs: 20 }), peer('c', { ...busy, rttMs: 30 }), peer('d', { ...busy, rttMs: 40 }), self({ running: 2, queueDepth: 20 })])
       // Draws from the shrinking pool [a, b, c, d]: the last (d), then the first (a), then the middle of [b, c] (c).
-      const plan = planDispatch(ranked, seq(0.99, 0, 0.5), { ...DEFAULT_PLAN_PARAMS, probes: 3, unprovenProbes: 3 })
+      const plan = planDispatch(ranked, seq(0.99, 0, 0.5), { ...DEFAULT_PLAN_PARAMS, probes: 3, unprovenProbes: 3, probeDraws: 1 })
       expect(plan.mode).toBe('reserve')
       expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['d', 'a', 'c', 'self'])
+    })
+
+    it('takes the nearest of `probeDraws` random draws for each probe', () => {
+      const ranked = rank([peer('a', { ...busy, rttMs: 50 }), peer('b', { ...busy, rttMs: 20 }), peer('c', { ...busy, rttMs: 80 }), peer('d', { ...busy, rttMs: 5 })])
+      const pool = ['a', 'b', 'c', 'd'] // the pool in rank order (equal loads: by score, i.e. RTT)
+        .sort((x, y) => (ranked.find(c => c.peerId === x)?.score ?? 0) - (ranked.find(c => c.peerId === y)?.score ?? 0))
+      const at = (id: string, of: string[]): number => (of.indexOf(id) + 0.5) / of.length
+      // First probe: draws c then a (nearest: a, 50 ms); second: from the rest, draws c then b (b, 20 ms).
+      const rest = pool.filter(id => id !== 'a')
+      const plan = planDispatch(ranked, seq(at('c', pool), at('a', pool), at('c', rest), at('b', rest)), { ...DEFAULT_PLAN_PARAMS, probes: 2, unprovenProbes: 2, probeDraws: 2 })
+      expect(plan.mode === 'reserve' && plan.targets.map(t => t.peerId)).toEqual(['a', 'b'])
+      // One draw: whatever is drawn first.
+      const one = planDispatch(ranked, seq(at('c', pool), 0), { ...DEFAULT_PLAN_PARAMS, probes: 2, unprovenProbes: 2, probeDraws: 1 })
+      expect(one.mode === 'reserve' && one.targets[0].peerId).toBe('c')
     })
 
     it('draws only among candidates within `spreadRuns` run times of the best score', () => {
