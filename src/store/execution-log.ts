@@ -278,17 +278,17 @@ export class ExecutionLog {
   private rememberForgotten (key: string, startedAt: number): void {
     this.recentlyForgotten.delete(key)
     this.recentlyForgotten.set(key, startedAt)
-    if (this.recentlyForgotten.size <= RECENTLY_FORGOTTEN) return
+    if (this.recentlyForgotten.size <= RECENTLY_FORGOTTEN + overshoot(RECENTLY_FORGOTTEN)) return
     for (const [oldest, start] of this.recentlyForgotten) {
+      if (this.recentlyForgotten.size <= RECENTLY_FORGOTTEN) break
       this.recentlyForgotten.delete(oldest)
       this.recentFloor = Math.max(this.recentFloor, start)
-      break
     }
   }
 
   /** Drop the oldest finished runs beyond `keep` (a run still going is never dropped). */
   private prune (): void {
-    if (this.runs.size <= this.keep) return
+    if (this.runs.size <= this.keep + overshoot(this.keep)) return
     for (const [key, entry] of this.runs) {
       if (this.runs.size <= this.keep) break
       if (entry.error == null && entry.interrupted !== true) continue
@@ -297,6 +297,15 @@ export class ExecutionLog {
       this.rememberForgotten(key, entry.startedAt)
     }
   }
+}
+
+/**
+ * How far past its bound a map of runs may grow before its oldest go, all in one pass. A Map
+ * iterates from its oldest slot, past the ones deleted since it last rehashed: dropping one run
+ * per start walked thousands of those holes each time (a full log cost a task ~10 µs more).
+ */
+function overshoot (bound: number): number {
+  return Math.floor(bound / 64)
 }
 
 function runKey (origin: string, taskId: string): string {
