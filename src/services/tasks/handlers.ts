@@ -62,6 +62,17 @@ export const sleep: TaskHandler = async (input, ctx) => {
   return jsonOutput({ sleptMs: Date.now() - start })
 }
 
+/**
+ * Handlers with no effect but their output: run twice, nothing anyone can observe changes. Their
+ * start record is written but not waited for (protocols/task.md "Dedupe"). Marked on the handler
+ * itself, so a kind a node's owner overrides with a handler of their own is not pure.
+ */
+const pureHandlers = new WeakSet<TaskHandler>([echo, sha256, sleep])
+
+export function isPure (handler: TaskHandler): boolean {
+  return pureHandlers.has(handler)
+}
+
 export function builtinHandlers (): Map<string, TaskHandler> {
   return new Map([['echo', echo], ['sha256', sha256], ['sleep', sleep]])
 }
