@@ -26,9 +26,10 @@ const FLOOR_RECORD_BYTES = 64
  * executor); `submit` is the whole library path (`node.run`: routing decision, dedupe, failover
  * bookkeeping, result document). `rawEcho` is the floor beneath both: a length-prefixed echo on
  * one long-lived stream of the same connection (the daemon serves it for FEDMESH_BENCH_ECHO=1).
- * `durableFloor` is what the daemon must do before a task starts (protocols/task.md "Dedupe": its
- * start record is synced first): append a 64-byte record to a file beside the daemon's data dir
- * and fdatasync it, one at a time, through libuv's thread pool as LevelDB's writes go.
+ * `durableFloor` is what the daemon must do before a task of a kind with effects starts
+ * (protocols/task.md "Dedupe": its start record is synced first): append a 64-byte record to a
+ * file beside the daemon's data dir and fdatasync it, one at a time, through libuv's thread pool
+ * as LevelDB's writes go. `echo` is pure: its start is recorded without that wait (`echoKind`).
  */
 export async function benchRpc (): Promise<Record<string, unknown>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fedmesh-bench-'))
@@ -111,6 +112,8 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
       durableFloor: { name: `append-${FLOOR_RECORD_BYTES}B-fdatasync`, p50Ms: durable.p50Ms, p99Ms: durable.p99Ms },
       taskVsRawEchoPlusDurableFloorSequentialP50Ratio: round(fedmeshSeq.p50Ms / (rawSeq.p50Ms + durable.p50Ms), 2),
       durableFloorPlusRawEchoVsHttpSequentialP50Ratio: round((rawSeq.p50Ms + durable.p50Ms) / baselineSeq.p50Ms, 2),
+      // What the task RPC's echo pays of that floor: nothing (a command kind's start would).
+      echoKind: 'pure: its start is recorded without waiting for the disk',
       loadAverage: loadavg().map(l => round(l, 2))
     }
   } finally {

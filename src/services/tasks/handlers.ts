@@ -62,6 +62,18 @@ export const sleep: TaskHandler = async (input, ctx) => {
   return jsonOutput({ sleptMs: Date.now() - start })
 }
 
+/**
+ * Quick handlers with no effect but their output: run twice, nothing anyone can observe changes.
+ * Their start record is written but not waited for (protocols/task.md "Dedupe"). Not `sleep`: it
+ * stands for a long run, which a second run would repeat whole, and next to it the sync is
+ * nothing. Marked on the handler itself, so a kind the owner overrides is not pure.
+ */
+const pureHandlers = new WeakSet<TaskHandler>([echo, sha256])
+
+export function isPure (handler: TaskHandler): boolean {
+  return pureHandlers.has(handler)
+}
+
 export function builtinHandlers (): Map<string, TaskHandler> {
   return new Map([['echo', echo], ['sha256', sha256], ['sleep', sleep]])
 }

@@ -91,6 +91,23 @@ describe('ExecutionLog', () => {
     expect(reopened.recent(10).map(e => e.taskId)).toEqual(['t5', 't4', 't3'])
   })
 
+  it('a large log lets its oldest runs go a batch at a time (at most keep/64 over), keeping the newest `keep`', () => {
+    const log = ExecutionLog.memory({ keep: 640 })
+    let most = 0
+    for (let i = 0; i < 5_000; i++) {
+      const e = run(`t${i}`, 1_000 + i)
+      log.started(e)
+      log.finished(e, 'NONE', 1)
+      most = Math.max(most, log.size)
+    }
+    expect(most).toBe(650)
+    const kept = log.recent(1_000).map(e => e.taskId)
+    expect(kept.slice(0, 640)).toEqual(Array.from({ length: 640 }, (_, i) => `t${4_999 - i}`))
+    // What went was forgotten oldest first, and is still known by id in this life.
+    expect(log.mayHaveForgotten('peer-a', 't0', 1_000)).toBe(true)
+    expect(log.mayHaveForgotten('peer-a', 'never-seen', 1_000)).toBe(false)
+  })
+
   it('remembers, per submitter, when the newest run it forgot started (on disk too, snapshots included)', async () => {
     const fed = await store()
     const log = await ExecutionLog.open(fed.sublevel('executions'), { keep: 3 })

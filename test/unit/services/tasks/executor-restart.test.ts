@@ -1,9 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Executor } from '../../../../src/services/tasks/executor.js'
+import { commandHandler } from '../../../../src/services/tasks/command-handler.js'
+import { builtinHandlers, isPure } from '../../../../src/services/tasks/handlers.js'
 import { ExecutionLog } from '../../../../src/store/execution-log.js'
 import { FedStore } from '../../../../src/store/store.js'
 import { ErrorCode } from '../../../../src/wire/task.js'
 import { bytes, gatedHandler, manualClock, settle, spec } from '../../../helpers/unit-tasks.js'
+import { spyOnBatches } from '../../../helpers/unit-store.js'
 import type { TaskHandler } from '../../../../src/services/tasks/handlers.js'
 
 /**
@@ -14,6 +17,7 @@ import type { TaskHandler } from '../../../../src/services/tasks/handlers.js'
 const stores: FedStore[] = []
 
 afterEach(async () => {
+  vi.restoreAllMocks()
   for (const s of stores.splice(0)) await s.close()
 })
 
@@ -157,5 +161,44 @@ describe('Executor over a persisted execution log', () => {
       ['cut', null, true],
       ['ok', ErrorCode.NONE, false]
     ])
+  })
+
+  describe('pure kinds (protocols/task.md "Dedupe")', () => {
+    /** An executor serving the built-ins and a command kind the owner marked deterministic. */
+    async function mixed (): Promise<{ fed: FedStore, executor: Executor, log: ExecutionLog, writes: ReturnType<typeof spyOnBatches> }> {
+      const fed = await FedStore.memory()
+      stores.push(fed)
+      const handlers = builtinHandlers()
+      handlers.set('cmd', commandHandler({ command: ['/bin/cat'], timeoutMs: 10_000, maxOutputBytes: 1024, deterministic: true }))
+      const log = await ExecutionLog.open(fed.sublevel('executions'))
+      const writes = spyOnBatches(fed)
+      return { fed, executor: new Executor({ concurrency: 2, handlers, clock: manualClock(), executions: log }), log, writes }
+    }
+
+    it('echo and sha256 are pure; sleep (a long run), a command kind, even a deterministic one, and a handler registered in code are not', () => {
+      const pure = [...builtinHandlers()].filter(([, handler]) => isPure(handler)).map(([kind]) => kind)
+      expect(pure).toEqual(['echo', 'sha256'])
+      expect(isPure(commandHandler({ command: ['/bin/true'], timeoutMs: 1_000, maxOutputBytes: 1, deterministic: true }))).toBe(false)
+      expect(isPure(async (input) => input)).toBe(false)
+    })
+
+    it('a pure built-in runs without waiting for its start record, which goes with the next batch, unsynced', async () => {
+      const { fed, executor, log, writes } = await mixed()
+      const outcome = await executor.submit(spec('e', { kind: 'echo', origin: 'peer-a' }))
+      expect(outcome.error).toBe(ErrorCode.NONE)
+      expect(writes).toEqual([]) // answered before anything was written
+      await log.flush()
+      expect(writes).toEqual([{ ops: 1, options: {} }])
+      // Written all the same: after a restart the id is known (and not run again).
+      const after = await ExecutionLog.open(fed.sublevel('executions'))
+      expect(after.lookup('peer-a', 'e')).toMatchObject({ kind: 'echo', error: ErrorCode.NONE })
+    })
+
+    it('a command kind still waits for its start record to be synced before it runs', async () => {
+      const { executor, writes } = await mixed()
+      const outcome = await executor.submit(spec('c', { kind: 'cmd', origin: 'peer-a', input: bytes('hi') }))
+      expect(outcome.error).toBe(ErrorCode.NONE)
+      expect(writes[0]).toEqual({ ops: 1, options: { sync: true } })
+    })
   })
 })
