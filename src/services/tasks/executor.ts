@@ -139,6 +139,9 @@ export interface Reservation {
   readonly priority?: Priority
 }
 
+/** Runs of a kind after which its own run times say how long a running one has left. */
+const RESIDUAL_MIN_RUNS = 8
+
 /** A task running here: whose, what, since when. */
 interface RunningTask { origin: string, kind: string, startedAt: number }
 
@@ -329,8 +332,9 @@ export class Executor {
     for (const run of this.runningControllers.values()) {
       const age = now - run.startedAt
       const mean = this.runTimes.get(run.kind)
-      // Too few runs of the kind to know its tail yet: the mean (as if memoryless).
-      const remaining = this.runTimeSketches.meanResidualMs(run.kind, age) ?? mean ?? age
+      // Past every recent run of its kind, or too few runs to say: at least the mean, and a run
+      // that has outlived the mean is taken to last about as long again (a heavy tail's rule).
+      const remaining = this.runTimeSketches.meanResidualMs(run.kind, age, RESIDUAL_MIN_RUNS) ?? Math.max(mean ?? 0, age)
       rate += 1 / Math.max(1, remaining)
     }
     // Slots held for a reservation (counted in running) start a task any moment: a fresh run.
