@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { build } from 'esbuild'
 import { afterAll, describe, expect, it } from 'vitest'
 import { LazyExportRewriteError, LAZY_EXPORTS, lazyExportsPlugin, rewriteLazyExports } from '../../../scripts/bundle-lazy-exports.js'
+import { MORTICE_NODE, MorticeRewriteError, morticeSinglePlugin, singleProcessFirst } from '../../../scripts/bundle-mortice-single.js'
 import { NOISE_CRYPTO_INDEX, NoiseCryptoRewriteError, noiseCryptoPlugin, withoutWebAssembly } from '../../../scripts/bundle-noise-crypto.js'
 import { ORDINAL_COMPARE_FILES, OrdinalCompareRewriteError, ordinalCompare, ordinalComparePlugin, rewriteLocaleCompare } from '../../../scripts/bundle-ordinal-compare.js'
 import { keepEnglishOnly, ZOD_LOCALES_INDEX, ZodLocalesRewriteError, zodEnglishPlugin } from '../../../scripts/bundle-zod-english.js'
@@ -12,7 +13,7 @@ import { ROOT, stopAll, tempDir } from '../../helpers/daemon.js'
 /**
  * The daemon bundle's library rewrites (scripts/bundle-daemon.mjs), on the installed
  * libraries: libp2p's localeCompare sorts become ordinal, prom-client's push-gateway client loads
- * only when read, zod keeps English only, Noise instantiates no WebAssembly; each fails loudly when the library no longer looks as expected.
+ * only when read, zod keeps English only, Noise instantiates no WebAssembly, mortice's single-process locks leave cluster and worker threads alone; each fails loudly when the library no longer looks as expected.
  * test/integration/idle-footprint.test.ts checks the real daemon bundle.
  */
 
@@ -138,3 +139,15 @@ console.log(same, vectors.length, refused, Buffer.from(defaultCrypto.hashSHA256(
   })
 })
 
+describe('mortice for one process', () => {
+  it('loads cluster and worker threads only for a lock that is not single-process', async () => {
+    const source = await nodeModule(MORTICE_NODE)
+    const rewritten = singleProcessFirst(source)
+    expect(rewritten).not.toMatch(/^import (cluster|worker) from/m)
+    expect(() => singleProcessFirst('export default () => {}')).toThrow(MorticeRewriteError)
+    // As libp2p's peer store takes its per-peer locks.
+    const check = "import mortice from 'mortice'; const loaded = () => ['cluster', 'worker_threads'].filter(m => process.moduleLoadList.includes('NativeModule ' + m)).join('+') || 'none'; void (async () => { const lock = mortice({ name: 'p', singleProcess: true }); const order = []; const r1 = await lock.writeLock(); const p2 = lock.readLock().then(r => { order.push('read'); r() }); order.push('write'); r1(); await p2; console.log(loaded(), order.join(',')) })()"
+    expect(await bundleAndRun(check, [morticeSinglePlugin()], 'entry.mjs')).toBe('none write,read')
+    expect(await bundleAndRun(check, [], 'entry.mjs')).toBe('cluster+worker_threads write,read')
+  })
+})
