@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import { afterAll, describe, expect, it } from 'vitest'
+import { KAD_PREFIX_LIST, KadPrefixesRewriteError, kadPrefixesPlugin, packPrefixes } from '../../../scripts/bundle-kad-prefixes.js'
 import { LazyExportRewriteError, LAZY_EXPORTS, lazyExportsPlugin, rewriteLazyExports } from '../../../scripts/bundle-lazy-exports.js'
 import { MORTICE_NODE, MorticeRewriteError, morticeSinglePlugin, singleProcessFirst } from '../../../scripts/bundle-mortice-single.js'
 import { NOISE_CRYPTO_INDEX, NoiseCryptoRewriteError, noiseCryptoPlugin, withoutWebAssembly } from '../../../scripts/bundle-noise-crypto.js'
@@ -13,7 +14,9 @@ import { ROOT, stopAll, tempDir } from '../../helpers/daemon.js'
 /**
  * The daemon bundle's library rewrites (scripts/bundle-daemon.mjs), on the installed
  * libraries: libp2p's localeCompare sorts become ordinal, prom-client's push-gateway client loads
- * only when read, zod keeps English only, Noise instantiates no WebAssembly, mortice's single-process locks leave cluster and worker threads alone; each fails loudly when the library no longer looks as expected.
+ * only when read, zod keeps English only, Noise instantiates no WebAssembly, mortice's
+ * single-process locks leave cluster and worker threads alone, kad-dht's prefix table is packed;
+ * each fails loudly when the library no longer looks as expected.
  * test/integration/idle-footprint.test.ts checks the real daemon bundle.
  */
 
@@ -149,5 +152,23 @@ describe('mortice for one process', () => {
     const check = "import mortice from 'mortice'; const loaded = () => ['cluster', 'worker_threads'].filter(m => process.moduleLoadList.includes('NativeModule ' + m)).join('+') || 'none'; void (async () => { const lock = mortice({ name: 'p', singleProcess: true }); const order = []; const r1 = await lock.writeLock(); const p2 = lock.readLock().then(r => { order.push('read'); r() }); order.push('write'); r1(); await p2; console.log(loaded(), order.join(',')) })()"
     expect(await bundleAndRun(check, [morticeSinglePlugin()], 'entry.mjs')).toBe('none write,read')
     expect(await bundleAndRun(check, [], 'entry.mjs')).toBe('cluster+worker_threads write,read')
+  })
+})
+
+describe("kad-dht's key prefixes packed", () => {
+  it('reads back every one of the 65,536 prefixes, and keeps no array literal', async () => {
+    const source = await nodeModule(KAD_PREFIX_LIST)
+    const original = (await import(join(ROOT, 'node_modules', KAD_PREFIX_LIST))).default as number[]
+    const packed = packPrefixes(source)
+    expect(packed).not.toMatch(/\d+, \d+/)
+    expect(packed.length).toBeLessThan(source.length * 0.7)
+    // As kad-dht's refresh reads it: by index.
+    const check = `import list from ${JSON.stringify(join(ROOT, 'node_modules', KAD_PREFIX_LIST))}; const out = []; for (let i = 0; i < list.length; i++) out.push(list[i]); console.log(JSON.stringify(out))`
+    expect(JSON.parse(await bundleAndRun(check, [kadPrefixesPlugin()], 'entry.mjs'))).toEqual(original)
+  })
+
+  it('fails on a list of another shape', () => {
+    expect(() => packPrefixes('export default [1, 2, 3];\n')).toThrow(KadPrefixesRewriteError)
+    expect(() => packPrefixes(`export default [${Array.from({ length: 65_536 }, () => 2 ** 24).join(', ')}];\n`)).toThrow(KadPrefixesRewriteError)
   })
 })
