@@ -11,13 +11,19 @@
 // comparison instead of localeCompare (scripts/bundle-ordinal-compare.ts: no ICU collation data
 // in an idle daemon), and prom-client's push-gateway client (https, tls, zlib) loads only if
 // used (scripts/bundle-lazy-exports.ts); zod's error messages are English only
-// (scripts/bundle-zod-english.ts: 265 KB less source held in the heap).
+// (scripts/bundle-zod-english.ts: 265 KB less source held in the heap); Noise instantiates no
+// WebAssembly (scripts/bundle-noise-crypto.ts); libp2p's per-peer locks (mortice) set nothing up
+// for cluster workers (scripts/bundle-mortice-single.ts); kad-dht's table of 65,536 key prefixes
+// is one packed string (scripts/bundle-kad-prefixes.ts).
 import { build } from 'esbuild'
 import { readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 // Compiled by tsc, which runs first (build, prepare, pretest, Dockerfile).
+import { kadPrefixesPlugin } from '../dist/scripts/bundle-kad-prefixes.js'
 import { lazyExportsPlugin } from '../dist/scripts/bundle-lazy-exports.js'
+import { morticeSinglePlugin } from '../dist/scripts/bundle-mortice-single.js'
+import { noiseCryptoPlugin } from '../dist/scripts/bundle-noise-crypto.js'
 import { ordinalComparePlugin } from '../dist/scripts/bundle-ordinal-compare.js'
 import { zodEnglishPlugin } from '../dist/scripts/bundle-zod-english.js'
 
@@ -37,7 +43,7 @@ await build({
   // bundle's own URL.
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [ordinalComparePlugin(), lazyExportsPlugin(), zodEnglishPlugin()],
+  plugins: [ordinalComparePlugin(), lazyExportsPlugin(), zodEnglishPlugin(), noiseCryptoPlugin(), morticeSinglePlugin(), kadPrefixesPlugin()],
   logLevel: 'warning'
 })
 

@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline'
+import { createRequire } from 'node:module'
 import { CliError, EXIT } from './errors.js'
 import { duration } from './format.js'
 import { paint } from './color.js'
@@ -77,6 +77,9 @@ export async function runWatched<T> (init: WatchInit, answer: (signal: AbortSign
   const ask = (): void => {
     asking = true
     clear()
+    // Loaded here, when first asked: the daemon's bundle holds this module too, and an idle daemon
+    // has no use for readline (~0.5 MB resident once loaded).
+    const { createInterface } = createRequire(import.meta.url)('node:readline') as typeof import('node:readline')
     const rl = createInterface({ input: init.stdin, output: init.stderr, terminal: true })
     // Ctrl-C again while asked: leave the task running and exit.
     rl.on('SIGINT', () => { rl.close(); init.stderr.write('\n'); leave() })

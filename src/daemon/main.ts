@@ -3,7 +3,7 @@ import { ConfigError, StorageFaultError, StorageFullError, StoreLockedError, Sto
 import { loadDaemonConfig } from './config.js'
 import { createDaemonLog, fdWriter } from './log.js'
 import { installProcessGuards } from './process-guards.js'
-import { applyDaemonFlags } from '../util/node-flags.js'
+import { applyDaemonFlags, flushIdleCode, STARTUP_CODE_FLUSH_DELAY_MS } from '../util/node-flags.js'
 import { SHUTDOWN_BUDGET_MS, banner, runDaemon } from './run-daemon.js'
 import type { DaemonFlags } from './config.js'
 import type { DaemonLog } from './log.js'
@@ -45,8 +45,10 @@ export async function daemonMain (flags: DaemonFlags): Promise<void> {
     log.countDropped()
   }
   log.info('daemon started', { peerId: daemon.node.peerId.toString(), api: daemon.apiUrl, dataDir: config.dataDir })
-  // Started: from now on the heap is kept small (an idle daemon's footprint, util/node-flags.ts).
+  // Started: from now on the heap is kept small (an idle daemon's footprint, util/node-flags.ts),
+  // and start-up's code is dropped once the first contacts are made.
   applyDaemonFlags()
+  setTimeout(flushIdleCode, STARTUP_CODE_FLUSH_DELAY_MS).unref()
 
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -22,6 +22,16 @@ const generic = AbstractLevel.prototype as unknown as PrivateWrites
 const PROBE_KEY = '~storage-probe'
 
 /**
+ * LevelDB's in-memory write buffer (memtable), 1 MiB instead of its 4 MiB. An idle daemon keeps
+ * writing small records (peer store, DHT, ledgers), so the memtable fills towards its limit
+ * over hours and stays resident (two of them while one is written out). Measured: 24 MB of
+ * writes left 14.7 MB more resident with the default, 9.7 MB with 1 MiB; bulk writes compact
+ * more often (those 24 MB took 174-307 ms against 305-674 ms). The block cache (8 MiB) is left:
+ * LevelDB reads its tables through mmap on 64-bit Linux and caches no block of them.
+ */
+export const WRITE_BUFFER_BYTES = 1024 * 1024
+
+/**
  * The root LevelDB with one failure path for every write, whichever sublevel (or libp2p's
  * datastore) makes it: a disk error becomes a typed error and puts the store in the failed
  * condition, and from then on writes are refused before they reach LevelDB until recovery has
@@ -39,7 +49,7 @@ export class GuardedLevel extends Level<string, Bytes> {
   private epoch = 0
 
   constructor (location: string, readonly health: StorageHealth) {
-    super(location, { valueEncoding: 'view' })
+    super(location, { valueEncoding: 'view', writeBufferSize: WRITE_BUFFER_BYTES })
   }
 
   async _put (key: unknown, value: unknown, options: unknown): Promise<void> {

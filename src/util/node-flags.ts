@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 
 /**
  * V8 flags the daemon runs with. `fedmesh daemon` sets them itself once it has started
@@ -20,4 +21,31 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', 
 /** Switch this process to the daemon's lean heap settings (after start-up: see above). */
 export function applyDaemonFlags (): void {
   for (const flag of DAEMON_NODE_FLAGS) setFlagsFromString(flag)
+}
+
+/** How long after the daemon has started its start-up code is dropped (`flushIdleCode`). */
+export const STARTUP_CODE_FLUSH_DELAY_MS = 5_000
+
+/**
+ * Drop the bytecode (and feedback) of every function not running right now, once: V8 compiles
+ * again, from the source it keeps, whatever runs later. Start-up runs much code only once
+ * (configuration, opening the store, building libp2p and the services), and an idle daemon's
+ * heap otherwise keeps it: V8 flushes bytecode only after several full GCs, which an idle daemon
+ * seldom makes (ten forced ones flushed nothing). Side by side (bench footprint, done 8 s after
+ * start): 83.3 → 80.3 MB, CPU in the default window 0.99 / 1.05 %. `--stress-flush-code` makes
+ * the GCs flush regardless of age; it is on only for these two collections (the first flushes,
+ * the second frees what the flushed functions held).
+ */
+export function flushIdleCode (): void {
+  setFlagsFromString('--expose-gc')
+  // Only a context made after --expose-gc has `gc`; this process's own global stays as it was.
+  const gc = runInNewContext('gc') as () => void
+  setFlagsFromString('--no-expose-gc')
+  setFlagsFromString('--stress-flush-code')
+  try {
+    gc()
+    gc()
+  } finally {
+    setFlagsFromString('--no-stress-flush-code')
+  }
 }
