@@ -37,15 +37,20 @@ export const STARTUP_CODE_FLUSH_DELAY_MS = 5_000
  * the second frees what the flushed functions held).
  */
 export function flushIdleCode (): void {
-  setFlagsFromString('--expose-gc')
-  // Only a context made after --expose-gc has `gc`; this process's own global stays as it was.
-  const gc = runInNewContext('gc') as () => void
-  setFlagsFromString('--no-expose-gc')
-  setFlagsFromString('--stress-flush-code')
+  // Best effort, from a timer: a Node that ignores flags set at run time must not end the daemon.
   try {
-    gc()
-    gc()
-  } finally {
-    setFlagsFromString('--no-stress-flush-code')
-  }
+    const exposed = typeof (globalThis as { gc?: unknown }).gc === 'function'
+    setFlagsFromString('--expose-gc')
+    // Only a context made after --expose-gc has `gc`; this process's own global stays as it was.
+    const gc = runInNewContext('gc') as () => void
+    // The owner's own --expose-gc stays on.
+    if (!exposed) setFlagsFromString('--no-expose-gc')
+    setFlagsFromString('--stress-flush-code')
+    try {
+      gc()
+      gc()
+    } finally {
+      setFlagsFromString('--no-stress-flush-code')
+    }
+  } catch {}
 }

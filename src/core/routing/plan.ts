@@ -30,8 +30,8 @@ export interface PlanParams {
   /** Reservation targets are drawn from candidates within this many run times of the best score. Default 8. */
   spreadRuns?: number
   /**
-   * Each reservation target is the nearest (lowest round trip) of this many candidates drawn at
-   * random from that pool. Default 3. The draw stays random, so routers do not herd (each one's
+   * Each reservation target is the nearest (lowest measured round trip) of this many candidates
+   * drawn at random from that pool. Default 3. The draw stays random, so routers do not herd (each one's
    * nearest peers differ), while the winner is more often near: a race costs a round trip more
    * than a direct send (RESERVE, READY, then the task), and the READY slot idles until the task
    * arrives. Seed 11, 300 peers, mean/ideal with 1 → 3 draws: load-90 1.089 → 1.056, steady
@@ -158,7 +158,7 @@ export function planDispatch (ranked: readonly ScoredCandidate[] | Ranking, rand
     let at = drawFrom(pool, random)
     for (let d = 1; d < draws && pool.length > 1; d++) {
       const other = drawFrom(pool, random)
-      if (r.at(pool[other]).rttMs < r.at(pool[at]).rttMs) at = other
+      if (measuredRtt(r.at(pool[other])) < measuredRtt(r.at(pool[at]))) at = other
     }
     const c = r.at(pool.splice(at, 1)[0])
     if (c.reputation <= 0) {
@@ -174,6 +174,15 @@ export function planDispatch (ranked: readonly ScoredCandidate[] | Ranking, rand
     return { mode: 'direct', target: targets[0], maxWaitMs: 0 }
   }
   return { mode: 'reserve', targets }
+}
+
+/**
+ * A candidate's round trip as measured by ping; an estimate (Vivaldi, from coordinates the peer
+ * itself advertises) or a default counts as no nearer than any: a forged coordinate must not buy
+ * a peer more probes.
+ */
+function measuredRtt (c: ScoredCandidate): number {
+  return c.rttSource === 'ping' ? c.rttMs : Infinity
 }
 
 /** A random position in `pool`. */

@@ -23,6 +23,10 @@ export const DEFAULT_RUN_TIME_SKETCH_PARAMS: RunTimeSketchParams = { halfLife: 5
 
 export class RunTimeSketch {
   private readonly counts = new Float64Array(BUCKETS)
+  /** Per bucket: counts from it up, and counts × bucket middle from it up (made when read). */
+  private readonly countAbove = new Float64Array(BUCKETS + 1)
+  private readonly middleSumAbove = new Float64Array(BUCKETS + 1)
+  private sumsStale = true
   private total = 0
   private sinceHalving = 0
   private runs = 0
@@ -37,6 +41,7 @@ export class RunTimeSketch {
   add (runMs: number): void {
     if (!Number.isFinite(runMs) || runMs < 0) return
     this.counts[bucketOf(runMs)]++
+    this.sumsStale = true
     this.total++
     this.runs++
     if (++this.sinceHalving >= this.params.halfLife) {
@@ -65,27 +70,29 @@ export class RunTimeSketch {
    * heavy-tailed kinds it grows with the age; for memoryless ones it stays near the mean.
    */
   meanResidualMs (ageMs: number): number | undefined {
+    if (this.sumsStale) this.sumAbove()
     const age = Math.max(0, ageMs)
     const first = bucketOf(age)
-    let weight = 0
-    let sum = 0
-    for (let i = first; i < BUCKETS; i++) {
-      const count = this.counts[i]
-      if (count === 0) continue
-      const upper = upperEdge(i)
-      if (i === first) {
-        // The part of the age's own bucket above the age, at its middle.
-        const lower = i === 0 ? 0 : upperEdge(i - 1)
-        const share = upper > lower ? (upper - age) / (upper - lower) : 0
-        weight += count * share
-        sum += count * share * ((upper - age) / 2)
-      } else {
-        const middle = i === 0 ? 0.5 : Math.sqrt(upper * upperEdge(i - 1))
-        weight += count
-        sum += count * (middle - age)
-      }
-    }
+    const upper = upperEdge(first)
+    const lower = first === 0 ? 0 : upperEdge(first - 1)
+    // The part of the age's own bucket above the age, at its middle; the buckets above whole.
+    const share = Math.max(0, (upper - age) / (upper - lower))
+    const own = this.counts[first] * share
+    const above = this.countAbove[first + 1]
+    const weight = own + above
+    const sum = own * ((upper - age) / 2) + this.middleSumAbove[first + 1] - age * above
     return weight > 0 ? sum / weight : undefined
+  }
+
+  /** Counts (and counts × bucket middles) from each bucket up: a residual is then O(1). */
+  private sumAbove (): void {
+    this.countAbove[BUCKETS] = 0
+    this.middleSumAbove[BUCKETS] = 0
+    for (let i = BUCKETS - 1; i >= 0; i--) {
+      this.countAbove[i] = this.countAbove[i + 1] + this.counts[i]
+      this.middleSumAbove[i] = this.middleSumAbove[i + 1] + this.counts[i] * MIDDLES[i]
+    }
+    this.sumsStale = false
   }
 }
 
@@ -98,6 +105,9 @@ function bucketOf (ms: number): number {
 function upperEdge (bucket: number): number {
   return 2 ** (bucket * LOG2_STEP)
 }
+
+/** Each bucket's geometric middle, ms (bucket 0: 0.5). */
+const MIDDLES = Float64Array.from({ length: BUCKETS }, (_, i) => i === 0 ? 0.5 : Math.sqrt(upperEdge(i) * upperEdge(i - 1)))
 
 /**
  * One sketch per kind, at most `maxKinds` of them (the kind seen least recently goes first: kinds

@@ -340,6 +340,7 @@ export class Dispatcher {
             ? this.direct(req, plan.target, plan.maxWaitMs, remaining, settled, progress, abandon?.signal)
             : this.reserve(req, plan.targets, remaining, raceEnd(ended(), yielded, progress, abandon), settled, progress)
           inflight.push(attempt)
+          if (yielded?.race === progress) yielded.attempt ??= attempt
           if (plan.mode === 'direct') this.attemptPeer.set(attempt, plan.target.peerId)
           latest = attempt
           // A direct send has one peer to judge for slowness; a reservation race has none yet.
@@ -403,7 +404,7 @@ export class Dispatcher {
       }
       removeFrom(inflight, next.attempt)
       // A race that gave way to a silent attempt that started after all: wait for that one.
-      if (yielded?.gaveWay.signal.aborted === true && next.step.outcome.error === ErrorCode.CANCELLED && !settled.aborted) continue
+      if (yielded?.attempt === next.attempt && yielded.gaveWay.signal.aborted && next.step.outcome.error === ErrorCode.CANCELLED && !settled.aborted) continue
       const step = next.step
       last = { outcome: step.outcome, peer: step.peer, attempts: tries }
       const code = step.outcome.error
@@ -754,8 +755,9 @@ async function raceAbortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T>
 /** A silent attempt's claim on the task: the reservation race tried after it gives way if it starts first. */
 interface GiveWay {
   gaveWay: AbortController
-  /** The race tried after the silence (the first one). */
+  /** The race tried after the silence (the first one), and its attempt. */
   race?: Progress
+  attempt?: Promise<Step>
 }
 
 /**

@@ -330,24 +330,30 @@ export class Executor {
     const now = this.clock.now()
     let rate = 0
     for (const run of this.runningControllers.values()) {
-      const age = now - run.startedAt
       const mean = this.runTimes.get(run.kind)
+      // A kind that never finished here: nothing to go by (receivers then assume a mean run).
+      if (mean === undefined) return 0
+      const age = now - run.startedAt
       // Past every recent run of its kind, or too few runs to say: at least the mean, and a run
       // that has outlived the mean is taken to last about as long again (a heavy tail's rule).
-      const remaining = this.runTimeSketches.meanResidualMs(run.kind, age, RESIDUAL_MIN_RUNS) ?? Math.max(mean ?? 0, age)
+      const remaining = this.runTimeSketches.meanResidualMs(run.kind, age, RESIDUAL_MIN_RUNS) ?? Math.max(mean, age)
       rate += 1 / Math.max(1, remaining)
     }
     // Slots held for a reservation (counted in running) start a task any moment: a fresh run.
     const held = this.running - this.runningControllers.size
-    if (held > 0) rate += held / Math.max(1, this.typicalRunMs())
+    if (held > 0) {
+      const typical = this.typicalRunMs()
+      if (typical === undefined) return 0
+      rate += held / Math.max(1, typical)
+    }
     return rate > 0 ? Math.round(1 / rate) : 0
   }
 
-  /** The mean run time of the kinds seen here, ms (1 before any ran). */
-  private typicalRunMs (): number {
+  /** The mean run time of the kinds seen here, ms (undefined before any ran). */
+  private typicalRunMs (): number | undefined {
     let sum = 0
     for (const ms of this.runTimes.values()) sum += ms
-    return this.runTimes.size > 0 ? sum / this.runTimes.size : 1
+    return this.runTimes.size > 0 ? sum / this.runTimes.size : undefined
   }
 
   /** Tasks that ran (or run) here, newest first; across restarts when the log is persisted. */

@@ -103,6 +103,17 @@ describe('planDispatch', () => {
       expect(one.mode === 'reserve' && one.targets[0].peerId).toBe('c')
     })
 
+    it('only a measured round trip makes a draw nearer: an estimate from advertised coordinates does not', () => {
+      // 'v' claims 1 ms by Vivaldi (coordinates it advertises itself); 'm' measured 40 ms by ping.
+      const ranked = rank([peer('m', { ...busy, rttMs: 40 }), peer('v', { ...busy, rttMs: 1, rttSource: 'vivaldi' })])
+      const ids = ranked.map(c => c.peerId)
+      const at = (id: string): number => (ids.indexOf(id) + 0.5) / ids.length
+      for (const draws of [[at('v'), at('m')], [at('m'), at('v')]]) {
+        const plan = planDispatch(ranked, seq(...draws, 0), { ...DEFAULT_PLAN_PARAMS, probes: 1, unprovenProbes: 2, probeDraws: 2 })
+        expect(plan.mode === 'direct' && plan.target.peerId).toBe('m')
+      }
+    })
+
     it('draws only among candidates within `spreadRuns` run times of the best score', () => {
       // Run time 100 ms: with spreadRuns 1 the line is best + 100 ms; 'far' is 400 ms of RTT away.
       const ranked = rank([peer('a', busy), peer('b', busy), peer('far', { ...busy, rttMs: 400 })])

@@ -36,6 +36,9 @@ describe('validateAd', () => {
     expect(v.meanRunMs.get('echo')).toBe(2)
     expect(v.firstFreeMs).toBe(0)
     expect(valid(ad({ firstFreeMs: 4_200 })).firstFreeMs).toBe(4_200)
+    // On the wire (field 18) and back; an ad without it (an older peer's) reads 0: no estimate.
+    expect(valid(CapacityAd.decode(CapacityAd.encode(ad({ firstFreeMs: 4_200 })))).firstFreeMs).toBe(4_200)
+    expect(valid(CapacityAd.decode(CapacityAd.encode(ad()))).firstFreeMs).toBe(0)
   })
 
   it.each([

@@ -51,6 +51,22 @@ describe('candidates: readLoad', () => {
   })
 })
 
+describe('candidates: a busy peer\'s own estimate of its first free slot', () => {
+  it('reaches routing from the advert, and this node\'s from its executor', () => {
+    const clock = { now: () => 1_000 }
+    const table = new CapacityTable({ clock })
+    const ad = (firstFreeMs?: number) => ({ seq: 1, name: '', cores: 1, freeMemoryMb: 0, load: 0, queueDepth: 0, running: 1, concurrency: 1, queueLimit: 16, kinds: ['echo'], meanRunMs: new Map([['echo', 30]]), intervalMs: 1_000, addrs: [], clamped: [], ...(firstFreeMs !== undefined ? { firstFreeMs } : {}) })
+    table.update('said', ad(9_000))
+    table.update('old', ad())
+    const executor = new Executor({ concurrency: 2, handlers: builtinHandlers(), clock })
+    const view = { rtt: () => ({ rttMs: 12, source: 'ping' as const }), reputation: () => ({ score: 3, state: 'healthy' as const }), circuitOpen: () => false, connected: () => true }
+    const byId = new Map(readAll(new TableCandidates('echo', 'self', executor, table, view)).map(c => [c.peerId, c]))
+    expect(byId.get('said')?.firstFreeMs).toBe(9_000)
+    expect(byId.get('old')?.firstFreeMs).toBeUndefined() // a peer without the field: the rule before
+    expect(byId.get('self')?.firstFreeMs).toBe(0) // a free slot here
+  })
+})
+
 describe('candidates: readStanding', () => {
   it('fills what decides standing as read does, so the admission window is the same whether it reads the light or the full way', () => {
     const clock = { now: () => 1_000 }

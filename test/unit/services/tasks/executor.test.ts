@@ -508,6 +508,17 @@ describe('Executor', () => {
       gate.calls[40].resolve()
     })
 
+    it('firstFreeMs: no estimate (0) while a running kind never finished here', async () => {
+      const { executor, gate, clock } = setup({ concurrency: 1 })
+      void executor.submit(spec('first'))
+      await settle()
+      clock.advance(5)
+      // Not "free in 5 ms": nothing is known of k yet, so receivers assume a mean run instead.
+      expect(executor.firstFreeMs()).toBe(0)
+      expect(executor.estimateWaitMs('k', 60_000)).toBe(60_000)
+      gate.calls[0].resolve()
+    })
+
     it('calls onLoadChange when work starts and finishes', async () => {
       const { executor, gate } = setup()
       const onLoadChange = vi.fn()
