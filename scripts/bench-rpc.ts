@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -84,7 +85,9 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
     })
 
     // In turns (bench-util: measureInTurns), so the ratios of one run share its load.
-    const loaded = await measureInTurns({ fedmesh: echoTask, submit, raw: echoCall, http: httpEcho }, IN_FLIGHT, DURATION_MS)
+    const cpu = new CpuPerCall(daemon.proc.pid as number)
+    const loaded = await measureInTurns({ fedmesh: cpu.wrap('fedmesh', echoTask), submit: cpu.wrap('submit', submit), raw: cpu.wrap('raw', echoCall), http: cpu.wrap('http', httpEcho) }, IN_FLIGHT, DURATION_MS)
+    cpu.stop()
     const one = await measureInTurns({ fedmesh: echoTask, submit, raw: echoCall, http: httpEcho, durable: syncedAppend }, 1, DURATION_MS / 2)
     const { fedmesh, submit: submitted, raw, http: baseline } = loaded
     const { fedmesh: fedmeshSeq, submit: submittedSeq, raw: rawSeq, http: baselineSeq, durable } = one
@@ -103,6 +106,9 @@ export async function benchRpc (): Promise<Record<string, unknown>> {
       sequentialP50Ratio: round(fedmeshSeq.p50Ms / baselineSeq.p50Ms, 2),
       // The goals (issue 13): submit ≥ 0.8x the task client beneath it; sequentialP50Ratio ≤ 2.
       submitVsTaskClientThroughputRatio: round(submitted.requestsPerSec / fedmesh.requestsPerSec, 2),
+      // CPU per task at 64 in flight, µs, of this process (client) and the daemon's: it moves far
+      // less with the machine's load than throughput does, so it shows what a change saved.
+      cpuPerTaskUs: { fedmesh: cpu.perCall('fedmesh'), submit: cpu.perCall('submit'), rawEcho: cpu.perCall('raw'), http: cpu.perCall('http') },
       // How much of the gap to HTTP is libp2p itself (rawEcho) and how much fedmesh's task RPC.
       taskVsRawEchoThroughputRatio: round(fedmesh.requestsPerSec / raw.requestsPerSec, 2),
       taskVsRawEchoSequentialP50Ratio: round(fedmeshSeq.p50Ms / rawSeq.p50Ms, 2),
@@ -133,4 +139,61 @@ async function waitUntil (check: () => boolean, timeoutMs = 10_000): Promise<voi
     if (Date.now() > end) throw new Error('timed out waiting for the peer to advertise')
     await new Promise(resolve => setTimeout(resolve, 50))
   }
+}
+
+/**
+ * CPU per call, by call name, of this process and of another (the daemon, from /proc): the calls
+ * take turns (measureInTurns, warm-ups included), so the CPU from one name's first call to the
+ * next name's first call is that name's.
+ */
+class CpuPerCall {
+  private current: string | undefined
+  private selfAt = process.cpuUsage()
+  private otherAt: number
+  private readonly totals = new Map<string, { calls: number, selfUs: number, otherUs: number }>()
+
+  constructor (private readonly otherPid: number) {
+    this.otherAt = processCpuUs(otherPid)
+  }
+
+  wrap (name: string, call: () => Promise<void>): () => Promise<void> {
+    const total = { calls: 0, selfUs: 0, otherUs: 0 }
+    this.totals.set(name, total)
+    return async () => {
+      if (this.current !== name) this.switchTo(name)
+      total.calls++
+      await call()
+    }
+  }
+
+  /** The last name's share ends here. */
+  stop (): void {
+    this.switchTo(undefined)
+  }
+
+  perCall (name: string): { client: number, daemon: number } {
+    const t = this.totals.get(name)
+    if (t == null || t.calls === 0) return { client: 0, daemon: 0 }
+    return { client: round(t.selfUs / t.calls, 1), daemon: round(t.otherUs / t.calls, 1) }
+  }
+
+  private switchTo (name: string | undefined): void {
+    const self = process.cpuUsage()
+    const other = processCpuUs(this.otherPid)
+    const t = this.current == null ? undefined : this.totals.get(this.current)
+    if (t != null) {
+      t.selfUs += self.user - this.selfAt.user + self.system - this.selfAt.system
+      t.otherUs += other - this.otherAt
+    }
+    this.selfAt = self
+    this.otherAt = other
+    this.current = name
+  }
+}
+
+/** A process's CPU time so far (user + system), µs, from /proc (clock ticks of 10 ms). */
+function processCpuUs (pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
 }

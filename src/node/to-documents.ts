@@ -10,6 +10,7 @@ import type { TaskRecord } from '../store/task-journal.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Coordinate } from '../core/vivaldi.js'
 import { decodePayload } from './task-payload.js'
+import { outputBytes } from '../services/tasks/task-outcome.js'
 
 /** Internal state → the stable documents of CONTRACT.md. */
 
@@ -115,7 +116,7 @@ export function toRunDoc (r: TaskRecord): RunDoc {
 
 /** A finished task's output as documents carry it (null unless it succeeded). */
 function outputOf (r: TaskRecord): { output: unknown, outputBase64?: string } {
-  return r.status === 'ok' ? decodePayload(Buffer.from(r.output, 'base64')) : { output: null }
+  return r.status === 'ok' ? decodePayload(outputBytes(r)) : { output: null }
 }
 
 /** A run on this node: finished (ok/error), running, or cut by a crash (error INTERRUPTED). */

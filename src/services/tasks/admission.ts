@@ -256,7 +256,21 @@ export function admissionKey (r: { kind: string, peer?: string }): string {
   return `${r.kind}\n${r.peer ?? ''}`
 }
 
-export function parseAdmissionKey (key: string): { kind: string, peer?: string } {
-  const [kind, peer] = key.split('\n')
-  return { kind, peer: peer === '' ? undefined : peer }
+/**
+ * The kind and pinned peer of a key. Parsed once per key (every admission asks its window): the
+ * keys are few (kinds times pinned peers), the answers shared and frozen.
+ */
+export function parseAdmissionKey (key: string): Readonly<{ kind: string, peer?: string }> {
+  let parsed = PARSED_KEYS.get(key)
+  if (parsed == null) {
+    const [kind, peer] = key.split('\n')
+    parsed = Object.freeze({ kind, peer: peer === '' ? undefined : peer })
+    // Forgotten all at once past the bound: parsing again is only slower.
+    if (PARSED_KEYS.size >= MAX_PARSED_KEYS) PARSED_KEYS.clear()
+    PARSED_KEYS.set(key, parsed)
+  }
+  return parsed
 }
+
+const PARSED_KEYS = new Map<string, Readonly<{ kind: string, peer?: string }>>()
+const MAX_PARSED_KEYS = 1_024

@@ -5,17 +5,59 @@ import type { JournalRecord, TaskRecord } from '../../store/task-journal.js'
 
 /** A dispatch's result as the journal keeps it and `fedmesh tasks` lists it. */
 export function toRecord (j: JournalRecord, r: DispatchResult, durationMs: number): TaskRecord {
-  const ok = r.outcome.error === ErrorCode.NONE
-  return {
-    taskId: j.taskId,
-    kind: j.kind,
-    status: ok ? 'ok' : 'error',
-    peer: r.peer,
-    attempts: r.attempts,
-    durationMs,
-    submittedAt: j.submittedAt,
-    ...(ok ? {} : { errorCode: r.outcome.error, error: r.outcome.message }),
-    output: toBase64(r.outcome.output)
+  return new FinishedTask(j, r, durationMs)
+}
+
+/**
+ * The output's bytes of a finished task: the first read of a record made here takes the bytes as
+ * they arrived (the record lets go of them: it keeps no receive buffer alive); any other read
+ * decodes its base64.
+ */
+export function outputBytes (r: TaskRecord): Uint8Array {
+  return FinishedTask.takeBytes(r) ?? Buffer.from(r.output, 'base64')
+}
+
+/**
+ * A TaskRecord that also holds its output's bytes until they are read, out of sight (a private
+ * field: not in its keys, its JSON or its copies): the run document takes them instead of
+ * decoding the base64 made a moment before (node.run, once per task).
+ */
+class FinishedTask implements TaskRecord {
+  declare taskId: string
+  declare kind: string
+  declare status: 'ok' | 'error'
+  declare peer: string
+  declare attempts: number
+  declare durationMs: number
+  declare submittedAt: number
+  declare errorCode?: string
+  declare error?: string
+  declare output: string
+  #bytes: Uint8Array | undefined
+
+  constructor (j: JournalRecord, r: DispatchResult, durationMs: number) {
+    // The keys in the order the journal and the documents always had them.
+    const ok = r.outcome.error === ErrorCode.NONE
+    this.taskId = j.taskId
+    this.kind = j.kind
+    this.status = ok ? 'ok' : 'error'
+    this.peer = r.peer
+    this.attempts = r.attempts
+    this.durationMs = durationMs
+    this.submittedAt = j.submittedAt
+    if (!ok) {
+      this.errorCode = r.outcome.error
+      this.error = r.outcome.message
+    }
+    this.output = toBase64(r.outcome.output)
+    this.#bytes = ok ? r.outcome.output : undefined
+  }
+
+  static takeBytes (r: TaskRecord): Uint8Array | undefined {
+    if (!(#bytes in r)) return undefined
+    const bytes = r.#bytes
+    r.#bytes = undefined
+    return bytes
   }
 }
 

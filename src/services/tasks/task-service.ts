@@ -13,6 +13,7 @@ import { attemptReports } from './attempt-reports.js'
 import { toBase64, toRecord, verifyBuiltin } from './task-outcome.js'
 import { Dispatcher } from './dispatcher.js'
 import { frameLimitsFor, isValidKind } from './frame-limits.js'
+import { RecentResults } from './recent-results.js'
 import { StreamTaskClient } from './task-client.js'
 import { serveTaskStream } from './task-server.js'
 import { SpotChecker } from './spot-check.js'
@@ -186,8 +187,8 @@ export class TaskService implements Startable {
   private readonly resumeDelayMs: number
   /** Peers with an open connection (a task to another pays for a dial). */
   private readonly connected = new Set<string>()
-  /** Finished tasks by id, oldest first (a Map: looked up on every submission). */
-  private readonly recent = new Map<string, TaskRecord>()
+  /** Finished tasks by id, the newest `recentLimit`. */
+  private readonly recent: RecentResults
   /** Peer ids that parsed (a pinned task names the same peer again and again). */
   private readonly validPeerIds = new Set<string>()
   private readonly running = new Map<string, ActiveTask>()
@@ -207,6 +208,7 @@ export class TaskService implements Startable {
     this.defaultTimeoutMs = init.defaultTimeoutMs ?? 90 * SECOND
     this.maxTimeoutMs = init.maxTimeoutMs ?? 60 * MINUTE
     this.recentLimit = init.recentLimit ?? 200
+    this.recent = new RecentResults(this.recentLimit)
     this.keepResults = init.keepResults ?? 10_000
     this.resumeDelayMs = init.resumeDelayMs ?? 3 * SECOND
     this.breakers = new CircuitBreakers(init.breakerParams)
@@ -280,7 +282,7 @@ export class TaskService implements Startable {
     this.offRecovered = this.init.storageRecovered?.(() => { void this.catchUp() })
     if (this.init.journal != null) {
       // The journal gives them newest first.
-      for (const r of (await this.init.journal.recent(this.recentLimit)).reverse()) this.recent.set(r.taskId, r)
+      for (const r of (await this.init.journal.recent(this.recentLimit)).reverse()) this.recent.remember(r)
       // Resume once peers had a chance to connect and advertise: a task of a kind only a
       // peer serves, or pinned to a peer, cannot be placed in the first second.
       this.scheduleResume(this.resumeDelayMs)
@@ -363,13 +365,13 @@ export class TaskService implements Startable {
     if (found.state === 'finished') return { outcome: 'already-finished', record: found.result }
     // Journaled and not picked up yet (a restart's resume is pending): it never started.
     const record = toRecord(found.record, cancelledBeforeStart(found.record, this.components.peerId.toString()), this.init.clock.now() - found.record.submittedAt)
-    this.remember(record)
+    this.recent.remember(record)
     await this.init.journal?.complete(record)
     return { outcome: 'cancelled', record }
   }
 
   recentTasks (): TaskRecord[] {
-    return [...this.recent.values()].reverse()
+    return this.recent.newestFirst()
   }
 
   /** Accept (journal), run with failover, record. Resolves with the finished task. */
@@ -557,7 +559,7 @@ export class TaskService implements Startable {
       this.scheduleResume(RESUME_RETRY_MS)
       return done
     }
-    this.remember(done)
+    this.recent.remember(done)
     this.init.onTask?.({ type: 'finished', record: done })
     // The task ran: a result the disk refuses is held (it counts as written here) and written
     // once the store recovers. Never a 507 for work that was done: the client would run it again.
@@ -616,13 +618,6 @@ export class TaskService implements Startable {
         this.log.error('resumed task %s failed - %e', record.taskId, err)
       })
     }
-  }
-
-  private remember (r: TaskRecord): void {
-    // Newest last; a finished id seen again moves to the end.
-    this.recent.delete(r.taskId)
-    this.recent.set(r.taskId, r)
-    if (this.recent.size > this.recentLimit) this.recent.delete(this.recent.keys().next().value as string)
   }
 
   private client (peerId: string): StreamTaskClient {

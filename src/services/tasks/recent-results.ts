@@ -1,0 +1,40 @@
+import type { TaskRecord } from '../../store/task-journal.js'
+
+/**
+ * The newest finished tasks by id (looked up on every submission: a resubmitted id gets its
+ * first answer), at most `limit`, the oldest forgotten first; one remembered again is newest.
+ */
+export class RecentResults {
+  private readonly byId = new Map<string, TaskRecord>()
+  /**
+   * The records in the order they were remembered, stale ones included (an id remembered again
+   * stays at its old place too). The oldest is found here, not as the map's first key: a map
+   * that keeps losing its first entries walks over their holes to find the next one (a
+   * microsecond per task at 200).
+   */
+  private order: TaskRecord[] = []
+
+  constructor (private readonly limit: number) {}
+
+  get (taskId: string): TaskRecord | undefined {
+    return this.byId.get(taskId)
+  }
+
+  remember (r: TaskRecord): void {
+    if (this.byId.has(r.taskId)) this.byId.delete(r.taskId)
+    this.byId.set(r.taskId, r)
+    this.order.push(r)
+    while (this.byId.size > this.limit) {
+      const oldest = this.order.shift() as TaskRecord
+      // Remembered again since: its newer place is further back.
+      if (this.byId.get(oldest.taskId) === oldest) this.byId.delete(oldest.taskId)
+    }
+    // Stale places never outnumber the live ones for long.
+    if (this.order.length > 2 * this.limit + 16) this.order = [...this.byId.values()]
+  }
+
+  /** Newest first. */
+  newestFirst (): TaskRecord[] {
+    return [...this.byId.values()].reverse()
+  }
+}
