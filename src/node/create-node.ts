@@ -227,8 +227,13 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
         // looked up by id (a DHT server answers with what its peer store knows of them).
         walk: config.dht === false ? undefined : async (signal) => {
           await addConnectedDhtPeers(dhtNode())
-          for await (const _ of dhtNode().dht.getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) { /* the walk itself is the point: it discovers peers */ }
+          // The walk itself is the point (it discovers peers); the closest peers it ends with say the DHT answered.
+          let answered = 0
+          for await (const event of dhtNode().dht.getClosestPeers(peerIdFromPrivateKey(privateKey).toMultihash().bytes, { signal })) {
+            if (event.name === 'FINAL_PEER') answered++
+          }
           await findRosterMembers(signal)
+          return answered
         },
         lookup: config.dht === false ? undefined : async (peer, signal) => findPeerAddresses(dhtNode(), peer, signal)
       }),

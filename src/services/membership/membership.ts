@@ -29,9 +29,10 @@ export interface MembershipInit {
   isDenied?: (peer: PeerId) => boolean
   /**
    * Look for more peers (a DHT walk towards this node's id; its finds arrive as discoveries).
-   * Run while the node has fewer connections than its target. Default: none.
+   * Run while the node has fewer connections than its target. Resolves to how many peers the
+   * DHT answered with (none: nobody to ask yet). Default: none.
    */
-  walk?: (signal: AbortSignal) => Promise<void>
+  walk?: (signal: AbortSignal) => Promise<number>
   /**
    * Find a peer's current addresses by its id (a DHT lookup), after dials to the addresses known
    * failed: a peer that restarted on another port, or whose NAT mapping changed. Default: none.
@@ -194,12 +195,14 @@ export class Membership implements Startable {
       this.walks++
       const short = this.components.connectionManager.getConnections().length < this.targetConnections
       // A walk stuck on an unresponsive peer must not hold back the next one for long.
-      const done = short ? walk(AbortSignal.timeout(5 * SECOND)).catch(err => { this.log.trace('walk failed - %e', err) }) : Promise.resolve()
+      const done = short ? walk(AbortSignal.timeout(5 * SECOND)).catch(err => { this.log.trace('walk failed - %e', err); return 0 }) : Promise.resolve(0)
       this.walking = true
-      void done.finally(() => {
+      void done.then((answered) => {
         this.walking = false
-        // The first quick walks run while the bootstrap peers may know nobody yet: they do not count.
-        if (short && this.walks > 3) this.fruitlessWalks = this.foundSinceWalk > 0 ? 0 : this.fruitlessWalks + 1
+        // The first quick walks run while the bootstrap peers may know nobody yet: one that got no
+        // answer does not count. One answered with nobody new does (a small mesh where everyone is
+        // connected already): its quick walks still run, but the gaps after them grow sooner.
+        if (short && (this.walks > 3 || answered > 0)) this.fruitlessWalks = this.foundSinceWalk > 0 ? 0 : this.fruitlessWalks + 1
         this.foundSinceWalk = 0
         this.scheduleWalk()
       })

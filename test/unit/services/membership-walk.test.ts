@@ -38,13 +38,31 @@ describe('membership: DHT walks back off while they find nobody new', () => {
       tickMs: 60_000,
       walkIntervalMs: 15_000,
       maxWalkIntervalMs: 60_000,
-      walk: async () => { walks.push(Date.now()) }
+      walk: async () => { walks.push(Date.now()); return 0 }
     })
     const t0 = Date.now()
     await membership.start()
     await vi.advanceTimersByTimeAsync(11_000 + 15_000 + 30_000 + 60_000 + 60_000 + 1)
     // Then 15, 30 and 60 s apart (the cap), and 60 s again.
     expect(walks.map(t => t - t0)).toEqual(gaps([1_000, 3_000, 7_000, 15_000, 30_000, 60_000, 60_000]))
+  })
+
+  it('quick walks the DHT answered with nobody new count as fruitless: the gaps after them grow sooner', async () => {
+    const walks: number[] = []
+    const { components } = fakeComponents(await newPeer())
+    membership = new Membership(components, {
+      tickMs: 60_000,
+      walkIntervalMs: 15_000,
+      maxWalkIntervalMs: 300_000,
+      // The first walk finds the DHT empty (the bootstrap peer knows nobody yet); later ones are answered.
+      walk: async () => { walks.push(Date.now()); return walks.length > 1 ? 2 : 0 }
+    })
+    const t0 = Date.now()
+    await membership.start()
+    await vi.advanceTimersByTimeAsync(11_000 + 60_000 + 120_000 + 1)
+    // 1, 4 and 11 s as ever (a peer may join the bootstrap peer meanwhile), then two fruitless
+    // answered walks behind: 60 s, then 120 s (without answers: 15, 30, 60 s).
+    expect(walks.map(t => t - t0)).toEqual(gaps([1_000, 3_000, 7_000, 60_000, 120_000]))
   })
 
   it('a walk that finds a new peer keeps the usual pace; a lost peer brings it back', async () => {
@@ -61,6 +79,7 @@ describe('membership: DHT walks back off while they find nobody new', () => {
         walks.push(Date.now())
         if (findOnNext) membership?.discovered({ id: found, multiaddrs: [multiaddr('/ip4/127.0.0.1/tcp/1')] }, 'dht')
         findOnNext = false
+        return 0
       }
     })
     const t0 = Date.now()
