@@ -31,34 +31,31 @@ describe('membership: DHT walks back off while they find nobody new', () => {
   beforeEach(() => { vi.useFakeTimers() })
   afterEach(async () => { await membership?.stop(); membership = undefined; vi.useRealTimers() })
 
-  it('walks 1 s after start, then 3 and 7 s apart, then 15 s apart, doubling after each fruitless walk up to the cap', async () => {
+  /** A started membership whose walks are timed; `answered(n)`: how many peers answer the n-th walk. */
+  async function walking (maxWalkIntervalMs: number, answered: (n: number) => number): Promise<{ walks: number[], t0: number }> {
     const walks: number[] = []
     const { components } = fakeComponents(await newPeer())
     membership = new Membership(components, {
       tickMs: 60_000,
       walkIntervalMs: 15_000,
-      maxWalkIntervalMs: 60_000,
-      walk: async () => { walks.push(Date.now()); return 0 }
+      maxWalkIntervalMs,
+      walk: async () => { walks.push(Date.now()); return answered(walks.length) }
     })
     const t0 = Date.now()
     await membership.start()
+    return { walks, t0 }
+  }
+
+  it('walks 1 s after start, then 3 and 7 s apart, then 15 s apart, doubling after each fruitless walk up to the cap', async () => {
+    const { walks, t0 } = await walking(60_000, () => 0)
     await vi.advanceTimersByTimeAsync(11_000 + 15_000 + 30_000 + 60_000 + 60_000 + 1)
     // Then 15, 30 and 60 s apart (the cap), and 60 s again.
     expect(walks.map(t => t - t0)).toEqual(gaps([1_000, 3_000, 7_000, 15_000, 30_000, 60_000, 60_000]))
   })
 
   it('quick walks the DHT answered with nobody new count as fruitless: the gaps after them grow sooner', async () => {
-    const walks: number[] = []
-    const { components } = fakeComponents(await newPeer())
-    membership = new Membership(components, {
-      tickMs: 60_000,
-      walkIntervalMs: 15_000,
-      maxWalkIntervalMs: 300_000,
-      // The first walk finds the DHT empty (the bootstrap peer knows nobody yet); later ones are answered.
-      walk: async () => { walks.push(Date.now()); return walks.length > 1 ? 2 : 0 }
-    })
-    const t0 = Date.now()
-    await membership.start()
+    // The first walk finds the DHT empty (the bootstrap peer knows nobody yet); later ones are answered.
+    const { walks, t0 } = await walking(300_000, (n) => n > 1 ? 2 : 0)
     await vi.advanceTimersByTimeAsync(11_000 + 60_000 + 120_000 + 1)
     // 1, 4 and 11 s as ever (a peer may join the bootstrap peer meanwhile), then two fruitless
     // answered walks behind: 60 s, then 120 s (without answers: 15, 30, 60 s).
