@@ -78,19 +78,25 @@ export async function connect (opts: EndpointOptions, env: NodeJS.ProcessEnv = p
   }
 }
 
-/**
- * One request with node:http: unlike fetch, no timeout on the answer's headers, so a task that
- * runs for an hour (`run --timeout 3600000`) is waited for.
- */
+/** Marks a request error that came after the connection was made. */
+const CONNECTED = Symbol('connected')
+
 /** The CLI's error for a request that never got an answer: no daemon (exit 3), or why not. */
 export function unreachable (url: string, err: any): CliError {
   const code = err?.code
+  if (err?.[CONNECTED] === true && (code === 'ECONNRESET' || code === 'EPIPE')) {
+    return new CliError(`the daemon at ${url} closed the connection before it answered`)
+  }
   if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
     return new NoDaemonError(`no daemon running at ${url}`)
   }
   return new CliError(`cannot reach the daemon at ${url}: ${err?.message ?? String(err)}`)
 }
 
+/**
+ * One request with node:http: unlike fetch, no timeout on the answer's headers, so a task that
+ * runs for an hour (`run --timeout 3600000`) is waited for.
+ */
 async function send (url: string, method: string, token: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number, text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body)
   return new Promise((resolve, reject) => {
@@ -107,7 +113,13 @@ async function send (url: string, method: string, token: string, body?: unknown,
       res.on('end', () => { resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }) })
       res.on('error', reject)
     })
-    req.on('error', reject)
+    // A connection that was made and then cut is a daemon that hung up, not one that is absent.
+    let connected = false
+    req.on('socket', socket => {
+      if (!socket.connecting) connected = true
+      else socket.once('connect', () => { connected = true })
+    })
+    req.on('error', (err: any) => { reject(connected && err != null && typeof err === 'object' ? Object.assign(err, { [CONNECTED]: true }) : err) })
     req.end(payload)
   })
 }

@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startDaemon, stopAll } from '../helpers/daemon.js'
 import { postHead, rawConnection } from '../helpers/raw-http.js'
@@ -46,6 +50,26 @@ describe('control API under hostile local clients', () => {
     const slowest = Math.max(...bodyEnds.map(e => e.afterMs), ...headEnds.map(e => e.afterMs))
     expect(slowest).toBeLessThan(CLOSE_BOUND_MS)
     expect((await d.api('GET', '/v1/cache/mine')).body.value).toBe('ok')
+  })
+
+  it('tells the CLI a task input over the request limit is too large, every time, not that the daemon is gone', async () => {
+    const d = await startDaemon()
+    const dir = await mkdtemp(join(tmpdir(), 'fedmesh-big-input-'))
+    try {
+      // 3 MB of input is a 4 MB request (base64) against the 2 MiB limit: the daemon answers 413
+      // as soon as it reads the length. It used to close the connection while the CLI still sent,
+      // and about one run in five then reported "no daemon running" (exit 3).
+      const file = join(dir, 'input.bin')
+      await writeFile(file, randomBytes(3_000_000))
+      for (let i = 0; i < 10; i++) {
+        const res = await d.cli('run', 'echo', '--input-file', file)
+        expect(res.stderr.trim()).toBe('fedmesh: request body larger than 2097152 bytes')
+        expect(res.code).toBe(1)
+      }
+      expect((await d.api('POST', '/v1/tasks', { kind: 'echo', input: 'still here' })).body.output).toBe('still here')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('answers a 500,000-level nested body 400 and keeps serving', async () => {

@@ -275,8 +275,13 @@ export class ControlApi {
       if (status === 500) this.init.onError?.(err, req)
       if (!res.headersSent) {
         const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : {}
-        // A body left unread (no token, too large) is not drained: the connection is closed.
-        if (!req.complete) headers.connection = 'close'
+        // A body left unread is not read on: the connection is closed. Except an over-size body
+        // from a client with the token, up to a bound: closing while it still sends would reset
+        // the connection before it reads the 413, and the CLI could only say the daemon is gone.
+        if (!req.complete) {
+          if (status === 413 && this.trusted.has(req.socket) && declaredBytes(req) <= this.limits.maxBodyBytes * DRAIN_FACTOR) req.resume()
+          else headers.connection = 'close'
+        }
         const retryAfter = (err as { retryAfterSeconds?: unknown })?.retryAfterSeconds
         if (status === 503 && typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter)
         const message = closed ? 'the store is closed for a moment (reopening after a disk error, or the daemon is stopping); retry' : errorMessage(err)
@@ -320,6 +325,15 @@ export class ControlApi {
     }
     throw new HttpError(pathMatched ? 405 : 404, pathMatched ? `method ${req.method ?? ''} not allowed` : `no such endpoint ${url.pathname}`)
   }
+}
+
+/** An over-size body from a client with the token is read and dropped up to this many times the limit. */
+const DRAIN_FACTOR = 16
+
+/** The body's declared length (Content-Length); a body without one counts as unbounded. */
+function declaredBytes (req: IncomingMessage): number {
+  const declared = Number(req.headers['content-length'])
+  return Number.isFinite(declared) && declared >= 0 ? declared : Infinity
 }
 
 /** LevelDB refused because it is closed: for milliseconds while the store recovers, or at shutdown. */

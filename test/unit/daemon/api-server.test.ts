@@ -1,11 +1,14 @@
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createServer } from 'node:net'
 import { connect } from '../../../src/cli/client.js'
+import { CliError, NoDaemonError } from '../../../src/cli/errors.js'
 import { jsonDepth } from '../../../src/daemon/api/json-body.js'
 import { ControlApi } from '../../../src/daemon/api/server.js'
 import { StorageFullError } from '../../../src/util/errors.js'
 import { postHead, rawConnection } from '../../helpers/raw-http.js'
 import type { ControlApiLimits, Route } from '../../../src/daemon/api/server.js'
+import type { AddressInfo } from 'node:net'
 
 const TOKEN = 'a'.repeat(64)
 const apis: ControlApi[] = []
@@ -72,6 +75,38 @@ describe('control API limits', () => {
       duplex: 'half'
     } as RequestInit)
     expect(chunked.status).toBe(413)
+  })
+
+  it('answers the CLI an over-size body with its 413, never a reset connection, and stays usable', async () => {
+    const { url, bodies } = await serve({ maxBodyBytes: 64 * 1024 })
+    const cli = await connect({ api: url }, { FEDMESH_API_TOKEN: TOKEN })
+    // 512 KiB while the limit is 64 KiB: the daemon answers as soon as it sees the length, and
+    // reads the rest so the client, still sending, gets that answer (closing reset it at times).
+    const big = { input: 'z'.repeat(512 * 1024) }
+    for (let i = 0; i < 20; i++) {
+      await expect(cli.request('POST', '/echo', big)).rejects.toMatchObject({ status: 413, message: 'request body larger than 65536 bytes' })
+    }
+    expect(await cli.request('POST', '/echo', { input: 'small' })).toEqual({ size: 17 })
+    expect(bodies).toEqual([{ input: 'small' }])
+  })
+
+  it('tells a daemon that hung up mid-request apart from no daemon at all', async () => {
+    // Something listening that cuts every connection as soon as the request arrives.
+    const server = createServer(socket => { socket.once('data', () => { socket.resetAndDestroy() }) })
+    await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const cli = await connect({ api: url }, { FEDMESH_API_TOKEN: TOKEN })
+      const err = await cli.request('POST', '/echo', { input: 'x' }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(CliError)
+      expect(err).not.toBeInstanceOf(NoDaemonError)
+      expect((err as Error).message).toBe(`the daemon at ${url} closed the connection before it answered`)
+    } finally {
+      await new Promise(resolve => server.close(resolve))
+    }
+    // Nobody listening there any more: that is no daemon.
+    const gone = await (await connect({ api: url }, { FEDMESH_API_TOKEN: TOKEN })).request('GET', '/v1/status').catch((e: unknown) => e)
+    expect(gone).toBeInstanceOf(NoDaemonError)
   })
 
   it('maps a full disk to 507 with the message, and a store closed for a moment to 503', async () => {
