@@ -33,6 +33,12 @@ export class UsageError extends CliError {
   }
 }
 
+/** `value` of the argument `name` (KEY, KIND, ID), refused when empty: the request it builds would name no key, kind or task. */
+export function nonEmpty (name: string, value: string): string {
+  if (value === '') throw new UsageError(`${name} must not be empty`)
+  return value
+}
+
 /** No daemon answers (exit 3). */
 export class NoDaemonError extends CliError {
   constructor (message: string) {

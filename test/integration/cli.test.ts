@@ -46,6 +46,13 @@ describe('exit codes and errors', () => {
     const group = await runCli(['cache'])
     expect(group.code).toBe(2)
     expect(group.stderr).toMatch(/^fedmesh: missing command for fedmesh cache: one of put, get, del, ls/)
+    // An empty key, kind or task id names nothing: said before any request (no daemon needed).
+    const nowhere = await tempDir()
+    for (const [args, what] of [[['cache', 'put', '', 'v'], 'KEY'], [['cache', 'get', ''], 'KEY'], [['cache', 'del', ''], 'KEY'], [['run', ''], 'KIND'], [['route', ''], 'KIND'], [['tasks', 'show', ''], 'ID'], [['tasks', 'cancel', ''], 'ID']] as const) {
+      const r = await runCli([...args, '--data-dir', nowhere])
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.stderr, args.join(' ')).toBe(`fedmesh: ${what} must not be empty\n`)
+    }
     // --help is not an error.
     const help = await runCli(['run', '--help'])
     expect(help.code).toBe(0)

@@ -1,11 +1,12 @@
 import { formatCacheEntry, formatCacheList } from '../format.js'
 import { printResult, withClientOptions } from '../output.js'
-import { notFoundAs, UsageError } from '../errors.js'
+import { nonEmpty, notFoundAs, UsageError } from '../errors.js'
 import type { CommonOptions } from '../output.js'
 import type { CacheDelDoc, CacheEntryDoc, CacheListDoc, CachePutDoc } from '../../node/documents.js'
 import type { Command } from 'commander'
 
-const path = (key: string): string => `/v1/cache/${encodeURIComponent(key)}`
+/** The key's endpoint; an empty KEY is a usage error before any request. */
+const path = (key: string): string => `/v1/cache/${encodeURIComponent(nonEmpty('KEY', key))}`
 
 export function registerCacheCommands (program: Command): void {
   const cache = program.command('cache').description('the replicated cache: put, get, del, ls')
@@ -19,15 +20,18 @@ export function registerCacheCommands (program: Command): void {
       }
       const ttlSeconds = opts.ttl != null ? Number(opts.ttl) : undefined
       if (ttlSeconds != null && (!Number.isInteger(ttlSeconds) || ttlSeconds < 0)) throw new UsageError('--ttl must be a whole number of seconds')
-      await printResult(opts, async c => c.request<CachePutDoc>('PUT', path(key), { value: parsed, ttlSeconds }), d => `${d.key} = version ${d.version} by ${d.origin}`)
+      const at = path(key)
+      await printResult(opts, async c => c.request<CachePutDoc>('PUT', at, { value: parsed, ttlSeconds }), d => `${d.key} = version ${d.version} by ${d.origin}`)
     })
   withClientOptions(cache.command('get <key>').description('read a value (from memory, disk, or peers); exit 4 when nobody has it'))
     .action(async (key: string, opts: CommonOptions) => {
-      await printResult(opts, async c => c.request<CacheEntryDoc>('GET', path(key)), formatCacheEntry).catch(notFoundAs(`not found: ${key}`))
+      const at = path(key)
+      await printResult(opts, async c => c.request<CacheEntryDoc>('GET', at), formatCacheEntry).catch(notFoundAs(`not found: ${key}`))
     })
   withClientOptions(cache.command('del <key>').description('delete a key (a tombstone that replicates); exit 4, nothing written, when nobody has it'))
     .action(async (key: string, opts: CommonOptions) => {
-      await printResult(opts, async c => c.request<CacheDelDoc>('DELETE', path(key)), d => `${d.key} deleted (version ${d.version})`).catch(notFoundAs(`not found: ${key}`))
+      const at = path(key)
+      await printResult(opts, async c => c.request<CacheDelDoc>('DELETE', at), d => `${d.key} deleted (version ${d.version})`).catch(notFoundAs(`not found: ${key}`))
     })
   withClientOptions(cache.command('ls').description('list live entries'))
     .option('--prefix <prefix>', 'only keys starting with this')

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { formatRoute, formatRun, formatServed, formatTaskDetail, formatTasks } from '../format.js'
 import { mergedOptions, printDoc, printResult, wantsJson, withClientOptions } from '../output.js'
 import { connect } from '../client.js'
-import { ApiError, EXIT, UsageError, notFoundAs } from '../errors.js'
+import { ApiError, EXIT, UsageError, nonEmpty, notFoundAs } from '../errors.js'
 import { resolvePeer } from '../peer-arg.js'
 import { readTaskInput } from '../task-input.js'
 import { runWatched } from '../run-watch.js'
@@ -32,6 +32,7 @@ export function registerTaskCommands (program: Command): void {
     .option('--priority <priority>', 'interactive, normal (default) or batch: queues take interactive first, batch last')
     .option('--no-progress', 'no progress line on stderr (there is none unless stderr is a terminal)')
     .action(async (kind: string, opts: RunOptions) => {
+      nonEmpty('KIND', kind)
       if (opts.priority != null && !isPriority(opts.priority)) throw new UsageError(`--priority must be one of ${PRIORITIES.join(', ')}`)
       const timeoutMs = opts.timeout != null ? Number(opts.timeout) : undefined
       if (timeoutMs != null && (!Number.isInteger(timeoutMs) || timeoutMs <= 0)) throw new UsageError('--timeout must be a positive integer (ms)')
@@ -66,18 +67,21 @@ export function registerTaskCommands (program: Command): void {
   withClientOptions(tasks.command('show <id>').description('one task submitted here, by id or a unique start of one: queued, running, or its result'))
     .action(async (id: string, own: CommonOptions, cmd: Command) => {
       // `tasks` has the same options: given after `show ID` they may land on either.
+      nonEmpty('ID', id)
       const opts = mergedOptions(own, cmd)
       await printResult(opts, async c => byTaskId(c, id, async taskId => c.request<TaskDetailDoc>('GET', `/v1/tasks/${encodeURIComponent(taskId)}`)), formatTaskDetail)
         .catch(notFoundAs(`not found: task ${id}`))
     })
   withClientOptions(tasks.command('cancel <id>').description('cancel a task submitted here: dropped if it has not started; says if it may still finish on a peer'))
     .action(async (id: string, own: CommonOptions, cmd: Command) => {
+      nonEmpty('ID', id)
       const opts = mergedOptions(own, cmd)
       await printResult(opts, async c => byTaskId(c, id, async taskId => c.request<CancelDoc>('POST', `/v1/tasks/${encodeURIComponent(taskId)}/cancel`)), formatCancel)
         .catch(notFoundAs(`not found: task ${id}`))
     })
   withClientOptions(program.command('route <kind>').description('how a task of KIND would be routed now, and why (exit 4 when nobody serves KIND)'))
     .action(async (kind: string, opts: CommonOptions) => {
+      nonEmpty('KIND', kind)
       const candidates = await printResult(opts, async c => c.request<RouteDoc[]>('GET', `/v1/route/${encodeURIComponent(kind)}`), formatRoute)
       // Nobody serves it: the table says why for each candidate; the exit code says "not found".
       if (candidates.every(c => c.reason === NOT_SERVED_REASON)) {
