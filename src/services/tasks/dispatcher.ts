@@ -86,7 +86,8 @@ export interface DispatcherInit {
   hedgeStarted?: boolean
   /**
    * A direct send that allowed its peer to queue it at most `maxWaitMs` hears from it (STARTED, a
-   * result or BUSY) within about a round trip, that wait and the STARTED delay, unless the peer's
+   * result or BUSY) within about a round trip (and the dial, when not connected yet), that wait
+   * and the STARTED delay, unless the peer's
    * queue ran longer than it estimated. Silence past that plus this many ms looks like a black
    * hole: the task is tried elsewhere too, binding late. The silent attempt stays open and is
    * blamed only at its patience, as before; if it starts before the other try has bound, that try
@@ -489,7 +490,8 @@ export class Dispatcher {
   /** When a direct send to `target` is silent for longer than an honest peer would be, ms (undefined: no such time before its patience). */
   private silenceFor (target: ScoredCandidate, maxWaitMs: number, patience: number): number | undefined {
     if (this.silenceSlackMs === false || !this.hedge || target.local || maxWaitMs <= 0) return undefined
-    const silence = Math.ceil(2 * target.rttMs + maxWaitMs + STARTED_DELAY_MS + this.silenceSlackMs)
+    // Not connected yet: the dial (its round trips and handshake, as the score counts it) comes first.
+    const silence = Math.ceil(2 * target.rttMs + target.dialMs + maxWaitMs + STARTED_DELAY_MS + this.silenceSlackMs)
     return silence < patience ? silence : undefined
   }
 

@@ -254,6 +254,17 @@ describe('Dispatcher', () => {
       expect(events).toEqual([['b', 'success'], ['hole', 'timeout']])
     })
 
+    it('counts the dial when the peer is not connected yet (2 round trips and 20 ms more)', async () => {
+      const { dispatcher } = setup({
+        hole: { request: never },
+        b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
+      } as any, { localKinds: false, dispatcher: { ...rules, view: { rtt: () => ({ rttMs: 5, source: 'ping' }), reputation: () => ({ score: 0, state: 'healthy' }), circuitOpen: () => false, connected: () => false } } })
+      const started = clock.now()
+      const r = await run(dispatcher.dispatch({ taskId: 's1d', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
+      expect(r.peer).toBe('b')
+      expect(clock.now() - started).toBe(2 * 5 + (2 * 5 + 20) + 20 + 50 + 200)
+    })
+
     it('a peer that said the task runs within that time is waited for, past the silence and its patience', async () => {
       const { dispatcher, fakes, events } = setup({
         long: { request: async (r: TaskRequest, opts?: { onStarted?: () => void }) => { await time.sleep(100); opts?.onStarted?.(); await time.sleep(6_000); return ok(r.taskId, r.input) } },
