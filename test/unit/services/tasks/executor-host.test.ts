@@ -18,6 +18,25 @@ function setup (over: Partial<ExecutorInit> = {}): { executor: Executor, gate: R
 const startedIds = (gate: ReturnType<typeof gatedHandler>): string[] => gate.calls.map(c => c.ctx.taskId)
 
 describe('Executor under the host policy', () => {
+  it('estimates a capped peer\'s wait by the slots it may take: its direct send that allows a short wait is refused BUSY', async () => {
+    const { executor, gate } = setup({ concurrency: 4 })
+    executor.setServing({ slots: 1, paused: false, reason: 'user-active' })
+    const first = executor.submit(spec('r1', { origin: PEER }))
+    await settle()
+    expect(startedIds(gate)).toEqual(['r1'])
+    // Three slots are free, but not for peers: a peer's task would wait for r1 (100 ms runs here).
+    expect(executor.estimateWaitMs('k', 100, OTHER)).toBe(100)
+    expect(executor.estimateWaitMs('k', 100)).toBe(0)
+    const busy = await executor.submit(spec('r2', { origin: OTHER, maxWaitMs: 20, expectedRunMs: 100 }))
+    expect(busy.error).toBe(ErrorCode.BUSY)
+    // The owner's own task with the same allowance starts at once.
+    const own = executor.submit(spec('own', { maxWaitMs: 20, expectedRunMs: 100 }))
+    await settle()
+    expect(startedIds(gate)).toEqual(['r1', 'own'])
+    for (const c of gate.calls) c.resolve()
+    expect((await Promise.all([first, own])).map(o => o.error)).toEqual([ErrorCode.NONE, ErrorCode.NONE])
+  })
+
   it('an active user caps remote work at one slot; the owner still uses the rest', async () => {
     const { executor, gate } = setup({ concurrency: 3 })
     executor.setServing({ slots: 1, paused: false, reason: 'user-active' })
