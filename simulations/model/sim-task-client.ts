@@ -8,6 +8,7 @@
  */
 import { ErrorCode } from '../../src/wire/task.js'
 import { ANSWER_LATE, ConnectionLostError, ReservationRefused, UnreachableError } from '../../src/services/tasks/task-client.js'
+import { STARTED_DELAY_MS } from '../../src/services/tasks/task-server.js'
 import { BLACKHOLE, LIAR } from './world.js'
 import type { Executor, Reservation, TaskOutcome, TaskSpec } from '../../src/services/tasks/executor.js'
 import type { RemoteReservation, RequestOptions, TaskClient } from '../../src/services/tasks/task-client.js'
@@ -28,6 +29,8 @@ export interface SimPeer {
   readonly inbound: Set<Inbound>
   /** Reservations this node holds elsewhere: dropped there when it crashes (connection closed). */
   readonly outbound: Set<Outbound>
+  /** Its timers, which die with it (the STARTED delay runs on them). */
+  readonly timers: Timers
 }
 
 /** Held by the target: fails the caller when the target crashes. */
@@ -239,11 +242,16 @@ class Call implements Inbound {
       maxWaitMs: request.maxWaitMs,
       expectedRunMs: request.expectedRunMs,
       origin: this.from.id,
-      onStart: () => { this.reply(() => { this.onStarted?.() }) }
+      // As the task server: STARTED only for a task still running STARTED_DELAY_MS after it started.
+      onStart: () => {
+        peer.timers.setTimeout(() => { if (!answered) this.reply(() => { this.onStarted?.() }) }, STARTED_DELAY_MS)
+      }
     }
+    let answered = false
     const inc = peer.life.incarnation
     const work = reservation !== undefined ? executor.bind(reservation, spec) : executor.submit(spec)
     work.then(outcome => {
+      answered = true
       if (peer.life.incarnation !== inc) return
       peer.inbound.delete(this)
       if (outcome.error === ErrorCode.BUSY) sim.count('busy-bounce')
