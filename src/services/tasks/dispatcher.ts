@@ -13,7 +13,7 @@ import { TableCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
 import type { PeerView } from './candidates.js'
 import type { Executor, TaskOutcome } from './executor.js'
-import { ANSWER_LATE, ReservationRefused, UnreachableError } from './task-client.js'
+import { ANSWER_LATE, ONCE, ReservationRefused, UnreachableError } from './task-client.js'
 import { STARTED_DELAY_MS } from './task-server.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
@@ -21,7 +21,7 @@ import type { Plan, PlanContext, PlanParams } from '../../core/routing/plan.js'
 import type { CandidateReader } from '../../core/routing/ranking.js'
 import type { CandidateInput, ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
-import type { Timers } from '../../util/timers.js'
+import type { TimerHandle, Timers } from '../../util/timers.js'
 import type { CapacityEntry, CapacityTable } from '../capacity/capacity-table.js'
 import type { TaskRequest } from '../../wire/task.js'
 
@@ -197,8 +197,6 @@ export class Dispatcher {
   private readonly hedgeStarted: boolean
   private readonly silenceSlackMs: number | false
   private readonly stopLosers: boolean
-  /** Where each direct attempt went (a cancelled dispatch says where the task may still finish). */
-  private readonly attemptPeer = new WeakMap<Promise<Step>, string>()
 
   constructor (private readonly init: DispatcherInit) {
     this.maxAttempts = init.maxAttempts ?? 4
@@ -252,10 +250,13 @@ export class Dispatcher {
   dispatch (req: DispatchRequest): Promise<DispatchResult> {
     const { clock } = this.init
     const deadline = clock.now() + req.timeoutMs
-    const exclude = new Set<string>(req.avoid)
     // Attempts given up on for slowness stay open (hedging): a long task there may still answer
     // first, and its result counts. Only the task's own deadline ends them.
     const inflight: Array<Promise<Step>> = []
+    // Where each direct attempt went: a cancelled dispatch says where the task may still finish.
+    // The dispatch's own (not one WeakMap for all: every task's attempt would sit in its table
+    // until a full GC, a table the scavenges walk).
+    const peers = req.signal == null ? undefined : new Map<Promise<Step>, string>()
     // When the task is settled, hedged reservation races still running stop (no slot is bound
     // for work that already has its answer). Made by the first reservation race: a task sent
     // straight to one peer (most) never needs it.
@@ -289,17 +290,19 @@ export class Dispatcher {
       throw err
     }
     // Not async: the attempts' loop is the one async layer of a dispatch, and `end` its reaction.
-    return this.attemptUntilSettled(req, deadline, exclude, inflight, endedSignal, answered?.signal ?? NEVER, blamed).then(result => {
+    return this.attemptUntilSettled(req, deadline, inflight, peers, endedSignal, answered?.signal ?? NEVER, blamed).then(result => {
       if (req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED) {
-        return this.settleCancelled(inflight, result).then(settled => { end(); return settled }, endAndThrow)
+        return this.settleCancelled(inflight, peers, result).then(settled => { end(); return settled }, endAndThrow)
       }
       end()
       return result
     }, endAndThrow)
   }
 
-  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Array<Promise<Step>>, ended: () => AbortSignal, settled: AbortSignal, blamed: Array<Promise<Step>>): Promise<DispatchResult> {
+  private async attemptUntilSettled (req: DispatchRequest, deadline: number, inflight: Array<Promise<Step>>, peers: Map<Promise<Step>, string> | undefined, ended: () => AbortSignal, settled: AbortSignal, blamed: Array<Promise<Step>>): Promise<DispatchResult> {
     const { clock } = this.init
+    // Peers not to try again for this task: made by the first one (most tasks never need it).
+    let exclude = req.avoid == null ? undefined : new Set<string>(req.avoid)
     let failures = 0
     let tries = 0
     let bounced = this.busyRate > this.reserveWhenBouncing
@@ -327,7 +330,7 @@ export class Dispatcher {
       let silence: number | undefined
       if (mayTry) {
         tries++
-        const plan = this.plan(req, exclude, bounced)
+        const plan = this.plan(req, exclude ?? NO_EXCLUSIONS, bounced)
         this.init.onPlan?.(req, plan, tries)
         if (plan.mode === 'none') {
           if (inflight.length === 0) {
@@ -341,7 +344,7 @@ export class Dispatcher {
             : this.reserve(req, plan.targets, remaining, raceEnd(ended(), yielded, progress, abandon), settled, progress)
           inflight.push(attempt)
           if (yielded?.race === progress) yielded.attempt ??= attempt
-          if (plan.mode === 'direct') this.attemptPeer.set(attempt, plan.target.peerId)
+          if (plan.mode === 'direct') peers?.set(attempt, plan.target.peerId)
           latest = attempt
           // A direct send has one peer to judge for slowness; a reservation race has none yet.
           sentTo = plan.mode === 'direct' && !plan.target.local ? plan.target.peerId : undefined
@@ -358,7 +361,7 @@ export class Dispatcher {
           // silent too; its patience judges it. If it starts before the next try binds, that
           // try gives way and the task waits for it (a started attempt is not duplicated).
           bounced = true
-          if (sentTo != null) exclude.add(sentTo)
+          if (sentTo != null) exclude = excluding(exclude, sentTo)
           const silent = latest
           const giving: GiveWay = { gaveWay: new AbortController() }
           yielded = giving
@@ -388,7 +391,7 @@ export class Dispatcher {
         // more loaded than it said) is blamed now.
         failures++
         if (sentTo != null) {
-          exclude.add(sentTo)
+          exclude = excluding(exclude, sentTo)
           if (!progress.started && latest != null) {
             this.report(sentTo, 'timeout')
             blamed.push(latest)
@@ -411,14 +414,14 @@ export class Dispatcher {
       if (step.unreachable === true) {
         // Nothing was sent: no risk, no blame; just try the next candidate.
         if (step.reported !== true) this.report(step.peer, 'unreachable')
-        exclude.add(step.peer)
+        exclude = excluding(exclude, step.peer)
         continue
       }
       if (code === ErrorCode.NONE) {
         this.runTimes.add(req.kind, step.outcome.runMs)
         if (step.peer !== this.init.selfId && this.init.verify?.(req.kind, req.input, step.outcome.output) === false) {
           this.report(step.peer, 'wrong-result')
-          exclude.add(step.peer)
+          exclude = excluding(exclude, step.peer)
           failures++
           continue
         }
@@ -430,14 +433,14 @@ export class Dispatcher {
         // A peer that ran the task past its deadline is not blamed (see timedOutOnUs).
         const blame = code !== ErrorCode.TIMED_OUT ? 'failure' : timedOutOnUs(step) ? 'timeout' : undefined
         if (!blamed.includes(next.attempt) && blame != null) this.report(step.peer, blame)
-        exclude.add(step.peer)
+        exclude = excluding(exclude, step.peer)
         failures++
         await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
         continue
       }
       if (code === ErrorCode.INTERRUPTED) {
         // That peer started this id before and never runs it twice: another may (same id). Truthful: no blame.
-        exclude.add(step.peer)
+        exclude = excluding(exclude, step.peer)
         continue
       }
       if (REFUSALS.has(code)) {
@@ -445,7 +448,7 @@ export class Dispatcher {
         bounced = true
         // A refusal is a truthful answer; the task service judges it against the peer's advert.
         if (step.reported !== true) this.report(step.peer, 'refused', { code, kind: req.kind, taskId: req.taskId })
-        exclude.add(step.peer)
+        exclude = excluding(exclude, step.peer)
         continue
       }
       // An input error, or the task itself failed where it ran: final. A hedge still running may
@@ -456,7 +459,7 @@ export class Dispatcher {
     return last ?? { outcome: failed(req.taskId, ErrorCode.TIMED_OUT, `no result within ${req.timeoutMs} ms`), peer: this.init.selfId, attempts: tries }
   }
 
-  private plan (req: DispatchRequest, exclude: Set<string>, bounced: boolean): Plan {
+  private plan (req: DispatchRequest, exclude: ReadonlySet<string>, bounced: boolean): Plan {
     if (req.peer != null) {
       const ranked = this.rank(req.kind, exclude, req.peer)
       if (ranked.length === 0) return { mode: 'none', reason: `peer ${req.peer} is not known to serve anything right now` }
@@ -661,7 +664,7 @@ export class Dispatcher {
    * A cancelled dispatch: wait (a little) for the attempts still out to answer their CANCEL. One
    * that succeeded meanwhile is the task's result; one that did not answer may still finish.
    */
-  private async settleCancelled (inflight: Array<Promise<Step>>, last: DispatchResult): Promise<DispatchResult> {
+  private async settleCancelled (inflight: Array<Promise<Step>>, peers: Map<Promise<Step>, string> | undefined, last: DispatchResult): Promise<DispatchResult> {
     const graceMs = this.init.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS
     const pending = [...inflight]
     const deadline = this.init.clock.now() + graceMs
@@ -681,7 +684,7 @@ export class Dispatcher {
       // Dropped (CANCELLED) or failed there: it does not run there any more.
     }
     if (!stillOut) return { outcome: failed(last.outcome.taskId, ErrorCode.CANCELLED, 'cancelled before it started'), peer: last.peer, attempts: last.attempts, cancelled: { started: false } }
-    const peer = pending.map(a => this.attemptPeer.get(a)).find(p => p != null)
+    const peer = pending.map(a => peers?.get(a)).find(p => p != null)
     const message = `cancelled, but ${peer == null ? 'the peer it was bound to' : peer === this.init.selfId ? 'this node' : `peer ${peer}`} had started it or did not confirm dropping it: it may still finish there`
     return { outcome: failed(last.outcome.taskId, ErrorCode.CANCELLED, message), peer: peer ?? last.peer, attempts: last.attempts, cancelled: { started: true, ...(peer != null ? { peer } : {}) } }
   }
@@ -713,22 +716,48 @@ const BUSY_RATE_RESERVE = 0.5
  */
 function firstSettled (inflight: ReadonlyArray<Promise<Step>>, ms: number, timers: Timers, signal?: AbortSignal): Promise<Settled> {
   if (signal?.aborted === true) return Promise.resolve('cancelled')
-  return new Promise<Settled>((resolve, reject) => {
-    let done = false
-    const end = (): boolean => {
-      if (done) return false
-      done = true
-      timers.clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      return true
-    }
-    const onAbort = (): void => { if (end()) resolve('cancelled') }
-    const timer = timers.setTimeout(() => { if (end()) resolve('timeout') }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-    for (const attempt of inflight) {
-      attempt.then(step => { if (end()) resolve({ attempt, step }) }, (err: unknown) => { if (end()) reject(err) })
-    }
-  })
+  const { promise, resolve, reject } = Promise.withResolvers<Settled>()
+  const wait = new FirstSettled(timers, signal, resolve, reject, ms)
+  for (const attempt of inflight) wait.watch(attempt)
+  return promise
+}
+
+/**
+ * `firstSettled`'s wait: one object that is also the abort listener (`handleEvent`), where
+ * closures for the end, the abort and the options would be three more allocations per wait.
+ */
+class FirstSettled {
+  private done = false
+  private readonly timer: TimerHandle
+
+  constructor (private readonly timers: Timers, private readonly signal: AbortSignal | undefined, private readonly resolve: (s: Settled) => void, private readonly reject: (err: unknown) => void, ms: number) {
+    this.timer = timers.setTimeout(() => { if (this.end()) resolve('timeout') }, ms)
+    signal?.addEventListener('abort', this, ONCE)
+  }
+
+  /** The signal aborted. */
+  handleEvent (): void {
+    if (this.end()) this.resolve('cancelled')
+  }
+
+  watch (attempt: Promise<Step>): void {
+    attempt.then(step => { if (this.end()) this.resolve({ attempt, step }) }, (err: unknown) => { if (this.end()) this.reject(err) })
+  }
+
+  private end (): boolean {
+    if (this.done) return false
+    this.done = true
+    this.timers.clearTimeout(this.timer)
+    this.signal?.removeEventListener('abort', this)
+    return true
+  }
+}
+
+/** `exclude` with `peer` in it (made on the first peer excluded). */
+function excluding (exclude: Set<string> | undefined, peer: string): Set<string> {
+  const set = exclude ?? new Set<string>()
+  set.add(peer)
+  return set
 }
 
 /** Take `item` out of a short list (attempts of one task: a few at most). */
