@@ -757,7 +757,8 @@ function firstSettled (inflight: ReadonlyArray<Promise<Step>>, ms: number, timer
 
 /**
  * `firstSettled`'s wait: one object that is also the abort listener (`handleEvent`), where
- * closures for the end, the abort and the options would be three more allocations per wait.
+ * closures for the end and the abort and an options literal were made per wait. (Node wraps an
+ * object listener in a function of its own: the listener still costs one.)
  */
 class FirstSettled {
   private done = false

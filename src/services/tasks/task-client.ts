@@ -274,8 +274,9 @@ export class StreamTaskClient implements TaskClient {
 
 /**
  * One request waiting for its outcome: it is also the listener of the request's signals
- * (`handleEvent`, told apart by the event's target), where a closure per signal, one per
- * listener's removal and one to remove them all would each be an allocation per request.
+ * (`handleEvent`, told apart by the event's target), where closures for its abort, its release,
+ * its resolve and reject, each listener's removal and one to remove them all were made per
+ * request. (Node wraps an object listener in a function of its own: a listener still costs one.)
  */
 class RequestEntry implements Pending {
   timer: ReturnType<typeof setTimeout> | undefined
