@@ -95,8 +95,8 @@ export class EventWiring {
       case 'routed': {
         const { taskId, kind } = e.request
         const peers = planTargets(e.plan)
-        const before = this.placements.get(taskId)
-        if (e.attempt > 1 && before != null) this.events.record('task:failed-over', { taskId, kind, attempt: e.attempt, from: before })
+        const before = e.attempt > 1 ? this.placements.get(taskId) : undefined
+        if (before != null) this.events.record('task:failed-over', { taskId, kind, attempt: e.attempt, from: before })
         this.events.record('task:routed', { taskId, kind, attempt: e.attempt, reason: routingReason(e.plan, e.request.peer != null), peers })
         this.placements.delete(taskId)
         this.placements.set(taskId, peers)

@@ -290,8 +290,16 @@ export class FederationNode implements Startable {
    * `input` is sent as it is when a Uint8Array, else as JSON (what `handle`'s handlers return
    * travels back the same way); the result's `output` is the JSON the output holds (else its text).
    */
-  async run (req: RunOptions): Promise<RunDoc> {
-    return toRunDoc(await this.libp2p.services.tasks.run({ ...req, input: encodePayload(req.input) }))
+  run (req: RunOptions): Promise<RunDoc> {
+    // Not async, and no copy of a request whose input is bytes already: one task through the
+    // library is one task service promise and one reaction (a bad input still rejects).
+    let request: RunRequest
+    try {
+      request = req.input instanceof Uint8Array ? req as RunRequest : { ...req, input: encodePayload(req.input) }
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.libp2p.services.tasks.run(request).then(toRunDoc)
   }
 
   /** Cancel a task submitted here (`fedmesh tasks cancel`); undefined when the id is unknown. */

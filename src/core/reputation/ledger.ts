@@ -70,8 +70,9 @@ function zeroComponents (): Record<ReputationComponent, number> {
 }
 
 function sum (components: Record<ReputationComponent, number>): number {
+  // Indexed: routing and every task's report read it, and a for-of here allocated an iterator each time.
   let total = 0
-  for (const name of REPUTATION_COMPONENTS) total += components[name]
+  for (let i = 0; i < REPUTATION_COMPONENTS.length; i++) total += components[REPUTATION_COMPONENTS[i]]
   return total
 }
 
@@ -256,7 +257,7 @@ export class ReputationLedger {
       return record
     }
     const factor = decayFactor(now - record.updatedAt, this.halfLifeMs)
-    for (const name of REPUTATION_COMPONENTS) record.components[name] *= factor
+    for (let i = 0; i < REPUTATION_COMPONENTS.length; i++) record.components[REPUTATION_COMPONENTS[i]] *= factor
     record.updatedAt = Math.max(record.updatedAt, now)
     return record
   }

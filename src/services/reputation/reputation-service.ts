@@ -77,7 +77,7 @@ export class ReputationService implements Startable {
 
   report (peer: string, action: ReputationAction, count = 1): ReputationUpdate {
     const update = this.ledger.apply(peer, action, count)
-    this.actions?.increment({ [action]: true })
+    this.actions?.increment(actionLabel(action))
     if (update.state === 'banned' && update.previousState !== 'banned') this.ban(peer, update)
     return update
   }
@@ -111,4 +111,16 @@ export class ReputationService implements Startable {
 
 export function reputation (init: ReputationInit): (components: ReputationComponents) => ReputationService {
   return (components) => new ReputationService(components, init)
+}
+
+/** The counter label of each action, made once (a computed-key literal per report is a new object each time). */
+const ACTION_LABELS = new Map<ReputationAction, Record<string, true>>()
+
+function actionLabel (action: ReputationAction): Record<string, true> {
+  let label = ACTION_LABELS.get(action)
+  if (label == null) {
+    label = { [action]: true }
+    ACTION_LABELS.set(action, label)
+  }
+  return label
 }

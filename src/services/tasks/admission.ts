@@ -251,10 +251,31 @@ function placeFor (line: readonly Waiter[], rank: number, again: boolean): numbe
   return i
 }
 
-/** Tasks queue per kind (and per pinned peer): a kind few nodes serve does not hold up the others. */
+/**
+ * Tasks queue per kind (and per pinned peer): a kind few nodes serve does not hold up the others.
+ * Each key is made once and the same string returned after: a new one per task was a string to
+ * join, flatten and hash at every map it keys (the window's, the queue's, the count out).
+ */
 export function admissionKey (r: { kind: string, peer?: string }): string {
-  return `${r.kind}\n${r.peer ?? ''}`
+  const peer = r.peer ?? ''
+  let byPeer = KEYS.get(r.kind)
+  if (byPeer == null) {
+    // Forgotten all at once past the bound: making them again is only slower.
+    if (KEYS.size >= MAX_PARSED_KEYS) KEYS.clear()
+    byPeer = new Map()
+    KEYS.set(r.kind, byPeer)
+  }
+  let key = byPeer.get(peer)
+  if (key == null) {
+    if (byPeer.size >= MAX_PARSED_KEYS) byPeer.clear()
+    key = `${r.kind}\n${peer}`
+    byPeer.set(peer, key)
+  }
+  return key
 }
+
+/** Admission keys by kind, then pinned peer ('' for none). */
+const KEYS = new Map<string, Map<string, string>>()
 
 /**
  * The kind and pinned peer of a key. Parsed once per key (every admission asks its window): the

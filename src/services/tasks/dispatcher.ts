@@ -13,7 +13,7 @@ import { TableCandidates } from './candidates.js'
 import { INPUT_ERRORS, REFUSALS } from './task-error.js'
 import type { PeerView } from './candidates.js'
 import type { Executor, TaskOutcome } from './executor.js'
-import { ANSWER_LATE, ReservationRefused, UnreachableError } from './task-client.js'
+import { ANSWER_LATE, ONCE, ReservationRefused, UnreachableError } from './task-client.js'
 import { STARTED_DELAY_MS } from './task-server.js'
 import type { RemoteReservation, TaskClient } from './task-client.js'
 import type { AdmissionParams } from '../../core/routing/admission.js'
@@ -21,7 +21,7 @@ import type { Plan, PlanContext, PlanParams } from '../../core/routing/plan.js'
 import type { CandidateReader } from '../../core/routing/ranking.js'
 import type { CandidateInput, ScoreParams, ScoredCandidate } from '../../core/routing/score.js'
 import type { Clock } from '../../util/time.js'
-import type { Timers } from '../../util/timers.js'
+import type { TimerHandle, Timers } from '../../util/timers.js'
 import type { CapacityEntry, CapacityTable } from '../capacity/capacity-table.js'
 import type { TaskRequest } from '../../wire/task.js'
 
@@ -198,8 +198,6 @@ export class Dispatcher {
   private readonly hedgeStarted: boolean
   private readonly silenceSlackMs: number | false
   private readonly stopLosers: boolean
-  /** Where each direct attempt went (a cancelled dispatch says where the task may still finish). */
-  private readonly attemptPeer = new WeakMap<Promise<Step>, string>()
 
   constructor (private readonly init: DispatcherInit) {
     this.maxAttempts = init.maxAttempts ?? 4
@@ -251,213 +249,212 @@ export class Dispatcher {
   }
 
   dispatch (req: DispatchRequest): Promise<DispatchResult> {
-    const { clock } = this.init
-    const deadline = clock.now() + req.timeoutMs
-    const exclude = new Set<string>(req.avoid)
-    // Attempts given up on for slowness stay open (hedging): a long task there may still answer
-    // first, and its result counts. Only the task's own deadline ends them.
-    const inflight: Array<Promise<Step>> = []
-    // When the task is settled, hedged reservation races still running stop (no slot is bound
-    // for work that already has its answer). Made by the first reservation race: a task sent
-    // straight to one peer (most) never needs it.
-    let ended: AbortController | undefined
-    const endedSignal = (): AbortSignal => (ended ??= new AbortController()).signal
-    // Attempts already blamed for sitting on the task: their end is not reported again.
-    const blamed: Array<Promise<Step>> = []
-    // Once the task is answered, attempts still out are stopped there (not when the submitter
-    // cancelled it: a cancel stops nothing that runs).
-    // A task pinned to one peer never has two attempts out (each retry excludes the peer tried,
-    // and no other may take it): there is no loser to stop, and no signal is made or listened to.
-    const answered = this.stopLosers && req.peer == null ? new AbortController() : undefined
-    // Once settled (and a cancelled task's attempts confirmed), whatever happened:
-    const end = (): void => {
-      // First: the losers' CANCEL goes out before `ended` gives up on the binds it ends. With
-      // nothing out (most tasks: one attempt, answered) nobody listens: no abort event to build.
-      if (req.signal?.aborted !== true && inflight.length > 0) answered?.abort(SETTLED)
-      // A shared reason: abort() without one builds a DOMException (and its stack) per task.
-      ended?.abort(SETTLED)
-      // A hedged send that never answers is still reported when its own deadline passes, even
-      // though the task got its answer elsewhere: that is how black holes are found out.
-      for (const attempt of inflight) {
-        if (blamed.includes(attempt)) continue
-        attempt.then(step => {
-          if (!blamed.includes(attempt) && step.lost && step.unreachable !== true && timedOutOnUs(step)) this.report(step.peer, 'timeout')
-        }, () => {})
-      }
+    // Not async: the attempts' loop is the one async layer of a dispatch, and it ends the run.
+    return this.attemptUntilSettled(new DispatchRun(req, this.init.clock.now() + req.timeoutMs, this.stopLosers))
+  }
+
+  /** The run is settled (and a cancelled task's attempts confirmed): end it, whatever happened. */
+  private end (run: DispatchRun): void {
+    const { req, inflight, blamed } = run
+    // First: the losers' CANCEL goes out before `ended` gives up on the binds it ends. With
+    // nothing out (most tasks: one attempt, answered) nobody listens: no abort event to build.
+    if (req.signal?.aborted !== true && inflight.length > 0) run.answered?.abort(SETTLED)
+    // A shared reason: abort() without one builds a DOMException (and its stack) per task.
+    run.ended?.abort(SETTLED)
+    // A hedged send that never answers is still reported when its own deadline passes, even
+    // though the task got its answer elsewhere: that is how black holes are found out.
+    for (const attempt of inflight) {
+      if (blamed.includes(attempt)) continue
+      attempt.then(step => {
+        if (!blamed.includes(attempt) && step.lost && step.unreachable !== true && timedOutOnUs(step)) this.report(step.peer, 'timeout')
+      }, () => {})
     }
-    const endAndThrow = (err: unknown): never => {
-      end()
+  }
+
+  /** The loop's result, once the run is ended (a cancelled one after its attempts confirmed). */
+  private settled (run: DispatchRun, result: DispatchResult): DispatchResult | Promise<DispatchResult> {
+    if (run.req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED) {
+      return this.settleCancelled(run.inflight, run.peers, result).then(done => {
+        this.end(run)
+        return done
+      }, (err: unknown) => {
+        this.end(run)
+        throw err
+      })
+    }
+    this.end(run)
+    return result
+  }
+
+  private async attemptUntilSettled (run: DispatchRun): Promise<DispatchResult> {
+    const { req, deadline, inflight, peers, blamed } = run
+    // Each of the loop's results is returned through `settled` (which ends the run); a throw ends it here.
+    const settled = run.answered?.signal ?? NEVER
+    try {
+      const { clock } = this.init
+      // Peers not to try again for this task: made by the first one (most tasks never need it).
+      let exclude = req.avoid == null ? undefined : new Set<string>(req.avoid)
+      let failures = 0
+      let tries = 0
+      let bounced = this.busyRate > this.reserveWhenBouncing
+      let final = false
+      let last: DispatchResult | undefined
+      // An attempt past its patience whose peer said the task runs (STARTED): it is not duplicated
+      // while the peer keeps answering (a lost stream fails it); nothing new is tried meanwhile.
+      let held: Promise<Step> | undefined
+      // Set when an attempt went silent: the next race gives way if it starts after all (below).
+      let yielded: GiveWay | undefined
+
+      while (true) {
+        // Cancelled: start nothing new; dispatch() waits for what is out to confirm.
+        if (req.signal?.aborted === true) return this.settled(run, { outcome: failed(req.taskId, ErrorCode.CANCELLED, 'cancelled'), peer: last?.peer ?? this.init.selfId, attempts: tries })
+        const remaining = deadline - clock.now()
+        const waiting = held != null && inflight.includes(held)
+        const mayTry = !final && !waiting && failures < this.maxAttempts && tries < this.maxTries && remaining > 0
+        let sentTo: string | undefined
+        let latest: Promise<Step> | undefined
+        const progress: Progress = { started: false }
+        let patience = Math.max(1, Math.ceil(remaining + this.slackMs))
+        // Without hedging, an attempt past its patience is stopped through this.
+        let abandon: AbortController | undefined
+        // When a direct send's silence says more than its patience would (see silenceSlackMs).
+        let silence: number | undefined
+        if (mayTry) {
+          tries++
+          const plan = this.plan(req, exclude ?? NO_EXCLUSIONS, bounced)
+          this.init.onPlan?.(req, plan, tries)
+          if (plan.mode === 'none') {
+            if (inflight.length === 0) {
+              return this.settled(run, last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1, unplaced: true })
+            }
+          } else {
+            const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))
+            abandon = this.hedge ? undefined : new AbortController()
+            const attempt = plan.mode === 'direct'
+              ? this.direct(req, plan.target, plan.maxWaitMs, remaining, settled, progress, abandon?.signal)
+              : this.reserve(req, plan.targets, remaining, raceEnd(run.endedSignal(), yielded, progress, abandon), settled, progress)
+            inflight.push(attempt)
+            if (yielded?.race === progress) yielded.attempt ??= attempt
+            if (plan.mode === 'direct') peers?.set(attempt, plan.target.peerId)
+            latest = attempt
+            // A direct send has one peer to judge for slowness; a reservation race has none yet.
+            sentTo = plan.mode === 'direct' && !plan.target.local ? plan.target.peerId : undefined
+            if (!(plan.mode === 'direct' && plan.target.local)) patience = this.attemptTimeout(req.kind, expected, remaining)
+            if (plan.mode === 'direct') silence = this.silenceFor(plan.target, plan.maxWaitMs, patience)
+          }
+        }
+        if (inflight.length === 0) break
+        let next = await firstSettled(inflight, silence ?? patience, this.timers, req.signal)
+        if (next === 'timeout' && silence !== undefined && mayTry) {
+          if (!progress.started && latest != null) {
+            // Silent past every honest answer's time: try elsewhere too, binding late (the table
+            // was wrong about it). Not blamed now: a queue longer than its peer estimated is
+            // silent too; its patience judges it. If it starts before the next try binds, that
+            // try gives way and the task waits for it (a started attempt is not duplicated).
+            bounced = true
+            if (sentTo != null) exclude = excluding(exclude, sentTo)
+            const silent = latest
+            const giving: GiveWay = { gaveWay: new AbortController() }
+            yielded = giving
+            progress.onStart = () => {
+              if (this.hedgeStarted) return
+              held = silent
+              // Once bound, the other try runs too: the first answer stops the other (losers).
+              if (giving.race?.bound !== true) giving.gaveWay.abort(SETTLED)
+            }
+            if (sentTo != null) this.blameAtPatience(silent, sentTo, progress, patience - silence, blamed)
+            continue
+          }
+          next = await firstSettled(inflight, patience - silence, this.timers, req.signal)
+        }
+        if (next === 'cancelled') continue
+        if (next === 'timeout') {
+          // Past the task's deadline: nothing more to wait for.
+          if (!mayTry) break
+          // Started there and the peer still answers: slow, not lost. Wait for it (no duplicate).
+          if (this.hedge && !this.hedgeStarted && progress.started && latest != null) {
+            held = latest
+            continue
+          }
+          // Slower than expected: try elsewhere too; the slow attempt stays open and its answer
+          // counts if it comes first. A peer that said the task runs is just slow (run times vary
+          // with input): no blame. One that never even started it (a black hole, or a peer far
+          // more loaded than it said) is blamed now.
+          failures++
+          if (sentTo != null) {
+            exclude = excluding(exclude, sentTo)
+            if (!progress.started && latest != null) {
+              this.report(sentTo, 'timeout')
+              blamed.push(latest)
+            }
+          }
+          if (!this.hedge && latest != null) {
+            // Not hedging: the slow attempt is given up (its answer no longer counts), then a backoff.
+            removeFrom(inflight, latest)
+            abandon?.abort()
+            await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
+          }
+          continue
+        }
+        removeFrom(inflight, next.attempt)
+        // A race that gave way to a silent attempt that started after all: wait for that one.
+        if (yielded?.attempt === next.attempt && yielded.gaveWay.signal.aborted && next.step.outcome.error === ErrorCode.CANCELLED && !settled.aborted) continue
+        const step = next.step
+        last = { outcome: step.outcome, peer: step.peer, attempts: tries }
+        const code = step.outcome.error
+        if (step.unreachable === true) {
+          // Nothing was sent: no risk, no blame; just try the next candidate.
+          if (step.reported !== true) this.report(step.peer, 'unreachable')
+          exclude = excluding(exclude, step.peer)
+          continue
+        }
+        if (code === ErrorCode.NONE) {
+          this.runTimes.add(req.kind, step.outcome.runMs)
+          if (step.peer !== this.init.selfId && this.init.verify?.(req.kind, req.input, step.outcome.output) === false) {
+            this.report(step.peer, 'wrong-result')
+            exclude = excluding(exclude, step.peer)
+            failures++
+            continue
+          }
+          this.report(step.peer, 'success')
+          return this.settled(run, last)
+        }
+        if (step.lost || (code === ErrorCode.TIMED_OUT && step.peer !== this.init.selfId && step.outcome.runMs === 0)) {
+          // The peer died or never answered in time: maybe executed, retry under the same id.
+          // A peer that ran the task past its deadline is not blamed (see timedOutOnUs).
+          const blame = code !== ErrorCode.TIMED_OUT ? 'failure' : timedOutOnUs(step) ? 'timeout' : undefined
+          if (!blamed.includes(next.attempt) && blame != null) this.report(step.peer, blame)
+          exclude = excluding(exclude, step.peer)
+          failures++
+          await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
+          continue
+        }
+        if (code === ErrorCode.INTERRUPTED) {
+          // That peer started this id before and never runs it twice: another may (same id). Truthful: no blame.
+          exclude = excluding(exclude, step.peer)
+          continue
+        }
+        if (REFUSALS.has(code)) {
+          // The table was wrong about that peer: the next try binds late instead of guessing again.
+          bounced = true
+          // A refusal is a truthful answer; the task service judges it against the peer's advert.
+          if (step.reported !== true) this.report(step.peer, 'refused', { code, kind: req.kind, taskId: req.taskId })
+          exclude = excluding(exclude, step.peer)
+          continue
+        }
+        // An input error, or the task itself failed where it ran: final. A hedge still running may
+        // yet succeed, so wait for those, but start nothing new.
+        if (inflight.length === 0 || INPUT_ERRORS.has(code)) return this.settled(run, last)
+        final = true
+      }
+      return this.settled(run, last ?? { outcome: failed(req.taskId, ErrorCode.TIMED_OUT, `no result within ${req.timeoutMs} ms`), peer: this.init.selfId, attempts: tries })
+    } catch (err) {
+      this.end(run)
       throw err
     }
-    // Not async: the attempts' loop is the one async layer of a dispatch, and `end` its reaction.
-    return this.attemptUntilSettled(req, deadline, exclude, inflight, endedSignal, answered?.signal ?? NEVER, blamed).then(result => {
-      if (req.signal?.aborted === true && result.outcome.error === ErrorCode.CANCELLED) {
-        return this.settleCancelled(inflight, result).then(settled => { end(); return settled }, endAndThrow)
-      }
-      end()
-      return result
-    }, endAndThrow)
   }
 
-  private async attemptUntilSettled (req: DispatchRequest, deadline: number, exclude: Set<string>, inflight: Array<Promise<Step>>, ended: () => AbortSignal, settled: AbortSignal, blamed: Array<Promise<Step>>): Promise<DispatchResult> {
-    const { clock } = this.init
-    let failures = 0
-    let tries = 0
-    let bounced = this.busyRate > this.reserveWhenBouncing
-    let final = false
-    let last: DispatchResult | undefined
-    // An attempt past its patience whose peer said the task runs (STARTED): it is not duplicated
-    // while the peer keeps answering (a lost stream fails it); nothing new is tried meanwhile.
-    let held: Promise<Step> | undefined
-    // Set when an attempt went silent: the next race gives way if it starts after all (below).
-    let yielded: GiveWay | undefined
-
-    while (true) {
-      // Cancelled: start nothing new; dispatch() waits for what is out to confirm.
-      if (req.signal?.aborted === true) return { outcome: failed(req.taskId, ErrorCode.CANCELLED, 'cancelled'), peer: last?.peer ?? this.init.selfId, attempts: tries }
-      const remaining = deadline - clock.now()
-      const waiting = held != null && inflight.includes(held)
-      const mayTry = !final && !waiting && failures < this.maxAttempts && tries < this.maxTries && remaining > 0
-      let sentTo: string | undefined
-      let latest: Promise<Step> | undefined
-      const progress: Progress = { started: false }
-      let patience = Math.max(1, Math.ceil(remaining + this.slackMs))
-      // Without hedging, an attempt past its patience is stopped through this.
-      let abandon: AbortController | undefined
-      // When a direct send's silence says more than its patience would (see silenceSlackMs).
-      let silence: number | undefined
-      if (mayTry) {
-        tries++
-        const plan = this.plan(req, exclude, bounced)
-        this.init.onPlan?.(req, plan, tries)
-        if (plan.mode === 'none') {
-          if (inflight.length === 0) {
-            return last ?? { outcome: failed(req.taskId, ErrorCode.KIND_NOT_SERVED, `no peer can run kind ${req.kind}: ${plan.reason}`), peer: this.init.selfId, attempts: tries - 1, unplaced: true }
-          }
-        } else {
-          const expected = plan.mode === 'direct' ? plan.target.score : Math.min(...plan.targets.map(t => t.score))
-          abandon = this.hedge ? undefined : new AbortController()
-          const attempt = plan.mode === 'direct'
-            ? this.direct(req, plan.target, plan.maxWaitMs, remaining, settled, progress, abandon?.signal)
-            : this.reserve(req, plan.targets, remaining, raceEnd(ended(), yielded, progress, abandon), settled, progress)
-          inflight.push(attempt)
-          if (yielded?.race === progress) yielded.attempt ??= attempt
-          if (plan.mode === 'direct') this.attemptPeer.set(attempt, plan.target.peerId)
-          latest = attempt
-          // A direct send has one peer to judge for slowness; a reservation race has none yet.
-          sentTo = plan.mode === 'direct' && !plan.target.local ? plan.target.peerId : undefined
-          if (!(plan.mode === 'direct' && plan.target.local)) patience = this.attemptTimeout(req.kind, expected, remaining)
-          if (plan.mode === 'direct') silence = this.silenceFor(plan.target, plan.maxWaitMs, patience)
-        }
-      }
-      if (inflight.length === 0) break
-      let next = await firstSettled(inflight, silence ?? patience, this.timers, req.signal)
-      if (next === 'timeout' && silence !== undefined && mayTry) {
-        if (!progress.started && latest != null) {
-          // Silent past every honest answer's time: try elsewhere too, binding late (the table
-          // was wrong about it). Not blamed now: a queue longer than its peer estimated is
-          // silent too; its patience judges it. If it starts before the next try binds, that
-          // try gives way and the task waits for it (a started attempt is not duplicated).
-          bounced = true
-          if (sentTo != null) exclude.add(sentTo)
-          const silent = latest
-          const giving: GiveWay = { gaveWay: new AbortController() }
-          yielded = giving
-          progress.onStart = () => {
-            if (this.hedgeStarted) return
-            held = silent
-            // Once bound, the other try runs too: the first answer stops the other (losers).
-            if (giving.race?.bound !== true) giving.gaveWay.abort(SETTLED)
-          }
-          if (sentTo != null) this.blameAtPatience(silent, sentTo, progress, patience - silence, blamed)
-          continue
-        }
-        next = await firstSettled(inflight, patience - silence, this.timers, req.signal)
-      }
-      if (next === 'cancelled') continue
-      if (next === 'timeout') {
-        // Past the task's deadline: nothing more to wait for.
-        if (!mayTry) break
-        // Started there and the peer still answers: slow, not lost. Wait for it (no duplicate).
-        if (this.hedge && !this.hedgeStarted && progress.started && latest != null) {
-          held = latest
-          continue
-        }
-        // Slower than expected: try elsewhere too; the slow attempt stays open and its answer
-        // counts if it comes first. A peer that said the task runs is just slow (run times vary
-        // with input): no blame. One that never even started it (a black hole, or a peer far
-        // more loaded than it said) is blamed now.
-        failures++
-        if (sentTo != null) {
-          exclude.add(sentTo)
-          if (!progress.started && latest != null) {
-            this.report(sentTo, 'timeout')
-            blamed.push(latest)
-          }
-        }
-        if (!this.hedge && latest != null) {
-          // Not hedging: the slow attempt is given up (its answer no longer counts), then a backoff.
-          removeFrom(inflight, latest)
-          abandon?.abort()
-          await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
-        }
-        continue
-      }
-      removeFrom(inflight, next.attempt)
-      // A race that gave way to a silent attempt that started after all: wait for that one.
-      if (yielded?.attempt === next.attempt && yielded.gaveWay.signal.aborted && next.step.outcome.error === ErrorCode.CANCELLED && !settled.aborted) continue
-      const step = next.step
-      last = { outcome: step.outcome, peer: step.peer, attempts: tries }
-      const code = step.outcome.error
-      if (step.unreachable === true) {
-        // Nothing was sent: no risk, no blame; just try the next candidate.
-        if (step.reported !== true) this.report(step.peer, 'unreachable')
-        exclude.add(step.peer)
-        continue
-      }
-      if (code === ErrorCode.NONE) {
-        this.runTimes.add(req.kind, step.outcome.runMs)
-        if (step.peer !== this.init.selfId && this.init.verify?.(req.kind, req.input, step.outcome.output) === false) {
-          this.report(step.peer, 'wrong-result')
-          exclude.add(step.peer)
-          failures++
-          continue
-        }
-        this.report(step.peer, 'success')
-        return last
-      }
-      if (step.lost || (code === ErrorCode.TIMED_OUT && step.peer !== this.init.selfId && step.outcome.runMs === 0)) {
-        // The peer died or never answered in time: maybe executed, retry under the same id.
-        // A peer that ran the task past its deadline is not blamed (see timedOutOnUs).
-        const blame = code !== ErrorCode.TIMED_OUT ? 'failure' : timedOutOnUs(step) ? 'timeout' : undefined
-        if (!blamed.includes(next.attempt) && blame != null) this.report(step.peer, blame)
-        exclude.add(step.peer)
-        failures++
-        await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
-        continue
-      }
-      if (code === ErrorCode.INTERRUPTED) {
-        // That peer started this id before and never runs it twice: another may (same id). Truthful: no blame.
-        exclude.add(step.peer)
-        continue
-      }
-      if (REFUSALS.has(code)) {
-        // The table was wrong about that peer: the next try binds late instead of guessing again.
-        bounced = true
-        // A refusal is a truthful answer; the task service judges it against the peer's advert.
-        if (step.reported !== true) this.report(step.peer, 'refused', { code, kind: req.kind, taskId: req.taskId })
-        exclude.add(step.peer)
-        continue
-      }
-      // An input error, or the task itself failed where it ran: final. A hedge still running may
-      // yet succeed, so wait for those, but start nothing new.
-      if (inflight.length === 0 || INPUT_ERRORS.has(code)) return last
-      final = true
-    }
-    return last ?? { outcome: failed(req.taskId, ErrorCode.TIMED_OUT, `no result within ${req.timeoutMs} ms`), peer: this.init.selfId, attempts: tries }
-  }
-
-  private plan (req: DispatchRequest, exclude: Set<string>, bounced: boolean): Plan {
+  private plan (req: DispatchRequest, exclude: ReadonlySet<string>, bounced: boolean): Plan {
     if (req.peer != null) {
       const ranked = this.rank(req.kind, exclude, req.peer)
       if (ranked.length === 0) return { mode: 'none', reason: `peer ${req.peer} is not known to serve anything right now` }
@@ -477,7 +474,7 @@ export class Dispatcher {
 
   /** How long ago the task was accepted, ms (the wire's age_ms: a uint32). */
   private ageOf (req: DispatchRequest): number {
-    return Math.min(MAX_AGE_MS, Math.max(0, Math.round(this.init.clock.now() - (req.acceptedAt ?? this.init.clock.now()))))
+    return req.acceptedAt == null ? 0 : Math.min(MAX_AGE_MS, Math.max(0, Math.round(this.init.clock.now() - req.acceptedAt)))
   }
 
   /** How long to wait for one attempt to start before trying elsewhere too, ms. */
@@ -663,7 +660,7 @@ export class Dispatcher {
    * A cancelled dispatch: wait (a little) for the attempts still out to answer their CANCEL. One
    * that succeeded meanwhile is the task's result; one that did not answer may still finish.
    */
-  private async settleCancelled (inflight: Array<Promise<Step>>, last: DispatchResult): Promise<DispatchResult> {
+  private async settleCancelled (inflight: Array<Promise<Step>>, peers: Map<Promise<Step>, string> | undefined, last: DispatchResult): Promise<DispatchResult> {
     const graceMs = this.init.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS
     const pending = [...inflight]
     const deadline = this.init.clock.now() + graceMs
@@ -683,13 +680,52 @@ export class Dispatcher {
       // Dropped (CANCELLED) or failed there: it does not run there any more.
     }
     if (!stillOut) return { outcome: failed(last.outcome.taskId, ErrorCode.CANCELLED, 'cancelled before it started'), peer: last.peer, attempts: last.attempts, cancelled: { started: false } }
-    const peer = pending.map(a => this.attemptPeer.get(a)).find(p => p != null)
+    const peer = pending.map(a => peers?.get(a)).find(p => p != null)
     const message = `cancelled, but ${peer == null ? 'the peer it was bound to' : peer === this.init.selfId ? 'this node' : `peer ${peer}`} had started it or did not confirm dropping it: it may still finish there`
     return { outcome: failed(last.outcome.taskId, ErrorCode.CANCELLED, message), peer: peer ?? last.peer, attempts: last.attempts, cancelled: { started: true, ...(peer != null ? { peer } : {}) } }
   }
 
   private report (peerId: string, event: AttemptEvent, detail?: AttemptDetail): void {
     if (peerId !== this.init.selfId) this.init.onAttempt?.(peerId, event, detail)
+  }
+}
+
+/** One dispatch: what its attempts' loop and its end share. */
+class DispatchRun {
+  /**
+   * Attempts given up on for slowness stay open (hedging): a long task there may still answer
+   * first, and its result counts. Only the task's own deadline ends them.
+   */
+  readonly inflight: Array<Promise<Step>> = []
+  /** Attempts already blamed for sitting on the task: their end is not reported again. */
+  readonly blamed: Array<Promise<Step>> = []
+  /**
+   * Where each direct attempt went: a cancelled dispatch says where the task may still finish
+   * (the run's own map, made when it can be cancelled: one WeakMap for all would keep every
+   * task's attempt in its table until a full GC, a table every scavenge walks).
+   */
+  readonly peers: Map<Promise<Step>, string> | undefined
+  /**
+   * Once the task is answered, attempts still out are stopped there (not when the submitter
+   * cancelled it: a cancel stops nothing that runs). A task pinned to one peer never has two
+   * attempts out (each retry excludes the peer tried, and no other may take it): there is no
+   * loser to stop, and no signal is made or listened to.
+   */
+  readonly answered: AbortController | undefined
+  /**
+   * When the task is settled, hedged reservation races still running stop (no slot is bound for
+   * work that already has its answer). Made by the first reservation race: a task sent straight
+   * to one peer (most) never needs it.
+   */
+  ended: AbortController | undefined
+
+  constructor (readonly req: DispatchRequest, readonly deadline: number, stopLosers: boolean) {
+    this.peers = req.signal == null ? undefined : new Map()
+    this.answered = stopLosers && req.peer == null ? new AbortController() : undefined
+  }
+
+  endedSignal (): AbortSignal {
+    return (this.ended ??= new AbortController()).signal
   }
 }
 
@@ -715,22 +751,49 @@ const BUSY_RATE_RESERVE = 0.5
  */
 function firstSettled (inflight: ReadonlyArray<Promise<Step>>, ms: number, timers: Timers, signal?: AbortSignal): Promise<Settled> {
   if (signal?.aborted === true) return Promise.resolve('cancelled')
-  return new Promise<Settled>((resolve, reject) => {
-    let done = false
-    const end = (): boolean => {
-      if (done) return false
-      done = true
-      timers.clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      return true
-    }
-    const onAbort = (): void => { if (end()) resolve('cancelled') }
-    const timer = timers.setTimeout(() => { if (end()) resolve('timeout') }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-    for (const attempt of inflight) {
-      attempt.then(step => { if (end()) resolve({ attempt, step }) }, (err: unknown) => { if (end()) reject(err) })
-    }
-  })
+  const { promise, resolve, reject } = Promise.withResolvers<Settled>()
+  const wait = new FirstSettled(timers, signal, resolve, reject, ms)
+  for (const attempt of inflight) wait.watch(attempt)
+  return promise
+}
+
+/**
+ * `firstSettled`'s wait: one object that is also the abort listener (`handleEvent`), where
+ * closures for the end and the abort and an options literal were made per wait. (Node wraps an
+ * object listener in a function of its own: the listener still costs one.)
+ */
+class FirstSettled {
+  private done = false
+  private readonly timer: TimerHandle
+
+  constructor (private readonly timers: Timers, private readonly signal: AbortSignal | undefined, private readonly resolve: (s: Settled) => void, private readonly reject: (err: unknown) => void, ms: number) {
+    this.timer = timers.setTimeout(() => { if (this.end()) resolve('timeout') }, ms)
+    signal?.addEventListener('abort', this, ONCE)
+  }
+
+  /** The signal aborted. */
+  handleEvent (): void {
+    if (this.end()) this.resolve('cancelled')
+  }
+
+  watch (attempt: Promise<Step>): void {
+    attempt.then(step => { if (this.end()) this.resolve({ attempt, step }) }, (err: unknown) => { if (this.end()) this.reject(err) })
+  }
+
+  private end (): boolean {
+    if (this.done) return false
+    this.done = true
+    this.timers.clearTimeout(this.timer)
+    this.signal?.removeEventListener('abort', this)
+    return true
+  }
+}
+
+/** `exclude` with `peer` in it (made on the first peer excluded). */
+function excluding (exclude: Set<string> | undefined, peer: string): Set<string> {
+  const set = exclude ?? new Set<string>()
+  set.add(peer)
+  return set
 }
 
 /** Take `item` out of a short list (attempts of one task: a few at most). */

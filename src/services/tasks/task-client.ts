@@ -31,8 +31,6 @@ interface Pending {
   reject: (err: Error) => void
   onReady?: () => void
   onStarted?: () => void
-  /** Removes the CANCEL listeners once the request is settled (set after it is sent). */
-  unwatch?: () => void
 }
 
 /** Options of one request: `onStarted` fires when the peer says the task runs. */
@@ -133,7 +131,7 @@ export class StreamTaskClient implements TaskClient {
       this.fail(id, err as Error)
       return outcome
     }
-    this.cancelOnAbort(channel, id, options)
+    this.cancelOnAbort(channel, id)
     return outcome
   }
 
@@ -159,7 +157,7 @@ export class StreamTaskClient implements TaskClient {
         const bindId = this.allocateId()
         const outcome = this.await(bindId, opts)
         await channel.send({ type: FrameType.BIND, id: bindId, reservation: id, request })
-        this.cancelOnAbort(channel, bindId, opts)
+        this.cancelOnAbort(channel, bindId)
         return outcome
       },
       cancel: () => {
@@ -173,25 +171,12 @@ export class StreamTaskClient implements TaskClient {
   }
 
   /**
-   * Send CANCEL for request `id` when `cancel` (or `stop`: CANCEL with stop) fires before its
+   * Send CANCEL for request `id` when its `cancel` (or `stop`: CANCEL with stop) fires before its
    * outcome arrives. The listeners go when the request settles (no promise chain per request).
    */
-  private cancelOnAbort (channel: FrameChannel, id: number, options: RequestOptions): void {
+  private cancelOnAbort (channel: FrameChannel, id: number): void {
     const pending = this.pending.get(id)
-    if (pending == null) return
-    const unwatchCancel = this.sendCancelOn(channel, id, options.cancel, false)
-    const unwatchStop = this.sendCancelOn(channel, id, options.stop, true)
-    if (unwatchCancel != null || unwatchStop != null) pending.unwatch = () => { unwatchCancel?.(); unwatchStop?.() }
-  }
-
-  private sendCancelOn (channel: FrameChannel, id: number, signal: AbortSignal | undefined, stop: boolean): (() => void) | undefined {
-    if (signal == null) return undefined
-    const send = (): void => {
-      if (this.pending.has(id)) channel.send({ type: FrameType.CANCEL, id, ...(stop ? { stop } : {}) }).catch(() => {})
-    }
-    if (signal.aborted) { send(); return undefined }
-    signal.addEventListener('abort', send, { once: true })
-    return () => { signal.removeEventListener('abort', send) }
+    if (pending instanceof RequestEntry) pending.watchCancel(channel)
   }
 
   close (): void {
@@ -201,31 +186,25 @@ export class StreamTaskClient implements TaskClient {
 
   private await (id: number, options: RequestOptions): Promise<TaskOutcome> {
     const { promise, resolve, reject } = Promise.withResolvers<TaskOutcome>()
-    const { signal, timeoutMs } = options
-    // Whatever ends the request drops its timer and listeners (a settled request holds nothing).
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const abort = (): void => { this.fail(id, signal?.reason ?? new DOMException('aborted', 'AbortError')) }
-    const release = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', abort)
-      entry.unwatch?.()
-    }
-    const entry: Pending = {
-      resolve: (o) => { release(); resolve(o) },
-      reject: (e) => { release(); reject(e) },
-      onStarted: options.onStarted
-    }
+    const entry = new RequestEntry(this, id, options, resolve, reject)
     this.pending.set(id, entry)
+    const { signal, timeoutMs } = options
     if (signal?.aborted === true) {
-      abort()
+      entry.handleEvent({ target: signal })
       return promise
     }
-    signal?.addEventListener('abort', abort, { once: true })
-    if (timeoutMs != null) timer = setTimeout(() => { this.fail(id, ANSWER_LATE) }, timeoutMs)
+    signal?.addEventListener('abort', entry, ONCE)
+    if (timeoutMs != null) entry.timer = setTimeout(() => { this.fail(id, ANSWER_LATE) }, timeoutMs)
     return promise
   }
 
-  private fail (id: number, err: Error): void {
+  /** Send CANCEL (with `stop`) for request `id`, while it is still out. */
+  sendCancel (channel: FrameChannel, id: number, stop: boolean): void {
+    if (this.pending.has(id)) channel.send({ type: FrameType.CANCEL, id, ...(stop ? { stop } : {}) }).catch(() => {})
+  }
+
+  /** Settle request `id` with `err`, if it is still out. */
+  fail (id: number, err: Error): void {
     const p = this.pending.get(id)
     if (p == null) return
     this.pending.delete(id)
@@ -292,6 +271,78 @@ export class StreamTaskClient implements TaskClient {
     }
   }
 }
+
+/**
+ * One request waiting for its outcome: it is also the listener of the request's signals
+ * (`handleEvent`, told apart by the event's target), where closures for its abort, its release,
+ * its resolve and reject, each listener's removal and one to remove them all were made per
+ * request. (Node wraps an object listener in a function of its own: a listener still costs one.)
+ */
+class RequestEntry implements Pending {
+  timer: ReturnType<typeof setTimeout> | undefined
+  readonly onStarted: (() => void) | undefined
+  private readonly signal: AbortSignal | undefined
+  private readonly cancel: AbortSignal | undefined
+  private readonly stop: AbortSignal | undefined
+  private channel: FrameChannel | undefined
+
+  constructor (private readonly client: StreamTaskClient, private readonly id: number, options: RequestOptions, private readonly settle: (o: TaskOutcome) => void, private readonly refuse: (err: Error) => void) {
+    this.onStarted = options.onStarted
+    this.signal = options.signal
+    this.cancel = options.cancel
+    this.stop = options.stop
+  }
+
+  /** Once the request is out on `channel`: its `cancel` and `stop` send CANCEL (at once when fired already). */
+  watchCancel (channel: FrameChannel): void {
+    this.channel = channel
+    const { cancel, stop } = this
+    // A signal both cancels and stops: CANCEL with stop (the stronger) once.
+    if (cancel != null && cancel !== stop) {
+      if (cancel.aborted) this.handleEvent({ target: cancel })
+      else cancel.addEventListener('abort', this, ONCE)
+    }
+    if (stop != null) {
+      if (stop.aborted) this.handleEvent({ target: stop })
+      else stop.addEventListener('abort', this, ONCE)
+    }
+  }
+
+  resolve (o: TaskOutcome): void {
+    this.release()
+    this.settle(o)
+  }
+
+  reject (err: Error): void {
+    this.release()
+    this.refuse(err)
+  }
+
+  /** One of the request's signals fired. */
+  handleEvent (event: { target: unknown }): void {
+    const { target } = event
+    if (target === this.signal) {
+      this.client.fail(this.id, this.signal?.reason ?? new DOMException('aborted', 'AbortError'))
+      return
+    }
+    const channel = this.channel
+    if (channel == null) return
+    if (target === this.stop) this.client.sendCancel(channel, this.id, true)
+    else if (target === this.cancel) this.client.sendCancel(channel, this.id, false)
+  }
+
+  /** Settled: the timer and the listeners go (a settled request holds nothing). */
+  private release (): void {
+    clearTimeout(this.timer)
+    this.signal?.removeEventListener('abort', this)
+    if (this.channel == null) return
+    this.cancel?.removeEventListener('abort', this)
+    this.stop?.removeEventListener('abort', this)
+  }
+}
+
+/** Options of a one-shot listener (one object for all: a literal per call is an allocation per request). */
+export const ONCE = Object.freeze({ once: true })
 
 /** The peer refused or expired a reservation; `outcome` says why. */
 export class ReservationRefused extends Error {

@@ -73,7 +73,8 @@ function inPlace (bytes: Uint8Array): Buffer {
 
 /** Results of the built-in kinds that can be checked cheaply here; others are trusted. */
 export function verifyBuiltin (kind: string, input: Uint8Array, output: Uint8Array): boolean {
-  if (kind === 'echo') return inPlace(input).equals(output)
+  // Compared where they are (a Buffer view of the input is an allocation per task).
+  if (kind === 'echo') return input.byteLength === output.byteLength && Buffer.compare(input, output) === 0
   if (kind === 'sha256') {
     try {
       const { data } = JSON.parse(Buffer.from(input).toString('utf8')) as { data: string }

@@ -412,10 +412,9 @@ export class TaskService implements Startable {
     if (existing != null) return existing.done
     const finished = this.recent.get(taskId)
     if (finished != null) return Promise.resolve(finished)
-    const record: JournalRecord = {
-      taskId, kind: req.kind, input: toBase64(req.input), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now(),
-      ...(req.priority != null && req.priority !== 'normal' ? { priority: req.priority } : {})
-    }
+    const record: JournalRecord = { taskId, kind: req.kind, input: toBase64(req.input), timeoutMs, peer: req.peer, submittedAt: this.init.clock.now() }
+    // Set only when not normal (a spread of a literal made one more object per task).
+    if (req.priority != null && req.priority !== 'normal') record.priority = req.priority
     // A place in the admission queue first: a full queue refuses (503) before anything is
     // journaled. Then claim the id before the journal write: a concurrent resubmission joins.
     // One controller for the task: its cancel (`cancel(taskId)`) and a failed journal write both
@@ -464,11 +463,10 @@ export class TaskService implements Startable {
       // A resumed task was accepted before the restart: it is never refused for a full queue.
       let again = entered == null
       while (true) {
-        const left = record.timeoutMs - (this.init.clock.now() - record.submittedAt)
         let release: Release
         try {
           // The admission wait ends when the task is cancelled (both waits listen to `cancelled`).
-          release = typeof entering === 'function' ? entering : await (entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: cancelled, timeoutMs: Math.max(1, left), again, priority: record.priority }))
+          release = typeof entering === 'function' ? entering : await (entering ?? this.admission.enter(admissionKey(record), input.byteLength, { signal: cancelled, timeoutMs: Math.max(1, this.left(record)), again, priority: record.priority }))
           if (cancelled.aborted) {
             release()
             throw cancelled.reason
@@ -484,14 +482,16 @@ export class TaskService implements Startable {
         }
         entering = undefined
         active.state = 'running'
-        this.init.onTask?.({ type: 'started', record, waitedMs: this.init.clock.now() - record.submittedAt })
+        // One reading of the clock for both (the same instant).
+        const waitedMs = this.init.clock.now() - record.submittedAt
+        this.init.onTask?.({ type: 'started', record, waitedMs })
         let result: DispatchResult
         try {
           const request: DispatchRequest = {
             taskId: record.taskId,
             kind: record.kind,
             input,
-            timeoutMs: Math.max(1, record.timeoutMs - (this.init.clock.now() - record.submittedAt)),
+            timeoutMs: Math.max(1, record.timeoutMs - waitedMs),
             peer: record.peer,
             acceptedAt: record.acceptedAt ?? record.submittedAt,
             priority: record.priority,
@@ -521,6 +521,11 @@ export class TaskService implements Startable {
     } finally {
       this.running.delete(record.taskId)
     }
+  }
+
+  /** What is left of a task's budget now, ms. */
+  private left (record: JournalRecord): number {
+    return record.timeoutMs - (this.init.clock.now() - record.submittedAt)
   }
 
   /**
