@@ -88,6 +88,18 @@ describe('control API limits', () => {
     }
     expect(await cli.request('POST', '/echo', { input: 'small' })).toEqual({ size: 17 })
     expect(bodies).toEqual([{ input: 'small' }])
+
+    // On the wire: the 413 keeps the connection (the rest of the body is read and dropped), and
+    // the same connection serves the next request; closing it is what reset the CLI mid-send.
+    const conn = rawConnection(url)
+    await conn.ready
+    conn.send(postHead(url, '/echo', 512 * 1024, TOKEN) + '"' + 'z'.repeat(512 * 1024 - 2) + '"')
+    await expect.poll(() => conn.response(), { timeout: 5_000 }).toMatch(/^HTTP\/1\.1 413 [\s\S]*request body larger than 65536 bytes/)
+    expect(conn.response()).not.toMatch(/connection: close/i)
+    conn.send(`GET /v1/status HTTP/1.1\r\nHost: ${new URL(url).host}\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`)
+    await expect.poll(() => conn.response(), { timeout: 5_000 }).toMatch(/HTTP\/1\.1 200 [\s\S]*\{"ok":true\}/)
+    expect(conn.socket.destroyed).toBe(false)
+    conn.stop()
   })
 
   it('tells a daemon that hung up mid-request apart from no daemon at all', async () => {
