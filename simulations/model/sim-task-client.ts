@@ -233,6 +233,8 @@ class Call implements Inbound {
     peer.inbound.add(this)
     if (peer.malice === BLACKHOLE) { sim.count('black-holed'); return }
     const executor = peer.executor as Executor
+    // The outcome is on its way back: a STARTED not yet sent stays unsent.
+    let answered = false
     const spec: TaskSpec = {
       taskId: request.taskId,
       kind: request.kind,
@@ -247,7 +249,6 @@ class Call implements Inbound {
         peer.timers.setTimeout(() => { if (!answered) this.reply(() => { this.onStarted?.() }) }, STARTED_DELAY_MS)
       }
     }
-    let answered = false
     const inc = peer.life.incarnation
     const work = reservation !== undefined ? executor.bind(reservation, spec) : executor.submit(spec)
     work.then(outcome => {

@@ -46,11 +46,16 @@ export function jsonDepth (bytes: Uint8Array, limit = Number.POSITIVE_INFINITY):
   return deepest
 }
 
+/** The body's declared length (Content-Length), or undefined when it declares none (chunked). */
+export function declaredBytes (req: IncomingMessage): number | undefined {
+  const declared = Number(req.headers['content-length'])
+  return Number.isFinite(declared) && declared >= 0 ? declared : undefined
+}
+
 /** Read and parse a JSON request body within limits: 413 past the size, 400 past the depth or when not JSON. */
 export async function readJsonBody (req: IncomingMessage, limits: JsonBodyLimits): Promise<unknown> {
   const tooLarge = (): TooLargeError => new TooLargeError(`request body larger than ${limits.maxBytes} bytes`)
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > limits.maxBytes) throw tooLarge()
+  if ((declaredBytes(req) ?? 0) > limits.maxBytes) throw tooLarge()
   const chunks: Buffer[] = []
   let size = 0
   // Leaving the loop early must not destroy the request: the server may still read and drop the

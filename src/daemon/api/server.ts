@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import { tokensEqual } from '../api-files.js'
 import { errorMessage } from '../../util/errors.js'
 import { SECOND } from '../../util/time.js'
-import { readJsonBody } from './json-body.js'
+import { declaredBytes, readJsonBody } from './json-body.js'
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
@@ -279,7 +279,7 @@ export class ControlApi {
         // from a client with the token, up to a bound: closing while it still sends would reset
         // the connection before it reads the 413, and the CLI could only say the daemon is gone.
         if (!req.complete) {
-          if (status === 413 && this.trusted.has(req.socket) && declaredBytes(req) <= this.limits.maxBodyBytes * DRAIN_FACTOR) req.resume()
+          if (status === 413 && this.trusted.has(req.socket) && (declaredBytes(req) ?? Infinity) <= this.limits.maxBodyBytes * DRAIN_FACTOR) req.resume()
           else headers.connection = 'close'
         }
         const retryAfter = (err as { retryAfterSeconds?: unknown })?.retryAfterSeconds
@@ -329,12 +329,6 @@ export class ControlApi {
 
 /** An over-size body from a client with the token is read and dropped up to this many times the limit. */
 const DRAIN_FACTOR = 16
-
-/** The body's declared length (Content-Length); a body without one counts as unbounded. */
-function declaredBytes (req: IncomingMessage): number {
-  const declared = Number(req.headers['content-length'])
-  return Number.isFinite(declared) && declared >= 0 ? declared : Infinity
-}
 
 /** LevelDB refused because it is closed: for milliseconds while the store recovers, or at shutdown. */
 function isStoreClosed (err: unknown): boolean {
