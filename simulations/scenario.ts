@@ -180,7 +180,11 @@ export const scenarioSchema = z.strictObject({
       liarRefusal: z.enum(['queue-full', 'busy']).default('queue-full'),
       /** Liars and black holes advertise this fraction of the mean service time as their run
        * time, so they rank first wherever they look idle. Default 0.25. */
-      advertisedRunFraction: frac().default(0.25)
+      advertisedRunFraction: frac().default(0.25),
+      /** Honest nodes share proof of the wrong results their checks catch, and every other one
+       * examines it (re-runs the input) and charges the wrong peer, as the evidence service does.
+       * `false`: each node learns only from its own checks (the model before). Default true. */
+      evidence: z.boolean().default(true)
     }).optional(),
     partition: z.strictObject({
       atMs: num().min(0),

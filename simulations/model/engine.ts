@@ -13,6 +13,7 @@
 import { ErrorCode } from '../../src/wire/task.js'
 import { ConnectionLostError } from '../../src/services/tasks/task-client.js'
 import { baselinePlanner } from './baselines.js'
+import { EvidenceModel } from './evidence.js'
 import { Links } from './links.js'
 import { ModeTracker } from './mode-tracker.js'
 import { ReputationTracker } from './reputation-tracker.js'
@@ -141,6 +142,10 @@ class Engine {
   private readonly adTokens: Int32Array
   /** Every node's adverts. */
   private readonly rings: AdRings
+  /** Shared proof of wrong results (fedmesh only: baselines keep no reputation). */
+  private readonly evidence: EvidenceModel | undefined
+  /** Per node: the task its last failed check was of (read by the wrong-result report that follows it). */
+  private readonly rejected: Int32Array
 
   constructor (private readonly w: World, private readonly opt: EngineOptions) {
     this.s = w.scenario
@@ -153,6 +158,7 @@ class Engine {
     this.earlyPending = new Uint8Array(w.peers)
     this.adTokens = new Int32Array(w.peers)
     this.rings = new AdRings(w.peers)
+    this.rejected = new Int32Array(w.peers).fill(-1)
     this.links = new Links(this.vt, w, opt.rng.fork('net'))
     const protocol: SimProtocol = {
       links: this.links,
@@ -192,9 +198,21 @@ class Engine {
       planner: baseline === undefined ? undefined : (selfId) => baselinePlanner(baseline, selfId),
       judged: baseline === undefined,
       random: () => decide.float(),
-      verify: (output) => output.byteLength === 1 && output[0] === 1,
+      verify: (node, input, output) => {
+        const right = output.byteLength === 1 && output[0] === 1
+        if (!right) this.rejected[node.index] = taskOf(input)
+        return right
+      },
       handler: (node) => this.handler(node),
-      onAttempt: (event) => { this.count(`report-${event}`) },
+      checkHandler: (node) => async (input, ctx) => {
+        await this.hold(node, taskOf(input), ctx.signal)
+        return RIGHT
+      },
+      onAttempt: (node, peer, event) => {
+        this.count(`report-${event}`)
+        // The dispatcher reports a wrong result right after the check that failed.
+        if (event === 'wrong-result' && this.rejected[node.index] >= 0) this.evidence?.published(node.index, peerIndex(peer) as number, this.rejected[node.index])
+      },
       onSent: (node, peer) => { this.noteAdAge(node, peer) }
     }
     for (let i = 0; i < w.peers; i++) {
@@ -202,6 +220,9 @@ class Engine {
       this.nodes.push(node)
       this.own.push(new Set())
       this.watchLoad(node)
+    }
+    if (baseline === undefined && this.s.faults.malicious?.evidence !== false) {
+      this.evidence = new EvidenceModel({ vt: this.vt, w, nodes: this.nodes, ids: this.ids, runTimeoutMs: this.s.workload.taskTimeoutMs, count: (what) => { this.count(what) } })
     }
     if (opt.trackReputation === true) this.reputation = new ReputationTracker(w, this.nodes.map(n => n.ledger), this.vt.q, opt.rng.fork('observers'))
     if (opt.trackModes === true && w.partition !== undefined) this.modes = new ModeTracker(w, this.vt.q)
@@ -318,23 +339,28 @@ class Engine {
   /** The task handler of one node: holds its slot for the task's service time there. */
   private handler (node: SimNode): TaskHandler {
     const { w } = this
-    const q = this.vt.q
     return async (input, ctx) => {
-      const i = new DataView(input.buffer, input.byteOffset, 4).getUint32(0)
+      const i = taskOf(input)
       if (this.ranOn[i] === -1) this.ranOn[i] = node.index
       else if (this.ranOn[i] !== node.index && this.ranOn[i] >= 0) {
         this.ranOn[i] = -2
         this.duplicateRuns++
       }
-      const start = q.now
-      const inc = node.life.incarnation
-      try {
-        await holdFor(node, w.trace.service[i] * w.slow[node.index], ctx.signal)
-      } finally {
-        // A crash ends the run at the crash (the handler never resumes then).
-        if (node.life.incarnation === inc) node.workMs += Math.min(q.now, this.windowEnd) - Math.min(start, this.windowEnd)
-      }
+      await this.hold(node, i, ctx.signal)
       return w.malice[node.index] === WRONG ? WRONG_OUTPUT : RIGHT
+    }
+  }
+
+  /** Run task `i` on `node`: its slot is held for the task's service time there (counted as work). */
+  private async hold (node: SimNode, i: number, signal: AbortSignal): Promise<void> {
+    const q = this.vt.q
+    const start = q.now
+    const inc = node.life.incarnation
+    try {
+      await holdFor(node, this.w.trace.service[i] * this.w.slow[node.index], signal)
+    } finally {
+      // A crash ends the run at the crash (the handler never resumes then).
+      if (node.life.incarnation === inc) node.workMs += Math.min(q.now, this.windowEnd) - Math.min(start, this.windowEnd)
     }
   }
 
@@ -464,6 +490,11 @@ function peerIndex (id: string): number | undefined {
     n = n * 10 + d
   }
   return id.length > 1 && id.charCodeAt(0) === 112 ? n : undefined
+}
+
+/** The trace index a task's input carries. */
+function taskOf (input: Uint8Array): number {
+  return new DataView(input.buffer, input.byteOffset, 4).getUint32(0)
 }
 
 /** Time peer i was up within [0, end). */

@@ -3,7 +3,8 @@
  * `ReputationLedger`s the engine feeds. "Excluded" means below the avoid line (state `avoid` or
  * `banned`): routing no longer chooses the peer. `excludedAtMs` is the first sample at which
  * every honest observer excludes every malicious peer it knows (its view); reputation is local
- * to each node (nothing is shared), so this waits for the last node to learn on its own.
+ * to each node, except proof of a wrong result (shared evidence, model/evidence.ts): for liars
+ * and black holes this waits for the last node to learn on its own.
  */
 import type { ReputationLedger } from '../../src/core/reputation/index.js'
 import type { Rng } from '../prng.js'
@@ -19,8 +20,9 @@ export interface ReputationSeries {
   /** Mean score they give malicious peers, overall and per kind. */
   malicious: number[]
   byKind: Record<string, number[]>
-  /** Fraction of (observer, malicious peer) pairs excluded. */
+  /** Fraction of (observer, malicious peer) pairs excluded, overall and per kind. */
   excludedFraction: number[]
+  excludedFractionByKind: Record<string, number[]>
   /** First time every pair was excluded, ms after the start (undefined: never in the run). */
   excludedAtMs: number | undefined
   excludedAtMsByKind: Record<string, number | undefined>
@@ -51,6 +53,7 @@ export class ReputationTracker {
       malicious: [],
       byKind: Object.fromEntries(this.kinds.map(k => [k, []])),
       excludedFraction: [],
+      excludedFractionByKind: Object.fromEntries(this.kinds.map(k => [k, []])),
       excludedAtMs: undefined,
       excludedAtMsByKind: Object.fromEntries(this.kinds.map(k => [k, undefined])),
       maliciousPeers: malicious.length,
@@ -114,6 +117,7 @@ export class ReputationTracker {
     o.excludedFraction.push(mN > 0 ? excluded / mN : 0)
     for (const k of this.kinds) {
       o.byKind[k].push((kN[k] ?? 0) > 0 ? kSum[k] / kN[k] : 0)
+      o.excludedFractionByKind[k].push((kN[k] ?? 0) > 0 ? (kExcl[k] ?? 0) / kN[k] : 0)
       if (o.excludedAtMsByKind[k] === undefined && (kN[k] ?? 0) > 0 && kExcl[k] === kN[k]) o.excludedAtMsByKind[k] = now
     }
     if (o.excludedAtMs === undefined && mN > 0 && excluded === mN) o.excludedAtMs = now

@@ -201,7 +201,8 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
         honest: rep.honest.map(v => round(v, 2)),
         malicious: rep.malicious.map(v => round(v, 2)),
         byKind: Object.fromEntries(Object.entries(rep.byKind).map(([k, v]) => [k, v.map(x => round(x, 2))])),
-        excludedFraction: rep.excludedFraction.map(v => round(v, 4))
+        excludedFraction: rep.excludedFraction.map(v => round(v, 4)),
+        excludedFractionByKind: Object.fromEntries(Object.entries(rep.excludedFractionByKind).map(([k, v]) => [k, v.map(x => round(x, 4))]))
       }
     }
   }

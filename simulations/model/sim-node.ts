@@ -25,9 +25,13 @@ import type { Planner } from './baselines.js'
 import type { Inbound, Outbound, SimPeer, SimProtocol } from './sim-task-client.js'
 import type { VirtualTime } from './virtual-time.js'
 import type { AdSource } from './lazy-table.js'
+import type { Examination } from './evidence.js'
+import type { AllowanceState } from '../../src/util/allowance.js'
 
 /** The one task kind of the model. */
 export const KIND = 'sim'
+/** A node's own run of a task's input to examine shared evidence (the evidence service's `runHere`). */
+export const CHECK_KIND = 'sim-check'
 
 /** How one node is built (the same for every node of a run). */
 /** Dispatcher rules a variant may switch (DispatcherInit options; the defaults are the code's). */
@@ -59,9 +63,12 @@ export interface NodeSetup {
   /** Reputation and breakers matter (fedmesh). */
   judged: boolean
   random: () => number
-  verify: (output: Uint8Array) => boolean
+  /** The submitter's check of an answer (the model's spot check): false = wrong. */
+  verify: (node: SimNode, input: Uint8Array, output: Uint8Array) => boolean
   handler: (node: SimNode) => TaskHandler
-  onAttempt: (event: AttemptEvent) => void
+  /** Runs an input again to examine evidence: holds a slot as a task does, nothing else. */
+  checkHandler: (node: SimNode) => TaskHandler
+  onAttempt: (node: SimNode, peer: string, event: AttemptEvent) => void
   onSent: (node: SimNode, peer: string) => void
 }
 
@@ -80,6 +87,10 @@ export class SimNode implements SimPeer {
   table: LazyCapacityTable | undefined
   /** Slot time spent on tasks within the measured window, ms. */
   workMs = 0
+  /** Evidence: each sender's allowance here, whether a run for one is under way, what waits (in memory). */
+  evidenceAllowance = new Map<number, AllowanceState>()
+  examining = false
+  evidenceWaiting: Examination[] = []
 
   constructor (readonly index: number, readonly malice: number, readonly concurrency: number, private readonly setup: NodeSetup) {
     this.id = setup.ids[index]
@@ -97,10 +108,13 @@ export class SimNode implements SimPeer {
     const s = this.setup
     const clock = s.vt.clock
     this.alive = true
+    this.evidenceAllowance = new Map()
+    this.examining = false
+    this.evidenceWaiting = []
     this.executor = new Executor({
       concurrency: this.concurrency,
       queueLimit: this.queueLimit,
-      handlers: new Map([[KIND, s.handler(this)]]),
+      handlers: new Map([[KIND, s.handler(this)], [CHECK_KIND, s.checkHandler(this)]]),
       holdMs: s.holdMs,
       executions: this.executions,
       clock,
@@ -126,7 +140,7 @@ export class SimNode implements SimPeer {
       table: () => table,
       clock,
       onAttempt: (peer, event) => {
-        s.onAttempt(event)
+        s.onAttempt(this, peer, event)
         const action = ATTEMPT_ACTIONS[event]
         if (action != null) ledger?.apply(peer, action)
       }
@@ -161,8 +175,8 @@ export class SimNode implements SimPeer {
       minAttemptTimeoutMs: s.minAttemptTimeoutMs,
       ...s.rules,
       planner,
-      verify: (_kind, _input, output) => s.verify(output),
-      onAttempt: s.judged ? report : (_peer, event) => { s.onAttempt(event) },
+      verify: (_kind, input, output) => s.verify(this, input, output),
+      onAttempt: s.judged ? report : (peer, event) => { s.onAttempt(this, peer, event) },
       onSent: (peer) => { table.noteSent(peer); s.onSent(this, peer) },
       onDone: (peer) => { table.noteDone(peer) }
     })

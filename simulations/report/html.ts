@@ -132,10 +132,23 @@ function reputationSection (r: RunResult): string {
     ...Object.entries(s.byKind).map(([k, v]) => ({ name: `malicious: ${k}`, points: s.t.map((t, i) => [t / 1000, v[i]] as [number, number]), dashed: true }))
   ]
   const plot = lineChart({ title: 'Reputation honest nodes give honest vs malicious peers (mean score)', xLabel: 'time, s', yLabel: 'score', series, yMin: -100, yMax: 100, hLines: [{ y: -20, label: 'avoid below -20' }, { y: -60, label: 'ban below -60' }] })
-  const excl = lineChart({ title: 'Share of (honest node, malicious peer) pairs excluded', xLabel: 'time, s', yLabel: 'excluded', series: [{ name: 'excluded', points: s.t.map((t, i) => [t / 1000, s.excludedFraction[i]]) }], yMin: 0, yMax: 1 })
-  const t = table(['malicious peers', 'kind', 'excluded by every honest node within'], [
-    [n(rep.maliciousPeers, 0), 'all', rep.excludedWithinMs === null ? 'not within the run' : `${n(rep.excludedWithinMs / 1000, 1)} s`],
-    ...Object.entries(rep.excludedWithinMsByKind).map(([k, v]) => ['', esc(k), v === null ? 'not within the run' : `${n(v / 1000, 1)} s`])
+  const byKind = s.excludedFractionByKind ?? {}
+  const excl = lineChart({
+    title: 'Share of (honest node, malicious peer) pairs excluded',
+    xLabel: 'time, s',
+    yLabel: 'excluded',
+    series: [
+      { name: 'excluded (all)', points: s.t.map((t, i) => [t / 1000, s.excludedFraction[i]]) },
+      ...Object.entries(byKind).map(([k, v]) => ({ name: `excluded: ${k}`, points: s.t.map((t, i) => [t / 1000, v[i]] as [number, number]), dashed: true }))
+    ],
+    yMin: 0,
+    yMax: 1
+  })
+  const within = (v: number | null): string => v === null ? 'not within the run' : `${n(v / 1000, 1)} s`
+  const atEnd = (v: number[] | undefined): string => v === undefined || v.length === 0 ? '' : `${n(100 * (v.at(-1) as number), 1)} %`
+  const t = table(['malicious peers', 'kind', 'excluded by every honest node within', 'pairs excluded at the end'], [
+    [n(rep.maliciousPeers, 0), 'all', within(rep.excludedWithinMs), atEnd(s.excludedFraction)],
+    ...Object.entries(rep.excludedWithinMsByKind).map(([k, v]) => ['', esc(k), within(v), atEnd(byKind[k])])
   ])
   return `<h2>Reputation</h2><p>${rep.observers} honest observers sampled.</p>${t}${plot}${excl}`
 }

@@ -87,7 +87,7 @@ export interface ReputationSection {
   /** Time until every honest node rates every malicious peer it knows below the avoid line. */
   excludedWithinMs: number | null
   excludedWithinMsByKind: Record<string, number | null>
-  series: { t: number[], honest: number[], malicious: number[], byKind: Record<string, number[]>, excludedFraction: number[] }
+  series: { t: number[], honest: number[], malicious: number[], byKind: Record<string, number[]>, excludedFraction: number[], excludedFractionByKind?: Record<string, number[]> }
 }
 
 export interface PartitionSection {

@@ -22,7 +22,7 @@ export function verdict (r: RunResult, goals: GoalCheck[]): string {
   const rep = r.reputation
   if (rep !== undefined) {
     parts.push(rep.excludedWithinMs === null
-      ? `The ${count(rep.maliciousPeers)} malicious peers were not all excluded by every honest node within the run.`
+      ? `The ${count(rep.maliciousPeers)} malicious peers were not all excluded by every honest node within the run${excludedByKind(rep)}.`
       : `Every honest node excluded the ${count(rep.maliciousPeers)} malicious peers within ${(rep.excludedWithinMs / 1000).toFixed(1)} s.`)
   }
   const p = r.partition
@@ -52,4 +52,11 @@ function count (n: number): string {
 
 function pct (fraction: number, digits = 0): string {
   return `${(fraction * 100).toFixed(digits)} %`
+}
+
+/** ` (pairs excluded at the end: blackhole 3 %, wrong 100 %)`, or nothing without per-kind series. */
+function excludedByKind (rep: NonNullable<RunResult['reputation']>): string {
+  const byKind = Object.entries(rep.series.excludedFractionByKind ?? {}).filter(([, v]) => v.length > 0)
+  if (byKind.length === 0) return ''
+  return ` (pairs excluded at the end: ${byKind.map(([k, v]) => `${k} ${pct(v.at(-1) as number, 0)}`).join(', ')})`
 }

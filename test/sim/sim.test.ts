@@ -116,6 +116,23 @@ describe('model mode, faults', () => {
     expect(rep.series.malicious[last]).toBeLessThan(rep.series.honest[last])
   })
 
+  it('shared evidence: honest nodes exclude wrong-result peers they never sent a task to, by re-running the proof', async () => {
+    const scenario = (evidence: boolean): ReturnType<typeof parseScenario> => parseScenario({
+      name: 'test-evidence', seed: 5, peers: 60, durationMs: 20_000, warmupMs: 500, workload: { load: 0.5, taskTimeoutMs: 4_000 },
+      faults: { malicious: { fraction: 0.1, kinds: ['wrong'], evidence } }, cache: { enabled: false }, goals: ['malicious']
+    })
+    const [shared, own] = await Promise.all([runModel(scenario(true)), runModel(scenario(false))])
+    const wrongAtEnd = (r: RunResult): number => r.reputation!.series.excludedFractionByKind!.wrong.at(-1)!
+    const d = shared.routing!.fedmesh.decisions!
+    expect(d['evidence-published']).toBeGreaterThan(0)
+    expect(d['evidence-applied']).toBeGreaterThan(0)
+    // Proof against a peer already avoided is not run again.
+    expect(d['evidence-avoided-signer']).toBeGreaterThan(0)
+    expect(own.routing!.fedmesh.decisions!['evidence-published']).toBeUndefined()
+    expect(wrongAtEnd(shared)).toBeGreaterThan(0.9)
+    expect(wrongAtEnd(own)).toBeLessThan(wrongAtEnd(shared))
+  })
+
   it('isolated nodes go solo through a partition and the timeline is reported', async () => {
     const s = parseScenario({
       name: 'test-partition', seed: 9, peers: 30, durationMs: 10_000, warmupMs: 500, workload: { load: 0.5 },

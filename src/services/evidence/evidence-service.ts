@@ -4,8 +4,9 @@ import { Evidence } from '../../wire/evidence.js'
 import { isValidKind } from '../tasks/frame-limits.js'
 import { sha256, verifyClaim } from '../tasks/receipt.js'
 import { MAX_EVIDENCE_INPUT_BYTES } from '../tasks/spot-check.js'
-import { SECOND } from '../../util/time.js'
-import { EVIDENCE_TOPIC } from './topic.js'
+import { takeAllowance } from '../../util/allowance.js'
+import type { AllowanceRule, AllowanceState } from '../../util/allowance.js'
+import { EVIDENCE_ALLOWANCE, EVIDENCE_TOPIC } from './topic.js'
 import type { Clock } from '../../util/time.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
@@ -15,13 +16,13 @@ export { EVIDENCE_TOPIC }
 /** One message at most: the input, up to four claims and the framing. */
 const MAX_MESSAGE_BYTES = MAX_EVIDENCE_INPUT_BYTES + 16 * 1024
 const MAX_CLAIMS = 4
-/** Evidence examined per sender at most once in this long: each one may cost a local run. */
-const DEFAULT_MIN_INTERVAL_MS = 10 * SECOND
 /** Receipts older than this (or signed this far in the future) are not evidence any more. */
 const MAX_CLAIM_AGE_S = 60 * 60
 const MAX_CLAIM_FUTURE_S = 5 * 60
 /** Senders remembered for the rate limit, receipts already charged, inputs already run here. */
 const MEMORY_ENTRIES = 4_096
+/** Evidence waiting for this node's run while another runs (more is not examined). */
+const MAX_WAITING = 16
 
 export type EvidenceVerdict = 'applied' | 'refuted' | 'unverifiable'
 
@@ -49,9 +50,15 @@ export interface EvidenceServiceInit {
   canRun: (kind: string) => boolean
   /** A signer lied (`wrong-result`), or a sender forwarded a forged claim (`invalid-message`). */
   charge: (peer: string, why: 'wrong-result' | 'invalid-message') => void
+  /**
+   * Whether this node already avoids the peer (its reputation). Evidence naming such a signer is
+   * not run: one side of the dispute is already out of this node's choices, so a run (a slot for
+   * a whole run of the kind) would not change where its tasks go. Default: avoids nobody.
+   */
+  avoids?: (peer: string) => boolean
   onReport?: (report: EvidenceReport) => void
-  /** Default 10 s. */
-  minIntervalMs?: number
+  /** How much evidence per sender is examined. Default `EVIDENCE_ALLOWANCE`: 3 at once, then one per 10 s. */
+  allowance?: AllowanceRule
 }
 
 export interface EvidenceServiceComponents {
@@ -65,19 +72,21 @@ export interface EvidenceServiceComponents {
  */
 export class EvidenceService implements Startable {
   private readonly log: Logger
-  private readonly lastExamined = new LRUCache<string, number>({ max: MEMORY_ENTRIES })
+  private readonly examinedPerSender = new LRUCache<string, AllowanceState>({ max: MEMORY_ENTRIES })
   /** `signer taskId` of receipts already charged here: a republished proof costs nothing twice. */
   private readonly charged = new LRUCache<string, true>({ max: MEMORY_ENTRIES })
   /** This node's own output digest per `kind digest(input)`: one run per input. */
   private readonly ownOutputs = new LRUCache<string, Uint8Array>({ max: MEMORY_ENTRIES })
-  private readonly minIntervalMs: number
+  private readonly allowance: AllowanceRule
   /** One examination at a time: each may run a command here. */
   private examining = false
+  /** Examinations waiting for the one running, oldest first: each is woken holding the turn. */
+  private readonly waiting: Array<() => void> = []
   private started = false
 
   constructor (private readonly components: EvidenceServiceComponents, private readonly init: EvidenceServiceInit) {
     this.log = components.logger.forComponent('fedmesh:evidence')
-    this.minIntervalMs = init.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS
+    this.allowance = init.allowance ?? EVIDENCE_ALLOWANCE
     this.validate = this.validate.bind(this)
   }
 
@@ -132,8 +141,7 @@ export class EvidenceService implements Startable {
     const nowS = this.init.clock.now() / 1000
     if (e.claims.some(c => c.issuedAt < nowS - MAX_CLAIM_AGE_S || c.issuedAt > nowS + MAX_CLAIM_FUTURE_S)) return TopicValidatorResult.Ignore
     const now = this.init.clock.now()
-    if (now - (this.lastExamined.get(from) ?? -Infinity) < this.minIntervalMs) return TopicValidatorResult.Ignore
-    this.lastExamined.set(from, now)
+    if (!takeAllowance(this.examinedPerSender, from, now, this.allowance)) return TopicValidatorResult.Ignore
     const inputDigest = sha256(e.input)
     for (const claim of e.claims) {
       if (await verifyClaim(claim, e.kind, inputDigest)) continue
@@ -151,17 +159,27 @@ export class EvidenceService implements Startable {
     }
     if (!this.init.canRun(e.kind)) { report('unverifiable', [], 'this node does not run the kind as deterministic'); return }
     const key = `${e.kind} ${Buffer.from(inputDigest).toString('hex')}`
+    const avoided = (): string | undefined => e.claims.find(c => c.signer !== this.init.selfId && this.init.avoids?.(c.signer) === true)?.signer
+    const notRun = (signer: string): void => { report('unverifiable', [], `not run: this node already avoids signer ${signer}`) }
     let mine = this.ownOutputs.get(key)
     if (mine == null) {
-      if (this.examining) { report('unverifiable', [], 'busy examining other evidence'); return }
-      this.examining = true
+      // Before waiting (evidence that would not be run takes no place in the line) and after it.
+      const before = avoided()
+      if (before != null) { notRun(before); return }
+      if (!await this.takeTurn()) { report('unverifiable', [], `busy: ${MAX_WAITING} pieces of evidence already wait for a run here`); return }
       try {
-        const output = await this.init.runHere(e.kind, e.input, from)
-        if (output == null) { report('unverifiable', [], 'the run here did not succeed (or the kind\'s allow list does not admit the sender)'); return }
-        mine = sha256(output)
-        this.ownOutputs.set(key, mine)
+        // Read again after the wait: an earlier examination may have run this input, or charged a signer.
+        mine = this.ownOutputs.get(key)
+        const after = avoided()
+        if (mine == null && after != null) { notRun(after); return }
+        if (mine == null) {
+          const output = await this.init.runHere(e.kind, e.input, from)
+          if (output == null) { report('unverifiable', [], 'the run here did not succeed (or the kind\'s allow list does not admit the sender)'); return }
+          mine = sha256(output)
+          this.ownOutputs.set(key, mine)
+        }
       } finally {
-        this.examining = false
+        this.passTurn()
       }
     }
     if (!this.started) return
@@ -172,6 +190,24 @@ export class EvidenceService implements Startable {
     }))]
     for (const peer of wrong) this.init.charge(peer, 'wrong-result')
     report(wrong.length > 0 ? 'applied' : 'refuted', wrong)
+  }
+
+  /** Wait for the one examination that may run here (false: too many wait already). */
+  private async takeTurn (): Promise<boolean> {
+    if (!this.examining) {
+      this.examining = true
+      return true
+    }
+    if (this.waiting.length >= MAX_WAITING) return false
+    await new Promise<void>(resolve => { this.waiting.push(resolve) })
+    return true
+  }
+
+  /** The turn goes to the oldest waiting examination, if any. */
+  private passTurn (): void {
+    const next = this.waiting.shift()
+    if (next != null) next()
+    else this.examining = false
   }
 }
 

@@ -45,7 +45,7 @@ describe('receipts', () => {
 })
 
 describe('EvidenceService', () => {
-  function setup (options: { canRun?: boolean, output?: string, selfId?: string } = {}) {
+  function setup (options: { canRun?: boolean, output?: string, selfId?: string, avoided?: Set<string>, run?: () => Promise<void> } = {}) {
     const validators = new Map<string, (source: PeerId, msg: Message) => Promise<TopicValidatorResult>>()
     const pubsub = { topicValidators: validators, subscribe: vi.fn(), unsubscribe: vi.fn(), publish: vi.fn(async () => ({ recipients: [] })) }
     const charged: Array<[string, string]> = []
@@ -56,8 +56,13 @@ describe('EvidenceService', () => {
       clock: { now: () => now },
       selfId: options.selfId ?? 'self',
       canRun: () => options.canRun ?? true,
-      runHere: async (_kind, _input, from) => { runs.push(from); return enc(options.output ?? '"SHOUT"') },
-      charge: (peer, why) => { charged.push([peer, why]) },
+      runHere: async (_kind, _input, from) => {
+        runs.push(from)
+        await options.run?.()
+        return enc(options.output ?? '"SHOUT"')
+      },
+      charge: (peer, why) => { charged.push([peer, why]); if (why === 'wrong-result') options.avoided?.add(peer) },
+      avoids: options.avoided == null ? undefined : (peer) => options.avoided?.has(peer) === true,
       onReport: (r) => { reports.push(r) }
     })
     service.afterStart()
@@ -142,16 +147,66 @@ describe('EvidenceService', () => {
     expect(reports).toEqual([])
   })
 
-  it('examines one piece of evidence per sender per interval; malformed or oversized messages are rejected', async () => {
+  it('examines three pieces of evidence per sender at once, then one per 10 s; malformed or oversized messages are rejected', async () => {
     const [liar, honest, sender] = await Promise.all([member(), member(), member()])
     const { deliver, advance } = setup()
     const e = { kind: 'upper', input, claims: [await claim(liar, '"tipvu"'), await claim(honest, '"SHOUT"', 't2')] }
+    for (let i = 0; i < 3; i++) expect(await deliver(sender.id, e)).toBe(TopicValidatorResult.Accept)
+    expect(await deliver(sender.id, e)).toBe(TopicValidatorResult.Ignore)
+    advance(5_000)
+    expect(await deliver(sender.id, e)).toBe(TopicValidatorResult.Ignore)
+    advance(5_000)
     expect(await deliver(sender.id, e)).toBe(TopicValidatorResult.Accept)
     expect(await deliver(sender.id, e)).toBe(TopicValidatorResult.Ignore)
-    advance(10_000)
-    expect(await deliver(sender.id, e)).toBe(TopicValidatorResult.Accept)
     expect(await deliver(sender.id, { kind: 'upper', input, claims: [] })).toBe(TopicValidatorResult.Reject)
     expect(await deliver(sender.id, { kind: 'Bad Kind', input, claims: e.claims })).toBe(TopicValidatorResult.Reject)
     expect(await deliver(sender.id, { kind: 'upper', input: new Uint8Array(70 * 1024), claims: e.claims })).toBe(TopicValidatorResult.Reject)
+  })
+
+  it('evidence that arrives during a run waits its turn (one run at a time), and is not run once a signer is avoided here', async () => {
+    const [liar, otherLiar, honest, a, b, c] = await Promise.all([member(), member(), member(), member(), member(), member()])
+    let release = (): void => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const avoided = new Set<string>()
+    const inputs = ['"one"', '"two"', '"three"'].map(enc)
+    const { deliver, charged, reports, runs } = setup({ avoided, run: async () => gate })
+    const against = async (wrong: typeof liar, n: number): Promise<Evidence> => {
+      const i = inputs[n]
+      const sign = async (m: typeof liar, out: string, taskId: string): Promise<Claim> => {
+        const r = await signReceipt(m.key, taskId, 'upper', i, enc(out), NOW_MS)
+        return { signer: m.id.toString(), taskId, outputDigest: sha256(enc(out)) as Uint8Array<ArrayBuffer>, signature: r.signature as Uint8Array<ArrayBuffer>, issuedAt: r.at }
+      }
+      return { kind: 'upper', input: i, claims: [await sign(wrong, '"tipvu"', `w${n}`), await sign(honest, '"SHOUT"', `h${n}`)] }
+    }
+    // Three senders: the first's evidence runs; the other two arrive while it runs and wait.
+    expect(await deliver(a.id, await against(liar, 0))).toBe(TopicValidatorResult.Accept)
+    expect(await deliver(b.id, await against(liar, 1))).toBe(TopicValidatorResult.Accept)
+    expect(await deliver(c.id, await against(otherLiar, 2))).toBe(TopicValidatorResult.Accept)
+    await vi.waitFor(() => { expect(runs).toEqual([a.id.toString()]) })
+    expect(reports).toEqual([])
+    release()
+    await vi.waitFor(() => { expect(reports).toHaveLength(3) })
+    // The second names a signer the first run got avoided: not run. The third is run.
+    expect(runs).toEqual([a.id.toString(), c.id.toString()])
+    expect(reports.map(r => r.verdict)).toEqual(['applied', 'unverifiable', 'applied'])
+    expect(reports[1].detail).toContain(liar.id.toString())
+    expect(charged).toEqual([[liar.id.toString(), 'wrong-result'], [otherLiar.id.toString(), 'wrong-result']])
+  })
+
+  it('at most 16 wait for a run: more is reported busy and not examined', async () => {
+    const [liar, honest] = await Promise.all([member(), member()])
+    const senders = await Promise.all(Array.from({ length: 18 }, async () => member()))
+    let release = (): void => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const { deliver, reports, runs } = setup({ run: async () => gate })
+    const e = { kind: 'upper', input, claims: [await claim(liar, '"tipvu"'), await claim(honest, '"SHOUT"', 't2')] }
+    for (const s of senders) expect(await deliver(s.id, e)).toBe(TopicValidatorResult.Accept)
+    await vi.waitFor(() => { expect(reports).toHaveLength(1) })
+    expect(reports[0]).toMatchObject({ verdict: 'unverifiable', from: senders[17].id.toString() })
+    expect(reports[0].detail).toContain('busy')
+    release()
+    await vi.waitFor(() => { expect(reports).toHaveLength(18) })
+    // One run for the one input: the waiting ones read its output.
+    expect(runs).toHaveLength(1)
   })
 })
