@@ -62,4 +62,18 @@ describe('spot checks of a deterministic kind', () => {
     }
     expect(honest[0].stderr).toMatch(new RegExp(`warn evidence from .* on kind upper: this node's own run proves .*${liarId.slice(-6)}\\) returned a wrong result`))
   }, 90_000)
+
+  it('an answer without a receipt is checked whatever the fraction: a server that does not sign cannot be proven wrong to others', async () => {
+    const a = await startDaemon({ name: 'submitter-unsigned', config: { spotCheck: { fraction: 0.001, kinds: ['upper'] } } })
+    const events = await openEvents(a)
+    const bootstrap = ['--bootstrap', await a.address(), '--concurrency', '1']
+    // Not marked deterministic: these servers run `upper` but sign no receipt for it.
+    const unsigned = { tasks: { upper: { command: ['tr', 'a-z', 'A-Z'], timeoutMs: 5_000, allow: ['members'] } } }
+    await Promise.all(['delta', 'echo'].map(async name => startDaemon({ name, args: bootstrap, config: unsigned })))
+    await waitFor(async () => (await a.json<PeerDoc[]>('peers')).filter(p => p.capacity?.kinds.includes('upper') === true).length === 2, 15_000, 'A to see two servers of upper')
+    for (let i = 0; i < 3; i++) expect(await a.json<RunDoc>('run', 'upper', '--input', '"quiet"')).toMatchObject({ status: 'ok', output: 'QUIET' })
+    // At a fraction of 0.001, three checks come only from the unsigned rule.
+    await waitFor(() => events.events.filter(e => e.type === 'task:spot-checked').length >= 3, 10_000, 'a check of every unsigned answer')
+    for (const e of events.events.filter((e): e is NodeEvent<'task:spot-checked'> => e.type === 'task:spot-checked')) expect(e.verdict).toBe('agreed')
+  }, 60_000)
 })

@@ -65,10 +65,18 @@ interface Run {
 export class SpotChecker {
   constructor (private readonly init: SpotCheckInit) {}
 
-  /** Whether to check this answer: a checked kind, answered by a peer, not pinned there, drawn. */
-  wants (req: DispatchRequest, first: DispatchResult): boolean {
-    return first.outcome.error === ErrorCode.NONE && req.peer == null && first.peer !== this.init.selfId &&
-      this.init.kinds.has(req.kind) && this.init.fraction > 0 && this.init.random() < this.init.fraction
+  /**
+   * Whether to check this answer: a checked kind, answered by a peer, not pinned there, and
+   * drawn at `fraction` — or carrying no receipt that verifies under the peer's key. An unsigned
+   * answer could not be proven wrong to the others (no evidence without the liar's signature),
+   * so a peer that does not sign gets every answer checked: refusing to sign buys nothing.
+   * `fraction` 0 checks nothing.
+   */
+  async wants (req: DispatchRequest, first: DispatchResult): Promise<boolean> {
+    if (first.outcome.error !== ErrorCode.NONE || req.peer != null || first.peer === this.init.selfId) return false
+    if (!this.init.kinds.has(req.kind) || this.init.fraction <= 0) return false
+    if (this.init.random() < this.init.fraction) return true
+    return !await signedByPeer(req, first)
   }
 
   /** Run the task again elsewhere and return the answer runs agree on (see the class comment). */
@@ -147,6 +155,14 @@ export class SpotChecker {
     if (receipt == null) return undefined
     return { signer: run.result.peer, taskId: run.taskId, outputDigest: sha256(output) as Uint8Array<ArrayBuffer>, signature: receipt.signature as Uint8Array<ArrayBuffer>, issuedAt: receipt.at }
   }
+}
+
+/** Whether the answer carries a receipt its peer signed for this task, kind, input and output. */
+async function signedByPeer (req: DispatchRequest, answer: DispatchResult): Promise<boolean> {
+  const { receipt, receiptAt, output } = answer.outcome
+  if (receipt == null || receipt.byteLength === 0) return false
+  const claim = { signer: answer.peer, taskId: req.taskId, outputDigest: sha256(output) as Uint8Array<ArrayBuffer>, signature: receipt as Uint8Array<ArrayBuffer>, issuedAt: receiptAt ?? 0 }
+  return await verifyClaim(claim, req.kind, sha256(req.input))
 }
 
 function sameOutput (a: Run, b: Run): boolean {

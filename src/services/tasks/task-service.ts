@@ -498,7 +498,7 @@ export class TaskService implements Startable {
             signal: cancelled
           }
           result = await this.dispatcher.dispatch(request)
-          if (!cancelled.aborted && this.spotChecker.wants(request, result)) {
+          if (!cancelled.aborted && await this.spotChecker.wants(request, result)) {
             result = await this.spotChecker.check(request, result, record.submittedAt + record.timeoutMs, () => this.init.clock.now())
           }
         } finally {

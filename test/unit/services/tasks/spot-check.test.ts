@@ -47,14 +47,38 @@ const req: DispatchRequest = { taskId: 't', kind: 'upper', input: enc('"a"'), ti
 const check = async (c: SpotChecker, first: DispatchResult): Promise<DispatchResult> => c.check(req, first, Date.now() + 10_000, () => Date.now())
 
 describe('SpotChecker', () => {
-  it('checks only answers from a peer, of a checked kind, not pinned, as often as the fraction says', () => {
-    const { checker } = setup({ b: 'A' })
-    expect(checker.wants(req, answer('b', 'A'))).toBe(true)
-    expect(checker.wants({ ...req, kind: 'other' }, answer('b', 'A'))).toBe(false)
-    expect(checker.wants({ ...req, peer: 'b' }, answer('b', 'A'))).toBe(false)
-    expect(checker.wants(req, answer('self', 'A'))).toBe(false)
-    expect(checker.wants(req, answer('b', '', ErrorCode.FAILED))).toBe(false)
-    expect(setup({ b: 'A' }, 0.4).checker.wants(req, answer('b', 'A'))).toBe(false) // draws 0.5
+  it('checks only answers from a peer, of a checked kind, not pinned, as often as the fraction says (signed answers)', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const b = peerIdFromPrivateKey(key).toString()
+    const r = await signReceipt(key, req.taskId, 'upper', req.input, enc('A'), Date.now())
+    const signedA = (peer = b, error = ErrorCode.NONE): DispatchResult => {
+      const base = answer(peer, error === ErrorCode.NONE ? 'A' : '', error)
+      return { ...base, outcome: { ...base.outcome, receipt: r.signature, receiptAt: r.at } }
+    }
+    const { checker } = setup({ [b]: 'A' })
+    expect(await checker.wants(req, signedA())).toBe(true)
+    expect(await checker.wants({ ...req, kind: 'other' }, signedA())).toBe(false)
+    expect(await checker.wants({ ...req, peer: b }, signedA())).toBe(false)
+    expect(await checker.wants(req, signedA('self'))).toBe(false)
+    expect(await checker.wants(req, signedA(b, ErrorCode.FAILED))).toBe(false)
+    expect(await setup({ [b]: 'A' }, 0.4).checker.wants(req, signedA())).toBe(false) // draws 0.5
+  })
+
+  it('an answer without a receipt that verifies is checked whatever the draw (it could not be proven wrong to others); fraction 0 checks nothing', async () => {
+    const [key, other] = await Promise.all([generateKeyPair('Ed25519'), generateKeyPair('Ed25519')])
+    const b = peerIdFromPrivateKey(key).toString()
+    const { checker } = setup({ [b]: 'A' }, 0.4) // draws 0.5: a signed answer is not checked
+    const withReceipt = async (signer: typeof key, output: string, taskId = req.taskId): Promise<DispatchResult> => {
+      const rc = await signReceipt(signer, taskId, 'upper', req.input, enc(output), Date.now())
+      const base = answer(b, 'A')
+      return { ...base, outcome: { ...base.outcome, receipt: rc.signature, receiptAt: rc.at } }
+    }
+    expect(await checker.wants(req, await withReceipt(key, 'A'))).toBe(false)
+    expect(await checker.wants(req, answer(b, 'A'))).toBe(true) // no receipt
+    expect(await checker.wants(req, await withReceipt(other, 'A'))).toBe(true) // another key's
+    expect(await checker.wants(req, await withReceipt(key, 'B'))).toBe(true) // for another output
+    expect(await checker.wants(req, await withReceipt(key, 'A', 'another-task'))).toBe(true) // for another task
+    expect(await setup({ [b]: 'A' }, 0).checker.wants(req, answer(b, 'A'))).toBe(false)
   })
 
   it('agreeing runs: the first answer, nobody blamed; the check runs away from the first peer under a fresh id', async () => {
