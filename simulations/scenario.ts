@@ -97,7 +97,7 @@ const variant = z.strictObject({
 export const POLICIES = ['random', 'roundRobin', 'powerOfTwo'] as const
 export const GOALS = ['routing', 'fairness', 'cache', 'malicious', 'churn', 'partition'] as const
 /** Every goal a report checks (report/goals.ts), by id. */
-export const GOAL_IDS = ['routing-mean', 'routing-p99', 'fairness', 'no-loss', 'churn-lost', 'cache-coverage', 'cache-p99', 'cache-forged', 'malicious-excluded', 'partition-solo', 'partition-reconciled'] as const
+export const GOAL_IDS = ['routing-mean', 'routing-p99', 'fairness', 'no-loss', 'churn-lost', 'cache-coverage', 'cache-p99', 'cache-forged', 'malicious-excluded', 'honest-excluded', 'partition-solo', 'partition-reconciled'] as const
 
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1).default('unnamed'),

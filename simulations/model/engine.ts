@@ -21,7 +21,7 @@ import { KIND, SimNode } from './sim-node.js'
 import { cancelAt } from './sim-task-client.js'
 import { Timeline } from './timeline.js'
 import { FAST_YIELD_EVERY, VirtualTime } from './virtual-time.js'
-import { BLACKHOLE, HONEST, LIAR, WRONG } from './world.js'
+import { BLACKHOLE, HONEST, LIAR, peerIndex, WRONG } from './world.js'
 import type { BreakerParams } from '../../src/core/routing/circuit-breaker.js'
 import type { PlanParams } from '../../src/core/routing/plan.js'
 import type { ScoreParams } from '../../src/core/routing/score.js'
@@ -479,17 +479,6 @@ async function holdFor (node: SimNode, ms: number, signal: AbortSignal): Promise
     }
     signal.addEventListener('abort', onAbort, { once: true })
   })
-}
-
-/** The index in a peer id `pNNNNN` (ids are made so; parsing beats a map lookup per candidate). */
-function peerIndex (id: string): number | undefined {
-  let n = 0
-  for (let k = 1; k < id.length; k++) {
-    const d = id.charCodeAt(k) - 48
-    if (d < 0 || d > 9) return undefined
-    n = n * 10 + d
-  }
-  return id.length > 1 && id.charCodeAt(0) === 112 ? n : undefined
 }
 
 /** The trace index a task's input carries. */

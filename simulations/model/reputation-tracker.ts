@@ -9,7 +9,7 @@
 import type { ReputationLedger } from '../../src/core/reputation/index.js'
 import type { Rng } from '../prng.js'
 import type { EventQueue } from './heap.js'
-import { HONEST, MALICE_NAMES, positionInView } from './world.js'
+import { HONEST, MALICE_NAMES, peerIndex, positionInView } from './world.js'
 import type { World } from './world.js'
 
 export interface ReputationSeries {
@@ -23,6 +23,10 @@ export interface ReputationSeries {
   /** Fraction of (observer, malicious peer) pairs excluded, overall and per kind. */
   excludedFraction: number[]
   excludedFractionByKind: Record<string, number[]>
+  /** (Honest observer, honest peer) pairs excluded: the most at any sample (wrongly excluded). */
+  honestExcludedMax: number
+  /** When that most was first seen, ms (undefined: never any). */
+  honestExcludedMaxAtMs: number | undefined
   /** First time every pair was excluded, ms after the start (undefined: never in the run). */
   excludedAtMs: number | undefined
   excludedAtMsByKind: Record<string, number | undefined>
@@ -56,6 +60,8 @@ export class ReputationTracker {
       excludedFractionByKind: Object.fromEntries(this.kinds.map(k => [k, []])),
       excludedAtMs: undefined,
       excludedAtMsByKind: Object.fromEntries(this.kinds.map(k => [k, undefined])),
+      honestExcludedMax: 0,
+      honestExcludedMaxAtMs: undefined,
       maliciousPeers: malicious.length,
       observers: this.observers.length
     }
@@ -87,9 +93,15 @@ export class ReputationTracker {
     const kSum: Record<string, number> = {}
     const kN: Record<string, number> = {}
     const kExcl: Record<string, number> = {}
+    let honestExcluded = 0
     for (const o of this.observers) {
       const ledger = this.ledgers[o]
       if (ledger === undefined) continue
+      // Every honest peer this observer has a record of (the others are neutral, never excluded).
+      for (const peer of ledger.peers()) {
+        const h = peerIndex(peer)
+        if (h !== undefined && this.w.malice[h] === HONEST && ledger.state(peer, now) !== 'healthy') honestExcluded++
+      }
       for (const h of this.honestTargets) {
         if (h === o || !this.knows(o, h)) continue
         hSum += ledger.score(this.ids[h], now)
@@ -111,6 +123,10 @@ export class ReputationTracker {
       }
     }
     const o = this.out
+    if (honestExcluded > o.honestExcludedMax) {
+      o.honestExcludedMax = honestExcluded
+      o.honestExcludedMaxAtMs = now
+    }
     o.t.push(now)
     o.honest.push(hN > 0 ? hSum / hN : 0)
     o.malicious.push(mN > 0 ? mSum / mN : 0)

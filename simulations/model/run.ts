@@ -196,6 +196,7 @@ export async function runModel (scenario: Scenario, options: ModelRunOptions = {
       observers: rep.observers,
       excludedWithinMs: rep.excludedAtMs ?? null,
       excludedWithinMsByKind: Object.fromEntries(Object.entries(rep.excludedAtMsByKind).map(([k, v]) => [k, v ?? null])),
+      honestExcludedMax: rep.honestExcludedMax,
       series: {
         t: rep.t,
         honest: rep.honest.map(v => round(v, 2)),

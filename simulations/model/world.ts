@@ -205,3 +205,14 @@ function beyondBudget (scenario: Scenario, trace: Trace, slow: Float64Array, mal
   for (let i = 0; i < trace.length; i++) if (trace.service[i] * fastest > budget) out[i] = 1
   return out
 }
+
+/** The index in a peer id `pNNNNN` (ids are made so; parsing beats a map lookup per candidate). */
+export function peerIndex (id: string): number | undefined {
+  let n = 0
+  for (let k = 1; k < id.length; k++) {
+    const d = id.charCodeAt(k) - 48
+    if (d < 0 || d > 9) return undefined
+    n = n * 10 + d
+  }
+  return id.length > 1 && id.charCodeAt(0) === 112 ? n : undefined
+}

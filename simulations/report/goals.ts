@@ -55,6 +55,7 @@ export function evaluateGoals (r: RunResult): GoalCheck[] {
   add('cache-p99', 'cache', 'cache p99 convergence', `≤ ${TARGETS.cacheP99Ms} ms`, 'ms', r.cache?.p99ConvergenceMs, v => v <= TARGETS.cacheP99Ms)
   add('cache-forged', 'cache', 'forged entries accepted', '= 0', 'count', r.cache?.forgedAccepted, v => v === 0)
   add('malicious-excluded', 'malicious', 'malicious peers excluded within', `≤ ${TARGETS.excludedWithinMs / 1000} s`, 's', r.reputation?.excludedWithinMs, v => v <= TARGETS.excludedWithinMs)
+  add('honest-excluded', 'malicious', 'honest peers wrongly excluded (pairs, most at once)', '= 0', 'count', r.reputation?.honestExcludedMax, v => v === 0)
   add('partition-solo', 'partition', 'solo after the cut', `≤ ${TARGETS.soloAfterMs / 1000} s`, 's', r.partition?.soloAfterMs, v => v <= TARGETS.soloAfterMs)
   add('partition-reconciled', 'partition', 'reconciled after the heal', `≤ ${TARGETS.reconciledAfterMs / 1000} s`, 's', r.partition?.reconciledAfterMs, v => v <= TARGETS.reconciledAfterMs)
   return out

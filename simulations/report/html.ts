@@ -150,7 +150,8 @@ function reputationSection (r: RunResult): string {
     [n(rep.maliciousPeers, 0), 'all', within(rep.excludedWithinMs), atEnd(s.excludedFraction)],
     ...Object.entries(rep.excludedWithinMsByKind).map(([k, v]) => ['', esc(k), within(v), atEnd(byKind[k])])
   ])
-  return `<h2>Reputation</h2><p>${rep.observers} honest observers sampled.</p>${t}${plot}${excl}`
+  const wrongly = rep.honestExcludedMax === undefined ? '' : ` Honest peers wrongly excluded (pairs at once, at most): ${n(rep.honestExcludedMax, 0)}.`
+  return `<h2>Reputation</h2><p>${rep.observers} honest observers sampled.${wrongly}</p>${t}${plot}${excl}`
 }
 
 function partitionSection (r: RunResult): string {

@@ -87,6 +87,8 @@ export interface ReputationSection {
   /** Time until every honest node rates every malicious peer it knows below the avoid line. */
   excludedWithinMs: number | null
   excludedWithinMsByKind: Record<string, number | null>
+  /** (Honest observer, honest peer) pairs excluded at once, at most over the run: wrongly excluded. */
+  honestExcludedMax?: number
   series: { t: number[], honest: number[], malicious: number[], byKind: Record<string, number[]>, excludedFraction: number[], excludedFractionByKind?: Record<string, number[]> }
 }
 

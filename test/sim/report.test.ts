@@ -41,8 +41,8 @@ describe('the report of a run', () => {
     const f = run.routing!.fedmesh
     expect(doc.verdict).toContain(`${f.meanResponseVsIdeal.toFixed(3)}x the ideal scheduler's`)
     expect(doc.verdict).toContain('over 30 peers at 60 % offered load')
-    // 'malicious' applies but there are no malicious peers: that goal is missed (not reached).
-    expect(doc.verdict).toMatch(/Verdict: 1 of 5 goals missed \(malicious peers excluded within not reached, goal ≤ 60 s\)/)
+    // 'malicious' applies but there are no malicious peers: its goals are missed (not reached).
+    expect(doc.verdict).toMatch(/Verdict: 2 of 6 goals missed \(malicious peers excluded within not reached, goal ≤ 60 s; honest peers wrongly excluded \(pairs, most at once\) not reached, goal = 0\)/)
   })
 
   it('shows each value in its target\'s unit', () => {
@@ -64,6 +64,10 @@ describe('the report of a run', () => {
     expect(byId['cache-coverage']).toMatchObject({ shown: '98.76 %', status: 'fail' })
     expect(byId['cache-p99']).toMatchObject({ shown: '412 ms', status: 'pass' })
     expect(byId['malicious-excluded']).toMatchObject({ shown: '42.1 s', status: 'pass' })
+    // Not measured (a report from before the field): not reached. Measured: 0 passes, more fails.
+    expect(byId['honest-excluded']).toMatchObject({ shown: 'not reached', status: 'fail' })
+    const honest = (n: number): string => Object.fromEntries(buildReport([{ ...judged, reputation: { ...judged.reputation!, honestExcludedMax: n } }]).goals.map(g => [g.id, g.status]))['honest-excluded']
+    expect([honest(0), honest(2)]).toEqual(['pass', 'fail'])
     // A listed miss that is met says so too.
     const met = buildReport([{ ...judged, config: { ...judged.config, expectedMisses: { 'malicious-excluded': 'was slower' } } }])
     expect(met.verdict).toContain('expected to miss but met: malicious peers excluded within')
@@ -71,12 +75,12 @@ describe('the report of a run', () => {
   })
 
   it('a miss the scenario expects says so with its reason and does not fail the run', () => {
-    const expecting = { ...run, config: { ...run.config, expectedMisses: { 'malicious-excluded': 'no malicious peer in this scenario' } } }
+    const expecting = { ...run, config: { ...run.config, expectedMisses: { 'malicious-excluded': 'no malicious peer in this scenario', 'honest-excluded': 'no malicious peer in this scenario' } } }
     const doc = buildReport([expecting])
     const g = doc.goals.find(g => g.id === 'malicious-excluded')!
     expect(g).toMatchObject({ status: 'fail', expected: 'no malicious peer in this scenario' })
     expect(doc.passed).toBe(true)
-    expect(doc.verdict).toContain('1 missed as this scenario expects (malicious peers excluded within not reached: no malicious peer in this scenario)')
+    expect(doc.verdict).toContain('2 missed as this scenario expects (malicious peers excluded within not reached: no malicious peer in this scenario')
     expect(renderTerminal([expecting], doc)).toMatch(/fail \(expected\)/)
     expect(buildReport([run]).passed).toBe(false)
   })
