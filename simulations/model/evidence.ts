@@ -2,7 +2,7 @@
  * Shared evidence of wrong results in model mode, as the evidence service shares it
  * (src/services/evidence): an honest node whose check caught a wrong answer publishes the proof
  * (the wrong peer's receipt and its own), and every other honest node examines what its
- * allowance per sender admits, one at a time (up to 16 waiting): unless it already avoids
+ * allowance per sender admits, one at a time (up to 16 waiting): unless it already bans
  * one of the two signers, it runs the input itself (a slot on its own executor, a batch task
  * from the sender) and charges the wrong peer `wrong-result` when its run disagrees. The model's
  * wrong-result peers sign their receipts and always answer wrongly: a completed run disagrees.
@@ -55,7 +55,7 @@ export class EvidenceModel {
       return
     }
     const examination = { from, wrong, task }
-    if (this.avoidsASigner(node, examination)) this.init.count('evidence-avoided-signer')
+    if (this.bansASigner(node, examination)) this.init.count('evidence-banned-signer')
     else if (!node.examining) this.run(node, examination)
     else if (node.evidenceWaiting.length < MAX_WAITING) node.evidenceWaiting.push(examination)
     else this.init.count('evidence-busy')
@@ -67,8 +67,8 @@ export class EvidenceModel {
     const ledger = node.ledger
     if (executor === undefined || ledger === undefined) return
     const { ids } = this.init
-    if (this.avoidsASigner(node, e)) {
-      this.init.count('evidence-avoided-signer')
+    if (this.bansASigner(node, e)) {
+      this.init.count('evidence-banned-signer')
       this.next(node)
       return
     }
@@ -87,11 +87,11 @@ export class EvidenceModel {
       .then(outcome => { done(outcome.error === ErrorCode.NONE) }, () => { done(false) })
   }
 
-  /** The evidence service's `avoids`: a signer already out of this node's choices is not run for. */
-  private avoidsASigner (node: SimNode, e: Examination): boolean {
+  /** The evidence service's `banned` (as the daemon wires it): a signer already banned here is not run for. */
+  private bansASigner (node: SimNode, e: Examination): boolean {
     const now = this.init.vt.q.now
     const { ids } = this.init
-    return node.ledger !== undefined && (node.ledger.state(ids[e.wrong], now) !== 'healthy' || node.ledger.state(ids[e.from], now) !== 'healthy')
+    return node.ledger !== undefined && (node.ledger.state(ids[e.wrong], now) === 'banned' || node.ledger.state(ids[e.from], now) === 'banned')
   }
 
   private next (node: SimNode): void {

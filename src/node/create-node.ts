@@ -349,7 +349,7 @@ export async function createFederationNode (config: FederationNodeConfig): Promi
           return o.error === ErrorCode.NONE ? o.output : undefined
         },
         charge: (peer, why) => { report(peer, why === 'wrong-result' ? ReputationAction.WrongResult : ReputationAction.InvalidMessage) },
-        avoids: (peer) => ledger.state(peer) !== 'healthy',
+        stateOf: (peer) => ledger.state(peer),
         onReport: (r) => { wiring.evidenceExamined(r) }
       }),
       cacheSync: cacheSync({

@@ -126,8 +126,8 @@ describe('model mode, faults', () => {
     const d = shared.routing!.fedmesh.decisions!
     expect(d['evidence-published']).toBeGreaterThan(0)
     expect(d['evidence-applied']).toBeGreaterThan(0)
-    // Proof against a peer already avoided is not run again.
-    expect(d['evidence-avoided-signer']).toBeGreaterThan(0)
+    // Proof against a peer already banned is not run again.
+    expect(d['evidence-banned-signer']).toBeGreaterThan(0)
     expect(own.routing!.fedmesh.decisions!['evidence-published']).toBeUndefined()
     expect(wrongAtEnd(shared)).toBeGreaterThan(0.9)
     expect(wrongAtEnd(own)).toBeLessThan(wrongAtEnd(shared))

@@ -8,6 +8,7 @@ import { takeAllowance } from '../../util/allowance.js'
 import type { AllowanceRule, AllowanceState } from '../../util/allowance.js'
 import { EVIDENCE_ALLOWANCE, EVIDENCE_TOPIC } from './topic.js'
 import type { Clock } from '../../util/time.js'
+import type { PeerState } from '../../core/reputation/score.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
 
@@ -51,11 +52,12 @@ export interface EvidenceServiceInit {
   /** A signer lied (`wrong-result`), or a sender forwarded a forged claim (`invalid-message`). */
   charge: (peer: string, why: 'wrong-result' | 'invalid-message') => void
   /**
-   * Whether this node already avoids the peer (its reputation). Evidence naming such a signer is
-   * not run: one side of the dispute is already out of this node's choices, so a run (a slot for
-   * a whole run of the kind) would not change where its tasks go. Default: avoids nobody.
+   * This node's reputation state of a peer. Evidence naming a signer it bans is not run: the ban
+   * already cuts that signer off, so a run (a slot for a whole run of the kind) would change
+   * nothing. A signer merely avoided is still run against: one proof avoids a liar and the next
+   * bans it, and an honest peer may be avoided for load alone. Default: every peer healthy.
    */
-  avoids?: (peer: string) => boolean
+  stateOf?: (peer: string) => PeerState
   onReport?: (report: EvidenceReport) => void
   /** How much evidence per sender is examined. Default `EVIDENCE_ALLOWANCE`: 3 at once, then one per 10 s. */
   allowance?: AllowanceRule
@@ -159,18 +161,21 @@ export class EvidenceService implements Startable {
     }
     if (!this.init.canRun(e.kind)) { report('unverifiable', [], 'this node does not run the kind as deterministic'); return }
     const key = `${e.kind} ${Buffer.from(inputDigest).toString('hex')}`
-    const avoided = (): string | undefined => e.claims.find(c => c.signer !== this.init.selfId && this.init.avoids?.(c.signer) === true)?.signer
-    const notRun = (signer: string): void => { report('unverifiable', [], `not run: this node already avoids signer ${signer}`) }
+    const banned = (): string | undefined => e.claims.find(c => c.signer !== this.init.selfId && this.init.stateOf?.(c.signer) === 'banned')?.signer
+    const notRun = (signer: string): void => { report('unverifiable', [], `not run: this node already bans signer ${signer}`) }
     let mine = this.ownOutputs.get(key)
     if (mine == null) {
       // Before waiting (evidence that would not be run takes no place in the line) and after it.
-      const before = avoided()
+      const before = banned()
       if (before != null) { notRun(before); return }
       if (!await this.takeTurn()) { report('unverifiable', [], `busy: ${MAX_WAITING} pieces of evidence already wait for a run here`); return }
       try {
-        // Read again after the wait: an earlier examination may have run this input, or charged a signer.
+        // Stopped while this waited: nothing more runs for the mesh (stop does not wait for the line).
+        if (!this.started) return
+        // Read again after the wait: an earlier examination may have run this input, or charged a
+        // signer (charges happen before the turn passes on: see the end of this method).
         mine = this.ownOutputs.get(key)
-        const after = avoided()
+        const after = banned()
         if (mine == null && after != null) { notRun(after); return }
         if (mine == null) {
           const output = await this.init.runHere(e.kind, e.input, from)
@@ -183,6 +188,7 @@ export class EvidenceService implements Startable {
       }
     }
     if (!this.started) return
+    // Synchronous from passTurn to here: the next waiter reads the charges below.
     const own = mine
     const wrong = [...new Set(e.claims.filter(c => c.signer !== this.init.selfId && Buffer.compare(c.outputDigest, own) !== 0 && !this.charged.has(`${c.signer} ${c.taskId}`)).map(c => {
       this.charged.set(`${c.signer} ${c.taskId}`, true)

@@ -3,11 +3,13 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it, vi } from 'vitest'
+import { ReputationAction, ReputationLedger } from '../../../../src/core/reputation/index.js'
 import { EVIDENCE_TOPIC, EvidenceService } from '../../../../src/services/evidence/evidence-service.js'
 import { sha256, signReceipt, verifyClaim } from '../../../../src/services/tasks/receipt.js'
 import { Evidence } from '../../../../src/wire/evidence.js'
 import type { EvidenceReport } from '../../../../src/services/evidence/evidence-service.js'
 import type { Claim } from '../../../../src/wire/evidence.js'
+import type { PeerState } from '../../../../src/core/reputation/index.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
@@ -19,11 +21,17 @@ async function member (): Promise<{ key: PrivateKey, id: PeerId }> {
   return { key, id: peerIdFromPrivateKey(key) }
 }
 
+/** Proof number `n` (its own input) that `wrong` answered wrongly and `honest` right. */
+async function proof (wrong: { key: PrivateKey, id: PeerId }, honest: { key: PrivateKey, id: PeerId }, n: number): Promise<Evidence> {
+  const on = enc(`"input ${n}"`)
+  return { kind: 'upper', input: on, claims: [await claim(wrong, '"tipvu"', `w${n}`, NOW_MS, on), await claim(honest, '"SHOUT"', `h${n}`, NOW_MS, on)] }
+}
+
 /** Tests run at t = 1,000 s. */
 const NOW_MS = 1_000_000
 
-async function claim (m: { key: PrivateKey, id: PeerId }, output: string, taskId = 't1', atMs = NOW_MS): Promise<Claim> {
-  const r = await signReceipt(m.key, taskId, 'upper', input, enc(output), atMs)
+async function claim (m: { key: PrivateKey, id: PeerId }, output: string, taskId = 't1', atMs = NOW_MS, on = input): Promise<Claim> {
+  const r = await signReceipt(m.key, taskId, 'upper', on, enc(output), atMs)
   return { signer: m.id.toString(), taskId, outputDigest: sha256(enc(output)) as Uint8Array<ArrayBuffer>, signature: r.signature as Uint8Array<ArrayBuffer>, issuedAt: r.at }
 }
 
@@ -45,7 +53,7 @@ describe('receipts', () => {
 })
 
 describe('EvidenceService', () => {
-  function setup (options: { canRun?: boolean, output?: string, selfId?: string, avoided?: Set<string>, run?: () => Promise<void> } = {}) {
+  function setup (options: { canRun?: boolean, output?: string, selfId?: string, stateOf?: (peer: string) => PeerState, onCharge?: (peer: string, why: string) => void, run?: () => Promise<void> } = {}) {
     const validators = new Map<string, (source: PeerId, msg: Message) => Promise<TopicValidatorResult>>()
     const pubsub = { topicValidators: validators, subscribe: vi.fn(), unsubscribe: vi.fn(), publish: vi.fn(async () => ({ recipients: [] })) }
     const charged: Array<[string, string]> = []
@@ -61,8 +69,8 @@ describe('EvidenceService', () => {
         await options.run?.()
         return enc(options.output ?? '"SHOUT"')
       },
-      charge: (peer, why) => { charged.push([peer, why]); if (why === 'wrong-result') options.avoided?.add(peer) },
-      avoids: options.avoided == null ? undefined : (peer) => options.avoided?.has(peer) === true,
+      charge: (peer, why) => { charged.push([peer, why]); options.onCharge?.(peer, why) },
+      stateOf: options.stateOf,
       onReport: (r) => { reports.push(r) }
     })
     service.afterStart()
@@ -163,34 +171,56 @@ describe('EvidenceService', () => {
     expect(await deliver(sender.id, { kind: 'upper', input: new Uint8Array(70 * 1024), claims: e.claims })).toBe(TopicValidatorResult.Reject)
   })
 
-  it('evidence that arrives during a run waits its turn (one run at a time), and is not run once a signer is avoided here', async () => {
+  it('evidence that arrives during a run waits its turn (one run at a time), and is not run once a signer is banned here', async () => {
     const [liar, otherLiar, honest, a, b, c] = await Promise.all([member(), member(), member(), member(), member(), member()])
     let release = (): void => {}
     const gate = new Promise<void>(resolve => { release = resolve })
-    const avoided = new Set<string>()
-    const inputs = ['"one"', '"two"', '"three"'].map(enc)
-    const { deliver, charged, reports, runs } = setup({ avoided, run: async () => gate })
-    const against = async (wrong: typeof liar, n: number): Promise<Evidence> => {
-      const i = inputs[n]
-      const sign = async (m: typeof liar, out: string, taskId: string): Promise<Claim> => {
-        const r = await signReceipt(m.key, taskId, 'upper', i, enc(out), NOW_MS)
-        return { signer: m.id.toString(), taskId, outputDigest: sha256(enc(out)) as Uint8Array<ArrayBuffer>, signature: r.signature as Uint8Array<ArrayBuffer>, issuedAt: r.at }
-      }
-      return { kind: 'upper', input: i, claims: [await sign(wrong, '"tipvu"', `w${n}`), await sign(honest, '"SHOUT"', `h${n}`)] }
-    }
+    // Here one charge bans (the ledger's rule is the next test's).
+    const banned = new Set<string>()
+    const { deliver, charged, reports, runs } = setup({ stateOf: (p) => banned.has(p) ? 'banned' : 'healthy', onCharge: (p) => { banned.add(p) }, run: async () => gate })
     // Three senders: the first's evidence runs; the other two arrive while it runs and wait.
-    expect(await deliver(a.id, await against(liar, 0))).toBe(TopicValidatorResult.Accept)
-    expect(await deliver(b.id, await against(liar, 1))).toBe(TopicValidatorResult.Accept)
-    expect(await deliver(c.id, await against(otherLiar, 2))).toBe(TopicValidatorResult.Accept)
+    expect(await deliver(a.id, await proof(liar, honest, 0))).toBe(TopicValidatorResult.Accept)
+    expect(await deliver(b.id, await proof(liar, honest, 1))).toBe(TopicValidatorResult.Accept)
+    expect(await deliver(c.id, await proof(otherLiar, honest, 2))).toBe(TopicValidatorResult.Accept)
     await vi.waitFor(() => { expect(runs).toEqual([a.id.toString()]) })
     expect(reports).toEqual([])
     release()
     await vi.waitFor(() => { expect(reports).toHaveLength(3) })
-    // The second names a signer the first run got avoided: not run. The third is run.
+    // The second names a signer the first run got banned: not run. The third is run.
     expect(runs).toEqual([a.id.toString(), c.id.toString()])
     expect(reports.map(r => r.verdict)).toEqual(['applied', 'unverifiable', 'applied'])
     expect(reports[1].detail).toContain(liar.id.toString())
     expect(charged).toEqual([[liar.id.toString(), 'wrong-result'], [otherLiar.id.toString(), 'wrong-result']])
+  })
+
+  it('a liar one proof got avoided is run against again, and the second proof bans it; once banned, it is not run', async () => {
+    const [liar, honest, a, b, c] = await Promise.all([member(), member(), member(), member(), member()])
+    const ledger = new ReputationLedger({ clock: { now: () => NOW_MS } })
+    const { deliver, reports, runs } = setup({ stateOf: (p) => ledger.state(p), onCharge: (p) => { ledger.apply(p, ReputationAction.WrongResult) } })
+    for (const [i, sender] of [a, b, c].entries()) {
+      await deliver(sender.id, await proof(liar, honest, i))
+      await vi.waitFor(() => { expect(reports).toHaveLength(i + 1) })
+      if (i === 0) expect(ledger.state(liar.id.toString())).toBe('avoid')
+    }
+    expect(reports.map(r => r.verdict)).toEqual(['applied', 'applied', 'unverifiable'])
+    expect(ledger.state(liar.id.toString())).toBe('banned')
+    expect(runs).toEqual([a.id.toString(), b.id.toString()])
+  })
+
+  it('once stopped, evidence still waiting is not run', async () => {
+    const [liar, honest, a, b] = await Promise.all([member(), member(), member(), member()])
+    let release = (): void => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const { service, deliver, reports, runs } = setup({ run: async () => gate })
+    await deliver(a.id, await proof(liar, honest, 0))
+    await deliver(b.id, await proof(liar, honest, 1))
+    await vi.waitFor(() => { expect(runs).toHaveLength(1) })
+    service.beforeStop()
+    release()
+    // Every continuation of the release runs before the next turn of the event loop.
+    await new Promise(resolve => setImmediate(resolve))
+    expect(runs).toEqual([a.id.toString()])
+    expect(reports).toEqual([])
   })
 
   it('at most 16 wait for a run: more is reported busy and not examined', async () => {
