@@ -23,6 +23,7 @@ export function takeAllowance<K> (store: AllowanceStore<K>, key: K, now: number,
   const last = store.get(key)
   const tokens = last == null ? rule.burst : Math.min(rule.burst, last.tokens + Math.max(0, now - last.at) / rule.intervalMs)
   if (tokens < 1) return false
-  store.set(key, { tokens: tokens - 1, at: now })
+  // Refilled up to the later of the two: a clock that stepped back must not credit that span twice.
+  store.set(key, { tokens: tokens - 1, at: Math.max(now, last?.at ?? now) })
   return true
 }

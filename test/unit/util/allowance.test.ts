@@ -13,7 +13,10 @@ describe('takeAllowance', () => {
     expect(takeAllowance(store, 'a', 1_000, rule)).toBe(false)
     // A long quiet spell refills to the burst, no further.
     expect([0, 0, 0].map(() => takeAllowance(store, 'a', 60_000, rule))).toEqual([true, true, false])
-    // A clock that steps back refills nothing.
+    // A clock that steps back refills nothing, and the span it stepped over is not credited twice.
     expect(takeAllowance(store, 'a', 30_000, rule)).toBe(false)
+    expect(takeAllowance(store, 'c', 60_000, rule)).toBe(true)
+    expect(takeAllowance(store, 'c', 30_000, rule)).toBe(true)
+    expect(takeAllowance(store, 'c', 31_000, rule)).toBe(false)
   })
 })
