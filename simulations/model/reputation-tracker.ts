@@ -25,8 +25,6 @@ export interface ReputationSeries {
   excludedFractionByKind: Record<string, number[]>
   /** (Honest observer, honest peer) pairs excluded: the most at any sample (wrongly excluded). */
   honestExcludedMax: number
-  /** When that most was first seen, ms (undefined: never any). */
-  honestExcludedMaxAtMs: number | undefined
   /** First time every pair was excluded, ms after the start (undefined: never in the run). */
   excludedAtMs: number | undefined
   excludedAtMsByKind: Record<string, number | undefined>
@@ -61,7 +59,6 @@ export class ReputationTracker {
       excludedAtMs: undefined,
       excludedAtMsByKind: Object.fromEntries(this.kinds.map(k => [k, undefined])),
       honestExcludedMax: 0,
-      honestExcludedMaxAtMs: undefined,
       maliciousPeers: malicious.length,
       observers: this.observers.length
     }
@@ -123,10 +120,7 @@ export class ReputationTracker {
       }
     }
     const o = this.out
-    if (honestExcluded > o.honestExcludedMax) {
-      o.honestExcludedMax = honestExcluded
-      o.honestExcludedMaxAtMs = now
-    }
+    o.honestExcludedMax = Math.max(o.honestExcludedMax, honestExcluded)
     o.t.push(now)
     o.honest.push(hN > 0 ? hSum / hN : 0)
     o.malicious.push(mN > 0 ? mSum / mN : 0)
