@@ -11,6 +11,7 @@
  */
 import { ReputationAction } from '../../src/core/reputation/index.js'
 import { ErrorCode } from '../../src/wire/task.js'
+import { placeToFree } from '../../src/services/evidence/fair-line.js'
 import { EVIDENCE_ALLOWANCE } from '../../src/services/evidence/topic.js'
 import { takeAllowance } from '../../src/util/allowance.js'
 import { CHECK_KIND } from './sim-node.js'
@@ -57,8 +58,19 @@ export class EvidenceModel {
     const examination = { from, wrong, task }
     if (this.bansASigner(node, examination)) this.init.count('evidence-banned-signer')
     else if (!node.examining) this.run(node, examination)
-    else if (node.evidenceWaiting.length < MAX_WAITING) node.evidenceWaiting.push(examination)
-    else this.init.count('evidence-busy')
+    else this.wait(node, examination)
+  }
+
+  /** Into the line (the service's rule when it is full: fair-line.ts). */
+  private wait (node: SimNode, e: Examination): void {
+    const line = node.evidenceWaiting
+    if (line.length >= MAX_WAITING) {
+      const index = placeToFree(line.map(w => w.from), e.from)
+      this.init.count('evidence-busy')
+      if (index < 0) return
+      line.splice(index, 1)
+    }
+    line.push(e)
   }
 
   /** Examine one piece of evidence on `node`, then the next one waiting. */

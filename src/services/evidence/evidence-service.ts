@@ -6,6 +6,7 @@ import { sha256, verifyClaim } from '../tasks/receipt.js'
 import { MAX_EVIDENCE_INPUT_BYTES } from '../tasks/spot-check.js'
 import { takeAllowance } from '../../util/allowance.js'
 import type { AllowanceRule, AllowanceState } from '../../util/allowance.js'
+import { placeToFree } from './fair-line.js'
 import { EVIDENCE_ALLOWANCE, EVIDENCE_TOPIC } from './topic.js'
 import type { Clock } from '../../util/time.js'
 import type { PeerState } from '../../core/reputation/score.js'
@@ -82,8 +83,8 @@ export class EvidenceService implements Startable {
   private readonly allowance: AllowanceRule
   /** One examination at a time: each may run a command here. */
   private examining = false
-  /** Examinations waiting for the one running, oldest first: each is woken holding the turn. */
-  private readonly waiting: Array<() => void> = []
+  /** Examinations waiting for the one running, oldest first: each is woken holding the turn (true) or turned away (false). */
+  private readonly waiting: Array<{ from: string, wake: (go: boolean) => void }> = []
   private started = false
 
   constructor (private readonly components: EvidenceServiceComponents, private readonly init: EvidenceServiceInit) {
@@ -168,7 +169,7 @@ export class EvidenceService implements Startable {
       // Before waiting (evidence that would not be run takes no place in the line) and after it.
       const before = banned()
       if (before != null) { notRun(before); return }
-      if (!await this.takeTurn()) { report('unverifiable', [], `busy: ${MAX_WAITING} pieces of evidence already wait for a run here`); return }
+      if (!await this.takeTurn(from)) { report('unverifiable', [], `busy: ${MAX_WAITING} pieces of evidence already wait for a run here`); return }
       try {
         // Stopped while this waited: nothing more runs for the mesh (stop does not wait for the line).
         if (!this.started) return
@@ -199,20 +200,28 @@ export class EvidenceService implements Startable {
   }
 
   /** Wait for the one examination that may run here (false: too many wait already). */
-  private async takeTurn (): Promise<boolean> {
+  private async takeTurn (from: string): Promise<boolean> {
     if (!this.examining) {
       this.examining = true
       return true
     }
-    if (this.waiting.length >= MAX_WAITING) return false
-    await new Promise<void>(resolve => { this.waiting.push(resolve) })
+    if (this.waiting.length >= MAX_WAITING && !this.makeRoomFor(from)) return false
+    return await new Promise<boolean>(resolve => { this.waiting.push({ from, wake: resolve }) })
+  }
+
+  /** A full line makes room for `from` by its fair rule (fair-line.ts); false: no room for it. */
+  private makeRoomFor (from: string): boolean {
+    const index = placeToFree(this.waiting.map(w => w.from), from)
+    if (index < 0) return false
+    const [evicted] = this.waiting.splice(index, 1)
+    evicted.wake(false)
     return true
   }
 
   /** The turn goes to the oldest waiting examination, if any. */
   private passTurn (): void {
     const next = this.waiting.shift()
-    if (next != null) next()
+    if (next != null) next.wake(true)
     else this.examining = false
   }
 }

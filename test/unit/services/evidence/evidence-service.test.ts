@@ -53,7 +53,7 @@ describe('receipts', () => {
 })
 
 describe('EvidenceService', () => {
-  function setup (options: { canRun?: boolean, output?: string, selfId?: string, stateOf?: (peer: string) => PeerState, onCharge?: (peer: string, why: string) => void, run?: () => Promise<void> } = {}) {
+  function setup (options: { canRun?: boolean, output?: string, selfId?: string, stateOf?: (peer: string) => PeerState, onCharge?: (peer: string, why: string) => void, run?: () => Promise<void>, allowance?: { burst: number, intervalMs: number } } = {}) {
     const validators = new Map<string, (source: PeerId, msg: Message) => Promise<TopicValidatorResult>>()
     const pubsub = { topicValidators: validators, subscribe: vi.fn(), unsubscribe: vi.fn(), publish: vi.fn(async () => ({ recipients: [] })) }
     const charged: Array<[string, string]> = []
@@ -71,6 +71,7 @@ describe('EvidenceService', () => {
       },
       charge: (peer, why) => { charged.push([peer, why]); options.onCharge?.(peer, why) },
       stateOf: options.stateOf,
+      allowance: options.allowance,
       onReport: (r) => { reports.push(r) }
     })
     service.afterStart()
@@ -238,5 +239,25 @@ describe('EvidenceService', () => {
     await vi.waitFor(() => { expect(reports).toHaveLength(18) })
     // One run for the one input: the waiting ones read its output.
     expect(runs).toHaveLength(1)
+  })
+
+  it('a full line turns away the newest evidence of the sender with the most waiting, not another sender\'s proof', async () => {
+    const [liar, honest, flooder, other] = await Promise.all([member(), member(), member(), member()])
+    let release = (): void => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const { deliver, reports } = setup({ run: async () => gate, allowance: { burst: 100, intervalMs: 10_000 } })
+    const e = { kind: 'upper', input, claims: [await claim(liar, '"tipvu"'), await claim(honest, '"SHOUT"', 't2')] }
+    // One runs, sixteen wait: all the flooder's.
+    for (let i = 0; i < 17; i++) await deliver(flooder.id, e)
+    expect(reports).toEqual([])
+    // Another sender's proof takes the flooder's newest place; the flooder's next finds no room.
+    await deliver(other.id, e)
+    await vi.waitFor(() => { expect(reports).toHaveLength(1) })
+    await deliver(flooder.id, e)
+    await vi.waitFor(() => { expect(reports).toHaveLength(2) })
+    expect(reports.map(r => [r.from, r.verdict])).toEqual([[flooder.id.toString(), 'unverifiable'], [flooder.id.toString(), 'unverifiable']])
+    release()
+    await vi.waitFor(() => { expect(reports).toHaveLength(19) })
+    expect(reports.filter(r => r.from === other.id.toString()).map(r => r.verdict)).toEqual(['refuted'])
   })
 })
