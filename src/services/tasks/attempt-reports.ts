@@ -17,6 +17,7 @@ export const ATTEMPT_ACTIONS: Record<AttemptEvent, ReputationAction | undefined>
   success: ReputationAction.TaskSucceeded,
   failure: ReputationAction.TaskFailed,
   timeout: ReputationAction.TaskTimedOut,
+  ignored: ReputationAction.TaskIgnored,
   refused: undefined,
   'broken-promise': ReputationAction.BrokenPromise,
   'wrong-result': ReputationAction.WrongResult,
@@ -42,8 +43,18 @@ export function attemptReports (init: AttemptReportsInit): (peerId: string, even
     if (event === 'failure' || event === 'unreachable') breakers.failure(peer, clock.now())
     // A peer that sat on a task past its patience is not sent more until the cooldown.
     if (event === 'timeout') breakers.trip(peer, clock.now())
-    init.onAttempt?.(peer, event === 'refused' ? judgeRefusal(init, peer, detail) : event)
+    init.onAttempt?.(peer, event === 'refused' ? judgeRefusal(init, peer, detail) : event === 'timeout' ? judgeSilence(init, peer, detail) : event)
   }
+}
+
+/**
+ * A timeout is `ignored` when the peer's advert arrived after the request reached it
+ * (`detail.reachedBy`): the peer and the link were up while it sat on the task. Without the
+ * time, or with no advert since, it stays a plain timeout (the link may have died).
+ */
+function judgeSilence (init: AttemptReportsInit, peer: string, detail: AttemptDetail | undefined): AttemptEvent {
+  const e = detail?.reachedBy == null ? undefined : init.table().get(peer)
+  return e != null && detail?.reachedBy != null && e.receivedAtMs > detail.reachedBy ? 'ignored' : 'timeout'
 }
 
 /** A refusal is truthful unless the peer keeps contradicting its own fresh advert. */

@@ -30,7 +30,7 @@ import type { TaskRequest } from '../../wire/task.js'
  * refusal as `refused` (with its code); whether one is a `broken-promise` is judged by the task
  * service against the peer's advert (core/reputation/promise-judge.ts), never by the refusal alone.
  */
-export type AttemptEvent = 'success' | 'failure' | 'timeout' | 'refused' | 'broken-promise' | 'wrong-result' | 'unreachable'
+export type AttemptEvent = 'success' | 'failure' | 'timeout' | 'ignored' | 'refused' | 'broken-promise' | 'wrong-result' | 'unreachable'
 
 /** Which refusal, for the judgement of `refused` events. */
 export interface AttemptDetail {
@@ -38,6 +38,8 @@ export interface AttemptDetail {
   kind: string
   /** The task refused (a refusal of one task by one peer is judged once). */
   taskId: string
+  /** A timeout's: when the request had surely reached the peer (sent + a round trip), clock ms. */
+  reachedBy?: number
 }
 
 export interface DispatcherInit {
@@ -266,7 +268,7 @@ export class Dispatcher {
     for (const attempt of inflight) {
       if (blamed.includes(attempt)) continue
       attempt.then(step => {
-        if (!blamed.includes(attempt) && step.lost && step.unreachable !== true && timedOutOnUs(step)) this.report(step.peer, 'timeout')
+        if (!blamed.includes(attempt) && step.lost && step.unreachable !== true && timedOutOnUs(step)) this.report(step.peer, 'timeout', silentOn(req, step.reachedBy))
       }, () => {})
     }
   }
@@ -362,7 +364,7 @@ export class Dispatcher {
               // Once bound, the other try runs too: the first answer stops the other (losers).
               if (giving.race?.bound !== true) giving.gaveWay.abort(SETTLED)
             }
-            if (sentTo != null) this.blameAtPatience(silent, sentTo, progress, patience - silence, blamed)
+            if (sentTo != null) this.blameAtPatience(silent, sentTo, progress, patience - silence, blamed, req)
             continue
           }
           next = await firstSettled(inflight, patience - silence, this.timers, req.signal)
@@ -384,7 +386,7 @@ export class Dispatcher {
           if (sentTo != null) {
             exclude = excluding(exclude, sentTo)
             if (!progress.started && latest != null) {
-              this.report(sentTo, 'timeout')
+              this.report(sentTo, 'timeout', silentOn(req, progress.reachedBy))
               blamed.push(latest)
             }
           }
@@ -423,7 +425,7 @@ export class Dispatcher {
           // The peer died or never answered in time: maybe executed, retry under the same id.
           // A peer that ran the task past its deadline is not blamed (see timedOutOnUs).
           const blame = code !== ErrorCode.TIMED_OUT ? 'failure' : timedOutOnUs(step) ? 'timeout' : undefined
-          if (!blamed.includes(next.attempt) && blame != null) this.report(step.peer, blame)
+          if (!blamed.includes(next.attempt) && blame != null) this.report(step.peer, blame, blame === 'timeout' ? silentOn(req, step.reachedBy) : undefined)
           exclude = excluding(exclude, step.peer)
           failures++
           await sleepOn(this.timers, backoffDelay(failures - 1, { minMs: 10, maxMs: 200 }, this.init.random))
@@ -497,11 +499,11 @@ export class Dispatcher {
    * the silence rule: not started and not answered by then, it is blamed (once) for sitting on
    * the task. An answer (a CANCEL's too) or a STARTED before then clears it.
    */
-  private blameAtPatience (attempt: Promise<Step>, peer: string, progress: Progress, afterMs: number, blamed: Array<Promise<Step>>): void {
+  private blameAtPatience (attempt: Promise<Step>, peer: string, progress: Progress, afterMs: number, blamed: Array<Promise<Step>>, req: DispatchRequest): void {
     const timer = this.timers.setTimeout(() => {
       if (progress.started || blamed.includes(attempt)) return
       blamed.push(attempt)
-      this.report(peer, 'timeout')
+      this.report(peer, 'timeout', silentOn(req, progress.reachedBy))
     }, Math.max(1, afterMs))
     const clear = (): void => { this.timers.clearTimeout(timer) }
     attempt.then(clear, clear)
@@ -511,6 +513,7 @@ export class Dispatcher {
     if (target.local) return this.directHere(req, target, maxWaitMs, remaining, ended)
     const peer = target.peerId
     this.init.onSent?.(peer)
+    progress.reachedBy = this.init.clock.now() + target.rttMs
     // The peer gets the budget minus the way back; this node waits a little longer than that.
     const budget = Math.max(1, remaining - target.rttMs)
     // Our own deadline for the answer: the request's own timer; with a give-up without hedging
@@ -542,7 +545,7 @@ export class Dispatcher {
     }, (err: unknown) => {
       late?.clear()
       this.init.onDone?.(peer)
-      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer, lost: true, unreachable: err instanceof UnreachableError, started: progress.started }
+      return { outcome: failed(req.taskId, lostCode(err), (err as Error).message), peer, lost: true, unreachable: err instanceof UnreachableError, started: progress.started, reachedBy: progress.reachedBy }
     })
   }
 
@@ -846,6 +849,8 @@ function raceEnd (settled: AbortSignal, yielded: GiveWay | undefined, progress: 
 /** What an attempt heard: STARTED (and who wants to know when it does). */
 interface Progress {
   started: boolean
+  /** A direct send's: when the request had surely reached the peer (sent + a round trip). */
+  reachedBy?: number
   /** A reservation race chose where the task runs. */
   bound?: boolean
   onStart?: () => void
@@ -862,6 +867,8 @@ interface Step {
   reported?: boolean
   /** The peer said the task started: at the deadline it was running it (slow, not absent). */
   started?: boolean
+  /** A direct send's: when the request had surely reached the peer (judges a timeout: attempt-reports.ts). */
+  reachedBy?: number
 }
 
 /**
@@ -869,6 +876,11 @@ interface Step {
  * times vary with input and the budget is the submitter's, so only a peer that sat on the task
  * without starting it (a black hole, or one far more loaded than it said) is charged.
  */
+/** A timeout's detail: enough for the reports to tell a peer that sat on the task while up (attempt-reports.ts). */
+function silentOn (req: DispatchRequest, reachedBy: number | undefined): AttemptDetail {
+  return { code: ErrorCode.TIMED_OUT, kind: req.kind, taskId: req.taskId, reachedBy }
+}
+
 function timedOutOnUs (step: Step): boolean {
   return step.outcome.error === ErrorCode.TIMED_OUT && step.started !== true
 }

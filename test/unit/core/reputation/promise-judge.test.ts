@@ -116,22 +116,31 @@ describe('load alone never bans a peer', () => {
       }))
   })
 
-  it('timeouts alone never ban a peer either (a slow or overloaded peer is avoided at worst)', () => {
-    const effect = ACTION_EFFECTS[ReputationAction.TaskTimedOut]
-    expect(effect.floor).toBeDefined()
-    expect(effect.floor as number).toBeGreaterThan(BAN_BELOW)
-    const clock = manualClock()
-    const ledger = new ReputationLedger({ clock })
-    // A burst: 1,000 tasks in a minute time out at one peer (a queue far longer than the budgets).
-    for (let i = 0; i < 1_000; i++) {
-      clock.advance(60)
-      ledger.apply('slow', ReputationAction.TaskTimedOut)
-      expect(ledger.isBanned('slow')).toBe(false)
+  it('timeouts alone never ban a peer either, ignored tasks neither (a slow or overloaded peer is avoided at worst)', () => {
+    for (const action of [ReputationAction.TaskTimedOut, ReputationAction.TaskIgnored]) {
+      const effect = ACTION_EFFECTS[action]
+      expect(effect.floor).toBeDefined()
+      expect(effect.floor as number).toBeGreaterThan(BAN_BELOW)
+      const clock = manualClock()
+      const ledger = new ReputationLedger({ clock })
+      // A burst: 1,000 tasks in a minute time out at one peer (a queue far longer than the budgets).
+      for (let i = 0; i < 1_000; i++) {
+        clock.advance(60)
+        ledger.apply('slow', action)
+        expect(ledger.isBanned('slow')).toBe(false)
+      }
+      expect(ledger.state('slow')).toBe('avoid')
+      // Proof of malice still bans, whatever the timeouts did.
+      ledger.apply('slow', ReputationAction.WrongResult)
+      expect(ledger.isBanned('slow')).toBe(true)
     }
-    expect(ledger.state('slow')).toBe('avoid')
-    // Proof of malice still bans, whatever the timeouts did.
-    ledger.apply('slow', ReputationAction.WrongResult)
-    expect(ledger.isBanned('slow')).toBe(true)
+  })
+
+  it('a peer that sat on three tasks while up is avoided; a dead link\'s three timeouts are not', () => {
+    const ledger = new ReputationLedger({ clock: manualClock() })
+    ledger.apply('hole', ReputationAction.TaskIgnored, 3)
+    ledger.apply('cut', ReputationAction.TaskTimedOut, 3)
+    expect([ledger.state('hole'), ledger.state('cut')]).toEqual(['avoid', 'healthy'])
   })
 
   it('a persistent liar still ends up avoided (excluded from routing)', () => {

@@ -65,6 +65,8 @@ function setup (peers: Record<string, { ad?: Partial<ValidatedAd> } & Partial<Fa
   const handlers = options.localKinds === false ? new Map() : builtinHandlers()
   const executor = new Executor({ concurrency: options.localSlots ?? 1, handlers, clock, timers: time.timers })
   const events: Array<[string, AttemptEvent]> = []
+  /** Each timeout report's detail: when the request had surely reached the peer. */
+  const reachedBy: Array<number | undefined> = []
   const client = (id: string): TaskClient => {
     const f = fakes.get(id) as FakePeer
     return {
@@ -90,10 +92,13 @@ function setup (peers: Record<string, { ad?: Partial<ValidatedAd> } & Partial<Fa
     timers: time.timers,
     random: () => 0,
     minAttemptTimeoutMs: 100,
-    onAttempt: (p, e) => { events.push([p, e]) },
+    onAttempt: (p, e, d) => {
+      events.push([p, e])
+      if (e === 'timeout') reachedBy.push(d?.reachedBy)
+    },
     ...options.dispatcher
   })
-  return { dispatcher, fakes, events, executor, table }
+  return { dispatcher, fakes, events, executor, table, reachedBy }
 }
 
 /** A reservation that is READY after `readyAfterMs` and runs `bind` with `run`. */
@@ -219,14 +224,18 @@ describe('Dispatcher', () => {
 
   it('hedges a peer that never started the task, and blames it: tries elsewhere, the first correct result wins', async () => {
     const late = Promise.withResolvers<TaskOutcome>()
-    const { dispatcher, events } = setup({
+    const { dispatcher, events, reachedBy } = setup({
       hole: { request: async () => late.promise },
       b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async r => ok(r.taskId, r.input) }
     }, { localKinds: false })
+    const sent = clock.now()
     const r = await run(dispatcher.dispatch({ taskId: 't8', kind: 'echo', input: enc(1), timeoutMs: 5_000 }))
     expect(r.peer).toBe('b')
     // Blamed for the timeout only: whether it broke a promise is judged against its advert, by the service.
     expect(events).toEqual([['hole', 'timeout'], ['b', 'success']])
+    // With the moment the request had surely reached it (sent + the 5 ms round trip): the
+    // service tells a peer that sat on it while up from a dead link (attempt-reports.ts).
+    expect(reachedBy).toEqual([sent + 5])
     late.resolve(ok('t8', enc(1)))
   })
 
@@ -236,7 +245,7 @@ describe('Dispatcher', () => {
     const never = async (_r: TaskRequest, opts?: GiveUp): Promise<TaskOutcome> => await untilGivenUp(opts)
 
     it('is tried elsewhere then, not at its patience; the silent peer is blamed at its patience, once', async () => {
-      const { dispatcher, fakes, events } = setup({
+      const { dispatcher, fakes, events, reachedBy } = setup({
         hole: { request: never },
         b: { ad: { meanRunMs: new Map([['echo', 20]]) }, request: async (r: TaskRequest) => ok(r.taskId, r.input) }
       } as any, { localKinds: false, dispatcher: rules })
@@ -252,6 +261,7 @@ describe('Dispatcher', () => {
       expect(events).toEqual([['b', 'success'], ['hole', 'timeout']])
       await time.advance(10_000) // its own deadline passes too: not blamed twice
       expect(events).toEqual([['b', 'success'], ['hole', 'timeout']])
+      expect(reachedBy).toEqual([started + 5])
     })
 
     it('counts the dial when the peer is not connected yet (2 round trips and 20 ms more)', async () => {
