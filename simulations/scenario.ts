@@ -184,7 +184,12 @@ export const scenarioSchema = z.strictObject({
       /** Honest nodes share proof of the wrong results their checks catch, and every other one
        * examines it (re-runs the input) and charges the wrong peer, as the evidence service does.
        * `false`: each node learns only from its own checks (the model before). Default true. */
-      evidence: z.boolean().default(true)
+      evidence: z.boolean().default(true),
+      /** Share of answers the submitter checks (the daemon's spot check draws `spotCheck.fraction`,
+       * default 0.05; the check's own run is not modelled). An unchecked wrong answer reaches the
+       * user (decision `wrong-delivered`) and proves nothing. Default 1: every answer, as for a
+       * built-in kind checked where it arrives. */
+      checkFraction: frac().default(1)
     }).optional(),
     partition: z.strictObject({
       atMs: num().min(0),

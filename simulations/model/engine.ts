@@ -167,6 +167,9 @@ class Engine {
       count: (what) => { this.count(what) }
     }
     const decide = opt.rng.fork('decide')
+    // Which wrong answers the submitter's check sees (a spot check's draw; 1: every answer).
+    const checks = opt.rng.fork('check')
+    const checkFraction = this.s.faults.malicious?.checkFraction ?? 1
     const r = this.s.routing
     const baseline = opt.baseline
     const setup: NodeSetup = {
@@ -199,9 +202,14 @@ class Engine {
       judged: baseline === undefined,
       random: () => decide.float(),
       verify: (node, input, output) => {
-        const right = output.byteLength === 1 && output[0] === 1
-        if (!right) this.rejected[node.index] = taskOf(input)
-        return right
+        if (output.byteLength === 1 && output[0] === 1) return true
+        if (checkFraction < 1 && checks.float() >= checkFraction) {
+          // Not checked: the wrong answer reaches the user, and proves nothing to anyone.
+          this.count('wrong-delivered')
+          return true
+        }
+        this.rejected[node.index] = taskOf(input)
+        return false
       },
       handler: (node) => this.handler(node),
       checkHandler: (node) => async (input, ctx) => {

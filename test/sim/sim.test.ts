@@ -117,11 +117,16 @@ describe('model mode, faults', () => {
   })
 
   it('shared evidence: honest nodes exclude wrong-result peers they never sent a task to, by re-running the proof', async () => {
-    const scenario = (evidence: boolean): ReturnType<typeof parseScenario> => parseScenario({
+    const scenario = (evidence: boolean, checkFraction = 1): ReturnType<typeof parseScenario> => parseScenario({
       name: 'test-evidence', seed: 5, peers: 60, durationMs: 20_000, warmupMs: 500, workload: { load: 0.5, taskTimeoutMs: 4_000 },
-      faults: { malicious: { fraction: 0.1, kinds: ['wrong'], evidence } }, cache: { enabled: false }, goals: ['malicious']
+      faults: { malicious: { fraction: 0.1, kinds: ['wrong'], evidence, checkFraction } }, cache: { enabled: false }, goals: ['malicious']
     })
-    const [shared, own] = await Promise.all([runModel(scenario(true)), runModel(scenario(false))])
+    const [shared, own, sampled] = await Promise.all([runModel(scenario(true)), runModel(scenario(false)), runModel(scenario(true, 0.2))])
+    // Checking a fifth of the answers: the others' wrong outputs reach the user, and fewer proofs go out.
+    const s = sampled.routing!.fedmesh.decisions!
+    expect(s['wrong-delivered']).toBeGreaterThan(0)
+    expect(s['evidence-published']).toBeGreaterThan(0)
+    expect(shared.routing!.fedmesh.decisions!['wrong-delivered']).toBeUndefined()
     const wrongAtEnd = (r: RunResult): number => r.reputation!.series.excludedFractionByKind!.wrong.at(-1)!
     const d = shared.routing!.fedmesh.decisions!
     expect(d['evidence-published']).toBeGreaterThan(0)
