@@ -22,8 +22,8 @@ export enum ReputationAction {
   TaskFailed = 'task-failed',
   /** A task dispatched to the peer got no answer in time ("maybe executed": could be the link). */
   TaskTimedOut = 'task-timed-out',
-  /** As `TaskTimedOut`, but the peer's adverts kept arriving after the request reached it: the
-   * link and the peer were up, and the peer neither answered nor said the task started. */
+  /** As `TaskTimedOut`, but the peer's adverts kept arriving after the request reached it and
+   * showed free slots: it was up, said it was idle, and neither answered nor said the task started. */
   TaskIgnored = 'task-ignored',
   /** A result the peer returned was checked and is wrong: broken or malicious, either way avoid. */
   WrongResult = 'wrong-result',
@@ -71,9 +71,9 @@ export const ACTION_EFFECTS: Readonly<Record<ReputationAction, ActionEffect>> = 
   // the peer useless for routing either way (avoided, -30 < -20), but load alone never bans it
   // (the floor; a peer that said the task runs is not charged at all, see dispatcher.ts).
   [ReputationAction.TaskTimedOut]: { delta: -5, component: 'tasks', floor: -30 },
-  // Silence while demonstrably up (a black hole, or a peer far more loaded than it says) costs
-  // twice a plain timeout: three get a peer avoided; a dead link (adverts stop too) still costs
-  // -5. The same floor: load alone never bans.
+  // Silence while up and advertising free slots (a black hole) costs twice a plain timeout:
+  // three get a peer avoided; a busy peer or a dead link (adverts stop too) still costs -5. The
+  // same floor: load alone never bans.
   [ReputationAction.TaskIgnored]: { delta: -10, component: 'tasks', floor: -30 },
   [ReputationAction.WrongResult]: { delta: -40, component: 'tasks' },
   // A malformed frame is either a bug or probing; not proof of malice, so well short of a ban.

@@ -4,12 +4,12 @@
  * truthful BUSY or QUEUE_FULL is never a broken promise). The task service wires the dispatcher's
  * reports through this; the simulator's model mode does the same, so both judge alike.
  */
-import { ReputationAction } from '../../core/reputation/index.js'
+import { ReputationAction, promisedFreeSlots } from '../../core/reputation/index.js'
 import { ErrorCode } from '../../wire/task.js'
 import type { CircuitBreakers } from '../../core/routing/circuit-breaker.js'
 import type { AdvertView, PromiseJudge, RefusalReason } from '../../core/reputation/promise-judge.js'
 import type { Clock } from '../../util/time.js'
-import type { CapacityTable } from '../capacity/capacity-table.js'
+import type { CapacityEntry, CapacityTable } from '../capacity/capacity-table.js'
 import type { AttemptDetail, AttemptEvent } from './dispatcher.js'
 
 /** The reputation action each judged attempt event costs or earns (undefined: none). */
@@ -49,21 +49,28 @@ export function attemptReports (init: AttemptReportsInit): (peerId: string, even
 
 /**
  * A timeout is `ignored` when the peer's advert arrived after the request reached it
- * (`detail.reachedBy`): the peer and the link were up while it sat on the task. Without the
- * time, or with no advert since, it stays a plain timeout (the link may have died).
+ * (`detail.reachedBy`: the peer and the link were up) and still promised free slots after this
+ * node's own tasks there (`promisedFreeSlots`): it said it was idle while it sat on the task. A
+ * peer that advertised itself busy was only slower than its queue, and a link that died sends no
+ * advert: both stay a plain timeout, as does a timeout without the time.
  */
 function judgeSilence (init: AttemptReportsInit, peer: string, detail: AttemptDetail | undefined): AttemptEvent {
-  const e = detail?.reachedBy == null ? undefined : init.table().get(peer)
-  return e != null && detail?.reachedBy != null && e.receivedAtMs > detail.reachedBy ? 'ignored' : 'timeout'
+  const reachedBy = detail?.reachedBy
+  const e = reachedBy == null ? undefined : init.table().get(peer)
+  if (e == null || reachedBy == null || e.receivedAtMs <= reachedBy) return 'timeout'
+  return promisedFreeSlots(advertOf(e, detail?.kind ?? '')) > 0 ? 'ignored' : 'timeout'
+}
+
+/** The peer's advert as this node holds it, for the judges. */
+function advertOf (e: CapacityEntry, kind: string): AdvertView {
+  return { receivedAtMs: e.receivedAtMs, concurrency: e.ad.concurrency, running: e.ad.running, queueDepth: e.ad.queueDepth, sentSinceAd: e.sentSinceAd, servesKind: e.ad.kinds.includes(kind) }
 }
 
 /** A refusal is truthful unless the peer keeps contradicting its own fresh advert. */
 function judgeRefusal (init: AttemptReportsInit, peer: string, detail: AttemptDetail | undefined): AttemptEvent {
   if (detail == null) return 'refused'
   const e = init.table().get(peer)
-  const ad: AdvertView | undefined = e == null
-    ? undefined
-    : { receivedAtMs: e.receivedAtMs, concurrency: e.ad.concurrency, running: e.ad.running, queueDepth: e.ad.queueDepth, sentSinceAd: e.sentSinceAd, servesKind: e.ad.kinds.includes(detail.kind) }
+  const ad = e == null ? undefined : advertOf(e, detail.kind)
   return init.judge.refused(peer, refusalReason(detail.code), ad, detail.taskId) === 'broken-promise' ? 'broken-promise' : 'refused'
 }
 

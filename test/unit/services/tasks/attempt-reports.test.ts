@@ -31,6 +31,20 @@ describe('attempt reports: a timeout from a peer that was up is "ignored"', () =
     expect(breakers.isOpen('up', clock.now())).toBe(true)
   })
 
+  it('stays a plain timeout when the advert since showed the peer busy (slower than its queue, not ignoring the task)', () => {
+    const { clock, table, events, report } = setup()
+    const reachedBy = clock.now() + 20
+    clock.advance(4_500)
+    table.update('full', { ...ad, running: 4 })
+    table.update('queued', { ...ad, running: 3, queueDepth: 1 })
+    table.update('one-left', { ...ad, running: 3 })
+    // This node's own task sent since fills the one slot it advertised free.
+    table.noteSent('one-left')
+    clock.advance(500)
+    for (const peer of ['full', 'queued', 'one-left']) report(peer, 'timeout', detail(reachedBy))
+    expect(events).toEqual(['timeout', 'timeout', 'timeout'])
+  })
+
   it('stays a plain timeout when the last advert came before the request reached the peer (the link may have died), with no advert, or without the time', () => {
     const { clock, table, events, report } = setup()
     table.update('cut', ad)
