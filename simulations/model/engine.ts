@@ -219,7 +219,9 @@ class Engine {
       onAttempt: (node, peer, event) => {
         this.count(`report-${event}`)
         // The dispatcher reports a wrong result right after the check that failed.
-        if (event === 'wrong-result' && this.rejected[node.index] >= 0) this.evidence?.published(node.index, peerIndex(peer) as number, this.rejected[node.index])
+        if (event !== 'wrong-result' || this.rejected[node.index] < 0) return
+        this.evidence?.published(node.index, peerIndex(peer) as number, this.rejected[node.index])
+        this.rejected[node.index] = -1
       },
       onSent: (node, peer) => { this.noteAdAge(node, peer) }
     }

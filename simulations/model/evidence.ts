@@ -11,7 +11,7 @@
  */
 import { ReputationAction } from '../../src/core/reputation/index.js'
 import { ErrorCode } from '../../src/wire/task.js'
-import { placeToFree } from '../../src/services/evidence/fair-line.js'
+import { joinLine } from '../../src/services/evidence/fair-line.js'
 import { EVIDENCE_ALLOWANCE } from '../../src/services/evidence/topic.js'
 import { takeAllowance } from '../../src/util/allowance.js'
 import { CHECK_KIND } from './sim-node.js'
@@ -63,14 +63,8 @@ export class EvidenceModel {
 
   /** Into the line (the service's rule when it is full: fair-line.ts). */
   private wait (node: SimNode, e: Examination): void {
-    const line = node.evidenceWaiting
-    if (line.length >= MAX_WAITING) {
-      const index = placeToFree(line.map(w => w.from), e.from)
-      this.init.count('evidence-busy')
-      if (index < 0) return
-      line.splice(index, 1)
-    }
-    line.push(e)
+    const { joined, displaced } = joinLine(node.evidenceWaiting, e)
+    if (!joined || displaced !== undefined) this.init.count('evidence-busy')
   }
 
   /** Examine one piece of evidence on `node`, then the next one waiting. */
@@ -112,9 +106,6 @@ export class EvidenceModel {
     if (e !== undefined) this.run(node, e)
   }
 }
-
-/** Evidence waiting at most, per node, for the one run at a time (as the evidence service). */
-const MAX_WAITING = 16
 
 export interface Examination {
   /** Who published it, whom it proves wrong, and the task whose input it carries. */

@@ -6,7 +6,7 @@ import { sha256, verifyClaim } from '../tasks/receipt.js'
 import { MAX_EVIDENCE_INPUT_BYTES } from '../tasks/spot-check.js'
 import { takeAllowance } from '../../util/allowance.js'
 import type { AllowanceRule, AllowanceState } from '../../util/allowance.js'
-import { placeToFree } from './fair-line.js'
+import { joinLine, LINE_LENGTH } from './fair-line.js'
 import { EVIDENCE_ALLOWANCE, EVIDENCE_TOPIC } from './topic.js'
 import type { Clock } from '../../util/time.js'
 import type { PeerState } from '../../core/reputation/score.js'
@@ -23,8 +23,6 @@ const MAX_CLAIM_AGE_S = 60 * 60
 const MAX_CLAIM_FUTURE_S = 5 * 60
 /** Senders remembered for the rate limit, receipts already charged, inputs already run here. */
 const MEMORY_ENTRIES = 4_096
-/** Evidence waiting for this node's run while another runs (more is not examined). */
-const MAX_WAITING = 16
 
 export type EvidenceVerdict = 'applied' | 'refuted' | 'unverifiable'
 
@@ -169,7 +167,7 @@ export class EvidenceService implements Startable {
       // Before waiting (evidence that would not be run takes no place in the line) and after it.
       const before = banned()
       if (before != null) { notRun(before); return }
-      if (!await this.takeTurn(from)) { report('unverifiable', [], `busy: ${MAX_WAITING} pieces of evidence already wait for a run here`); return }
+      if (!await this.takeTurn(from)) { report('unverifiable', [], `busy: ${LINE_LENGTH} pieces of evidence already wait for a run here`); return }
       try {
         // Stopped while this waited: nothing more runs for the mesh (stop does not wait for the line).
         if (!this.started) return
@@ -205,17 +203,12 @@ export class EvidenceService implements Startable {
       this.examining = true
       return true
     }
-    if (this.waiting.length >= MAX_WAITING && !this.makeRoomFor(from)) return false
-    return await new Promise<boolean>(resolve => { this.waiting.push({ from, wake: resolve }) })
-  }
-
-  /** A full line makes room for `from` by its fair rule (fair-line.ts); false: no room for it. */
-  private makeRoomFor (from: string): boolean {
-    const index = placeToFree(this.waiting.map(w => w.from), from)
-    if (index < 0) return false
-    const [evicted] = this.waiting.splice(index, 1)
-    evicted.wake(false)
-    return true
+    return await new Promise<boolean>(resolve => {
+      // A full line makes room by its fair rule (fair-line.ts), or turns this one away.
+      const { joined, displaced } = joinLine(this.waiting, { from, wake: resolve })
+      displaced?.wake(false)
+      if (!joined) resolve(false)
+    })
   }
 
   /** The turn goes to the oldest waiting examination, if any. */

@@ -55,10 +55,10 @@ export function attemptReports (init: AttemptReportsInit): (peerId: string, even
  * advert: both stay a plain timeout, as does a timeout without the time.
  */
 function judgeSilence (init: AttemptReportsInit, peer: string, detail: AttemptDetail | undefined): AttemptEvent {
-  const reachedBy = detail?.reachedBy
-  const e = reachedBy == null ? undefined : init.table().get(peer)
-  if (e == null || reachedBy == null || e.receivedAtMs <= reachedBy) return 'timeout'
-  return promisedFreeSlots(advertOf(e, detail?.kind ?? '')) > 0 ? 'ignored' : 'timeout'
+  if (detail?.reachedBy == null) return 'timeout'
+  const e = init.table().get(peer)
+  if (e == null || e.receivedAtMs <= detail.reachedBy) return 'timeout'
+  return promisedFreeSlots(advertOf(e, detail.kind)) > 0 ? 'ignored' : 'timeout'
 }
 
 /** The peer's advert as this node holds it, for the judges. */
